@@ -1,0 +1,93 @@
+"""The running Andon as every front sees it: one way to execute a command, one error handler."""
+
+import logging
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from bot.commands import Help, Intent, ShowLine, StartLine, StopLine
+from bot.courier import Courier
+from bot.outbox import Outbox
+from bot.render.line import notice
+from bot.render.reply import Failure, Result
+from core import audit, line
+from core.actor import Actor
+from core.audit import Outcome
+from core.clock import Clock
+from core.config import AndonConfig
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Andon:
+    database: Database
+    config: AndonConfig
+    clock: Clock
+    courier: Courier
+    channel: str
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[tuple[Session, Outbox]]:
+        """A transaction and a notifier bound to it; the courier is woken once it commits."""
+        with self.database.writing() as session:
+            yield session, Outbox(session, channel=self.channel, clock=self.clock, render=notice)
+        self.courier.nudge()
+
+    def execute(self, intent: Intent, actor: Actor) -> Result:
+        """Run one command for one person; whatever happens, the audit log has a row for it."""
+        try:
+            with self.unit_of_work() as (session, outbox):
+                return self._run(intent, actor, session, outbox)
+        except Exception:
+            error_id = secrets.token_hex(4)
+            log.exception("error %s while running %s for %s", error_id, intent, actor.id)
+            self._record_failure(intent, actor, error_id)
+            return Failure(error_id)
+
+    def _run(self, intent: Intent, actor: Actor, session: Session, outbox: Outbox) -> Result:
+        clock = self.clock
+        match intent:
+            case StopLine(reason=reason):
+                return line.stop(session, notifier=outbox, clock=clock, actor=actor, reason=reason)
+            case StartLine():
+                return line.start(session, notifier=outbox, clock=clock, actor=actor)
+            case ShowLine():
+                return line.status(session, clock=clock, actor=actor)
+            case Help(not_understood=text):
+                outcome = Outcome.OK if text is None else Outcome.UNKNOWN
+                audit.record(
+                    session,
+                    clock=clock,
+                    actor=actor,
+                    action="help",
+                    outcome=outcome,
+                    detail=text or "",
+                )
+                return intent
+        raise TypeError(f"no handler for {intent!r}")
+
+    def _record_failure(self, intent: Intent, actor: Actor, error_id: str) -> None:
+        try:
+            with self.database.writing() as session:
+                audit.record(
+                    session,
+                    clock=self.clock,
+                    actor=actor,
+                    action=_action(intent),
+                    outcome=Outcome.ERROR,
+                    detail=repr(intent),
+                    message=f"error {error_id}",
+                )
+        except Exception:
+            log.exception("could not record error %s in the audit log", error_id)
+
+
+def _action(intent: Intent) -> str:
+    return {StopLine: "line.stop", StartLine: "line.start", ShowLine: "line.status"}.get(
+        type(intent), "help"
+    )

@@ -1,0 +1,39 @@
+"""Where the courier hands messages over: Slack's Web API, or the terminal."""
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One queued message as the chat needs it; a reply or update knows its parent's place."""
+
+    id: int
+    kind: str  # post | reply | dm | update
+    target: str  # a channel for posts, replies and updates; a user for DMs
+    payload: dict[str, Any]
+    parent_channel: str | None = None
+    parent_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    channel: str
+    ts: str
+    permalink: str | None = None
+
+
+class RetryLaterError(Exception):
+    """The chat is busy or down; try again, after ``after`` seconds if it said so."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+class UndeliverableError(Exception):
+    """The chat refused the message for good (no such channel, bad token): retrying won't help."""
+
+
+class Chat(Protocol):
+    def send(self, message: Outgoing) -> Sent: ...

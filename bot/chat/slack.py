@@ -1,0 +1,91 @@
+"""The courier's hand-over to Slack's Web API, translating its answers into retry or give up."""
+
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.chat import Outgoing, RetryLaterError, Sent, UndeliverableError
+
+_TRANSIENT = {
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+}
+
+
+class SlackChat:
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+
+    def send(self, message: Outgoing) -> Sent:
+        try:
+            return self._send(message)
+        except SlackApiError as failed:
+            raise _judge(failed) from failed
+        except (URLError, OSError, TimeoutError) as down:
+            raise RetryLaterError(f"Slack unreachable: {down}") from down
+
+    def _send(self, message: Outgoing) -> Sent:
+        text = message.payload.get("text", "")
+        blocks = message.payload.get("blocks") or None
+        match message.kind:
+            case "post":
+                answer = self._client.chat_postMessage(
+                    channel=message.target, text=text, blocks=blocks, unfurl_links=False
+                )
+                return Sent(answer["channel"], answer["ts"], self._permalink(answer))
+            case "reply":
+                answer = self._client.chat_postMessage(
+                    channel=message.parent_channel or message.target,
+                    thread_ts=message.parent_ts,
+                    text=text,
+                    blocks=blocks,
+                    unfurl_links=False,
+                )
+                return Sent(answer["channel"], answer["ts"])
+            case "dm":
+                opened = self._client.conversations_open(users=message.target)
+                channel = opened["channel"]["id"]
+                answer = self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+                return Sent(answer["channel"], answer["ts"])
+            case "update":
+                channel, ts = message.parent_channel or message.target, message.parent_ts
+                answer = self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+                return Sent(answer["channel"], answer["ts"])
+        raise UndeliverableError(f"unknown message kind {message.kind!r}")
+
+    def _permalink(self, answer: dict) -> str | None:  # type: ignore[type-arg]
+        """Links to the thread make refusals useful; a message without one still counts as sent."""
+        try:
+            link = self._client.chat_getPermalink(
+                channel=answer["channel"], message_ts=answer["ts"]
+            )
+            return str(link["permalink"])
+        except (SlackApiError, URLError, OSError, KeyError):
+            return None
+
+
+def _judge(failed: SlackApiError) -> Exception:
+    response = failed.response
+    status = getattr(response, "status_code", 0) or 0
+    error = (response.get("error") if hasattr(response, "get") else None) or f"HTTP {status}"
+    if status == 429:
+        after = _retry_after(response)
+        return RetryLaterError(f"rate limited by Slack ({error})", after)
+    if status >= 500 or error in _TRANSIENT:
+        return RetryLaterError(f"Slack answered {error}")
+    return UndeliverableError(f"Slack refused the message: {error}")
+
+
+def _retry_after(response: object) -> float | None:
+    headers = getattr(response, "headers", {}) or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return float(value if isinstance(value, str) else value[0])
+            except (TypeError, ValueError):
+                return None
+    return None

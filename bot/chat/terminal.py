@@ -1,0 +1,92 @@
+"""The terminal as the line channel: each message gets a number, threads and buttons included."""
+
+import re
+import sys
+import threading
+from typing import Any, TextIO
+
+from bot.chat import Outgoing, Sent
+
+_EMOJI = {
+    "octagonal_sign": "🛑",
+    "white_check_mark": "✅",
+    "large_green_circle": "🟢",
+    "red_circle": "🔴",
+    "memo": "📝",
+    "heavy_plus_sign": "➕",
+    "no_entry": "⛔",
+    "warning": "⚠️",
+}
+_DATE = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
+_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^>]*))?>")
+_SHORTCODE = re.compile(r":([a-z0-9_+-]+):")
+
+
+def plain(mrkdwn: str) -> str:
+    """Slack's mrkdwn as a terminal shows it: dates, links and mentions spelled out."""
+    text = _DATE.sub(r"\1", mrkdwn)
+    text = _LINK.sub(r"\2 (\1)", text)
+    text = _MENTION.sub(r"@\1", text)
+    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
+    text = _SHORTCODE.sub(lambda m: _EMOJI.get(m.group(1), m.group(0)), text)
+    return text.replace("*", "").replace("`", "")
+
+
+def transcript(payload: dict[str, Any], number: int | None = None) -> list[str]:
+    """The lines a message shows; a button names the command that presses it.
+
+    A message without a number (an answer only you see) has buttons pressed by action alone.
+    """
+    blocks = payload.get("blocks") or []
+    if not blocks:
+        return plain(payload.get("text", "")).splitlines()
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind in ("section", "header"):
+            lines.extend(plain(block["text"]["text"]).splitlines())
+        elif kind == "context":
+            lines.append("  " + " · ".join(plain(e.get("text", "")) for e in block["elements"]))
+        elif kind == "actions":
+            lines.append("  " + " ".join(_button(e, number) for e in block["elements"]))
+        elif kind == "divider":
+            lines.append("  ——")
+    return lines
+
+
+def _button(element: dict[str, Any], number: int | None) -> str:
+    where = f"{number} " if number is not None else ""
+    return f"[{element['text']['text']}: !press {where}{element['action_id']}]"
+
+
+class TerminalChat:
+    """Prints what the channel would show; a message's number is its ``ts``."""
+
+    def __init__(self, out: TextIO | None = None, *, channel: str = "line") -> None:
+        self._out = out or sys.stdout
+        self._channel = channel
+        self._lock = threading.Lock()
+
+    def send(self, message: Outgoing) -> Sent:
+        number = message.id
+        lines = transcript(message.payload, number)
+        if message.kind == "reply":
+            head = f"  ↳ #{number} in thread #{message.parent_ts}: "
+            indent = "    "
+        elif message.kind == "update":
+            number = int(message.parent_ts or number)
+            head, indent = f"#{number} (updated) ", "  "
+        elif message.kind == "dm":
+            head, indent = f"#{number} (DM to @{message.target}) ", "  "
+        else:
+            head, indent = f"#{number} ", "  "
+        self.say(head + (lines[0] if lines else ""), *(indent + line for line in lines[1:]))
+        return Sent(self._channel, str(number))
+
+    def say(self, *lines: str) -> None:
+        with self._lock:
+            for line in lines:
+                print(line, file=self._out)
+            self._out.flush()

@@ -1,0 +1,156 @@
+"""``andon``: the server, the shell, and operator commands that obey the Slack commands' rules."""
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from bot.render.reply import Failure, reply
+from core.refusal import Refusal
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="andon", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "serve", help="serve Slack (or the terminal), the HTTP API and the scheduler"
+    )
+    shell = commands.add_parser(
+        "shell", help="the terminal front: the engine with you as the channel"
+    )
+    shell.add_argument("--as", dest="name", help="who you are (default: $USER)")
+
+    db = commands.add_parser("db", help="the database")
+    db.add_subparsers(dest="db_command", required=True).add_parser(
+        "upgrade", help="apply the migrations"
+    )
+    config = commands.add_parser("config", help="andon.toml")
+    config.add_subparsers(dest="config_command", required=True).add_parser(
+        "check", help="name every problem in the configuration file, with its key"
+    )
+    audit = commands.add_parser("audit", help="the audit log, newest first")
+    audit.add_argument("--limit", type=int, default=50)
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    line = commands.add_parser("line", help="stop, start or show the production line")
+    verbs = line.add_subparsers(dest="verb", required=True)
+    verbs.add_parser("status", help="is the line running, since when, and why not")
+    stop = verbs.add_parser("stop", help="stop the line with a reason")
+    stop.add_argument("reason", nargs="+")
+    verbs.add_parser("start", help="run the line again")
+    for verb in ("status", "stop", "start"):
+        verbs.choices[verb].add_argument("--as", dest="name", help="who you are (default: $USER)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from bot.main import main_settings
+
+    settings = main_settings()
+    match args.command:
+        case "serve":
+            from bot.main import serve
+
+            return serve(settings)
+        case "shell":
+            from bot.main import shell
+
+            return shell(settings, name=args.name)
+        case "db":
+            return _db_upgrade(settings)
+        case "config":
+            return _config_check(settings.andon_config)
+        case "audit":
+            return _audit(settings, limit=args.limit, as_json=args.json)
+        case "line":
+            return _line(settings, args)
+    return 2
+
+
+def _db_upgrade(settings) -> int:  # type: ignore[no-untyped-def]
+    from storage import migrate
+    from storage.database import Database
+
+    database = Database(settings.andon_database_url)
+    migrate.upgrade(database)
+    print("The database is at the newest schema.")
+    return 0
+
+
+def _config_check(path: str) -> int:
+    from pathlib import Path
+
+    from core.config import problems
+
+    if not Path(path).exists():
+        print(f"{path}: no file — Andon runs the line alone, with every optional feature off.")
+        return 0
+    found = problems(path)
+    for problem in found:
+        print(f"{path}: {problem}")
+    if not found:
+        print(f"{path}: no problems.")
+    return 1 if found else 0
+
+
+def _audit(settings, *, limit: int, as_json: bool) -> int:  # type: ignore[no-untyped-def]
+    from core import audit
+    from storage import migrate
+    from storage.database import Database
+
+    database = Database(settings.andon_database_url)
+    migrate.upgrade(database)
+    with database.reading() as session:
+        rows = audit.entries(session, limit=limit)
+    for row in rows:
+        if as_json:
+            print(json.dumps(row.model_dump(mode="json")))
+        else:
+            when = row.at.strftime("%Y-%m-%d %H:%M:%S")
+            note = f" — {row.message}" if row.message else ""
+            detail = f" {row.detail!r}" if row.detail else ""
+            print(
+                f"{row.id:>6} {when} {row.actor_name} via {row.via}: {row.action}{detail} "
+                f"→ {row.outcome}{note}"
+            )
+    return 0
+
+
+def _line(settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from bot.chat.terminal import transcript
+    from bot.commands import ShowLine, StartLine, StopLine
+    from bot.main import chat_for, open_andon, person
+
+    intent = {
+        "status": ShowLine(),
+        "start": StartLine(),
+        "stop": StopLine(" ".join(getattr(args, "reason", []))),
+    }[args.verb]
+    andon = open_andon(settings, chat_for(settings))
+    result = andon.execute(intent, person(args.name, via="cli"))
+    if args.verb != "status":
+        _deliver(andon, slack=settings.uses_slack)
+    for line in transcript(reply(result)):
+        print(line)
+    andon.database.dispose()
+    if isinstance(result, Failure):
+        return 2
+    return 1 if isinstance(result, Refusal) else 0
+
+
+def _deliver(andon, *, slack: bool) -> None:  # type: ignore[no-untyped-def]
+    """The channel hears what changed, whichever front changed it; a slow Slack shows progress."""
+    left = andon.courier.flush(timeout=1.0)
+    if left and slack:
+        print(f"Delivering {left} announcement(s) to Slack…", file=sys.stderr, flush=True)
+        left = andon.courier.flush(timeout=9.0)
+    if left:
+        print(
+            f"{left} announcement(s) queued; `andon serve` delivers them when the chat answers.",
+            file=sys.stderr,
+        )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""Delivers the outbox: in order per lane, retried with backoff, replies after their parents.
+
+Several processes may run a courier on one database (the server, a CLI command flushing what it
+just queued): a message is claimed with a short lease before it is sent, so none is sent twice
+by two couriers. A crash between Slack's answer and the bookkeeping can still repeat one message;
+losing one is the worse failure.
+"""
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, or_, update
+from sqlmodel import Session, col, select
+
+from bot.chat import Chat, Outgoing, RetryLaterError, Sent, UndeliverableError
+from core.clock import Clock
+from storage.database import Database
+from storage.tables import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+CLAIM = timedelta(seconds=60)
+MAX_BACKOFF = 300.0
+
+
+class Courier:
+    def __init__(self, database: Database, chat: Chat, *, clock: Clock) -> None:
+        self._db = database
+        self._chat = chat
+        self._clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- running in the background ---------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="andon-courier", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def nudge(self) -> None:
+        """Something was queued: deliver now rather than at the next poll."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.deliver_due()
+            except Exception:
+                log.exception("the courier failed a round; it will try again")
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+
+    # --- one round ---------------------------------------------------------------------------
+
+    def deliver_due(self) -> int:
+        """Send the head of every lane that is due; return how many messages went out."""
+        sent = 0
+        progress = True
+        while progress and not self._stop.is_set():
+            progress = False
+            for message_id in self._heads():
+                if self._deliver(message_id):
+                    sent += 1
+                    progress = True
+        return sent
+
+    def flush(self, *, timeout: float) -> int:
+        """Deliver until nothing is pending or time is up; return how many are left."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.deliver_due()
+            left = self.pending()
+            if not left or time.monotonic() >= deadline:
+                return left
+            time.sleep(0.1)
+
+    def pending(self) -> int:
+        with self._db.reading() as session:
+            query = select(func.count()).where(OutboxMessage.status == "pending")
+            return int(session.exec(query).one())
+
+    def _heads(self) -> list[int]:
+        with self._db.reading() as session:
+            query = (
+                select(func.min(OutboxMessage.id))
+                .where(OutboxMessage.status == "pending")
+                .group_by(OutboxMessage.lane)
+            )
+            return sorted(int(i) for i in session.exec(query))
+
+    def _deliver(self, message_id: int) -> bool:
+        outgoing = self._claim(message_id)
+        if outgoing is None:
+            return False
+        try:
+            sent = self._chat.send(outgoing)
+        except RetryLaterError as busy:
+            self._postpone(message_id, str(busy), busy.after)
+            return False
+        except UndeliverableError as refused:
+            self._give_up(message_id, str(refused))
+            return False
+        except Exception as broken:
+            log.exception("sending message #%s failed", message_id)
+            self._postpone(message_id, f"{type(broken).__name__}: {broken}", None)
+            return False
+        self._mark_sent(message_id, sent)
+        return True
+
+    def _claim(self, message_id: int) -> Outgoing | None:
+        now = self._clock.now()
+        with self._db.writing() as session:
+            row = session.get(OutboxMessage, message_id)
+            if row is None or row.status != "pending" or row.next_attempt_at > now:
+                return None
+            parent = session.get(OutboxMessage, row.parent_id) if row.parent_id else None
+            if parent is not None and parent.status == "failed":
+                _fail(row, f"its parent message #{parent.id} could not be delivered", now)
+                session.add(row)
+                return None
+            if parent is not None and parent.status != "sent":
+                return None  # waits for the parent's ts
+            if not _take(session, message_id, now):
+                return None
+            return Outgoing(
+                id=message_id,
+                kind=row.kind,
+                target=row.target,
+                payload=row.payload,
+                parent_channel=parent.channel if parent else None,
+                parent_ts=parent.ts if parent else None,
+            )
+
+    def _mark_sent(self, message_id: int, sent: Sent) -> None:
+        with self._db.writing() as session:
+            row = session.get(OutboxMessage, message_id)
+            assert row is not None
+            row.status, row.channel, row.ts = "sent", sent.channel, sent.ts
+            row.permalink, row.sent_at, row.claimed_until = sent.permalink, self._clock.now(), None
+            row.attempts += 1
+            session.add(row)
+
+    def _postpone(self, message_id: int, reason: str, after: float | None) -> None:
+        with self._db.writing() as session:
+            row = session.get(OutboxMessage, message_id)
+            assert row is not None
+            row.attempts += 1
+            wait = after if after is not None else min(2.0 ** (row.attempts - 1), MAX_BACKOFF)
+            row.next_attempt_at = self._clock.now() + timedelta(seconds=wait)
+            row.claimed_until, row.last_error = None, reason
+            session.add(row)
+        log.warning("message #%s postponed %.1fs: %s", message_id, wait, reason)
+
+    def _give_up(self, message_id: int, reason: str) -> None:
+        with self._db.writing() as session:
+            row = session.get(OutboxMessage, message_id)
+            assert row is not None
+            _fail(row, reason, self._clock.now())
+            session.add(row)
+        log.error("message #%s cannot be delivered: %s", message_id, reason)
+
+
+def _take(session: Session, message_id: int, now) -> bool:  # type: ignore[no-untyped-def]
+    """The lease: only one courier wins the update."""
+    claimed = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id) == message_id,
+            col(OutboxMessage.status) == "pending",
+            or_(
+                col(OutboxMessage.claimed_until).is_(None),
+                col(OutboxMessage.claimed_until) < now,
+            ),
+        )
+        .values(claimed_until=now + CLAIM)
+    )
+    return claimed.rowcount == 1
+
+
+def _fail(row: OutboxMessage, reason: str, now) -> None:  # type: ignore[no-untyped-def]
+    row.status, row.last_error, row.claimed_until, row.sent_at = "failed", reason, None, now

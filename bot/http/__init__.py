@@ -1,0 +1,1 @@
+"""The HTTP front: Slack's request URL, the JSON API, health and metrics."""

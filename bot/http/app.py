@@ -1,0 +1,36 @@
+"""The FastAPI application served by ``andon serve``."""
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.concurrency import run_in_threadpool
+
+from bot.andon import Andon
+from bot.http import api, metrics
+
+
+def build(andon: Andon, *, slack: App | None, api_token: str | None) -> FastAPI:
+    app = FastAPI(title="Andon", version="0.1.0", docs_url=None, redoc_url=None)
+    app.include_router(api.router(andon, token=api_token))
+    app.include_router(metrics.router(andon))
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers and its database does too."""
+        andon.database.ping()
+        return {"status": "ok"}
+
+    @app.post("/slack/events", include_in_schema=False)
+    async def slack_events(request: Request) -> Response:
+        if slack is None:
+            return JSONResponse(
+                {"error": "Slack is not configured (SLACK_BOT_TOKEN is unset)"}, status_code=401
+            )
+        body = await request.body()
+        # bolt's own Starlette handler dispatches on the event loop and blocks it until the
+        # listener acks; the thread pool keeps other requests moving meanwhile.
+        answer = await run_in_threadpool(slack.dispatch, to_bolt_request(request, body))
+        return to_starlette_response(answer)
+
+    return app

@@ -1,0 +1,158 @@
+"""The composition root: the one place that reads settings and wires everything together."""
+
+import getpass
+import logging
+import os
+import sys
+import threading
+
+import uvicorn
+from slack_sdk import WebClient
+
+from bot import logs
+from bot.andon import Andon
+from bot.chat import Chat
+from bot.chat.slack import SlackChat
+from bot.chat.terminal import TerminalChat
+from bot.courier import Courier
+from bot.http import app as http_app
+from bot.settings import Settings
+from bot.terminal.shell import Shell
+from core.actor import Actor
+from core.clock import SystemClock
+from core.config import AndonConfig, load
+from storage import migrate
+from storage.database import Database
+
+log = logging.getLogger("andon")
+
+TERMINAL_CHANNEL = "line"
+
+
+def slack_client(settings: Settings) -> WebClient:
+    assert settings.slack_bot_token is not None
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_base,
+        timeout=10,
+    )
+
+
+def open_andon(settings: Settings, chat: Chat, *, config: AndonConfig | None = None) -> Andon:
+    """Database migrated, config read, courier ready (not yet started)."""
+    database = Database(settings.andon_database_url)
+    migrate.upgrade(database)
+    config = config if config is not None else load(settings.andon_config)
+    clock = SystemClock()
+    channel = config.slack.channel if settings.uses_slack else TERMINAL_CHANNEL
+    courier = Courier(database, chat, clock=clock)
+    return Andon(
+        database=database, config=config, clock=clock, courier=courier, channel=channel or ""
+    )
+
+
+def chat_for(settings: Settings) -> Chat:
+    return SlackChat(slack_client(settings)) if settings.uses_slack else TerminalChat()
+
+
+def person(name: str | None, *, via: str) -> Actor:
+    """The person at the keyboard: ``--as`` wins, then ``$USER``."""
+    who = name or os.environ.get("USER") or getpass.getuser()
+    return Actor(id=who, name=who, via=via)
+
+
+def serve(settings: Settings) -> int:
+    """One process: Slack (HTTP or Socket Mode) or the terminal, the HTTP API, the scheduler."""
+    from bot import scheduler
+    from bot.slack import app as slack_app
+
+    logs.configure(settings.secrets())
+    config = load(settings.andon_config)
+    if settings.uses_slack and not config.slack.channel:
+        log.error(
+            "SLACK_BOT_TOKEN is set but andon.toml has no [slack] channel: nowhere to announce"
+        )
+        return 2
+    chat = chat_for(settings)
+    andon = open_andon(settings, chat, config=config)
+    slack = None
+    if settings.uses_slack:
+        signing = settings.slack_signing_secret
+        slack = slack_app.build(
+            andon,
+            client=slack_client(settings),
+            signing_secret=signing.get_secret_value() if signing else None,
+        )
+    _say_closed_doors(settings)
+    andon.courier.start()
+    jobs = scheduler.start(andon)
+    token = settings.andon_api_token.get_secret_value() if settings.andon_api_token else None
+    server = uvicorn.Server(
+        uvicorn.Config(
+            http_app.build(andon, slack=slack, api_token=token),
+            host=settings.andon_http_host,
+            port=settings.andon_http_port,
+            log_level="warning",
+            access_log=False,
+        )
+    )
+    socket = _socket_mode(settings, slack)
+    if isinstance(chat, TerminalChat):
+        print(
+            "No SLACK_BOT_TOKEN: the terminal is the line channel (type /line status).", flush=True
+        )
+        shell = Shell(andon, chat, person(None, via="terminal"))
+        threading.Thread(target=shell.run, name="andon-shell", daemon=True).start()
+    log.info("serving on http://%s:%s", settings.andon_http_host, settings.andon_http_port)
+    try:
+        server.run()
+    finally:
+        if socket is not None:
+            socket.close()
+        jobs.shutdown(wait=False)
+        andon.courier.stop()
+        andon.database.dispose()
+    return 0
+
+
+def shell(settings: Settings, *, name: str | None) -> int:
+    """The engine with the terminal as its channel, and nothing else."""
+    logs.configure(settings.secrets(), level=logging.WARNING)
+    chat = TerminalChat()
+    andon = open_andon(settings, chat)
+    Shell(andon, chat, person(name, via="terminal")).run()
+    andon.database.dispose()
+    return 0
+
+
+def _socket_mode(settings: Settings, slack):  # type: ignore[no-untyped-def]
+    if slack is None or not settings.slack_app_token:
+        return None
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(slack, settings.slack_app_token.get_secret_value())
+    handler.connect()
+    log.info("connected to Slack in Socket Mode")
+    return handler
+
+
+def _say_closed_doors(settings: Settings) -> None:
+    closed = []
+    if not settings.uses_slack:
+        closed.append("SLACK_BOT_TOKEN is unset: /slack/events answers 401")
+    elif not settings.slack_signing_secret and not settings.slack_app_token:
+        closed.append("SLACK_SIGNING_SECRET is unset: /slack/events answers 401")
+    if not settings.andon_api_token:
+        closed.append("ANDON_API_TOKEN is unset: /api/* answers 401")
+    if not settings.andon_webhook_secret:
+        closed.append("ANDON_WEBHOOK_SECRET is unset: /hooks/* answer 401")
+    for door in closed:
+        log.warning(door)
+
+
+def main_settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as bad:  # a malformed variable, e.g. a port that is not a number
+        print(f"andon: bad environment: {bad}", file=sys.stderr)
+        raise SystemExit(2) from bad

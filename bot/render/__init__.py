@@ -1,0 +1,1 @@
+"""Pure functions from domain objects to chat messages (Block Kit; the terminal reads the same)."""

@@ -1,0 +1,141 @@
+"""The line's messages: announcements in the channel, answers to the person who asked."""
+
+from functools import singledispatch
+
+from bot.buttons import ActionId
+from bot.render.kit import Message, actions, button, context, message, section, when, who
+from core import words
+from core.line import (
+    AlreadyStopped,
+    CauseAdded,
+    LineStarted,
+    LineState,
+    LineStatus,
+    LineStopped,
+    Started,
+    Stopped,
+    ThreadOpened,
+)
+from core.notifier import Notice
+from core.stoppage import StoppageView
+
+
+@singledispatch
+def notice(item: Notice) -> Message:
+    """The channel message for something ``core`` announced."""
+    raise TypeError(f"no message for {type(item).__name__}")
+
+
+@notice.register
+def _(item: LineStopped) -> Message:
+    head = f"*Line stopped* by {who(item.by)} at {when(item.at)} — {item.reason}"
+    if item.restarted_by is not None and item.restarted_at is not None:
+        took = words.span(item.restarted_at - item.at)
+        return message(
+            f"Line stopped by {item.by.name}: {item.reason} (restarted)",
+            section(f":octagonal_sign: ~{head}~"),
+            context(
+                f":white_check_mark: Restarted by {who(item.restarted_by)} at "
+                f"{when(item.restarted_at)}, after {took} · stoppage #{item.stoppage_id}"
+            ),
+        )
+    return message(
+        f"Line stopped by {item.by.name}: {item.reason}",
+        section(f":octagonal_sign: {head}"),
+        context(
+            f"Deploys and pushes to the line's branch are paused until `/line start`. "
+            f"Stoppage #{item.stoppage_id} · its five whys happens in the thread."
+        ),
+        actions(button("Start the line", ActionId.LINE_START, str(item.stoppage_id))),
+    )
+
+
+@notice.register
+def _(item: ThreadOpened) -> Message:
+    text = (
+        f":memo: Stoppage #{item.stoppage_id}: *{item.reason}*\n"
+        "This thread is where its five whys happens: reply here with what you learn about why."
+    )
+    return message(f"Stoppage #{item.stoppage_id}: {item.reason}", section(text))
+
+
+@notice.register
+def _(item: CauseAdded) -> Message:
+    return message(
+        f"{item.by.name} added a cause: {item.reason}",
+        section(f":heavy_plus_sign: {who(item.by)} added a cause: {item.reason}"),
+    )
+
+
+@notice.register
+def _(item: LineStarted) -> Message:
+    took = words.span(item.stopped_for)
+    return message(
+        f"Line running again, started by {item.by.name} after {took} stopped",
+        section(
+            f":white_check_mark: *Line running again* — started by {who(item.by)} "
+            f"after {took} stopped (stoppage #{item.stoppage_id})."
+        ),
+    )
+
+
+def status(item: LineStatus) -> Message:
+    """The answer to ``/line status``: state, since when, by whom, why, and the open stoppage."""
+    length = words.span(item.now - item.since)
+    if item.state == LineState.RUNNING or item.stoppage is None:
+        text = f"The line is running since {words.at(item.since)} ({length})."
+        return message(text, section(f":large_green_circle: {_bold(text, 'running')}"))
+    stoppage = item.stoppage
+    text = (
+        f"The line is stopped since {words.at(item.since)} ({length}) by {stoppage.opened_by.name}."
+    )
+    head = (
+        f":red_circle: The line is *stopped* since {when(item.since)} ({length}) "
+        f"by {who(stoppage.opened_by)}."
+    )
+    return message(
+        text,
+        section(head),
+        section("*Causes*\n" + _causes(stoppage)),
+        context(f"Stoppage #{stoppage.id} · {_thread(stoppage)}"),
+        actions(button("Start the line", ActionId.LINE_START, str(stoppage.id))),
+    )
+
+
+def stopped(item: Stopped) -> Message:
+    text = (
+        f"You stopped the line — stoppage #{item.stoppage.id}. The channel has been told; "
+        "the five whys opens in the thread."
+    )
+    return message(text, section(text))
+
+
+def already_stopped(item: AlreadyStopped) -> Message:
+    s = item.stoppage
+    text = (
+        f"The line was already stopped (since {words.at(s.opened_at)} by {s.opened_by.name}). "
+        f"Your reason was added to stoppage #{s.id} as another cause."
+    )
+    return message(text, section(text))
+
+
+def started(item: Started) -> Message:
+    text = f"You started the line after {words.span(item.stopped_for)} stopped."
+    return message(text, section(f":white_check_mark: {text}"))
+
+
+def _causes(stoppage: StoppageView) -> str:
+    return "\n".join(f"• {c.text} — {who(c.by)}, {when(c.at)}" for c in stoppage.causes)
+
+
+def _thread(stoppage: StoppageView) -> str:
+    if stoppage.thread_link:
+        return f"<{stoppage.thread_link}|the five whys thread>"
+    return "the five whys thread is under its announcement in the line channel"
+
+
+def _bold(text: str, word: str) -> str:
+    return text.replace(word, f"*{word}*", 1)
+
+
+__all__ = ["already_stopped", "notice", "started", "status", "stopped"]

@@ -1,0 +1,45 @@
+"""The answer the person who asked sees (ephemeral in Slack, printed in the terminal)."""
+
+from dataclasses import dataclass
+
+from bot.commands import USAGE, Help
+from bot.render import line
+from bot.render.kit import Message, message, section
+from core.line import AlreadyStopped, LineStatus, Started, Stopped
+from core.refusal import Refusal
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Something broke on our side; the id ties what the person saw to the log."""
+
+    error_id: str
+
+
+Result = LineStatus | Stopped | AlreadyStopped | Started | Refusal | Help | Failure
+
+
+def reply(result: Result) -> Message:
+    match result:
+        case LineStatus():
+            return line.status(result)
+        case Stopped():
+            return line.stopped(result)
+        case AlreadyStopped():
+            return line.already_stopped(result)
+        case Started():
+            return line.started(result)
+        case Refusal(reason=reason):
+            return message(reason, section(f":no_entry: {reason}"))
+        case Help(not_understood=None):
+            return message("How to use Andon", section(USAGE))
+        case Help(not_understood=text):
+            head = f"I don't know `{text}`."
+            return message(head, section(f"{head}\n{USAGE}"))
+        case Failure(error_id=error_id):
+            text = (
+                f"Something went wrong on Andon's side (error `{error_id}`); nothing was "
+                "changed. It is logged — tell your Andon operators the error id."
+            )
+            return message(text, section(f":warning: {text}"))
+    raise TypeError(f"no reply for {type(result).__name__}")

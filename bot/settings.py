@@ -1,0 +1,59 @@
+"""The environment the process runs in (``.env`` in the working folder is read at start)."""
+
+import os
+
+from dotenv import dotenv_values
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_API = "https://slack.com/api/"
+
+
+class Settings(BaseSettings):
+    """Every variable of ``.env.example``; real environment variables win over ``.env``."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = SLACK_API
+    andon_database_url: str = "sqlite:///./andon.db"
+    andon_config: str = "./andon.toml"
+    andon_http_host: str = "127.0.0.1"
+    andon_http_port: int = 3000
+    andon_webhook_secret: SecretStr | None = None
+    andon_api_token: SecretStr | None = None
+    andon_url: str | None = None
+    andon_github_token: SecretStr | None = None
+    andon_gitlab_token: SecretStr | None = None
+
+    @property
+    def slack_api_base(self) -> str:
+        """slack_sdk joins method names with ``urljoin``: the base must end in a slash."""
+        return self.slack_api_url if self.slack_api_url.endswith("/") else self.slack_api_url + "/"
+
+    @property
+    def uses_slack(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_bot_token.get_secret_value())
+
+    def webhook_secret(self, provider: str) -> str | None:
+        """``ANDON_WEBHOOK_SECRET_<PROVIDER>`` overrides the shared secret for one provider."""
+        name = f"ANDON_WEBHOOK_SECRET_{provider.upper()}"
+        specific = os.environ.get(name) or dotenv_values(".env").get(name)
+        if specific:
+            return specific
+        return self.andon_webhook_secret.get_secret_value() if self.andon_webhook_secret else None
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, so that logs can be checked (and scrubbed) for them."""
+        values = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.andon_webhook_secret,
+            self.andon_api_token,
+            self.andon_github_token,
+            self.andon_gitlab_token,
+        ]
+        return [v.get_secret_value() for v in values if v and v.get_secret_value()]

@@ -1,0 +1,1 @@
+"""The Slack front: bolt listeners that ack, hand off to ``Andon`` and render the answer."""

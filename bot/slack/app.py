@@ -1,0 +1,32 @@
+"""Builds the bolt ``App``; each listener module registers itself, there is no module-level app."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.andon import Andon
+from bot.slack import buttons, line, retries, threads
+
+
+def build(andon: Andon, *, client: WebClient, signing_secret: str | None) -> App:
+    """``App()`` asks Slack ``auth.test`` here, so a bad token fails at start, not mid-incident."""
+    app = App(
+        client=client,
+        # An unset secret closes the door: bolt rejects every request whose signature is made
+        # with anything else, and a random value matches nothing.
+        signing_secret=signing_secret or _closed_door(),
+        process_before_response=False,
+        listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="andon-slack"),
+    )
+    retries.register(app, andon)
+    line.register(app, andon)
+    buttons.register(app, andon)
+    threads.register(app, andon)
+    return app
+
+
+def _closed_door() -> str:
+    import secrets
+
+    return secrets.token_hex(32)

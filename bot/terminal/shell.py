@@ -1,0 +1,107 @@
+"""The shell: ``/line stop CI is red``, ``#12 <reply>`` in a thread, ``!press 12 line_start``."""
+
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from bot.andon import Andon
+from bot.buttons import ActionId
+from bot.chat.terminal import TerminalChat, transcript
+from bot.commands import Help, Intent, StartLine, parse
+from bot.render.reply import reply
+from core.actor import Actor
+from storage.tables import OutboxMessage
+
+GREETING = "Andon shell — the terminal is the line channel. Try /line status, or help."
+
+# What pressing each button does; the value is the one the button carries.
+PRESSES: dict[ActionId, Callable[[str], Intent]] = {
+    ActionId.LINE_START: lambda _value: StartLine(),
+}
+
+
+class Shell:
+    def __init__(self, andon: Andon, chat: TerminalChat, actor: Actor) -> None:
+        self._andon = andon
+        self._chat = chat
+        self._actor = actor
+        self._last_answer: dict[str, Any] = {}
+
+    def run(
+        self, source: TextIO | None = None, *, on_quit: Callable[[], None] | None = None
+    ) -> None:
+        """Read commands until the input ends or someone types ``quit``."""
+        source = source or sys.stdin
+        interactive = source.isatty()
+        self._chat.say(GREETING)
+        while True:
+            if interactive:
+                print("andon> ", end="", flush=True)
+            text = source.readline()
+            if not text or text.strip() in ("quit", "exit"):
+                break
+            self.handle(text.strip())
+        self._andon.courier.flush(timeout=5)
+        if on_quit:
+            on_quit()
+
+    def handle(self, text: str) -> None:
+        if not text:
+            return
+        if text.startswith("/"):
+            command, _, rest = text.partition(" ")
+            self._execute(parse(command, rest))
+        elif text.startswith("!press"):
+            self._press(text.split())
+        elif text.startswith("#"):
+            self._thread_reply(text)
+        elif text in ("help", "?"):
+            self._execute(Help())
+        else:
+            self._execute(Help(not_understood=text))
+
+    def _execute(self, intent: Intent) -> None:
+        result = self._andon.execute(intent, self._actor)
+        self._andon.courier.flush(timeout=5)  # the channel speaks first, then the answer
+        self._last_answer = reply(result)
+        first, *rest = transcript(self._last_answer) or [""]
+        self._chat.say(f"(only you) {first}", *(f"  {line}" for line in rest))
+
+    def _press(self, words: list[str]) -> None:
+        """``!press 12 line_start`` presses a button of message #12; ``!press line_start`` one of
+        the last answer only you saw."""
+        if len(words) == 3 and words[1].isdigit():
+            number, action = int(words[1]), words[2]
+            value = _value(self._blocks_of(number), action)
+            where = f"Message #{number}"
+        elif len(words) == 2:
+            action = words[1]
+            value = _value(self._last_answer.get("blocks", []), action)
+            where = "The last answer"
+        else:
+            self._chat.say("(only you) Press a button with: !press <message number> <action>")
+            return
+        if value is None or action not in {a.value for a in PRESSES}:
+            self._chat.say(f"(only you) {where} has no button {action!r}.")
+            return
+        self._execute(PRESSES[ActionId(action)](value))
+
+    def _blocks_of(self, number: int) -> list[dict[str, Any]]:
+        with self._andon.database.reading() as session:
+            message = session.get(OutboxMessage, number)
+            return list(message.payload.get("blocks", [])) if message else []
+
+    def _thread_reply(self, text: str) -> None:
+        number, _, said = text[1:].partition(" ")
+        if not number.isdigit() or not said.strip():
+            self._chat.say("(only you) Reply in a thread with: #<message number> <text>")
+            return
+        self._chat.say(f"  ↳ in thread #{number}, @{self._actor.name}: {said.strip()}")
+
+
+def _value(blocks: list[dict[str, Any]], action: str) -> str | None:
+    for block in blocks:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element.get("action_id") == action:
+                return str(element.get("value", ""))
+    return None

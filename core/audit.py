@@ -1,0 +1,49 @@
+"""The audit log: one append-only row for every command and webhook, whatever its outcome."""
+
+from enum import StrEnum
+
+from sqlmodel import Session, col, select
+
+from core.actor import Actor
+from core.clock import Clock
+from storage.tables import AuditEntry
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    REFUSED = "refused"
+    UNKNOWN = "unknown"
+    ERROR = "error"
+
+
+def record(
+    session: Session,
+    *,
+    clock: Clock,
+    actor: Actor,
+    action: str,
+    outcome: Outcome,
+    detail: str = "",
+    message: str = "",
+) -> AuditEntry:
+    """Write the row in the caller's transaction, so the record and the change land together."""
+    entry = AuditEntry(
+        at=clock.now(),
+        actor=actor.id,
+        actor_name=actor.name,
+        via=actor.via,
+        action=action,
+        detail=detail,
+        outcome=outcome.value,
+        message=message,
+    )
+    session.add(entry)
+    return entry
+
+
+def entries(session: Session, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+    """The newest entries first; ``before`` pages back from an entry id."""
+    query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
+    if before is not None:
+        query = query.where(col(AuditEntry.id) < before)
+    return list(session.exec(query))

@@ -1,0 +1,1 @@
+"""Storage: the tables, the database engine and the migrations (``bot → core → storage``)."""

@@ -1,0 +1,77 @@
+"""The engine and its sessions: SQLite in WAL mode by default, PostgreSQL by URL."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+DEFAULT_URL = "sqlite:///./andon.db"
+_SQLITE_BUSY_MS = 30_000
+
+
+class Database:
+    """One place that knows the dialect's quirks, so nothing above it has to."""
+
+    def __init__(self, url: str = DEFAULT_URL) -> None:
+        self.url = _normalise(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.engine = _sqlite_engine(self.url) if self.is_sqlite else _server_engine(self.url)
+        # Writers on SQLite take the write lock when they begin (BEGIN IMMEDIATE): a deferred
+        # transaction that reads and then writes can fail at once with "database is locked".
+        self._writer = self.engine.execution_options(andon_begin="IMMEDIATE")
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for queries; nothing it does is committed."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back when it raises."""
+        with Session(self._writer, expire_on_commit=False) as session:
+            yield session
+            session.commit()
+
+    def ping(self) -> None:
+        """Raise if the database does not answer."""
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _normalise(url: str) -> str:
+    """Accept the ``postgresql://`` spelling users paste and route it to psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+        mode = connection.get_execution_options().get("andon_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _server_engine(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

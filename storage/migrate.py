@@ -1,0 +1,36 @@
+"""Schema migrations: Alembic driven from code, so `andon db upgrade` needs no alembic.ini."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from storage.database import Database
+
+_SCRIPTS = Path(__file__).with_name("migrations")
+
+
+def _config(database: Database) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_SCRIPTS))
+    config.attributes["engine"] = database.engine
+    return config
+
+
+def upgrade(database: Database) -> None:
+    """Bring the schema to the newest revision; safe to run on every start."""
+    command.upgrade(_config(database), "head")
+
+
+def revision(database: Database, message: str) -> None:
+    """Write a new migration from the difference between the tables and the database."""
+    command.revision(_config(database), message=message, autogenerate=True)
+
+
+def is_current(database: Database) -> bool:
+    """Whether the database already stands at the newest revision."""
+    head = ScriptDirectory.from_config(_config(database)).get_current_head()
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision() == head

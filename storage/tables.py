@@ -1,0 +1,105 @@
+"""The tables. One module, because the whole schema is small enough to read at once."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _when(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Line(SQLModel, table=True):
+    """The production line: one row. Its lock serialises every stop and start."""
+
+    id: int = Field(default=1, primary_key=True)
+    state: str = Field(default="running", max_length=16)
+    since: datetime = _when()
+    stoppage_id: int | None = Field(default=None, foreign_key="stoppage.id")
+
+
+class Stoppage(SQLModel, table=True):
+    """One halt of the line, from the first pull of the cord to the restart."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    state: str = Field(default="open", max_length=16)
+    opened_at: datetime = _when(index=True)
+    opened_by: str = Field(max_length=255)
+    opened_by_name: str = Field(max_length=255)
+    opened_via: str = Field(max_length=32)
+    closed_at: datetime | None = _when(nullable=True)
+    closed_by: str | None = Field(default=None, max_length=255)
+    closed_by_name: str | None = Field(default=None, max_length=255)
+    closed_via: str | None = Field(default=None, max_length=32)
+    announcement_id: int | None = Field(default=None, foreign_key="outbox_message.id")
+    thread_id: int | None = Field(default=None, foreign_key="outbox_message.id")
+
+
+class StoppageCause(SQLModel, table=True):
+    """Why the line was stopped; a stopped line pulled again gains a cause, not a stoppage."""
+
+    __tablename__ = "stoppage_cause"
+
+    id: int | None = Field(default=None, primary_key=True)
+    stoppage_id: int = Field(foreign_key="stoppage.id", index=True)
+    at: datetime = _when()
+    actor: str = Field(max_length=255)
+    actor_name: str = Field(max_length=255)
+    via: str = Field(max_length=32)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: every command and webhook — who, what, when, from where, how it ended."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(index=True)
+    actor: str = Field(max_length=255)
+    actor_name: str = Field(max_length=255)
+    via: str = Field(max_length=32)
+    action: str = Field(max_length=64)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+    outcome: str = Field(max_length=16)
+    message: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A chat message on its way out; sent in order per lane, retried until the chat answers."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_pending_lane", "status", "lane", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = _when()
+    kind: str = Field(max_length=16)
+    lane: str = Field(max_length=255)
+    target: str = Field(max_length=255)
+    parent_id: int | None = Field(default=None, foreign_key="outbox_message.id")
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _when()
+    claimed_until: datetime | None = _when(nullable=True)
+    sent_at: datetime | None = _when(nullable=True)
+    channel: str | None = Field(default=None, max_length=255)
+    ts: str | None = Field(default=None, max_length=64)
+    permalink: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class InboundDelivery(SQLModel, table=True):
+    """Deliveries already handled (Slack event ids, webhook delivery ids): a retry acts once."""
+
+    __tablename__ = "inbound_delivery"
+    __table_args__ = (UniqueConstraint("source", "key", name="uq_inbound_delivery"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    key: str = Field(max_length=255)
+    at: datetime = _when()

@@ -1,0 +1,240 @@
+"""A fake Slack Web API: a real HTTP server on loopback that records calls and answers as Slack.
+
+It answers the methods Andon calls the way Slack documents them (``{"ok": true, ...}``), accepts
+the bot token only, records ``response_url`` posts, and can be told to fail (429 with
+``Retry-After``, 5xx) to play an outage.
+"""
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+BOT_TOKEN = "xoxb-test-0000-andon"
+BOT_USER = "UANDONBOT"
+TEAM = "T0ANDON01"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Fault:
+    status: int
+    count: int
+    retry_after: int | None = None
+    methods: set[str] | None = None
+
+
+class FakeSlack:
+    def __init__(self, *, token: str = BOT_TOKEN) -> None:
+        self.token = token
+        self._calls: list[Call] = []
+        self._lock = threading.Condition()
+        self._faults: list[Fault] = []
+        self._ts = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> "FakeSlack":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str = "r") -> str:
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    # --- what tests look at ------------------------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def wait_for(
+        self,
+        method: str,
+        where: Callable[[dict[str, Any]], bool] = lambda _p: True,
+        *,
+        count: int = 1,
+        timeout: float = 10.0,
+    ) -> list[Call]:
+        """Wait until ``count`` calls of ``method`` match; return them (never a fixed sleep)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                found = [c for c in self._calls if c.method == method and where(c.params)]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [(c.method, c.params.get("text")) for c in self._calls]
+                    raise AssertionError(f"no {count}× {method} matching in {timeout}s; saw {seen}")
+                self._lock.wait(left)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+    def fail(
+        self,
+        status: int,
+        *,
+        count: int = 1,
+        retry_after: int | None = None,
+        methods: set[str] | None = None,
+    ) -> None:
+        """Answer the next ``count`` calls (of ``methods``) with ``status``: an outage."""
+        with self._lock:
+            self._faults.append(Fault(status, count, retry_after, methods))
+
+    # --- the server --------------------------------------------------------------------------
+
+    def _answer(self, method: str, params: dict[str, Any], auth: str) -> tuple[int, dict, dict]:
+        fault = self._fault(method)
+        if fault is not None:
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            error = "ratelimited" if fault.status == 429 else "internal_error"
+            return fault.status, {"ok": False, "error": error}, headers
+        if method == "response_url":
+            return 200, {"ok": True}, {}
+        if auth != f"Bearer {self.token}":
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        return 200, self._method(method, params), {}
+
+    def _method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        ts = f"1780000000.{next(self._ts):06d}"
+        channel = params.get("channel", "")
+        match method:
+            case "auth.test":
+                return {
+                    "ok": True,
+                    "user_id": BOT_USER,
+                    "bot_id": "BANDON01",
+                    "team_id": TEAM,
+                    "user": "andon",
+                    "team": "Andon test",
+                    "url": "https://andon-test.slack.com/",
+                }
+            case "chat.postMessage":
+                if not channel:
+                    return {"ok": False, "error": "channel_not_found"}
+                return {
+                    "ok": True,
+                    "channel": channel,
+                    "ts": ts,
+                    "message": {"text": params.get("text")},
+                }
+            case "chat.update":
+                return {
+                    "ok": True,
+                    "channel": channel,
+                    "ts": params.get("ts"),
+                    "text": params.get("text"),
+                }
+            case "chat.postEphemeral":
+                return {"ok": True, "message_ts": ts}
+            case "chat.getPermalink":
+                mts = str(params.get("message_ts", "")).replace(".", "")
+                return {
+                    "ok": True,
+                    "channel": channel,
+                    "permalink": f"https://andon-test.slack.com/archives/{channel}/p{mts}",
+                }
+            case "conversations.open":
+                users = str(params.get("users", ""))
+                return {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
+            case "views.open":
+                return {"ok": True, "view": {"id": "V0001"}}
+            case "users.info":
+                user = params.get("user", "")
+                return {
+                    "ok": True,
+                    "user": {
+                        "id": user,
+                        "name": user.lower(),
+                        "real_name": user,
+                        "profile": {"email": f"{user.lower()}@example.com"},
+                    },
+                }
+        return {"ok": False, "error": "unknown_method"}
+
+    def _fault(self, method: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.count > 0 and (fault.methods is None or method in fault.methods):
+                    fault.count -= 1
+                    return fault
+        return None
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self._calls.append(call)
+            self._lock.notify_all()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                path = urlparse(self.path).path
+                length = int(self.headers.get("Content-Length", 0))
+                raw = self.rfile.read(length).decode()
+                params = _params(raw, self.headers.get("Content-Type", ""))
+                params.update(dict(parse_qsl(urlparse(self.path).query)))
+                method = (
+                    "response_url" if path.startswith("/response/") else path.rsplit("/", 1)[-1]
+                )
+                fake._record(Call(method, params, dict(self.headers.items())))
+                status, body, headers = fake._answer(
+                    method, params, self.headers.get("Authorization", "")
+                )
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        return Handler
+
+
+def _params(raw: str, content_type: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if "json" in content_type:
+        return json.loads(raw)
+    params: dict[str, Any] = dict(parse_qsl(raw))
+    for key in ("blocks", "attachments"):
+        if isinstance(params.get(key), str):
+            params[key] = json.loads(params[key])
+    return params

@@ -1,0 +1,152 @@
+"""Runs the real ``andon`` as a subprocess (``serve`` and the CLI) for the tests to talk to."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.fakes.slack import BOT_TOKEN, FakeSlack
+from tests.slack_requests import SIGNING_SECRET, signed_headers
+
+API_TOKEN = "test-api-token-7c2e91"
+WEBHOOK_SECRET = "test-webhook-secret-a81f"
+CHANNEL = "C0LINE001"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def andon_env(
+    workdir: Path, *, database_url: str, slack: FakeSlack | None, port: int | None = None
+) -> dict[str, str]:
+    """The environment of an operator's shell: only Andon's variables, nothing inherited."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ANDON_"))}
+    env.update(
+        ANDON_DATABASE_URL=database_url,
+        ANDON_CONFIG=str(workdir / "andon.toml"),
+        ANDON_HTTP_HOST="127.0.0.1",
+        ANDON_HTTP_PORT=str(port or free_port()),
+        ANDON_API_TOKEN=API_TOKEN,
+        ANDON_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        PYTHONUNBUFFERED="1",
+    )
+    if slack is not None:
+        env.update(
+            SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.url
+        )
+    return env
+
+
+def run_cli(args: list[str], *, env: dict[str, str], cwd: Path, stdin: str = "") -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=env,
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+class AndonServer:
+    """``andon serve`` in its own process, on a free loopback port, stopped by the test."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        database_url: str,
+        slack: FakeSlack | None,
+        config: str | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.slack = slack
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "andon.toml").write_text(
+            config if config is not None else f'[slack]\nchannel = "{CHANNEL}"\n'
+        )
+        self.env = andon_env(workdir, database_url=database_url, slack=slack)
+        self.url = f"http://127.0.0.1:{self.env['ANDON_HTTP_PORT']}"
+        self.log_path = workdir / "serve.log"
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self, *, stdin: int | None = subprocess.DEVNULL) -> "AndonServer":
+        self._log = self.log_path.open("a")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve"],
+            env=self.env,
+            cwd=self.workdir,
+            stdin=stdin,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self._wait_healthy()
+        return self
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.send_signal(signal.SIGINT)
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._log.close()
+
+    @property
+    def process(self) -> subprocess.Popen[str]:
+        assert self._process is not None
+        return self._process
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def _wait_healthy(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"andon serve exited {self.process.returncode}:\n{self.log()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"andon serve did not answer /healthz:\n{self.log()}")
+
+    # --- talking to it -------------------------------------------------------------------------
+
+    def api(self, path: str, *, token: str | None = API_TOKEN) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.get(self.url + path, headers=headers, timeout=10)
+
+    def slack_post(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        headers: dict | None = None,
+        retry_num: int | None = None,
+    ) -> requests.Response:
+        """POST to ``/slack/events`` signed correctly unless ``headers`` says otherwise."""
+        signed = signed_headers(body) if headers is None else headers
+        sent = {"Content-Type": content_type, **signed}
+        if retry_num is not None:
+            sent.update(
+                {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+            )
+        return requests.post(self.url + "/slack/events", data=body, headers=sent, timeout=10)
+
+    def cli(self, *args: str, stdin: str = "") -> Any:
+        return run_cli(list(args), env=self.env, cwd=self.workdir, stdin=stdin)

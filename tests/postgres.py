@@ -1,0 +1,68 @@
+"""A throwaway PostgreSQL cluster on a free loopback port, for the tests of one session."""
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tests.harness import free_port
+
+
+def server_binaries() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+class PostgresCluster:
+    """initdb refuses root: as root the cluster belongs to the ``postgres`` system user."""
+
+    def __init__(self, binaries: Path) -> None:
+        self.binaries = binaries
+        self.root = Path(tempfile.mkdtemp(prefix="andon-pg-"))
+        self.port = free_port()
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            pwd.getpwnam("postgres")  # raises KeyError where there is no such user
+            shutil.chown(self.root, "postgres")
+            os.chmod(self.root, 0o700)
+            self._as = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            [*self._as, str(self.binaries / tool), *args],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def start(self) -> "PostgresCluster":
+        data = self.root / "data"
+        self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.root / "log"), "-w", "start"
+        )
+        return self
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def create_database(self, name: str) -> str:
+        """A fresh database; its URL is what ``ANDON_DATABASE_URL`` takes."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"

@@ -1,0 +1,88 @@
+"""Requests as Slack sends them to ``/slack/events``: form-encoded or JSON, signed with v0 HMAC."""
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+SIGNING_SECRET = "test-signing-secret-5f1d0c"
+
+
+def signed_headers(body: bytes, *, secret: str = SIGNING_SECRET, at: int | None = None) -> dict:
+    stamp = str(at if at is not None else int(time.time()))
+    base = b"v0:" + stamp.encode() + b":" + body
+    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
+
+
+def slash_command(
+    command: str, text: str, *, user: str, name: str, response_url: str, channel: str = "C0LINE001"
+) -> tuple[bytes, str]:
+    form = {
+        "token": "legacy-verification-token",
+        "team_id": "T0ANDON01",
+        "team_domain": "andon-test",
+        "channel_id": channel,
+        "channel_name": "line",
+        "user_id": user,
+        "user_name": name,
+        "command": command,
+        "text": text,
+        "api_app_id": "A0ANDON01",
+        "response_url": response_url,
+        "trigger_id": "1337.42.abcd",
+    }
+    return urlencode(form).encode(), "application/x-www-form-urlencoded"
+
+
+def block_action(
+    action_id: str, value: str, *, user: str, name: str, response_url: str, message_ts: str = ""
+) -> tuple[bytes, str]:
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "team": {"id": "T0ANDON01", "domain": "andon-test"},
+        "user": {"id": user, "username": name, "name": name, "team_id": "T0ANDON01"},
+        "api_app_id": "A0ANDON01",
+        "token": "legacy-verification-token",
+        "trigger_id": "1337.42.abcd",
+        "channel": {"id": "C0LINE001", "name": "line"},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": "C0LINE001"},
+        "message": {"ts": message_ts, "text": ""},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b1",
+                "value": value,
+                "text": {"type": "plain_text", "text": "Start the line"},
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded"
+
+
+def thread_reply(
+    text: str, *, user: str, thread_ts: str, event_id: str, channel: str = "C0LINE001"
+) -> tuple[bytes, str]:
+    envelope = {
+        "token": "legacy-verification-token",
+        "team_id": "T0ANDON01",
+        "api_app_id": "A0ANDON01",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "event": {
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": f"{time.time():.6f}",
+            "thread_ts": thread_ts,
+            "channel_type": "channel",
+        },
+    }
+    return json.dumps(envelope).encode(), "application/json"

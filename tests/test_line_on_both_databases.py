@@ -1,0 +1,150 @@
+"""The line's rules against real SQLite and PostgreSQL, in-process, with a clock the test moves."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlmodel import SQLModel, func, select
+
+from bot.outbox import Outbox
+from bot.render.line import notice
+from core import line
+from core.actor import Actor
+from core.clock import ManualClock
+from core.line import AlreadyStopped, LineState, Started, Stopped
+from core.refusal import Refusal
+from core.stoppage import IllegalTransitionError, StoppageState, move
+from storage import migrate
+from storage.database import Database
+from storage.tables import AuditEntry, OutboxMessage, Stoppage, StoppageCause
+
+MARIA = Actor("U0MARIA", "maria", "slack")
+OPS = Actor("ops", "ops", "cli")
+T0 = datetime(2026, 11, 23, 14, 2, tzinfo=UTC)
+
+
+@pytest.fixture
+def database(database_url: str) -> Database:
+    database = Database(database_url)
+    migrate.upgrade(database)
+    yield database
+    database.dispose()
+
+
+def _stop(database: Database, clock: ManualClock, actor: Actor, reason: str):
+    with database.writing() as session:
+        outbox = Outbox(session, channel="C0LINE001", clock=clock, render=notice)
+        return line.stop(session, notifier=outbox, clock=clock, actor=actor, reason=reason)
+
+
+def _start(database: Database, clock: ManualClock, actor: Actor):
+    with database.writing() as session:
+        outbox = Outbox(session, channel="C0LINE001", clock=clock, render=notice)
+        return line.start(session, notifier=outbox, clock=clock, actor=actor)
+
+
+def _count(database: Database, table: type[SQLModel]) -> int:
+    with database.reading() as session:
+        return session.exec(select(func.count()).select_from(table)).one()
+
+
+def test_migrations_build_exactly_the_tables_the_code_declares(database: Database) -> None:
+    with database.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diff == []
+    assert migrate.is_current(database)
+
+
+def test_a_new_line_runs(database: Database) -> None:
+    with database.reading() as session:
+        assert line.peek(session, clock=ManualClock(T0)).state == LineState.RUNNING
+
+
+def test_stop_opens_a_stoppage_with_its_announcement_and_thread(database: Database) -> None:
+    result = _stop(database, ManualClock(T0), MARIA, "CI is red on main")
+    assert isinstance(result, Stopped)
+    assert result.stoppage.reason == "CI is red on main"
+    assert result.stoppage.opened_by == MARIA
+    with database.reading() as session:
+        messages = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [m.kind for m in messages] == ["post", "reply"]
+    assert "Line stopped by maria: CI is red on main" in messages[0].payload["text"]
+    assert messages[1].parent_id == messages[0].id
+
+
+def test_stopping_a_stopped_line_adds_a_cause_not_a_stoppage(database: Database) -> None:
+    clock = ManualClock(T0)
+    _stop(database, clock, MARIA, "CI is red")
+    result = _stop(database, clock, OPS, "and the disk is full")
+    assert isinstance(result, AlreadyStopped)
+    assert [c.text for c in result.stoppage.causes] == ["CI is red", "and the disk is full"]
+    assert _count(database, Stoppage) == 1
+
+
+def test_start_records_how_long_the_line_was_stopped(database: Database) -> None:
+    clock = ManualClock(T0)
+    _stop(database, clock, MARIA, "CI is red")
+    clock.advance(timedelta(minutes=42))
+    result = _start(database, clock, OPS)
+    assert isinstance(result, Started)
+    assert result.stopped_for == timedelta(minutes=42)
+    with database.reading() as session:
+        status = line.peek(session, clock=clock)
+        stoppage = session.exec(select(Stoppage)).one()
+    assert status.state == LineState.RUNNING and status.since == T0 + timedelta(minutes=42)
+    assert stoppage.closed_at == T0 + timedelta(minutes=42)
+    assert stoppage.closed_by == "ops"
+
+
+def test_starting_a_running_line_is_refused_and_audited(database: Database) -> None:
+    result = _start(database, ManualClock(T0), OPS)
+    assert isinstance(result, Refusal)
+    assert "already running" in result.reason
+    with database.reading() as session:
+        entry = session.exec(select(AuditEntry)).one()
+    assert (entry.action, entry.outcome) == ("line.start", "refused")
+
+
+def test_a_stop_without_a_reason_is_refused_and_changes_nothing(database: Database) -> None:
+    result = _stop(database, ManualClock(T0), MARIA, "   ")
+    assert isinstance(result, Refusal)
+    assert "Say why" in result.reason
+    assert _count(database, Stoppage) == 0
+    assert _count(database, OutboxMessage) == 0
+
+
+def test_a_closed_stoppage_cannot_reopen() -> None:
+    stoppage = Stoppage(state="closed")
+    with pytest.raises(IllegalTransitionError):
+        move(stoppage, StoppageState.OPEN)
+
+
+def test_concurrent_stops_end_with_one_stoppage(database: Database) -> None:
+    clock = ManualClock(T0)
+    barrier = threading.Barrier(12)
+    results: list[object] = []
+
+    def pull(n: int) -> None:
+        barrier.wait()
+        results.append(_stop(database, clock, Actor(f"U{n}", f"user{n}", "slack"), f"reason {n}"))
+
+    threads = [threading.Thread(target=pull, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(isinstance(r, Stopped) for r in results) == 1
+    assert sum(isinstance(r, AlreadyStopped) for r in results) == 11
+    assert _count(database, Stoppage) == 1
+    assert _count(database, StoppageCause) == 12
+    assert _count(database, AuditEntry) == 12
+
+
+def test_times_come_back_in_utc(database: Database) -> None:
+    _stop(database, ManualClock(T0), MARIA, "CI is red")
+    with database.reading() as session:
+        stoppage = session.exec(select(Stoppage)).one()
+    assert stoppage.opened_at == T0
+    assert stoppage.opened_at.tzinfo is not None

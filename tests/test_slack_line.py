@@ -1,0 +1,181 @@
+"""The line through Slack: signed requests to a running ``andon serve``; the fake Slack listens."""
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.slack import FakeSlack
+from tests.harness import CHANNEL, AndonServer
+from tests.slack_requests import block_action, signed_headers, slash_command
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, fake_slack: FakeSlack
+) -> Iterator[AndonServer]:
+    workdir: Path = tmp_path_factory.mktemp("slack-line")
+    running = AndonServer(
+        workdir, database_url=f"sqlite:///{workdir / 'andon.db'}", slack=fake_slack
+    )
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(autouse=True)
+def running_line(server: AndonServer, fake_slack: FakeSlack) -> None:
+    """Each scenario starts on a running line and a quiet fake Slack."""
+    server.cli("line", "start", "--as", "setup")
+    fake_slack.forget()
+
+
+def _line(server: AndonServer, text: str, *, user: str = "U0MARIA", name: str = "maria") -> dict:
+    body, kind = slash_command(
+        "/line", text, user=user, name=name, response_url=server.slack.response_url("line")
+    )
+    answer = server.slack_post(body, kind)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _in_channel(fake: FakeSlack, text: str) -> dict:
+    return fake.wait_for(
+        "chat.postMessage", lambda p: p.get("channel") == CHANNEL and text in p.get("text", "")
+    )[-1].params
+
+
+def test_stop_announces_in_the_channel_and_opens_the_thread(
+    server: AndonServer, fake_slack: FakeSlack
+) -> None:
+    answer = _line(server, "stop CI is red on main")
+    assert answer["response_type"] == "ephemeral"
+    assert "You stopped the line" in answer["text"]
+
+    announcement = _in_channel(fake_slack, "Line stopped by maria: CI is red on main")
+    shown = json.dumps(announcement["blocks"])
+    assert "<@U0MARIA>" in shown and "CI is red on main" in shown
+    assert "Start the line" in shown
+    thread = fake_slack.wait_for("chat.postMessage", lambda p: p.get("thread_ts") is not None)
+    assert "five whys" in json.dumps(thread[-1].params["blocks"])
+    assert thread[-1].params["channel"] == CHANNEL
+
+
+def test_the_thread_hangs_under_the_announcement(
+    server: AndonServer, fake_slack: FakeSlack
+) -> None:
+    _line(server, "stop deploy broke sign-up")
+    _in_channel(fake_slack, "deploy broke sign-up")
+    stoppage = _open_stoppage(server)
+    thread = fake_slack.wait_for("chat.postMessage", lambda p: p.get("thread_ts") is not None)
+    assert thread[-1].params["thread_ts"] == stoppage["thread_ts"]
+
+
+def test_a_second_stop_adds_a_cause_in_the_thread(
+    server: AndonServer, fake_slack: FakeSlack
+) -> None:
+    _line(server, "stop CI is red")
+    answer = _line(server, "stop the disk is full", user="U0BOB", name="bob")
+    assert "already stopped" in answer["text"] and "another cause" in answer["text"]
+    added = fake_slack.wait_for("chat.postMessage", lambda p: "added a cause" in p.get("text", ""))
+    assert added[-1].params["thread_ts"] == _open_stoppage(server)["thread_ts"]
+    assert [c["text"] for c in _open_stoppage(server)["causes"]] == [
+        "CI is red",
+        "the disk is full",
+    ]
+
+
+def test_status_shows_who_stopped_it_since_when_and_why(server: AndonServer) -> None:
+    _line(server, "stop flaky integration tests")
+    answer = _line(server, "status", user="U0BOB", name="bob")
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("The line is stopped since")
+    shown = json.dumps(answer["blocks"])
+    assert "<@U0MARIA>" in shown and "flaky integration tests" in shown
+    assert f"Stoppage #{_open_stoppage(server)['id']}" in shown
+
+
+def test_status_of_a_running_line(server: AndonServer) -> None:
+    answer = _line(server, "status")
+    assert answer["text"].startswith("The line is running since")
+
+
+def test_the_start_button_restarts_the_line_and_updates_the_announcement(
+    server: AndonServer, fake_slack: FakeSlack
+) -> None:
+    _line(server, "stop smoke test failed")
+    stoppage = _open_stoppage(server)
+    body, kind = block_action(
+        "line_start",
+        str(stoppage["id"]),
+        user="U0BOB",
+        name="bob",
+        response_url=fake_slack.response_url("button"),
+        message_ts=stoppage["thread_ts"],
+    )
+    assert server.slack_post(body, kind).status_code == 200
+
+    said = fake_slack.wait_for(
+        "response_url", lambda p: "You started the line" in p.get("text", "")
+    )
+    assert said[-1].params["response_type"] == "ephemeral"
+    started = _in_channel(fake_slack, "Line running again")
+    assert "<@U0BOB>" in json.dumps(started["blocks"])
+    updated = fake_slack.wait_for("chat.update", lambda p: p.get("ts") == stoppage["thread_ts"])
+    assert "Restarted by" in json.dumps(updated[-1].params["blocks"])
+    assert server.api("/api/line").json()["state"] == "running"
+
+
+def test_start_on_a_running_line_is_refused_with_a_reason(server: AndonServer) -> None:
+    answer = _line(server, "start")
+    assert "already running" in answer["text"]
+
+
+def test_a_stop_without_a_reason_asks_for_one(server: AndonServer) -> None:
+    answer = _line(server, "stop")
+    assert "Say why" in answer["text"]
+    assert server.api("/api/line").json()["state"] == "running"
+
+
+def test_an_unknown_subcommand_gets_help(server: AndonServer) -> None:
+    answer = _line(server, "launch rockets")
+    assert "I don't know `/line launch rockets`" in answer["text"]
+    assert "/line stop <reason>" in json.dumps(answer["blocks"])
+
+
+def test_a_forged_signature_is_refused_and_changes_nothing(server: AndonServer) -> None:
+    before = _audit_size(server)
+    body, kind = slash_command(
+        "/line", "stop forged", user="U0EVE", name="eve", response_url="http://127.0.0.1:9/r"
+    )
+    forged = signed_headers(body, secret="not-the-signing-secret")
+    assert server.slack_post(body, kind, headers=forged).status_code == 401
+    assert server.api("/api/line").json()["state"] == "running"
+    assert _audit_size(server) == before
+
+
+def test_a_stale_request_is_refused(server: AndonServer) -> None:
+    body, kind = slash_command(
+        "/line", "stop replayed", user="U0EVE", name="eve", response_url="http://127.0.0.1:9/r"
+    )
+    stale = signed_headers(body, at=int(time.time()) - 6 * 60)
+    assert server.slack_post(body, kind, headers=stale).status_code == 401
+    assert server.slack_post(body, kind, headers={}).status_code == 401
+    assert server.api("/api/line").json()["state"] == "running"
+
+
+def _open_stoppage(server: AndonServer, timeout: float = 10.0) -> dict:
+    """The open stoppage once its announcement has been delivered (its ``ts`` known)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stoppage = server.api("/api/line").json()["stoppage"]
+        if stoppage and stoppage["thread_ts"]:
+            return stoppage
+        assert time.monotonic() < deadline, f"no delivered stoppage: {stoppage}"
+        time.sleep(0.05)
+
+
+def _audit_size(server: AndonServer) -> int:
+    return len(server.api("/api/audit?limit=1000").json()["entries"])
