@@ -32,5 +32,5 @@ def configure(secrets: list[str], *, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "slack_bolt", "slack_sdk", "uvicorn.access"):
+    for noisy in ("alembic", "apscheduler", "slack_bolt", "slack_sdk", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

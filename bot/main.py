@@ -93,6 +93,7 @@ def serve(settings: Settings) -> int:
             host=settings.andon_http_host,
             port=settings.andon_http_port,
             log_level="warning",
+            log_config=None,
             access_log=False,
         )
     )
@@ -106,12 +107,15 @@ def serve(settings: Settings) -> int:
     log.info("serving on http://%s:%s", settings.andon_http_host, settings.andon_http_port)
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn has shut down gracefully; asyncio re-raises the interrupt afterwards
     finally:
         if socket is not None:
             socket.close()
         jobs.shutdown(wait=False)
         andon.courier.stop()
         andon.database.dispose()
+        log.info("stopped")
     return 0
 
 

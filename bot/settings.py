@@ -3,7 +3,8 @@
 import os
 
 from dotenv import dotenv_values
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
+from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_API = "https://slack.com/api/"
@@ -27,6 +28,14 @@ class Settings(BaseSettings):
     andon_url: str | None = None
     andon_github_token: SecretStr | None = None
     andon_gitlab_token: SecretStr | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """``KEY=`` copied unchanged from .env.example means "not set", not "the empty secret"."""
+        if isinstance(value, str) and not value.strip():
+            raise PydanticUseDefault()
+        return value
 
     @property
     def slack_api_base(self) -> str:

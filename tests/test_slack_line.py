@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.slack import FakeSlack
-from tests.harness import CHANNEL, AndonServer
-from tests.slack_requests import block_action, signed_headers, slash_command
+from tests.fakes.slack import BOT_TOKEN, FakeSlack
+from tests.harness import API_TOKEN, CHANNEL, WEBHOOK_SECRET, AndonServer
+from tests.slack_requests import SIGNING_SECRET, block_action, signed_headers, slash_command
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +179,13 @@ def _open_stoppage(server: AndonServer, timeout: float = 10.0) -> dict:
 
 def _audit_size(server: AndonServer) -> int:
     return len(server.api("/api/audit?limit=1000").json()["entries"])
+
+
+def test_no_secret_reaches_the_log(server: AndonServer) -> None:
+    _line(server, "stop checking the log")
+    _line(server, "status")
+    server.api("/api/line", token="a-wrong-token")
+    log = server.log()
+    assert "Andon" in log or "serving" in log  # the log is being written at all
+    for secret in (BOT_TOKEN, SIGNING_SECRET, API_TOKEN, WEBHOOK_SECRET):
+        assert secret not in log

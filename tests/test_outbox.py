@@ -1,0 +1,183 @@
+"""The durable outbox: nothing is lost when Slack is slow, down or rate-limiting."""
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+from sqlmodel import select
+
+from bot.chat.slack import SlackChat
+from bot.courier import Courier
+from bot.outbox import Outbox
+from core.clock import SystemClock
+from core.notifier import MessageRef, Notice
+from storage import migrate
+from storage.database import Database
+from storage.tables import OutboxMessage
+from tests.fakes.slack import BOT_TOKEN, FakeSlack
+
+CHANNEL = "C0LINE001"
+
+
+class Said(Notice):
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def render(notice: Notice) -> dict:
+    assert isinstance(notice, Said)
+    return {"text": notice.text, "blocks": []}
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'andon.db'}")
+    migrate.upgrade(database)
+    yield database
+    database.dispose()
+
+
+def courier(database: Database, slack: FakeSlack) -> Courier:
+    client = WebClient(token=BOT_TOKEN, base_url=slack.url, timeout=5)
+    return Courier(database, SlackChat(client), clock=SystemClock())
+
+
+def queue(database: Database, *steps: tuple[str, str, int | None]) -> list[MessageRef]:
+    """Queue ``(kind, text, parent index)`` steps in one transaction, as ``core`` would."""
+    refs: list[MessageRef] = []
+    with database.writing() as session:
+        outbox = Outbox(session, channel=CHANNEL, clock=SystemClock(), render=render)
+        for kind, text, parent in steps:
+            if kind == "post":
+                refs.append(outbox.post(Said(text)))
+            elif kind == "reply":
+                assert parent is not None
+                refs.append(outbox.reply(refs[parent], Said(text)))
+            elif kind == "update":
+                assert parent is not None
+                outbox.update(refs[parent], Said(text))
+                refs.append(refs[parent])
+            else:
+                refs.append(outbox.dm(text.split(":")[0], Said(text)))
+    return refs
+
+
+def texts(slack: FakeSlack, method: str = "chat.postMessage") -> list[str]:
+    return [c.params["text"] for c in slack.calls(method)]
+
+
+def test_messages_go_out_in_the_order_they_were_queued(
+    database: Database, slack: FakeSlack
+) -> None:
+    queue(database, *[("post", f"message {n}", None) for n in range(5)])
+    assert courier(database, slack).flush(timeout=10) == 0
+    assert texts(slack) == [f"message {n}" for n in range(5)]
+
+
+def test_a_reply_goes_into_its_parents_thread(database: Database, slack: FakeSlack) -> None:
+    queue(database, ("post", "line stopped", None), ("reply", "why 1?", 0))
+    courier(database, slack).flush(timeout=10)
+    parent, reply = slack.calls("chat.postMessage")
+    assert "thread_ts" not in parent.params
+    assert reply.params["thread_ts"] == _ts_of(database, "line stopped")
+
+
+def test_a_reply_to_a_reply_still_hangs_off_the_root(database: Database, slack: FakeSlack) -> None:
+    queue(database, ("post", "root", None), ("reply", "first", 0), ("reply", "second", 1))
+    courier(database, slack).flush(timeout=10)
+    replies = [c for c in slack.calls("chat.postMessage") if "thread_ts" in c.params]
+    assert {c.params["thread_ts"] for c in replies} == {_ts_of(database, "root")}
+
+
+def test_an_update_edits_the_message_in_place(database: Database, slack: FakeSlack) -> None:
+    queue(database, ("post", "deploying 1/3", None), ("update", "deployed 3/3", 0))
+    courier(database, slack).flush(timeout=10)
+    (update,) = slack.calls("chat.update")
+    assert update.params["ts"] == _ts_of(database, "deploying 1/3")
+    assert update.params["text"] == "deployed 3/3"
+
+
+def test_a_direct_message_opens_the_conversation_first(
+    database: Database, slack: FakeSlack
+) -> None:
+    queue(database, ("dm", "U0ONCALL: you are paged", None))
+    courier(database, slack).flush(timeout=10)
+    assert slack.calls("conversations.open")[0].params["users"] == "U0ONCALL"
+    assert slack.calls("chat.postMessage")[0].params["channel"] == "D0ONCALL"
+
+
+def test_rate_limited_messages_wait_as_told_and_keep_their_order(
+    database: Database, slack: FakeSlack
+) -> None:
+    slack.fail(429, count=1, retry_after=1, methods={"chat.postMessage"})
+    queue(database, ("post", "first", None), ("reply", "second", 0), ("post", "third", None))
+    assert courier(database, slack).flush(timeout=15) == 0
+    delivered = [c.params["text"] for c in slack.calls("chat.postMessage")]
+    assert delivered == ["first", "first", "second", "third"]  # the 429 answer, then each once
+
+
+def test_an_outage_loses_nothing_and_delivers_in_order_afterwards(
+    database: Database, slack: FakeSlack
+) -> None:
+    slack.fail(503, count=3)
+    queue(database, *[("post", f"update {n}", None) for n in range(3)])
+    assert courier(database, slack).flush(timeout=20) == 0
+    answered = [t for t in texts(slack)][-3:]
+    assert answered == ["update 0", "update 1", "update 2"]
+    with database.reading() as session:
+        rows = session.exec(select(OutboxMessage)).all()
+    assert {r.status for r in rows} == {"sent"}
+    assert rows[0].attempts >= 2 and rows[0].last_error
+
+
+def test_a_message_slack_refuses_for_good_does_not_block_the_rest(
+    database: Database, slack: FakeSlack
+) -> None:
+    with database.writing() as session:
+        lost = Outbox(session, channel="", clock=SystemClock(), render=render)
+        lost.post(Said("to nowhere"))
+    queue(database, ("post", "still delivered", None))
+    assert courier(database, slack).flush(timeout=10) == 0
+    with database.reading() as session:
+        failed = session.exec(select(OutboxMessage).where(OutboxMessage.status == "failed")).one()
+    assert "channel_not_found" in (failed.last_error or "")
+    assert "still delivered" in texts(slack)
+
+
+def test_two_couriers_on_one_database_send_each_message_once(
+    database: Database, slack: FakeSlack
+) -> None:
+    queue(database, *[("post", f"m{n}", None) for n in range(30)])
+    couriers = [courier(database, slack), courier(database, slack)]
+    threads = [threading.Thread(target=c.flush, kwargs={"timeout": 20}) for c in couriers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(texts(slack)) == sorted(f"m{n}" for n in range(30))
+
+
+def test_a_message_queued_in_a_rolled_back_transaction_is_never_sent(
+    database: Database, slack: FakeSlack
+) -> None:
+    with pytest.raises(RuntimeError), database.writing() as session:
+        Outbox(session, channel=CHANNEL, clock=SystemClock(), render=render).post(Said("ghost"))
+        raise RuntimeError("the change failed")
+    courier(database, slack).flush(timeout=2)
+    assert texts(slack) == []
+
+
+def _ts_of(database: Database, text: str) -> str:
+    with database.reading() as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "post")).all()
+    (row,) = [r for r in rows if r.payload["text"] == text]
+    assert row.ts
+    return row.ts
