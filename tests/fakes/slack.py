@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 BOT_TOKEN = "xoxb-test-0000-andon"
+APP_TOKEN = "xapp-test-1-andon"
 BOT_USER = "UANDONBOT"
 TEAM = "T0ANDON01"
 
@@ -38,6 +39,7 @@ class Fault:
 class FakeSlack:
     def __init__(self, *, token: str = BOT_TOKEN) -> None:
         self.token = token
+        self.socket_url: str | None = None  # where apps.connections.open sends Socket Mode
         self._calls: list[Call] = []
         self._lock = threading.Condition()
         self._faults: list[Fault] = []
@@ -120,7 +122,7 @@ class FakeSlack:
             return fault.status, {"ok": False, "error": error}, headers
         if method == "response_url":
             return 200, {"ok": True}, {}
-        if auth != f"Bearer {self.token}":
+        if auth not in (f"Bearer {self.token}", f"Bearer {APP_TOKEN}"):
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         return 200, self._method(method, params), {}
 
@@ -166,6 +168,10 @@ class FakeSlack:
             case "conversations.open":
                 users = str(params.get("users", ""))
                 return {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
+            case "apps.connections.open":
+                if not self.socket_url:
+                    return {"ok": False, "error": "not_allowed_token_type"}
+                return {"ok": True, "url": self.socket_url}
             case "views.open":
                 return {"ok": True, "view": {"id": "V0001"}}
             case "users.info":
