@@ -1,6 +1,7 @@
 """Slack's Socket Mode end: a WebSocket server on loopback that says hello, sends envelopes and
 records the acks the app sends back."""
 
+import contextlib
 import json
 import queue
 import threading
@@ -67,10 +68,8 @@ class FakeSocketMode:
         )
         self._connected.set()
         while True:
-            try:
+            with contextlib.suppress(queue.Empty):
                 connection.send(json.dumps(self._outgoing.get(timeout=0.05)))
-            except queue.Empty:
-                pass
             try:
                 message = connection.recv(timeout=0.05)
             except TimeoutError:
