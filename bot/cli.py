@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.render.reply import Failure, reply
+from core.config import ConfigError
 from core.refusal import Refusal
 
 
@@ -48,6 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.main import main_settings
 
     settings = main_settings()
+    try:
+        return _dispatch(args, settings)
+    except ConfigError as broken:
+        print(f"andon: {broken}\nFix it, then check with `andon config check`.", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
     match args.command:
         case "serve":
             from bot.main import serve

@@ -103,7 +103,12 @@ def serve(settings: Settings) -> int:
             "No SLACK_BOT_TOKEN: the terminal is the line channel (type /line status).", flush=True
         )
         shell = Shell(andon, chat, person(None, via="terminal"))
-        threading.Thread(target=shell.run, name="andon-shell", daemon=True).start()
+        threading.Thread(
+            target=shell.run,
+            kwargs={"on_quit": lambda: setattr(server, "should_exit", True)},
+            name="andon-shell",
+            daemon=True,
+        ).start()
     log.info("serving on http://%s:%s", settings.andon_http_host, settings.andon_http_port)
     try:
         server.run()

@@ -30,7 +30,11 @@ class Shell:
     def run(
         self, source: TextIO | None = None, *, on_quit: Callable[[], None] | None = None
     ) -> None:
-        """Read commands until the input ends or someone types ``quit``."""
+        """Read commands until someone types ``quit`` (or Ctrl-D at a terminal).
+
+        Input that simply ends — ``andon serve`` started with no terminal attached — stops the
+        reading, not the server: ``on_quit`` runs only when a person asked to quit.
+        """
         source = source or sys.stdin
         interactive = source.isatty()
         self._chat.say(GREETING)
@@ -38,11 +42,12 @@ class Shell:
             if interactive:
                 print("andon> ", end="", flush=True)
             text = source.readline()
-            if not text or text.strip() in ("quit", "exit"):
+            asked = text.strip() in ("quit", "exit") or (not text and interactive)
+            if asked or not text:
                 break
             self.handle(text.strip())
         self._andon.courier.flush(timeout=5)
-        if on_quit:
+        if asked and on_quit:
             on_quit()
 
     def handle(self, text: str) -> None:
