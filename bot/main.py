@@ -105,7 +105,7 @@ def serve(settings: Settings) -> int:
         shell = Shell(andon, chat, person(None, via="terminal"))
         threading.Thread(
             target=shell.run,
-            kwargs={"on_quit": lambda: setattr(server, "should_exit", True)},
+            kwargs={"on_quit": lambda: setattr(server, "should_exit", True), "greet": False},
             name="andon-shell",
             daemon=True,
         ).start()

@@ -28,7 +28,11 @@ class Shell:
         self._last_answer: dict[str, Any] = {}
 
     def run(
-        self, source: TextIO | None = None, *, on_quit: Callable[[], None] | None = None
+        self,
+        source: TextIO | None = None,
+        *,
+        on_quit: Callable[[], None] | None = None,
+        greet: bool = True,
     ) -> None:
         """Read commands until someone types ``quit`` (or Ctrl-D at a terminal).
 
@@ -37,7 +41,8 @@ class Shell:
         """
         source = source or sys.stdin
         interactive = source.isatty()
-        self._chat.say(GREETING)
+        if greet:
+            self._chat.say(GREETING)
         while True:
             if interactive:
                 print("andon> ", end="", flush=True)
@@ -101,7 +106,14 @@ class Shell:
         if not number.isdigit() or not said.strip():
             self._chat.say("(only you) Reply in a thread with: #<message number> <text>")
             return
+        if not self._exists(int(number)):
+            self._chat.say(f"(only you) There is no message #{number} to reply to.")
+            return
         self._chat.say(f"  ↳ in thread #{number}, @{self._actor.name}: {said.strip()}")
+
+    def _exists(self, number: int) -> bool:
+        with self._andon.database.reading() as session:
+            return session.get(OutboxMessage, number) is not None
 
 
 def _value(blocks: list[dict[str, Any]], action: str) -> str | None:

@@ -1,0 +1,239 @@
+"""The terminal front: ``andon shell`` and ``andon serve`` without a Slack token; the terminal is
+the line channel, and what a person sees there is what these scenarios read."""
+
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.harness import AndonServer, andon_env, run_cli
+
+USAGE_OF_PRESS = "(only you) Press a button with: !press <message number> <action>"
+USAGE_OF_REPLY = "(only you) Reply in a thread with: #<message number> <text>"
+
+
+def _shell(workdir: Path, *typed: str, name: str = "maria") -> list[str]:
+    """What a person sees after typing ``typed`` into ``andon shell`` (the input then ends)."""
+    env = andon_env(workdir, database_url=f"sqlite:///{workdir / 'andon.db'}", slack=None)
+    done = run_cli(["shell", "--as", name], env=env, cwd=workdir, stdin="\n".join(typed) + "\n")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def _where(lines: list[str], text: str, *, start: int = 0) -> int:
+    """The index of the first line from ``start`` on that contains ``text``."""
+    for index in range(start, len(lines)):
+        if text in lines[index]:
+            return index
+    shown = "\n".join(lines)
+    raise AssertionError(f"no line with {text!r} after line {start} in:\n{shown}")
+
+
+def _eventually(check: Callable[[], bool], *, what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not within {timeout}s: {what}"
+        time.sleep(0.05)
+
+
+# --- andon shell -------------------------------------------------------------------------------
+
+
+def test_a_stop_is_announced_with_its_thread_and_button_then_answered_to_you_alone(
+    tmp_path: Path,
+) -> None:
+    lines = _shell(tmp_path, "/line stop CI is red on main")
+
+    announcement = _where(lines, "#1 ")
+    assert lines[announcement].startswith("#1 ")
+    assert "Line stopped by maria" in lines[announcement]
+    assert "CI is red on main" in lines[announcement]
+    button = _where(lines, "[Start the line: !press 1 line_start]", start=announcement)
+    thread = _where(lines, "↳ #2 in thread #1", start=button)
+    assert "CI is red on main" in lines[thread]
+    answer = _where(lines, "(only you) You stopped the line", start=thread)
+    assert lines[answer].startswith("(only you) ")
+
+
+def test_pressing_the_start_button_of_the_announcement_restarts_the_line(tmp_path: Path) -> None:
+    lines = _shell(tmp_path, "/line stop CI is red", "!press 1 line_start", "/line status")
+
+    pressed = _where(lines, "(only you) You stopped the line") + 1
+    _where(lines, "Line running again", start=pressed)
+    updated = _where(lines, "#1 (updated)", start=pressed)
+    _where(lines, "Restarted by maria", start=updated)
+    _where(lines, "(only you) ✅ You started the line", start=updated)
+    assert "The line is running since" in lines[-1]
+
+
+def test_pressing_a_button_of_the_last_answer_only_you_saw(tmp_path: Path) -> None:
+    lines = _shell(
+        tmp_path, "/line stop CI is red", "/line status", "!press line_start", "/line status"
+    )
+
+    status = _where(lines, "The line is stopped since")
+    button = _where(lines, "[Start the line: !press line_start]", start=status)
+    _where(lines, "(only you) ✅ You started the line", start=button)
+    assert "The line is running since" in lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("press", "said"),
+    [
+        ("!press 2 line_start", "(only you) Message #2 has no button 'line_start'."),
+        ("!press 1 launch_rockets", "(only you) Message #1 has no button 'launch_rockets'."),
+        ("!press 99 line_start", "(only you) Message #99 has no button 'line_start'."),
+        ("!press line_start", "(only you) The last answer has no button 'line_start'."),
+    ],
+)
+def test_pressing_a_button_the_message_does_not_have_says_so(
+    tmp_path: Path, press: str, said: str
+) -> None:
+    lines = _shell(tmp_path, "/line stop CI is red", press, "/line status")
+
+    _where(lines, said)
+    assert not any("You started the line" in line for line in lines)
+    _where(lines, "The line is stopped since")
+
+
+@pytest.mark.parametrize(
+    ("typed", "usage"),
+    [
+        ("#12", USAGE_OF_REPLY),
+        ("#12   ", USAGE_OF_REPLY),
+        ("#twelve why did it break", USAGE_OF_REPLY),
+        ("!press", USAGE_OF_PRESS),
+        ("!press one line_start", USAGE_OF_PRESS),
+        ("!press 1 line_start now", USAGE_OF_PRESS),
+    ],
+)
+def test_a_malformed_thread_reply_or_press_gets_usage(
+    tmp_path: Path, typed: str, usage: str
+) -> None:
+    lines = _shell(tmp_path, "/line stop CI is red", typed)
+
+    assert lines[-1] == usage
+
+
+def test_a_thread_reply_is_shown_in_its_thread(tmp_path: Path) -> None:
+    lines = _shell(tmp_path, "/line stop CI is red", "#1 the runner ran out of disk")
+
+    assert lines[-1] == "  ↳ in thread #1, @maria: the runner ran out of disk"
+
+
+def test_a_reply_to_a_message_that_does_not_exist_says_so(tmp_path: Path) -> None:
+    lines = _shell(tmp_path, "#99 anyone there?")
+
+    assert lines[-1] == "(only you) There is no message #99 to reply to."
+
+
+@pytest.mark.parametrize(
+    ("typed", "named"),
+    [
+        ("hello there", "(only you) I don't know hello there."),
+        ("/line launch rockets", "(only you) I don't know /line launch rockets."),
+        ("/deploy abc123", "(only you) I don't know /deploy abc123."),
+    ],
+)
+def test_an_unknown_command_gets_help_naming_what_was_not_understood(
+    tmp_path: Path, typed: str, named: str
+) -> None:
+    lines = _shell(tmp_path, typed)
+
+    said = _where(lines, named)
+    _where(lines, "/line stop <reason>", start=said)
+    _where(lines, "/line start", start=said)
+    _where(lines, "/line status", start=said)
+
+
+def test_a_second_stop_adds_a_cause_in_the_thread_of_the_first_announcement(
+    tmp_path: Path,
+) -> None:
+    _shell(tmp_path, "/line stop CI is red", name="maria")
+    lines = _shell(tmp_path, "/line stop the disk is full", "/line status", name="bob")
+
+    cause = _where(lines, "bob added a cause: the disk is full")
+    assert "in thread #1" in lines[cause]
+    answer = _where(lines, "(only you) The line was already stopped", start=cause)
+    assert "another cause" in lines[answer]
+    causes = _where(lines, "Causes", start=answer)
+    _where(lines, "CI is red — maria", start=causes)
+    _where(lines, "the disk is full — bob", start=causes)
+    assert not any(line.startswith("#3 ") and "Line stopped" in line for line in lines)
+
+
+# --- andon serve without a Slack token --------------------------------------------------------
+
+
+@pytest.fixture
+def terminal_server(tmp_path: Path) -> Iterator[AndonServer]:
+    """``andon serve`` with no Slack token and no andon.toml content, reading its stdin."""
+    server = AndonServer(
+        tmp_path / "serve", database_url=f"sqlite:///{tmp_path / 'andon.db'}", slack=None, config=""
+    )
+    server.env["USER"] = "maria"
+    server.start(stdin=subprocess.PIPE)
+    yield server
+    server.stop()
+    if server.process.stdin is not None:
+        server.process.stdin.close()
+
+
+def test_serve_without_a_slack_token_says_in_one_line_that_the_terminal_is_the_channel(
+    terminal_server: AndonServer,
+) -> None:
+    said = [line for line in terminal_server.log().splitlines() if "SLACK_BOT_TOKEN:" in line]
+    assert len(said) == 1, terminal_server.log()
+    assert said[0].startswith("No SLACK_BOT_TOKEN")
+    assert "the terminal is the line channel" in said[0]
+
+
+def test_serve_without_a_slack_token_answers_healthz(terminal_server: AndonServer) -> None:
+    assert requests.get(terminal_server.url + "/healthz", timeout=10).status_code == 200
+
+
+def test_serve_without_a_slack_token_names_the_closed_slack_door(
+    terminal_server: AndonServer,
+) -> None:
+    assert "SLACK_BOT_TOKEN is unset: /slack/events answers 401" in terminal_server.log()
+
+
+def test_serve_without_a_slack_token_keeps_the_slack_door_closed(
+    terminal_server: AndonServer,
+) -> None:
+    answer = requests.post(
+        terminal_server.url + "/slack/events",
+        data=b"command=%2Fline&text=stop+forged",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert answer.status_code == 401
+    assert terminal_server.api("/api/line").json()["state"] == "running"
+
+
+def test_serve_without_a_slack_token_reads_commands_typed_on_its_terminal(
+    terminal_server: AndonServer,
+) -> None:
+    typed = terminal_server.process.stdin
+    assert typed is not None
+    typed.write("/line stop disk full\n")
+    typed.flush()
+
+    _eventually(
+        lambda: "Line stopped by maria" in terminal_server.log(),
+        what="the announcement in the terminal",
+    )
+    announcement = next(
+        line for line in terminal_server.log().splitlines() if "Line stopped by maria" in line
+    )
+    assert announcement.startswith("#1 ") and "disk full" in announcement
+    _eventually(
+        lambda: "(only you) You stopped the line" in terminal_server.log(),
+        what="the answer to the person who typed it",
+    )
+    line = terminal_server.api("/api/line").json()
+    assert line["state"] == "stopped"
+    assert [cause["text"] for cause in line["stoppage"]["causes"]] == ["disk full"]
