@@ -1,17 +1,26 @@
 """``andon``: the server, the shell, and operator commands that obey the Slack commands' rules."""
 
+from __future__ import annotations
+
 import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.render.reply import Failure, reply
 from core.config import ConfigError
 from core.refusal import Refusal
 
+if TYPE_CHECKING:
+    from bot.andon import Andon
+    from bot.settings import Settings
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="andon", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="andon", description="Andon runs the production line: serve it, or act on it."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser(
         "serve", help="serve Slack (or the terminal), the HTTP API and the scheduler"
@@ -56,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _dispatch(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     match args.command:
         case "serve":
             from bot.main import serve
@@ -77,7 +86,7 @@ def _dispatch(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
     return 2
 
 
-def _db_upgrade(settings) -> int:  # type: ignore[no-untyped-def]
+def _db_upgrade(settings: Settings) -> int:
     from storage import migrate
     from storage.database import Database
 
@@ -103,7 +112,7 @@ def _config_check(path: str) -> int:
     return 1 if found else 0
 
 
-def _audit(settings, *, limit: int, as_json: bool) -> int:  # type: ignore[no-untyped-def]
+def _audit(settings: Settings, *, limit: int, as_json: bool) -> int:
     from core import audit
     from storage import migrate
     from storage.database import Database
@@ -126,7 +135,7 @@ def _audit(settings, *, limit: int, as_json: bool) -> int:  # type: ignore[no-un
     return 0
 
 
-def _line(settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _line(settings: Settings, args: argparse.Namespace) -> int:
     from bot.chat.terminal import transcript
     from bot.commands import ShowLine, StartLine, StopLine
     from bot.main import chat_for, open_andon, person
@@ -148,7 +157,7 @@ def _line(settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
     return 1 if isinstance(result, Refusal) else 0
 
 
-def _deliver(andon, *, slack: bool) -> None:  # type: ignore[no-untyped-def]
+def _deliver(andon: Andon, *, slack: bool) -> None:
     """The channel hears what changed, whichever front changed it; a slow Slack shows progress."""
     left = andon.courier.flush(timeout=1.0)
     if left and slack:

@@ -9,7 +9,7 @@ losing one is the worse failure.
 import logging
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
@@ -169,7 +169,7 @@ class Courier:
         log.error("message #%s cannot be delivered: %s", message_id, reason)
 
 
-def _take(session: Session, message_id: int, now) -> bool:  # type: ignore[no-untyped-def]
+def _take(session: Session, message_id: int, now: datetime) -> bool:
     """The lease: only one courier wins the update."""
     claimed = session.execute(
         update(OutboxMessage)
@@ -186,5 +186,5 @@ def _take(session: Session, message_id: int, now) -> bool:  # type: ignore[no-un
     return claimed.rowcount == 1
 
 
-def _fail(row: OutboxMessage, reason: str, now) -> None:  # type: ignore[no-untyped-def]
+def _fail(row: OutboxMessage, reason: str, now: datetime) -> None:
     row.status, row.last_error, row.claimed_until, row.sent_at = "failed", reason, None, now

@@ -7,6 +7,8 @@ import sys
 import threading
 
 import uvicorn
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
 from bot import logs
@@ -134,11 +136,9 @@ def shell(settings: Settings, *, name: str | None) -> int:
     return 0
 
 
-def _socket_mode(settings: Settings, slack):  # type: ignore[no-untyped-def]
+def _socket_mode(settings: Settings, slack: App | None) -> SocketModeHandler | None:
     if slack is None or not settings.slack_app_token:
         return None
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     handler = SocketModeHandler(slack, settings.slack_app_token.get_secret_value())
     handler.connect()
     log.info("connected to Slack in Socket Mode")

@@ -7,6 +7,7 @@ lock of ``BEGIN IMMEDIATE`` on SQLite), so concurrent stops end with exactly one
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 
 from sqlmodel import Session, select
 
@@ -16,7 +17,7 @@ from core.audit import Outcome
 from core.clock import Clock
 from core.notifier import MessageRef, Notice, Notifier
 from core.refusal import Refusal
-from core.stoppage import StoppageState, StoppageView, move, view
+from core.stoppage import Cause, StoppageState, StoppageView, move, view
 from storage.tables import Line, Stoppage, StoppageCause
 
 MAX_REASON = 2000
@@ -116,68 +117,34 @@ def stop(
 ) -> Stopped | AlreadyStopped | Refusal:
     """Pull the cord: open a stoppage with its thread, or add a cause to the open one."""
     reason = " ".join(reason.split())
+    record = partial(
+        audit.record, session, clock=clock, actor=actor, action="line.stop", detail=reason
+    )
     refusal = _check_reason(reason)
     if refusal:
-        _audit(
-            session,
-            clock=clock,
-            actor=actor,
-            action="line.stop",
-            detail=reason,
-            outcome=Outcome.REFUSED,
-            message=refusal.reason,
-        )
+        record(outcome=Outcome.REFUSED, message=refusal.reason)
         return refusal
     line = _line(session, lock=True)
-    now = clock.now()
+    cause = Cause(reason, actor, clock.now())
     if line.state == LineState.STOPPED and line.stoppage_id is not None:
-        _add_cause(session, line.stoppage_id, actor, reason, now)
-        stoppage = session.get(Stoppage, line.stoppage_id)
-        assert stoppage is not None
-        if stoppage.thread_id is not None:
-            notifier.reply(
-                MessageRef(stoppage.thread_id), CauseAdded(stoppage.id or 0, actor, reason, now)
-            )
-        _audit(
-            session,
-            clock=clock,
-            actor=actor,
-            action="line.stop",
-            detail=reason,
-            outcome=Outcome.OK,
-            message="cause added",
-        )
+        _join(session, notifier=notifier, stoppage_id=line.stoppage_id, cause=cause)
+        record(outcome=Outcome.OK, message="cause added")
         return AlreadyStopped(_view(session, line.stoppage_id))
-    stoppage = _open(session, notifier, actor, reason, now)
-    line.state, line.since, line.stoppage_id = LineState.STOPPED.value, now, stoppage.id
+    stoppage_id = _open(session, notifier=notifier, cause=cause)
+    line.state, line.since, line.stoppage_id = LineState.STOPPED.value, cause.at, stoppage_id
     session.add(line)
-    _audit(
-        session,
-        clock=clock,
-        actor=actor,
-        action="line.stop",
-        detail=reason,
-        outcome=Outcome.OK,
-        message=f"stoppage #{stoppage.id}",
-    )
-    return Stopped(_view(session, stoppage.id))
+    record(outcome=Outcome.OK, message=f"stoppage #{stoppage_id}")
+    return Stopped(_view(session, stoppage_id))
 
 
 def start(session: Session, *, notifier: Notifier, clock: Clock, actor: Actor) -> Started | Refusal:
     """Run the line again and close its stoppage; the channel hears how long it was stopped."""
+    record = partial(audit.record, session, clock=clock, actor=actor, action="line.start")
     line = _line(session, lock=True)
     now = clock.now()
     if line.state == LineState.RUNNING or line.stoppage_id is None:
         refusal = Refusal(f"The line is already running (since {words.at(line.since, now=now)}).")
-        _audit(
-            session,
-            clock=clock,
-            actor=actor,
-            action="line.start",
-            detail="",
-            outcome=Outcome.REFUSED,
-            message=refusal.reason,
-        )
+        record(outcome=Outcome.REFUSED, message=refusal.reason)
         return refusal
     stoppage = session.get(Stoppage, line.stoppage_id)
     assert stoppage is not None and stoppage.id is not None
@@ -187,18 +154,11 @@ def start(session: Session, *, notifier: Notifier, clock: Clock, actor: Actor) -
     session.add(stoppage)
     line.state, line.since, line.stoppage_id = LineState.RUNNING.value, now, None
     session.add(line)
-    stopped_for = now - stoppage.opened_at
-    _announce_restart(session, notifier, stoppage, actor, now, stopped_for)
-    _audit(
-        session,
-        clock=clock,
-        actor=actor,
-        action="line.start",
-        detail="",
-        outcome=Outcome.OK,
-        message=f"after {words.span(stopped_for)}",
-    )
-    return Started(_view(session, stoppage.id), stopped_for)
+    closed = _view(session, stoppage.id)
+    stopped_for = now - closed.opened_at
+    _announce_restart(notifier, stoppage=closed, announcement=stoppage.announcement_id)
+    record(outcome=Outcome.OK, message=f"after {words.span(stopped_for)}")
+    return Started(closed, stopped_for)
 
 
 # --- the steps -------------------------------------------------------------------------------
@@ -214,54 +174,65 @@ def _check_reason(reason: str) -> Refusal | None:
     return None
 
 
-def _open(
-    session: Session, notifier: Notifier, actor: Actor, reason: str, now: datetime
-) -> Stoppage:
+def _open(session: Session, *, notifier: Notifier, cause: Cause) -> int:
+    """A new stoppage, its first cause, its announcement and the thread under it."""
     stoppage = Stoppage(
         state=StoppageState.OPEN.value,
-        opened_at=now,
-        opened_by=actor.id,
-        opened_by_name=actor.name,
-        opened_via=actor.via,
+        opened_at=cause.at,
+        opened_by=cause.by.id,
+        opened_by_name=cause.by.name,
+        opened_via=cause.by.via,
     )
     session.add(stoppage)
     session.flush()
     assert stoppage.id is not None
-    _add_cause(session, stoppage.id, actor, reason, now)
-    announcement = notifier.post(LineStopped(stoppage.id, actor, reason, now))
-    thread = notifier.reply(announcement, ThreadOpened(stoppage.id, reason))
+    _add_cause(session, stoppage.id, cause)
+    announcement = notifier.post(LineStopped(stoppage.id, cause.by, cause.text, cause.at))
+    thread = notifier.reply(announcement, ThreadOpened(stoppage.id, cause.text))
     stoppage.announcement_id, stoppage.thread_id = announcement.id, thread.id
     session.add(stoppage)
-    return stoppage
+    return stoppage.id
+
+
+def _join(session: Session, *, notifier: Notifier, stoppage_id: int, cause: Cause) -> None:
+    """Another reason for a line already stopped: said in the stoppage's thread."""
+    _add_cause(session, stoppage_id, cause)
+    stoppage = session.get(Stoppage, stoppage_id)
+    if stoppage is not None and stoppage.thread_id is not None:
+        added = CauseAdded(stoppage_id, cause.by, cause.text, cause.at)
+        notifier.reply(MessageRef(stoppage.thread_id), added)
 
 
 def _announce_restart(
-    session: Session,
-    notifier: Notifier,
-    stoppage: Stoppage,
-    actor: Actor,
-    now: datetime,
-    stopped_for: timedelta,
+    notifier: Notifier, *, stoppage: StoppageView, announcement: int | None
 ) -> None:
-    assert stoppage.id is not None
-    notifier.post(LineStarted(stoppage.id, actor, now, stopped_for))
-    if stoppage.announcement_id is not None:
-        first = _view(session, stoppage.id)
+    """Say so in the channel, and strike through the stop announcement with who restarted it."""
+    assert stoppage.closed_at is not None and stoppage.closed_by is not None
+    stopped_for = stoppage.closed_at - stoppage.opened_at
+    notifier.post(LineStarted(stoppage.id, stoppage.closed_by, stoppage.closed_at, stopped_for))
+    if announcement is not None:
         notifier.update(
-            MessageRef(stoppage.announcement_id),
-            LineStopped(stoppage.id, first.opened_by, first.reason, first.opened_at, actor, now),
+            MessageRef(announcement),
+            LineStopped(
+                stoppage.id,
+                stoppage.opened_by,
+                stoppage.reason,
+                stoppage.opened_at,
+                restarted_by=stoppage.closed_by,
+                restarted_at=stoppage.closed_at,
+            ),
         )
 
 
-def _add_cause(session: Session, stoppage_id: int, actor: Actor, text: str, now: datetime) -> None:
+def _add_cause(session: Session, stoppage_id: int, cause: Cause) -> None:
     session.add(
         StoppageCause(
             stoppage_id=stoppage_id,
-            at=now,
-            actor=actor.id,
-            actor_name=actor.name,
-            via=actor.via,
-            text=text,
+            at=cause.at,
+            actor=cause.by.id,
+            actor_name=cause.by.name,
+            via=cause.by.via,
+            text=cause.text,
         )
     )
     session.flush()
@@ -280,24 +251,3 @@ def _view(session: Session, stoppage_id: int | None) -> StoppageView:
     found = view(session, stoppage_id)
     assert found is not None
     return found
-
-
-def _audit(
-    session: Session,
-    *,
-    clock: Clock,
-    actor: Actor,
-    action: str,
-    detail: str,
-    outcome: Outcome,
-    message: str,
-) -> None:
-    audit.record(
-        session,
-        clock=clock,
-        actor=actor,
-        action=action,
-        outcome=outcome,
-        detail=detail,
-        message=message,
-    )

@@ -1,5 +1,6 @@
 """Builds the bolt ``App``; each listener module registers itself, there is no module-level app."""
 
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
@@ -27,6 +28,4 @@ def build(andon: Andon, *, client: WebClient, signing_secret: str | None) -> App
 
 
 def _closed_door() -> str:
-    import secrets
-
     return secrets.token_hex(32)
