@@ -35,8 +35,10 @@ class Andon:
     def unit_of_work(self) -> Iterator[tuple[Session, Outbox]]:
         """A transaction and a notifier bound to it; the courier is woken once it commits."""
         with self.database.writing() as session:
-            yield session, Outbox(session, channel=self.channel, clock=self.clock, render=notice)
-        self.courier.nudge()
+            outbox = Outbox(session, channel=self.channel, clock=self.clock, render=notice)
+            yield session, outbox
+        if outbox.queued:
+            self.courier.nudge()
 
     def execute(self, intent: Intent, actor: Actor) -> Result:
         """Run one command for one person; whatever happens, the audit log has a row for it."""

@@ -29,6 +29,7 @@ class Outbox:
         self._channel = channel
         self._clock = clock
         self._render = render
+        self.queued = 0
 
     def post(self, notice: Notice) -> MessageRef:
         return self._queue(
@@ -77,5 +78,6 @@ class Outbox:
         )
         self._session.add(row)
         self._session.flush()
+        self.queued += 1
         assert row.id is not None
         return MessageRef(row.id)

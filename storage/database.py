@@ -1,7 +1,8 @@
 """The engine and its sessions: SQLite in WAL mode by default, PostgreSQL by URL."""
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -21,6 +22,12 @@ class Database:
         # Writers on SQLite take the write lock when they begin (BEGIN IMMEDIATE): a deferred
         # transaction that reads and then writes can fail at once with "database is locked".
         self._writer = self.engine.execution_options(andon_begin="IMMEDIATE")
+        # SQLite has one writer at a time. Threads of this process queue for it here, in order,
+        # instead of in SQLite's busy handler, whose back-off sleeps up to 100 ms per try; other
+        # processes (the CLI, the git hook) still meet the busy timeout.
+        self._writers: AbstractContextManager[object] = (
+            threading.RLock() if self.is_sqlite else nullcontext()
+        )
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -31,7 +38,7 @@ class Database:
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back when it raises."""
-        with Session(self._writer, expire_on_commit=False) as session:
+        with self._writers, Session(self._writer, expire_on_commit=False) as session:
             yield session
             session.commit()
 
@@ -74,4 +81,4 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def _server_engine(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)

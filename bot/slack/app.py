@@ -17,7 +17,10 @@ def build(andon: Andon, *, client: WebClient, signing_secret: str | None) -> App
         # An unset secret closes the door: bolt rejects every request whose signature is made
         # with anything else, and a random value matches nothing.
         signing_secret=signing_secret or _closed_door(),
-        process_before_response=False,
+        # Listeners answer within the request (a /line command is a millisecond of work and
+        # acks with its answer); slow work is a bolt lazy listener that runs after the ack.
+        # bolt's other mode polls for the ack every 10 ms, which dominated every answer.
+        process_before_response=True,
         listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="andon-slack"),
     )
     retries.register(app, andon)

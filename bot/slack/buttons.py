@@ -12,8 +12,13 @@ from bot.slack.people import from_action
 
 
 def register(app: App, andon: Andon) -> None:
-    @app.action(ActionId.LINE_START.value)
-    def start_line(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def start_line(body: dict[str, Any], respond: Respond) -> None:
         result = andon.execute(StartLine(), from_action(body))
         respond(response_type="ephemeral", replace_original=False, **reply(result))
+
+    # Ack at once; the press is handled after the ack, and answered through response_url.
+    app.action(ActionId.LINE_START.value)(ack=_ack, lazy=[start_line])
+
+
+def _ack(ack: Ack) -> None:
+    ack()
