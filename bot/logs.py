@@ -25,8 +25,17 @@ class ScrubSecrets(logging.Filter):
         return True
 
 
+class DropKnownNoise(logging.Filter):
+    """bolt warns that its token is unused because Andon hands it a client (built for
+    ``SLACK_API_URL``); that is intended, and an operator should not have to wonder about it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def configure(secrets: list[str], *, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(DropKnownNoise())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(ScrubSecrets(secrets))
     root = logging.getLogger()
