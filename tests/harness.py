@@ -150,3 +150,10 @@ class AndonServer:
 
     def cli(self, *args: str, stdin: str = "") -> Any:
         return run_cli(list(args), env=self.env, cwd=self.workdir, stdin=stdin)
+
+
+def slack_server(workdir: Path, slack: FakeSlack) -> AndonServer:
+    """A running ``andon serve`` on a fresh SQLite database, talking to the fake Slack."""
+    return AndonServer(
+        workdir, database_url=f"sqlite:///{workdir / 'andon.db'}", slack=slack
+    ).start()

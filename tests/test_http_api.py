@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.fakes.slack import FakeSlack
-from tests.harness import API_TOKEN, AndonServer
+from tests.harness import API_TOKEN, AndonServer, slack_server
 from tests.slack_requests import slash_command
 
 
@@ -16,11 +16,8 @@ from tests.slack_requests import slash_command
 def server(
     tmp_path_factory: pytest.TempPathFactory, fake_slack: FakeSlack
 ) -> Iterator[AndonServer]:
-    workdir: Path = tmp_path_factory.mktemp("http-api")
-    running = AndonServer(
-        workdir, database_url=f"sqlite:///{workdir / 'andon.db'}", slack=fake_slack
-    )
-    yield running.start()
+    running = slack_server(tmp_path_factory.mktemp("http-api"), fake_slack)
+    yield running
     running.stop()
 
 

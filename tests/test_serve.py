@@ -1,11 +1,10 @@
 """How ``andon serve`` starts and stops, as an operator sees it."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.fakes.slack import FakeSlack
-from tests.harness import AndonServer, andon_env
+from tests.harness import AndonServer, andon_env, run_cli
 
 
 def test_quit_typed_at_the_terminal_stops_the_server(tmp_path: Path) -> None:
@@ -27,14 +26,7 @@ def test_slack_without_a_line_channel_refuses_to_start(
 ) -> None:
     (tmp_path / "andon.toml").write_text("")
     env = andon_env(tmp_path, database_url=f"sqlite:///{tmp_path / 'a.db'}", slack=fake_slack)
-    ran = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    ran = run_cli(["serve"], env=env, cwd=tmp_path)
     assert ran.returncode == 2
     assert "no [slack] channel" in ran.stderr
 
@@ -42,14 +34,6 @@ def test_slack_without_a_line_channel_refuses_to_start(
 def test_a_broken_config_names_its_problem_and_refuses_to_start(tmp_path: Path) -> None:
     (tmp_path / "andon.toml").write_text('[line]\nnag = "often"\n')
     env = andon_env(tmp_path, database_url=f"sqlite:///{tmp_path / 'a.db'}", slack=None)
-    ran = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    ran = run_cli(["serve"], env=env, cwd=tmp_path)
     assert ran.returncode == 2
     assert "line.nag" in ran.stderr

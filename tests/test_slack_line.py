@@ -3,12 +3,11 @@
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
-from tests.harness import API_TOKEN, CHANNEL, WEBHOOK_SECRET, AndonServer
+from tests.harness import API_TOKEN, CHANNEL, WEBHOOK_SECRET, AndonServer, slack_server
 from tests.slack_requests import SIGNING_SECRET, block_action, signed_headers, slash_command
 
 
@@ -16,11 +15,7 @@ from tests.slack_requests import SIGNING_SECRET, block_action, signed_headers, s
 def server(
     tmp_path_factory: pytest.TempPathFactory, fake_slack: FakeSlack
 ) -> Iterator[AndonServer]:
-    workdir: Path = tmp_path_factory.mktemp("slack-line")
-    running = AndonServer(
-        workdir, database_url=f"sqlite:///{workdir / 'andon.db'}", slack=fake_slack
-    )
-    running.start()
+    running = slack_server(tmp_path_factory.mktemp("slack-line"), fake_slack)
     yield running
     running.stop()
 
