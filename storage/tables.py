@@ -103,3 +103,47 @@ class InboundDelivery(SQLModel, table=True):
     source: str = Field(max_length=64)
     key: str = Field(max_length=255)
     at: datetime = _when()
+
+
+class CiResult(SQLModel, table=True):
+    """One pipeline's result for one revision, as a CI reported it."""
+
+    __tablename__ = "ci_result"
+    __table_args__ = (
+        UniqueConstraint("revision", "pipeline", "run_id", "status", name="uq_ci_result"),
+        Index("ix_ci_result_revision_pipeline", "revision", "pipeline", "id"),
+        Index("ix_ci_result_branch_pipeline", "branch", "pipeline", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = _when()
+    provider: str = Field(max_length=32)
+    revision: str = Field(max_length=40)
+    branch: str | None = Field(default=None, max_length=255)
+    pipeline: str = Field(max_length=100)
+    run_id: str = Field(default="", max_length=255)
+    status: str = Field(max_length=16)
+    url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    duration_s: float | None = None
+    author_name: str | None = Field(default=None, max_length=255)
+    author_email: str | None = Field(default=None, max_length=255)
+    subject: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    failed_tests: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+
+
+class CiJob(SQLModel, table=True):
+    """A revision waiting for (or being run by) the built-in local CI runner."""
+
+    __tablename__ = "ci_job"
+    __table_args__ = (Index("ix_ci_job_status", "status", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    revision: str = Field(max_length=40)
+    branch: str | None = Field(default=None, max_length=255)
+    status: str = Field(default="queued", max_length=16)  # queued | running | done
+    queued_at: datetime = _when()
+    started_at: datetime | None = _when(nullable=True)
+    finished_at: datetime | None = _when(nullable=True)
+    claimed_until: datetime | None = _when(nullable=True)

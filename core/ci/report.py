@@ -1,0 +1,73 @@
+"""What a CI said about one revision, whichever CI said it."""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+MAX_FAILED_TESTS_KEPT = 200
+
+
+class BuildStatus(StrEnum):
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class FailedTest:
+    """``name`` is ``classname::name`` (JUnit) or the CI's own test id."""
+
+    name: str
+    message: str = ""
+
+
+class BadReportError(ValueError):
+    """A payload that cannot be a build result; ``field`` names what is wrong (for a 422)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """One result of one pipeline for one revision; a redelivery carries the same identity."""
+
+    provider: str
+    revision: str
+    branch: str | None
+    status: BuildStatus
+    pipeline: str = "ci"
+    run_id: str = ""
+    url: str | None = None
+    duration: timedelta | None = None
+    failed_tests: tuple[FailedTest, ...] = field(default=())
+    author_name: str | None = None
+    author_email: str | None = None
+    subject: str | None = None
+    finished_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not FULL_SHA.match(self.revision):
+            raise BadReportError("revision", f"{self.revision[:60]!r} is not a 40-hex commit sha")
+        if not self.pipeline.strip() or len(self.pipeline) > 100:
+            raise BadReportError("pipeline", "must be 1 to 100 characters")
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        """revision + pipeline + run id + status: the same result delivered twice is one."""
+        return (self.revision, self.pipeline, self.run_id, self.status.value)
+
+    @property
+    def short(self) -> str:
+        return self.revision[:7]
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A delivery that is not a build result Andon acts on (another event, a queued build)."""
+
+    why: str
