@@ -8,16 +8,21 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from bot.commands import Help, Intent, ShowLine, StartLine, StopLine
+from bot.commands import Help, Intent, ShowCi, ShowLine, StartLine, StopLine
 from bot.courier import Courier
 from bot.outbox import Outbox
-from bot.render.line import notice
+from bot.render import notice
 from bot.render.reply import Failure, Result
 from core import audit, line
 from core.actor import Actor
 from core.audit import Outcome
+from core.ci import results as ci_results
+from core.ci import status as ci_status
+from core.ci.report import BuildReport
+from core.ci.results import Duplicate, Recorded
 from core.clock import Clock
 from core.config import AndonConfig
+from core.deliveries import first_time
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -51,6 +56,29 @@ class Andon:
             self._record_failure(intent, actor, error_id)
             return Failure(error_id)
 
+    def record_ci(self, report: BuildReport, *, delivery: str | None) -> Recorded | Duplicate:
+        """A build result from a webhook or the local runner; a redelivery changes nothing."""
+        with self.unit_of_work() as (session, outbox):
+            source = f"ci:{report.provider}"
+            if delivery and not first_time(session, clock=self.clock, source=source, key=delivery):
+                return Duplicate()
+            return ci_results.record(
+                session, notifier=outbox, clock=self.clock, config=self.config, report=report
+            )
+
+    def note_webhook(self, *, source: str, outcome: Outcome, detail: str) -> None:
+        """Authenticated deliveries that change nothing still leave their audit row."""
+        with self.database.writing() as session:
+            actor = Actor(id=source, name=source, via="http")
+            audit.record(
+                session,
+                clock=self.clock,
+                actor=actor,
+                action="webhook",
+                outcome=outcome,
+                detail=detail,
+            )
+
     def _run(self, intent: Intent, actor: Actor, session: Session, outbox: Outbox) -> Result:
         clock = self.clock
         match intent:
@@ -60,6 +88,10 @@ class Andon:
                 return line.start(session, notifier=outbox, clock=clock, actor=actor)
             case ShowLine():
                 return line.status(session, clock=clock, actor=actor)
+            case ShowCi(revision=revision):
+                return ci_status.status(
+                    session, clock=clock, actor=actor, config=self.config, revision=revision
+                )
             case Help(not_understood=text):
                 outcome = Outcome.OK if text is None else Outcome.UNKNOWN
                 audit.record(
@@ -89,7 +121,13 @@ class Andon:
             log.exception("could not record error %s in the audit log", error_id)
 
 
+_ACTIONS = {
+    StopLine: "line.stop",
+    StartLine: "line.start",
+    ShowLine: "line.status",
+    ShowCi: "ci.status",
+}
+
+
 def _action(intent: Intent) -> str:
-    return {StopLine: "line.stop", StartLine: "line.start", ShowLine: "line.status"}.get(
-        type(intent), "help"
-    )
+    return _ACTIONS.get(type(intent), "help")

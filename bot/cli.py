@@ -14,6 +14,7 @@ from core.refusal import Refusal
 
 if TYPE_CHECKING:
     from bot.andon import Andon
+    from bot.commands import Intent
     from bot.settings import Settings
 
 
@@ -41,6 +42,19 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit log, newest first")
     audit.add_argument("--limit", type=int, default=50)
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    ci = commands.add_parser("ci", help="CI results and the built-in local runner")
+    ci_verbs = ci.add_subparsers(dest="ci_command", required=True)
+    ci_status = ci_verbs.add_parser("status", help="what every pipeline said about a revision")
+    ci_status.add_argument("revision", help="7 to 40 hex digits")
+    ci_status.add_argument("--as", dest="name", help="who you are (default: $USER)")
+    ci_install = ci_verbs.add_parser(
+        "install", help="install the post-receive hook that queues pushed revisions for [ci.local]"
+    )
+    ci_install.add_argument("repo", help="the bare repository, e.g. /srv/git/app.git")
+    ci_verbs.add_parser(
+        "enqueue", help="queue revisions for the local runner (the hook's entry: reads stdin)"
+    )
 
     line = commands.add_parser("line", help="stop, start or show the production line")
     verbs = line.add_subparsers(dest="verb", required=True)
@@ -83,6 +97,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return _audit(settings, limit=args.limit, as_json=args.json)
         case "line":
             return _line(settings, args)
+        case "ci":
+            from bot import cli_ci
+
+            return cli_ci.run(settings, args)
     return 2
 
 
@@ -136,18 +154,24 @@ def _audit(settings: Settings, *, limit: int, as_json: bool) -> int:
 
 
 def _line(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.chat.terminal import transcript
     from bot.commands import ShowLine, StartLine, StopLine
-    from bot.main import chat_for, open_andon, person
 
     intent = {
         "status": ShowLine(),
         "start": StartLine(),
         "stop": StopLine(" ".join(getattr(args, "reason", []))),
     }[args.verb]
+    return run_intent(settings, intent, name=args.name, announce=args.verb != "status")
+
+
+def run_intent(settings: Settings, intent: Intent, *, name: str | None, announce: bool) -> int:
+    """Execute like any front, print the answer; exit 1 on a refusal, 2 on a failure."""
+    from bot.chat.terminal import transcript
+    from bot.main import chat_for, open_andon, person
+
     andon = open_andon(settings, chat_for(settings))
-    result = andon.execute(intent, person(args.name, via="cli"))
-    if args.verb != "status":
+    result = andon.execute(intent, person(name, via="cli"))
+    if announce:
         _deliver(andon, slack=settings.uses_slack)
     for line in transcript(reply(result)):
         print(line)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-COMMANDS = ("/line",)
+COMMANDS = ("/line", "/ci")
 
 
 @dataclass(frozen=True)
@@ -21,13 +21,18 @@ class ShowLine:
 
 
 @dataclass(frozen=True)
+class ShowCi:
+    revision: str
+
+
+@dataclass(frozen=True)
 class Help:
     """Usage, and what was not understood (if anything) so the answer can say so."""
 
     not_understood: str | None = None
 
 
-Intent = StopLine | StartLine | ShowLine | Help
+Intent = StopLine | StartLine | ShowLine | ShowCi | Help
 
 
 def parse(command: str, text: str) -> Intent:
@@ -36,6 +41,8 @@ def parse(command: str, text: str) -> Intent:
     words = text.split(maxsplit=1)
     verb = words[0].lower() if words else ""
     rest = words[1] if len(words) > 1 else ""
+    if command == "/ci":
+        return ShowCi(text.strip()) if text.strip() else Help(not_understood="/ci")
     if command != "/line":
         return Help(not_understood=f"{command} {text}".strip())
     if verb == "stop":
@@ -54,5 +61,6 @@ USAGE = (
     "• `/line stop <reason>` — stop the line; a five-whys thread opens under the announcement\n"
     "• `/line start` — run the line again\n"
     "• `/line status` — is the line running, since when, and why not\n"
+    "• `/ci <revision>` — what every CI pipeline said about a commit\n"
     "• `/line help` — this message"
 )

@@ -88,10 +88,10 @@ def serve(settings: Settings) -> int:
     _say_closed_doors(settings)
     andon.courier.start()
     jobs = scheduler.start(andon)
-    token = settings.andon_api_token.get_secret_value() if settings.andon_api_token else None
+    runner = _local_ci(andon)
     server = uvicorn.Server(
         uvicorn.Config(
-            http_app.build(andon, slack=slack, api_token=token),
+            http_app.build(andon, slack=slack, settings=settings),
             host=settings.andon_http_host,
             port=settings.andon_http_port,
             log_level="warning",
@@ -119,6 +119,8 @@ def serve(settings: Settings) -> int:
     finally:
         if socket is not None:
             socket.close()
+        if runner is not None:
+            runner.stop()
         jobs.shutdown(wait=False)
         andon.courier.stop()
         andon.database.dispose()
@@ -143,6 +145,19 @@ def _socket_mode(settings: Settings, slack: App | None) -> SocketModeHandler | N
     handler.connect()
     log.info("connected to Slack in Socket Mode")
     return handler
+
+
+def _local_ci(andon: Andon):  # type: ignore[no-untyped-def]
+    """The built-in runner, for teams without a CI: on when ``[ci.local]`` is configured."""
+    ci = andon.config.ci
+    if ci is None or ci.local is None:
+        return None
+    from bot.ci_runner import LocalRunner
+
+    runner = LocalRunner(andon)
+    runner.start()
+    log.info("local CI runner: %r at every queued revision", ci.local.command)
+    return runner
 
 
 def _say_closed_doors(settings: Settings) -> None:

@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel, func, select
 
 from bot.outbox import Outbox
-from bot.render.line import notice
+from bot.render import notice
 from core import line
 from core.actor import Actor
 from core.clock import ManualClock

@@ -7,12 +7,15 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
-from bot.http import api, metrics
+from bot.http import api, hooks, metrics
+from bot.settings import Settings
 
 
-def build(andon: Andon, *, slack: App | None, api_token: str | None) -> FastAPI:
+def build(andon: Andon, *, slack: App | None, settings: Settings) -> FastAPI:
     app = FastAPI(title="Andon", version="0.1.0", docs_url=None, redoc_url=None)
-    app.include_router(api.router(andon, token=api_token))
+    token = settings.andon_api_token.get_secret_value() if settings.andon_api_token else None
+    app.include_router(api.router(andon, token=token))
+    app.include_router(hooks.router(andon, settings=settings))
     app.include_router(metrics.router(andon))
 
     @app.get("/healthz")

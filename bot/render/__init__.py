@@ -1,1 +1,9 @@
-"""Pure functions from domain objects to chat messages (Block Kit; the terminal reads the same)."""
+"""Pure functions from domain objects to chat messages (Block Kit; the terminal reads the same).
+
+Importing the package registers every topic's messages with ``notice``.
+"""
+
+from bot.render import ci, line
+from bot.render.notice import notice
+
+__all__ = ["ci", "line", "notice"]

@@ -1,9 +1,8 @@
 """The line's messages: announcements in the channel, answers to the person who asked."""
 
-from functools import singledispatch
-
 from bot.buttons import ActionId
 from bot.render.kit import Message, actions, button, context, message, section, when, who
+from bot.render.notice import notice
 from core import words
 from core.line import (
     AlreadyStopped,
@@ -16,14 +15,7 @@ from core.line import (
     Stopped,
     ThreadOpened,
 )
-from core.notifier import Notice
 from core.stoppage import StoppageView
-
-
-@singledispatch
-def notice(item: Notice) -> Message:
-    """The channel message for something ``core`` announced."""
-    raise TypeError(f"no message for {type(item).__name__}")
 
 
 @notice.register

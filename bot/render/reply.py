@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 
 from bot.commands import USAGE, Help
-from bot.render import line
+from bot.render import ci, line
 from bot.render.kit import Message, message, section
+from core.ci.status import RevisionCi
 from core.line import AlreadyStopped, LineStatus, Started, Stopped
 from core.refusal import Refusal
 
@@ -16,7 +17,7 @@ class Failure:
     error_id: str
 
 
-Result = LineStatus | Stopped | AlreadyStopped | Started | Refusal | Help | Failure
+Result = LineStatus | Stopped | AlreadyStopped | Started | RevisionCi | Refusal | Help | Failure
 
 
 def reply(result: Result) -> Message:
@@ -29,6 +30,8 @@ def reply(result: Result) -> Message:
             return line.already_stopped(result)
         case Started():
             return line.started(result)
+        case RevisionCi():
+            return ci.revision(result)
         case Refusal(reason=reason):
             return message(reason, section(f":no_entry: {reason}"))
         case Help(not_understood=None):

@@ -7,7 +7,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.andon import Andon
-from bot.slack import buttons, line, retries, threads
+from bot.slack import buttons, commands, retries, threads
 
 
 def build(andon: Andon, *, client: WebClient, signing_secret: str | None) -> App:
@@ -24,7 +24,7 @@ def build(andon: Andon, *, client: WebClient, signing_secret: str | None) -> App
         listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="andon-slack"),
     )
     retries.register(app, andon)
-    line.register(app, andon)
+    commands.register(app, andon)
     buttons.register(app, andon)
     threads.register(app, andon)
     return app

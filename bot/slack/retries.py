@@ -4,10 +4,9 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltResponse
-from sqlalchemy.exc import IntegrityError
 
 from bot.andon import Andon
-from storage.tables import InboundDelivery
+from core.deliveries import first_time
 
 
 def register(app: App, andon: Andon) -> None:
@@ -24,9 +23,5 @@ def register(app: App, andon: Andon) -> None:
 
 
 def _first_time(andon: Andon, event_id: str) -> bool:
-    try:
-        with andon.database.writing() as session:
-            session.add(InboundDelivery(source="slack", key=event_id, at=andon.clock.now()))
-        return True
-    except IntegrityError:
-        return False
+    with andon.database.writing() as session:
+        return first_time(session, clock=andon.clock, source="slack", key=event_id)

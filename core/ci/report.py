@@ -55,6 +55,10 @@ class BuildReport:
             raise BadReportError("revision", f"{self.revision[:60]!r} is not a 40-hex commit sha")
         if not self.pipeline.strip() or len(self.pipeline) > 100:
             raise BadReportError("pipeline", "must be 1 to 100 characters")
+        for name in ("branch", "run_id", "author_name", "author_email"):
+            value = getattr(self, name)
+            if value is not None and len(value) > 255:
+                raise BadReportError(name, "must be at most 255 characters")
 
     @property
     def identity(self) -> tuple[str, str, str, str]:

@@ -1,0 +1,16 @@
+"""Each CI's webhook body read into one BuildReport, so that ``core`` hears every CI alike."""
+
+from collections.abc import Callable, Mapping
+
+from bot.http.ci import buildbot, generic, github, gitlab, jenkins
+from core.ci.report import BuildReport, Ignored
+
+Reader = Callable[[Mapping[str, str], object], BuildReport | Ignored]
+
+READERS: dict[str, Reader] = {
+    "github": github.read,
+    "gitlab": gitlab.read,
+    "buildbot": buildbot.read,
+    "jenkins": jenkins.read,
+    "generic": generic.read,
+}

@@ -1,0 +1,19 @@
+"""Slash commands (``/line``, ``/ci``): parse, execute, answer ephemerally in the ack."""
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.andon import Andon
+from bot.commands import COMMANDS, parse
+from bot.render.reply import reply
+from bot.slack.people import from_command
+
+
+def register(app: App, andon: Andon) -> None:
+    def answer(ack: Ack, command: dict[str, Any]) -> None:
+        intent = parse(command.get("command", ""), command.get("text", ""))
+        ack(response_type="ephemeral", **reply(andon.execute(intent, from_command(command))))
+
+    for name in COMMANDS:
+        app.command(name)(answer)

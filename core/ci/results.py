@@ -1,0 +1,175 @@
+"""Recording a CI result: stored once, announced once, and a red line's branch stops the line."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from core import audit, line
+from core.actor import Actor
+from core.audit import Outcome
+from core.ci.notices import BranchBuildFailed, BuildFailed, BuildFixed, TestFailure
+from core.ci.report import BuildReport, BuildStatus
+from core.clock import Clock
+from core.config import AndonConfig, CiConfig
+from core.notifier import MessageRef, Notifier
+from storage.tables import CiResult, Stoppage
+
+
+@dataclass(frozen=True)
+class Recorded:
+    result_id: int
+    stopped_line: bool
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """The same result delivered again: nothing changes, nothing is said twice."""
+
+
+def record(
+    session: Session, *, notifier: Notifier, clock: Clock, config: AndonConfig, report: BuildReport
+) -> Recorded | Duplicate:
+    """Store the result, then let the line react: announce, stop, tell the author, or say fixed."""
+    ci = config.ci or CiConfig()
+    previous = _previous_completed(session, report)
+    row = _insert(session, clock=clock, report=report)
+    if row is None:
+        return Duplicate()
+    assert row.id is not None
+    actor = ci_actor(report)
+    detail = f"{report.pipeline} {report.status} {report.short} ({report.branch or 'no branch'})"
+    audit.record(
+        session, clock=clock, actor=actor, action="ci.result", outcome=Outcome.OK, detail=detail
+    )
+    on_line = report.branch == config.line_branch
+    stopped = False
+    if report.status == BuildStatus.FAILED:
+        failures = _failures(report, previous)
+        if on_line:
+            stopped = _red_on_the_line(
+                session,
+                notifier=notifier,
+                clock=clock,
+                ci=ci,
+                report=report,
+                failures=failures,
+                author=_author(config, report),
+            )
+        elif (user := _author(config, report)) is not None:
+            notifier.dm(user, BranchBuildFailed(report, failures))
+    elif report.status == BuildStatus.PASSED and on_line and _was_red(previous):
+        _say_fixed(session, notifier=notifier, clock=clock, report=report)
+    return Recorded(row.id, stopped)
+
+
+def ci_actor(report: BuildReport) -> Actor:
+    """CI acts on the line like a person does, and is named like one in the audit log."""
+    return Actor(id=f"ci:{report.provider}", name=f"{report.pipeline} CI", via="ci")
+
+
+def _red_on_the_line(
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    ci: CiConfig,
+    report: BuildReport,
+    failures: tuple[TestFailure, ...],
+    author: str | None,
+) -> bool:
+    over = ci.budget if ci.budget and report.duration and report.duration > ci.budget else None
+    notifier.post(BuildFailed(report, failures, over, ci.stop_line_on_failure, author))
+    if not ci.stop_line_on_failure:
+        return False
+    line.stop(
+        session,
+        notifier=notifier,
+        clock=clock,
+        actor=ci_actor(report),
+        reason=f"CI failed on {report.short}",
+    )
+    return True
+
+
+def _say_fixed(session: Session, *, notifier: Notifier, clock: Clock, report: BuildReport) -> None:
+    """A short word in the open stoppage's thread; restarting the line stays a human decision."""
+    status = line.peek(session, clock=clock)
+    if status.stoppage is None:
+        return
+    stoppage = session.get(Stoppage, status.stoppage.id)
+    if stoppage is not None and stoppage.thread_id is not None:
+        notifier.reply(MessageRef(stoppage.thread_id), BuildFixed(report))
+
+
+def _insert(session: Session, *, clock: Clock, report: BuildReport) -> CiResult | None:
+    """The unique identity makes a concurrent redelivery fail here instead of counting twice."""
+    if _exists(session, report):
+        return None
+    row = CiResult(
+        received_at=clock.now(),
+        provider=report.provider,
+        revision=report.revision,
+        branch=report.branch,
+        pipeline=report.pipeline,
+        run_id=report.run_id,
+        status=report.status.value,
+        url=report.url,
+        duration_s=report.duration.total_seconds() if report.duration else None,
+        author_name=report.author_name,
+        author_email=report.author_email,
+        subject=report.subject,
+        failed_tests=[{"name": t.name, "message": t.message} for t in report.failed_tests],
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+def _exists(session: Session, report: BuildReport) -> bool:
+    revision, pipeline, run_id, status = report.identity
+    query = select(CiResult.id).where(
+        CiResult.revision == revision,
+        CiResult.pipeline == pipeline,
+        CiResult.run_id == run_id,
+        CiResult.status == status,
+    )
+    return session.exec(query).first() is not None
+
+
+def _previous_completed(session: Session, report: BuildReport) -> CiResult | None:
+    """The pipeline's last finished run on the same branch: what "new" and "fixed" compare with."""
+    query = (
+        select(CiResult)
+        .where(
+            CiResult.pipeline == report.pipeline,
+            CiResult.branch == report.branch,
+            col(CiResult.status).in_([BuildStatus.PASSED.value, BuildStatus.FAILED.value]),
+        )
+        .order_by(col(CiResult.id).desc())
+        .limit(1)
+    )
+    return session.exec(query).first()
+
+
+def _failures(report: BuildReport, previous: CiResult | None) -> tuple[TestFailure, ...]:
+    failed_before = {t["name"] for t in previous.failed_tests} if previous else set()
+    return tuple(
+        TestFailure(t.name, t.message, new=previous is not None and t.name not in failed_before)
+        for t in report.failed_tests
+    )
+
+
+def _was_red(previous: CiResult | None) -> bool:
+    return previous is not None and previous.status == BuildStatus.FAILED.value
+
+
+def _author(config: AndonConfig, report: BuildReport) -> str | None:
+    """The commit author's chat user, from the ``[people]`` map of git e-mails."""
+    if not report.author_email:
+        return None
+    people = {email.lower(): user for email, user in config.people.items()}
+    return people.get(report.author_email.lower())

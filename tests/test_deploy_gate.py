@@ -1,0 +1,103 @@
+"""The deploy gate: one question every deploy path asks — on SQLite and PostgreSQL."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.outbox import Outbox
+from bot.render import notice
+from core import line
+from core.actor import Actor
+from core.ci.report import BuildReport, BuildStatus
+from core.ci.results import record
+from core.clock import ManualClock
+from core.config import AndonConfig, CiConfig
+from core.deployable import may_deploy
+from storage import migrate
+from storage.database import Database
+
+REV = "3f2a9c1" + "0" * 33
+T0 = datetime(2026, 11, 23, 14, 2, tzinfo=UTC)
+MARIA = Actor("U0MARIA", "maria", "slack")
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    migrate.upgrade(database)
+    yield database
+    database.dispose()
+
+
+def report(pipeline: str, status: BuildStatus, branch: str = "feature/x") -> BuildReport:
+    return BuildReport(
+        provider="generic",
+        revision=REV,
+        branch=branch,
+        status=status,
+        pipeline=pipeline,
+        run_id=f"{pipeline}-{status}",
+    )
+
+
+def tell(database: Database, config: AndonConfig, *reports: BuildReport) -> None:
+    clock = ManualClock(T0)
+    for item in reports:
+        with database.writing() as session:
+            outbox = Outbox(session, channel="C0LINE001", clock=clock, render=notice)
+            record(session, notifier=outbox, clock=clock, config=config, report=item)
+
+
+def ask(database: Database, config: AndonConfig) -> str | None:
+    with database.reading() as session:
+        refusal = may_deploy(session, config=config, clock=ManualClock(T0), revision=REV)
+    return refusal.reason if refusal else None
+
+
+def test_a_revision_without_results_may_not_deploy(database: Database) -> None:
+    assert ask(database, AndonConfig()) == "3f2a9c1 has no CI result yet"
+
+
+def test_a_running_pipeline_is_named_in_the_refusal(database: Database) -> None:
+    config = AndonConfig()
+    tell(database, config, report("tests", BuildStatus.RUNNING))
+    assert ask(database, config) == "3f2a9c1 has no passing CI result yet (tests: running)"
+
+
+def test_a_passed_revision_may_deploy(database: Database) -> None:
+    config = AndonConfig()
+    tell(
+        database, config, report("tests", BuildStatus.RUNNING), report("tests", BuildStatus.PASSED)
+    )
+    assert ask(database, config) is None
+
+
+def test_every_required_pipeline_must_pass(database: Database) -> None:
+    config = AndonConfig(ci=CiConfig(required=["tests", "lint"]))
+    tell(database, config, report("tests", BuildStatus.PASSED), report("docs", BuildStatus.FAILED))
+    assert (
+        ask(database, config)
+        == "3f2a9c1 has no passing CI result yet (tests: passed, lint: no result)"
+    )
+    tell(database, config, report("lint", BuildStatus.PASSED))
+    assert ask(database, config) is None
+
+
+def test_any_failed_pipeline_counts_when_none_is_required(database: Database) -> None:
+    config = AndonConfig()
+    tell(database, config, report("tests", BuildStatus.PASSED), report("lint", BuildStatus.FAILED))
+    assert ask(database, config) == "3f2a9c1 failed CI (lint: failed, tests: passed)"
+
+
+def test_a_stopped_line_refuses_even_a_green_revision(database: Database) -> None:
+    config = AndonConfig()
+    tell(database, config, report("tests", BuildStatus.PASSED))
+    clock = ManualClock(T0)
+    with database.writing() as session:
+        outbox = Outbox(session, channel="C0LINE001", clock=clock, render=notice)
+        line.stop(session, notifier=outbox, clock=clock, actor=MARIA, reason="CI failed on 3f2a9c1")
+    assert ask(database, config) == (
+        "Line is stopped since 14:02 UTC by @maria: CI failed on 3f2a9c1 — deploys are paused "
+        "until `/line start`."
+    )
