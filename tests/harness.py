@@ -148,6 +148,16 @@ class AndonServer:
             )
         return requests.post(self.url + "/slack/events", data=body, headers=sent, timeout=10)
 
+    def open_stoppage(self, timeout: float = 10.0) -> dict[str, Any]:
+        """The open stoppage once its announcement was delivered (its thread ``ts`` known)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            stoppage = self.api("/api/line").json()["stoppage"]
+            if stoppage and stoppage["thread_ts"]:
+                return stoppage
+            assert time.monotonic() < deadline, f"no delivered open stoppage: {stoppage}"
+            time.sleep(0.05)
+
     def cli(self, *args: str, stdin: str = "") -> Any:
         return run_cli(list(args), env=self.env, cwd=self.workdir, stdin=stdin)
 

@@ -1,7 +1,6 @@
 """CI results through ``POST /hooks/ci/{provider}`` of a running ``andon serve``."""
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,16 +57,6 @@ def _shown(blocks: list) -> str:
     return json.dumps(blocks, ensure_ascii=False)
 
 
-def _stoppage(server: AndonServer, timeout: float = 10.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        stoppage = server.api("/api/line").json()["stoppage"]
-        if stoppage and stoppage["thread_ts"]:
-            return stoppage
-        assert time.monotonic() < deadline, "the line did not stop"
-        time.sleep(0.05)
-
-
 def test_a_failing_build_on_main_is_announced_and_stops_the_line(
     server: AndonServer, fake_slack: FakeSlack
 ) -> None:
@@ -91,7 +80,7 @@ def test_a_failing_build_on_main_is_announced_and_stops_the_line(
     assert "tests.test_cart::test_empty_cart" in blocks and "expected 0, got 1" in blocks
     assert "cart: drop zero lines" in blocks and "ran 2 min" in blocks
     assert "https://ci.example.com/run/7" in blocks
-    stoppage = _stoppage(server)
+    stoppage = server.open_stoppage()
     assert [c["text"] for c in stoppage["causes"]] == [f"CI failed on {rev[:7]}"]
     _said(fake_slack, f"Line stopped by tests CI: CI failed on {rev[:7]}")
 
@@ -138,7 +127,7 @@ def test_the_build_that_turns_main_green_says_fixed_in_the_thread(
 ) -> None:
     red, green = sha(), sha()
     post(server, "generic", generic(red, "failed", failed_tests=["t::x"]))
-    stoppage = _stoppage(server)
+    stoppage = server.open_stoppage()
     post(server, "generic", generic(green, "passed", url="https://ci.example.com/run/9"))
     fixed = _said(fake_slack, f"Fixed by {green[:7]}")
     assert fixed["thread_ts"] == stoppage["thread_ts"]

@@ -63,7 +63,7 @@ def test_the_thread_hangs_under_the_announcement(
 ) -> None:
     _line(server, "stop deploy broke sign-up")
     _in_channel(fake_slack, "deploy broke sign-up")
-    stoppage = _open_stoppage(server)
+    stoppage = server.open_stoppage()
     thread = fake_slack.wait_for("chat.postMessage", lambda p: p.get("thread_ts") is not None)
     assert thread[-1].params["thread_ts"] == stoppage["thread_ts"]
 
@@ -75,8 +75,8 @@ def test_a_second_stop_adds_a_cause_in_the_thread(
     answer = _line(server, "stop the disk is full", user="U0BOB", name="bob")
     assert "already stopped" in answer["text"] and "another cause" in answer["text"]
     added = fake_slack.wait_for("chat.postMessage", lambda p: "added a cause" in p.get("text", ""))
-    assert added[-1].params["thread_ts"] == _open_stoppage(server)["thread_ts"]
-    assert [c["text"] for c in _open_stoppage(server)["causes"]] == [
+    assert added[-1].params["thread_ts"] == server.open_stoppage()["thread_ts"]
+    assert [c["text"] for c in server.open_stoppage()["causes"]] == [
         "CI is red",
         "the disk is full",
     ]
@@ -89,7 +89,7 @@ def test_status_shows_who_stopped_it_since_when_and_why(server: AndonServer) -> 
     assert answer["text"].startswith("The line is stopped since")
     shown = json.dumps(answer["blocks"])
     assert "<@U0MARIA>" in shown and "flaky integration tests" in shown
-    assert f"Stoppage #{_open_stoppage(server)['id']}" in shown
+    assert f"Stoppage #{server.open_stoppage()['id']}" in shown
 
 
 def test_status_of_a_running_line(server: AndonServer) -> None:
@@ -101,7 +101,7 @@ def test_the_start_button_restarts_the_line_and_updates_the_announcement(
     server: AndonServer, fake_slack: FakeSlack
 ) -> None:
     _line(server, "stop smoke test failed")
-    stoppage = _open_stoppage(server)
+    stoppage = server.open_stoppage()
     body, kind = block_action(
         "line_start",
         str(stoppage["id"]),
@@ -159,17 +159,6 @@ def test_a_stale_request_is_refused(server: AndonServer) -> None:
     assert server.slack_post(body, kind, headers=stale).status_code == 401
     assert server.slack_post(body, kind, headers={}).status_code == 401
     assert server.api("/api/line").json()["state"] == "running"
-
-
-def _open_stoppage(server: AndonServer, timeout: float = 10.0) -> dict:
-    """The open stoppage once its announcement has been delivered (its ``ts`` known)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        stoppage = server.api("/api/line").json()["stoppage"]
-        if stoppage and stoppage["thread_ts"]:
-            return stoppage
-        assert time.monotonic() < deadline, f"no delivered stoppage: {stoppage}"
-        time.sleep(0.05)
 
 
 def _audit_size(server: AndonServer) -> int:

@@ -47,22 +47,17 @@ def router(andon: Andon, *, settings: Settings) -> APIRouter:
             report = READERS[provider](request.headers, payload)
         except BadReportError as bad:
             return JSONResponse({"detail": str(bad), "field": bad.field}, status_code=422)
-        source = f"ci:{provider}"
+
+        def note(detail: str) -> None:
+            andon.note_webhook(source=f"ci:{provider}", outcome=Outcome.OK, detail=detail)
+
         if isinstance(report, Ignored):
-            await run_in_threadpool(
-                andon.note_webhook,
-                source=source,
-                outcome=Outcome.OK,
-                detail=f"ignored: {report.why}",
-            )
+            await run_in_threadpool(note, f"ignored: {report.why}")
             return JSONResponse({"ignored": report.why}, status_code=202)
         result = await run_in_threadpool(andon.record_ci, report, delivery=x_github_delivery)
         if isinstance(result, Duplicate):
             await run_in_threadpool(
-                andon.note_webhook,
-                source=source,
-                outcome=Outcome.OK,
-                detail=f"duplicate: {report.pipeline} {report.status} {report.short}",
+                note, f"duplicate: {report.pipeline} {report.status} {report.short}"
             )
             return {"duplicate": True}
         return {"recorded": result.result_id, "stopped_line": result.stopped_line}
