@@ -8,7 +8,6 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.render.reply import Failure, reply
 from core.config import ConfigError
 from core.refusal import Refusal
 
@@ -69,9 +68,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from bot.main import main_settings
+    from bot.settings import load
 
-    settings = main_settings()
+    settings = load()
     try:
         return _dispatch(args, settings)
     except ConfigError as broken:
@@ -168,6 +167,7 @@ def run_intent(settings: Settings, intent: Intent, *, name: str | None, announce
     """Execute like any front, print the answer; exit 1 on a refusal, 2 on a failure."""
     from bot.chat.terminal import transcript
     from bot.main import chat_for, open_andon, person
+    from bot.render.reply import Failure, reply
 
     andon = open_andon(settings, chat_for(settings))
     result = andon.execute(intent, person(name, via="cli"))

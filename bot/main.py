@@ -3,7 +3,6 @@
 import getpass
 import logging
 import os
-import sys
 import threading
 
 import uvicorn
@@ -172,11 +171,3 @@ def _say_closed_doors(settings: Settings) -> None:
         closed.append("ANDON_WEBHOOK_SECRET is unset: /hooks/* answer 401")
     for door in closed:
         log.warning(door)
-
-
-def main_settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as bad:  # a malformed variable, e.g. a port that is not a number
-        print(f"andon: bad environment: {bad}", file=sys.stderr)
-        raise SystemExit(2) from bad

@@ -1,6 +1,7 @@
 """The environment the process runs in (``.env`` in the working folder is read at start)."""
 
 import os
+import sys
 
 from dotenv import dotenv_values
 from pydantic import SecretStr, field_validator
@@ -66,3 +67,12 @@ class Settings(BaseSettings):
             self.andon_gitlab_token,
         ]
         return [v.get_secret_value() for v in values if v and v.get_secret_value()]
+
+
+def load() -> Settings:
+    """The settings, or a one-line complaint and exit 2 when a variable is malformed."""
+    try:
+        return Settings()
+    except ValueError as bad:  # e.g. a port that is not a number
+        print(f"andon: bad environment: {bad}", file=sys.stderr)
+        raise SystemExit(2) from bad

@@ -176,7 +176,7 @@ class AndonConfig(BaseModel):
 
     @model_validator(mode="after")
     def _cross_references(self) -> "AndonConfig":
-        found = [*self._order_problems(), *self._check_problems()]
+        found = [*self._order_problems(), *self._check_problems(), *self._runner_problems()]
         if found:
             raise ValueError("\n".join(found))
         return self
@@ -195,6 +195,12 @@ class AndonConfig(BaseModel):
             elif step == name:
                 found.append(f"{where}: {' → '.join([*seen, name])} goes round in a circle")
         return found
+
+    def _runner_problems(self) -> list[str]:
+        """The built-in runner tests the line's repository; without one it would never run."""
+        if self.ci is not None and self.ci.local is not None and self.repo is None:
+            return ["ci.local: needs [repo] path, the repository whose pushes it tests"]
+        return []
 
     def _check_problems(self) -> list[str]:
         found, names = [], set()

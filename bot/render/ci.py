@@ -11,6 +11,7 @@ from core.ci.status import RevisionCi
 from storage.tables import CiResult
 
 SHOWN_TESTS = 10
+SECOND = timedelta(seconds=1)
 
 
 @notice.register
@@ -65,7 +66,9 @@ def _commit(report: BuildReport, user: str | None = None) -> str:
 
 
 def _ran(report: BuildReport) -> str:
-    return f"ran {words.span(report.duration)}" if report.duration else ""
+    if report.duration is None:
+        return ""
+    return f"ran {words.span(report.duration)}" if report.duration >= SECOND else "ran under 1 s"
 
 
 def _tests(failures: tuple[TestFailure, ...]) -> str:
@@ -82,9 +85,13 @@ def _tests(failures: tuple[TestFailure, ...]) -> str:
 
 
 def _clip(text: str, limit: int = 150) -> str:
-    """Ten tests must fit one Block Kit section (3,000 characters)."""
+    """Ten tests must fit one Block Kit section (3,000 characters). A one-line message keeps its
+    start; output (several lines) keeps its end, where commands say what went wrong."""
+    tail = "\n" in text.strip()
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    return "…" + text[-(limit - 1) :] if tail else text[: limit - 1] + "…"
 
 
 def revision(item: RevisionCi) -> Message:

@@ -51,7 +51,7 @@ class BuildReport:
     finished_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        if not FULL_SHA.match(self.revision):
+        if not FULL_SHA.fullmatch(self.revision):
             raise BadReportError("revision", f"{self.revision[:60]!r} is not a 40-hex commit sha")
         if not self.pipeline.strip() or len(self.pipeline) > 100:
             raise BadReportError("pipeline", "must be 1 to 100 characters")

@@ -138,7 +138,7 @@ def full_sha(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise BadReportError(where, f"must be a commit sha, not {_kind(value)}")
     sha = value.strip().lower()
-    if not FULL_SHA.match(sha):
+    if not FULL_SHA.fullmatch(sha):
         raise BadReportError(where, f"{sha[:60]!r} is not a 40-hex commit sha")
     return sha
 
