@@ -154,3 +154,8 @@ def test_durations_combine_units_and_refuse_zero() -> None:
         parse_duration("5x")
     with pytest.raises(ValueError, match="'0s'"):
         parse_duration("0s")
+
+
+def test_the_local_runner_without_a_repository_is_a_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, '[ci.local]\ncommand = "make test"\n')
+    assert problems(path) == ["ci.local: needs [repo] path, the repository whose pushes it tests"]
