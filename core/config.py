@@ -87,6 +87,7 @@ class CiConfig(BaseModel):
     stop_line_on_failure: bool = True
     budget: Duration | None = None  # runs longer than this are flagged
     required: list[str] = Field(default_factory=list)  # empty: any pipeline that reported
+    junit_url: str | None = None  # where a red run's JUnit report is fetched from
     local: LocalCiConfig | None = None
 
 

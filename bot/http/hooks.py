@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
+from bot.http.artifacts import with_junit
 from bot.http.ci import READERS
 from bot.http.signatures import authenticated
 from bot.settings import Settings
@@ -54,6 +55,9 @@ def router(andon: Andon, *, settings: Settings) -> APIRouter:
         if isinstance(report, Ignored):
             await run_in_threadpool(note, f"ignored: {report.why}")
             return JSONResponse({"ignored": report.why}, status_code=202)
+        ci = andon.config.ci
+        if ci is not None and ci.junit_url:
+            report = await run_in_threadpool(with_junit, report, template=ci.junit_url)
         result = await run_in_threadpool(andon.record_ci, report, delivery=x_github_delivery)
         if isinstance(result, Duplicate):
             await run_in_threadpool(
