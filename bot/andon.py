@@ -23,6 +23,9 @@ from core.ci.results import Duplicate, Recorded
 from core.clock import Clock
 from core.config import AndonConfig
 from core.deliveries import first_time
+from core.gate import decide as gate
+from core.gate.decide import GateAnswer
+from core.gate.push import Push
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,13 @@ class Andon:
                 return Duplicate()
             return ci_results.record(
                 session, notifier=outbox, clock=self.clock, config=self.config, report=report
+            )
+
+    def check_push(self, push: Push) -> GateAnswer:
+        """The git hook's question; an override is announced in the same transaction."""
+        with self.unit_of_work() as (session, outbox):
+            return gate.check(
+                session, notifier=outbox, clock=self.clock, config=self.config, push=push
             )
 
     def note_webhook(self, *, source: str, outcome: Outcome, detail: str) -> None:

@@ -16,6 +16,9 @@ _EMOJI = {
     "heavy_plus_sign": "➕",
     "no_entry": "⛔",
     "warning": "⚠️",
+    "x": "❌",
+    "construction": "🚧",
+    "hourglass": "⏳",
 }
 _DATE = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")

@@ -1,6 +1,7 @@
 """``/api/*``: what was recorded, as JSON, behind a bearer token."""
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -12,7 +13,9 @@ from core.stoppage import StoppageView
 from storage.tables import AuditEntry
 
 
-def router(andon: Andon, *, token: str | None) -> APIRouter:
+def bearer(token: str | None) -> Callable[[Request], None]:
+    """The dependency that guards ``/api/*``: an unset token closes the door."""
+
     def authorised(request: Request) -> None:
         if not token:
             raise HTTPException(401, "the API is closed: ANDON_API_TOKEN is not set on the server")
@@ -23,7 +26,11 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
                 401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"}
             )
 
-    api = APIRouter(prefix="/api", dependencies=[Depends(authorised)])
+    return authorised
+
+
+def router(andon: Andon, *, token: str | None) -> APIRouter:
+    api = APIRouter(prefix="/api", dependencies=[Depends(bearer(token))])
 
     @api.get("/line")
     def get_line() -> dict[str, Any]:

@@ -7,7 +7,7 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
-from bot.http import api, hooks, metrics
+from bot.http import api, gate, hooks, metrics
 from bot.settings import Settings
 
 
@@ -15,6 +15,7 @@ def build(andon: Andon, *, slack: App | None, settings: Settings) -> FastAPI:
     app = FastAPI(title="Andon", version="0.1.0", docs_url=None, redoc_url=None)
     token = settings.andon_api_token.get_secret_value() if settings.andon_api_token else None
     app.include_router(api.router(andon, token=token))
+    app.include_router(gate.router(andon, authorised=api.bearer(token)))
     app.include_router(hooks.router(andon, settings=settings))
     app.include_router(metrics.router(andon))
 

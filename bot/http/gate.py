@@ -1,0 +1,72 @@
+"""``POST /api/gate``: the commit check the git hook asks (shape in DESIGN.md)."""
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from starlette.concurrency import run_in_threadpool
+
+from bot.andon import Andon
+from core.gate.push import BadPushError, Push, PushedCommit, RefUpdate
+
+Text = Annotated[str, StringConstraints(max_length=1000)]
+
+
+class RefBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    old: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}$")]
+    new: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}$")]
+    ref: Annotated[str, StringConstraints(pattern=r"^refs/\S+$", max_length=255)]
+
+
+class CommitBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    sha: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}$")]
+    subject: Text = ""
+    author: Text = ""
+    trailers: dict[Text, Text | list[Text]] = Field(default_factory=dict)
+    paths: list[Annotated[str, StringConstraints(max_length=4096)]] = Field(default_factory=list)
+
+
+class GateBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    refs: list[RefBody] = Field(min_length=1, max_length=1000)
+    commits: list[CommitBody] = Field(default_factory=list, max_length=10_000)
+    push_options: list[Text] = Field(default_factory=list, max_length=100)
+    pusher: Annotated[str, StringConstraints(min_length=1, max_length=255)] = "unknown"
+
+
+def router(andon: Andon, *, authorised: Callable[[Request], None]) -> APIRouter:
+    gate = APIRouter(prefix="/api", dependencies=[Depends(authorised)])
+
+    @gate.post("/gate")
+    async def check_push(body: GateBody) -> Any:
+        """``{"allow": true|false, "message": "..."}``: what the hook tells the pusher."""
+        try:
+            push = _push(body)
+        except BadPushError as bad:
+            return JSONResponse({"detail": str(bad), "field": bad.field}, status_code=422)
+        answer = await run_in_threadpool(andon.check_push, push)
+        return {"allow": answer.allow, "message": answer.message}
+
+    return gate
+
+
+def _push(body: GateBody) -> Push:
+    return Push(
+        refs=tuple(RefUpdate(r.old, r.new, r.ref) for r in body.refs),
+        commits=tuple(
+            PushedCommit(
+                sha=c.sha,
+                subject=c.subject,
+                author=c.author,
+                trailers={k: [v] if isinstance(v, str) else v for k, v in c.trailers.items()},
+                paths=tuple(c.paths),
+            )
+            for c in body.commits
+        ),
+        push_options=tuple(body.push_options),
+        pusher=body.pusher,
+    )

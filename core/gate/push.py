@@ -1,0 +1,77 @@
+"""A push as the git hook describes it: the refs it moves and the commits it brings."""
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+ZERO = "0" * 40
+_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+class BadPushError(ValueError):
+    """A description no git hook would send; ``field`` names what is wrong."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    old: str
+    new: str
+    ref: str
+
+    def __post_init__(self) -> None:
+        for name in ("old", "new"):
+            if not _SHA.fullmatch(getattr(self, name)):
+                raise BadPushError(name, f"{getattr(self, name)[:60]!r} is not a 40-hex object id")
+        if not self.ref.startswith("refs/") or len(self.ref) > 255 or "\n" in self.ref:
+            raise BadPushError("ref", f"{self.ref[:60]!r} is not a ref name")
+
+    @property
+    def deletes(self) -> bool:
+        return self.new == ZERO
+
+    @property
+    def branch(self) -> str:
+        return self.ref.removeprefix("refs/heads/")
+
+
+@dataclass(frozen=True)
+class PushedCommit:
+    sha: str
+    subject: str
+    author: str = ""
+    trailers: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    paths: tuple[str, ...] = ()
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7]
+
+    def trailer(self, key: str) -> list[str]:
+        """A git trailer's non-empty values; keys compare without case, as git's do."""
+        found: list[str] = []
+        for name, values in self.trailers.items():
+            if name.lower() == key.lower():
+                items = [values] if isinstance(values, str) else list(values)
+                found += [v.strip() for v in items if v.strip()]
+        return found
+
+
+@dataclass(frozen=True)
+class Push:
+    refs: tuple[RefUpdate, ...]
+    commits: tuple[PushedCommit, ...] = ()
+    push_options: tuple[str, ...] = ()
+    pusher: str = "unknown"
+
+    def option(self, key: str) -> list[str]:
+        """``git push -o key=value`` values, non-empty ones only."""
+        values = []
+        for option in self.push_options:
+            name, sep, value = option.partition("=")
+            if sep and name.strip().lower() == key and value.strip().strip('"').strip():
+                values.append(value.strip().strip('"').strip())
+        return values
