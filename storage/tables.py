@@ -147,3 +147,25 @@ class CiJob(SQLModel, table=True):
     started_at: datetime | None = _when(nullable=True)
     finished_at: datetime | None = _when(nullable=True)
     claimed_until: datetime | None = _when(nullable=True)
+
+
+class ReviewHead(SQLModel, table=True):
+    """The head commit of an open pull or merge request, and the line state last published on it.
+
+    A reconcile loop publishes ``andon/line`` wherever ``published`` differs from the line's state:
+    a crash or a forge outage only delays a status, it never loses one.
+    """
+
+    __tablename__ = "review_head"
+    __table_args__ = (UniqueConstraint("forge", "project", "number", name="uq_review_head"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    forge: str = Field(max_length=16)  # github | gitlab
+    project: str = Field(max_length=255)  # owner/repo, or the GitLab project id
+    number: int
+    head_sha: str = Field(max_length=40)
+    open: bool = True
+    published: str | None = Field(default=None, max_length=16)  # success | failure | None
+    published_sha: str | None = Field(default=None, max_length=40)
+    updated_at: datetime = _when()
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
