@@ -8,7 +8,6 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from core.config import ConfigError
 from core.refusal import Refusal
 
 if TYPE_CHECKING:
@@ -55,6 +54,16 @@ def _parser() -> argparse.ArgumentParser:
         "enqueue", help="queue revisions for the local runner (the hook's entry: reads stdin)"
     )
 
+    gate = commands.add_parser("gate", help="the commit check: the git pre-receive hook")
+    gate_verbs = gate.add_subparsers(dest="gate_command", required=True)
+    gate_install = gate_verbs.add_parser(
+        "install", help="install the pre-receive hook that asks Andon whether a push may land"
+    )
+    gate_install.add_argument("repo", help="the bare repository, e.g. /srv/git/app.git")
+    gate_verbs.add_parser(
+        "pre-receive", help="ask Andon about a push (the hook's entry: reads stdin)"
+    )
+
     line = commands.add_parser("line", help="stop, start or show the production line")
     verbs = line.add_subparsers(dest="verb", required=True)
     verbs.add_parser("status", help="is the line running, since when, and why not")
@@ -68,7 +77,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "gate":  # the git hook's entry: no settings, no config until needed
+        from bot import gate_hook
+
+        return gate_hook.run(args)
     from bot.settings import load
+    from core.config import ConfigError
 
     settings = load()
     try:

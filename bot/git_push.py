@@ -1,0 +1,146 @@
+"""What a pre-receive hook knows about the push it guards, read from git and the hook's environment.
+
+During pre-receive the pushed objects sit in git's quarantine, visible only to processes that
+carry the hook's ``GIT_DIR``/``GIT_QUARANTINE_PATH``/``GIT_OBJECT_DIRECTORY`` variables: git runs
+here with the hook's environment as it is. The result is the body of ``POST /api/gate``; only the
+standard library is imported, since this runs at every push.
+"""
+
+import re
+import subprocess
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+ZERO = "0" * 40
+GIT_TIMEOUT = 20
+MAX_COMMITS = 10_000  # what POST /api/gate accepts
+MAX_TEXT = 1000  # the longest subject, author, trailer key or value POST /api/gate accepts
+MAX_OPTIONS = 100
+# Who pushed: the forge's authenticated user first (GitLab runs every hook as one system user,
+# its own `git`), then the account that runs git-receive-pack (ssh or a local push).
+PUSHER_VARIABLES = ("GL_USERNAME", "USER", "LOGNAME")
+
+_OID = re.compile(r"[0-9a-f]{40}")
+_RECORD = re.compile(r"\x1e(?=[0-9a-f]{40}\x1f)")
+# %x1f between fields; trailers as key \x1c value, each ended by \x1d; paths follow, NUL-ended.
+_FORMAT = (
+    "%x1e%H%x1f%an <%ae>%x1f%s%x1f"
+    "%(trailers:only,unfold,separator=%x1d,key_value_separator=%x1c)%x1f"
+)
+
+
+class UnreadablePushError(Exception):
+    """The push could not be read: a line git would not send, or git failing."""
+
+
+def read(lines: Iterable[str], environ: Mapping[str, str]) -> dict[str, Any] | None:
+    """``POST /api/gate``'s body for the ``<old> <new> <ref>`` lines; None when nothing moves."""
+    refs = [_ref(line) for line in lines if line.strip()]
+    if not refs:
+        return None
+    commits = _commits(refs, environ)
+    return {
+        "refs": refs,
+        "commits": commits,
+        "push_options": push_options(environ),
+        "pusher": pusher(environ),
+    }
+
+
+def push_options(environ: Mapping[str, str]) -> list[str]:
+    """``git push -o …`` as git hands them to the hook (when the repository advertises them)."""
+    try:
+        count = int(environ.get("GIT_PUSH_OPTION_COUNT", "0"))
+    except ValueError:
+        return []
+    options = [environ.get(f"GIT_PUSH_OPTION_{i}", "") for i in range(min(count, MAX_OPTIONS))]
+    return [option[:MAX_TEXT] for option in options]
+
+
+def pusher(environ: Mapping[str, str]) -> str:
+    """The first of ``$GL_USERNAME``, ``$USER``, ``$LOGNAME`` that is set, else "unknown"."""
+    for name in PUSHER_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value:
+            return value[:255]
+    return "unknown"
+
+
+def _ref(line: str) -> dict[str, str]:
+    parts = line.split()
+    if len(parts) != 3 or not (_OID.fullmatch(parts[0]) and _OID.fullmatch(parts[1])):
+        raise UnreadablePushError(
+            f"{line.strip()[:120]!r} is not an '<old> <new> <ref>' line of SHA-1 ids"
+        )
+    return {"old": parts[0], "new": parts[1], "ref": parts[2]}
+
+
+def _commits(refs: list[dict[str, str]], environ: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The commits this push brings, each once: new to the repository or new to its ref."""
+    found: dict[str, dict[str, Any]] = {}
+    for update in refs:
+        if update["new"] == ZERO:
+            continue  # a deletion brings nothing
+        if update["old"] == ZERO:
+            revisions = [update["new"], "--not", "--all"]
+        else:
+            revisions = [f"{update['old']}..{update['new']}"]
+        for commit in _log(revisions, environ, limit=MAX_COMMITS - len(found)):
+            found.setdefault(commit["sha"], commit)
+        if len(found) >= MAX_COMMITS:
+            break
+    return list(found.values())
+
+
+def _log(revisions: list[str], environ: Mapping[str, str], *, limit: int) -> list[dict[str, Any]]:
+    # Settings of the server's git config that would change what log prints are pinned here.
+    command = [
+        "git",
+        "-c",
+        "log.showRoot=true",
+        "-c",
+        "log.showSignature=false",
+        "log",
+        f"--max-count={limit}",
+        "--no-color",
+        "--no-renames",
+        "--no-ext-diff",
+        "--diff-merges=first-parent",  # a merge's paths: what it brings to the branch
+        "--name-only",
+        "-z",
+        f"--format={_FORMAT}",
+        *revisions,
+        "--",
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            env=dict(environ),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=GIT_TIMEOUT,
+        )
+    except (OSError, subprocess.TimeoutExpired) as broken:
+        raise UnreadablePushError(f"git log could not be run: {broken}") from broken
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise UnreadablePushError(f"git log {' '.join(revisions)} failed: {' '.join(said)[:300]}")
+    text = done.stdout.decode("utf-8", "replace")
+    return [_commit(record) for record in _RECORD.split(text) if record]
+
+
+def _commit(record: str) -> dict[str, Any]:
+    sha, author, subject, trailers, rest = record.split("\x1f", 4)
+    found: dict[str, list[str]] = {}
+    for trailer in trailers.split("\x1d"):
+        key, sep, value = trailer.partition("\x1c")
+        if sep and key.strip():
+            found.setdefault(key.strip()[:MAX_TEXT], []).append(value.strip()[:MAX_TEXT])
+    paths = [p for p in rest.removeprefix("\x00").removeprefix("\n").split("\x00") if p]
+    return {
+        "sha": sha,
+        "subject": subject[:MAX_TEXT],
+        "author": author[:MAX_TEXT],
+        "trailers": found,
+        "paths": paths,
+    }
