@@ -13,7 +13,7 @@ from bot.courier import Courier
 from bot.outbox import Outbox
 from bot.render import notice
 from bot.render.reply import Failure, Result
-from core import audit, line
+from core import audit, line, review
 from core.actor import Actor
 from core.audit import Outcome
 from core.ci import results as ci_results
@@ -26,6 +26,7 @@ from core.deliveries import first_time
 from core.gate import decide as gate
 from core.gate.decide import GateAnswer
 from core.gate.push import Push
+from core.review import ReviewEvent
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,29 @@ class Andon:
         with self.unit_of_work() as (session, outbox):
             return gate.check(
                 session, notifier=outbox, clock=self.clock, config=self.config, push=push
+            )
+
+    def track_review(self, event: ReviewEvent) -> None:
+        """A pull/merge request's head from a webhook; the forge loop publishes the line on it."""
+        with self.database.writing() as session:
+            review.track(
+                session,
+                clock=self.clock,
+                forge=event.forge,
+                project=event.project,
+                number=event.number,
+                head_sha=event.head_sha,
+                open=event.open,
+            )
+            source = f"ci:{event.forge}"
+            audit.record(
+                session,
+                clock=self.clock,
+                actor=Actor(id=source, name=source, via="http"),
+                action="webhook",
+                outcome=Outcome.OK,
+                detail=f"tracked {event.project}#{event.number} at {event.head_sha[:7]}"
+                + ("" if event.open else " (closed)"),
             )
 
     def note_webhook(self, *, source: str, outcome: Outcome, detail: str) -> None:

@@ -88,6 +88,7 @@ def serve(settings: Settings) -> int:
     andon.courier.start()
     jobs = scheduler.start(andon)
     runner = _local_ci(andon)
+    statuses = _forge_statuses(andon, settings)
     server = uvicorn.Server(
         uvicorn.Config(
             http_app.build(andon, slack=slack, settings=settings),
@@ -120,6 +121,8 @@ def serve(settings: Settings) -> int:
             socket.close()
         if runner is not None:
             runner.stop()
+        if statuses is not None:
+            statuses.stop()
         jobs.shutdown(wait=False)
         andon.courier.stop()
         andon.database.dispose()
@@ -157,6 +160,31 @@ def _local_ci(andon: Andon):  # type: ignore[no-untyped-def]
     runner.start()
     log.info("local CI runner: %r at every queued revision", ci.local.command)
     return runner
+
+
+def _forge_statuses(andon: Andon, settings: Settings):  # type: ignore[no-untyped-def]
+    """``andon/line`` on open pull/merge request heads: on for each forge whose token is set."""
+    from bot.forges import ForgeStatuses, GitHubStatuses, GitLabStatuses
+    from core.review import ForgePort
+
+    apis = andon.config.forges
+    forges: dict[str, ForgePort] = {}
+    if settings.andon_github_token:
+        token = settings.andon_github_token.get_secret_value()
+        forges["github"] = GitHubStatuses(api=apis.github_api, token=token)
+    else:
+        log.info("ANDON_GITHUB_TOKEN is unset: no andon/line status on GitHub pull requests")
+    if settings.andon_gitlab_token:
+        token = settings.andon_gitlab_token.get_secret_value()
+        forges["gitlab"] = GitLabStatuses(api=apis.gitlab_api, token=token)
+    else:
+        log.info("ANDON_GITLAB_TOKEN is unset: no andon/line status on GitLab merge requests")
+    if not forges:
+        return None
+    statuses = ForgeStatuses(andon, forges)
+    statuses.start()
+    log.info("commit statuses: andon/line on open heads at %s", ", ".join(sorted(forges)))
+    return statuses
 
 
 def _say_closed_doors(settings: Settings) -> None:

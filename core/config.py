@@ -23,6 +23,7 @@ from core.config_values import (
     Branch,
     Channel,
     Duration,
+    HttpUrl,
     Name,
     ProtectedRef,
     TimeZoneName,
@@ -42,6 +43,7 @@ __all__ = [
     "ConfigError",
     "DigestConfig",
     "Environment",
+    "ForgesConfig",
     "GateCheck",
     "GateConfig",
     "Host",
@@ -151,6 +153,14 @@ class DigestConfig(BaseModel):
     timezone: TimeZoneName = "UTC"
 
 
+class ForgesConfig(BaseModel):
+    """Where the forges' APIs answer: the hosted ones, or GitHub Enterprise / a GitLab server."""
+
+    model_config = STRICT
+    github_api: HttpUrl = "https://api.github.com"
+    gitlab_api: HttpUrl = "https://gitlab.com/api/v4"
+
+
 def _email(value: str) -> str:
     if "@" not in value or any(c.isspace() for c in value):
         raise ValueError(f"{value!r} is not an e-mail address as git records it")
@@ -174,6 +184,7 @@ class AndonConfig(BaseModel):
     alerts: AlertsConfig | None = None
     checks: list[Check] = Field(default_factory=list)
     digest: DigestConfig | None = None
+    forges: ForgesConfig = ForgesConfig()
 
     @model_validator(mode="after")
     def _cross_references(self) -> "AndonConfig":

@@ -17,6 +17,7 @@ from core.ci.report import (
     FailedTest,
     Ignored,
 )
+from core.review import ReviewEvent
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -145,7 +146,6 @@ def test_a_check_suite_of_github_actions_is_ignored_as_its_workflow_run_reports(
 @pytest.mark.parametrize(
     ("event", "fixture"),
     [
-        ("pull_request", "pull_request.opened"),
         ("ping", None),
         ("push", None),
         ("status", None),
@@ -155,6 +155,50 @@ def test_a_check_suite_of_github_actions_is_ignored_as_its_workflow_run_reports(
 def test_other_github_events_are_answered_and_ignored(event: str, fixture: str | None) -> None:
     body = payload("github", fixture) if fixture else {"zen": "Keep it logically awesome."}
     assert event in ignored("github", body, {"X-GitHub-Event": event})
+
+
+PULL = {"X-GitHub-Event": "pull_request"}
+
+
+def review(provider: str, body: object, headers: dict[str, str] | None = None) -> ReviewEvent:
+    read = READERS[provider](headers or {}, body)
+    assert isinstance(read, ReviewEvent), read
+    return read
+
+
+def pull_request(action: str) -> dict[str, Any]:
+    body = payload("github", "pull_request.opened")
+    body["action"] = action
+    if action == "closed":
+        body["pull_request"]["state"] = "closed"
+    return body
+
+
+@pytest.mark.parametrize("action", ["opened", "reopened", "synchronize", "ready_for_review"])
+def test_a_pull_request_whose_head_moved_is_an_open_review(action: str) -> None:
+    body = pull_request(action)
+    assert review("github", body, PULL) == ReviewEvent(
+        forge="github",
+        project="Codertocat/Hello-World",
+        number=2,
+        head_sha=body["pull_request"]["head"]["sha"],
+        open=True,
+    )
+
+
+def test_a_closed_pull_request_is_a_review_no_longer_open() -> None:
+    assert review("github", pull_request("closed"), PULL).open is False
+
+
+@pytest.mark.parametrize("action", ["labeled", "edited", "assigned", "review_requested"])
+def test_pull_request_actions_that_leave_the_head_alone_are_ignored(action: str) -> None:
+    assert action in ignored("github", pull_request(action), PULL)
+
+
+def test_a_pull_request_without_a_head_sha_is_refused() -> None:
+    body = pull_request("opened")
+    body["pull_request"]["head"]["sha"] = "main"
+    assert refused("github", body, PULL) == "pull_request.head.sha"
 
 
 def test_a_github_delivery_without_its_event_header_is_refused() -> None:
@@ -225,6 +269,36 @@ def test_a_queued_gitlab_pipeline_is_ignored_until_it_runs(status: str) -> None:
 @pytest.mark.parametrize("status", ["canceled", "canceling", "skipped", "manual"])
 def test_a_gitlab_pipeline_that_says_nothing_about_the_commit_is_ignored(status: str) -> None:
     assert status in ignored("gitlab", pipeline(status=status))
+
+
+def merge_request(state: str, **attributes: Any) -> dict[str, Any]:
+    return {
+        "object_kind": "merge_request",
+        "project": {"id": 15, "path_with_namespace": "group/app"},
+        "object_attributes": {
+            "iid": 7,
+            "state": state,
+            "last_commit": {"id": "DA1560886D4F094C3E6C9EF40349F7D38B5D27D7"},
+            **attributes,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("state", "open_"), [("opened", True), ("closed", False), ("merged", False)]
+)
+def test_a_gitlab_merge_request_is_a_review_of_its_last_commit(state: str, open_: bool) -> None:
+    assert review("gitlab", merge_request(state)) == ReviewEvent(
+        forge="gitlab",
+        project="15",
+        number=7,
+        head_sha="da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+        open=open_,
+    )
+
+
+def test_a_gitlab_merge_request_without_its_iid_is_refused() -> None:
+    assert refused("gitlab", merge_request("opened", iid="seven")) == "object_attributes.iid"
 
 
 def test_other_gitlab_hooks_are_ignored() -> None:

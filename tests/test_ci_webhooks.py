@@ -206,9 +206,23 @@ def test_github_workflow_run_is_read_and_its_redelivery_ignored(
 
 
 def test_other_github_events_are_answered_and_ignored(server: AndonServer) -> None:
+    payload = {"zen": "Keep it logically awesome.", "hook_id": 1}
+    answer = post(server, "github", payload, headers={"X-GitHub-Event": "ping"})
+    assert answer.status_code == 202 and "ignored" in answer.json()
+
+
+def test_an_opened_pull_request_is_tracked_for_its_commit_status(server: AndonServer) -> None:
     payload = json.loads((FIXTURES / "github" / "pull_request.opened.json").read_text())
     answer = post(server, "github", payload, headers={"X-GitHub-Event": "pull_request"})
-    assert answer.status_code == 202 and "ignored" in answer.json()
+    assert answer.status_code == 202
+    assert answer.json()["tracked"] == {
+        "forge": "github",
+        "project": "Codertocat/Hello-World",
+        "number": 2,
+        "head_sha": payload["pull_request"]["head"]["sha"],
+        "open": True,
+    }
+    assert "ANDON_GITHUB_TOKEN is unset: no andon/line status" in server.log()
 
 
 @pytest.mark.parametrize(

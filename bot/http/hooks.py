@@ -15,6 +15,7 @@ from bot.settings import Settings
 from core.audit import Outcome
 from core.ci.report import BadReportError, Ignored
 from core.ci.results import Duplicate
+from core.review import ReviewEvent
 
 MAX_BODY = 5 * 1024 * 1024
 Optional = Annotated[str | None, Header()]
@@ -55,6 +56,9 @@ def router(andon: Andon, *, settings: Settings) -> APIRouter:
         if isinstance(report, Ignored):
             await run_in_threadpool(note, f"ignored: {report.why}")
             return JSONResponse({"ignored": report.why}, status_code=202)
+        if isinstance(report, ReviewEvent):
+            await run_in_threadpool(andon.track_review, report)
+            return JSONResponse({"tracked": _tracked(report)}, status_code=202)
         ci = andon.config.ci
         if ci is not None and ci.junit_url:
             report = await run_in_threadpool(with_junit, report, template=ci.junit_url)
@@ -67,6 +71,16 @@ def router(andon: Andon, *, settings: Settings) -> APIRouter:
         return {"recorded": result.result_id, "stopped_line": result.stopped_line}
 
     return hooks
+
+
+def _tracked(event: ReviewEvent) -> dict[str, object]:
+    return {
+        "forge": event.forge,
+        "project": event.project,
+        "number": event.number,
+        "head_sha": event.head_sha,
+        "open": event.open,
+    }
 
 
 def _json(raw: bytes) -> object:

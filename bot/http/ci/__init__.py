@@ -1,11 +1,13 @@
-"""Each CI's webhook body read into one BuildReport, so that ``core`` hears every CI alike."""
+"""Each CI's webhook body read into one BuildReport (or a review head), so ``core`` hears every
+CI alike."""
 
 from collections.abc import Callable, Mapping
 
 from bot.http.ci import buildbot, generic, github, gitlab, jenkins
 from core.ci.report import BuildReport, Ignored
+from core.review import ReviewEvent
 
-Reader = Callable[[Mapping[str, str], object], BuildReport | Ignored]
+Reader = Callable[[Mapping[str, str], object], BuildReport | ReviewEvent | Ignored]
 
 READERS: dict[str, Reader] = {
     "github": github.read,

@@ -5,8 +5,10 @@ before that; ``requested`` and ``in_progress`` are ignored). Conclusion ``succes
 ``failure``, ``timed_out`` and ``startup_failure`` are failed; ``cancelled``, ``skipped``,
 ``neutral``, ``action_required`` and ``stale`` say nothing about the commit and are ignored.
 A check suite of GitHub Actions itself is ignored: its workflow runs already report, and one red
-build is announced once. Every other event — ``ping``, ``push``, ``pull_request``, ``status``,
-``workflow_job`` … — is answered and ignored.
+build is announced once. A ``pull_request`` that opened, reopened, moved to a new head
+(``synchronize``), left draft or closed is read as a review event: its head gets the line's
+``andon/line`` status; its other actions (labels, edits …) are ignored. Every other event —
+``ping``, ``push``, ``status``, ``workflow_job`` … — is answered and ignored.
 """
 
 from collections.abc import Mapping
@@ -15,6 +17,7 @@ from datetime import datetime
 from bot.http.ci import normal
 from bot.http.ci.fields import MAX_TEXT, Fields
 from core.ci.report import BadReportError, BuildReport, BuildStatus, Ignored
+from core.review import ReviewEvent
 
 PROVIDER = "github"
 ACTIONS_SLUG = "github-actions"
@@ -26,9 +29,10 @@ CONCLUSIONS = {
     "startup_failure": BuildStatus.FAILED,
 }
 NOT_RESULTS = {"cancelled", "skipped", "neutral", "action_required", "stale"}
+REVIEW_ACTIONS = {"opened", "reopened", "synchronize", "closed", "ready_for_review"}
 
 
-def read(headers: Mapping[str, str], payload: object) -> BuildReport | Ignored:
+def read(headers: Mapping[str, str], payload: object) -> BuildReport | ReviewEvent | Ignored:
     """A GitHub delivery as a build result, or why it is none; the event is in a header."""
     event = {name.lower(): value for name, value in headers.items()}.get("x-github-event", "")
     if not event.strip():
@@ -37,6 +41,8 @@ def read(headers: Mapping[str, str], payload: object) -> BuildReport | Ignored:
         return _workflow_run(Fields(payload))
     if event == "check_suite":
         return _check_suite(Fields(payload))
+    if event == "pull_request":
+        return _pull_request(Fields(payload))
     return Ignored(f"GitHub event {event[:40]!r} is not a build result")
 
 
@@ -84,6 +90,23 @@ def _check_suite(body: Fields) -> BuildReport | Ignored:
         started=suite.timestamp("created_at"),
         finished=suite.timestamp("updated_at"),
         fallback_subject=None,
+    )
+
+
+def _pull_request(body: Fields) -> ReviewEvent | Ignored:
+    action = body.optional_text("action")
+    if action not in REVIEW_ACTIONS:
+        return Ignored(f"pull_request {(action or 'without action')[:40]}: the head did not move")
+    pull = body.required_child("pull_request")
+    number = pull.raw("number")
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise BadReportError(pull.where("number"), "must be a positive whole number")
+    return ReviewEvent(
+        forge=PROVIDER,
+        project=body.required_child("repository").text("full_name", longest=MAX_TEXT),
+        number=number,
+        head_sha=pull.required_child("head").revision("sha"),
+        open=action != "closed" and pull.optional_text("state") != "closed",
     )
 
 

@@ -1,14 +1,15 @@
-"""GitLab's Pipeline Hook, read into a build report.
+"""GitLab's Pipeline Hook, read into a build report; its Merge request Hook, into a review event.
 
-Acted on: ``object_kind == "pipeline"``; every other hook (push, job, merge request …) is
-ignored. Status ``success`` is passed, ``failed`` is failed, ``running`` is running. A pipeline
-that is only queued — ``created``, ``waiting_for_resource``, ``preparing``, ``pending``,
-``scheduled`` — is ignored: it is reported running once a job runs. ``canceled``,
-``canceling``, ``skipped`` and ``manual`` (waiting for a person) are ignored. The failed tests of
-a failed pipeline are its failed jobs, ``job:<name>`` with the stage as message; a job allowed to
-fail does not fail the pipeline and is left out. A tag's pipeline has no branch. The run id is
-the pipeline's id, so a retried job that fails again in the same pipeline is the same red result,
-announced once.
+Acted on: ``object_kind == "pipeline"``, and ``merge_request``, whose last commit gets the line's
+``andon/line`` status (``opened`` and ``locked`` requests are open; ``closed`` and ``merged`` ones
+are not); every other hook (push, job, note …) is ignored. Status ``success`` is passed, ``failed``
+is failed, ``running`` is running. A pipeline that is only queued — ``created``,
+``waiting_for_resource``, ``preparing``, ``pending``, ``scheduled`` — is ignored: it is reported
+running once a job runs. ``canceled``, ``canceling``, ``skipped`` and ``manual`` (waiting for a
+person) are ignored. The failed tests of a failed pipeline are its failed jobs, ``job:<name>`` with
+the stage as message; a job allowed to fail does not fail the pipeline and is left out. A tag's
+pipeline has no branch. The run id is the pipeline's id, so a retried job that fails again in the
+same pipeline is the same red result, announced once.
 """
 
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from bot.http.ci import normal
 from bot.http.ci.fields import MAX_TEXT, Fields
 from core.ci.report import BadReportError, BuildReport, BuildStatus, FailedTest, Ignored
+from core.review import ReviewEvent
 
 PROVIDER = "gitlab"
 STATUSES = {
@@ -25,12 +27,15 @@ STATUSES = {
 }
 QUEUED = {"created", "waiting_for_resource", "preparing", "pending", "scheduled"}
 NOT_RESULTS = {"canceled", "canceling", "skipped", "manual"}
+OPEN_STATES = {"opened", "locked"}
 
 
-def read(headers: Mapping[str, str], payload: object) -> BuildReport | Ignored:
+def read(headers: Mapping[str, str], payload: object) -> BuildReport | ReviewEvent | Ignored:
     """A GitLab delivery as a build result, or why it is none; the hook kind is in the body."""
     body = Fields(payload)
     kind = body.optional_text("object_kind")
+    if kind == "merge_request":
+        return _merge_request(body)
     if kind != "pipeline":
         return Ignored(f"GitLab {(kind or 'unnamed')[:40]!r} hook is not a pipeline result")
     attributes = body.required_child("object_attributes")
@@ -54,6 +59,20 @@ def read(headers: Mapping[str, str], payload: object) -> BuildReport | Ignored:
         author_email=author.optional_text("email", longest=MAX_TEXT) if author else None,
         subject=_subject(commit),
         finished_at=attributes.timestamp("finished_at"),
+    )
+
+
+def _merge_request(body: Fields) -> ReviewEvent:
+    attributes = body.required_child("object_attributes")
+    number = attributes.raw("iid")
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise BadReportError(attributes.where("iid"), "must be a positive whole number")
+    return ReviewEvent(
+        forge=PROVIDER,
+        project=body.required_child("project").identifier("id"),
+        number=number,
+        head_sha=attributes.required_child("last_commit").revision("id"),
+        open=attributes.text("state") in OPEN_STATES,
     )
 
 
