@@ -1,5 +1,6 @@
 """CI results through ``POST /hooks/ci/{provider}`` of a running ``andon serve``."""
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 
 from tests.ci_payloads import generic, junit, post, sha
 from tests.fakes.slack import FakeSlack
-from tests.harness import CHANNEL, AndonServer
+from tests.harness import CHANNEL, WEBHOOK_SECRET, AndonServer
 from tests.slack_requests import slash_command
 
 CONFIG = f"""
@@ -272,8 +273,6 @@ def test_a_malformed_result_is_a_422_naming_the_field(
 
 
 def test_bearer_authentication_works_for_senders_that_cannot_sign(server: AndonServer) -> None:
-    from tests.harness import WEBHOOK_SECRET
-
     answer = post(
         server,
         "generic",
@@ -282,3 +281,42 @@ def test_bearer_authentication_works_for_senders_that_cannot_sign(server: AndonS
         headers={"Authorization": f"Bearer {WEBHOOK_SECRET}"},
     )
     assert answer.status_code == 200
+
+
+def _gitlab(rev: str) -> tuple[dict, dict]:
+    payload = json.loads((FIXTURES / "gitlab" / "pipeline.failed.json").read_text())
+    payload["object_attributes"]["sha"] = rev
+    return payload, {"X-Gitlab-Token": WEBHOOK_SECRET, "X-Gitlab-Event": "Pipeline Hook"}
+
+
+def _buildbot(rev: str) -> tuple[dict, dict]:
+    payload = json.loads((FIXTURES / "buildbot" / "build.finished.failure.json").read_text())
+    payload["buildset"]["sourcestamps"][0]["revision"] = rev
+    payload.setdefault("properties", {})["got_revision"] = [rev, "Git"]
+    basic = base64.b64encode(f"buildbot:{WEBHOOK_SECRET}".encode()).decode()
+    return payload, {"Authorization": f"Basic {basic}"}
+
+
+def _jenkins(rev: str) -> tuple[dict, dict]:
+    payload = json.loads((FIXTURES / "jenkins" / "finalized.unstable.json").read_text())
+    payload["build"]["scm"]["commit"] = rev
+    return payload, {"Authorization": f"Bearer {WEBHOOK_SECRET}"}
+
+
+@pytest.mark.parametrize(
+    ("provider", "build", "names_tests"),
+    [("gitlab", _gitlab, True), ("buildbot", _buildbot, False), ("jenkins", _jenkins, True)],
+)
+def test_each_ci_s_own_red_build_on_main_stops_the_line_once(
+    server: AndonServer, fake_slack: FakeSlack, provider: str, build, names_tests: bool
+) -> None:
+    rev = sha()
+    payload, headers = build(rev)
+    answer = post(server, provider, payload, headers=headers, sign=False)
+    assert answer.status_code == 200, answer.text
+    said = _said(fake_slack, f"CI failed on {rev[:7]} (main)", channel=CHANNEL)
+    listed = "Failing tests" in _shown(said["blocks"])  # Buildbot's record names no tests
+    assert listed == names_tests
+    assert server.open_stoppage()["causes"][-1]["text"] == f"CI failed on {rev[:7]}"
+    again = post(server, provider, payload, headers=headers, sign=False)
+    assert again.json() == {"duplicate": True}
