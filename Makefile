@@ -27,6 +27,8 @@ dev: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/slash_ack.py
+	$(BIN)/python bench/ci_ingest.py
+	$(BIN)/python bench/gate.py
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -1,0 +1,548 @@
+"""What the commit check adds to a ``git push``: the same push with and without Andon's hook.
+
+The hook (``andon gate pre-receive``, installed by ``andon gate install``) runs in every push. The
+target: under 150 ms added per push over HTTP. The script builds, in a temporary directory, bare
+repositories that differ only in their pre-receive hook, each with a clone whose git ignores this
+host's configuration:
+
+- **baseline**: no hook;
+- **no-op hook**: ``#!/bin/sh`` + ``cat >/dev/null`` — what git running any hook costs;
+- **HTTP**: the hook installed with ``ANDON_URL`` set, asking a running ``andon serve`` (SQLite,
+  fake Slack) over loopback;
+- **database**: the hook installed without ``ANDON_URL``, deciding from the same SQLite database.
+
+Then, round after round, each repository gets a push of one new one-commit change to ``main``
+(the line runs, so every push passes), timed with ``time.perf_counter`` around ``git push``. The
+order of the variants rotates every round, so drift on the machine hits all of them alike. Every
+push must land (the bare repository's ``main`` is checked); the script exits 1 if one does not.
+
+Then the bare start-up of the hook's command: ``andon gate pre-receive`` with empty stdin (it
+reads no ref and exits 0) against ``python -c pass`` from the same virtualenv, and a ``python -c``
+that only imports what each path imports (``bot.cli`` and ``requests``; ``bot.cli`` and what
+``_ask_database`` imports). Last, one more push per
+hooked variant with ``PYTHONPROFILEIMPORTTIME=1``: the hook's own imports, as it really runs.
+
+Only loopback traffic and local git; a bounded number of pushes; the server is stopped and the
+temporary directory removed also on error (about a minute in all). Progress goes to stderr; the
+Markdown for ``bench/README.md`` (or ``--json``) goes to stdout.
+
+    .venv/bin/python bench/gate.py [--json] [--pushes 30] [--startups 30]
+"""
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.slash_ack import (  # noqa: E402
+    Sample,
+    _tail,
+    _ticks,
+    complaints,
+    load_average,
+    machine,
+)
+from tests.fakes.slack import FakeSlack  # noqa: E402
+from tests.harness import CHANNEL, AndonServer, run_cli  # noqa: E402
+
+TARGET_ADDED_MS = 150.0
+PYTHON = Path(sys.executable).absolute()  # not resolved: the venv's python is a symlink
+ANDON = PYTHON.parent / "andon"
+GIT_TIMEOUT = 60
+NOOP_HOOK = "#!/bin/sh\ncat >/dev/null\n"
+
+# name, label in the report
+VARIANTS = (
+    ("baseline", "no hook (baseline)"),
+    ("noop", "no-op shell hook"),
+    ("http", "Andon's hook, HTTP (`ANDON_URL`)"),
+    ("database", "Andon's hook, direct database"),
+)
+HOOKED = ("http", "database")
+
+
+def say(text: str) -> None:
+    print(f"[gate {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+# --- git --------------------------------------------------------------------------------------
+
+
+def git_env(root: Path) -> dict[str, str]:
+    """A developer's git, isolated from this host's configuration (as tests/test_gate.py does)."""
+    gitconfig = root / "gitconfig"
+    gitconfig.touch()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "ANDON_", "SLACK_", "GL_"))
+    }
+    env.update(
+        GIT_CONFIG_GLOBAL=str(gitconfig),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="Dana Kim",
+        GIT_AUTHOR_EMAIL="dana@example.com",
+        GIT_COMMITTER_NAME="Dana Kim",
+        GIT_COMMITTER_EMAIL="dana@example.com",
+        USER="dana",
+        LOGNAME="dana",
+        # Bytecode as a server that has run the hook once has it: cached (here in the temporary
+        # directory, so nothing is written into the checkout), not compiled at every start.
+        PYTHONPYCACHEPREFIX=str(root / "pycache"),
+    )
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def uncached_env(env: dict[str, str]) -> dict[str, str]:
+    """No bytecode written or read for the checkout's own modules (site-packages keep the .pyc
+    pip wrote): a process started with ``PYTHONDONTWRITEBYTECODE=1`` from a checkout that has
+    no ``__pycache__``."""
+    return {
+        **{k: v for k, v in env.items() if k != "PYTHONPYCACHEPREFIX"},
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+@dataclass
+class Repo:
+    """A bare repository on the "git server" and a developer's clone of it."""
+
+    name: str
+    bare: Path
+    clone: Path
+    env: dict[str, str]
+    pushes: int = 0
+
+    @classmethod
+    def create(cls, name: str, root: Path, env: dict[str, str]) -> "Repo":
+        root.mkdir(parents=True, exist_ok=True)
+        repo = cls(name, root / f"{name}.git", root / name, env)
+        repo.git("init", "-q", "--bare", "-b", "main", str(repo.bare), cwd=root)
+        repo.git("init", "-q", "-b", "main", str(repo.clone), cwd=root)
+        repo.git("remote", "add", "origin", str(repo.bare))
+        return repo
+
+    def git(self, *args: str, cwd: Path | None = None) -> str:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd or self.clone,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"git {' '.join(args)}:\n{done.stdout}{done.stderr}")
+        return done.stdout
+
+    def commit(self) -> str:
+        """One new commit changing one file: what a developer pushes to main."""
+        self.pushes += 1
+        (self.clone / "app.py").write_text(f"VERSION = {self.pushes}\n")
+        self.git("add", "app.py")
+        self.git("commit", "-q", "-m", f"Change {self.pushes}")
+        return self.git("rev-parse", "HEAD").strip()
+
+    def head(self) -> str:
+        found = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", "refs/heads/main"],
+            cwd=self.bare,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT,
+        )
+        return found.stdout.strip()
+
+
+@dataclass
+class Pushed:
+    seconds: float
+    cpu_s: float  # of git push and every process it (and its hook) waited for
+    landed: bool
+    said: str  # what the pusher read (git's stderr/stdout)
+
+
+def push(repo: Repo, **env: str) -> Pushed:
+    """Commit (not timed), then ``git push origin main`` timed; did the commit land?"""
+    revision = repo.commit()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        ["git", "push", "-q", "origin", "main"],
+        cwd=repo.clone,
+        env={**repo.env, **env},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=GIT_TIMEOUT,
+    )
+    took = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    landed = done.returncode == 0 and repo.head() == revision
+    return Pushed(took, cpu, landed, (done.stdout + done.stderr).strip())
+
+
+# --- one variant's figures --------------------------------------------------------------------
+
+
+@dataclass
+class Series:
+    name: str
+    label: str
+    latencies_s: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)
+    serve_cpu_s: list[float] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)  # anything the pusher was told
+
+    def add(self, pushed: Pushed, serve_cpu: float) -> None:
+        self.latencies_s.append(pushed.seconds)
+        self.cpu_s.append(pushed.cpu_s)
+        self.serve_cpu_s.append(serve_cpu)
+        if not pushed.landed:
+            self.failed.append(pushed.said[:400])
+        elif pushed.said:
+            self.said.append(pushed.said[:400])
+
+    def ms(self, p: float) -> float:
+        """Nearest rank, as bench/slash_ack.py reports its percentiles."""
+        return Sample("", self.name, 1, latencies_s=self.latencies_s).percentile_ms(p)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "variant": self.name,
+            "pushes": len(self.latencies_s),
+            "not_landed": len(self.failed),
+            "p50_ms": round(self.ms(50), 1),
+            "p90_ms": round(self.ms(90), 1),
+            "min_ms": round(min(self.latencies_s) * 1000, 1),
+            "max_ms": round(max(self.latencies_s) * 1000, 1),
+            "cpu_ms_push": round(mean(self.cpu_s) * 1000, 1),
+            "cpu_ms_serve": round(mean(self.serve_cpu_s) * 1000, 1),
+        }
+
+
+# --- start-up of the hook's command -----------------------------------------------------------
+
+# What ``_ask_database`` in bot/gate_hook.py imports when it runs (kept in step with it by hand).
+DATABASE_IMPORTS = (
+    "bot.outbox, bot.render, core.clock, core.config, core.gate.decide, core.gate.push, "
+    "storage.database"
+)
+STARTUPS = (
+    ("python", "`python -c pass` (interpreter + site, same venv)", [str(PYTHON), "-c", "pass"]),
+    (
+        "hook",
+        "`andon gate pre-receive` < empty stdin (the hook's command, nothing to check)",
+        [str(ANDON), "gate", "pre-receive"],
+    ),
+    (
+        "hook_uncached",
+        "the same, the checkout's modules compiled at every start (no bytecode cache)",
+        [str(ANDON), "gate", "pre-receive"],
+    ),
+    (
+        "http_imports",
+        '`python -c "import bot.cli, bot.gate_hook, requests"` (the HTTP path\'s imports)',
+        [str(PYTHON), "-c", "import bot.cli, bot.gate_hook, requests"],
+    ),
+    (
+        "database_imports",
+        '`python -c "import bot.cli, bot.gate_hook, <what _ask_database imports>"` '
+        "(the database path's imports)",
+        [str(PYTHON), "-c", f"import bot.cli, bot.gate_hook, {DATABASE_IMPORTS}"],
+    ),
+)
+
+
+def startups(rounds: int, env: dict[str, str], cwd: Path) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name, _, _ in STARTUPS}
+    for r in range(rounds + 2):  # the first two rounds warm the page cache and are dropped
+        for name, _, command in _rotated(STARTUPS, r):
+            started = time.perf_counter()
+            done = subprocess.run(
+                command,
+                cwd=cwd,
+                env=uncached_env(env) if name.endswith("_uncached") else env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=60,
+            )
+            took = time.perf_counter() - started
+            if done.returncode != 0:
+                raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr!r}")
+            if r >= 2:
+                times[name].append(took)
+    return times
+
+
+def _rotated(items: tuple, r: int) -> tuple:
+    k = r % len(items)
+    return items[k:] + items[:k]
+
+
+# --- where the hook's imports go --------------------------------------------------------------
+
+_IMPORT = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|( +)(\S+)")
+
+
+def import_profile(said: str) -> dict[str, Any]:
+    """``-X importtime`` lines the hook printed (as ``remote: …``), in µs: the modules imported at
+    the top level (cumulative), and every module's own time summed by its top package."""
+    top: dict[str, int] = {}
+    by_package: dict[str, int] = {}
+    for line in said.splitlines():
+        found = _IMPORT.search(line)
+        if not found:
+            continue
+        own, cumulative, indent, module = found.groups()
+        package = module.split(".")[0]
+        by_package[package] = by_package.get(package, 0) + int(own)
+        if len(indent) == 1:  # one space: imported at the top level
+            top[module] = top.get(module, 0) + int(cumulative)
+    return {
+        "total_ms": round(sum(top.values()) / 1000, 1),
+        "top_ms": sorted(top.items(), key=lambda kv: -kv[1]),
+        "by_package_ms": sorted(by_package.items(), key=lambda kv: -kv[1]),
+    }
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    series: dict[str, Series]
+    startup_s: dict[str, list[float]]
+    imports: dict[str, dict[str, Any]]
+    log_errors: list[str]
+    versions: dict[str, str]
+
+
+def line_config(bare: Path) -> str:
+    return f'[slack]\nchannel = "{CHANNEL}"\n\n[repo]\npath = "{bare}"\nbranch = "main"\n'
+
+
+def install(server: AndonServer, repo: Repo, *, over_http: bool) -> None:
+    env = {**server.env, "ANDON_URL": server.url} if over_http else dict(server.env)
+    done = run_cli(["gate", "install", str(repo.bare)], env=env, cwd=server.workdir)
+    if done.returncode != 0:
+        raise RuntimeError(f"andon gate install {repo.bare}:\n{done.stdout}{done.stderr}")
+    hook = (repo.bare / "hooks" / "pre-receive").read_text()
+    if ("ANDON_URL" in hook) != over_http:
+        raise RuntimeError(f"{repo.bare}'s hook does not ask as expected:\n{hook}")
+
+
+def bench(scratch: Path, args: argparse.Namespace) -> Run:
+    env = git_env(scratch)
+    repos = {name: Repo.create(name, scratch / "git", env) for name, _ in VARIANTS}
+    noop = repos["noop"].bare / "hooks" / "pre-receive"
+    noop.write_text(NOOP_HOOK)
+    noop.chmod(0o755)
+    series = {name: Series(name, label) for name, label in VARIANTS}
+    workdir = scratch / "andon"
+    with FakeSlack() as slack:
+        server = AndonServer(
+            workdir,
+            database_url=f"sqlite:///{workdir / 'andon.db'}",
+            slack=slack,
+            config=line_config(repos["http"].bare),
+        )
+        try:
+            say("starting andon serve (SQLite, fake Slack)")
+            server.start()
+            install(server, repos["http"], over_http=True)
+            install(server, repos["database"], over_http=False)
+            tick = os.sysconf("SC_CLK_TCK")
+            pid = server.process.pid
+            say(f"warm-up: {args.warmup} pushes to each repository (the first creates main)")
+            for r in range(args.warmup):
+                for name, _ in _rotated(VARIANTS, r):
+                    pushed = push(repos[name])
+                    if not pushed.landed:
+                        raise RuntimeError(f"{name}: warm-up push refused:\n{pushed.said}")
+            say(f"{args.pushes} rounds of one push to each, the order rotating")
+            for r in range(args.pushes):
+                for name, _ in _rotated(VARIANTS, r):
+                    serve_before = _ticks(pid)
+                    pushed = push(repos[name])
+                    series[name].add(pushed, (_ticks(pid) - serve_before) / tick)
+                if (r + 1) % 10 == 0:
+                    say(f"  {r + 1}/{args.pushes} rounds")
+            say("one push per hooked variant with PYTHONPROFILEIMPORTTIME=1")
+            imports = {}
+            for name in HOOKED:
+                pushed = push(repos[name], PYTHONPROFILEIMPORTTIME="1")
+                if not pushed.landed:
+                    raise RuntimeError(f"{name}: the profiled push was refused:\n{pushed.said}")
+                imports[name] = import_profile(pushed.said)
+            say(f"start-up: {args.startups} rounds of the hook's command and its baselines")
+            startup_s = startups(args.startups, env, repos["http"].bare)
+        except BaseException:
+            say("failed; the end of the server's log:\n" + _tail(server, 30))
+            raise
+        finally:
+            server.stop()
+        log_errors = complaints(server.log())
+    versions = {
+        "git": subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip(),
+        "requests": metadata.version("requests"),
+    }
+    return Run(series, startup_s, imports, log_errors, versions)
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def _ms(seconds: list[float], p: float) -> float:
+    return Sample("", "", 1, latencies_s=seconds).percentile_ms(p)
+
+
+def markdown(run: Run, box: dict[str, str], args: argparse.Namespace) -> str:
+    s = {name: x.summary() for name, x in run.series.items()}
+    base = s["baseline"]["p50_ms"]
+    out = ["**Machine**", "", "| | |", "|---|---|"]
+    out += [f"| {key} | {value} |" for key, value in box.items()]
+    out += [
+        "",
+        f"**Load**: {args.pushes} rounds, each one `git push origin main` of a new one-commit "
+        f"change to each of the {len(VARIANTS)} repositories in turn, the order rotating every "
+        f"round; after {args.warmup} warm-up pushes to each. Local transport (`git push` to a "
+        "path), the line running, so every push passes. `andon serve` on SQLite over loopback.",
+        "",
+        "**Time of `git push`, ms** (nearest-rank percentiles; CPU: mean per push, of `git push` "
+        "and every process it waited for — receive-pack, the hook, its git log · of `andon "
+        "serve`, in 10 ms clock ticks)",
+        "",
+        "| pre-receive hook | pushes | not landed | p50 | p90 | min | max | added p50 | CPU ms |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for name, label in VARIANTS:
+        x = s[name]
+        added = "–" if name == "baseline" else f"{x['p50_ms'] - base:+.1f}"
+        out.append(
+            f"| {label} | {x['pushes']} | {x['not_landed']} | {x['p50_ms']:.1f} | "
+            f"{x['p90_ms']:.1f} | {x['min_ms']:.1f} | {x['max_ms']:.1f} | {added} | "
+            f"{x['cpu_ms_push']:.1f} · {x['cpu_ms_serve']:.1f} |"
+        )
+    http_added = s["http"]["p50_ms"] - base
+    met = http_added < TARGET_ADDED_MS and not run.series["http"].failed
+    out += [
+        "",
+        f"**Target**: under {TARGET_ADDED_MS:.0f} ms added per push over HTTP (median).",
+        "",
+        f"- HTTP: {http_added:+.1f} ms — {'met' if met else 'MISSED'}",
+        f"- direct database (no target): {s['database']['p50_ms'] - base:+.1f} ms",
+        "",
+        f"**Start-up**, ms ({args.startups} rounds, the order rotating, after 2 dropped)",
+        "",
+        "| command | p50 | p90 | min | max |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for name, label, _ in STARTUPS:
+        t = run.startup_s[name]
+        out.append(
+            f"| {label} | {_ms(t, 50):.1f} | {_ms(t, 90):.1f} | {min(t) * 1000:.1f} | "
+            f"{max(t) * 1000:.1f} |"
+        )
+    out += [
+        "",
+        "**The hook's imports**, ms (one push each with `PYTHONPROFILEIMPORTTIME=1`, which "
+        "inflates them: read the shares, not the sums)",
+        "",
+        "| path | all imports | largest, imported at the top level | by package (own time) |",
+        "|---|--:|---|---|",
+    ]
+    for name in HOOKED:
+        profile = run.imports[name]
+        largest = ", ".join(f"{m} {us / 1000:.1f}" for m, us in profile["top_ms"][:5])
+        packages = ", ".join(f"{m} {us / 1000:.1f}" for m, us in profile["by_package_ms"][:7])
+        out.append(f"| {name} | {profile['total_ms']:.1f} | {largest} | {packages} |")
+    said = [(x.name, text) for x in run.series.values() for text in x.said]
+    failed = [(x.name, text) for x in run.series.values() for text in x.failed]
+    out += [
+        "",
+        f"**Pushes**: {len(failed)} not landed; {len(said)} with anything said to the pusher.",
+    ]
+    for name, text in (failed + said)[:6]:
+        out.append(f"- {name}: `{text.splitlines()[0][:200] if text else ''}`")
+    out.append("")
+    out.append(
+        f"**Server log**: {len(run.log_errors)} warnings, errors or tracebacks during the run."
+    )
+    for entry in run.log_errors[:6]:
+        out.append(f"- `{entry.splitlines()[0][:200]}`")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--json", action="store_true", help="print raw figures as JSON")
+    parser.add_argument("--pushes", type=int, default=30, help="timed pushes per variant (≥ 20)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed pushes per variant")
+    parser.add_argument("--startups", type=int, default=30, help="start-ups of each command")
+    args = parser.parse_args(argv)
+    if args.pushes < 1 or args.warmup < 1 or args.startups < 1:
+        parser.error("--pushes, --warmup and --startups must be at least 1")
+    if not ANDON.is_file():
+        parser.error(f"{ANDON} is not there: run `make dev` first")
+
+    load_before = load_average()
+    with tempfile.TemporaryDirectory(prefix="andon-bench-gate-") as scratch:
+        run = bench(Path(scratch), args)
+    box = machine("not used (SQLite only)", load_before)
+    box.pop("PostgreSQL", None)
+    box["packages"] += f", requests {run.versions['requests']}"
+    box = {
+        **box,
+        "git": run.versions["git"],
+        "bytecode": "cached (a `PYTHONPYCACHEPREFIX` in the temporary directory, warmed by the "
+        "warm-up pushes); `PYTHONDONTWRITEBYTECODE` unset for git and the hook",
+    }
+    if args.json:
+        raw = {
+            "machine": box,
+            "settings": vars(args),
+            "target_added_ms": TARGET_ADDED_MS,
+            "series": [
+                {
+                    **x.summary(),
+                    "latencies_ms": [round(t * 1000, 2) for t in x.latencies_s],
+                    "cpu_ms": [round(t * 1000, 2) for t in x.cpu_s],
+                    "serve_cpu_ms": [round(t * 1000, 2) for t in x.serve_cpu_s],
+                    "failed": x.failed,
+                    "said": x.said,
+                }
+                for x in run.series.values()
+            ],
+            "startup_ms": {k: [round(t * 1000, 2) for t in v] for k, v in run.startup_s.items()},
+            "imports": run.imports,
+            "log_errors": run.log_errors,
+        }
+        print(json.dumps(raw, indent=2))
+    else:
+        print(markdown(run, box, args))
+    failed = sum(len(x.failed) for x in run.series.values())
+    if failed:
+        say(f"{failed} pushes did not land")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
