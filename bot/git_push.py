@@ -86,7 +86,7 @@ def _commits(refs: list[dict[str, str]], environ: Mapping[str, str]) -> list[dic
         else:
             revisions = [f"{update['old']}..{update['new']}"]
         for commit in _log(revisions, environ, limit=MAX_COMMITS - len(found)):
-            found.setdefault(commit["sha"], commit)
+            found.setdefault(commit["sha"], {**commit, "refs": []})["refs"].append(update["ref"])
         if len(found) >= MAX_COMMITS:
             break
     return list(found.values())

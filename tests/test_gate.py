@@ -477,6 +477,7 @@ def test_the_hook_reads_only_the_new_commits_with_their_trailers_and_paths(
         "Reviewed-by": ["Ola"],
     }
     assert commits[renamed]["author"] == "Dana Kim <dana@example.com>"
+    assert commits[renamed]["refs"] == ["refs/heads/main"]  # the ref it lands on
     assert [c["sha"] for c in updated["commits"]] == [renamed]
     assert updated["refs"][1] == {"old": base, "new": ZERO, "ref": "refs/heads/x"}
     assert updated["pusher"] == "dana"
@@ -677,3 +678,37 @@ def test_rules_guard_protected_refs_only_and_even_while_the_line_runs(database: 
         "its subject must match '^(feat|fix|docs): '"
     )
     assert ask(database, push(sloppy, ref="refs/heads/feature/x"), config).allow
+
+
+def test_a_fix_for_another_branch_does_not_pass_the_line_branch(stopped: Database) -> None:
+    fix = PushedCommit(
+        "d" * 40,
+        "Fix flaky test",
+        "dana",
+        {"Line-Fix": ["green again"]},
+        ("tests/t.py",),
+        refs=("refs/heads/feature/x",),
+    )
+    plain = PushedCommit("e" * 40, "Tweak copy", "dana", {}, ("app/copy.py",), refs=(MAIN,))
+    both = Push(
+        (RefUpdate(OLD, NEW, MAIN), RefUpdate(OLD, "f" * 40, "refs/heads/feature/x")),
+        (fix, plain),
+        (),
+        "dana",
+    )
+    assert not ask(stopped, both).allow
+
+
+def test_rules_look_only_at_commits_that_land_on_protected_refs(database: Database) -> None:
+    config = AndonConfig(
+        gate=GateConfig(checks=[GateCheck(name="subject", subject_regex="^(feat|fix): ")])
+    )
+    sloppy = PushedCommit("d" * 40, "wip", "dana", {}, (), refs=("refs/heads/feature/x",))
+    tidy = PushedCommit("e" * 40, "feat: cart", "dana", {}, (), refs=(MAIN,))
+    both = Push(
+        (RefUpdate(OLD, NEW, MAIN), RefUpdate(OLD, "f" * 40, "refs/heads/feature/x")),
+        (sloppy, tidy),
+        (),
+        "dana",
+    )
+    assert ask(database, both, config).allow

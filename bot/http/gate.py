@@ -28,6 +28,8 @@ class CommitBody(BaseModel):
     author: Text = ""
     trailers: dict[Text, Text | list[Text]] = Field(default_factory=dict)
     paths: list[Annotated[str, StringConstraints(max_length=4096)]] = Field(default_factory=list)
+    # The refs the commit arrives with; absent (older hooks): it counts for every ref pushed.
+    refs: list[Annotated[str, StringConstraints(max_length=255)]] = Field(default_factory=list)
 
 
 class GateBody(BaseModel):
@@ -64,6 +66,7 @@ def _push(body: GateBody) -> Push:
                 author=c.author,
                 trailers={k: [v] if isinstance(v, str) else v for k, v in c.trailers.items()},
                 paths=tuple(c.paths),
+                refs=tuple(c.refs),
             )
             for c in body.commits
         ),

@@ -59,18 +59,27 @@ def _decide(
     guarded = [u for u in push.refs if not u.deletes and _protected(u, config)]
     if not guarded:
         return GateAnswer(True, "")
+    landing = push.commits_for({u.ref for u in guarded})
     broken = broken_rules(
-        push.commits, checks=config.gate.checks, override_trailer=config.gate.override_trailer
+        landing, checks=config.gate.checks, override_trailer=config.gate.override_trailer
     )
     if broken:
         return GateAnswer(False, "Andon refused the push:\n" + "\n".join(f"  {b}" for b in broken))
     status = peek(session, clock=clock)
     if status.state == LineState.RUNNING or status.stoppage is None:
         return GateAnswer(True, "")
-    reason = _override(push, config.gate.override_trailer)
+    reason = _override(landing, push, config.gate.override_trailer)
     if reason is None:
         return GateAnswer(False, _stopped(status, guarded, config))
-    _announce(session, notifier=notifier, status=status, push=push, guarded=guarded, reason=reason)
+    _announce(
+        session,
+        notifier=notifier,
+        status=status,
+        push=push,
+        guarded=guarded,
+        reason=reason,
+        landing=landing,
+    )
     return GateAnswer(
         True,
         f"Andon: the line is stopped; this push passes as a fix ({reason}). "
@@ -82,9 +91,10 @@ def _protected(update: RefUpdate, config: AndonConfig) -> bool:
     return any(fnmatch(update.ref, pattern) for pattern in config.protected_refs)
 
 
-def _override(push: Push, trailer: str) -> str | None:
-    """The fix's reason: a ``Line-Fix:`` trailer on a new commit, or ``git push -o line-fix=…``."""
-    for commit in push.commits:
+def _override(landing: tuple[PushedCommit, ...], push: Push, trailer: str) -> str | None:
+    """The fix's reason: a ``Line-Fix:`` trailer on a commit landing on a guarded ref, or
+    ``git push -o line-fix=…``."""
+    for commit in landing:
         values = commit.trailer(trailer)
         if values:
             return values[0]
@@ -119,6 +129,7 @@ def _announce(
     push: Push,
     guarded: list[RefUpdate],
     reason: str,
+    landing: tuple[PushedCommit, ...],
 ) -> None:
     assert status.stoppage is not None
     stoppage = session.get(Stoppage, status.stoppage.id)
@@ -130,7 +141,7 @@ def _announce(
             stoppage_id=status.stoppage.id,
             pusher=push.pusher,
             refs=tuple(u.branch for u in guarded),
-            commits=tuple(_shown(c) for c in push.commits[:20]),
+            commits=tuple(_shown(c) for c in landing[:20]),
             reason=reason,
         ),
     )

@@ -45,6 +45,7 @@ class PushedCommit:
     author: str = ""
     trailers: Mapping[str, Sequence[str]] = field(default_factory=dict)
     paths: tuple[str, ...] = ()
+    refs: tuple[str, ...] = ()  # the refs it arrives with; empty: unknown, so every ref
 
     @property
     def short(self) -> str:
@@ -66,6 +67,10 @@ class Push:
     commits: tuple[PushedCommit, ...] = ()
     push_options: tuple[str, ...] = ()
     pusher: str = "unknown"
+
+    def commits_for(self, refs: set[str]) -> tuple[PushedCommit, ...]:
+        """The commits that land on these refs: a fix for another branch is not a fix here."""
+        return tuple(c for c in self.commits if not c.refs or refs.intersection(c.refs))
 
     def option(self, key: str) -> list[str]:
         """``git push -o key=value`` values, non-empty ones only."""
