@@ -21,6 +21,7 @@ from storage import migrate
 from storage.database import Database
 from storage.tables import CiJob
 from tests.fakes.slack import FakeSlack
+from tests.git_server import GitWorkspace
 from tests.harness import CHANNEL, AndonServer, andon_env, run_cli
 
 T = TypeVar("T")
@@ -66,41 +67,11 @@ def eventually(probe: Callable[[], T | None], *, timeout: float = 60.0, what: st
         time.sleep(0.1)
 
 
-class Developer:
-    """A developer's clone of a bare repository on the git server, git isolated from this host."""
+class Developer(GitWorkspace):
+    """Maria's clone of the repository the local runner tests."""
 
     def __init__(self, root: Path, *, name: str) -> None:
-        self.bare = root / f"{name}.git"
-        self.clone = root / f"{name}-clone"
-        root.mkdir(parents=True, exist_ok=True)
-        gitconfig = root / "gitconfig"
-        gitconfig.touch()
-        self.env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "ANDON_", "SLACK_"))
-        }
-        self.env.update(
-            GIT_CONFIG_GLOBAL=str(gitconfig),
-            GIT_CONFIG_NOSYSTEM="1",
-            GIT_AUTHOR_NAME="Maria Lopez",
-            GIT_AUTHOR_EMAIL="maria@example.com",
-            GIT_COMMITTER_NAME="Maria Lopez",
-            GIT_COMMITTER_EMAIL="maria@example.com",
-        )
-        self.git("init", "-q", "--bare", "-b", "main", str(self.bare), cwd=root)
-        self.git("init", "-q", "-b", "main", str(self.clone), cwd=root)
-        self.git("remote", "add", "origin", str(self.bare))
-
-    def git(self, *args: str, cwd: Path | None = None) -> str:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=cwd or self.clone,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, f"git {' '.join(args)}:\n{done.stdout}{done.stderr}"
-        return done.stdout + done.stderr
+        super().__init__(root, name=name, author=("Maria Lopez", "maria@example.com"), env={})
 
     def commit(self, subject: str, files: dict[str, str]) -> str:
         for name, text in files.items():

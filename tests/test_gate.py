@@ -29,46 +29,22 @@ from storage import migrate
 from storage.database import Database
 from storage.tables import AuditEntry, OutboxMessage, Stoppage
 from tests.fakes.slack import FakeSlack
+from tests.git_server import GitWorkspace
 from tests.harness import API_TOKEN, CHANNEL, AndonServer, free_port, run_cli
 
 ANDON = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "andon"
 REFUSED_MAIN = "! [remote rejected] main -> main (pre-receive hook declined)"
 
 
-class Developer:
-    """A clone of a bare repository on the git server; git isolated from this host's config."""
+class Developer(GitWorkspace):
+    """Dana's clone of the repository the gate guards; she pushes as ``dana``."""
 
     def __init__(self, root: Path) -> None:
-        self.bare = root / "app.git"
-        self.clone = root / "app"
-        root.mkdir(parents=True, exist_ok=True)
-        gitconfig = root / "gitconfig"
-        gitconfig.touch()
-        self.env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("GIT_", "ANDON_", "SLACK_", "GL_"))
-        }
-        self.env.update(
-            GIT_CONFIG_GLOBAL=str(gitconfig),
-            GIT_CONFIG_NOSYSTEM="1",
-            GIT_AUTHOR_NAME="Dana Kim",
-            GIT_AUTHOR_EMAIL="dana@example.com",
-            GIT_COMMITTER_NAME="Dana Kim",
-            GIT_COMMITTER_EMAIL="dana@example.com",
-            USER="dana",
-            LOGNAME="dana",
+        super().__init__(
+            root,
+            author=("Dana Kim", "dana@example.com"),
+            env={"USER": "dana", "LOGNAME": "dana"},
         )
-        self.git("init", "-q", "--bare", "-b", "main", str(self.bare), cwd=root)
-        self.git("init", "-q", "-b", "main", str(self.clone), cwd=root)
-        self.git("remote", "add", "origin", str(self.bare))
-
-    def git(self, *args: str, cwd: Path | None = None) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd or self.clone, env=self.env, capture_output=True, text=True
-        )
-        assert done.returncode == 0, f"git {' '.join(args)}:\n{done.stdout}{done.stderr}"
-        return done.stdout
 
     def commit(self, message: str, files: dict[str, str] | None = None) -> str:
         for name, text in (files if files is not None else {"app.py": message}).items():
