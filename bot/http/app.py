@@ -1,5 +1,7 @@
 """The FastAPI application served by ``andon serve``."""
 
+import logging
+
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt import App
@@ -9,6 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from bot.andon import Andon
 from bot.http import api, gate, hooks, metrics
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def build(andon: Andon, *, slack: App | None, settings: Settings) -> FastAPI:
@@ -35,6 +39,11 @@ def build(andon: Andon, *, slack: App | None, settings: Settings) -> FastAPI:
         # bolt's own Starlette handler dispatches on the event loop and blocks it until the
         # listener acks; the thread pool keeps other requests moving meanwhile.
         answer = await run_in_threadpool(slack.dispatch, to_bolt_request(request, body))
+        if answer.status == 401:
+            client = request.client.host if request.client else "unknown"
+            log.warning(
+                "refused a request to /slack/events from %s: bad or stale signature", client
+            )
         return to_starlette_response(answer)
 
     return app

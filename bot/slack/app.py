@@ -1,5 +1,6 @@
 """Builds the bolt ``App``; each listener module registers itself, there is no module-level app."""
 
+import logging
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,6 +22,9 @@ def build(andon: Andon, *, client: WebClient, signing_secret: str | None) -> App
         # acks with its answer); slow work is a bolt lazy listener that runs after the ack.
         # bolt's other mode polls for the ack every 10 ms, which dominated every answer.
         process_before_response=True,
+        # bolt's loggers copy this one's level: WARNING keeps the bodies of refused requests,
+        # which bolt logs at INFO, out of the log (the HTTP front says one line instead).
+        logger=logging.getLogger("slack_bolt"),
         listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="andon-slack"),
     )
     retries.register(app, andon)
