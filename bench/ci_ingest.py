@@ -739,12 +739,7 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
                 out.append(
                     f"- {run.database}, paced {args.rate:g}/s: p99 {s['p99_ms']:.1f} ms — {verdict}"
                 )
-    logged = [(run.database, entry) for run in runs for entry in run.log_errors]
-    out += ["", f"**Server log**: {len(logged)} warnings, errors or tracebacks during the run."]
-    for database, entry in logged[:12]:
-        lines = entry.splitlines()
-        shown = lines[0] if len(lines) == 1 else f"{lines[0][:100]} … {lines[-1]}"
-        out.append(f"- {database}: `{shown[:220]}`")
+    out += slash_ack.server_log(runs)
     return "\n".join(out)
 
 

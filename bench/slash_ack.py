@@ -615,13 +615,19 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
             f"{c.stoppages_recorded:.0f} | {c.announcements} / {c.cause_replies} | "
             f"{c.p50_ms:.1f} | {c.max_ms:.1f} | {result} |"
         )
+    out += server_log(runs)
+    return "\n".join(out)
+
+
+def server_log(runs: list[Any]) -> list[str]:
+    """The Markdown lines that report what the servers logged: warnings, errors, tracebacks."""
     logged = [(run.database, entry) for run in runs for entry in run.log_errors]
-    out += ["", f"**Server log**: {len(logged)} warnings, errors or tracebacks during the run."]
+    out = ["", f"**Server log**: {len(logged)} warnings, errors or tracebacks during the run."]
     for database, entry in logged[:12]:
         lines = entry.splitlines()
         shown = lines[0] if len(lines) == 1 else f"{lines[0][:100]} … {lines[-1]}"
         out.append(f"- {database}: `{shown[:220]}`")
-    return "\n".join(out)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
