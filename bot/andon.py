@@ -5,10 +5,22 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.commands import Help, Intent, ShowCi, ShowLine, StartLine, StopLine
+from bot.commands import (
+    ApproveDeploy,
+    Deploy,
+    Help,
+    Intent,
+    Rollback,
+    ShowCi,
+    ShowDeploys,
+    ShowLine,
+    StartLine,
+    StopLine,
+)
 from bot.courier import Courier
 from bot.outbox import Outbox
 from bot.render import notice
@@ -18,16 +30,23 @@ from core.actor import Actor
 from core.audit import Outcome
 from core.ci import results as ci_results
 from core.ci import status as ci_status
-from core.ci.report import BuildReport
+from core.ci.report import BuildReport, BuildStatus
 from core.ci.results import Duplicate, Recorded
 from core.clock import Clock
 from core.config import AndonConfig
 from core.deliveries import first_time
+from core.deploy import request as deploy_request
+from core.deploy import status as deploy_status
+from core.deploy.request import Accepted, DeployWish, RollbackWish
 from core.gate import decide as gate
 from core.gate.decide import GateAnswer
 from core.gate.push import Push
+from core.refusal import Refusal
 from core.review import ReviewEvent
 from storage.database import Database
+
+if TYPE_CHECKING:
+    from bot.deploys import Deployer
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +58,7 @@ class Andon:
     clock: Clock
     courier: Courier
     channel: str
+    deployer: "Deployer | None" = None
 
     @contextmanager
     def unit_of_work(self) -> Iterator[tuple[Session, Outbox]]:
@@ -52,8 +72,13 @@ class Andon:
     def execute(self, intent: Intent, actor: Actor) -> Result:
         """Run one command for one person; whatever happens, the audit log has a row for it."""
         try:
+            if isinstance(intent, ShowDeploys):
+                return self._deploy_status(intent, actor)
             with self.unit_of_work() as (session, outbox):
-                return self._run(intent, actor, session, outbox)
+                result = self._run(intent, actor, session, outbox)
+            if isinstance(result, Accepted) and result.runs_now and self.deployer is not None:
+                self.deployer.launch(result.deploy.id)
+            return result
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception("error %s while running %s for %s", error_id, intent, actor.id)
@@ -66,9 +91,12 @@ class Andon:
             source = f"ci:{report.provider}"
             if delivery and not first_time(session, clock=self.clock, source=source, key=delivery):
                 return Duplicate()
-            return ci_results.record(
+            recorded = ci_results.record(
                 session, notifier=outbox, clock=self.clock, config=self.config, report=report
             )
+        if self.deployer is not None and report.status == BuildStatus.PASSED:
+            self.deployer.nudge()  # auto-deploy need not wait for the next tick
+        return recorded
 
     def check_push(self, push: Push) -> GateAnswer:
         """The git hook's question; an override is announced in the same transaction."""
@@ -126,6 +154,8 @@ class Andon:
                 return ci_status.status(
                     session, clock=clock, actor=actor, config=self.config, revision=revision
                 )
+            case Deploy() | Rollback() | ApproveDeploy():
+                return self._deploy(intent, actor, session, outbox)
             case Help(not_understood=text):
                 outcome = Outcome.OK if text is None else Outcome.UNKNOWN
                 audit.record(
@@ -138,6 +168,51 @@ class Andon:
                 )
                 return intent
         raise TypeError(f"no handler for {intent!r}")
+
+    def _deploy(self, intent: Intent, actor: Actor, session: Session, outbox: Outbox) -> Result:
+        context = deploy_request.Context(
+            notifier=outbox,
+            clock=self.clock,
+            config=self.config,
+            source=self.deployer.source if self.deployer else None,
+            holder=self.deployer.holder if self.deployer else "",
+        )
+        match intent:
+            case Deploy(revision, environment, fix_reason, override):
+                wish = DeployWish(revision, environment, fix_reason, override)
+                return deploy_request.deploy(session, context, actor=actor, wish=wish)
+            case Rollback(environment, revision, confirmed):
+                rollback = RollbackWish(environment, revision, confirmed)
+                return deploy_request.rollback(session, context, actor=actor, wish=rollback)
+            case ApproveDeploy(deploy_id):
+                return deploy_request.approve(session, context, actor=actor, deploy_id=deploy_id)
+        raise TypeError(f"no deploy handler for {intent!r}")
+
+    def _deploy_status(self, intent: ShowDeploys, actor: Actor) -> Result:
+        """Asks the hosts themselves, outside any write transaction: SSH may take a moment."""
+        with self.database.writing() as session:
+            audit.record(
+                session,
+                clock=self.clock,
+                actor=actor,
+                action="deploy.status",
+                outcome=Outcome.OK,
+                detail=intent.environment or "",
+            )
+        if intent.environment is not None and intent.environment not in self.config.environments:
+            return Refusal(f"{intent.environment!r} is not an environment.")
+        if not self.config.environments or self.deployer is None:
+            return Refusal(
+                "No environments are configured — add `[environments.<name>]` to andon.toml."
+            )
+        with self.database.reading() as session:
+            return deploy_status.status(
+                session,
+                config=self.config,
+                clock=self.clock,
+                transport_for=self.deployer.hosts,
+                environment=intent.environment,
+            )
 
     def _record_failure(self, intent: Intent, actor: Actor, error_id: str) -> None:
         try:
@@ -160,6 +235,10 @@ _ACTIONS = {
     StartLine: "line.start",
     ShowLine: "line.status",
     ShowCi: "ci.status",
+    Deploy: "deploy",
+    Rollback: "rollback",
+    ShowDeploys: "deploy.status",
+    ApproveDeploy: "deploy.approve",
 }
 
 

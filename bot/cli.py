@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bot import cli_deploy
 from core.refusal import Refusal
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     verbs.add_parser("start", help="run the line again")
     for verb in ("status", "stop", "start"):
         verbs.choices[verb].add_argument("--as", dest="name", help="who you are (default: $USER)")
+    cli_deploy.add_parsers(commands)
     return parser
 
 
@@ -114,6 +116,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from bot import cli_ci
 
             return cli_ci.run(settings, args)
+        case "deploy" | "rollback":
+            return cli_deploy.run(settings, args)
     return 2
 
 
@@ -186,7 +190,7 @@ def run_intent(settings: Settings, intent: Intent, *, name: str | None, announce
     andon = open_andon(settings, chat_for(settings))
     result = andon.execute(intent, person(name, via="cli"))
     if announce:
-        _deliver(andon, slack=settings.uses_slack)
+        deliver(andon, slack=settings.uses_slack)
     for line in transcript(reply(result)):
         print(line)
     andon.database.dispose()
@@ -195,7 +199,7 @@ def run_intent(settings: Settings, intent: Intent, *, name: str | None, announce
     return 1 if isinstance(result, Refusal) else 0
 
 
-def _deliver(andon: Andon, *, slack: bool) -> None:
+def deliver(andon: Andon, *, slack: bool) -> None:
     """The channel hears what changed, whichever front changed it; a slow Slack shows progress."""
     left = andon.courier.flush(timeout=1.0)
     if left and slack:

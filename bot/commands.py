@@ -1,8 +1,9 @@
 """What people type — ``/line stop CI is red`` — read into intents every front executes alike."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-COMMANDS = ("/line", "/ci")
+COMMANDS = ("/line", "/ci", "/deploy", "/rollback")
 
 
 @dataclass(frozen=True)
@@ -32,15 +33,58 @@ class Help:
     not_understood: str | None = None
 
 
-Intent = StopLine | StartLine | ShowLine | ShowCi | Help
+@dataclass(frozen=True)
+class Deploy:
+    revision: str | None = None
+    environment: str | None = None
+    fix_reason: str | None = None
+    override: bool = False
 
 
-def parse(command: str, text: str) -> Intent:
-    """Read one slash command; anything unknown becomes help that names what was not understood."""
+@dataclass(frozen=True)
+class Rollback:
+    environment: str | None = None
+    revision: str | None = None
+    confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class ShowDeploys:
+    environment: str | None = None
+
+
+@dataclass(frozen=True)
+class ApproveDeploy:
+    deploy_id: int
+
+
+Intent = (
+    StopLine
+    | StartLine
+    | ShowLine
+    | ShowCi
+    | Deploy
+    | Rollback
+    | ShowDeploys
+    | ApproveDeploy
+    | Help
+)
+
+
+def parse(command: str, text: str, *, environments: Collection[str] = ()) -> Intent:
+    """Read one slash command; anything unknown becomes help that names what was not understood.
+
+    ``environments`` tells a revision from an environment: ``/deploy production 3f2a9c1`` and
+    ``/deploy 3f2a9c1 production`` mean the same.
+    """
     command = command.strip().lower()
     words = text.split(maxsplit=1)
     verb = words[0].lower() if words else ""
     rest = words[1] if len(words) > 1 else ""
+    if command == "/deploy":
+        return _deploy(text, environments)
+    if command == "/rollback":
+        return _rollback(text, environments)
     if command == "/ci":
         return ShowCi(text.strip()) if text.strip() else Help(not_understood="/ci")
     if command != "/line":
@@ -56,11 +100,62 @@ def parse(command: str, text: str) -> Intent:
     return Help(not_understood=f"/line {text}".strip())
 
 
+def _deploy(text: str, environments: Collection[str]) -> Intent:
+    """``/deploy [rev] [env] [override] [fix: <reason>]`` or ``/deploy status [env]``."""
+    head, fix, reason = text.partition("fix:")
+    words = head.split()
+    if words[:1] == ["status"] and len(words) <= 2:
+        chosen = words[1] if len(words) == 2 else None
+        if chosen is None or chosen in environments:
+            return ShowDeploys(chosen)
+    if words[:1] == ["help"]:
+        return Help()
+    revision: str | None = None
+    environment: str | None = None
+    override = False
+    for word in words:
+        if word in environments and environment is None:
+            environment = word
+        elif word.lower() == "override" and not override:
+            override = True
+        elif revision is None and word not in environments:
+            revision = word
+        else:
+            return Help(not_understood=f"/deploy {text}".strip())
+    fix_reason = " ".join(reason.split()) if fix else None
+    if fix and not fix_reason:
+        return Help(not_understood=f"/deploy {text} (say why after fix:)".strip())
+    return Deploy(revision, environment, fix_reason, override)
+
+
+def _rollback(text: str, environments: Collection[str]) -> Intent:
+    """``/rollback [env] [rev] [confirm]``."""
+    revision: str | None = None
+    environment: str | None = None
+    confirmed = False
+    for word in text.split():
+        if word == "help":
+            return Help()
+        if word in environments and environment is None:
+            environment = word
+        elif word.lower() == "confirm" and not confirmed:
+            confirmed = True
+        elif revision is None and word not in environments:
+            revision = word
+        else:
+            return Help(not_understood=f"/rollback {text}".strip())
+    return Rollback(environment, revision, confirmed)
+
+
 USAGE = (
     "*Andon* runs the production line:\n"
     "• `/line stop <reason>` — stop the line; a five-whys thread opens under the announcement\n"
     "• `/line start` — run the line again\n"
     "• `/line status` — is the line running, since when, and why not\n"
     "• `/ci <revision>` — what every CI pipeline said about a commit\n"
+    "• `/deploy [rev] [env]` — ship a green revision (default: the head of the line's branch);"
+    " `/deploy <rev> fix: <reason>` ships a fix while the line is stopped\n"
+    "• `/deploy status` — which host runs which revision\n"
+    "• `/rollback [env] [rev]` — back to the previous good release, on every host at once\n"
     "• `/line help` — this message"
 )

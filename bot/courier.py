@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
+from bot import holders
 from bot.chat import Chat, Outgoing, RetryLaterError, Sent, UndeliverableError
 from core.clock import Clock
 from storage.database import Database
@@ -27,6 +28,7 @@ MAX_BACKOFF = 300.0
 
 class Courier:
     def __init__(self, database: Database, chat: Chat, *, clock: Clock) -> None:
+        self.holder = holders.token()
         self._db = database
         self._chat = chat
         self._clock = clock
@@ -37,6 +39,7 @@ class Courier:
     # --- running in the background ---------------------------------------------------------
 
     def start(self) -> None:
+        self.release_orphans()
         self._thread = threading.Thread(target=self._run, name="andon-courier", daemon=True)
         self._thread.start()
 
@@ -45,6 +48,29 @@ class Courier:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout=10)
+
+    def release_orphans(self) -> int:
+        """Claims of couriers whose process died are freed now, not when their lease runs out:
+        a restarted Andon delivers at once what the crashed one had in hand."""
+        with self._db.writing() as session:
+            claimants = session.exec(
+                select(OutboxMessage.claimed_by)
+                .where(
+                    OutboxMessage.status == "pending", col(OutboxMessage.claimed_by).is_not(None)
+                )
+                .distinct()
+            ).all()
+            dead = [c for c in claimants if holders.is_dead(c, me=self.holder)]
+            if not dead:
+                return 0
+            freed = session.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.status) == "pending", col(OutboxMessage.claimed_by).in_(dead)
+                )
+                .values(claimed_until=None, claimed_by=None)
+            )
+            return freed.rowcount
 
     def nudge(self) -> None:
         """Something was queued: deliver now rather than at the next poll."""
@@ -129,7 +155,7 @@ class Courier:
                 return None
             if parent is not None and parent.status != "sent":
                 return None  # waits for the parent's ts
-            if not _take(session, message_id, now):
+            if not _take(session, message_id, now, self.holder):
                 return None
             return Outgoing(
                 id=message_id,
@@ -169,7 +195,7 @@ class Courier:
         log.error("message #%s cannot be delivered: %s", message_id, reason)
 
 
-def _take(session: Session, message_id: int, now: datetime) -> bool:
+def _take(session: Session, message_id: int, now: datetime, holder: str) -> bool:
     """The lease: only one courier wins the update."""
     claimed = session.execute(
         update(OutboxMessage)
@@ -181,7 +207,7 @@ def _take(session: Session, message_id: int, now: datetime) -> bool:
                 col(OutboxMessage.claimed_until) < now,
             ),
         )
-        .values(claimed_until=now + CLAIM)
+        .values(claimed_until=now + CLAIM, claimed_by=holder)
     )
     return claimed.rowcount == 1
 

@@ -16,6 +16,7 @@ from bot.chat import Chat
 from bot.chat.slack import SlackChat
 from bot.chat.terminal import TerminalChat
 from bot.courier import Courier
+from bot.deploys import Deployer
 from bot.http import app as http_app
 from bot.settings import Settings
 from bot.terminal.shell import Shell
@@ -47,9 +48,11 @@ def open_andon(settings: Settings, chat: Chat, *, config: AndonConfig | None = N
     clock = SystemClock()
     channel = config.slack.channel if settings.uses_slack else TERMINAL_CHANNEL
     courier = Courier(database, chat, clock=clock)
-    return Andon(
+    andon = Andon(
         database=database, config=config, clock=clock, courier=courier, channel=channel or ""
     )
+    andon.deployer = Deployer(andon)
+    return andon
 
 
 def chat_for(settings: Settings) -> Chat:
@@ -86,6 +89,8 @@ def serve(settings: Settings) -> int:
         )
     _say_closed_doors(settings)
     andon.courier.start()
+    assert andon.deployer is not None
+    andon.deployer.recover()
     jobs = scheduler.start(andon)
     runner = _local_ci(andon)
     statuses = _forge_statuses(andon, settings)
@@ -124,6 +129,7 @@ def serve(settings: Settings) -> int:
         if statuses is not None:
             statuses.stop()
         jobs.shutdown(wait=False)
+        andon.deployer.close()
         andon.courier.stop()
         andon.database.dispose()
         log.info("stopped")

@@ -6,7 +6,8 @@ afterwards, so the line never waits for the chat.
 
 from collections.abc import Callable
 
-from sqlmodel import Session
+from sqlalchemy import or_, update
+from sqlmodel import Session, col
 
 from bot.render.kit import Message
 from core.clock import Clock
@@ -48,7 +49,22 @@ class Outbox:
         return self._queue("dm", lane=f"dm:{user}", target=user, notice=notice)
 
     def update(self, message: MessageRef, notice: Notice) -> None:
+        """Only the newest version matters: older updates not yet sent are superseded."""
         parent = self._parent(message)
+        now = self._clock.now()
+        self._session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.parent_id) == parent.id,
+                col(OutboxMessage.kind) == "update",
+                col(OutboxMessage.status) == "pending",
+                or_(
+                    col(OutboxMessage.claimed_until).is_(None),
+                    col(OutboxMessage.claimed_until) < now,
+                ),
+            )
+            .values(status="superseded")
+        )
         self._queue("update", lane=parent.lane, target=parent.target, notice=notice, parent=parent)
 
     def _parent(self, ref: MessageRef) -> OutboxMessage:

@@ -17,5 +17,14 @@ def start(andon: Andon) -> BackgroundScheduler:
         max_instances=1,
         coalesce=True,
     )
+    if andon.deployer is not None:
+        scheduler.add_job(
+            andon.deployer.tick,
+            "interval",
+            seconds=TICK_SECONDS,
+            id="deploys",
+            max_instances=1,
+            coalesce=True,
+        )
     scheduler.start()
     return scheduler

@@ -1,4 +1,4 @@
-"""Fixtures that start real components once per session: the fake Slack, PostgreSQL."""
+"""Fixtures that start real components once per session: the fake Slack, PostgreSQL, SSH hosts."""
 
 import itertools
 from collections.abc import Iterator
@@ -8,6 +8,7 @@ import pytest
 
 from tests.fakes.slack import FakeSlack
 from tests.postgres import PostgresCluster, server_binaries
+from tests.ssh_hosts import SSHD, SshFleet
 
 _names = itertools.count(1)
 
@@ -38,3 +39,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'andon.db'}"
     cluster: PostgresCluster = request.getfixturevalue("postgres")
     return cluster.create_database(f"andon_{next(_names)}")
+
+
+@pytest.fixture(scope="session")
+def ssh_fleet() -> Iterator[SshFleet]:
+    """Three SSH hosts on loopback, started once: sshd is ready in milliseconds, keys are not."""
+    if not Path(SSHD).exists():
+        pytest.skip(f"no OpenSSH server ({SSHD}): apt-get install openssh-server")
+    with SshFleet(3) as fleet:
+        yield fleet
+
+
+@pytest.fixture
+def fleet(ssh_fleet: SshFleet) -> SshFleet:
+    """The session's hosts with empty app directories and every sshd running again."""
+    ssh_fleet.reset()
+    return ssh_fleet

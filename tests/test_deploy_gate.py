@@ -99,5 +99,5 @@ def test_a_stopped_line_refuses_even_a_green_revision(database: Database) -> Non
         line.stop(session, notifier=outbox, clock=clock, actor=MARIA, reason="CI failed on 3f2a9c1")
     assert ask(database, config) == (
         "Line is stopped since 14:02 UTC by @maria: CI failed on 3f2a9c1 — deploys are paused "
-        "until `/line start`."
+        "until `/line start` (a green fix ships with `/deploy <rev> fix: <reason>`)."
     )

@@ -135,7 +135,7 @@ def test_a_reply_to_a_message_that_does_not_exist_says_so(tmp_path: Path) -> Non
     [
         ("hello there", "(only you) I don't know hello there."),
         ("/line launch rockets", "(only you) I don't know /line launch rockets."),
-        ("/deploy abc123", "(only you) I don't know /deploy abc123."),
+        ("/page abc123", "(only you) I don't know /page abc123."),
     ],
 )
 def test_an_unknown_command_gets_help_naming_what_was_not_understood(

@@ -2,6 +2,7 @@
 
 import hmac
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -9,6 +10,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from bot.andon import Andon
 from core import audit, line, stoppage
 from core.actor import Actor
+from core.deploy import records
+from core.deploy.records import DeployView, HostView
 from core.stoppage import StoppageView
 from storage.tables import AuditEntry
 
@@ -50,6 +53,16 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
         if found is None:
             raise HTTPException(404, f"no stoppage #{stoppage_id}")
         return _stoppage(found)
+
+    @api.get("/deploys")
+    def get_deploys(
+        limit: int = Query(50, ge=1, le=500), environment: str | None = Query(None, max_length=64)
+    ) -> dict[str, Any]:
+        """Deploys and rollbacks, newest first, with every host's part in each."""
+        with andon.database.reading() as session:
+            ids = records.recent(session, limit=limit, environment=environment)
+            found = [records.view(session, deploy_id) for deploy_id in ids]
+        return {"deploys": [_deploy(item) for item in found]}
 
     @api.get("/audit")
     def get_audit(
@@ -96,3 +109,41 @@ def _entry(row: AuditEntry) -> dict[str, Any]:
         "outcome": row.outcome,
         "message": row.message,
     }
+
+
+def _deploy(item: DeployView) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "revision": item.revision,
+        "environment": item.environment,
+        "status": item.status.value,
+        "requested_by": _person(item.requested_by),
+        "requested_at": item.requested_at.isoformat(),
+        "approved_by": _person(item.approved_by),
+        "fix_reason": item.fix_reason,
+        "started_at": _iso(item.started_at),
+        "finished_at": _iso(item.finished_at),
+        "duration_s": item.duration.total_seconds() if item.duration else None,
+        "error": item.error,
+        "migrated": item.migrated,
+        "hosts": [_deploy_host(host) for host in item.hosts],
+    }
+
+
+def _deploy_host(host: HostView) -> dict[str, Any]:
+    return {
+        "address": host.address,
+        "step": host.step.value,
+        "previous_revision": host.previous_revision,
+        "started_at": _iso(host.started_at),
+        "finished_at": _iso(host.finished_at),
+        "duration_s": host.took.total_seconds() if host.took else None,
+        "files_sent": host.files_sent,
+        "bytes_sent": host.bytes_sent,
+        "error": host.error,
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

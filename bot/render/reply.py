@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 
 from bot.commands import USAGE, Help
-from bot.render import ci, line
+from bot.render import ci, deploy, line
 from bot.render.kit import Message, message, section
 from core.ci.status import RevisionCi
+from core.deploy.request import Accepted, ChooseEnvironment, ConfirmRollback
+from core.deploy.status import DeployStatus
 from core.line import AlreadyStopped, LineStatus, Started, Stopped
 from core.refusal import Refusal
 
@@ -17,7 +19,20 @@ class Failure:
     error_id: str
 
 
-Result = LineStatus | Stopped | AlreadyStopped | Started | RevisionCi | Refusal | Help | Failure
+Result = (
+    LineStatus
+    | Stopped
+    | AlreadyStopped
+    | Started
+    | RevisionCi
+    | Accepted
+    | ChooseEnvironment
+    | ConfirmRollback
+    | DeployStatus
+    | Refusal
+    | Help
+    | Failure
+)
 
 
 def reply(result: Result) -> Message:
@@ -32,6 +47,14 @@ def reply(result: Result) -> Message:
             return line.started(result)
         case RevisionCi():
             return ci.revision(result)
+        case Accepted():
+            return deploy.accepted(result)
+        case ChooseEnvironment():
+            return deploy.choose(result)
+        case ConfirmRollback():
+            return deploy.confirm(result)
+        case DeployStatus():
+            return deploy.status(result)
         case Refusal(reason=reason):
             return message(reason, section(f":no_entry: {reason}"))
         case Help(not_understood=None):

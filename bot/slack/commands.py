@@ -12,7 +12,11 @@ from bot.slack.people import from_command
 
 def register(app: App, andon: Andon) -> None:
     def answer(ack: Ack, command: dict[str, Any]) -> None:
-        intent = parse(command.get("command", ""), command.get("text", ""))
+        intent = parse(
+            command.get("command", ""),
+            command.get("text", ""),
+            environments=andon.config.environments,
+        )
         ack(response_type="ephemeral", **reply(andon.execute(intent, from_command(command))))
 
     for name in COMMANDS:

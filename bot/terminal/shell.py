@@ -5,19 +5,14 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from bot.andon import Andon
-from bot.buttons import ActionId
+from bot.buttons import PRESSES, ActionId
 from bot.chat.terminal import TerminalChat, transcript
-from bot.commands import Help, Intent, StartLine, parse
+from bot.commands import Help, Intent, parse
 from bot.render.reply import reply
 from core.actor import Actor
 from storage.tables import OutboxMessage
 
 GREETING = "Andon shell — the terminal is the line channel. Try /line status, or help."
-
-# What pressing each button does; the value is the one the button carries.
-PRESSES: dict[ActionId, Callable[[str], Intent]] = {
-    ActionId.LINE_START: lambda _value: StartLine(),
-}
 
 
 class Shell:
@@ -60,7 +55,7 @@ class Shell:
             return
         if text.startswith("/"):
             command, _, rest = text.partition(" ")
-            self._execute(parse(command, rest))
+            self._execute(parse(command, rest, environments=self._andon.config.environments))
         elif text.startswith("!press"):
             self._press(text.split())
         elif text.startswith("#"):

@@ -1,0 +1,185 @@
+"""Deploys run in the background of the process that accepted them, renewing their lease.
+
+The request (``core.deploy.request``) answers at once; this runs the recorded deploy in a
+thread, keeps its lock alive while it runs, and after a crash sweeps deploys nobody runs.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlmodel import Session
+
+from bot import holders
+from bot.andon import Andon
+from bot.commands import Deploy as DeployIntent
+from core.config_hosts import Environment, Host
+from core.deploy import auto, lease, recovery
+from core.deploy.local import LocalTransport
+from core.deploy.run import Crew, run
+from core.deploy.source import GitSource, Source
+from core.deploy.ssh import SshTransport
+from core.deploy.state import DeployState
+from core.deploy.transport import Connection, Transport
+from storage.tables import Deploy
+
+log = logging.getLogger(__name__)
+
+
+class Hosts:
+    """One transport per environment — SSH with its key and known_hosts, or a local directory."""
+
+    def __init__(self, environments: dict[str, Environment]) -> None:
+        self._environments = environments
+        self._transports: dict[str, Transport] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, environment: str) -> Transport:
+        with self._lock:
+            if environment not in self._transports:
+                env = self._environments[environment]
+                self._transports[environment] = _Mixed(
+                    SshTransport(env.ssh_key, env.known_hosts), LocalTransport()
+                )
+            return self._transports[environment]
+
+    def close(self) -> None:
+        with self._lock:
+            for transport in self._transports.values():
+                transport.close()
+            self._transports.clear()
+
+
+class _Mixed:
+    """``hosts = ["local", "deploy@web1"]``: each host by the way it is reached."""
+
+    def __init__(self, ssh: Transport, local: Transport) -> None:
+        self._ssh, self._local = ssh, local
+
+    def connect(self, host: Host) -> Connection:
+        return (self._local if host.is_local else self._ssh).connect(host)
+
+    def close(self) -> None:
+        self._ssh.close()
+        self._local.close()
+
+
+class Deployer:
+    """Runs accepted deploys; one thread each, the lease renewed while it runs."""
+
+    def __init__(
+        self,
+        andon: Andon,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        workdir: Path | None = None,
+    ) -> None:
+        self.andon = andon
+        self.holder = holders.token()
+        repo = andon.config.repo
+        self.source: Source | None = GitSource(repo.path) if repo else None
+        self.hosts = Hosts(andon.config.environments)
+        self.crew = Crew(
+            units=andon.unit_of_work,
+            clock=andon.clock,
+            config=andon.config,
+            source=self.source,
+            transport_for=self.hosts,
+            sleep=sleep,
+            workdir=workdir,
+        )
+        self._threads: dict[int, threading.Thread] = {}
+        self._ticking = threading.Lock()
+
+    def launch(self, deploy_id: int) -> threading.Thread:
+        thread = threading.Thread(
+            target=self.run, args=(deploy_id,), name=f"andon-deploy-{deploy_id}", daemon=True
+        )
+        self._threads[deploy_id] = thread
+        thread.start()
+        return thread
+
+    def run(self, deploy_id: int) -> DeployState:
+        """Run in this thread (the CLI waits for it); the lease is renewed beside it."""
+        done = threading.Event()
+        renewing = threading.Thread(
+            target=self._renew, args=(deploy_id, done), name=f"andon-lease-{deploy_id}", daemon=True
+        )
+        renewing.start()
+        try:
+            return run(self.crew, deploy_id)
+        finally:
+            done.set()
+            self._threads.pop(deploy_id, None)
+
+    def recover(self) -> list[int]:
+        """Sweep deploys left by a dead process (on start, then on every scheduler tick)."""
+        with self.andon.unit_of_work() as (session, outbox):
+            swept = recovery.sweep(
+                session,
+                notifier=outbox,
+                clock=self.andon.clock,
+                is_dead=lambda holder: holders.is_dead(holder, me=self.holder),
+            )
+        for deploy_id in swept:
+            log.warning("deploy #%s was interrupted: its process is gone", deploy_id)
+        return swept
+
+    def nudge(self) -> None:
+        """Run a tick now, beside the caller: a green build may be waiting to ship."""
+        if any(env.auto_deploy for env in self.andon.config.environments.values()):
+            threading.Thread(target=self.tick, name="andon-deploy-nudge", daemon=True).start()
+
+    def tick(self) -> None:
+        """The scheduler's call: sweep the dead, then ship what auto-deploy would."""
+        if not self._ticking.acquire(blocking=False):
+            return  # a tick is already at it
+        try:
+            self.recover()
+            for name, environment in self.andon.config.environments.items():
+                if environment.auto_deploy and self.source is not None:
+                    self._auto_deploy(name, self.source)
+        except Exception:
+            log.exception("the deploy tick failed")
+        finally:
+            self._ticking.release()
+
+    def _auto_deploy(self, environment: str, source: Source) -> None:
+        with self.andon.database.reading() as session:
+            revision = auto.candidate(
+                session,
+                config=self.andon.config,
+                clock=self.andon.clock,
+                environment=environment,
+                source=source,
+            )
+        if revision is not None:
+            intent = DeployIntent(revision=revision, environment=environment)
+            self.andon.execute(intent, auto.AUTO_ACTOR)
+
+    def wait(self, timeout: float | None = None) -> None:
+        for thread in list(self._threads.values()):
+            thread.join(timeout)
+
+    def close(self) -> None:
+        self.hosts.close()
+
+    def _renew(self, deploy_id: int, done: threading.Event) -> None:
+        while not done.wait(lease.RENEW_EVERY):
+            try:
+                with self.andon.database.writing() as session:
+                    environment = _environment_of(session, deploy_id)
+                    clock = self.andon.clock
+                    if environment is None or not lease.renew(
+                        session, environment=environment, deploy_id=deploy_id, clock=clock
+                    ):
+                        return
+            except Exception:
+                log.exception("could not renew the lease of deploy #%s", deploy_id)
+
+
+def _environment_of(session: Session, deploy_id: int) -> str | None:
+    deploy = session.get(Deploy, deploy_id)
+    return deploy.environment if deploy is not None else None

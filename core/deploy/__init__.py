@@ -1,0 +1,1 @@
+"""Deploy and rollback: release directories on each host, one atomic ``current`` symlink."""

@@ -1,0 +1,63 @@
+"""Continuous deployment: ``auto_deploy = true`` ships the newest green revision of the line.
+
+Asked on every scheduler tick rather than on each CI result, so several revisions turning
+green during one deploy end in one deploy of the newest — never a queue of stale ones.
+"""
+
+from sqlmodel import Session, col, select
+
+from core.actor import Actor
+from core.ci.verdict import verdict
+from core.clock import Clock
+from core.config import AndonConfig, CiConfig
+from core.deploy import lease, records
+from core.deploy.source import Source
+from core.line import LineState, peek
+from storage.tables import CiResult, Deploy
+
+AUTO_ACTOR = Actor(id="andon:auto-deploy", name="auto-deploy", via="auto")
+_LOOK_BACK = 50
+
+
+def candidate(
+    session: Session, *, config: AndonConfig, clock: Clock, environment: str, source: Source
+) -> str | None:
+    """The revision to ship now, or ``None``: the line must run and the environment be free."""
+    if peek(session, clock=clock).state != LineState.RUNNING:
+        return None
+    if lease.holding(session, environment=environment, clock=clock) is not None:
+        return None
+    newest = _newest_green(session, config)
+    if newest is None or _tried(session, environment, newest):
+        return None
+    live = records.live(session, environment)
+    if live is not None and not source.is_ancestor(live.revision, newest):
+        return None  # never ship an older revision over a newer one
+    return newest
+
+
+def _newest_green(session: Session, config: AndonConfig) -> str | None:
+    required = list((config.ci or CiConfig()).required)
+    seen: set[str] = set()
+    for revision in session.exec(
+        select(CiResult.revision)
+        .where(CiResult.branch == config.line_branch)
+        .order_by(col(CiResult.id).desc())
+        .limit(_LOOK_BACK)
+    ).all():
+        if revision in seen:
+            continue
+        seen.add(revision)
+        if verdict(session, revision=revision, required=required).green:
+            return revision
+    return None
+
+
+def _tried(session: Session, environment: str, revision: str) -> bool:
+    """Auto-deploy tries a revision once; a failure or a rollback is for people to decide."""
+    return (
+        session.exec(
+            select(Deploy.id).where(Deploy.environment == environment, Deploy.revision == revision)
+        ).first()
+        is not None
+    )

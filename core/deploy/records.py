@@ -1,0 +1,224 @@
+"""What was recorded of deploys and releases, as the fronts and the API show it."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from core.actor import Actor
+from core.deploy.state import DeployState, HostStep
+from storage.tables import Deploy, DeployHost, Release
+
+
+@dataclass(frozen=True)
+class HostView:
+    address: str
+    step: HostStep
+    previous_revision: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    files_sent: int
+    bytes_sent: int
+    error: str | None
+
+    @property
+    def took(self) -> timedelta | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+@dataclass(frozen=True)
+class DeployView:
+    id: int
+    kind: str
+    environment: str
+    revision: str
+    status: DeployState
+    requested_by: Actor
+    requested_at: datetime
+    approved_by: Actor | None
+    fix_reason: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    migrated: bool
+    hosts: tuple[HostView, ...]
+    health_checked: bool
+    message_id: int | None
+
+    @property
+    def short(self) -> str:
+        return self.revision[:7]
+
+    @property
+    def is_rollback(self) -> bool:
+        return self.kind == "rollback"
+
+    @property
+    def live_hosts(self) -> int:
+        return sum(host.step in (HostStep.ACTIVE, HostStep.HEALTHY) for host in self.hosts)
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+    @property
+    def previous_revision(self) -> str | None:
+        """What the hosts ran before: the target of the progress message's Roll back button."""
+        known = {host.previous_revision for host in self.hosts if host.previous_revision}
+        return known.pop() if len(known) == 1 else None
+
+
+def view(session: Session, deploy_id: int, *, health_checked: bool = False) -> DeployView:
+    deploy = session.get(Deploy, deploy_id)
+    if deploy is None:
+        raise LookupError(f"no deploy #{deploy_id}")
+    assert deploy.id is not None
+    rows = session.exec(
+        select(DeployHost)
+        .where(DeployHost.deploy_id == deploy.id)
+        .order_by(col(DeployHost.position))
+    ).all()
+    approver = None
+    if deploy.approved_by is not None:
+        approver = Actor(deploy.approved_by, deploy.approved_by_name or "", "slack")
+    return DeployView(
+        id=deploy.id,
+        kind=deploy.kind,
+        environment=deploy.environment,
+        revision=deploy.revision,
+        status=DeployState(deploy.status),
+        requested_by=Actor(deploy.requested_by, deploy.requested_by_name, deploy.via),
+        requested_at=deploy.requested_at,
+        approved_by=approver,
+        fix_reason=deploy.fix_reason,
+        started_at=deploy.started_at,
+        finished_at=deploy.finished_at,
+        error=deploy.error,
+        migrated=deploy.migrated,
+        hosts=tuple(_host(row) for row in rows),
+        health_checked=health_checked,
+        message_id=deploy.message_id,
+    )
+
+
+def _host(row: DeployHost) -> HostView:
+    return HostView(
+        address=row.address,
+        step=HostStep(row.step),
+        previous_revision=row.previous_revision,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        files_sent=row.files_sent,
+        bytes_sent=row.bytes_sent,
+        error=row.error,
+    )
+
+
+def recent(session: Session, *, limit: int = 50, environment: str | None = None) -> list[int]:
+    """Deploy ids, newest first."""
+    query = select(Deploy.id).order_by(col(Deploy.id).desc()).limit(limit)
+    if environment is not None:
+        query = query.where(Deploy.environment == environment)
+    return [deploy_id for deploy_id in session.exec(query).all() if deploy_id is not None]
+
+
+def unfinished(session: Session) -> list[Deploy]:
+    running = [DeployState.PENDING.value, DeployState.RUNNING.value]
+    return list(session.exec(select(Deploy).where(col(Deploy.status).in_(running))).all())
+
+
+# --- releases -------------------------------------------------------------------------------
+
+
+def release(session: Session, environment: str, revision: str) -> Release | None:
+    return session.exec(
+        select(Release).where(Release.environment == environment, Release.revision == revision)
+    ).first()
+
+
+def live(session: Session, environment: str) -> Release | None:
+    """The release the environment runs, as far as finished deploys say."""
+    return session.exec(
+        select(Release)
+        .where(Release.environment == environment, col(Release.left_at).is_(None))
+        .where(col(Release.live_at).is_not(None))
+        .order_by(col(Release.live_at).desc())
+    ).first()
+
+
+def went_live(session: Session, *, environment: str, revision: str, at: datetime) -> None:
+    """The environment runs ``revision`` now; whatever ran before has left."""
+    for other in session.exec(
+        select(Release).where(Release.environment == environment, col(Release.left_at).is_(None))
+    ).all():
+        if other.revision != revision:
+            other.left_at = at
+            session.add(other)
+    row = release(session, environment, revision) or Release(
+        environment=environment, revision=revision
+    )
+    row.live_at, row.healthy_since, row.left_at = at, at, None
+    session.add(row)
+
+
+def mark_bad(session: Session, *, environment: str, revision: str, reason: str) -> None:
+    row = release(session, environment, revision) or Release(
+        environment=environment, revision=revision
+    )
+    row.bad, row.bad_reason = True, reason
+    session.add(row)
+
+
+def newest_first(session: Session, environment: str) -> list[str]:
+    """Revisions the environment has run, the most recently live first."""
+    rows = session.exec(
+        select(Release)
+        .where(Release.environment == environment, col(Release.live_at).is_not(None))
+        .order_by(col(Release.live_at).desc())
+    ).all()
+    return [row.revision for row in rows]
+
+
+def rollback_target(session: Session, environment: str, current: str | None) -> Release | None:
+    """The newest earlier release that is not marked bad."""
+    for row in session.exec(
+        select(Release)
+        .where(Release.environment == environment, col(Release.live_at).is_not(None))
+        .where(col(Release.bad).is_(False))
+        .order_by(col(Release.live_at).desc())
+    ).all():
+        if row.revision != current:
+            return row
+    return None
+
+
+def migrated_since(session: Session, environment: str, revision: str) -> bool:
+    """Did a deploy after ``revision`` last went live run migrations (before_activate)?"""
+    target = release(session, environment, revision)
+    if target is None or target.live_at is None:
+        return False
+    return (
+        session.exec(
+            select(Deploy.id).where(
+                Deploy.environment == environment,
+                Deploy.kind == "deploy",
+                col(Deploy.migrated).is_(True),
+                col(Deploy.started_at) > target.live_at,
+            )
+        ).first()
+        is not None
+    )
+
+
+def bad_revisions(session: Session, environment: str) -> list[str]:
+    return list(
+        session.exec(
+            select(Release.revision).where(
+                Release.environment == environment, col(Release.bad).is_(True)
+            )
+        ).all()
+    )

@@ -1,0 +1,126 @@
+"""Release directories on one host: stage ``releases/<sha>``, flip ``current``, prune the old.
+
+Every step leaves the host in a state a reader can live with: a release directory exists only
+once complete (``.partial`` is renamed at the end), and ``current`` is replaced by ``rename(2)``
+so it never points at nothing.
+"""
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.deploy import manifest
+from core.deploy.bundle import ANDON_FILES, Bundle
+from core.deploy.source import is_sha
+from core.deploy.transport import Connection, HostError
+
+RELEASES = "releases"
+CURRENT = "current"
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What travelled to the host; ``reused`` when the release was already there, intact."""
+
+    files_sent: int
+    bytes_sent: int
+    reused: bool = False
+
+
+def release_dir(path: str, revision: str) -> str:
+    return f"{path}/{RELEASES}/{revision}"
+
+
+def live_revision(connection: Connection, path: str) -> str | None:
+    """The sha ``current`` points at, or ``None`` when the host has none."""
+    target = connection.read_link(f"{path}/{CURRENT}")
+    name = target.rstrip("/").rsplit("/", 1)[-1] if target else ""
+    return name if is_sha(name) else None
+
+
+def stage(connection: Connection, path: str, bundle: Bundle) -> Staged:
+    """Put the release on the host, complete and checksum-verified, without touching ``current``.
+
+    The new directory starts as a hard-linked copy of the live release; files that change are
+    unlinked before the new ones arrive, so no older release ever sees its inode modified.
+    """
+    final = release_dir(path, bundle.revision)
+    connection.make_dirs(f"{path}/{RELEASES}")
+    if connection.exists(final):
+        if not connection.verify(final, manifest.sums(bundle.manifest)):
+            return Staged(0, 0, reused=True)
+        connection.remove_tree(final)  # damaged on the host: rebuilt rather than trusted
+    partial = f"{final}.partial"
+    staged = _upload(connection, path, partial, bundle, delta=True)
+    if connection.verify(partial, manifest.sums(bundle.manifest)):
+        staged = _upload(connection, path, partial, bundle, delta=False)
+        mismatched = connection.verify(partial, manifest.sums(bundle.manifest))
+        if mismatched:
+            raise HostError(f"checksums differ after upload: {', '.join(mismatched[:3])}")
+    connection.rename(partial, final)
+    return staged
+
+
+def _upload(
+    connection: Connection, path: str, partial: str, bundle: Bundle, *, delta: bool
+) -> Staged:
+    if connection.exists(partial):
+        connection.remove_tree(partial)  # left over from an interrupted deploy
+    live = live_revision(connection, path) if delta else None
+    old = _manifest_of(connection, path, live) if live and live != bundle.revision else None
+    if old is not None and live is not None:
+        connection.link_copy(release_dir(path, live), partial)
+    else:
+        connection.make_dirs(partial)
+    changed, deleted = manifest.changes(old or {}, bundle.manifest)
+    if old is not None:
+        connection.remove_files(partial, [*changed, *deleted, *ANDON_FILES])
+    archive, files = bundle.archive(changed)
+    with archive.open("rb") as stream:
+        sent = connection.unpack(partial, stream)
+    return Staged(files_sent=files, bytes_sent=sent)
+
+
+def _manifest_of(connection: Connection, path: str, revision: str) -> manifest.Manifest | None:
+    text = connection.read_text(f"{release_dir(path, revision)}/{manifest.FILE_NAME}")
+    return manifest.loads(text)
+
+
+def activate(connection: Connection, path: str, revision: str | None) -> None:
+    """Point ``current`` at a release atomically; ``None`` removes it (the host had none)."""
+    current = f"{path}/{CURRENT}"
+    if revision is None:
+        connection.remove_files(path, [CURRENT])
+        return
+    temporary = f"{path}/.{CURRENT}.{revision[:12]}.{secrets.token_hex(4)}"
+    connection.symlink(f"{RELEASES}/{revision}", temporary)
+    try:
+        connection.rename(temporary, current)
+    except HostError:
+        connection.remove_files(path, [temporary.rsplit("/", 1)[-1]])
+        raise
+
+
+def has_release(connection: Connection, path: str, revision: str) -> bool:
+    return connection.exists(f"{release_dir(path, revision)}/{manifest.FILE_NAME}")
+
+
+def prune(
+    connection: Connection, path: str, *, keep: int, protect: set[str], newest: Sequence[str]
+) -> list[str]:
+    """Remove all but ``keep`` releases; ``protect`` (current, previous) always stays.
+
+    ``newest`` orders the revisions Andon knows, newest first; unknown ones count as oldest.
+    """
+    present = [name for name in connection.list_dir(f"{path}/{RELEASES}") if is_sha(name)]
+    rank = {revision: index for index, revision in enumerate(newest)}
+    ordered = sorted(present, key=lambda name: rank.get(name, len(rank)))
+    kept = set(protect)
+    for name in ordered:
+        if len(kept) >= keep:
+            break
+        kept.add(name)
+    removed = [name for name in ordered if name not in kept]
+    for name in removed:
+        connection.remove_tree(release_dir(path, name))
+    return removed

@@ -1,0 +1,337 @@
+"""``/deploy`` and ``/rollback`` as requests: checked, recorded, locked — then run elsewhere.
+
+A request answers at once (Slack wants an answer in three seconds); the run happens in the
+background and reports through the deploy's one progress message.
+"""
+
+from dataclasses import dataclass
+from functools import partial
+
+from sqlmodel import Session, select
+
+from core import audit, line
+from core.actor import Actor
+from core.audit import Outcome
+from core.clock import Clock
+from core.config import AndonConfig
+from core.deploy import lease, records
+from core.deploy.notices import ApprovalNeeded, DeployProgress, FixShipping
+from core.deploy.records import DeployView
+from core.deploy.source import Source, SourceError, plausible
+from core.deploy.state import DeployState, move
+from core.deployable import Ask as DeployAsk
+from core.deployable import busy, may_deploy, user_may_deploy
+from core.notifier import MessageRef, Notifier
+from core.refusal import Refusal
+from storage.tables import Deploy, DeployHost, Stoppage
+
+
+@dataclass(frozen=True)
+class DeployWish:
+    revision: str | None = None
+    environment: str | None = None
+    fix_reason: str | None = None
+    override_bad: bool = False
+
+
+@dataclass(frozen=True)
+class RollbackWish:
+    environment: str | None = None
+    revision: str | None = None
+    confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """Recorded and locked: the caller starts the run (unless it waits for approval)."""
+
+    deploy: DeployView
+
+    @property
+    def runs_now(self) -> bool:
+        return self.deploy.status == DeployState.PENDING
+
+
+@dataclass(frozen=True)
+class ChooseEnvironment:
+    kind: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConfirmRollback:
+    """A rollback across migrations: the schema may not go back with the code."""
+
+    environment: str
+    revision: str
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every request needs besides the session."""
+
+    notifier: Notifier
+    clock: Clock
+    config: AndonConfig
+    source: Source | None
+    holder: str
+
+
+def deploy(
+    session: Session, ctx: Context, *, actor: Actor, wish: DeployWish
+) -> Accepted | ChooseEnvironment | Refusal:
+    record = partial(audit.record, session, clock=ctx.clock, actor=actor, action="deploy")
+    found = _environment(ctx.config, wish.environment, "deploy")
+    if not isinstance(found, str):
+        record(outcome=Outcome.REFUSED, detail=wish.revision or "", message=_said(found))
+        return found
+    revision = _revision(ctx, wish.revision or ctx.config.line_branch)
+    if isinstance(revision, Refusal):
+        detail = f"{wish.revision} to {found}"
+        record(outcome=Outcome.REFUSED, detail=detail, message=revision.reason)
+        return revision
+    detail = f"{revision[:7]} to {found}"
+    detail += f" (fix: {wish.fix_reason})" if wish.fix_reason else ""
+    stopped = line.peek(session, clock=ctx.clock).stoppage
+    fix = wish.fix_reason is not None and stopped is not None
+    refusal = may_deploy(
+        session,
+        config=ctx.config,
+        clock=ctx.clock,
+        revision=revision,
+        environment=found,
+        actor=actor,
+        fix=fix,
+        override_bad=wish.override_bad,
+    )
+    if refusal is not None:
+        record(outcome=Outcome.REFUSED, detail=detail, message=refusal.reason)
+        return refusal
+    row = _new(session, ctx, kind="deploy", environment=found, revision=revision, actor=actor)
+    row.fix_reason = wish.fix_reason if fix else None
+    if ctx.config.environments[found].require_approval:
+        return _await_approval(session, ctx, row, record=partial(record, detail=detail))
+    started = _start(session, ctx, row)
+    if isinstance(started, Refusal):
+        record(outcome=Outcome.REFUSED, detail=detail, message=started.reason)
+        return started
+    if fix and stopped is not None:
+        _tell_stoppage(session, ctx, stopped.id, started)
+    record(outcome=Outcome.OK, detail=detail, message=f"deploy #{started.id}")
+    return Accepted(started)
+
+
+def approve(session: Session, ctx: Context, *, actor: Actor, deploy_id: int) -> Accepted | Refusal:
+    """The Approve button: someone else with deploy access lets a waiting request run."""
+    record = partial(audit.record, session, clock=ctx.clock, actor=actor, action="deploy.approve")
+    row = session.get(Deploy, deploy_id)
+    refusal = _approval_refusal(session, ctx, row, actor)
+    if refusal is not None or row is None:
+        refusal = refusal or Refusal(f"There is no deploy #{deploy_id}.")
+        record(outcome=Outcome.REFUSED, detail=f"#{deploy_id}", message=refusal.reason)
+        return refusal
+    row.approved_by, row.approved_by_name = actor.id, actor.name
+    move(row, DeployState.PENDING)
+    started = _start(session, ctx, row)
+    if isinstance(started, Refusal):  # another deploy won the lock: the request keeps waiting
+        row.status, row.approved_by, row.approved_by_name = (
+            DeployState.AWAITING_APPROVAL,
+            None,
+            None,
+        )
+        session.add(row)
+        record(outcome=Outcome.REFUSED, detail=f"#{deploy_id}", message=started.reason)
+        return started
+    record(outcome=Outcome.OK, detail=f"#{deploy_id} {row.revision[:7]} to {row.environment}")
+    return Accepted(started)
+
+
+def rollback(
+    session: Session, ctx: Context, *, actor: Actor, wish: RollbackWish
+) -> Accepted | ChooseEnvironment | ConfirmRollback | Refusal:
+    """Back to the newest earlier release that is not bad; allowed while the line is stopped."""
+    record = partial(audit.record, session, clock=ctx.clock, actor=actor, action="rollback")
+    found = _environment(ctx.config, wish.environment, "rollback")
+    if not isinstance(found, str):
+        record(outcome=Outcome.REFUSED, detail=wish.revision or "", message=_said(found))
+        return found
+    target = _rollback_target(session, ctx, found, wish.revision)
+    detail = f"{found} to {target if isinstance(target, str) else wish.revision or 'previous'}"
+    refusal = target if isinstance(target, Refusal) else None
+    ask = DeployAsk(ctx.config, ctx.clock, "", found, actor)
+    refusal = refusal or user_may_deploy(session, ask)
+    if refusal is not None or not isinstance(target, str):
+        refusal = refusal or Refusal("No release to roll back to.")
+        record(outcome=Outcome.REFUSED, detail=detail, message=refusal.reason)
+        return refusal
+    if not wish.confirmed and records.migrated_since(session, found, target):
+        sentence = (
+            f"A deploy since {target[:7]} ran migrations on {found}: the code goes back, the "
+            f"schema does not. `/rollback {found} {target[:7]} confirm` if that is safe."
+        )
+        record(outcome=Outcome.REFUSED, detail=detail, message="needs confirmation")
+        return ConfirmRollback(found, target, sentence)
+    row = _new(session, ctx, kind="rollback", environment=found, revision=target, actor=actor)
+    started = _start(session, ctx, row)
+    if isinstance(started, Refusal):
+        record(outcome=Outcome.REFUSED, detail=detail, message=started.reason)
+        return started
+    record(outcome=Outcome.OK, detail=f"{found} to {target[:7]}", message=f"rollback #{started.id}")
+    return Accepted(started)
+
+
+# --- the steps -------------------------------------------------------------------------------
+
+
+def _environment(
+    config: AndonConfig, name: str | None, kind: str
+) -> str | ChooseEnvironment | Refusal:
+    names = tuple(config.environments)
+    if not names:
+        return Refusal(
+            "No environments are configured — add `[environments.<name>]` to andon.toml."
+        )
+    if name is None:
+        return names[0] if len(names) == 1 else ChooseEnvironment(kind, names)
+    if name not in config.environments:
+        return Refusal(f"{name!r} is not an environment; there are: {', '.join(names)}.")
+    return name
+
+
+def _revision(ctx: Context, spelled: str) -> str | Refusal:
+    if ctx.source is None or ctx.config.repo is None:
+        return Refusal("Deploys are cut from `[repo] path`, and andon.toml has none.")
+    if not plausible(spelled):
+        return Refusal(f"{spelled[:60]!r} is not a revision: give a sha, a branch or a tag.")
+    try:
+        sha = ctx.source.resolve(spelled)
+    except SourceError as error:
+        return Refusal(str(error))
+    if sha is None:
+        return Refusal(f"{spelled!r} is not a revision of {ctx.config.repo.path}.")
+    return sha
+
+
+def _rollback_target(
+    session: Session, ctx: Context, environment: str, spelled: str | None
+) -> str | Refusal:
+    current = records.live(session, environment)
+    current_revision = current.revision if current else None
+    if spelled is None:
+        target = records.rollback_target(session, environment, current_revision)
+        if target is None:
+            return Refusal(f"{environment} has no earlier release that is not marked bad.")
+        return target.revision
+    for revision in records.newest_first(session, environment):
+        if plausible(spelled) and revision.startswith(spelled.lower()) and len(spelled) >= 4:
+            return revision if revision != current_revision else _already(environment, revision)
+    resolved = _revision(ctx, spelled)
+    if isinstance(resolved, str) and resolved == current_revision:
+        return _already(environment, resolved)
+    return resolved
+
+
+def _already(environment: str, revision: str) -> Refusal:
+    return Refusal(f"{environment} already runs {revision[:7]}.")
+
+
+def _new(
+    session: Session, ctx: Context, *, kind: str, environment: str, revision: str, actor: Actor
+) -> Deploy:
+    row = Deploy(
+        kind=kind,
+        environment=environment,
+        revision=revision,
+        requested_at=ctx.clock.now(),
+        requested_by=actor.id,
+        requested_by_name=actor.name,
+        via=actor.via,
+        holder=ctx.holder,
+    )
+    session.add(row)
+    session.flush()
+    hosts = ctx.config.environments[environment].hosts
+    for position, host in enumerate(hosts):
+        session.add(DeployHost(deploy_id=row.id, position=position, address=host.address))
+    session.flush()
+    return row
+
+
+def _start(session: Session, ctx: Context, row: Deploy) -> DeployView | Refusal:
+    """Take the environment's lock and post the progress message."""
+    assert row.id is not None
+    holding = lease.acquire(
+        session, environment=row.environment, deploy_id=row.id, holder=ctx.holder, clock=ctx.clock
+    )
+    if holding is not None:
+        refusal = busy(records.view(session, holding))
+        if row.approved_by is not None:
+            return refusal  # an approved request: the caller puts it back to waiting
+        session.delete(row)  # never ran: the audit row tells the story
+        for host in _hosts(session, row.id):
+            session.delete(host)
+        return refusal
+    view = _view(session, ctx, row.id)
+    if row.message_id is None:
+        row.message_id = ctx.notifier.post(DeployProgress(view)).id
+    else:
+        ctx.notifier.update(MessageRef(row.message_id), DeployProgress(view))
+    session.add(row)
+    return _view(session, ctx, row.id)
+
+
+def _hosts(session: Session, deploy_id: int) -> list[DeployHost]:
+    return list(session.exec(select(DeployHost).where(DeployHost.deploy_id == deploy_id)).all())
+
+
+def _await_approval(session: Session, ctx: Context, row: Deploy, *, record: partial) -> Accepted:
+    assert row.id is not None
+    row.status = DeployState.AWAITING_APPROVAL.value
+    session.add(row)
+    session.flush()
+    row.message_id = ctx.notifier.post(ApprovalNeeded(_view(session, ctx, row.id))).id
+    session.add(row)
+    record(outcome=Outcome.OK, message=f"deploy #{row.id} awaits approval")
+    return Accepted(_view(session, ctx, row.id))
+
+
+def _approval_refusal(
+    session: Session, ctx: Context, row: Deploy | None, actor: Actor
+) -> Refusal | None:
+    if row is None:
+        return None
+    if row.status != DeployState.AWAITING_APPROVAL:
+        return Refusal(f"Deploy #{row.id} does not wait for approval ({row.status}).")
+    if actor.id == row.requested_by:
+        return Refusal("Someone other than the requester must approve a deploy.")
+    return may_deploy(
+        session,
+        config=ctx.config,
+        clock=ctx.clock,
+        revision=row.revision,
+        environment=row.environment,
+        actor=actor,
+        fix=row.fix_reason is not None,
+    )
+
+
+def _tell_stoppage(session: Session, ctx: Context, stoppage_id: int, view: DeployView) -> None:
+    stoppage = session.get(Stoppage, stoppage_id)
+    if stoppage is not None and stoppage.thread_id is not None:
+        ctx.notifier.reply(MessageRef(stoppage.thread_id), FixShipping(view))
+
+
+def _view(session: Session, ctx: Context, deploy_id: int) -> DeployView:
+    row = session.get(Deploy, deploy_id)
+    assert row is not None
+    return records.view(session, deploy_id, health_checked=_health(ctx.config, row.environment))
+
+
+def _health(config: AndonConfig, environment: str) -> bool:
+    env = config.environments[environment]
+    return bool(env.health_url or env.health_command or any(h.health_url for h in env.hosts))
+
+
+def _said(answer: ChooseEnvironment | Refusal) -> str:
+    return answer.reason if isinstance(answer, Refusal) else "asked which environment"

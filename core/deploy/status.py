@@ -1,0 +1,77 @@
+"""``/deploy status``: which host runs which revision — asked of the hosts themselves."""
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+
+from sqlmodel import Session
+
+from core.clock import Clock
+from core.config import AndonConfig
+from core.config_hosts import Environment, Host
+from core.deploy import lease, records, releases
+from core.deploy.records import DeployView
+from core.deploy.transport import HostError, Transport
+
+
+@dataclass(frozen=True)
+class HostState:
+    address: str
+    revision: str | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class EnvironmentState:
+    name: str
+    hosts: tuple[HostState, ...]
+    recorded: str | None  # what finished deploys say it runs
+    bad: tuple[str, ...]
+    running: DeployView | None
+
+
+@dataclass(frozen=True)
+class DeployStatus:
+    environments: tuple[EnvironmentState, ...]
+
+
+def status(
+    session: Session,
+    *,
+    config: AndonConfig,
+    clock: Clock,
+    transport_for: Callable[[str], Transport],
+    environment: str | None = None,
+) -> DeployStatus:
+    names = [environment] if environment else list(config.environments)
+    found = []
+    for name in names:
+        env = config.environments[name]
+        live = records.live(session, name)
+        holding = lease.holding(session, environment=name, clock=clock)
+        transport = transport_for(name)
+        with ThreadPoolExecutor(max_workers=max(1, min(len(env.hosts), 20))) as pool:
+            hosts = tuple(pool.map(partial(_ask, transport, env), env.hosts))
+        found.append(
+            EnvironmentState(
+                name=name,
+                hosts=hosts,
+                recorded=live.revision if live else None,
+                bad=tuple(records.bad_revisions(session, name)),
+                running=records.view(session, holding) if holding else None,
+            )
+        )
+    return DeployStatus(tuple(found))
+
+
+def _ask(transport: Transport, env: Environment, host: Host) -> HostState:
+    try:
+        connection = transport.connect(host)
+        try:
+            revision = releases.live_revision(connection, env.host_path(host))
+        finally:
+            connection.close()
+    except HostError as error:
+        return HostState(host.address, None, str(error))
+    return HostState(host.address, revision)

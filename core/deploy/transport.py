@@ -1,0 +1,110 @@
+"""The hosts as ``core`` sees them: a few filesystem moves and commands, over SSH or locally.
+
+A deploy is written once against this port; ``core/deploy/ssh.py`` speaks it over paramiko
+(SFTP for the moves, one exec channel per command) and ``core/deploy/local.py`` on this
+machine's own filesystem, for ``hosts = ["local"]`` and the demo.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from core.config_hosts import Host
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command on a host answered: its exit status and the tail of its output."""
+
+    status: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+
+class HostError(Exception):
+    """A host could not do what was asked. The message names the reason, never a secret."""
+
+
+class HostKeyError(HostError):
+    """The host's key is unknown or has changed: never accepted blindly, so nothing happens."""
+
+
+class Connection(Protocol):
+    """One open connection to one host, reused for every step of a deploy.
+
+    Paths are absolute on the host. Every method raises ``HostError`` when the host fails.
+    """
+
+    address: str
+
+    def read_text(self, path: str) -> str | None:
+        """The file's text, or ``None`` when it does not exist."""
+        ...
+
+    def exists(self, path: str) -> bool: ...
+
+    def list_dir(self, path: str) -> list[str]:
+        """Names in a directory; empty when it does not exist."""
+        ...
+
+    def read_link(self, path: str) -> str | None:
+        """Where a symlink points, or ``None`` when there is no symlink."""
+        ...
+
+    def make_dirs(self, path: str) -> None: ...
+
+    def link_copy(self, source: str, target: str) -> None:
+        """A copy of the tree ``source`` whose files are hard links (``cp -al``)."""
+        ...
+
+    def remove_tree(self, path: str) -> None:
+        """``rm -rf``: no error when it is already gone."""
+        ...
+
+    def remove_files(self, root: str, paths: Sequence[str]) -> None:
+        """Unlink files given relative to ``root``; missing ones are fine."""
+        ...
+
+    def unpack(self, directory: str, archive: BinaryIO) -> int:
+        """Extract a tar stream into an existing directory; returns the bytes sent."""
+        ...
+
+    def verify(self, directory: str, sums: str) -> list[str]:
+        """Check ``sha256sum``-format lines against the files under ``directory``.
+
+        Returns the relative paths that are missing or differ; empty means all match.
+        """
+        ...
+
+    def write_text(self, path: str, text: str) -> None: ...
+
+    def symlink(self, target: str, path: str) -> None:
+        """Create ``path`` as a symlink to ``target`` (fails when ``path`` exists)."""
+        ...
+
+    def rename(self, source: str, target: str) -> None:
+        """``rename(2)``: atomically replaces ``target``, even a symlink."""
+        ...
+
+    def run(self, command: str, *, cwd: str, timeout: float) -> CommandResult:
+        """Run a shell command in ``cwd``; a timeout is a ``HostError``."""
+        ...
+
+    def close(self) -> None:
+        """Done with the host for now (a pooled transport may keep the connection warm)."""
+        ...
+
+
+class Transport(Protocol):
+    """Opens connections to the hosts of one environment."""
+
+    def connect(self, host: Host) -> Connection:
+        """Connect and authenticate, checking the host key; raises ``HostError``."""
+        ...
+
+    def close(self) -> None:
+        """Close every connection this transport keeps open."""
+        ...

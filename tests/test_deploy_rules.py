@@ -1,0 +1,141 @@
+"""The deploy's rules on their own: how commands are read, how hosts are batched, how a release's
+manifest turns into a delta, and how the repository's ``andon.deploy.toml`` overrides steps."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.commands import Deploy, Help, Rollback, ShowDeploys, parse
+from core.config import AndonConfig, RepoConfig
+from core.config_hosts import Environment
+from core.deploy import manifest
+from core.deploy.batches import split
+from core.deploy.manifest import Entry
+from core.deploy.spec import SpecError, steps_for
+
+ENVIRONMENTS = ("staging", "production")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("", Deploy()),
+        ("3f2a9c1", Deploy("3f2a9c1")),
+        ("production 3f2a9c1", Deploy("3f2a9c1", "production")),
+        ("3f2a9c1 production", Deploy("3f2a9c1", "production")),
+        ("3f2a9c1 fix: restores  checkout", Deploy("3f2a9c1", None, "restores checkout")),
+        ("3f2a9c1 override", Deploy("3f2a9c1", override=True)),
+        ("status", ShowDeploys()),
+        ("status staging", ShowDeploys("staging")),
+    ],
+)
+def test_deploy_reads_revision_and_environment_in_either_order(text: str, intent: Deploy) -> None:
+    assert parse("/deploy", text, environments=ENVIRONMENTS) == intent
+
+
+@pytest.mark.parametrize("text", ["3f2a9c1 9f1c2a0", "staging production x y", "x fix:"])
+def test_a_deploy_that_cannot_be_read_gets_help_naming_it(text: str) -> None:
+    answer = parse("/deploy", text, environments=ENVIRONMENTS)
+    assert isinstance(answer, Help) and answer.not_understood is not None
+    assert text.split()[0] in answer.not_understood
+
+
+def test_rollback_reads_environment_revision_and_confirm() -> None:
+    assert parse("/rollback", "", environments=ENVIRONMENTS) == Rollback()
+    found = parse("/rollback", "3f2a9c1 production confirm", environments=ENVIRONMENTS)
+    assert found == Rollback("production", "3f2a9c1", True)
+
+
+@pytest.mark.parametrize(
+    ("hosts", "batches", "sizes"),
+    [
+        (10, [1, "50%", "100%"], [1, 4, 5]),
+        (3, [1, "50%", "100%"], [1, 1, 1]),
+        (1, [1, "50%", "100%"], [1]),
+        (5, [2], [2, 3]),  # what the list leaves out goes last: every host is reached
+        (4, ["100%"], [4]),
+        (20, [1, 5, "100%"], [1, 4, 15]),
+    ],
+)
+def test_batches_are_cumulative_targets_canary_first(
+    hosts: int, batches: list[int | str], sizes: list[int]
+) -> None:
+    groups = split(list(range(hosts)), batches)
+    assert [len(group) for group in groups] == sizes
+    assert [host for group in groups for host in group] == list(range(hosts))
+
+
+def test_a_changed_mode_counts_as_a_changed_file() -> None:
+    old = {"a": Entry(0o644, "1" * 64), "b": Entry(0o644, "2" * 64), "gone": Entry(0o644, "3" * 64)}
+    new = {"a": Entry(0o644, "1" * 64), "b": Entry(0o755, "2" * 64), "new": Entry(0o644, "4" * 64)}
+    assert manifest.changes(old, new) == (["b", "new"], ["gone"])
+
+
+def test_a_manifest_survives_its_round_trip_and_refuses_garbage(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "run").write_text("#!/bin/sh\n")
+    (tmp_path / "bin" / "run").chmod(0o755)
+    (tmp_path / "link").symlink_to("bin/run")
+    found = manifest.scan(tmp_path)
+    assert found["bin/run"].mode == 0o755 and found["link"].link == "bin/run"
+    assert manifest.loads(manifest.dumps(found)) == found
+    assert manifest.loads("{not json") is None
+    assert manifest.loads('{"files": {"a": {}}}') is None
+
+
+def test_a_file_name_with_a_newline_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "bad\nname").write_text("x")
+    with pytest.raises(manifest.UnsafeTreeError, match="newline"):
+        manifest.scan(tmp_path)
+
+
+class _Repo:
+    """A source whose only file is the deploy spec."""
+
+    def __init__(self, spec: str | None) -> None:
+        self.spec = spec
+
+    def read(self, revision: str, path: str) -> str | None:
+        return self.spec if path == "andon.deploy.toml" else None
+
+
+def _config() -> AndonConfig:
+    production = Environment(
+        path="/srv/app",
+        hosts=["local"],
+        before_activate=["./bin/migrate"],
+        after_activate=["reload"],
+    )
+    return AndonConfig(
+        repo=RepoConfig(path="/srv/git/app.git"), environments={"production": production}
+    )
+
+
+def test_the_repositorys_spec_overrides_the_servers_steps_for_its_environment() -> None:
+    spec = (
+        'build = "make dist"\n'
+        'after_activate = ["systemctl reload app"]\n'
+        "[environments.production]\n"
+        'health_command = "curl -fsS localhost:8080/healthz"\n'
+        "[environments.staging]\n"
+        'build = "make staging"\n'
+    )
+    steps = steps_for(_config(), "production", _Repo(spec), "a" * 40)  # type: ignore[arg-type]
+    assert steps.build == "make dist"
+    assert steps.before_activate == ("./bin/migrate",)  # the server's, not overridden
+    assert steps.after_activate == ("systemctl reload app",)
+    assert steps.health_command == "curl -fsS localhost:8080/healthz"
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("build = [", "andon.deploy.toml at aaaaaaa"),
+        ("deploy = 1", "deploy is not a deploy step"),
+        ('after_activate = "reload"', "after_activate must be a list of commands"),
+        ('[environments.production]\nbuild = ""', "environments.production.build must be"),
+    ],
+)
+def test_a_broken_spec_names_its_key(spec: str, problem: str) -> None:
+    with pytest.raises(SpecError, match=problem):
+        steps_for(_config(), "production", _Repo(spec), "a" * 40)  # type: ignore[arg-type]
