@@ -65,6 +65,7 @@ class DeployLine:
         slack: FakeSlack,
         hosts: int = 3,
         known_hosts: str | None = None,
+        database_url: str | None = None,
         **environment: Any,
     ) -> None:
         self.root, self.fleet, self.slack = root, fleet, slack
@@ -91,7 +92,7 @@ class DeployLine:
         self.config = "\n".join(lines) + "\n"
         self.server = AndonServer(
             root / "andon",
-            database_url=f"sqlite:///{root / 'andon.db'}",
+            database_url=database_url or f"sqlite:///{root / 'andon.db'}",
             slack=slack,
             config=self.config,
         )

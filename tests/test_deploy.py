@@ -11,6 +11,7 @@ import pytest
 
 from tests.deploy_line import DeployLine
 from tests.fakes.slack import FakeSlack
+from tests.postgres import PostgresCluster
 from tests.ssh_hosts import SshFleet
 
 FIRST_FILES = {"app.py": "print('v1')\n", "static/site.css": "body {}\n", "README": "app\n"}
@@ -232,3 +233,24 @@ def test_a_rollback_to_a_release_missing_on_a_host_changes_nothing_and_names_it(
     assert f"release {first[:7]} is missing on {team.fleet.hosts[1].address}" in rollback["error"]
     assert [team.live(i) for i in team.hosts] == [second] * 3
     assert team.line()["state"] == "running"
+
+
+def test_deploy_and_rollback_keep_their_records_on_postgresql(
+    tmp_path: Path, fleet: SshFleet, fake_slack: FakeSlack, postgres: PostgresCluster
+) -> None:
+    url = postgres.create_database("andon_deploys")
+    team = DeployLine(tmp_path, fleet=fleet, slack=fake_slack, database_url=url).start()
+    try:
+        first = team.release("first", FIRST_FILES)
+        team.slash("/deploy", "")
+        assert team.finished()["status"] == "succeeded"
+        team.release("second", {"app.py": "print('v2')\n"})
+        team.slash("/deploy", "")
+        assert team.finished()["status"] == "succeeded"
+        team.slash("/rollback", "")
+        rollback = team.finished()
+        assert rollback["kind"] == "rollback" and rollback["status"] == "succeeded"
+        assert [team.live(i) for i in team.hosts] == [first] * 3
+        assert [d["kind"] for d in team.deploys()] == ["rollback", "deploy", "deploy"]
+    finally:
+        team.stop()
