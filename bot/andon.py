@@ -2,7 +2,7 @@
 
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,6 +27,8 @@ from bot.render import notice
 from bot.render.reply import Failure, Result
 from core import audit, line, review
 from core.actor import Actor
+from core.alerts.event import AlertEvent
+from core.alerts.paging import AlertsRecorded
 from core.audit import Outcome
 from core.ci import results as ci_results
 from core.ci import status as ci_status
@@ -97,6 +99,20 @@ class Andon:
         if self.deployer is not None and report.status == BuildStatus.PASSED:
             self.deployer.nudge()  # auto-deploy need not wait for the next tick
         return recorded
+
+    def record_alerts(self, events: Sequence[AlertEvent], *, source: str) -> AlertsRecorded:
+        """Alerts from a webhook or a check: one transaction, so a retried delivery is whole."""
+        with self.unit_of_work() as (session, _outbox):
+            recorded = AlertsRecorded(unchanged=len(events))
+            audit.record(
+                session,
+                clock=self.clock,
+                actor=Actor(id=f"alerts:{source}", name=source, via="http"),
+                action="alerts",
+                outcome=Outcome.OK,
+                detail=f"{len(events)} alert(s)",
+            )
+            return recorded
 
     def check_push(self, push: Push) -> GateAnswer:
         """The git hook's question; an override is announced in the same transaction."""

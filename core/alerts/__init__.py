@@ -1,0 +1,1 @@
+"""Alerting: alerts from monitoring and Andon's own checks become pages, and pages stop the line."""

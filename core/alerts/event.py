@@ -1,0 +1,46 @@
+"""One alert as every source is read into: Alertmanager, Grafana, Nagios, PagerDuty, the generic
+format and Andon's own checks all say the same few things."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class AlertStatus(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class BadAlertError(Exception):
+    """A payload that is not an alert of its source; ``field`` names what is wrong."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """A firing or a resolution of one alert.
+
+    ``key`` identifies the alert within its source across deliveries (Alertmanager's fingerprint,
+    a Nagios problem id, a PagerDuty dedup key): while it fires it is one page, however often it
+    is sent again.
+    """
+
+    source: str  # alertmanager | grafana | nagios | pagerduty | generic | check
+    key: str
+    name: str  # what fired: alertname, service, check name
+    status: AlertStatus
+    summary: str  # one sentence for people
+    severity: str | None = None  # critical | major | minor | warning | info, as the source says
+    value: str | None = None  # the value that crossed the line, when known
+    url: str | None = None  # where to look
+    labels: Mapping[str, str] = field(default_factory=dict)
+    started_at: datetime | None = None
+    group: str | None = None  # Alertmanager's groupKey, when the alert came in a group
+
+    @property
+    def identity(self) -> str:
+        return f"{self.source}:{self.key}"
