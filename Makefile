@@ -29,6 +29,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/slash_ack.py
 	$(BIN)/python bench/ci_ingest.py
 	$(BIN)/python bench/gate.py
+	$(BIN)/python bench/deploy.py
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

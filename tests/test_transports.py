@@ -68,7 +68,7 @@ def fleet_host(fleet: SshFleet, index: int) -> Host:
 def tar_of(files: dict[str, tuple[bytes, int]], *, directories: tuple[str, ...] = ()) -> bytes:
     """An archive as the engine sends it: ``{path: (content, mode)}``, plus directory entries."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for name in directories:
             entry = tarfile.TarInfo(name)
             entry.type, entry.mode = tarfile.DIRTYPE, 0o755

@@ -11,6 +11,7 @@ import subprocess
 import tarfile
 import tempfile
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,8 +50,10 @@ class Bundle:
             return self._archives[key], len(chosen)
 
     def _write(self, paths: list[str], key: str) -> Path:
-        target = self.root.with_name(f"delta-{key[:16]}.tar")
-        with tarfile.open(target, "w", format=tarfile.PAX_FORMAT) as tar:
+        target = self.root.with_name(f"delta-{key[:16]}.tar.gz")
+        # gzip at its fastest level: the manifest and text compress well, and random bytes
+        # cost little to try; a whole-second mtime keeps PAX from adding a header per file.
+        with tarfile.open(target, "w:gz", compresslevel=1, format=tarfile.PAX_FORMAT) as tar:
             for path in paths:
                 tar.add(self.root / path, arcname=path, recursive=False, filter=_anonymous)
             _add_text(tar, REVISION_FILE, f"{self.revision}\n")
@@ -96,6 +99,7 @@ def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
     """No build machine's user names or ids travel to the hosts."""
     info.uid = info.gid = 0
     info.uname = info.gname = ""
+    info.mtime = int(info.mtime)
     return info
 
 
@@ -103,6 +107,7 @@ def _add_text(tar: tarfile.TarFile, name: str, text: str) -> None:
     data = text.encode()
     info = tarfile.TarInfo(name)
     info.size, info.mode = len(data), 0o644
+    info.mtime = int(time.time())
     tar.addfile(info, io.BytesIO(data))
 
 

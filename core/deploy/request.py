@@ -165,13 +165,10 @@ def rollback(
         refusal = refusal or Refusal("No release to roll back to.")
         record(outcome=Outcome.REFUSED, detail=detail, message=refusal.reason)
         return refusal
-    if not wish.confirmed and records.migrated_since(session, found, target):
-        sentence = (
-            f"A deploy since {target[:7]} ran migrations on {found}: the code goes back, the "
-            f"schema does not. `/rollback {found} {target[:7]} confirm` if that is safe."
-        )
+    question = None if wish.confirmed else _doubt(session, found, target)
+    if question is not None:
         record(outcome=Outcome.REFUSED, detail=detail, message="needs confirmation")
-        return ConfirmRollback(found, target, sentence)
+        return ConfirmRollback(found, target, question)
     row = _new(session, ctx, kind="rollback", environment=found, revision=target, actor=actor)
     started = _start(session, ctx, row)
     if isinstance(started, Refusal):
@@ -230,6 +227,20 @@ def _rollback_target(
     if isinstance(resolved, str) and resolved == current_revision:
         return _already(environment, resolved)
     return resolved
+
+
+def _doubt(session: Session, environment: str, target: str) -> str | None:
+    """Why a rollback to ``target`` should be confirmed first, if it should."""
+    confirm = f"`/rollback {environment} {target[:7]} confirm`"
+    release = records.release(session, environment, target)
+    if release is not None and release.bad:
+        return f"{target[:7]} is marked bad on {environment} ({release.bad_reason}). {confirm}?"
+    if records.migrated_since(session, environment, target):
+        return (
+            f"A deploy since {target[:7]} ran migrations on {environment}: the code goes back, "
+            f"the schema does not. {confirm} if that is safe."
+        )
+    return None
 
 
 def _already(environment: str, revision: str) -> Refusal:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from storage.tables import Deploy, DeployHost
 log = logging.getLogger(__name__)
 
 DEPLOY_ACTOR = Actor(id="andon:deploy", name="deploy", via="deploy")
+_PROGRESS_EVERY = timedelta(milliseconds=250)
 _COMMAND_TIMEOUT = 30 * 60.0
 
 Units = Callable[[], AbstractContextManager[tuple[Session, Notifier]]]
@@ -101,6 +103,7 @@ class _Job:
     bundle: Bundle | None = None
     connections: dict[int, Connection] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _announced: datetime | None = None
 
     def run(self) -> DeployState:
         try:
@@ -145,7 +148,7 @@ class _Job:
             move(deploy, DeployState.RUNNING)
             deploy.started_at = self.crew.clock.now()
             session.add(deploy)
-            self._announce(session, notifier)
+            self._announce(session, notifier, force=True)
         return True
 
     def _prepare(self, workdir: Path) -> None:
@@ -218,8 +221,10 @@ class _Job:
 
     def _activate(self, group: Sequence[_Target]) -> None:
         assert self.env is not None and self.steps is not None
-        limit = len(group) if self.kind == "rollback" else self.env.max_parallel
-        failures = self._each(group, self._go_live, limit=limit)
+        if self.kind == "rollback":
+            failures = self._flip_all(group)
+        else:
+            failures = self._each(group, self._go_live, limit=self.env.max_parallel)
         if not failures:
             return
         target, error = failures[0]
@@ -231,14 +236,30 @@ class _Job:
         halt.host = halt.host or target.host.address
         raise halt
 
-    def _go_live(self, target: _Target) -> None:
+    def _flip_all(self, group: Sequence[_Target]) -> list[tuple[_Target, Exception]]:
+        """A rollback: every host flips at once, recorded per phase rather than per host."""
+        self._mark_all(group, HostStep.ACTIVATING)
+
+        def flip(target: _Target) -> None:
+            releases.activate(self._connect(target), target.path, self.revision)
+            target.flipped = True
+
+        failures = self._each(group, flip, limit=len(group))
+        flipped = [target for target in group if target.flipped]
+        assert self.steps is not None
+        if self.steps.after_activate or self._view_health_checked():
+            self._mark_all(flipped, HostStep.ACTIVE, activated=True)
+            return failures + self._each(flipped, self._settle, limit=len(flipped))
+        # Nothing to wait for after the flip: live and done in one transaction.
+        both = (HostStep.ACTIVE, HostStep.HEALTHY)
+        self._mark_all(flipped, both, activated=True, finished=True)
+        return failures
+
+    def _settle(self, target: _Target) -> None:
+        """After the flip: ``after_activate`` commands, then the health check."""
         assert self.env is not None and self.steps is not None
         connection = self._connect(target)
         cwd = releases.release_dir(target.path, self.revision)
-        self._mark(target, HostStep.ACTIVATING)
-        releases.activate(connection, target.path, self.revision)
-        target.flipped = True
-        self._mark(target, HostStep.ACTIVE, activated=True)
         for command in self.steps.after_activate:
             self._command(connection, command, cwd=cwd, host=target.host.address, label="after")
         check = HealthCheck(
@@ -254,6 +275,13 @@ class _Job:
             halt.unhealthy = True
             raise halt
         self._mark(target, HostStep.HEALTHY, finished=True)
+
+    def _go_live(self, target: _Target) -> None:
+        self._mark(target, HostStep.ACTIVATING)
+        releases.activate(self._connect(target), target.path, self.revision)
+        target.flipped = True
+        self._mark(target, HostStep.ACTIVE, activated=True)
+        self._settle(target)
 
     def _revert(self) -> None:
         """Flip every switched host back to what it ran before, all at once."""
@@ -285,7 +313,7 @@ class _Job:
             lease.release(session, environment=self.environment, deploy_id=self.deploy_id)
             if self.kind == "rollback" and left is not None:
                 self._rolled_back_from(session, notifier, deploy, left)
-            self._announce(session, notifier)
+            self._announce(session, notifier, force=True)
         return DeployState.SUCCEEDED
 
     def _rolled_back_from(
@@ -335,7 +363,7 @@ class _Job:
                     actor=DEPLOY_ACTOR,
                     reason=sentence,
                 )
-            self._announce(session, notifier)
+            self._announce(session, notifier, force=True)
         return DeployState.FAILED
 
     def _prune(self) -> None:
@@ -426,14 +454,27 @@ class _Job:
 
     def _mark(self, target: _Target, to: HostStep | None, **what: Any) -> None:
         """One host moved: record it and update the deploy's progress message."""
+        self._mark_all([target], to, **what)
+
+    def _mark_all(
+        self,
+        targets: Sequence[_Target],
+        to: HostStep | tuple[HostStep, ...] | None,
+        **what: Any,
+    ) -> None:
+        """Hosts moved together (through ``to``'s steps in order): one transaction, one progress
+        update — what makes a rollback of twenty hosts fast."""
+        steps = (to,) if isinstance(to, HostStep) else to or ()
         with self.crew.units() as (session, notifier):
             self._mine(session)
-            row = self._host_row(session, target.position)
-            if to is not None and row.step != to:
-                step(row, to)
             now = self.crew.clock.now()
-            _apply(row, now, what)
-            session.add(row)
+            for target in targets:
+                row = self._host_row(session, target.position)
+                for move_to in steps:
+                    if row.step != move_to:
+                        step(row, move_to)
+                _apply(row, now, what)
+                session.add(row)
             self._announce(session, notifier)
 
     def _note(self, target: _Target, error: str) -> None:
@@ -460,17 +501,27 @@ class _Job:
         known.discard(self.revision)
         return known.pop() if len(known) == 1 else None
 
-    def _announce(self, session: Session, notifier: Notifier) -> None:
+    def _announce(self, session: Session, notifier: Notifier, *, force: bool = False) -> None:
+        """Update the progress message — at most every ``_PROGRESS_EVERY`` while hosts move;
+        the start and the end always (people read the message, not every step of 20 hosts)."""
+        now = self.crew.clock.now()
+        with self._lock:
+            recent = self._announced is not None and now - self._announced < _PROGRESS_EVERY
+            if recent and not force:
+                return
+            self._announced = now
         deploy = session.get(Deploy, self.deploy_id)
         if deploy is None or deploy.message_id is None:
             return
         notifier.update(MessageRef(deploy.message_id), DeployProgress(self._view(session)))
 
     def _view(self, session: Session) -> DeployView:
+        return records.view(session, self.deploy_id, health_checked=self._view_health_checked())
+
+    def _view_health_checked(self) -> bool:
         assert self.env is not None
         command = self.steps.health_command if self.steps else self.env.health_command
-        checked = bool(command or any(self.env.host_health_url(t.host) for t in self.targets))
-        return records.view(session, self.deploy_id, health_checked=checked)
+        return bool(command or any(self.env.host_health_url(t.host) for t in self.targets))
 
 
 def _apply(row: DeployHost, now: Any, what: dict[str, Any]) -> None:

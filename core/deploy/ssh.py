@@ -194,6 +194,7 @@ class SshConnection:
         with self._failing(f"read {path}"):
             try:
                 with self._sftp.open(path, "rb") as file:
+                    file.prefetch()  # many requests in flight, not one round trip per 32 KB
                     data = file.read()
             except FileNotFoundError:
                 return None
@@ -251,7 +252,7 @@ class SshConnection:
         # GNU tar replaces a file in the way by a new inode, so the live release's hard-linked
         # twin stays intact; -U (unlink first) would also try to unlink existing directories
         # and fail on every directory entry of the archive.
-        command = f"tar -xf - --no-same-owner -C {shlex.quote(directory)}"
+        command = f"tar -xzf - --no-same-owner -C {shlex.quote(directory)}"
         chunks = iter(lambda: archive.read(_CHUNK), b"")
         result, sent = self._exec(command, stdin=chunks, timeout=_STEP_TIMEOUT)
         if not result.ok:

@@ -69,7 +69,8 @@ class Connection(Protocol):
         ...
 
     def unpack(self, directory: str, archive: BinaryIO) -> int:
-        """Extract a tar stream into an existing directory; returns the bytes sent."""
+        """Extract a gzip-compressed tar stream into an existing directory; returns the bytes
+        sent."""
         ...
 
     def verify(self, directory: str, sums: str) -> list[str]:
