@@ -321,10 +321,11 @@ def flip_port(transport: Transport, hosts: list[Host], revision: str) -> float:
 
 
 def rollback(lab: Lab, size: int, revision: str) -> dict[str, float]:
-    """Andon (b): ``/rollback <env> <sha>`` as a person types it, to the end of the run."""
+    """Andon (b): ``/rollback <env> <sha> confirm`` as a person types it, to the end of the run
+    (``confirm``: the rounds go back and forth, so each target was rolled back from before)."""
     deployer = lab.andon.deployer
     assert deployer is not None
-    intent = RollbackIntent(environment=lab.env(size), revision=revision)
+    intent = RollbackIntent(environment=lab.env(size), revision=revision, confirmed=True)
     started = time.perf_counter()
     result = lab.andon.execute(intent, ACTOR)
     answered = time.perf_counter()
@@ -489,10 +490,10 @@ def clocked_rollback(lab: Lab, size: int) -> dict[str, Any]:
     units, transport_for = crew.units, crew.transport_for
     announce = engine._Job._announce
 
-    def clocked_announce(job: Any, *args: Any) -> None:
+    def clocked_announce(job: Any, *args: Any, **kwargs: Any) -> None:
         started = time.perf_counter()
         try:
-            announce(job, *args)
+            announce(job, *args, **kwargs)
         finally:
             clocks.add(ANNOUNCE, _since(started))
 
@@ -523,12 +524,13 @@ WHAT_IFS = (
     (
         "no_announce",
         "`_Job._announce` a no-op: the host steps recorded, the progress message never updated",
-        {"_announce": lambda job, *args: None},
+        {"_announce": lambda job, *args, **kwargs: None},
     ),
     (
         "no_marks",
-        "`_Job._mark` a no-op: no per-host record, no update (the message still at begin and end)",
-        {"_mark": lambda job, *args, **kwargs: None},
+        "`_Job._mark_all` a no-op: no per-host record, no update (the message still at begin"
+        " and end)",
+        {"_mark_all": lambda job, *args, **kwargs: None},
     ),
 )
 

@@ -10,14 +10,19 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.commands import (
+    AckPage,
     ApproveDeploy,
     Deploy,
     Help,
     Intent,
+    OverrideOncall,
+    ResolvePage,
     Rollback,
+    ShowChecks,
     ShowCi,
     ShowDeploys,
     ShowLine,
+    ShowOncall,
     StartLine,
     StopLine,
 )
@@ -25,11 +30,13 @@ from bot.courier import Courier
 from bot.outbox import Outbox
 from bot.render import notice
 from bot.render.reply import Failure, Result
-from core import audit, line, review
+from core import audit, line, oncall, review
 from core.actor import Actor
+from core.alerts import escalation, paging
 from core.alerts.event import AlertEvent
 from core.alerts.paging import AlertsRecorded
 from core.audit import Outcome
+from core.checks.judge import overview as check_overview
 from core.ci import results as ci_results
 from core.ci import status as ci_status
 from core.ci.report import BuildReport, BuildStatus
@@ -102,17 +109,29 @@ class Andon:
 
     def record_alerts(self, events: Sequence[AlertEvent], *, source: str) -> AlertsRecorded:
         """Alerts from a webhook or a check: one transaction, so a retried delivery is whole."""
-        with self.unit_of_work() as (session, _outbox):
-            recorded = AlertsRecorded(unchanged=len(events))
+        with self.unit_of_work() as (session, outbox):
+            recorded = paging.record(
+                session, notifier=outbox, clock=self.clock, config=self.config, events=events
+            )
             audit.record(
                 session,
                 clock=self.clock,
-                actor=Actor(id=f"alerts:{source}", name=source, via="http"),
+                actor=Actor(id=f"alerts:{source}", name=source, via="alert"),
                 action="alerts",
                 outcome=Outcome.OK,
-                detail=f"{len(events)} alert(s)",
+                detail=f"{len(events)} alert(s): " + ", ".join(e.name for e in events[:5]),
+                message=(
+                    f"{recorded.paged} paged, {recorded.updated} updated, {recorded.held} held, "
+                    f"{recorded.unchanged} unchanged"
+                ),
             )
-            return recorded
+        return recorded
+
+    def tick_pages(self) -> None:
+        """The scheduler's call: repeats and escalations that are due, and on-call handoffs."""
+        with self.unit_of_work() as (session, outbox):
+            escalation.due(session, notifier=outbox, clock=self.clock, config=self.config)
+            oncall.hand_over(session, config=self.config.oncall, clock=self.clock, notifier=outbox)
 
     def check_push(self, push: Push) -> GateAnswer:
         """The git hook's question; an override is announced in the same transaction."""
@@ -172,6 +191,39 @@ class Andon:
                 )
             case Deploy() | Rollback() | ApproveDeploy():
                 return self._deploy(intent, actor, session, outbox)
+            case ShowOncall():
+                return oncall.show(session, config=self.config.oncall, clock=clock, actor=actor)
+            case OverrideOncall(user=user, until=until):
+                return oncall.override(
+                    session,
+                    config=self.config.oncall,
+                    clock=clock,
+                    notifier=outbox,
+                    actor=actor,
+                    user=user,
+                    until=until,
+                )
+            case AckPage(page_id=page_id):
+                return escalation.acknowledge(
+                    session,
+                    notifier=outbox,
+                    clock=clock,
+                    config=self.config,
+                    actor=actor,
+                    page_id=page_id,
+                )
+            case ResolvePage(page_id=page_id):
+                return escalation.resolve(
+                    session,
+                    notifier=outbox,
+                    clock=clock,
+                    config=self.config,
+                    actor=actor,
+                    page_id=page_id,
+                )
+            case ShowChecks():
+                audit.record(session, clock=clock, actor=actor, action="checks", outcome=Outcome.OK)
+                return check_overview(session, checks=self.config.checks, clock=clock)
             case Help(not_understood=text):
                 outcome = Outcome.OK if text is None else Outcome.UNKNOWN
                 audit.record(
@@ -255,6 +307,11 @@ _ACTIONS = {
     Rollback: "rollback",
     ShowDeploys: "deploy.status",
     ApproveDeploy: "deploy.approve",
+    ShowOncall: "oncall",
+    OverrideOncall: "oncall.override",
+    ShowChecks: "checks",
+    AckPage: "page.ack",
+    ResolvePage: "page.resolve",
 }
 
 

@@ -4,13 +4,15 @@ them."""
 from collections.abc import Callable
 from enum import StrEnum
 
-from bot.commands import ApproveDeploy, Help, Intent, Rollback, StartLine
+from bot.commands import AckPage, ApproveDeploy, Help, Intent, ResolvePage, Rollback, StartLine
 
 
 class ActionId(StrEnum):
     LINE_START = "line_start"
     DEPLOY_ROLLBACK = "deploy_rollback"
     DEPLOY_APPROVE = "deploy_approve"
+    PAGE_ACK = "page_ack"
+    PAGE_RESOLVE = "page_resolve"
 
 
 def _rollback(value: str) -> Intent:
@@ -22,9 +24,19 @@ def _approve(value: str) -> Intent:
     return ApproveDeploy(int(value)) if value.isdigit() else Help(not_understood=value)
 
 
+def _ack(value: str) -> Intent:
+    return AckPage(int(value)) if value.isdigit() else Help(not_understood=value)
+
+
+def _resolve(value: str) -> Intent:
+    return ResolvePage(int(value)) if value.isdigit() else Help(not_understood=value)
+
+
 # What pressing each button does; the value is the one the button carries.
 PRESSES: dict[ActionId, Callable[[str], Intent]] = {
     ActionId.LINE_START: lambda _value: StartLine(),
     ActionId.DEPLOY_ROLLBACK: _rollback,
     ActionId.DEPLOY_APPROVE: _approve,
+    ActionId.PAGE_ACK: _ack,
+    ActionId.PAGE_RESOLVE: _resolve,
 }

@@ -1,9 +1,10 @@
 """What people type — ``/line stop CI is red`` — read into intents every front executes alike."""
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-COMMANDS = ("/line", "/ci", "/deploy", "/rollback")
+COMMANDS = ("/line", "/ci", "/deploy", "/rollback", "/oncall", "/checks")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,32 @@ class ApproveDeploy:
     deploy_id: int
 
 
+@dataclass(frozen=True)
+class ShowOncall:
+    pass
+
+
+@dataclass(frozen=True)
+class OverrideOncall:
+    user: str
+    until: str
+
+
+@dataclass(frozen=True)
+class ShowChecks:
+    pass
+
+
+@dataclass(frozen=True)
+class AckPage:
+    page_id: int
+
+
+@dataclass(frozen=True)
+class ResolvePage:
+    page_id: int
+
+
 Intent = (
     StopLine
     | StartLine
@@ -67,6 +94,11 @@ Intent = (
     | Rollback
     | ShowDeploys
     | ApproveDeploy
+    | ShowOncall
+    | OverrideOncall
+    | ShowChecks
+    | AckPage
+    | ResolvePage
     | Help
 )
 
@@ -85,6 +117,10 @@ def parse(command: str, text: str, *, environments: Collection[str] = ()) -> Int
         return _deploy(text, environments)
     if command == "/rollback":
         return _rollback(text, environments)
+    if command == "/oncall":
+        return _oncall(text)
+    if command == "/checks":
+        return ShowChecks() if not text.strip() else Help(not_understood=f"/checks {text}")
     if command == "/ci":
         return ShowCi(text.strip()) if text.strip() else Help(not_understood="/ci")
     if command != "/line":
@@ -147,6 +183,22 @@ def _rollback(text: str, environments: Collection[str]) -> Intent:
     return Rollback(environment, revision, confirmed)
 
 
+_MENTION = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|[^>]*)?>|(?P<plain>[UW][A-Z0-9]{2,})")
+
+
+def _oncall(text: str) -> Intent:
+    """``/oncall`` or ``/oncall override @user until <when>``."""
+    words = text.split(maxsplit=2)
+    if not words:
+        return ShowOncall()
+    if words[0].lower() == "override" and len(words) == 3:
+        mention = _MENTION.fullmatch(words[1])
+        until = words[2]
+        if mention is not None and until.lower().startswith("until "):
+            return OverrideOncall(mention["id"] or mention["plain"], until[6:].strip())
+    return Help(not_understood=f"/oncall {text}".strip())
+
+
 USAGE = (
     "*Andon* runs the production line:\n"
     "• `/line stop <reason>` — stop the line; a five-whys thread opens under the announcement\n"
@@ -157,5 +209,7 @@ USAGE = (
     " `/deploy <rev> fix: <reason>` ships a fix while the line is stopped\n"
     "• `/deploy status` — which host runs which revision\n"
     "• `/rollback [env] [rev]` — back to the previous good release, on every host at once\n"
+    "• `/oncall` — who is on call now and next; `/oncall override @someone until <when>`\n"
+    "• `/checks` — each built-in check's last value and state\n"
     "• `/line help` — this message"
 )

@@ -15,13 +15,14 @@ from bot.andon import Andon
 from bot.chat import Chat
 from bot.chat.slack import SlackChat
 from bot.chat.terminal import TerminalChat
+from bot.checks import Checker
 from bot.courier import Courier
 from bot.deploys import Deployer
 from bot.http import app as http_app
 from bot.settings import Settings
 from bot.terminal.shell import Shell
 from core.actor import Actor
-from core.clock import SystemClock
+from core.clock import Clock, SystemClock
 from core.config import AndonConfig, load
 from storage import migrate
 from storage.database import Database
@@ -40,12 +41,18 @@ def slack_client(settings: Settings) -> WebClient:
     )
 
 
-def open_andon(settings: Settings, chat: Chat, *, config: AndonConfig | None = None) -> Andon:
+def open_andon(
+    settings: Settings,
+    chat: Chat,
+    *,
+    config: AndonConfig | None = None,
+    clock: Clock | None = None,
+) -> Andon:
     """Database migrated, config read, courier ready (not yet started)."""
     database = Database(settings.andon_database_url)
     migrate.upgrade(database)
     config = config if config is not None else load(settings.andon_config)
-    clock = SystemClock()
+    clock = clock or SystemClock()
     channel = config.slack.channel if settings.uses_slack else TERMINAL_CHANNEL
     courier = Courier(database, chat, clock=clock)
     andon = Andon(
@@ -91,7 +98,8 @@ def serve(settings: Settings) -> int:
     andon.courier.start()
     assert andon.deployer is not None
     andon.deployer.recover()
-    jobs = scheduler.start(andon)
+    checker = _checker(andon)
+    jobs = scheduler.start(andon, checker=checker)
     runner = _local_ci(andon)
     statuses = _forge_statuses(andon, settings)
     server = uvicorn.Server(
@@ -129,6 +137,8 @@ def serve(settings: Settings) -> int:
         if statuses is not None:
             statuses.stop()
         jobs.shutdown(wait=False)
+        if checker is not None:
+            checker.close()
         andon.deployer.close()
         andon.courier.stop()
         andon.database.dispose()
@@ -153,6 +163,14 @@ def _socket_mode(settings: Settings, slack: App | None) -> SocketModeHandler | N
     handler.connect()
     log.info("connected to Slack in Socket Mode")
     return handler
+
+
+def _checker(andon: Andon) -> Checker | None:
+    """The built-in checks of ``[[checks]]``, polled on the scheduler's tick."""
+    if not andon.config.checks:
+        return None
+    log.info("checks: %s", ", ".join(check.name for check in andon.config.checks))
+    return Checker(andon)
 
 
 def _local_ci(andon: Andon):  # type: ignore[no-untyped-def]

@@ -3,11 +3,12 @@
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.andon import Andon
+from bot.checks import Checker
 
 TICK_SECONDS = 5
 
 
-def start(andon: Andon) -> BackgroundScheduler:
+def start(andon: Andon, *, checker: Checker | None = None) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
         andon.courier.nudge,
@@ -17,6 +18,23 @@ def start(andon: Andon) -> BackgroundScheduler:
         max_instances=1,
         coalesce=True,
     )
+    scheduler.add_job(
+        andon.tick_pages,
+        "interval",
+        seconds=TICK_SECONDS,
+        id="pages",
+        max_instances=1,
+        coalesce=True,
+    )
+    if checker is not None:
+        scheduler.add_job(
+            checker.tick,
+            "interval",
+            seconds=TICK_SECONDS,
+            id="checks",
+            max_instances=1,
+            coalesce=True,
+        )
     if andon.deployer is not None:
         scheduler.add_job(
             andon.deployer.tick,

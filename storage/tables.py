@@ -247,3 +247,94 @@ class DeployLock(SQLModel, table=True):
     deploy_id: int | None = Field(default=None, foreign_key="deploy.id")
     holder: str | None = Field(default=None, max_length=255)
     expires_at: datetime | None = _when(nullable=True)
+
+
+class Page(SQLModel, table=True):
+    """One alert paging a person, from its first firing to its resolution.
+
+    Repeats and escalations are due work: ``due_at`` says when the tick acts next, and the tick
+    claims it by moving ``due_at`` in one conditional update, so it runs once across replicas.
+    """
+
+    __table_args__ = (
+        Index("ix_page_identity_status", "identity", "status"),
+        Index("ix_page_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity: str = Field(max_length=300)  # source:key
+    source: str = Field(max_length=32)
+    name: str = Field(max_length=255)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    severity: str | None = Field(default=None, max_length=32)
+    value: str | None = Field(default=None, max_length=255)
+    url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    labels: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="open", max_length=16)  # open | acknowledged | resolved | held
+    stops_line: bool = True
+    opened_at: datetime = _when()
+    last_fired_at: datetime = _when()
+    fired: int = 1
+    oncall: str | None = Field(default=None, max_length=64)  # who is paged now
+    level: int = 0  # 0 the on-call person, 1 the next in the rotation, 2 the channel
+    due_at: datetime | None = _when(nullable=True)
+    acked_at: datetime | None = _when(nullable=True)
+    acked_by: str | None = Field(default=None, max_length=255)
+    acked_by_name: str | None = Field(default=None, max_length=255)
+    resolved_at: datetime | None = _when(nullable=True)
+    resolved_by: str | None = Field(default=None, max_length=255)
+    resolved_by_name: str | None = Field(default=None, max_length=255)
+    dm_id: int | None = Field(default=None, foreign_key="outbox_message.id")
+    channel_id: int | None = Field(default=None, foreign_key="outbox_message.id")
+    stoppage_id: int | None = Field(default=None, foreign_key="stoppage.id")
+    suspects: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class PageEvent(SQLModel, table=True):
+    """Everything that happened to a page — paged, repeated, escalated, acknowledged — and who."""
+
+    __tablename__ = "page_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    page_id: int = Field(foreign_key="page.id", index=True)
+    at: datetime = _when()
+    kind: str = Field(max_length=32)
+    actor: str = Field(max_length=255)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class OncallOverride(SQLModel, table=True):
+    """``/oncall override @user until <when>``: someone covers the rotation for a while."""
+
+    __tablename__ = "oncall_override"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user: str = Field(max_length=64)
+    starts_at: datetime = _when()
+    until: datetime = _when(index=True)
+    by: str = Field(max_length=255)
+    by_name: str = Field(max_length=255)
+
+
+class OncallHandoff(SQLModel, table=True):
+    """Who was last told they are on call: a change is a handoff, and the new person hears it."""
+
+    __tablename__ = "oncall_handoff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user: str = Field(max_length=64)
+    at: datetime = _when()
+
+
+class CheckState(SQLModel, table=True):
+    """A built-in check's last reading, and since when it has been out of bounds."""
+
+    __tablename__ = "check_state"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: float | None = None
+    checked_at: datetime | None = _when(nullable=True)
+    due_at: datetime | None = _when(nullable=True)
+    out_since: datetime | None = _when(nullable=True)  # None while within bounds
+    firing: bool = False
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

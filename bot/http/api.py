@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from bot.andon import Andon
 from core import audit, line, stoppage
 from core.actor import Actor
+from core.alerts import pages as alert_pages
 from core.deploy import records
 from core.deploy.records import DeployView, HostView
 from core.stoppage import StoppageView
-from storage.tables import AuditEntry
+from storage.tables import AuditEntry, Page, PageEvent
 
 
 def bearer(token: str | None) -> Callable[[Request], None]:
@@ -63,6 +64,13 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
             ids = records.recent(session, limit=limit, environment=environment)
             found = [records.view(session, deploy_id) for deploy_id in ids]
         return {"deploys": [_deploy(item) for item in found]}
+
+    @api.get("/pages")
+    def get_pages(limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+        """Pages, newest first, with everything that happened to each (who, when)."""
+        with andon.database.reading() as session:
+            found = [_page(page, events) for page, events in alert_pages.recent(session, limit)]
+        return {"pages": found}
 
     @api.get("/audit")
     def get_audit(
@@ -147,3 +155,29 @@ def _deploy_host(host: HostView) -> dict[str, Any]:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+def _page(page: Page, events: list[PageEvent]) -> dict[str, Any]:
+    return {
+        "id": page.id,
+        "name": page.name,
+        "source": page.source,
+        "summary": page.summary,
+        "severity": page.severity,
+        "value": page.value,
+        "status": page.status,
+        "stops_line": page.stops_line,
+        "oncall": page.oncall,
+        "level": page.level,
+        "opened_at": page.opened_at.isoformat(),
+        "acked_at": _iso(page.acked_at),
+        "acked_by": page.acked_by,
+        "resolved_at": _iso(page.resolved_at),
+        "resolved_by": page.resolved_by,
+        "stoppage_id": page.stoppage_id,
+        "suspects": page.suspects,
+        "events": [
+            {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail}
+            for e in events
+        ],
+    }

@@ -9,7 +9,7 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
-from bot.http import api, gate, hooks, metrics
+from bot.http import alert_hooks, api, gate, hooks, metrics
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,7 @@ def build(andon: Andon, *, slack: App | None, settings: Settings) -> FastAPI:
     app.include_router(api.router(andon, token=token))
     app.include_router(gate.router(andon, authorised=api.bearer(token)))
     app.include_router(hooks.router(andon, settings=settings))
+    app.include_router(alert_hooks.router(andon, settings=settings))
     app.include_router(metrics.router(andon))
 
     @app.get("/healthz")

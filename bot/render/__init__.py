@@ -3,7 +3,7 @@
 Importing the package registers every topic's messages with ``notice``.
 """
 
-from bot.render import ci, deploy, gate, line
+from bot.render import alerts, ci, deploy, gate, line
 from bot.render.notice import notice
 
-__all__ = ["ci", "deploy", "gate", "line", "notice"]
+__all__ = ["alerts", "ci", "deploy", "gate", "line", "notice"]

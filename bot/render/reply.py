@@ -3,12 +3,15 @@
 from dataclasses import dataclass
 
 from bot.commands import USAGE, Help
-from bot.render import ci, deploy, line
+from bot.render import alerts, checks, ci, deploy, line
 from bot.render.kit import Message, message, section
+from core.alerts.escalation import Acknowledged, Resolved
+from core.checks.judge import CheckView
 from core.ci.status import RevisionCi
 from core.deploy.request import Accepted, ChooseEnvironment, ConfirmRollback
 from core.deploy.status import DeployStatus
 from core.line import AlreadyStopped, LineStatus, Started, Stopped
+from core.oncall import Oncall, OverrideSet
 from core.refusal import Refusal
 
 
@@ -29,6 +32,11 @@ Result = (
     | ChooseEnvironment
     | ConfirmRollback
     | DeployStatus
+    | Oncall
+    | OverrideSet
+    | Acknowledged
+    | Resolved
+    | list[CheckView]
     | Refusal
     | Help
     | Failure
@@ -55,6 +63,16 @@ def reply(result: Result) -> Message:
             return deploy.confirm(result)
         case DeployStatus():
             return deploy.status(result)
+        case Oncall():
+            return alerts.oncall(result)
+        case OverrideSet():
+            return alerts.override_set(result)
+        case Acknowledged():
+            return alerts.acknowledged(result)
+        case Resolved():
+            return alerts.resolved(result)
+        case list():
+            return checks.checks(result)
         case Refusal(reason=reason):
             return message(reason, section(f":no_entry: {reason}"))
         case Help(not_understood=None):

@@ -169,7 +169,7 @@ class _Job:
         def stage(target: _Target) -> None:
             connection = self._connect(target)
             target.previous = releases.live_revision(connection, target.path)
-            self._mark(target, HostStep.STAGING, started=True, previous=target.previous)
+            self._mark(target, HostStep.STAGING, started=True, previous=True)
             staged = releases.stage(connection, target.path, bundle)
             self._mark(target, HostStep.STAGED, staged=staged)
 
@@ -183,12 +183,13 @@ class _Job:
         def look(target: _Target) -> None:
             connection = self._connect(target)
             target.previous = releases.live_revision(connection, target.path)
-            self._mark(target, None, started=True, previous=target.previous)
             if not releases.has_release(connection, target.path, self.revision):
                 with self._lock:
                     missing.append(target.host.address)
 
-        self._halt_on(self._each(self.targets, look, limit=len(self.targets)))
+        failures = self._each(self.targets, look, limit=len(self.targets))
+        self._mark_all(self.targets, None, started=True, previous=True)
+        self._halt_on(failures)
         if missing:
             raise _HaltError(
                 None,
@@ -473,7 +474,7 @@ class _Job:
                 for move_to in steps:
                     if row.step != move_to:
                         step(row, move_to)
-                _apply(row, now, what)
+                _apply(row, target, now, what)
                 session.add(row)
             self._announce(session, notifier)
 
@@ -524,11 +525,11 @@ class _Job:
         return bool(command or any(self.env.host_health_url(t.host) for t in self.targets))
 
 
-def _apply(row: DeployHost, now: Any, what: dict[str, Any]) -> None:
+def _apply(row: DeployHost, target: _Target, now: Any, what: dict[str, Any]) -> None:
     if what.get("started"):
         row.started_at = now
-    if "previous" in what:
-        row.previous_revision = what["previous"]
+    if what.get("previous"):
+        row.previous_revision = target.previous
     staged = what.get("staged")
     if staged is not None:
         row.staged_at, row.files_sent, row.bytes_sent = now, staged.files_sent, staged.bytes_sent

@@ -1,0 +1,98 @@
+"""``POST /hooks/alerts/{provider}``: alerts from monitoring, authenticated before they are read.
+
+Every provider but PagerDuty proves the secret on the raw body (``X-Andon-Signature``, or a
+bearer token or basic-auth password for senders that cannot sign). PagerDuty's senders carry it
+in the body's ``routing_key``: that is checked once the JSON is parsed, before anything is
+written. A refusal writes nothing, not even an audit row.
+"""
+
+import json
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from bot.andon import Andon
+from bot.http.alerts import READERS, pagerduty
+from bot.http.alerts.ignored import Ignored
+from bot.http.hooks import MAX_BODY
+from bot.http.signatures import authenticated
+from bot.settings import Settings
+from core.alerts.event import AlertEvent, BadAlertError
+from core.audit import Outcome
+
+Optional = Annotated[str | None, Header()]
+FORM = "application/x-www-form-urlencoded"
+PAGERDUTY_ACCEPTED = {"status": "success", "message": "Event processed"}  # as PagerDuty answers
+
+
+def router(andon: Andon, *, settings: Settings) -> APIRouter:
+    hooks = APIRouter(prefix="/hooks/alerts")
+
+    @hooks.post("/{provider}", status_code=200)
+    async def alerts(
+        provider: str,
+        request: Request,
+        x_andon_signature: Optional = None,
+        authorization: Optional = None,
+    ) -> Any:
+        """Alerts firing or resolved; notifications that are no alert are answered and ignored."""
+        if provider not in READERS:
+            known = ", ".join(sorted(READERS))
+            raise HTTPException(404, f"unknown alert provider {provider[:40]!r}; one of: {known}")
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            raise HTTPException(413, f"the body is over {MAX_BODY // 1024 // 1024} MB")
+        secret = settings.webhook_secret(provider)
+        by_routing_key = provider == pagerduty.PROVIDER
+        if not by_routing_key and not authenticated(provider, request.headers, raw, secret):
+            raise HTTPException(401, "missing or wrong webhook signature or token")
+        payload = _payload(raw, request.headers.get("content-type", ""))
+        if by_routing_key and not pagerduty.authenticated(payload, secret):
+            raise HTTPException(401, "missing or wrong routing_key")
+        try:
+            events = READERS[provider](payload)
+        except BadAlertError as bad:
+            return JSONResponse({"detail": str(bad), "field": bad.field}, status_code=422)
+
+        if not events:
+            why = events.why if isinstance(events, Ignored) else "no alerts in the body"
+            await run_in_threadpool(
+                andon.note_webhook,
+                source=f"alerts:{provider}",
+                outcome=Outcome.OK,
+                detail=f"ignored: {why}",
+            )
+            if by_routing_key:
+                return JSONResponse({**_pagerduty(payload, events), "ignored": why}, 202)
+            return JSONResponse({"ignored": why}, status_code=202)
+        recorded = await run_in_threadpool(andon.record_alerts, events, source=provider)
+        if by_routing_key:
+            return JSONResponse(_pagerduty(payload, events), status_code=202)
+        return {
+            "alerts": len(events),
+            "paged": recorded.paged,
+            "updated": recorded.updated,
+            "held": recorded.held,
+            "unchanged": recorded.unchanged,
+        }
+
+    return hooks
+
+
+def _payload(raw: bytes, content_type: str) -> object:
+    """JSON, or a form's fields as strings (what a notification script finds easiest)."""
+    if content_type.split(";")[0].strip().lower() == FORM:
+        return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as bad:
+        raise HTTPException(400, f"the body is not JSON: {bad}") from bad
+
+
+def _pagerduty(payload: object, events: list[AlertEvent]) -> dict[str, object]:
+    """PagerDuty's own answer, so its senders' clients read it; the key is the one to resolve."""
+    given = payload.get("dedup_key") if isinstance(payload, dict) else None
+    return {**PAGERDUTY_ACCEPTED, "dedup_key": events[0].key if events else given}

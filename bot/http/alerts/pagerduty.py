@@ -1,0 +1,109 @@
+"""PagerDuty's Events API v2, for senders that speak it (many monitoring tools do).
+
+``routing_key`` carries the webhook secret: such senders can set no header. A ``trigger``
+fires and a ``resolve`` resolves the alert named by ``dedup_key``; a trigger without one gets a
+key made of its summary and source, so the same problem sent again is the same alert, and the
+answer hands it back for the resolve. ``acknowledge`` is answered and ignored: pages are
+acknowledged in Slack, by the person paged.
+"""
+
+import hashlib
+import hmac
+
+from bot.http.alerts.fields import LONGEST_KEY, LONGEST_NAME, Fields
+from bot.http.alerts.ignored import Ignored
+from core.alerts.event import AlertEvent, AlertStatus
+
+PROVIDER = "pagerduty"
+ACTIONS = {"trigger": AlertStatus.FIRING, "resolve": AlertStatus.RESOLVED}
+SEVERITIES = ("critical", "error", "warning", "info")
+LONGEST_SUMMARY = 1024  # PagerDuty's own limit
+NAMED = ("source", "component", "group", "class")  # payload fields kept as labels
+
+
+def authenticated(payload: object, secret: str | None) -> bool:
+    """Whether ``routing_key`` is the secret; an unset secret lets nobody in."""
+    if not secret or not isinstance(payload, dict):
+        return False
+    given = payload.get("routing_key")
+    return isinstance(given, str) and hmac.compare_digest(given.encode(), secret.encode())
+
+
+def read(payload: object) -> list[AlertEvent]:
+    """The one alert of a trigger or a resolve; nothing for an acknowledge."""
+    event = Fields(payload)
+    action = event.text("event_action")
+    if action == "acknowledge":
+        return Ignored("acknowledge: pages are acknowledged in Slack by the person paged")
+    if action not in ACTIONS:
+        raise event.bad("event_action", f"must be trigger, acknowledge or resolve, not {action!r}")
+    given_key = event.optional_text("dedup_key", longest=LONGEST_KEY)
+    if action == "resolve":
+        return [_resolve(event, given_key)]
+    return [_trigger(event, given_key)]
+
+
+def _trigger(event: Fields, given_key: str | None) -> AlertEvent:
+    details = event.child("payload")
+    if details is None:
+        raise event.bad("payload", "is missing: a trigger says what is wrong")
+    summary = details.text("summary")[:LONGEST_SUMMARY]
+    source = details.text("source", longest=LONGEST_NAME)
+    severity = details.text("severity")
+    if severity not in SEVERITIES:
+        raise details.bad("severity", f"must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+    named = {name: details.optional_text(name, longest=LONGEST_NAME) for name in NAMED}
+    return AlertEvent(
+        source=PROVIDER,
+        key=given_key or _dedup_key(summary, source),
+        name=named["class"] or named["component"] or source,
+        status=AlertStatus.FIRING,
+        summary=summary,
+        severity=severity,
+        url=_link(event),
+        labels={
+            **_custom_details(details),
+            **{name: value for name, value in named.items() if value},
+            "severity": severity,
+        },
+        started_at=details.timestamp("timestamp"),
+    )
+
+
+def _resolve(event: Fields, given_key: str | None) -> AlertEvent:
+    if given_key is None:
+        raise event.bad("dedup_key", "is missing: a resolve names the alert it resolves")
+    details = event.child("payload")
+    summary = details.optional_text("summary") if details else None
+    return AlertEvent(
+        source=PROVIDER,
+        key=given_key,
+        name=given_key,
+        status=AlertStatus.RESOLVED,
+        summary=(summary or f"{given_key} resolved")[:LONGEST_SUMMARY],
+    )
+
+
+def _dedup_key(summary: str, source: str) -> str:
+    return hashlib.sha256(f"{source}\n{summary}".encode()).hexdigest()[:32]
+
+
+def _link(event: Fields) -> str | None:
+    """The first link: where the sender says to look."""
+    for index, item in enumerate(event.items("links")):
+        href = Fields(item, f"links[{index}]").optional_text("href")
+        if href:
+            return href
+    return None
+
+
+def _custom_details(details: Fields) -> dict[str, str]:
+    """Custom details that are plain values become labels, so that routes can match them."""
+    custom = details.raw("custom_details")  # free-form: a text, an object, anything
+    if not isinstance(custom, dict):
+        return {}
+    return {
+        str(name): str(value)
+        for name, value in custom.items()
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+    }

@@ -1,0 +1,166 @@
+"""Paging's messages: the DM to the person on call, escalations, and the on-call answers."""
+
+from bot.buttons import ActionId
+from bot.render.kit import Message, actions, button, context, message, section, when, who
+from bot.render.notice import notice
+from core import words
+from core.actor import Actor
+from core.alerts.escalation import Acknowledged, Resolved
+from core.alerts.notices import Escalated, Held, Paged, PageWithoutStop
+from core.alerts.pages import PageStatus, PageView
+from core.oncall import HandedOver, Oncall, OverrideSet
+
+SHOWN_SUSPECTS = 3
+
+
+@notice.register
+def _(item: Paged) -> Message:
+    page = item.page
+    head = _head(page, reminder=item.reminder)
+    return message(_plain(page, head), *_body(page, head))
+
+
+@notice.register
+def _(item: Escalated) -> Message:
+    page = item.page
+    if item.to_channel:
+        head = f"<!here> :rotating_light: *Nobody has acknowledged page #{page.id}*: {page.name}"
+    else:
+        head = (
+            f":rotating_light: *Page #{page.id} escalated to you* — nobody acknowledged it: "
+            f"{page.name}"
+        )
+    return message(_plain(page, head), *_body(page, head))
+
+
+@notice.register
+def _(item: PageWithoutStop) -> Message:
+    page = item.page
+    whom = f"paged {_user(page.oncall)}" if page.oncall else "nobody is on call to page"
+    head = f":bell: *{page.name}* — {whom}; this alert's route leaves the line running."
+    return message(_plain(page, head), *_body(page, head))
+
+
+@notice.register
+def _(item: Held) -> Message:
+    text = (
+        f":repeat: *{item.name}* fired {item.times} times in {item.window_minutes} min: it is "
+        "held as flapping — recorded, not paged each time. Fix the alert or its threshold."
+    )
+    return message(f"{item.name} is flapping: held, not paged", section(text))
+
+
+@notice.register
+def _(item: HandedOver) -> Message:
+    why = "covering the rotation" if item.covering else "your turn in the rotation"
+    text = f":pager: You are on call now ({why}) until {when(item.until)}."
+    return message(f"You are on call now until {words.at(item.until)}", section(text))
+
+
+def oncall(result: Oncall) -> Message:
+    if result.now is None:
+        text = "Nobody is on call."
+        return message(text, section(text))
+    shift = result.now
+    covering = " (covering)" if shift.covering else ""
+    text = f":pager: On call now: {_user(shift.user)}{covering} until {when(shift.until)}"
+    if result.next_user:
+        text += f"; next: {_user(result.next_user)}"
+    return message(_strip(text), section(text))
+
+
+def override_set(result: OverrideSet) -> Message:
+    text = f":pager: {_user(result.user)} is on call until {when(result.until)}."
+    return message(_strip(text), section(text))
+
+
+def acknowledged(result: Acknowledged) -> Message:
+    text = f"You acknowledged page #{result.page.id} ({result.page.name}): repeats have stopped."
+    return message(text, section(f":white_check_mark: {text}"))
+
+
+def resolved(result: Resolved) -> Message:
+    text = f"Page #{result.page.id} ({result.page.name}) is resolved."
+    if result.page.cost is not None:
+        text += " The line stays stopped until someone runs `/line start`."
+    return message(text, section(f":white_check_mark: {text}"))
+
+
+# --- pieces ----------------------------------------------------------------------------------
+
+
+def _head(page: PageView, *, reminder: bool) -> str:
+    match page.status:
+        case PageStatus.ACKNOWLEDGED:
+            by = who(page.acked_by) if page.acked_by else "someone"
+            return f":white_check_mark: ~{page.name}~ — acknowledged by {by}"
+        case PageStatus.RESOLVED:
+            by = who(page.resolved_by) if page.resolved_by else page.source
+            if page.resolved_by and page.resolved_by.id.startswith("alerts:"):
+                by = page.source
+            return f":large_green_circle: ~{page.name}~ — resolved by {by}"
+    again = "Still firing, not acknowledged: " if reminder else ""
+    severity = f" ({page.severity})" if page.severity else ""
+    return f":rotating_light: {again}*{page.name}*{severity} — page #{page.id}"
+
+
+def _body(page: PageView, head: str) -> list[dict]:
+    lines = [head, page.summary]
+    if page.value:
+        lines.append(f"value: `{page.value}`")
+    if page.url:
+        lines.append(f"<{page.url}|where it fired>")
+    blocks = [section("\n".join(lines))]
+    facts = [f"fired {when(page.opened_at)} · from {page.source}"]
+    if page.cost is not None:
+        cost = page.cost
+        waiting = f", {cost.commits_waiting} commits waiting" if cost.commits_waiting else ""
+        facts.append(f"line stopped {words.span(cost.stopped_for)}{waiting}")
+    elif not page.stops_line:
+        facts.append("the line keeps running")
+    blocks.append(context(" · ".join(facts)))
+    if page.suspects:
+        blocks.append(section(_suspects(page)))
+    buttons = _buttons(page)
+    if buttons:
+        blocks.append(actions(*buttons))
+    return blocks
+
+
+def _suspects(page: PageView) -> str:
+    lines = [":mag: *Deployed shortly before* (newest first):"]
+    for deploy in page.suspects[:SHOWN_SUSPECTS]:
+        ago = words.span(page.at - (deploy.finished_at or page.at))
+        lines.append(
+            f"• `{deploy.short}` to {deploy.environment} by {who(deploy.requested_by)}, {ago} ago"
+        )
+    return "\n".join(lines)
+
+
+def _buttons(page: PageView) -> list[dict]:
+    if page.status == PageStatus.RESOLVED:
+        return []
+    buttons = []
+    if page.status == PageStatus.OPEN:
+        buttons.append(button("Acknowledge", ActionId.PAGE_ACK, str(page.id), style="primary"))
+    buttons.append(button("Resolve", ActionId.PAGE_RESOLVE, str(page.id)))
+    for deploy in page.suspects[:SHOWN_SUSPECTS]:
+        previous = deploy.previous_revision
+        if previous is not None:
+            value = f"{deploy.environment} {previous}"
+            label = f"Roll back {deploy.short}"
+            buttons.append(button(label, ActionId.DEPLOY_ROLLBACK, value, style="danger"))
+    return buttons
+
+
+def _user(user: str | None) -> str:
+    return who(Actor(user, user, "slack")) if user else "nobody"
+
+
+def _plain(page: PageView, head: str) -> str:
+    return f"{_strip(head)}: {page.summary}"
+
+
+def _strip(text: str) -> str:
+    kept = [w for w in text.split() if not (w.startswith(":") and w.endswith(":"))]
+    return " ".join(kept).replace("*", "").replace("~", "").replace("<!here>", "@here")

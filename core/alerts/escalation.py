@@ -1,0 +1,200 @@
+"""An unacknowledged page does not go quiet: it repeats every ``repeat``, and after each
+``ack_timeout`` it climbs — the next person in the rotation, then the channel with ``@here``.
+
+Repeats and escalations are due work stored on the page (``due_at``); the scheduler's tick
+claims a due page with one conditional update, so it acts once however many replicas tick.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from core import audit, oncall
+from core.actor import Actor
+from core.alerts.notices import Escalated, Paged
+from core.alerts.pages import PageStatus, PageView, view
+from core.audit import Outcome
+from core.clock import Clock
+from core.config import AndonConfig
+from core.config_alerts import OncallConfig
+from core.notifier import MessageRef, Notifier
+from core.refusal import Refusal
+from storage.tables import Page, PageEvent
+
+CHANNEL_LEVEL = 2
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    page: PageView
+
+
+@dataclass(frozen=True)
+class Resolved:
+    page: PageView
+
+
+def acknowledge(
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    config: AndonConfig,
+    actor: Actor,
+    page_id: int,
+) -> Acknowledged | Refusal:
+    """The Acknowledge button: someone has it; repeats and escalations stop."""
+    page = session.get(Page, page_id)
+    refusal = _refusal(page, page_id, allowed=(PageStatus.OPEN,))
+    if refusal is not None or page is None:
+        return _refused(session, clock, actor, "page.ack", page_id, refusal)
+    now = clock.now()
+    page.status, page.acked_at, page.due_at = PageStatus.ACKNOWLEDGED.value, now, None
+    page.acked_by, page.acked_by_name = actor.id, actor.name
+    session.add(page)
+    shown = _announce(session, notifier, clock, config, page, "acknowledged", actor)
+    return Acknowledged(shown)
+
+
+def resolve(
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    config: AndonConfig,
+    actor: Actor,
+    page_id: int,
+) -> Resolved | Refusal:
+    """The Resolve button: the problem is gone. The line stays stopped — that is the whys' job."""
+    page = session.get(Page, page_id)
+    allowed = (PageStatus.OPEN, PageStatus.ACKNOWLEDGED, PageStatus.HELD)
+    refusal = _refusal(page, page_id, allowed=allowed)
+    if refusal is not None or page is None:
+        return _refused(session, clock, actor, "page.resolve", page_id, refusal)
+    now = clock.now()
+    page.status, page.resolved_at, page.due_at = PageStatus.RESOLVED.value, now, None
+    page.resolved_by, page.resolved_by_name = actor.id, actor.name
+    session.add(page)
+    return Resolved(_announce(session, notifier, clock, config, page, "resolved", actor))
+
+
+def due(session: Session, *, notifier: Notifier, clock: Clock, config: AndonConfig) -> list[int]:
+    """Repeat or escalate every page whose time came; returns the pages acted on."""
+    if config.oncall is None:
+        return []
+    now = clock.now()
+    acted = []
+    for page in session.exec(
+        select(Page).where(Page.status == PageStatus.OPEN.value, col(Page.due_at) <= now)
+    ).all():
+        if _claim(session, page, config.oncall, now):
+            session.refresh(page)
+            _act(session, notifier=notifier, clock=clock, config=config, page=page)
+            assert page.id is not None
+            acted.append(page.id)
+    return acted
+
+
+def _claim(session: Session, page: Page, config: OncallConfig, now: datetime) -> bool:
+    """Move ``due_at`` on only if nobody else did: the one who moves it does the work."""
+    claimed = session.execute(
+        update(Page)
+        .where(col(Page.id) == page.id, col(Page.due_at) == page.due_at)
+        .where(col(Page.status) == PageStatus.OPEN.value)
+        .values(due_at=_next_due(page, config, now))
+    )
+    return claimed.rowcount == 1
+
+
+def _next_due(page: Page, config: OncallConfig, now: datetime) -> datetime:
+    repeat = now + config.repeat
+    if page.level >= CHANNEL_LEVEL:
+        return repeat
+    climb = page.opened_at + (page.level + 1) * config.ack_timeout
+    if climb <= now:  # this round climbs; the next climb is one ack_timeout later
+        climb += config.ack_timeout
+    return min(repeat, climb)
+
+
+def _act(
+    session: Session, *, notifier: Notifier, clock: Clock, config: AndonConfig, page: Page
+) -> None:
+    assert config.oncall is not None
+    now = clock.now()
+    climbs = page.level < CHANNEL_LEVEL and now >= (
+        page.opened_at + (page.level + 1) * config.oncall.ack_timeout
+    )
+    if not climbs:
+        if page.oncall is not None:
+            notifier.dm(page.oncall, Paged(view(session, page, clock=clock, config=config), True))
+        _event(session, page, now, "repeated", "andon", f"to {page.oncall}")
+        return
+    following = oncall.after(config.oncall, page.oncall, now) if page.oncall else None
+    if page.level == 0 and following is not None:
+        page.level, page.oncall = 1, following
+        session.add(page)
+        notifier.dm(following, Escalated(view(session, page, clock=clock, config=config), False))
+        _event(session, page, now, "escalated", "andon", f"to {following}")
+        return
+    page.level = CHANNEL_LEVEL
+    session.add(page)
+    notifier.post(Escalated(view(session, page, clock=clock, config=config), True))
+    _event(session, page, now, "escalated", "andon", "to the channel")
+
+
+def _announce(
+    session: Session,
+    notifier: Notifier,
+    clock: Clock,
+    config: AndonConfig,
+    page: Page,
+    kind: str,
+    actor: Actor,
+) -> PageView:
+    _event(session, page, clock.now(), kind, actor.id, actor.name)
+    audit.record(
+        session,
+        clock=clock,
+        actor=actor,
+        action=f"page.{'ack' if kind == 'acknowledged' else 'resolve'}",
+        outcome=Outcome.OK,
+        detail=f"#{page.id} {page.name}",
+    )
+    shown = view(session, page, clock=clock, config=config)
+    if page.dm_id is not None:
+        notifier.update(MessageRef(page.dm_id), Paged(shown))
+    return shown
+
+
+def _refusal(page: Page | None, page_id: int, *, allowed: tuple[PageStatus, ...]) -> Refusal | None:
+    if page is None:
+        return Refusal(f"There is no page #{page_id}.")
+    if PageStatus(page.status) in allowed:
+        return None
+    by = page.acked_by_name or page.resolved_by_name
+    return Refusal(
+        f"Page #{page_id} ({page.name}) is already {page.status}" + (f" by {by}." if by else ".")
+    )
+
+
+def _refused(
+    session: Session, clock: Clock, actor: Actor, action: str, page_id: int, refusal: Refusal | None
+) -> Refusal:
+    refusal = refusal or Refusal(f"There is no page #{page_id}.")
+    audit.record(
+        session,
+        clock=clock,
+        actor=actor,
+        action=action,
+        outcome=Outcome.REFUSED,
+        detail=f"#{page_id}",
+        message=refusal.reason,
+    )
+    return refusal
+
+
+def _event(session: Session, page: Page, at: datetime, kind: str, actor: str, detail: str) -> None:
+    assert page.id is not None
+    session.add(PageEvent(page_id=page.id, at=at, kind=kind, actor=actor, detail=detail))
