@@ -12,7 +12,7 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -30,6 +30,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/ci_ingest.py
 	$(BIN)/python bench/gate.py
 	$(BIN)/python bench/deploy.py
+	$(BIN)/python bench/alerts.py
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

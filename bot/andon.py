@@ -7,10 +7,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.commands import (
     AckPage,
+    ActionDone,
     ApproveDeploy,
     Deploy,
     Help,
@@ -18,11 +19,15 @@ from bot.commands import (
     OverrideOncall,
     ResolvePage,
     Rollback,
+    ScheduleWhys,
+    SetSeverity,
+    ShowActions,
     ShowChecks,
     ShowCi,
     ShowDeploys,
     ShowLine,
     ShowOncall,
+    ShowWhys,
     StartLine,
     StopLine,
 )
@@ -52,12 +57,28 @@ from core.gate.decide import GateAnswer
 from core.gate.push import Push
 from core.refusal import Refusal
 from core.review import ReviewEvent
+from core.whys import actions as whys_actions
+from core.whys import conversation
+from core.whys import due as whys_due
+from core.whys import rule as whys_rule
+from core.whys.conversation import Heard
 from storage.database import Database
+from storage.tables import OutboxMessage
 
 if TYPE_CHECKING:
     from bot.deploys import Deployer
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ThreadPlace:
+    """Where a thread reply was written: Slack's channel and thread ``ts``, or the terminal's
+    message number."""
+
+    channel: str | None = None
+    thread_ts: str | None = None
+    message_id: int | None = None
 
 
 @dataclass
@@ -133,6 +154,36 @@ class Andon:
             escalation.due(session, notifier=outbox, clock=self.clock, config=self.config)
             oncall.hand_over(session, config=self.config.oncall, clock=self.clock, notifier=outbox)
 
+    def tick_whys(self) -> None:
+        """The scheduler's call: meeting reminders, nags of a long stop, overdue action items."""
+        with self.unit_of_work() as (session, outbox):
+            whys_due.tick(session, notifier=outbox, clock=self.clock, config=self.config)
+            whys_actions.overdue(
+                session, notifier=outbox, clock=self.clock, timezone=self._timezone
+            )
+
+    def hear(self, place: ThreadPlace, actor: Actor, text: str) -> Heard:
+        """A person's reply in a thread: if it is a stoppage's thread, the five whys hears it."""
+        with self.unit_of_work() as (session, outbox):
+            stoppage_id = _stoppage_of(session, place)
+            if stoppage_id is None:
+                return Heard()
+            return conversation.hear(
+                session,
+                notifier=outbox,
+                clock=self.clock,
+                stoppage_id=stoppage_id,
+                actor=actor,
+                text=text,
+            )
+
+    @property
+    def _timezone(self) -> str:
+        """The team's time zone: the digest's, else the rotation's, else UTC."""
+        if self.config.digest is not None:
+            return self.config.digest.timezone
+        return self.config.oncall.timezone if self.config.oncall else "UTC"
+
     def check_push(self, push: Push) -> GateAnswer:
         """The git hook's question; an override is announced in the same transaction."""
         with self.unit_of_work() as (session, outbox):
@@ -181,8 +232,34 @@ class Andon:
         match intent:
             case StopLine(reason=reason):
                 return line.stop(session, notifier=outbox, clock=clock, actor=actor, reason=reason)
-            case StartLine():
-                return line.start(session, notifier=outbox, clock=clock, actor=actor)
+            case StartLine(force=force):
+                return line.start(
+                    session,
+                    notifier=outbox,
+                    clock=clock,
+                    actor=actor,
+                    force=force,
+                    admins=self.config.access.admins,
+                )
+            case ShowWhys():
+                return whys_rule.show(session, clock=clock, actor=actor)
+            case SetSeverity(severity=severity):
+                return whys_rule.set_severity(session, clock=clock, actor=actor, severity=severity)
+            case ScheduleWhys(when=when):
+                return whys_rule.schedule(
+                    session,
+                    notifier=outbox,
+                    clock=clock,
+                    actor=actor,
+                    when=when,
+                    timezone=self._timezone,
+                )
+            case ShowActions(everyone=everyone):
+                return whys_actions.listing(session, clock=clock, actor=actor, everyone=everyone)
+            case ActionDone(item_id=item_id):
+                return whys_actions.mark_done(
+                    session, notifier=outbox, clock=clock, actor=actor, item_id=item_id
+                )
             case ShowLine():
                 return line.status(session, clock=clock, actor=actor)
             case ShowCi(revision=revision):
@@ -311,9 +388,25 @@ _ACTIONS = {
     OverrideOncall: "oncall.override",
     ShowChecks: "checks",
     AckPage: "page.ack",
+    ShowWhys: "whys",
+    SetSeverity: "whys.severity",
+    ScheduleWhys: "whys.schedule",
+    ShowActions: "actions",
+    ActionDone: "action.done",
     ResolvePage: "page.resolve",
 }
 
 
 def _action(intent: Intent) -> str:
     return _ACTIONS.get(type(intent), "help")
+
+
+def _stoppage_of(session: Session, place: ThreadPlace) -> int | None:
+    if place.message_id is not None:
+        return conversation.stoppage_by_thread(session, place.message_id)
+    root = session.exec(
+        select(OutboxMessage.id).where(
+            OutboxMessage.channel == place.channel, OutboxMessage.ts == place.thread_ts
+        )
+    ).first()
+    return conversation.stoppage_by_thread(session, root) if root is not None else None

@@ -4,7 +4,16 @@ them."""
 from collections.abc import Callable
 from enum import StrEnum
 
-from bot.commands import AckPage, ApproveDeploy, Help, Intent, ResolvePage, Rollback, StartLine
+from bot.commands import (
+    AckPage,
+    ActionDone,
+    ApproveDeploy,
+    Help,
+    Intent,
+    ResolvePage,
+    Rollback,
+    StartLine,
+)
 
 
 class ActionId(StrEnum):
@@ -13,6 +22,8 @@ class ActionId(StrEnum):
     DEPLOY_APPROVE = "deploy_approve"
     PAGE_ACK = "page_ack"
     PAGE_RESOLVE = "page_resolve"
+    ACTION_DONE = "action_done"
+    WHYS_FORM = "whys_form"  # opens the investments form: Slack only, no intent behind it
 
 
 def _rollback(value: str) -> Intent:
@@ -39,4 +50,7 @@ PRESSES: dict[ActionId, Callable[[str], Intent]] = {
     ActionId.DEPLOY_APPROVE: _approve,
     ActionId.PAGE_ACK: _ack,
     ActionId.PAGE_RESOLVE: _resolve,
+    ActionId.ACTION_DONE: lambda value: (
+        ActionDone(int(value)) if value.isdigit() else Help(not_understood=value)
+    ),
 }

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot import cli_deploy
+from bot import cli_deploy, cli_whys
 from core.refusal import Refusal
 
 if TYPE_CHECKING:
@@ -70,10 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     verbs.add_parser("status", help="is the line running, since when, and why not")
     stop = verbs.add_parser("stop", help="stop the line with a reason")
     stop.add_argument("reason", nargs="+")
-    verbs.add_parser("start", help="run the line again")
+    start = verbs.add_parser(
+        "start", help="run the line again (once its five whys is done or scheduled)"
+    )
+    start.add_argument(
+        "--force", metavar="REASON", help="admins only: start before the five whys is done"
+    )
     for verb in ("status", "stop", "start"):
         verbs.choices[verb].add_argument("--as", dest="name", help="who you are (default: $USER)")
     cli_deploy.add_parsers(commands)
+    cli_whys.add_parsers(commands)
     return parser
 
 
@@ -118,6 +124,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return cli_ci.run(settings, args)
         case "deploy" | "rollback":
             return cli_deploy.run(settings, args)
+        case "whys":
+            return cli_whys.run(settings, args)
     return 2
 
 
@@ -175,7 +183,7 @@ def _line(settings: Settings, args: argparse.Namespace) -> int:
 
     intent = {
         "status": ShowLine(),
-        "start": StartLine(),
+        "start": StartLine(force=getattr(args, "force", None)),
         "stop": StopLine(" ".join(getattr(args, "reason", []))),
     }[args.verb]
     return run_intent(settings, intent, name=args.name, announce=args.verb != "status")

@@ -4,7 +4,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-COMMANDS = ("/line", "/ci", "/deploy", "/rollback", "/oncall", "/checks")
+COMMANDS = ("/line", "/ci", "/deploy", "/rollback", "/oncall", "/checks", "/whys", "/actions")
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,7 @@ class StopLine:
 
 @dataclass(frozen=True)
 class StartLine:
-    pass
+    force: str | None = None  # ``/line start force <reason>``: admins only
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,31 @@ class ShowChecks:
 
 
 @dataclass(frozen=True)
+class ShowWhys:
+    pass
+
+
+@dataclass(frozen=True)
+class SetSeverity:
+    severity: str
+
+
+@dataclass(frozen=True)
+class ScheduleWhys:
+    when: str
+
+
+@dataclass(frozen=True)
+class ShowActions:
+    everyone: bool = False
+
+
+@dataclass(frozen=True)
+class ActionDone:
+    item_id: int
+
+
+@dataclass(frozen=True)
 class AckPage:
     page_id: int
 
@@ -99,6 +124,11 @@ Intent = (
     | ShowChecks
     | AckPage
     | ResolvePage
+    | ShowWhys
+    | SetSeverity
+    | ScheduleWhys
+    | ShowActions
+    | ActionDone
     | Help
 )
 
@@ -117,6 +147,12 @@ def parse(command: str, text: str, *, environments: Collection[str] = ()) -> Int
         return _deploy(text, environments)
     if command == "/rollback":
         return _rollback(text, environments)
+    if command == "/whys":
+        return _whys(text)
+    if command == "/actions":
+        if verb in ("", "all") and not rest.strip():
+            return ShowActions(everyone=verb == "all")
+        return Help(not_understood=f"/actions {text}".strip())
     if command == "/oncall":
         return _oncall(text)
     if command == "/checks":
@@ -129,6 +165,8 @@ def parse(command: str, text: str, *, environments: Collection[str] = ()) -> Int
         return StopLine(rest)
     if verb == "start" and not rest.strip():
         return StartLine()
+    if verb == "start" and rest.split()[0].lower() == "force":
+        return StartLine(force=rest.strip()[5:].strip())
     if verb in ("status", "") and not rest.strip():
         return ShowLine()
     if verb == "help":
@@ -186,6 +224,18 @@ def _rollback(text: str, environments: Collection[str]) -> Intent:
 _MENTION = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|[^>]*)?>|(?P<plain>[UW][A-Z0-9]{2,})")
 
 
+def _whys(text: str) -> Intent:
+    """``/whys``, ``/whys severity minor|major|critical``, ``/whys schedule <when>``."""
+    verb, _, rest = text.strip().partition(" ")
+    if not verb:
+        return ShowWhys()
+    if verb.lower() == "severity" and rest.strip():
+        return SetSeverity(rest.strip().lower())
+    if verb.lower() == "schedule" and rest.strip():
+        return ScheduleWhys(rest.strip())
+    return Help(not_understood=f"/whys {text}".strip())
+
+
 def _oncall(text: str) -> Intent:
     """``/oncall`` or ``/oncall override @user until <when>``."""
     words = text.split(maxsplit=2)
@@ -202,13 +252,16 @@ def _oncall(text: str) -> Intent:
 USAGE = (
     "*Andon* runs the production line:\n"
     "• `/line stop <reason>` — stop the line; a five-whys thread opens under the announcement\n"
-    "• `/line start` — run the line again\n"
+    "• `/line start` — run the line again, once its five whys is done or scheduled\n"
     "• `/line status` — is the line running, since when, and why not\n"
     "• `/ci <revision>` — what every CI pipeline said about a commit\n"
     "• `/deploy [rev] [env]` — ship a green revision (default: the head of the line's branch);"
     " `/deploy <rev> fix: <reason>` ships a fix while the line is stopped\n"
     "• `/deploy status` — which host runs which revision\n"
     "• `/rollback [env] [rev]` — back to the previous good release, on every host at once\n"
+    "• `/whys` — where the stoppage's five whys stands; `/whys severity minor|major|critical`,"
+    " `/whys schedule tomorrow 10:00`\n"
+    "• `/actions` — your open action items; `/actions all` — everyone's\n"
     "• `/oncall` — who is on call now and next; `/oncall override @someone until <when>`\n"
     "• `/checks` — each built-in check's last value and state\n"
     "• `/line help` — this message"

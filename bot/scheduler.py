@@ -26,6 +26,14 @@ def start(andon: Andon, *, checker: Checker | None = None) -> BackgroundSchedule
         max_instances=1,
         coalesce=True,
     )
+    scheduler.add_job(
+        andon.tick_whys,
+        "interval",
+        seconds=TICK_SECONDS,
+        id="whys",
+        max_instances=1,
+        coalesce=True,
+    )
     if checker is not None:
         scheduler.add_job(
             checker.tick,

@@ -4,6 +4,7 @@ Every change takes the line's row lock first (``SELECT … FOR UPDATE`` on Postg
 lock of ``BEGIN IMMEDIATE`` on SQLite), so concurrent stops end with exactly one stoppage.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,6 +19,8 @@ from core.clock import Clock
 from core.notifier import MessageRef, Notice, Notifier
 from core.refusal import Refusal
 from core.stoppage import Cause, StoppageState, StoppageView, move, view
+from core.whys import restart
+from core.whys.notices import ForcedStart
 from storage.tables import Line, Stoppage, StoppageCause
 
 MAX_REASON = 2000
@@ -137,15 +140,34 @@ def stop(
     return Stopped(_view(session, stoppage_id))
 
 
-def start(session: Session, *, notifier: Notifier, clock: Clock, actor: Actor) -> Started | Refusal:
-    """Run the line again and close its stoppage; the channel hears how long it was stopped."""
-    record = partial(audit.record, session, clock=clock, actor=actor, action="line.start")
+def start(
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    actor: Actor,
+    force: str | None = None,
+    admins: Sequence[str] = (),
+) -> Started | Refusal:
+    """Run the line again and close its stoppage; the channel hears how long it was stopped.
+
+    Not before the stoppage's five whys is done or scheduled — unless an admin forces it, with a
+    reason the channel hears.
+    """
+    detail = f"force: {force}" if force is not None else ""
+    record = partial(
+        audit.record, session, clock=clock, actor=actor, action="line.start", detail=detail
+    )
     line = _line(session, lock=True)
     now = clock.now()
-    if line.state == LineState.RUNNING or line.stoppage_id is None:
-        refusal = Refusal(f"The line is already running (since {words.at(line.since, now=now)}).")
+    refusal = _may_start(session, line, now, actor=actor, force=force, admins=admins)
+    if refusal is not None or line.stoppage_id is None:
+        refusal = refusal or Refusal("The line is already running.")
         record(outcome=Outcome.REFUSED, message=refusal.reason)
         return refusal
+    if force is not None:
+        missing = restart.missing(session, line.stoppage_id)
+        notifier.post(ForcedStart(actor, force, line.stoppage_id, missing))
     stoppage = session.get(Stoppage, line.stoppage_id)
     assert stoppage is not None and stoppage.id is not None
     move(stoppage, StoppageState.CLOSED)
@@ -162,6 +184,26 @@ def start(session: Session, *, notifier: Notifier, clock: Clock, actor: Actor) -
 
 
 # --- the steps -------------------------------------------------------------------------------
+
+
+def _may_start(
+    session: Session,
+    line: Line,
+    now: datetime,
+    *,
+    actor: Actor,
+    force: str | None,
+    admins: Sequence[str],
+) -> Refusal | None:
+    if line.state == LineState.RUNNING or line.stoppage_id is None:
+        return Refusal(f"The line is already running (since {words.at(line.since, now=now)}).")
+    if force is None:
+        return restart.may_start(session, line.stoppage_id)
+    if actor.id not in admins:
+        return Refusal("Only admins (`[access] admins`) may force the line to start.")
+    if not " ".join(force.split()):
+        return Refusal("Say why — `/line start force <reason>`: the channel hears it.")
+    return None
 
 
 def _check_reason(reason: str) -> Refusal | None:

@@ -1,6 +1,6 @@
 """The tables. One module, because the whole schema is small enough to read at once."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
@@ -338,3 +338,63 @@ class CheckState(SQLModel, table=True):
     out_since: datetime | None = _when(nullable=True)  # None while within bounds
     firing: bool = False
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Whys(SQLModel, table=True):
+    """A stoppage's root cause analysis: which why is open, how severe, when it meets, when done.
+
+    Reminders and nags are due work (``remind_at``, ``nag_at``) claimed by the tick.
+    """
+
+    stoppage_id: int = Field(primary_key=True, foreign_key="stoppage.id")
+    severity: str = Field(default="minor", max_length=16)  # minor | major | critical
+    severity_from: str = Field(default="default", max_length=32)  # default | alert | a person
+    open_level: int = 1  # 1–5: that why is asked; 6: investments; 7: done
+    scheduled_at: datetime | None = _when(nullable=True)
+    scheduled_by: str | None = Field(default=None, max_length=255)
+    remind_at: datetime | None = _when(nullable=True, index=True)
+    nag_at: datetime | None = _when(nullable=True, index=True)
+    done_at: datetime | None = _when(nullable=True)
+    repeat_of: int | None = Field(default=None, foreign_key="stoppage.id")
+
+
+class WhyAnswer(SQLModel, table=True):
+    """Answer N of a five whys: who said it in the thread, when, and whether it was edited."""
+
+    __tablename__ = "why_answer"
+    __table_args__ = (UniqueConstraint("stoppage_id", "level", name="uq_why_answer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stoppage_id: int = Field(foreign_key="stoppage.id", index=True)
+    level: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    by: str = Field(max_length=255)
+    by_name: str = Field(max_length=255)
+    at: datetime = _when()
+    edited_at: datetime | None = _when(nullable=True)
+
+
+class ActionItem(SQLModel, table=True):
+    """The investment a five whys made at one level: an action with an owner and a due date,
+    or a reasoned ``none``."""
+
+    __tablename__ = "action_item"
+    __table_args__ = (
+        UniqueConstraint("stoppage_id", "level", name="uq_action_item"),
+        Index("ix_action_item_owner_status", "owner", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    stoppage_id: int = Field(foreign_key="stoppage.id", index=True)
+    level: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="open", max_length=16)  # open | done | none
+    owner: str | None = Field(default=None, max_length=64)
+    owner_name: str | None = Field(default=None, max_length=255)
+    due: date | None = None
+    category: str | None = Field(default=None, max_length=32)
+    created_by: str = Field(max_length=255)
+    created_at: datetime = _when()
+    done_at: datetime | None = _when(nullable=True)
+    done_by: str | None = Field(default=None, max_length=255)
+    reminded_on: date | None = None  # the last weekday morning its owner heard it is overdue

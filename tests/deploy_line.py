@@ -84,6 +84,8 @@ class DeployLine:
         lines = [
             "[slack]",
             f'channel = "{CHANNEL}"',
+            "[access]",
+            'admins = ["maria"]',
             "[repo]",
             f"path = {toml_value(str(self.app.clone))}",
             "[environments.production]",

@@ -17,6 +17,9 @@ from tests.slack_requests import SIGNING_SECRET, signed_headers
 API_TOKEN = "test-api-token-7c2e91"
 WEBHOOK_SECRET = "test-webhook-secret-a81f"
 CHANNEL = "C0LINE001"
+# "setup" may force the line to start: scenarios reset it without a five whys each time.
+DEFAULT_CONFIG = f'[slack]\nchannel = "{CHANNEL}"\n[access]\nadmins = ["setup"]\n'
+RESET = ("line", "start", "--force", "the next scenario", "--as", "setup")
 
 
 def free_port() -> int:
@@ -72,9 +75,7 @@ class AndonServer:
         self.workdir = workdir
         self.slack = slack
         workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "andon.toml").write_text(
-            config if config is not None else f'[slack]\nchannel = "{CHANNEL}"\n'
-        )
+        (workdir / "andon.toml").write_text(config if config is not None else DEFAULT_CONFIG)
         self.env = andon_env(workdir, database_url=database_url, slack=slack)
         self.url = f"http://127.0.0.1:{self.env['ANDON_HTTP_PORT']}"
         self.log_path = workdir / "serve.log"

@@ -86,3 +86,35 @@ def thread_reply(
         },
     }
     return json.dumps(envelope).encode(), "application/json"
+
+
+def view_submission(
+    callback_id: str,
+    values: dict[str, dict[str, Any]],
+    *,
+    user: str,
+    name: str,
+    private_metadata: str = "",
+) -> tuple[bytes, str]:
+    """A modal submitted: ``values`` is ``view.state.values`` (block id → action id → element)."""
+    payload: dict[str, Any] = {
+        "type": "view_submission",
+        "team": {"id": "T0ANDON01", "domain": "andon-test"},
+        "user": {"id": user, "username": name, "name": name, "team_id": "T0ANDON01"},
+        "api_app_id": "A0ANDON01",
+        "token": "legacy-verification-token",
+        "trigger_id": "1337.43.efgh",
+        "view": {
+            "id": "V0001",
+            "type": "modal",
+            "team_id": "T0ANDON01",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": values},
+            "hash": "1780000000.abcdef",
+            "app_id": "A0ANDON01",
+            "bot_id": "BANDON01",
+        },
+        "response_urls": [],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded"

@@ -9,12 +9,15 @@ import pytest
 
 from tests.ci_payloads import generic, junit, post, sha
 from tests.fakes.slack import FakeSlack
-from tests.harness import CHANNEL, WEBHOOK_SECRET, AndonServer
+from tests.harness import CHANNEL, RESET, WEBHOOK_SECRET, AndonServer
 from tests.slack_requests import slash_command
 
 CONFIG = f"""
 [slack]
 channel = "{CHANNEL}"
+
+[access]
+admins = ["setup"]
 
 [repo]
 path = "/srv/git/app.git"
@@ -43,7 +46,7 @@ def server(
 
 @pytest.fixture(autouse=True)
 def running_line(server: AndonServer) -> None:
-    server.cli("line", "start", "--as", "setup")
+    server.cli(*RESET)
 
 
 def _said(fake: FakeSlack, text: str, **where: str) -> dict:

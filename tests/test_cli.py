@@ -55,8 +55,12 @@ def test_line_status_of_a_stopped_line_says_stopped_and_why(ops: Operator) -> No
     assert "disk is full" in done.stdout
 
 
-def test_line_start_runs_the_line_again_and_says_how_long_it_was_stopped(ops: Operator) -> None:
+def test_line_start_waits_for_the_five_whys_then_runs_the_line_again(ops: Operator) -> None:
     ops.andon("line", "stop", "--as", "ops", "disk", "is", "full")
+    refused = ops.andon("line", "start", "--as", "ops")
+    assert refused.returncode == 1 and "five whys of stoppage #1 is not done" in refused.stdout
+    scheduled = ops.andon("whys", "schedule", "tomorrow", "10:00", "--as", "ops")
+    assert scheduled.returncode == 0, scheduled.stderr
 
     done = ops.andon("line", "start", "--as", "ops")
 
@@ -68,6 +72,7 @@ def test_line_start_runs_the_line_again_and_says_how_long_it_was_stopped(ops: Op
 
 def test_a_second_start_is_refused_with_a_sentence(ops: Operator) -> None:
     ops.andon("line", "stop", "--as", "ops", "disk", "is", "full")
+    ops.andon("whys", "schedule", "in", "1h", "--as", "ops")
     ops.andon("line", "start", "--as", "ops")
 
     done = ops.andon("line", "start", "--as", "ops")
@@ -101,13 +106,15 @@ def test_the_actor_defaults_to_user_and_the_audit_shows_it_came_via_the_cli(
 ) -> None:
     carol = Operator(tmp_path, user="carol")
     carol.andon("line", "stop", "memory", "leak")
+    carol.andon("whys", "schedule", "in", "1h")
     carol.andon("line", "start")
 
     done = carol.andon("audit")
 
     assert done.returncode == 0, done.stderr
-    newest, older = done.stdout.splitlines()[:2]
+    newest, scheduled, older = done.stdout.splitlines()[:3]
     assert "carol via cli: line.start" in newest and "→ ok" in newest
+    assert "carol via cli: whys.schedule 'in 1h'" in scheduled and "→ ok" in scheduled
     assert "carol via cli: line.stop 'memory leak'" in older and "→ ok" in older
 
 
@@ -129,7 +136,7 @@ def test_audit_json_prints_one_object_per_line_newest_first(ops: Operator) -> No
     assert done.returncode == 0, done.stderr
     entries = [json.loads(line) for line in done.stdout.splitlines()]
     assert [(e["actor_name"], e["via"], e["action"], e["outcome"]) for e in entries] == [
-        ("bob", "cli", "line.start", "ok"),
+        ("bob", "cli", "line.start", "refused"),  # the five whys is neither done nor scheduled
         ("ops", "cli", "line.stop", "ok"),
     ]
     assert entries[1]["detail"] == "disk is full"

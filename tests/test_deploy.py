@@ -81,7 +81,7 @@ def test_a_failing_canary_reverts_and_stops_the_line(team: DeployLine) -> None:
     stopped = team.line()
     assert stopped["state"] == "stopped"
     assert f"deploy of {bad[:7]} failed" in stopped["stoppage"]["causes"][0]["text"]
-    team.server.cli("line", "start", "--as", "maria")
+    team.server.cli("line", "start", "--force", "fixed", "--as", "maria")
     assert "marked bad" in team.slash("/deploy", bad[:7])
 
 
@@ -119,7 +119,7 @@ def test_rollback_while_the_line_is_stopped_flips_every_host_back(team: DeployLi
     assert [team.live(i) for i in team.hosts] == [first] * 3
     causes = [c["text"] for c in team.line()["stoppage"]["causes"]]
     assert causes[-1] == f"production rolled back from {second[:7]} to {first[:7]}"
-    team.server.cli("line", "start", "--as", "maria")
+    team.server.cli("line", "start", "--force", "fixed", "--as", "maria")
     assert "marked bad" in team.slash("/deploy", second[:7])
 
 

@@ -24,7 +24,7 @@ from storage.tables import ReviewHead
 from tests.ci_payloads import post, sha
 from tests.fakes.forges import FakeGitHub, FakeGitLab, Status
 from tests.fakes.slack import FakeSlack
-from tests.harness import CHANNEL, WEBHOOK_SECRET, AndonServer
+from tests.harness import CHANNEL, RESET, WEBHOOK_SECRET, AndonServer
 
 GITHUB_TOKEN = "ghp_test0000000000andon"
 GITLAB_TOKEN = "glpat-test-0000-andon"
@@ -59,7 +59,7 @@ def server(
 ) -> Iterator[AndonServer]:
     workdir = tmp_path_factory.mktemp("forges")
     config = (
-        f'[slack]\nchannel = "{CHANNEL}"\n\n'
+        f'[slack]\nchannel = "{CHANNEL}"\n\n[access]\nadmins = ["setup"]\n\n'
         f'[forges]\ngithub_api = "{github.api}"\ngitlab_api = "{gitlab.api}"\n'
     )
     running = AndonServer(
@@ -72,7 +72,7 @@ def server(
 
 @pytest.fixture(autouse=True)
 def running_line(server: AndonServer, github: FakeGitHub, gitlab: FakeGitLab) -> Iterator[None]:
-    server.cli("line", "start", "--as", "setup")
+    server.cli(*RESET)
     yield
     assert github.problems == [] and gitlab.problems == []
 
@@ -170,7 +170,7 @@ def test_stopping_the_line_fails_every_open_head_and_starting_it_passes_them_aga
     for head in (first, second):
         github.wait_for(on(head, "failure", said))
 
-    assert server.cli("line", "start", "--as", "maria").returncode == 0
+    assert server.cli(*RESET).returncode == 0
     for head in (first, second):
         github.wait_for(on(head, "success"), count=2)
 
@@ -260,7 +260,7 @@ def test_a_gitlab_merge_request_gets_the_same_through_the_commit_status_api(
     stoppage = stop(server, "migration locked the orders table")
     said = f"Line stopped: migration locked the orders table (stoppage #{stoppage})"
     gitlab.wait_for(on(head, "failed", said))
-    assert server.cli("line", "start", "--as", "maria").returncode == 0
+    assert server.cli(*RESET).returncode == 0
     gitlab.wait_for(on(head, "success"), count=2)
     assert [s.params["state"] for s in gitlab.statuses(merged)] == ["success"]
     assert [s.answered for s in gitlab.statuses(head)] == [201, 502, 201, 201]

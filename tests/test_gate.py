@@ -84,6 +84,9 @@ def line_config(bare: Path, extra: str = "") -> str:
 [slack]
 channel = "{CHANNEL}"
 
+[access]
+admins = ["maria"]
+
 [repo]
 path = "{bare}"
 branch = "main"
@@ -269,7 +272,7 @@ def test_after_the_line_starts_again_a_push_to_main_passes(
     stop_line(server)
     revision = dev.commit("Add the coupon field")
     assert dev.push().returncode != 0
-    started = server.cli("line", "start", "--as", "maria")
+    started = server.cli("line", "start", "--force", "the fix is in", "--as", "maria")
     assert started.returncode == 0, started.stderr
 
     pushed = dev.push()

@@ -16,6 +16,7 @@ from core.clock import ManualClock
 from core.line import AlreadyStopped, LineState, Started, Stopped
 from core.refusal import Refusal
 from core.stoppage import IllegalTransitionError, StoppageState, move
+from core.whys import rule as whys_rule
 from storage import migrate
 from storage.database import Database
 from storage.tables import AuditEntry, OutboxMessage, Stoppage, StoppageCause
@@ -40,8 +41,10 @@ def _stop(database: Database, clock: ManualClock, actor: Actor, reason: str):
 
 
 def _start(database: Database, clock: ManualClock, actor: Actor):
+    """Start once the stoppage's five whys has a meeting (the rule that restarts the line)."""
     with database.writing() as session:
         outbox = Outbox(session, channel="C0LINE001", clock=clock, render=notice)
+        whys_rule.schedule(session, notifier=outbox, clock=clock, actor=actor, when="in 1h")
         return line.start(session, notifier=outbox, clock=clock, actor=actor)
 
 
@@ -99,7 +102,10 @@ def test_start_records_how_long_the_line_was_stopped(database: Database) -> None
 
 
 def test_starting_a_running_line_is_refused_and_audited(database: Database) -> None:
-    result = _start(database, ManualClock(T0), OPS)
+    clock = ManualClock(T0)
+    with database.writing() as session:
+        outbox = Outbox(session, channel="C0LINE001", clock=clock, render=notice)
+        result = line.start(session, notifier=outbox, clock=clock, actor=OPS)
     assert isinstance(result, Refusal)
     assert "already running" in result.reason
     with database.reading() as session:

@@ -32,6 +32,16 @@ def test_stop_from_slack_status_then_start_from_the_cli(server: AndonServer) -> 
 
     assert "You stopped the line" in line("stop CI is red on main")["text"]
     assert line("status")["text"].startswith("The line is stopped since")
+    refused = server.cli("line", "start", "--as", "ops")
+    assert refused.returncode == 1 and "five whys of stoppage" in refused.stdout
+    body, kind = slash_command(
+        "/whys",
+        "schedule in 1h",
+        user="U0MARIA",
+        name="maria",
+        response_url=server.slack.response_url(),
+    )
+    assert "scheduled for" in server.slack_post(body, kind).json()["text"]
 
     started = server.cli("line", "start", "--as", "ops")
     assert started.returncode == 0, started.stderr
@@ -42,10 +52,12 @@ def test_stop_from_slack_status_then_start_from_the_cli(server: AndonServer) -> 
     entries = server.api("/api/audit").json()["entries"]
     assert [(e["action"], e["via"], e["actor"]["id"], e["outcome"]) for e in entries] == [
         ("line.start", "cli", "ops", "ok"),
+        ("whys.schedule", "slack", "U0MARIA", "ok"),
+        ("line.start", "cli", "ops", "refused"),
         ("line.status", "slack", "U0MARIA", "ok"),
         ("line.stop", "slack", "U0MARIA", "ok"),
     ]
-    stoppage_id = int(entries[2]["message"].removeprefix("stoppage #"))
+    stoppage_id = int(entries[4]["message"].removeprefix("stoppage #"))
     stoppage = server.api(f"/api/stoppages/{stoppage_id}").json()
     assert stoppage["state"] == "closed"
     assert stoppage["duration_s"] is not None and stoppage["duration_s"] >= 0

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
-from tests.harness import API_TOKEN, CHANNEL, WEBHOOK_SECRET, AndonServer, slack_server
+from tests.harness import API_TOKEN, CHANNEL, RESET, WEBHOOK_SECRET, AndonServer, slack_server
 from tests.slack_requests import SIGNING_SECRET, block_action, signed_headers, slash_command
 
 
@@ -23,13 +23,22 @@ def server(
 @pytest.fixture(autouse=True)
 def running_line(server: AndonServer, fake_slack: FakeSlack) -> None:
     """Each scenario starts on a running line and a quiet fake Slack."""
-    server.cli("line", "start", "--as", "setup")
+    server.cli(*RESET)
     fake_slack.forget()
 
 
 def _line(server: AndonServer, text: str, *, user: str = "U0MARIA", name: str = "maria") -> dict:
     body, kind = slash_command(
         "/line", text, user=user, name=name, response_url=server.slack.response_url("line")
+    )
+    answer = server.slack_post(body, kind)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _slash(server: AndonServer, command: str, text: str) -> dict:
+    body, kind = slash_command(
+        command, text, user="U0MARIA", name="maria", response_url=server.slack.response_url()
     )
     answer = server.slack_post(body, kind)
     assert answer.status_code == 200, answer.text
@@ -102,6 +111,7 @@ def test_the_start_button_restarts_the_line_and_updates_the_announcement(
 ) -> None:
     _line(server, "stop smoke test failed")
     stoppage = server.open_stoppage()
+    _slash(server, "/whys", "schedule in 1h")  # the rule: a five whys done or scheduled first
     body, kind = block_action(
         "line_start",
         str(stoppage["id"]),

@@ -59,7 +59,13 @@ def test_a_stop_is_announced_with_its_thread_and_button_then_answered_to_you_alo
 
 
 def test_pressing_the_start_button_of_the_announcement_restarts_the_line(tmp_path: Path) -> None:
-    lines = _shell(tmp_path, "/line stop CI is red", "!press 1 line_start", "/line status")
+    lines = _shell(
+        tmp_path,
+        "/line stop CI is red",
+        "/whys schedule in 1h",
+        "!press 1 line_start",
+        "/line status",
+    )
 
     pressed = _where(lines, "(only you) You stopped the line") + 1
     _where(lines, "Line running again", start=pressed)
@@ -71,7 +77,12 @@ def test_pressing_the_start_button_of_the_announcement_restarts_the_line(tmp_pat
 
 def test_pressing_a_button_of_the_last_answer_only_you_saw(tmp_path: Path) -> None:
     lines = _shell(
-        tmp_path, "/line stop CI is red", "/line status", "!press line_start", "/line status"
+        tmp_path,
+        "/line stop CI is red",
+        "/whys schedule in 1h",
+        "/line status",
+        "!press line_start",
+        "/line status",
     )
 
     status = _where(lines, "The line is stopped since")
@@ -121,7 +132,8 @@ def test_a_malformed_thread_reply_or_press_gets_usage(
 def test_a_thread_reply_is_shown_in_its_thread(tmp_path: Path) -> None:
     lines = _shell(tmp_path, "/line stop CI is red", "#1 the runner ran out of disk")
 
-    assert lines[-1] == "  ↳ in thread #1, @maria: the runner ran out of disk"
+    said = _where(lines, "  ↳ in thread #1, @maria: the runner ran out of disk")
+    assert "Why 2: why “the runner ran out of disk”?" in lines[said + 1]  # the five whys asks on
 
 
 def test_a_reply_to_a_message_that_does_not_exist_says_so(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 import hmac
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
@@ -14,7 +14,9 @@ from core.alerts import pages as alert_pages
 from core.deploy import records
 from core.deploy.records import DeployView, HostView
 from core.stoppage import StoppageView
-from storage.tables import AuditEntry, Page, PageEvent
+from core.whys import actions as whys_actions
+from core.whys.analysis import Analysis, analysis, items_of
+from storage.tables import ActionItem, AuditEntry, Page, PageEvent
 
 
 def bearer(token: str | None) -> Callable[[Request], None]:
@@ -49,11 +51,30 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
 
     @api.get("/stoppages/{stoppage_id}")
     def get_stoppage(stoppage_id: int) -> dict[str, Any]:
+        """A stoppage with its causes, times, five whys and the investments it made."""
         with andon.database.reading() as session:
             found = stoppage.view(session, stoppage_id)
-        if found is None:
-            raise HTTPException(404, f"no stoppage #{stoppage_id}")
-        return _stoppage(found)
+            if found is None:
+                raise HTTPException(404, f"no stoppage #{stoppage_id}")
+            shown = analysis(session, stoppage_id)
+            items = items_of(session, stoppage_id)
+        return {
+            **_stoppage(found),
+            "whys": _whys(shown),
+            "investments": [_action(item) for item in items],
+        }
+
+    @api.get("/actions")
+    def get_actions(
+        status: Literal["open", "done", "none", "all"] = Query("all"),
+        owner: str | None = Query(None, max_length=255),
+    ) -> dict[str, Any]:
+        """Action items of every five whys, oldest first; ``owner`` is a Slack id or a name."""
+        with andon.database.reading() as session:
+            rows = whys_actions.recorded(
+                session, status=None if status == "all" else status, owner=owner
+            )
+        return {"actions": [_action(row) for row in rows]}
 
     @api.get("/deploys")
     def get_deploys(
@@ -103,6 +124,43 @@ def _stoppage(item: StoppageView) -> dict[str, Any]:
         "thread_ts": item.thread_ts,
         "thread_channel": item.thread_channel,
         "thread_link": item.thread_link,
+    }
+
+
+def _whys(shown: Analysis) -> dict[str, Any]:
+    return {
+        "severity": shown.severity.value,
+        "open_level": shown.open_level,
+        "done_at": _iso(shown.done_at),
+        "scheduled_at": _iso(shown.scheduled_at),
+        "repeat_of": shown.repeat_of,
+        "answers": [
+            {
+                "level": answer.level,
+                "text": answer.text,
+                "by": {"id": answer.by, "name": answer.by_name},
+                "at": answer.at.isoformat(),
+                "edited_at": _iso(answer.edited_at),
+            }
+            for answer in shown.answers
+        ],
+    }
+
+
+def _action(row: ActionItem) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "stoppage_id": row.stoppage_id,
+        "level": row.level,
+        "text": row.text,
+        "owner": row.owner,
+        "owner_name": row.owner_name,
+        "due": row.due.isoformat() if row.due else None,
+        "category": row.category,
+        "status": row.status,
+        "created_at": _iso(row.created_at),
+        "done_at": _iso(row.done_at),
+        "done_by": row.done_by,
     }
 
 

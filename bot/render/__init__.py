@@ -3,7 +3,7 @@
 Importing the package registers every topic's messages with ``notice``.
 """
 
-from bot.render import alerts, ci, deploy, gate, line
+from bot.render import actions, alerts, ci, deploy, gate, line, whys
 from bot.render.notice import notice
 
-__all__ = ["alerts", "ci", "deploy", "gate", "line", "notice"]
+__all__ = ["actions", "alerts", "ci", "deploy", "gate", "line", "notice", "whys"]

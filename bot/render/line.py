@@ -44,11 +44,21 @@ def _(item: LineStopped) -> Message:
 
 @notice.register
 def _(item: ThreadOpened) -> Message:
+    question = f"Why 1: why did “{item.reason}” happen?"
     text = (
         f":memo: Stoppage #{item.stoppage_id}: *{item.reason}*\n"
-        "This thread is where its five whys happens: reply here with what you learn about why."
+        f"This thread is its five whys. *{question}* Reply here: each answer gets the next why, "
+        "until five; `edit 2: …` corrects an answer, `back` reopens the previous one."
     )
-    return message(f"Stoppage #{item.stoppage_id}: {item.reason}", section(text))
+    return message(
+        f"Stoppage #{item.stoppage_id}: {item.reason} — {question}",
+        section(text),
+        context(
+            "Severity minor unless an alert or `/whys severity major|critical` says otherwise: "
+            "investments proportional to it. `/line start` waits until it is done or "
+            "`/whys schedule <when>`."
+        ),
+    )
 
 
 @notice.register

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from bot.commands import USAGE, Help
-from bot.render import alerts, checks, ci, deploy, line
+from bot.render import actions, alerts, checks, ci, deploy, line, whys
 from bot.render.kit import Message, message, section
 from core.alerts.escalation import Acknowledged, Resolved
 from core.checks.judge import CheckView
@@ -13,6 +13,9 @@ from core.deploy.status import DeployStatus
 from core.line import AlreadyStopped, LineStatus, Started, Stopped
 from core.oncall import Oncall, OverrideSet
 from core.refusal import Refusal
+from core.whys.actions import ActionList, Done
+from core.whys.analysis import Analysis
+from core.whys.rule import Scheduled, SeveritySet
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,11 @@ Result = (
     | Acknowledged
     | Resolved
     | list[CheckView]
+    | Analysis
+    | SeveritySet
+    | Scheduled
+    | ActionList
+    | Done
     | Refusal
     | Help
     | Failure
@@ -73,6 +81,16 @@ def reply(result: Result) -> Message:
             return alerts.resolved(result)
         case list():
             return checks.checks(result)
+        case Analysis():
+            return whys.analysis(result)
+        case SeveritySet():
+            return whys.severity_set(result)
+        case Scheduled():
+            return whys.scheduled(result)
+        case ActionList():
+            return actions.action_list(result)
+        case Done():
+            return actions.done(result)
         case Refusal(reason=reason):
             return message(reason, section(f":no_entry: {reason}"))
         case Help(not_understood=None):

@@ -4,7 +4,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from bot.andon import Andon
+from bot.andon import Andon, ThreadPlace
 from bot.buttons import PRESSES, ActionId
 from bot.chat.terminal import TerminalChat, transcript
 from bot.commands import Help, Intent, parse
@@ -105,6 +105,8 @@ class Shell:
             self._chat.say(f"(only you) There is no message #{number} to reply to.")
             return
         self._chat.say(f"  ↳ in thread #{number}, @{self._actor.name}: {said.strip()}")
+        self._andon.hear(ThreadPlace(message_id=int(number)), self._actor, said.strip())
+        self._andon.courier.flush(timeout=5)
 
     def _exists(self, number: int) -> bool:
         with self._andon.database.reading() as session:

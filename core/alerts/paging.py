@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlmodel import Session, col, func, select
 
 from core import line, oncall
@@ -21,6 +22,8 @@ from core.config import AndonConfig
 from core.config_alerts import AlertsConfig
 from core.line import AlreadyStopped, Stopped
 from core.notifier import MessageRef, Notifier
+from core.whys import rule as whys_rule
+from core.whys import severity
 from storage.tables import Deploy, Page, PageEvent
 
 
@@ -53,6 +56,7 @@ def record(
     events: Sequence[AlertEvent],
 ) -> AlertsRecorded:
     tally = _Tally()
+    _serialise(session, {event.identity for event in events})
     for event in events:
         if event.status == AlertStatus.FIRING:
             _fire(session, notifier=notifier, clock=clock, config=config, event=event, tally=tally)
@@ -63,6 +67,18 @@ def record(
     return AlertsRecorded(
         tally.paged, tally.updated, tally.held, tally.unchanged, tuple(tally.pages)
     )
+
+
+def _serialise(session: Session, identities: set[str]) -> None:
+    """Two deliveries of one new alert at once must not both open a page: on PostgreSQL each
+    alert's identity is locked for the transaction (SQLite's single writer already serialises)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for identity in sorted(identities):  # one order everywhere: no deadlock between deliveries
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:identity, 0))"),
+            {"identity": identity},
+        )
 
 
 def source_actor(source: str) -> Actor:
@@ -104,6 +120,7 @@ def _fire(
         )
         if isinstance(stopped, Stopped | AlreadyStopped):
             page.stoppage_id = stopped.stoppage.id
+            whys_rule.from_alert(session, stopped.stoppage.id, severity.from_alert(event.severity))
     shown = view(session, page, clock=clock, config=config)
     if page.oncall is not None:
         page.dm_id = notifier.dm(page.oncall, Paged(shown)).id

@@ -1,0 +1,130 @@
+"""A five whys as recorded, and as the thread, the API and the post-mortem show it."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from core.whys.severity import Severity
+from storage.tables import ActionItem, StoppageCause, WhyAnswer, Whys
+
+LEVELS = 5
+INVESTING = 6
+DONE = 7
+
+
+@dataclass(frozen=True)
+class Answer:
+    level: int
+    text: str
+    by: str
+    by_name: str
+    at: datetime
+    edited_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    stoppage_id: int
+    level: int
+    text: str
+    status: str
+    owner: str | None
+    owner_name: str | None
+    due: str | None
+    category: str | None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    stoppage_id: int
+    cause: str
+    severity: Severity
+    open_level: int
+    answers: tuple[Answer, ...]
+    items: tuple[Item, ...]
+    scheduled_at: datetime | None
+    done_at: datetime | None
+    repeat_of: int | None
+
+    @property
+    def done(self) -> bool:
+        return self.open_level >= DONE
+
+    def question(self, level: int) -> str:
+        """Why 1 asks about the cause; every later why about the answer before it."""
+        if level == 1:
+            return f"Why 1: why did “{self.cause}” happen?"
+        before = next((a.text for a in self.answers if a.level == level - 1), "that")
+        return f"Why {level}: why “{before}”?"
+
+    def missing(self) -> str:
+        """What the analysis still lacks, in a few words."""
+        if self.done:
+            return "nothing"
+        if self.open_level <= LEVELS:
+            return f"why {self.open_level}–{LEVELS} and the investments"
+        levels = [str(n) for n in range(1, LEVELS + 1) if n not in {i.level for i in self.items}]
+        return f"investments for level {', '.join(levels)}"
+
+
+def whys_of(session: Session, stoppage_id: int, *, lock: bool = False) -> Whys:
+    """The stoppage's analysis row, created when first needed."""
+    query = select(Whys).where(Whys.stoppage_id == stoppage_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    found = session.exec(query).first()
+    if found is None:
+        found = Whys(stoppage_id=stoppage_id)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def analysis(session: Session, stoppage_id: int) -> Analysis:
+    row = whys_of(session, stoppage_id)
+    first = session.exec(
+        select(StoppageCause)
+        .where(StoppageCause.stoppage_id == stoppage_id)
+        .order_by(col(StoppageCause.id))
+    ).first()
+    answers = session.exec(
+        select(WhyAnswer).where(WhyAnswer.stoppage_id == stoppage_id).order_by(col(WhyAnswer.level))
+    ).all()
+    return Analysis(
+        stoppage_id=stoppage_id,
+        cause=first.text if first else "the line stopped",
+        severity=Severity(row.severity),
+        open_level=row.open_level,
+        answers=tuple(Answer(a.level, a.text, a.by, a.by_name, a.at, a.edited_at) for a in answers),
+        items=tuple(item(i) for i in items_of(session, stoppage_id)),
+        scheduled_at=row.scheduled_at,
+        done_at=row.done_at,
+        repeat_of=row.repeat_of,
+    )
+
+
+def items_of(session: Session, stoppage_id: int) -> list[ActionItem]:
+    return list(
+        session.exec(
+            select(ActionItem)
+            .where(ActionItem.stoppage_id == stoppage_id)
+            .order_by(col(ActionItem.level))
+        ).all()
+    )
+
+
+def item(row: ActionItem) -> Item:
+    assert row.id is not None
+    return Item(
+        id=row.id,
+        stoppage_id=row.stoppage_id,
+        level=row.level,
+        text=row.text,
+        status=row.status,
+        owner=row.owner,
+        owner_name=row.owner_name,
+        due=row.due.isoformat() if row.due else None,
+        category=row.category,
+    )

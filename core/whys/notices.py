@@ -1,0 +1,77 @@
+"""What the five whys says in the stoppage's thread and in the channel."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core.actor import Actor
+from core.notifier import Notice
+from core.whys.analysis import Analysis
+from core.whys.investments import Investment
+
+
+@dataclass(frozen=True)
+class WhyAsked(Notice):
+    analysis: Analysis
+    level: int
+
+
+@dataclass(frozen=True)
+class AnswerEdited(Notice):
+    level: int
+    text: str
+
+
+@dataclass(frozen=True)
+class InvestmentsAsked(Notice):
+    """After the fifth why: one proportional investment per level, in the thread or the form."""
+
+    analysis: Analysis
+
+
+@dataclass(frozen=True)
+class InvestmentsNoted(Notice):
+    noted: tuple[Investment, ...]
+    analysis: Analysis
+
+
+@dataclass(frozen=True)
+class NotUnderstood(Notice):
+    """A reply that tried to say something the analysis cannot take; it says what would work."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class WhysDone(Notice):
+    """The five whys and the investments, in one summary (thread and channel)."""
+
+    analysis: Analysis
+    repeat_of: int | None
+
+
+@dataclass(frozen=True)
+class MeetingScheduled(Notice):
+    at: datetime
+    by: Actor
+
+
+@dataclass(frozen=True)
+class MeetingNow(Notice):
+    analysis: Analysis
+
+
+@dataclass(frozen=True)
+class StillStopped(Notice):
+    """The nag: how long the line has been stopped, what waits, what the analysis lacks."""
+
+    stopped_for: timedelta
+    commits_waiting: int
+    analysis: Analysis
+
+
+@dataclass(frozen=True)
+class ForcedStart(Notice):
+    by: Actor
+    reason: str
+    stoppage_id: int
+    missing: str

@@ -1,0 +1,113 @@
+"""The rule that restarts the line: not before its five whys is done or has a meeting.
+
+Also the commands around it: ``/whys`` (where it stands), ``/whys severity``, ``/whys schedule``.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from sqlmodel import Session
+
+from core import audit
+from core.actor import Actor
+from core.audit import Outcome
+from core.clock import Clock
+from core.line import peek
+from core.moments import MomentError, parse_moment
+from core.notifier import MessageRef, Notifier
+from core.refusal import Refusal
+from core.whys.analysis import Analysis, analysis, whys_of
+from core.whys.notices import MeetingScheduled
+from core.whys.severity import Severity
+from storage.tables import Stoppage
+
+_NO_STOPPAGE = Refusal("The line is running: there is no stoppage to analyse.")
+
+
+@dataclass(frozen=True)
+class SeveritySet:
+    analysis: Analysis
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    analysis: Analysis
+    at: datetime
+
+
+def show(session: Session, *, clock: Clock, actor: Actor) -> Analysis | Refusal:
+    audit.record(session, clock=clock, actor=actor, action="whys", outcome=Outcome.OK)
+    stoppage = peek(session, clock=clock).stoppage
+    return _NO_STOPPAGE if stoppage is None else analysis(session, stoppage.id)
+
+
+def set_severity(
+    session: Session, *, clock: Clock, actor: Actor, severity: str
+) -> SeveritySet | Refusal:
+    record = partial(
+        audit.record, session, clock=clock, actor=actor, action="whys.severity", detail=severity
+    )
+    stoppage = peek(session, clock=clock).stoppage
+    if severity not in {s.value for s in Severity}:
+        refusal = Refusal(f"{severity!r} is not a severity: minor, major or critical.")
+    else:
+        refusal = _NO_STOPPAGE if stoppage is None else None
+    if refusal is not None or stoppage is None:
+        refusal = refusal or _NO_STOPPAGE
+        record(outcome=Outcome.REFUSED, message=refusal.reason)
+        return refusal
+    row = whys_of(session, stoppage.id)
+    row.severity, row.severity_from = severity, actor.id
+    session.add(row)
+    record(outcome=Outcome.OK, message=f"stoppage #{stoppage.id}")
+    session.flush()
+    return SeveritySet(analysis(session, stoppage.id))
+
+
+def from_alert(session: Session, stoppage_id: int, severity: Severity) -> None:
+    """A page's severity sets the analysis' — unless a person has said otherwise."""
+    row = whys_of(session, stoppage_id)
+    order = list(Severity)
+    if row.severity_from in ("default", "alert") and order.index(severity) >= order.index(
+        Severity(row.severity)
+    ):
+        row.severity, row.severity_from = severity.value, "alert"
+        session.add(row)
+
+
+def schedule(
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    actor: Actor,
+    when: str,
+    timezone: str = "UTC",
+) -> Scheduled | Refusal:
+    """``/whys schedule tomorrow 10:00``: a meeting, a reminder in the thread, and the line may
+    start meanwhile."""
+    record = partial(
+        audit.record, session, clock=clock, actor=actor, action="whys.schedule", detail=when
+    )
+    stoppage = peek(session, clock=clock).stoppage
+    try:
+        at = parse_moment(when, now=clock.now(), timezone=timezone)
+        refusal = _NO_STOPPAGE if stoppage is None else None
+    except MomentError as error:
+        refusal = Refusal(str(error))
+    if refusal is None and at <= clock.now():
+        refusal = Refusal(f"{when!r} is already past: schedule the meeting in the future.")
+    if refusal is not None or stoppage is None:
+        refusal = refusal or _NO_STOPPAGE
+        record(outcome=Outcome.REFUSED, message=refusal.reason)
+        return refusal
+    row = whys_of(session, stoppage.id)
+    row.scheduled_at, row.scheduled_by, row.remind_at = at, actor.id, at
+    session.add(row)
+    found = session.get(Stoppage, stoppage.id)
+    if found is not None and found.thread_id is not None:
+        notifier.reply(MessageRef(found.thread_id), MeetingScheduled(at, actor))
+    record(outcome=Outcome.OK, message=f"stoppage #{stoppage.id} at {at.isoformat()}")
+    session.flush()
+    return Scheduled(analysis(session, stoppage.id), at)
