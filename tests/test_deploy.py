@@ -33,7 +33,6 @@ def test_a_green_revision_goes_live_on_every_host_canary_first(team: DeployLine)
     assert deploy["status"] == "succeeded", deploy
     assert [team.live(i) for i in team.hosts] == [revision] * 3
     canary, *rest = deploy["hosts"]
-    assert all(canary["finished_at"] <= host["started_at"] or True for host in rest)
     assert all(h["step"] == "healthy" for h in deploy["hosts"])
     assert all(canary["finished_at"] < h["finished_at"] for h in rest)
     messages = team.progress(deploy["id"])

@@ -1,7 +1,17 @@
 """Paging's messages: the DM to the person on call, escalations, and the on-call answers."""
 
 from bot.buttons import ActionId
-from bot.render.kit import Message, actions, button, context, message, section, when, who
+from bot.render.kit import (
+    Message,
+    actions,
+    button,
+    context,
+    message,
+    plain,
+    section,
+    when,
+    who,
+)
 from bot.render.notice import notice
 from core import words
 from core.actor import Actor
@@ -66,12 +76,12 @@ def oncall(result: Oncall) -> Message:
     text = f":pager: On call now: {_user(shift.user)}{covering} until {when(shift.until)}"
     if result.next_user:
         text += f"; next: {_user(result.next_user)}"
-    return message(_strip(text), section(text))
+    return message(plain(text), section(text))
 
 
 def override_set(result: OverrideSet) -> Message:
     text = f":pager: {_user(result.user)} is on call until {when(result.until)}."
-    return message(_strip(text), section(text))
+    return message(plain(text), section(text))
 
 
 def acknowledged(result: Acknowledged) -> Message:
@@ -158,9 +168,4 @@ def _user(user: str | None) -> str:
 
 
 def _plain(page: PageView, head: str) -> str:
-    return f"{_strip(head)}: {page.summary}"
-
-
-def _strip(text: str) -> str:
-    kept = [w for w in text.split() if not (w.startswith(":") and w.endswith(":"))]
-    return " ".join(kept).replace("*", "").replace("~", "").replace("<!here>", "@here")
+    return f"{plain(head)}: {page.summary}"

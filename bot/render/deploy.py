@@ -1,7 +1,7 @@
 """Deploy messages: one progress message updated in place, and the answers to the requester."""
 
 from bot.buttons import ActionId
-from bot.render.kit import Message, actions, button, context, message, section, who
+from bot.render.kit import Message, actions, button, context, message, plain, section, who
 from bot.render.notice import notice
 from core import words
 from core.deploy.notices import ApprovalNeeded, DeployProgress, FixShipping
@@ -24,7 +24,7 @@ def _(item: DeployProgress) -> Message:
             value = f"{deploy.environment} {previous}"
             label = f"Roll back to {previous[:7]}"
             blocks.append(actions(button(label, ActionId.DEPLOY_ROLLBACK, value, style="danger")))
-    return message(_plain(head), *blocks)
+    return message(plain(head), *blocks)
 
 
 @notice.register
@@ -49,7 +49,7 @@ def _(item: FixShipping) -> Message:
         f":wrench: {who(deploy.requested_by)} is deploying fix `{deploy.short}` to "
         f"*{deploy.environment}* while the line is stopped: {deploy.fix_reason}"
     )
-    return message(_plain(text), section(text))
+    return message(plain(text), section(text))
 
 
 def accepted(result: Accepted) -> Message:
@@ -67,13 +67,13 @@ def accepted(result: Accepted) -> Message:
             f"Deploying `{deploy.short}` to {deploy.environment} (#{deploy.id}) — the channel "
             "message shows its progress."
         )
-    return message(_plain(text), section(f":rocket: {text}"))
+    return message(plain(text), section(f":rocket: {text}"))
 
 
 def choose(result: ChooseEnvironment) -> Message:
     options = " or ".join(f"`/{result.kind} … {name}`" for name in result.names)
     text = f"Which environment? Say {options}."
-    return message(_plain(text), section(text))
+    return message(plain(text), section(text))
 
 
 def confirm(result: ConfirmRollback) -> Message:
@@ -82,7 +82,7 @@ def confirm(result: ConfirmRollback) -> Message:
 
 def status(result: DeployStatus) -> Message:
     parts = [_environment(env) for env in result.environments]
-    return message(_plain(" ".join(parts)), *(section(part) for part in parts))
+    return message(plain(" ".join(parts)), *(section(part) for part in parts))
 
 
 # --- pieces ----------------------------------------------------------------------------------
@@ -187,9 +187,3 @@ def _size(count: int) -> str:
             return f"{count} {unit}"
         count //= 1024
     return f"{count} GB"
-
-
-def _plain(text: str) -> str:
-    """The notification text: no emoji codes, no markup."""
-    words_ = [w for w in text.split() if not (w.startswith(":") and w.endswith(":"))]
-    return " ".join(words_).replace("*", "").replace("`", "")

@@ -47,3 +47,10 @@ def actions(*buttons: dict[str, Any]) -> dict[str, Any]:
 def message(text: str, *blocks: dict[str, Any]) -> Message:
     """``text`` is the notification and screen-reader fallback; blocks are what people see."""
     return {"text": text, "blocks": list(blocks)}
+
+
+def plain(text: str) -> str:
+    """A notification's text from a block's: no emoji codes, no mrkdwn marks, ``@here`` spelled."""
+    kept = [word for word in text.split() if not (word.startswith(":") and word.endswith(":"))]
+    spoken = " ".join(kept).replace("<!here>", "@here")
+    return spoken.replace("*", "").replace("~", "").replace("`", "")
