@@ -4,7 +4,9 @@ A stoppage and its announcement commit together or not at all; the courier deliv
 afterwards, so the line never waits for the chat.
 """
 
+import base64
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col
@@ -14,9 +16,12 @@ from core.clock import Clock
 from core.notifier import MessageRef, Notice
 from storage.tables import OutboxMessage
 
+MAX_FILE_BYTES = 1_000_000  # a file rides in its outbox row, base64'd: rows stay small
+
 
 class Outbox:
-    """Queues messages for one channel; replies and updates ride in their parent's lane."""
+    """Queues messages for one channel; replies, updates and files in a thread ride in their
+    parent's lane, so they arrive after it."""
 
     def __init__(
         self,
@@ -34,23 +39,54 @@ class Outbox:
 
     def post(self, notice: Notice) -> MessageRef:
         return self._queue(
-            "post", lane=f"channel:{self._channel}", target=self._channel, notice=notice
+            "post",
+            lane=f"channel:{self._channel}",
+            target=self._channel,
+            payload=self._render(notice),
         )
 
     def reply(self, thread: MessageRef, notice: Notice) -> MessageRef:
-        parent = self._parent(thread)
-        while parent.kind == "reply" and parent.parent_id is not None:
-            parent = self._parent(MessageRef(parent.parent_id))  # Slack threads hang off the root
+        root = self._root(thread)
         return self._queue(
-            "reply", lane=parent.lane, target=parent.target, notice=notice, parent=parent
+            "reply", lane=root.lane, target=root.target, payload=self._render(notice), parent=root
         )
 
     def dm(self, user: str, notice: Notice) -> MessageRef:
-        return self._queue("dm", lane=f"dm:{user}", target=user, notice=notice)
+        return self._queue("dm", lane=f"dm:{user}", target=user, payload=self._render(notice))
+
+    def upload(
+        self,
+        *,
+        filename: str,
+        content: bytes,
+        title: str,
+        thread: MessageRef | None = None,
+    ) -> MessageRef:
+        """A file in the channel, or in a thread after its parent; it rides in the row itself,
+        so it commits (or not) with the change it shows."""
+        if not filename.strip() or not content:
+            raise ValueError("a file needs a name and some content")
+        if len(content) > MAX_FILE_BYTES:
+            raise ValueError(
+                f"{filename} is {len(content):,} bytes; the outbox carries files of at most "
+                f"{MAX_FILE_BYTES:,} bytes"
+            )
+        payload = {
+            "filename": filename,
+            "title": title,
+            "content": base64.b64encode(content).decode("ascii"),
+        }
+        if thread is None:
+            lane = f"channel:{self._channel}"
+            return self._queue("file", lane=lane, target=self._channel, payload=payload)
+        root = self._root(thread)
+        return self._queue("file", lane=root.lane, target=root.target, payload=payload, parent=root)
 
     def update(self, message: MessageRef, notice: Notice) -> None:
         """Only the newest version matters: older updates not yet sent are superseded."""
         parent = self._parent(message)
+        if parent.kind == "file":
+            raise ValueError(f"message #{parent.id} is a file: a file cannot be updated")
         now = self._clock.now()
         self._session.execute(
             update(OutboxMessage)
@@ -65,7 +101,23 @@ class Outbox:
             )
             .values(status="superseded")
         )
-        self._queue("update", lane=parent.lane, target=parent.target, notice=notice, parent=parent)
+        self._queue(
+            "update",
+            lane=parent.lane,
+            target=parent.target,
+            payload=self._render(notice),
+            parent=parent,
+        )
+
+    def _root(self, thread: MessageRef) -> OutboxMessage:
+        """Slack threads hang off their first message: a reply to a reply goes under the root."""
+        parent = self._parent(thread)
+        while parent.kind in ("reply", "file") and parent.parent_id is not None:
+            parent = self._parent(MessageRef(parent.parent_id))
+        if parent.kind == "file":
+            # Slack answers an upload with the file's id, not the ts of the message showing it
+            raise ValueError(f"message #{parent.id} is a file shared in the channel: no thread")
+        return parent
 
     def _parent(self, ref: MessageRef) -> OutboxMessage:
         parent = self._session.get(OutboxMessage, ref.id)
@@ -79,7 +131,7 @@ class Outbox:
         *,
         lane: str,
         target: str,
-        notice: Notice,
+        payload: dict[str, Any],
         parent: OutboxMessage | None = None,
     ) -> MessageRef:
         now = self._clock.now()
@@ -89,7 +141,7 @@ class Outbox:
             lane=lane,
             target=target,
             parent_id=parent.id if parent else None,
-            payload=self._render(notice),
+            payload=payload,
             next_attempt_at=now,
         )
         self._session.add(row)

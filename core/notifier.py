@@ -31,3 +31,18 @@ class Notifier(Protocol):
     def update(self, message: MessageRef, notice: Notice) -> None:
         """Replace an earlier message in place."""
         ...
+
+    def upload(
+        self,
+        *,
+        filename: str,
+        content: bytes,
+        title: str,
+        thread: MessageRef | None = None,
+    ) -> MessageRef:
+        """Share a file (the digest's chart) in the channel, or in a thread after its parent.
+
+        ``core`` passes bytes a front rendered for it; it never draws anything itself. A file can
+        be a thread's reply but not its root, and it is never updated.
+        """
+        ...

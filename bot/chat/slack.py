@@ -1,7 +1,9 @@
 """The courier's hand-over to Slack's Web API, translating its answers into retry or give up."""
 
+import base64
 from urllib.error import URLError
 
+import requests
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -19,6 +21,7 @@ _TRANSIENT = {
 class SlackChat:
     def __init__(self, client: WebClient) -> None:
         self._client = client
+        self._channel_ids: dict[str, str] = {}  # "#line" → "C0…", learned from Slack's answers
 
     def send(self, message: Outgoing) -> Sent:
         try:
@@ -36,6 +39,7 @@ class SlackChat:
                 answer = self._client.chat_postMessage(
                     channel=message.target, text=text, blocks=blocks, unfurl_links=False
                 )
+                self._channel_ids[message.target] = answer["channel"]
                 return Sent(answer["channel"], answer["ts"], self._permalink(answer))
             case "reply":
                 answer = self._client.chat_postMessage(
@@ -55,7 +59,53 @@ class SlackChat:
                 channel, ts = message.parent_channel or message.target, message.parent_ts
                 answer = self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
                 return Sent(answer["channel"], answer["ts"])
+            case "file":
+                return self._upload(message)
         raise UndeliverableError(f"unknown message kind {message.kind!r}")
+
+    def _upload(self, message: Outgoing) -> Sent:
+        """Slack's external upload: ask for a URL, POST the bytes there, then share the file.
+
+        A failure at any step retries the whole: an upload URL is good for one file, and Slack
+        discards a file that is never completed.
+        """
+        content = base64.b64decode(message.payload["content"])
+        channel = self._channel_id(message.parent_channel or message.target)
+        ticket = self._client.files_getUploadURLExternal(
+            filename=message.payload["filename"], length=len(content)
+        )
+        self._post_bytes(str(ticket["upload_url"]), content)
+        done = self._client.files_completeUploadExternal(
+            files=[{"id": ticket["file_id"], "title": message.payload["title"]}],
+            channel_id=channel,
+            thread_ts=message.parent_ts,
+        )
+        shared = done["files"][0]
+        return Sent(channel, str(shared["id"]), shared.get("permalink"))  # the file's id
+
+    def _post_bytes(self, url: str, content: bytes) -> None:
+        """The upload URL is Slack's file service, not its Web API: plain HTTP, judged here."""
+        answer = requests.post(url, data=content, timeout=self._client.timeout)
+        if answer.status_code == 200:
+            return
+        reason = f"Slack's file service answered HTTP {answer.status_code}"
+        if answer.status_code == 429:
+            raise RetryLaterError(reason, _retry_after(answer))
+        if answer.status_code >= 500:
+            raise RetryLaterError(reason)
+        raise UndeliverableError(f"{reason}: {answer.text[:200]}")
+
+    def _channel_id(self, channel: str) -> str:
+        """Sharing a file takes a channel ID where posting takes a name too."""
+        if not channel.startswith("#"):
+            return channel
+        known = self._channel_ids.get(channel)
+        if known is None:
+            raise UndeliverableError(
+                f"cannot share a file in {channel}: Slack needs the channel's ID — "
+                "set [slack] channel in andon.toml to it (C…)"
+            )
+        return known
 
     def _permalink(self, answer: dict) -> str | None:  # type: ignore[type-arg]
         """Links to the thread make refusals useful; a message without one still counts as sent."""

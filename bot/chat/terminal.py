@@ -1,8 +1,10 @@
 """The terminal as the line channel: each message gets a number, threads and buttons included."""
 
+import base64
 import re
 import sys
 import threading
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot.chat import Outgoing, Sent
@@ -65,17 +67,31 @@ def _button(element: dict[str, Any], number: int | None) -> str:
 
 
 class TerminalChat:
-    """Prints what the channel would show; a message's number is its ``ts``."""
+    """Prints what the channel would show; a message's number is its ``ts``.
 
-    def __init__(self, out: TextIO | None = None, *, channel: str = "line") -> None:
+    A shared file is written into ``files`` (relative paths start from the working directory
+    at the moment it is written), and the channel shows where it went.
+    """
+
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        *,
+        channel: str = "line",
+        files: Path = Path("andon-files"),
+    ) -> None:
         self._out = out or sys.stdout
         self._channel = channel
+        self._files = files
         self._lock = threading.Lock()
 
     def send(self, message: Outgoing) -> Sent:
         number = message.id
-        lines = transcript(message.payload, number)
-        if message.kind == "reply":
+        if message.kind == "file":
+            lines = [self._save(message.payload)]
+        else:
+            lines = transcript(message.payload, number)
+        if message.kind == "reply" or (message.kind == "file" and message.parent_ts):
             head = f"  ↳ #{number} in thread #{message.parent_ts}: "
             indent = "    "
         elif message.kind == "update":
@@ -87,6 +103,14 @@ class TerminalChat:
             head, indent = f"#{number} ", "  "
         self.say(head + (lines[0] if lines else ""), *(indent + line for line in lines[1:]))
         return Sent(self._channel, str(number))
+
+    def _save(self, payload: dict[str, Any]) -> str:
+        """The file lands where a person can open it; the line says where."""
+        self._files.mkdir(parents=True, exist_ok=True)
+        name = Path(payload["filename"]).name  # never outside the folder
+        path = self._files / (name if name not in ("", "..") else "file")
+        path.write_bytes(base64.b64decode(payload["content"]))
+        return f"📎 {payload['title']}: {path}"
 
     def say(self, *lines: str) -> None:
         with self._lock:

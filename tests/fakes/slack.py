@@ -3,6 +3,10 @@
 It answers the methods Andon calls the way Slack documents them (``{"ok": true, ...}``), accepts
 the bot token only, records ``response_url`` posts, and can be told to fail (429 with
 ``Retry-After``, 5xx) to play an outage.
+
+Files take Slack's external upload: ``files.getUploadURLExternal`` hands out an ``upload_url`` on
+this same server, the bytes POSTed there are recorded as method ``upload`` (``uploaded(file_id)``
+returns them), and ``files.completeUploadExternal`` shares only files whose bytes arrived.
 """
 
 import itertools
@@ -44,6 +48,9 @@ class FakeSlack:
         self._lock = threading.Condition()
         self._faults: list[Fault] = []
         self._ts = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._files: dict[str, dict[str, Any]] = {}  # file id → filename, length, state
+        self._bytes: dict[str, bytes] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -96,6 +103,11 @@ class FakeSlack:
                     raise AssertionError(f"no {count}× {method} matching in {timeout}s; saw {seen}")
                 self._lock.wait(left)
 
+    def uploaded(self, file_id: str) -> bytes:
+        """The bytes POSTed to a file's upload URL."""
+        with self._lock:
+            return self._bytes[file_id]
+
     def forget(self) -> None:
         with self._lock:
             self._calls.clear()
@@ -145,7 +157,7 @@ class FakeSlack:
                     return {"ok": False, "error": "channel_not_found"}
                 return {
                     "ok": True,
-                    "channel": channel,
+                    "channel": _channel_id(channel),  # Slack answers a #name with its ID
                     "ts": ts,
                     "message": {"text": params.get("text")},
                 }
@@ -174,6 +186,10 @@ class FakeSlack:
                 return {"ok": True, "url": self.socket_url}
             case "views.open":
                 return {"ok": True, "view": {"id": "V0001"}}
+            case "files.getUploadURLExternal":
+                return self._upload_url(params)
+            case "files.completeUploadExternal":
+                return self._complete_upload(params)
             case "users.info":
                 user = params.get("user", "")
                 return {
@@ -186,6 +202,49 @@ class FakeSlack:
                     },
                 }
         return {"ok": False, "error": "unknown_method"}
+
+    def _upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        length = str(params.get("length", ""))
+        if not params.get("filename") or not length.isdigit() or int(length) <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F0ANDON{next(self._file_ids):04d}"
+        with self._lock:
+            self._files[file_id] = {
+                "filename": params["filename"],
+                "length": int(length),
+                "state": "issued",
+            }
+        return {
+            "ok": True,
+            "upload_url": f"http://127.0.0.1:{self.port}/upload/v1/{file_id}",
+            "file_id": file_id,
+        }
+
+    def _receive(self, file_id: str, data: bytes) -> tuple[int, str]:
+        """Slack's file service: 200 ``OK - <length>`` once the bytes the ticket named arrive."""
+        with self._lock:
+            issued = self._files.get(file_id)
+            if issued is None or issued["state"] != "issued":
+                return 404, "Not Found"
+            if len(data) != issued["length"]:
+                return 400, f"expected {issued['length']} bytes, got {len(data)}"
+            issued["state"] = "uploaded"
+            self._bytes[file_id] = data
+        return 200, f"OK - {len(data)}"
+
+    def _complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
+        files = params.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = params.get("channel_id")
+        if channel is not None and str(channel)[:1] not in ("C", "G", "D"):
+            return {"ok": False, "error": "channel_not_found"}
+        with self._lock:
+            if any(self._files.get(f.get("id"), {}).get("state") != "uploaded" for f in files):
+                return {"ok": False, "error": "file_not_found"}
+            for f in files:
+                self._files[f["id"]]["state"] = "completed"  # completing is once only
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
 
     def _fault(self, method: str) -> Fault | None:
         with self._lock:
@@ -207,6 +266,9 @@ class FakeSlack:
             def do_POST(self) -> None:
                 path = urlparse(self.path).path
                 length = int(self.headers.get("Content-Length", 0))
+                if path.startswith("/upload/"):
+                    self._upload(path.rsplit("/", 1)[-1], self.rfile.read(length))
+                    return
                 raw = self.rfile.read(length).decode()
                 params = _params(raw, self.headers.get("Content-Type", ""))
                 params.update(dict(parse_qsl(urlparse(self.path).query)))
@@ -228,10 +290,36 @@ class FakeSlack:
 
             do_GET = do_POST  # noqa: N815
 
+            def _upload(self, file_id: str, data: bytes) -> None:
+                params = {"file_id": file_id, "length": len(data)}
+                fake._record(Call("upload", params, dict(self.headers.items())))
+                fault = fake._fault("upload")
+                if fault is not None:
+                    status = fault.status
+                    text = "Too Many Requests" if status == 429 else "Service Unavailable"
+                    extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+                else:
+                    (status, text), extra = fake._receive(file_id, data), {}
+                body = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, *args: object) -> None:
                 return
 
         return Handler
+
+
+def _channel_id(channel: str) -> str:
+    """A stable ID for a #name, the way Slack answers a post addressed by name."""
+    if not channel.startswith("#"):
+        return channel
+    return "C0" + "".join(c for c in channel.upper() if c.isalnum())[:9].ljust(9, "0")
 
 
 def _params(raw: str, content_type: str) -> dict[str, Any]:
@@ -240,7 +328,7 @@ def _params(raw: str, content_type: str) -> dict[str, Any]:
     if "json" in content_type:
         return json.loads(raw)
     params: dict[str, Any] = dict(parse_qsl(raw))
-    for key in ("blocks", "attachments"):
+    for key in ("blocks", "attachments", "files"):
         if isinstance(params.get(key), str):
             params[key] = json.loads(params[key])
     return params
