@@ -25,6 +25,7 @@ from bot.commands import (
     ShowChecks,
     ShowCi,
     ShowDeploys,
+    ShowDigest,
     ShowLine,
     ShowOncall,
     ShowWhys,
@@ -52,6 +53,7 @@ from core.deliveries import first_time
 from core.deploy import request as deploy_request
 from core.deploy import status as deploy_status
 from core.deploy.request import Accepted, DeployWish, RollbackWish
+from core.digest import report as digest_report
 from core.gate import decide as gate
 from core.gate.decide import GateAnswer
 from core.gate.push import Push
@@ -298,6 +300,10 @@ class Andon:
                     actor=actor,
                     page_id=page_id,
                 )
+            case ShowDigest(week=week):
+                return digest_report.show(
+                    session, config=self.config, clock=clock, actor=actor, which=week
+                )
             case ShowChecks():
                 audit.record(session, clock=clock, actor=actor, action="checks", outcome=Outcome.OK)
                 return check_overview(session, checks=self.config.checks, clock=clock)
@@ -392,6 +398,7 @@ _ACTIONS = {
     SetSeverity: "whys.severity",
     ScheduleWhys: "whys.schedule",
     ShowActions: "actions",
+    ShowDigest: "digest",
     ActionDone: "action.done",
     ResolvePage: "page.resolve",
 }

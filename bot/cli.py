@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot import cli_deploy, cli_whys
+from bot import cli_deploy, cli_digest, cli_whys
 from core.refusal import Refusal
 
 if TYPE_CHECKING:
@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
         "shell", help="the terminal front: the engine with you as the channel"
     )
     shell.add_argument("--as", dest="name", help="who you are (default: $USER)")
+    demo = commands.add_parser(
+        "demo", help="the whole line in the terminal: a push to a rollback, in a temporary dir"
+    )
+    demo.add_argument("--keep", action="store_true", help="keep the temporary dir, say where")
 
     db = commands.add_parser("db", help="the database")
     db.add_subparsers(dest="db_command", required=True).add_parser(
@@ -80,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         verbs.choices[verb].add_argument("--as", dest="name", help="who you are (default: $USER)")
     cli_deploy.add_parsers(commands)
     cli_whys.add_parsers(commands)
+    cli_digest.add_parsers(commands)
     return parser
 
 
@@ -110,6 +115,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from bot.main import shell
 
             return shell(settings, name=args.name)
+        case "demo":
+            from bot.demo import run as demo
+
+            return demo(keep=args.keep)
         case "db":
             return _db_upgrade(settings)
         case "config":
@@ -126,6 +135,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return cli_deploy.run(settings, args)
         case "whys":
             return cli_whys.run(settings, args)
+        case "digest":
+            return cli_digest.run(settings, args)
     return 2
 
 

@@ -4,7 +4,17 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-COMMANDS = ("/line", "/ci", "/deploy", "/rollback", "/oncall", "/checks", "/whys", "/actions")
+COMMANDS = (
+    "/line",
+    "/ci",
+    "/deploy",
+    "/rollback",
+    "/oncall",
+    "/checks",
+    "/whys",
+    "/actions",
+    "/digest",
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,11 @@ class ActionDone:
 
 
 @dataclass(frozen=True)
+class ShowDigest:
+    week: str = "this"  # this | last | 2026-W47
+
+
+@dataclass(frozen=True)
 class AckPage:
     page_id: int
 
@@ -129,6 +144,7 @@ Intent = (
     | ScheduleWhys
     | ShowActions
     | ActionDone
+    | ShowDigest
     | Help
 )
 
@@ -153,6 +169,8 @@ def parse(command: str, text: str, *, environments: Collection[str] = ()) -> Int
         if verb in ("", "all") and not rest.strip():
             return ShowActions(everyone=verb == "all")
         return Help(not_understood=f"/actions {text}".strip())
+    if command == "/digest":
+        return ShowDigest(verb or "this") if not rest.strip() else Help(f"/digest {text}".strip())
     if command == "/oncall":
         return _oncall(text)
     if command == "/checks":
@@ -264,5 +282,6 @@ USAGE = (
     "• `/actions` — your open action items; `/actions all` — everyone's\n"
     "• `/oncall` — who is on call now and next; `/oncall override @someone until <when>`\n"
     "• `/checks` — each built-in check's last value and state\n"
+    "• `/digest [this|last|2026-W47]` — the weekly digest: investments, the line, DORA, pages, CI\n"
     "• `/line help` — this message"
 )

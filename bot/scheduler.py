@@ -2,6 +2,7 @@
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot import digests
 from bot.andon import Andon
 from bot.checks import Checker
 
@@ -34,6 +35,16 @@ def start(andon: Andon, *, checker: Checker | None = None) -> BackgroundSchedule
         max_instances=1,
         coalesce=True,
     )
+    if andon.config.digest is not None:
+        scheduler.add_job(
+            digests.post_due,
+            "interval",
+            args=(andon,),
+            seconds=TICK_SECONDS,
+            id="digest",
+            max_instances=1,
+            coalesce=True,
+        )
     if checker is not None:
         scheduler.add_job(
             checker.tick,

@@ -114,6 +114,7 @@ class CiResult(SQLModel, table=True):
         UniqueConstraint("revision", "pipeline", "run_id", "status", name="uq_ci_result"),
         Index("ix_ci_result_revision_pipeline", "revision", "pipeline", "id"),
         Index("ix_ci_result_branch_pipeline", "branch", "pipeline", "id"),
+        Index("ix_ci_result_received_at", "received_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -178,7 +179,10 @@ class Deploy(SQLModel, table=True):
     A rollback is a deploy of kind ``rollback``; both share the record, the lock and the run.
     """
 
-    __table_args__ = (Index("ix_deploy_environment_status", "environment", "status", "id"),)
+    __table_args__ = (
+        Index("ix_deploy_environment_status", "environment", "status", "id"),
+        Index("ix_deploy_finished_at", "finished_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)  # deploy | rollback
@@ -198,6 +202,7 @@ class Deploy(SQLModel, table=True):
     migrated: bool = False  # before_activate commands ran: rolling back across it asks first
     message_id: int | None = Field(default=None, foreign_key="outbox_message.id")
     holder: str | None = Field(default=None, max_length=255)  # the process running it
+    committed_at: datetime | None = _when(nullable=True)  # the revision's commit: lead time
 
 
 class DeployHost(SQLModel, table=True):
@@ -259,6 +264,7 @@ class Page(SQLModel, table=True):
     __table_args__ = (
         Index("ix_page_identity_status", "identity", "status"),
         Index("ix_page_status_due", "status", "due_at"),
+        Index("ix_page_opened_at", "opened_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -294,6 +300,7 @@ class PageEvent(SQLModel, table=True):
     """Everything that happened to a page — paged, repeated, escalated, acknowledged — and who."""
 
     __tablename__ = "page_event"
+    __table_args__ = (Index("ix_page_event_kind_at", "kind", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     page_id: int = Field(foreign_key="page.id", index=True)
@@ -382,6 +389,8 @@ class ActionItem(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("stoppage_id", "level", name="uq_action_item"),
         Index("ix_action_item_owner_status", "owner", "status"),
+        Index("ix_action_item_created_at", "created_at"),
+        Index("ix_action_item_done_at", "done_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -398,3 +407,13 @@ class ActionItem(SQLModel, table=True):
     done_at: datetime | None = _when(nullable=True)
     done_by: str | None = Field(default=None, max_length=255)
     reminded_on: date | None = None  # the last weekday morning its owner heard it is overdue
+
+
+class DigestPost(SQLModel, table=True):
+    """A week whose digest went to the channel: the row is the claim, so it is posted once."""
+
+    __tablename__ = "digest_post"
+
+    week: str = Field(primary_key=True, max_length=16)  # ISO week, "2026-W47"
+    posted_at: datetime = _when()
+    message_id: int | None = Field(default=None, foreign_key="outbox_message.id")

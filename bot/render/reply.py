@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 
 from bot.commands import USAGE, Help
-from bot.render import actions, alerts, checks, ci, deploy, line, whys
+from bot.render import actions, alerts, checks, ci, deploy, digest, line, whys
 from bot.render.kit import Message, message, section
 from core.alerts.escalation import Acknowledged, Resolved
 from core.checks.judge import CheckView
 from core.ci.status import RevisionCi
 from core.deploy.request import Accepted, ChooseEnvironment, ConfirmRollback
 from core.deploy.status import DeployStatus
+from core.digest.report import Digest
 from core.line import AlreadyStopped, LineStatus, Started, Stopped
 from core.oncall import Oncall, OverrideSet
 from core.refusal import Refusal
@@ -45,6 +46,7 @@ Result = (
     | Scheduled
     | ActionList
     | Done
+    | Digest
     | Refusal
     | Help
     | Failure
@@ -91,6 +93,8 @@ def reply(result: Result) -> Message:
             return actions.action_list(result)
         case Done():
             return actions.done(result)
+        case Digest():
+            return digest.blocks(result)
         case Refusal(reason=reason):
             return message(reason, section(f":no_entry: {reason}"))
         case Help(not_understood=None):

@@ -5,6 +5,7 @@ background and reports through the deploy's one progress message.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 from sqlmodel import Session, select
@@ -259,6 +260,7 @@ def _new(
         requested_by_name=actor.name,
         via=actor.via,
         holder=ctx.holder,
+        committed_at=_committed(ctx, revision),
     )
     session.add(row)
     session.flush()
@@ -267,6 +269,16 @@ def _new(
         session.add(DeployHost(deploy_id=row.id, position=position, address=host.address))
     session.flush()
     return row
+
+
+def _committed(ctx: Context, revision: str) -> datetime | None:
+    """Best effort: a deploy without a commit time is left out of the lead time, not refused."""
+    if ctx.source is None:
+        return None
+    try:
+        return ctx.source.committed_at(revision)
+    except SourceError:
+        return None
 
 
 def _start(session: Session, ctx: Context, row: Deploy) -> DeployView | Refusal:

@@ -7,6 +7,7 @@ through a shell; what comes back is the full 40-hex-digit sha or nothing.
 import re
 import subprocess
 import tarfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +35,10 @@ class Source(Protocol):
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         """Whether ``newer`` contains ``older`` (both full shas)."""
+        ...
+
+    def committed_at(self, revision: str) -> datetime | None:
+        """When a full sha was committed (the committer's time): the start of its lead time."""
         ...
 
 
@@ -87,6 +92,15 @@ class GitSource:
         if not (is_sha(older) and is_sha(newer)):
             return False
         return self._git("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
+
+    def committed_at(self, revision: str) -> datetime | None:
+        if not is_sha(revision):
+            return None
+        found = self._git("show", "-s", "--format=%ct", revision, check=False)
+        seconds = found.stdout.decode().strip()
+        if found.returncode != 0 or not seconds.isdigit():
+            return None
+        return datetime.fromtimestamp(int(seconds), UTC)
 
     def _git(self, *args: str, check: bool) -> subprocess.CompletedProcess[bytes]:
         if not self._repository.exists():

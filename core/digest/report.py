@@ -1,0 +1,138 @@
+"""The weekly digest: every section for one week beside the week before, and eight weeks' trend.
+
+Every section is always there — a quiet week says "none" rather than leaving a gap — so the
+team reads the same digest every Monday and sees what changed.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from core import audit
+from core.actor import Actor
+from core.audit import Outcome
+from core.clock import Clock
+from core.config import AndonConfig
+from core.digest.builds import CiWeek, ci_week
+from core.digest.dora import Dora, deploy_count, dora
+from core.digest.investments import Investments, created_count, investments
+from core.digest.pages import PagerWeek, pager_week
+from core.digest.stoppages import LineWeek, line_week, opened_count
+from core.digest.trend import WeekTotals
+from core.digest.week import Week, WeekError
+from core.digest.window import Window
+from core.notifier import Notice
+from core.refusal import Refusal
+
+TREND_WEEKS = 8
+DEFAULT_WATCH = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    """One column of the digest."""
+
+    week: str
+    start: datetime
+    end: datetime  # the week's end, or now while it runs
+    investments: Investments
+    line: LineWeek
+    dora: Dora
+    pages: PagerWeek
+    ci: CiWeek
+
+
+@dataclass(frozen=True)
+class Digest:
+    week: str
+    timezone: str
+    complete: bool  # False while the week is still running
+    environments: tuple[str, ...]
+    this: WeekFigures
+    before: WeekFigures
+    trend: tuple[WeekTotals, ...]  # oldest first, ending with this week
+
+
+@dataclass(frozen=True)
+class DigestNotice(Notice):
+    """The digest as posted to the channel; the chart follows it in its thread."""
+
+    digest: Digest
+
+
+def build(session: Session, *, week: Week, config: AndonConfig, now: datetime) -> Digest:
+    """Compute the digest of ``week`` as it stands at ``now``."""
+    environments = production(config)
+    watch = config.alerts.watch if config.alerts is not None else DEFAULT_WATCH
+    budget = config.ci.budget if config.ci is not None else None
+
+    def figures(of: Week) -> WeekFigures:
+        window = Window.of(of, now)
+        return WeekFigures(
+            week=of.label,
+            start=window.start,
+            end=window.end,
+            investments=investments(session, window),
+            line=line_week(session, window, now=now),
+            dora=dora(session, window, environments=environments, watch=watch),
+            pages=pager_week(session, window),
+            ci=ci_week(session, window, budget=budget),
+        )
+
+    return Digest(
+        week=week.label,
+        timezone=week.timezone,
+        complete=week.end <= now,
+        environments=environments,
+        this=figures(week),
+        before=figures(week.previous()),
+        trend=trend(session, week=week, now=now, environments=environments),
+    )
+
+
+def show(
+    session: Session, *, config: AndonConfig, clock: Clock, actor: Actor, which: str
+) -> Digest | Refusal:
+    """``/digest [this|last]`` and ``andon digest --week``: read-only, audited like the rest."""
+    now = clock.now()
+    try:
+        week = Week.parse(which, now=now, timezone=timezone(config))
+    except WeekError as wrong:
+        audit.record(
+            session, clock=clock, actor=actor, action="digest", outcome=Outcome.REFUSED,
+            detail=which, message=str(wrong),
+        )  # fmt: skip
+        return Refusal(str(wrong))
+    audit.record(
+        session, clock=clock, actor=actor, action="digest", outcome=Outcome.OK, detail=week.label
+    )
+    return build(session, week=week, config=config, now=now)
+
+
+def trend(
+    session: Session, *, week: Week, now: datetime, environments: tuple[str, ...]
+) -> tuple[WeekTotals, ...]:
+    weeks = [week.previous(back) for back in range(TREND_WEEKS - 1, -1, -1)]
+    totals = []
+    for each in weeks:
+        window = Window.of(each, now)
+        totals.append(
+            WeekTotals(
+                week=each.label,
+                deploys=deploy_count(session, window, environments=environments),
+                stoppages=opened_count(session, window),
+                investments=created_count(session, window),
+            )
+        )
+    return tuple(totals)
+
+
+def production(config: AndonConfig) -> tuple[str, ...]:
+    """The environments at the end of a promotion chain; none configured means every deploy."""
+    promoted = {env.after for env in config.environments.values() if env.after}
+    return tuple(sorted(name for name in config.environments if name not in promoted))
+
+
+def timezone(config: AndonConfig) -> str:
+    return config.digest.timezone if config.digest is not None else "UTC"
