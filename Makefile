@@ -4,10 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format install dev bench clean
+.PHONY: run demo test lint format install dev bench clean
 
 run: $(VENV)/.runtime
 	$(BIN)/andon serve
+
+demo: $(VENV)/.runtime
+	$(BIN)/andon demo
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
