@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot import cli_deploy, cli_whys
+from bot import cli_deploy, cli_digest, cli_whys
 from core.refusal import Refusal
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         verbs.choices[verb].add_argument("--as", dest="name", help="who you are (default: $USER)")
     cli_deploy.add_parsers(commands)
     cli_whys.add_parsers(commands)
+    cli_digest.add_parsers(commands)
     return parser
 
 
@@ -134,6 +135,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return cli_deploy.run(settings, args)
         case "whys":
             return cli_whys.run(settings, args)
+        case "digest":
+            return cli_digest.run(settings, args)
     return 2
 
 
