@@ -249,3 +249,16 @@ def test_serve_without_a_slack_token_reads_commands_typed_on_its_terminal(
     line = terminal_server.api("/api/line").json()
     assert line["state"] == "stopped"
     assert [cause["text"] for cause in line["stoppage"]["causes"]] == ["disk full"]
+
+
+def test_every_emoji_a_message_uses_shows_as_a_picture_in_the_terminal() -> None:
+    """A shortcode the terminal does not know would reach the reader as ``:rocket:``."""
+    import re
+
+    from bot.chat.terminal import plain
+
+    root = Path(__file__).resolve().parents[1]
+    sources = [*root.glob("bot/render/*.py"), *root.glob("core/**/*.py")]
+    used = {code for path in sources for code in re.findall(r":[a-z0-9_+-]+:", path.read_text())}
+    assert used, "no shortcodes found: the search is wrong"
+    assert sorted(code for code in used if plain(code) == code) == []
