@@ -34,6 +34,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/gate.py
 	$(BIN)/python bench/deploy.py
 	$(BIN)/python bench/alerts.py
+	$(BIN)/python bench/digest.py
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
