@@ -487,3 +487,32 @@ def test_the_chart_goes_up_through_slacks_external_upload_flow(
     assert uploaded.startswith(b"\x89PNG\r\n\x1a\n")
     assert int(asked[0].params["length"]) == len(uploaded)
     assert completed[0].params["files"][0]["title"].endswith("the 8 weeks to 2026-W47")
+
+
+def test_andon_serve_posts_the_digest_when_its_moment_comes(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """The wiring: the scheduler's tick finds the moment (this very minute) and posts last week."""
+    from tests.harness import AndonServer
+
+    fake_slack.forget()
+    now = datetime.now(UTC)
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[now.weekday()]
+    config = (
+        f'[slack]\nchannel = "{CHANNEL}"\n[digest]\nwhen = "{day} {now:%H:%M}"\ntimezone = "UTC"\n'
+    )
+    server = AndonServer(
+        tmp_path, database_url=f"sqlite:///{tmp_path / 'andon.db'}", slack=fake_slack, config=config
+    ).start()
+    try:
+        posted = fake_slack.wait_for(
+            "chat.postMessage", lambda p: p.get("text", "").startswith("Weekly digest"), timeout=20
+        )
+        fake_slack.wait_for("files.completeUploadExternal", lambda p: True, timeout=20)
+    finally:
+        server.stop()
+    last_week = (now - timedelta(days=7)).isocalendar()
+    assert (
+        posted[-1].params["text"].startswith(f"Weekly digest — {last_week[0]}-W{last_week[1]:02d}")
+    )
+    assert len(_digest_posts(fake_slack)) == 1
