@@ -66,7 +66,15 @@ class Settings(BaseSettings):
             self.andon_github_token,
             self.andon_gitlab_token,
         ]
-        return [v.get_secret_value() for v in values if v and v.get_secret_value()]
+        found = [v.get_secret_value() for v in values if v and v.get_secret_value()]
+        return found + [v for v in self._provider_secrets().values() if v not in found]
+
+    @staticmethod
+    def _provider_secrets() -> dict[str, str]:
+        """Every ``ANDON_WEBHOOK_SECRET_<PROVIDER>`` set, in ``.env`` or the environment."""
+        prefix = "ANDON_WEBHOOK_SECRET_"
+        named = {**dotenv_values(".env"), **os.environ}
+        return {k: v for k, v in named.items() if k.upper().startswith(prefix) and v}
 
 
 def load() -> Settings:

@@ -157,11 +157,11 @@ def rollback(
     if not isinstance(found, str):
         record(outcome=Outcome.REFUSED, detail=wish.revision or "", message=_said(found))
         return found
+    # Who may comes first: a non-deployer learns that, not the state of the releases.
+    refusal = user_may_deploy(session, DeployAsk(ctx.config, ctx.clock, "", found, actor))
     target = _rollback_target(session, ctx, found, wish.revision)
     detail = f"{found} to {target if isinstance(target, str) else wish.revision or 'previous'}"
-    refusal = target if isinstance(target, Refusal) else None
-    ask = DeployAsk(ctx.config, ctx.clock, "", found, actor)
-    refusal = refusal or user_may_deploy(session, ask)
+    refusal = refusal or (target if isinstance(target, Refusal) else None)
     if refusal is not None or not isinstance(target, str):
         refusal = refusal or Refusal("No release to roll back to.")
         record(outcome=Outcome.REFUSED, detail=detail, message=refusal.reason)
