@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run demo test lint format install dev bench clean
+.PHONY: run demo test fuzz lint format install dev bench clean
 
 run: $(VENV)/.runtime
 	$(BIN)/andon serve
@@ -16,6 +16,14 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# A long, randomized campaign of the fuzz tests; Hypothesis prints the cases each one tried.
+FUZZ_EXAMPLES ?= 5000
+FUZZ_TESTS := tests/test_fuzz_http.py tests/test_fuzz_commands.py tests/test_bad_input.py
+
+fuzz: $(VENV)/.dev
+	ANDON_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -n 2 -q \
+		--hypothesis-show-statistics $(FUZZ_TESTS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
