@@ -11,6 +11,8 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from core.gate.push import BadPushError, RefUpdate
+
 ZERO = "0" * 40
 GIT_TIMEOUT = 20
 MAX_COMMITS = 10_000  # what POST /api/gate accepts
@@ -72,6 +74,10 @@ def _ref(line: str) -> dict[str, str]:
         raise UnreadablePushError(
             f"{line.strip()[:120]!r} is not an '<old> <new> <ref>' line of SHA-1 ids"
         )
+    try:  # checked before git is asked anything about the push
+        RefUpdate(parts[0], parts[1], parts[2])
+    except BadPushError as bad:
+        raise UnreadablePushError(str(bad)) from bad
     return {"old": parts[0], "new": parts[1], "ref": parts[2]}
 
 

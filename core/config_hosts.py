@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     Field,
@@ -22,6 +23,26 @@ _HOST = re.compile(
     r"(?::(?P<port>\d{1,5}))?"
 )
 _HOST_HINT = "write user@host:port, or local"
+_NAME = re.compile(r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+_USER = re.compile(r"[A-Za-z0-9._-]+")
+# A release root reaches sftp, tar and the shell on hosts: an absolute path of plain characters.
+_PATH = re.compile(r"/[\w./@%+=,:~ -]*")
+
+
+def _release_path(path: str | None) -> str | None:
+    if path is None:
+        return None
+    if not _PATH.fullmatch(path):
+        raise ValueError(
+            f"{path[:80]!r} is not a release path; write an absolute path of letters, digits, "
+            "spaces and . _ - / @ % + = , : ~ (no shell or control characters)"
+        )
+    if ".." in path.split("/"):
+        raise ValueError(f"{path[:80]!r} is not a release path; it may not climb with '..'")
+    return path
+
+
+ReleasePath = Annotated[str, Field(min_length=1), AfterValidator(_release_path)]
 
 
 def _parse_host(text: str) -> dict[str, Any]:
@@ -45,8 +66,22 @@ class Host(BaseModel):
     host: str = Field(min_length=1)
     user: str | None = None
     port: int = Field(default=22, ge=1, le=65535)
-    path: str | None = Field(default=None, min_length=1)  # overrides the environment's path
+    path: ReleasePath | None = None  # overrides the environment's path
     health_url: HttpUrl | None = None  # overrides the environment's health_url
+
+    @field_validator("host")
+    @classmethod
+    def _host_name(cls, host: str) -> str:
+        if host != LOCAL and not _NAME.fullmatch(host):
+            raise ValueError(f"{host[:80]!r} is not a host name; {_HOST_HINT}")
+        return host
+
+    @field_validator("user")
+    @classmethod
+    def _user_name(cls, user: str | None) -> str | None:
+        if user is not None and not _USER.fullmatch(user):
+            raise ValueError(f"{user[:80]!r} is not a user name; {_HOST_HINT}")
+        return user
 
     @model_validator(mode="before")
     @classmethod
@@ -102,7 +137,7 @@ class Environment(BaseModel):
 
     model_config = STRICT
 
-    path: str = Field(min_length=1)  # releases/<sha>/ and the current symlink live here
+    path: ReleasePath  # releases/<sha>/ and the current symlink live here
     hosts: list[Host] = Field(min_length=1)
     ssh_key: str | None = None
     known_hosts: str | None = None

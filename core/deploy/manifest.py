@@ -77,12 +77,20 @@ def loads(text: str | None) -> Manifest | None:
         return None
     try:
         rows = json.loads(text)["files"]
-        return {
+        found = {
             str(path): Entry(mode=int(row["mode"]), sha256=row.get("sha256"), link=row.get("link"))
             for path, row in rows.items()
         }
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+    # Its paths name files to delete and compare: one outside the release spoils the manifest.
+    return None if any(not _inside(path) for path in found) else found
+
+
+def _inside(path: str) -> bool:
+    parts = path.split("/")
+    unsafe = any(mark in path for mark in (*_UNSAFE, "\x00"))
+    return bool(path) and not path.startswith("/") and ".." not in parts and not unsafe
 
 
 def sums(manifest: Manifest) -> str:

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 ZERO = "0" * 40
 _SHA = re.compile(r"[0-9a-f]{40}")
+# What ``git check-ref-format`` refuses: control characters, space ~ ^ : ? * [ and backslash,
+# "..", "@{", "//", a component that starts with "." or ends in ".lock", a final "/" or ".".
+_BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|\.lock(?:/|$)|[/.]$")
 
 
 class BadPushError(ValueError):
@@ -26,8 +29,8 @@ class RefUpdate:
         for name in ("old", "new"):
             if not _SHA.fullmatch(getattr(self, name)):
                 raise BadPushError(name, f"{getattr(self, name)[:60]!r} is not a 40-hex object id")
-        if not self.ref.startswith("refs/") or len(self.ref) > 255 or "\n" in self.ref:
-            raise BadPushError("ref", f"{self.ref[:60]!r} is not a ref name")
+        if not self.ref.startswith("refs/") or len(self.ref) > 255 or _BAD_REF.search(self.ref):
+            raise BadPushError("ref", f"{self.ref[:60]!r} is not a ref name git would accept")
 
     @property
     def deletes(self) -> bool:
