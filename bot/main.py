@@ -99,7 +99,7 @@ def serve(settings: Settings) -> int:
     assert andon.deployer is not None
     andon.deployer.recover()
     checker = _checker(andon)
-    jobs = scheduler.start(andon, checker=checker)
+    jobs = scheduler.start(andon, checker=checker, every=settings.andon_tick_seconds)
     runner = _local_ci(andon)
     statuses = _forge_statuses(andon, settings)
     server = uvicorn.Server(

@@ -6,15 +6,18 @@ from bot import digests
 from bot.andon import Andon
 from bot.checks import Checker
 
-TICK_SECONDS = 5
+TICK_SECONDS = 5.0  # ANDON_TICK_SECONDS overrides it (tests of a running serve use less)
 
 
-def start(andon: Andon, *, checker: Checker | None = None) -> BackgroundScheduler:
+def start(
+    andon: Andon, *, checker: Checker | None = None, every: float = TICK_SECONDS
+) -> BackgroundScheduler:
+    """Every job on one tick of ``every`` seconds: due work is found in the database, not here."""
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
         andon.courier.nudge,
         "interval",
-        seconds=TICK_SECONDS,
+        seconds=every,
         id="tick",
         max_instances=1,
         coalesce=True,
@@ -22,7 +25,7 @@ def start(andon: Andon, *, checker: Checker | None = None) -> BackgroundSchedule
     scheduler.add_job(
         andon.tick_pages,
         "interval",
-        seconds=TICK_SECONDS,
+        seconds=every,
         id="pages",
         max_instances=1,
         coalesce=True,
@@ -30,7 +33,7 @@ def start(andon: Andon, *, checker: Checker | None = None) -> BackgroundSchedule
     scheduler.add_job(
         andon.tick_whys,
         "interval",
-        seconds=TICK_SECONDS,
+        seconds=every,
         id="whys",
         max_instances=1,
         coalesce=True,
@@ -40,7 +43,7 @@ def start(andon: Andon, *, checker: Checker | None = None) -> BackgroundSchedule
             digests.post_due,
             "interval",
             args=(andon,),
-            seconds=TICK_SECONDS,
+            seconds=every,
             id="digest",
             max_instances=1,
             coalesce=True,
@@ -49,7 +52,7 @@ def start(andon: Andon, *, checker: Checker | None = None) -> BackgroundSchedule
         scheduler.add_job(
             checker.tick,
             "interval",
-            seconds=TICK_SECONDS,
+            seconds=every,
             id="checks",
             max_instances=1,
             coalesce=True,
@@ -58,7 +61,7 @@ def start(andon: Andon, *, checker: Checker | None = None) -> BackgroundSchedule
         scheduler.add_job(
             andon.deployer.tick,
             "interval",
-            seconds=TICK_SECONDS,
+            seconds=every,
             id="deploys",
             max_instances=1,
             coalesce=True,

@@ -4,7 +4,7 @@ import os
 import sys
 
 from dotenv import dotenv_values
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     andon_url: str | None = None
     andon_github_token: SecretStr | None = None
     andon_gitlab_token: SecretStr | None = None
+    andon_tick_seconds: float = Field(default=5.0, gt=0, le=300)
 
     @field_validator("*", mode="before")
     @classmethod

@@ -1,0 +1,244 @@
+"""Due work across a SIGKILL: a page unacknowledged, a five whys half answered, a meeting
+reminder and a nag due, a digest posted — a real ``andon serve`` with short intervals (its clock
+cannot be moved), killed and restarted on the same database. The escalations, the reminder and
+the nag still fire at their time, the conversation goes on where it stopped, and nothing fires
+twice. The digest's *due at the crash* case is tested in-process, with a clock the test moves:
+a real server cannot be made to sit at a weekly minute without waiting for it."""
+
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from bot import digests
+from core.clock import ManualClock
+from storage.tables import DigestPost
+from tests.ci_payloads import signature
+from tests.fakes.slack import FakeSlack
+from tests.harness import CHANNEL, AndonServer
+from tests.inprocess import InProcessAndon
+from tests.slack_requests import slash_command, thread_reply
+
+ONE, TWO = "U0ONE", "U0TWO"
+_events = itertools.count(1)
+
+
+def _config(now: datetime) -> str:
+    when = f"{now:%a} {now:%H:%M}".lower()  # this minute: the digest is due at once
+    return f"""
+[slack]
+channel = "{CHANNEL}"
+[oncall]
+rotation = ["{ONE}", "{TWO}"]
+handoff = "mon 09:00"
+repeat = "1h"
+ack_timeout = "6s"
+[line]
+nag = "8s"
+[digest]
+when = "{when}"
+timezone = "UTC"
+"""
+
+
+def _posts(slack: FakeSlack, where: Callable[[dict[str, Any]], bool]) -> list[str]:
+    return [c.params.get("text", "") for c in slack.calls("chat.postMessage") if where(c.params)]
+
+
+def _texts(slack: FakeSlack, channel: str, thread: str | None = None) -> list[str]:
+    return _posts(slack, lambda p: p.get("channel") == channel and p.get("thread_ts") == thread)
+
+
+def _slash(server: AndonServer, slack: FakeSlack, command: str, text: str) -> str:
+    body, kind = slash_command(
+        command, text, user="U0MARIA", name="maria", response_url=slack.response_url()
+    )
+    answer = server.slack_post(body, kind)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["text"]
+
+
+def _say(server: AndonServer, thread: str, text: str) -> None:
+    body, kind = thread_reply(
+        text, user="U0MARIA", thread_ts=thread, event_id=f"EvCrash{next(_events):06d}"
+    )
+    assert server.slack_post(body, kind).status_code == 200
+
+
+def _wait(slack: FakeSlack, thread: str, prefix: str) -> None:
+    slack.wait_for(
+        "chat.postMessage",
+        lambda p: p.get("thread_ts") == thread and p.get("text", "").startswith(prefix),
+        timeout=20,
+    )
+
+
+def _page(server: AndonServer) -> None:
+    body = json.dumps(
+        {"name": "signups_low", "status": "firing", "severity": "critical", "summary": "0/min"}
+    ).encode()
+    answer = requests.post(
+        f"{server.url}/hooks/alerts/generic",
+        data=body,
+        headers={"Content-Type": "application/json", "X-Andon-Signature": signature(body)},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def _pages(slack: FakeSlack, user: str, words: str) -> list[str]:
+    return [t for t in _texts(slack, "D" + user[1:]) if words in t]
+
+
+def test_due_work_survives_a_kill_and_fires_once(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    fake_slack.forget()
+    server = AndonServer(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'andon.db'}",
+        slack=fake_slack,
+        config=_config(datetime.now(UTC)),
+    )
+    server.env["ANDON_TICK_SECONDS"] = "0.25"
+    server.start()
+    try:
+        digest = fake_slack.wait_for(
+            "chat.postMessage", lambda p: p.get("text", "").startswith("Weekly digest")
+        )
+        _slash(server, fake_slack, "/line", "stop sign-up is broken")
+        thread = server.open_stoppage()["thread_ts"]
+        _say(server, thread, "the sign-up test called the real payment API")
+        _wait(fake_slack, thread, "Why 2")
+        _say(server, thread, "the test has no fake for payments")
+        _wait(fake_slack, thread, "Why 3")
+        assert "scheduled" in _slash(server, fake_slack, "/whys", "schedule in 6s")
+        _page(server)
+        fake_slack.wait_for("chat.postMessage", lambda p: p.get("channel") in ("D0ONE", "D0TWO"))
+        server.process.kill()  # SIGKILL with all four due
+        server.process.wait()
+        paged = ONE if _pages(fake_slack, ONE, "signups_low") else TWO
+        following = TWO if paged == ONE else ONE
+        before = {
+            "escalated": _pages(fake_slack, following, "escalated to you"),
+            "reminder": _texts(fake_slack, CHANNEL, thread),
+        }
+        assert before["escalated"] == [], "the escalation fired before the kill: too slow a run"
+
+        server.start()
+        _say(server, thread, "nobody wrote one when payments came in")
+        _wait(fake_slack, thread, "Why 4")  # the conversation goes on at why 3
+        _wait(fake_slack, thread, "Time for the five whys")
+        _wait(fake_slack, thread, "Line stopped for")
+        fake_slack.wait_for(
+            "chat.postMessage",
+            lambda p: p.get("channel") == "D" + following[1:] and "escalated" in p.get("text", ""),
+            timeout=20,
+        )
+        fake_slack.wait_for(  # the second climb, a further ack_timeout later: the channel
+            "chat.postMessage", lambda p: "Nobody has acknowledged" in p.get("text", ""), timeout=20
+        )
+        time.sleep(1.0)  # four more ticks: long enough for anything due twice to show up
+
+        in_thread = _texts(fake_slack, CHANNEL, thread)
+        assert len([t for t in in_thread if t.startswith("Why 3")]) == 1, in_thread
+        assert len([t for t in in_thread if t.startswith("Time for the five whys")]) == 1
+        nags = [t for t in in_thread if t.startswith("Line stopped for")]
+        assert len(nags) == len(set(nags)), nags  # each nag claimed once
+        assert len(_pages(fake_slack, following, "escalated to you")) == 1
+        channel = _texts(fake_slack, CHANNEL)
+        assert len([t for t in channel if "Nobody has acknowledged" in t]) == 1, channel
+        assert len(_pages(fake_slack, paged, "signups_low")) == 1  # repeat = 1h: no repeat yet
+        assert len([t for t in channel if t.startswith("Weekly digest")]) == len(digest) == 1
+        assert len(fake_slack.calls("files.completeUploadExternal")) == 1  # its chart, once
+    finally:
+        server.stop()
+
+
+# --- the digest, in-process: due at the moment of the crash ---------------------------------
+
+MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+DIGEST_CONFIG = f'[slack]\nchannel = "{CHANNEL}"\n[digest]\nwhen = "mon 09:00"\ntimezone = "UTC"\n'
+
+
+@pytest.fixture
+def replicas(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[list[InProcessAndon]]:
+    """Two lives of Andon on one database; the first is never started (it dies mid-flight)."""
+    fake_slack.forget()
+    started: list[InProcessAndon] = []
+    yield started
+    for andon in started:
+        andon.stop()
+
+
+def _life(tmp_path: Path, slack: FakeSlack, at: datetime) -> InProcessAndon:
+    return InProcessAndon(tmp_path, config=DIGEST_CONFIG, slack=slack, clock=ManualClock(at))
+
+
+def _digests(slack: FakeSlack) -> list[str]:
+    return _posts(slack, lambda p: p.get("text", "").startswith("Weekly digest"))
+
+
+def test_a_digest_claimed_just_before_a_crash_is_delivered_once_by_the_next_life(
+    tmp_path: Path, fake_slack: FakeSlack, replicas: list[InProcessAndon]
+) -> None:
+    dying = _life(tmp_path, fake_slack, MONDAY_9 + timedelta(seconds=3))
+    assert digests.post_due(dying.andon) is not None  # claimed and queued, never delivered
+    dying.andon.database.dispose()  # the process is gone: its courier never ran
+    assert _digests(fake_slack) == []
+
+    after = _life(tmp_path, fake_slack, MONDAY_9 + timedelta(seconds=40)).start()
+    replicas.append(after)
+    assert digests.post_due(after.andon) is None  # the week is claimed already
+    after.deliver()
+    after.clock.advance(timedelta(hours=2))
+    assert digests.post_due(after.andon) is None
+    after.deliver()
+    assert len(_digests(fake_slack)) == 1
+    with after.andon.database.reading() as session:
+        assert session.get(DigestPost, "2026-W48") is not None
+
+
+def test_a_crash_inside_the_claim_leaves_the_digest_due(
+    tmp_path: Path, fake_slack: FakeSlack, replicas: list[InProcessAndon], monkeypatch
+) -> None:
+    dying = _life(tmp_path, fake_slack, MONDAY_9 + timedelta(seconds=3))
+    real_post = digests._post
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        real_post(*args, **kwargs)
+        raise SystemExit("killed between queueing the digest and the commit")
+
+    monkeypatch.setattr(digests, "_post", crash)
+    with pytest.raises(SystemExit):
+        digests.post_due(dying.andon)
+    monkeypatch.setattr(digests, "_post", real_post)
+    dying.andon.database.dispose()
+
+    after = _life(tmp_path, fake_slack, MONDAY_9 + timedelta(minutes=5)).start()
+    replicas.append(after)
+    assert digests.post_due(after.andon) is not None  # nothing was committed: still due
+    after.deliver()
+    assert digests.post_due(after.andon) is None
+    after.deliver()
+    assert len(_digests(fake_slack)) == 1
+    assert len(fake_slack.calls("files.completeUploadExternal")) == 1
+
+
+def test_a_digest_due_while_andon_was_down_posts_once_when_it_comes_back(
+    tmp_path: Path, fake_slack: FakeSlack, replicas: list[InProcessAndon]
+) -> None:
+    before = _life(tmp_path, fake_slack, MONDAY_9 - timedelta(minutes=1))
+    assert digests.post_due(before.andon) is None  # not yet: then Andon dies
+    before.andon.database.dispose()
+    back = _life(tmp_path, fake_slack, MONDAY_9 + timedelta(hours=3)).start()
+    replicas.append(back)
+    assert digests.post_due(back.andon) is not None
+    back.deliver()
+    assert digests.post_due(back.andon) is None
+    back.deliver()
+    assert len(_digests(fake_slack)) == 1
