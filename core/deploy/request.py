@@ -291,9 +291,10 @@ def _start(session: Session, ctx: Context, row: Deploy) -> DeployView | Refusal:
         refusal = busy(records.view(session, holding))
         if row.approved_by is not None:
             return refusal  # an approved request: the caller puts it back to waiting
-        session.delete(row)  # never ran: the audit row tells the story
         for host in _hosts(session, row.id):
             session.delete(host)
+        session.flush()  # the hosts go first: they reference the deploy (PostgreSQL checks)
+        session.delete(row)  # never ran: the audit row tells the story
         return refusal
     view = _view(session, ctx, row.id)
     if row.message_id is None:

@@ -124,6 +124,11 @@ class FakeSlack:
         with self._lock:
             self._faults.append(Fault(status, count, retry_after, methods))
 
+    def heal(self) -> None:
+        """The outage is over: faults not yet used up are dropped."""
+        with self._lock:
+            self._faults.clear()
+
     # --- the server --------------------------------------------------------------------------
 
     def _answer(self, method: str, params: dict[str, Any], auth: str) -> tuple[int, dict, dict]:

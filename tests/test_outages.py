@@ -1,0 +1,304 @@
+"""Outages: Slack down or rate-limiting for minutes, PostgreSQL restarted under load, a deploy host
+that does not answer. The line, the gate and the audit log never depend on the outside world; what
+the outside world missed is delivered whole, in order, once it is back."""
+
+import json
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlmodel import select
+
+from core.clock import ManualClock
+from storage.tables import OutboxMessage
+from tests.ci_payloads import generic, sha, signature
+from tests.deploy_line import App, DeployLine, toml_value
+from tests.fakes.slack import FakeSlack
+from tests.harness import API_TOKEN, CHANNEL, AndonServer
+from tests.inprocess import InProcessAndon
+from tests.postgres import PostgresCluster, server_binaries
+from tests.slack_requests import slash_command
+from tests.ssh_hosts import SshFleet
+
+T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
+OUTAGE_MINUTES = 30
+ONCALL = "U0ONCALL"
+ZERO = "0" * 40
+
+
+# --- Slack down for half an hour (in-process, the test moves the clock) -----------------------
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """A Slack of this test's own: its outage must not reach other tests."""
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def andon(tmp_path: Path, slack: FakeSlack) -> Iterator[InProcessAndon]:
+    app = App(tmp_path / "git")
+    config = "\n".join(
+        [
+            "[slack]",
+            f'channel = "{CHANNEL}"',
+            "[access]",
+            'admins = ["U0MARIA"]',
+            "[repo]",
+            f"path = {toml_value(str(app.clone))}",
+            "[oncall]",
+            f'rotation = ["{ONCALL}"]',
+            'handoff = "mon 09:00"',
+            "[environments.production]",
+            f"path = {toml_value(str(tmp_path / 'hosts'))}",
+            'hosts = ["local"]',
+        ]
+    )
+    running = InProcessAndon(
+        tmp_path / "andon", config=config + "\n", slack=slack, clock=ManualClock(T0)
+    )
+    running.app = app  # type: ignore[attr-defined]
+    running.start()
+    yield running
+    slack.heal()
+    running.stop()
+
+
+def _timed(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """Answers while Slack is down come from the database alone: well under a second each."""
+    started = time.monotonic()
+    answer = call(*args, **kwargs)
+    assert time.monotonic() - started < 1.5, f"{call.__name__} waited for Slack"
+    return answer
+
+
+def _slash(andon: InProcessAndon, command: str, text: str, user: str = "U0MARIA") -> str:
+    body, kind = slash_command(
+        command, text, user=user, name=user.lower(), response_url=andon.slack.response_url()
+    )
+    answer = _timed(andon.slack_post, body, kind)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["text"]
+
+
+def _hook(andon: InProcessAndon, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json", "X-Andon-Signature": signature(body)}
+    answer = _timed(requests.post, andon.url + path, data=body, headers=headers, timeout=10)
+    assert answer.status_code in (200, 202), answer.text
+    return answer.json()
+
+
+def _gate(andon: InProcessAndon, subject: str, trailers: dict[str, str]) -> dict[str, Any]:
+    new = sha()
+    push = {
+        "refs": [{"old": ZERO, "new": new, "ref": "refs/heads/main"}],
+        "commits": [
+            {"sha": new, "subject": subject, "author": "dana", "trailers": trailers, "paths": []}
+        ],
+        "push_options": [],
+        "pusher": "dana",
+    }
+    headers = {"Authorization": f"Bearer {API_TOKEN}"}
+    answer = _timed(requests.post, andon.url + "/api/gate", json=push, headers=headers, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_half_an_hour_of_slack_outage_loses_nothing_and_keeps_every_threads_order(
+    andon: InProcessAndon, slack: FakeSlack
+) -> None:
+    app: App = andon.app  # type: ignore[attr-defined]
+    revision = app.commit("first", {"app.py": "print(1)\n"})
+    # Slack rate-limits first (429, Retry-After: 2 minutes), then falls over (503) until healed
+    slack.fail(429, count=5, retry_after=120)
+    slack.fail(503, count=10**9)
+
+    assert _hook(andon, "/hooks/ci/generic", generic(revision, "passed", run_id="g1"))
+    assert _slash(andon, "/deploy", "").startswith("Deploying")
+    deadline = time.monotonic() + 30
+    while (deploy := _timed(andon.api, "/api/deploys")["deploys"][0])["status"] != "succeeded":
+        assert deploy["status"] in ("pending", "running"), deploy
+        assert time.monotonic() < deadline, deploy
+        time.sleep(0.05)
+    assert _slash(andon, "/line", "stop the signup form 500s").startswith("You stopped")
+    for n in range(3):
+        assert "another cause" in _slash(andon, "/line", f"stop and cause {n}", user=f"U0C{n}")
+    line = _timed(andon.api, "/api/line")
+    assert line["state"] == "stopped" and line["stoppage"]["thread_ts"] is None  # not delivered
+    refused = _gate(andon, "tweak the footer", {})
+    assert refused["allow"] is False and "stopped" in refused["message"]
+    assert _gate(andon, "fix signup", {"Line-Fix": "the signup fix"})["allow"] is True
+    red = sha()
+    assert _hook(andon, "/hooks/ci/generic", generic(red, "failed", run_id="r1"))["stopped_line"]
+    page = {"name": "signups_low", "status": "firing", "summary": "no sign-ups for 10 min"}
+    assert _hook(andon, "/hooks/alerts/generic", page)["paged"] == 1
+
+    for _ in range(OUTAGE_MINUTES):  # the courier keeps trying as the minutes pass
+        andon.clock.advance(timedelta(minutes=1))
+        andon.andon.courier.deliver_due()
+    with andon.andon.database.reading() as session:
+        rows = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert {r.status for r in rows} <= {"pending", "superseded"}  # only newer updates replace
+    tries = max(r.attempts for r in rows)
+    assert tries >= 5, "the courier gave up trying during the outage"
+    failed_calls = len(slack.calls())
+
+    slack.heal()
+    andon.clock.advance(timedelta(minutes=5))  # the longest backoff has passed
+    andon.deliver()
+
+    with andon.andon.database.reading() as session:
+        rows = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert {r.status for r in rows} <= {"sent", "superseded"}, [(r.id, r.status) for r in rows]
+    lanes: dict[str, list[OutboxMessage]] = defaultdict(list)
+    for row in rows:
+        if row.status == "sent" and row.kind in ("post", "reply", "dm"):
+            lanes[row.lane].append(row)
+    for lane, sent in lanes.items():  # Slack's ts counts up in the order it was sent
+        assert [r.ts for r in sent] == sorted(r.ts for r in sent), lane
+    assert {"channel:" + CHANNEL, "dm:" + ONCALL} <= set(lanes)
+    updates = [r for r in rows if r.kind == "update"]
+    newest = {r.parent_id: r for r in updates}  # the last update of each message is delivered
+    assert {r.status for r in newest.values()} == {"sent"}
+    posted = [c for c in slack.calls("chat.postMessage")[-sum(map(len, lanes.values())) :]]
+    texts = [c.params["text"] for c in posted]
+    assert any("Line stopped by" in t and "signup form" in t for t in texts)
+    assert any(
+        "signups_low" in json.dumps(c.params) for c in posted if c.params["channel"] == "D0ONCALL"
+    )
+    stoppage = _timed(andon.api, "/api/line")["stoppage"]
+    assert stoppage["thread_ts"] is not None
+    print(
+        f"Slack outage: {OUTAGE_MINUTES} min simulated, {failed_calls} refused calls, "
+        f"{len(rows)} messages queued, {sum(r.status == 'sent' for r in rows)} delivered, "
+        f"{sum(r.status == 'superseded' for r in rows)} superseded updates"
+    )
+
+
+# --- PostgreSQL restarted while commands stream in -----------------------------------------------
+
+COMMANDS = 8  # threads, each sending commands one after another
+RESTARTS = 2
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[PostgresCluster]:
+    """A cluster of this test's own: restarting the session's would cut other tests off."""
+    binaries = server_binaries()
+    if binaries is None:
+        pytest.skip("no PostgreSQL server binaries (initdb) on this machine")
+    cluster = PostgresCluster(binaries).start()
+    yield cluster
+    cluster.stop()
+
+
+def test_postgresql_restarted_under_load_loses_no_audit_row(
+    tmp_path: Path, fake_slack: FakeSlack, own_cluster: PostgresCluster
+) -> None:
+    server = AndonServer(
+        tmp_path, database_url=own_cluster.create_database("andon"), slack=fake_slack
+    ).start()
+    answers: dict[str, tuple[int, str]] = {}
+    done = threading.Event()
+
+    def stream(worker: int) -> None:
+        n = 0
+        while not done.is_set():
+            reason = f"load {worker}-{n}"
+            body, kind = slash_command(
+                "/line",
+                f"stop {reason}",
+                user=f"U0L{worker}",
+                name=f"l{worker}",
+                response_url=fake_slack.response_url(),
+            )
+            try:
+                answer = server.slack_post(body, kind)
+                answers[reason] = (answer.status_code, answer.text)
+            except requests.RequestException as error:
+                answers[reason] = (0, str(error))
+            n += 1
+
+    workers = [threading.Thread(target=stream, args=(w,)) for w in range(COMMANDS)]
+    try:
+        for w in workers:
+            w.start()
+        for _ in range(RESTARTS):
+            time.sleep(0.7)
+            own_cluster.restart()
+        time.sleep(1.0)
+        done.set()
+        for w in workers:
+            w.join(timeout=30)
+        after = server.cli("line", "stop", "after the restarts", "--as", "ops")
+        assert after.returncode == 0, after.stderr
+        entries = _all_audit(server)
+        causes = _all_causes(server)
+    finally:
+        done.set()
+        server.stop()
+
+    ok = {r for r, (status, text) in answers.items() if status == 200 and "stoppage #" in text}
+    refused = {r for r in answers if r not in ok}
+    audited = {e["detail"] for e in entries if e["action"] == "line.stop" and e["outcome"] == "ok"}
+    assert "after the restarts" in audited  # Andon reconnected
+    audited.discard("after the restarts")
+    assert ok <= audited, f"answered but not audited: {sorted(ok - audited)[:5]}"
+    assert audited - ok <= refused  # an answer lost in the cut may still have committed whole
+    for reason in answers:  # whole or nothing: a cause without its audit row is half-written
+        assert (reason in audited) == (reason in causes), reason
+    for reason in refused:
+        status, text = answers[reason]
+        assert status in (0, 200, 500, 503) and (status != 200 or "error `" in text), text
+    assert len(ok) > 20 and refused, (len(ok), len(refused))
+    print(
+        f"PostgreSQL: {RESTARTS} restarts under {COMMANDS} streams, {len(answers)} commands, "
+        f"{len(ok)} answered and audited, {len(refused)} failed cleanly, "
+        f"{len(entries)} rows checked"
+    )
+
+
+def _all_audit(server: AndonServer) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    before = None
+    while True:
+        query = "/api/audit?limit=1000" + (f"&before={before}" if before else "")
+        page = server.api(query).json()["entries"]
+        entries += page
+        if len(page) < 1000:
+            return entries
+        before = page[-1]["id"]
+
+
+def _all_causes(server: AndonServer) -> set[str]:
+    stoppage = server.api("/api/line").json()["stoppage"]
+    return {c["text"] for c in stoppage["causes"]}
+
+
+# --- a deploy host that does not answer --------------------------------------------------------
+
+
+def test_a_host_that_does_not_answer_stops_the_deploy_before_anything_goes_live(
+    tmp_path: Path, fleet: SshFleet, fake_slack: FakeSlack
+) -> None:
+    fleet.kill(1)  # web2's sshd is down: its port is closed
+    team = DeployLine(tmp_path, fleet=fleet, slack=fake_slack).start()
+    try:
+        team.release("first", {"app.py": "print(1)\n"})
+        team.slash("/deploy", "")
+        deploy = team.finished()
+        assert deploy["status"] == "failed"
+        assert [team.live(i) for i in team.hosts] == [None] * 3
+        address = fleet.hosts[1].address
+        assert address in deploy["error"], deploy["error"]
+        assert deploy["hosts"][1]["step"] == "failed"
+    finally:
+        team.stop()
