@@ -418,6 +418,9 @@ class Clocks:
             self.spans[name].append(seconds)
 
 
+POOLED_CONNECT = "ssh connect (pooled: an SFTP round trip to check it unless it answered < 1 s ago)"
+
+
 class ClockedTransport:
     def __init__(self, inner: Transport, clocks: Clocks) -> None:
         self._inner, self._clocks = inner, clocks
@@ -425,7 +428,7 @@ class ClockedTransport:
     def connect(self, host: Host) -> Connection:
         started = time.perf_counter()
         connection = self._inner.connect(host)
-        self._clocks.add("ssh connect (pooled: one SFTP round trip to check it)", _since(started))
+        self._clocks.add(POOLED_CONNECT, _since(started))
         return ClockedConnection(connection, self._clocks)  # type: ignore[return-value]
 
     def close(self) -> None:
@@ -1013,6 +1016,10 @@ def _mb(count: float | None) -> str:
 
 
 CALLS = {
+    "stage_tree": (
+        "`cp -al` of the live release, the changed files unlinked, `tar -xzf -` and "
+        "`sha256sum --quiet -c` of every file, in one exec channel"
+    ),
     "verify": "`sha256sum --quiet -c -` of every file of the release (an exec channel)",
     "unpack": "`tar -xf -` of the changed files and Andon's two (an exec channel)",
     "link_copy": "`cp -al` of the live release (an exec channel)",

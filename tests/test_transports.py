@@ -156,6 +156,18 @@ def test_read_link_is_none_for_a_regular_file_or_a_missing_path(target: Target) 
     assert target.connection.read_link(target.path("missing")) is None
 
 
+def test_look_answers_where_a_link_points_and_which_paths_exist(target: Target) -> None:
+    (target.app / "releases" / "abc").mkdir(parents=True)
+    (target.app / "current").symlink_to("releases/abc")
+    (target.app / "file").write_text("")
+
+    assert target.connection.look(
+        target.path("current"), [target.path("releases", "abc"), target.path("missing")]
+    ) == ("releases/abc", [True, False])
+    assert target.connection.look(target.path("file"), [target.path("file")]) == (None, [True])
+    assert target.connection.look(target.path("missing"), []) == (None, [])
+
+
 # --- Both transports: release trees ------------------------------------------------------------
 
 
@@ -280,6 +292,106 @@ def test_verifying_a_missing_directory_is_a_host_error(target: Target) -> None:
         target.connection.verify(target.path("missing"), sums_of({"a": b"a"}))
 
 
+def live_release(target: Target) -> Path:
+    """A release as a deploy leaves it: a changed file, an unchanged one, one to delete."""
+    live = target.app / "releases" / "live"
+    (live / "lib").mkdir(parents=True)
+    (live / "lib" / "app.py").write_text("v1")
+    (live / "lib" / "same.py").write_text("unchanged")
+    (live / "old.py").write_text("deleted in the next release")
+    return live
+
+
+def test_stage_tree_builds_a_delta_from_the_live_release_and_checks_it(target: Target) -> None:
+    live = live_release(target)
+    archive = tar_of({"lib/app.py": (b"v2", 0o644)}, directories=("lib",))
+    sums = sums_of({"lib/app.py": b"v2", "lib/same.py": b"unchanged"})
+
+    done = target.connection.stage_tree(
+        target.path("releases", "next"),
+        base=str(live),
+        remove=["lib/app.py", "old.py", "never-was"],
+        archive=io.BytesIO(archive),
+        sums=sums,
+    )
+
+    new = target.app / "releases" / "next"
+    assert (done.bytes_sent, done.mismatched) == (len(archive), [])
+    assert (new / "lib" / "app.py").read_text() == "v2"
+    assert (live / "lib" / "app.py").read_text() == "v1"
+    assert (new / "lib" / "same.py").samefile(live / "lib" / "same.py")
+    assert not (new / "old.py").exists() and (live / "old.py").exists()
+    assert sorted(os.listdir(target.app / "releases")) == ["live", "next"]  # no sums left
+
+
+def test_stage_tree_without_a_base_starts_empty_and_names_the_files_that_differ(
+    target: Target,
+) -> None:
+    archive = tar_of({"a": (b"a", 0o644), "b": (b"not what the sums say", 0o644)})
+    sums = sums_of({"a": b"a", "b": b"b", "sub/missing": b"m"})
+
+    done = target.connection.stage_tree(
+        target.path("releases", "new"), base=None, remove=[], archive=io.BytesIO(archive), sums=sums
+    )
+
+    assert done.mismatched == ["b", "sub/missing"]
+    assert sorted(os.listdir(target.app / "releases" / "new")) == ["a", "b"]
+
+
+def test_stage_tree_refuses_a_directory_that_already_exists(target: Target) -> None:
+    """cp would quietly nest the copy inside it instead."""
+    live = live_release(target)
+    (target.app / "releases" / "next").mkdir()
+
+    with pytest.raises(HostError, match="exists"):
+        target.connection.stage_tree(
+            target.path("releases", "next"),
+            base=str(live),
+            remove=[],
+            archive=io.BytesIO(tar_of({})),
+            sums="",
+        )
+    assert list((target.app / "releases" / "next").iterdir()) == []
+
+
+def test_stage_tree_refuses_paths_that_leave_the_directory(target: Target) -> None:
+    (target.app / "outside").write_text("")
+    empty = tar_of({})
+
+    with pytest.raises(HostError, match="outside"):
+        target.connection.stage_tree(
+            target.path("a"), base=None, remove=["../outside"], archive=io.BytesIO(empty), sums=""
+        )
+    with pytest.raises(HostError, match="outside"):
+        target.connection.stage_tree(
+            target.path("b"),
+            base=None,
+            remove=[],
+            archive=io.BytesIO(empty),
+            sums=sums_of({"../outside": b""}),
+        )
+    assert (target.app / "outside").exists()
+
+
+def test_stage_tree_names_the_step_that_failed(target: Target) -> None:
+    with pytest.raises(HostError, match="link-copy"):
+        target.connection.stage_tree(
+            target.path("next"),
+            base=target.path("missing"),
+            remove=[],
+            archive=io.BytesIO(tar_of({})),
+            sums="",
+        )
+    with pytest.raises(HostError, match="unpack into"):
+        target.connection.stage_tree(
+            target.path("next"),
+            base=None,
+            remove=[],
+            archive=io.BytesIO(b"not a gzip'd tar"),
+            sums="",
+        )
+
+
 # --- Both transports: commands -----------------------------------------------------------------
 
 
@@ -322,9 +434,17 @@ def test_paths_with_spaces_quotes_and_substitutions_are_never_interpreted(target
     target.connection.link_copy(f"{odd}/src", f"{odd}/copy")
     bad = target.connection.verify(f"{odd}/copy", sums_of({"bin/start": start}))
     result = target.connection.run("pwd", cwd=f"{odd}/copy", timeout=30)
+    staged = target.connection.stage_tree(
+        f"{odd}/staged",
+        base=f"{odd}/src",
+        remove=["bin/start"],
+        archive=io.BytesIO(tar_of({"bin/start": (start, 0o755)})),
+        sums=sums_of({"bin/start": start}),
+    )
+    staged_copy = (Path(odd) / "staged" / "bin" / "start").read_bytes()
     target.connection.remove_tree(odd)
 
-    assert bad == []
+    assert bad == [] and staged.mismatched == [] and staged_copy == start
     assert result.output == f"{odd}/copy\n"
     assert not Path(odd).exists()
     assert not (target.app / "pwned").exists()
@@ -443,6 +563,42 @@ def test_a_warm_connection_that_stopped_answering_is_replaced(fleet: SshFleet) -
     """The host's end vanished without a word (no FIN, no RST): the connection looks active."""
     transport = SshTransport(str(fleet.key_path), str(fleet.known_hosts_path), connect_timeout=1)
     connection = ssh(transport.connect(fleet_host(fleet, 0)))
+    hung = connection.client.get_transport()
+    connection.close()
+    fleet.freeze_connections(0)
+
+    connection = ssh(transport.connect(fleet_host(fleet, 0)))
+    connection.write_text(f"{fleet.hosts[0].path}/answered", "ok")
+
+    assert connection.client.get_transport() is not hung
+    assert Path(fleet.hosts[0].path, "answered").read_text() == "ok"
+    transport.close()
+
+
+def test_a_connection_that_answered_a_moment_ago_is_lent_without_asking_again(
+    fleet: SshFleet,
+) -> None:
+    """Within ``fresh_for`` the pool trusts the last answer (frozen here, to show it did)."""
+    transport = SshTransport(str(fleet.key_path), str(fleet.known_hosts_path), fresh_for=30)
+    connection = ssh(transport.connect(fleet_host(fleet, 0)))
+    connection.exists(fleet.hosts[0].path)
+    warm = connection.client.get_transport()
+    connection.close()
+    fleet.freeze_connections(0)
+
+    again = ssh(transport.connect(fleet_host(fleet, 0)))
+
+    assert again.client.get_transport() is warm
+    again.close()
+    transport.close()
+
+
+def test_a_connection_that_answered_longer_ago_is_asked_again(fleet: SshFleet) -> None:
+    transport = SshTransport(
+        str(fleet.key_path), str(fleet.known_hosts_path), connect_timeout=1, fresh_for=0
+    )
+    connection = ssh(transport.connect(fleet_host(fleet, 0)))
+    connection.exists(fleet.hosts[0].path)
     hung = connection.client.get_transport()
     connection.close()
     fleet.freeze_connections(0)

@@ -14,7 +14,7 @@ from contextlib import contextmanager, suppress
 from typing import BinaryIO
 
 from core.config_hosts import LOCAL, Host
-from core.deploy.transport import CommandResult, Connection, HostError
+from core.deploy.transport import CommandResult, Connection, HostError, Unpacked
 
 OUTPUT_TAIL = 4000  # characters of a command's output worth keeping: the end says what failed
 _CHUNK = 1 << 16
@@ -66,6 +66,9 @@ class LocalConnection:
                     return None
                 raise
 
+    def look(self, link: str, paths: Sequence[str]) -> tuple[str | None, list[bool]]:
+        return self.read_link(link), [self.exists(path) for path in paths]
+
     def make_dirs(self, path: str) -> None:
         with _failing(f"create {path}"):
             os.makedirs(path, exist_ok=True)
@@ -107,6 +110,24 @@ class LocalConnection:
             for digest, path in parse_sums(sums)
             if _sha256(os.path.join(directory, path)) != digest
         ]
+
+    def stage_tree(
+        self,
+        directory: str,
+        *,
+        base: str | None,
+        remove: Sequence[str],
+        archive: BinaryIO,
+        sums: str,
+    ) -> Unpacked:
+        # Nothing to save locally: the same steps, so a local deploy fails where a remote would.
+        if base is None:
+            self.make_dirs(directory)
+        else:
+            self.link_copy(base, directory)  # copytree refuses an existing directory
+        self.remove_files(directory, remove)
+        sent = self.unpack(directory, archive)
+        return Unpacked(bytes_sent=sent, mismatched=self.verify(directory, sums))
 
     def write_text(self, path: str, text: str) -> None:
         # A new inode, renamed into place: the old file may be hard-linked into another release.

@@ -33,7 +33,18 @@ def release_dir(path: str, revision: str) -> str:
 
 def live_revision(connection: Connection, path: str) -> str | None:
     """The sha ``current`` points at, or ``None`` when the host has none."""
-    target = connection.read_link(f"{path}/{CURRENT}")
+    return _revision_in(connection.read_link(f"{path}/{CURRENT}"))
+
+
+def look_up(connection: Connection, path: str, revision: str) -> tuple[str | None, bool]:
+    """The live revision, and whether ``revision``'s release is on the host, in one question:
+    a rollback asks it of every host before it flips any, so it is a round trip of every
+    rollback."""
+    target, (present,) = connection.look(f"{path}/{CURRENT}", [_manifest_path(path, revision)])
+    return _revision_in(target), present
+
+
+def _revision_in(target: str | None) -> str | None:
     name = target.rstrip("/").rsplit("/", 1)[-1] if target else ""
     return name if is_sha(name) else None
 
@@ -51,10 +62,9 @@ def stage(connection: Connection, path: str, bundle: Bundle) -> Staged:
             return Staged(0, 0, reused=True)
         connection.remove_tree(final)  # damaged on the host: rebuilt rather than trusted
     partial = f"{final}.partial"
-    staged = _upload(connection, path, partial, bundle, delta=True)
-    if connection.verify(partial, manifest.sums(bundle.manifest)):
-        staged = _upload(connection, path, partial, bundle, delta=False)
-        mismatched = connection.verify(partial, manifest.sums(bundle.manifest))
+    staged, mismatched = _upload(connection, path, partial, bundle, delta=True)
+    if mismatched:  # the live release was damaged in place: send everything
+        staged, mismatched = _upload(connection, path, partial, bundle, delta=False)
         if mismatched:
             raise HostError(f"checksums differ after upload: {', '.join(mismatched[:3])}")
     connection.rename(partial, final)
@@ -63,27 +73,31 @@ def stage(connection: Connection, path: str, bundle: Bundle) -> Staged:
 
 def _upload(
     connection: Connection, path: str, partial: str, bundle: Bundle, *, delta: bool
-) -> Staged:
+) -> tuple[Staged, list[str]]:
+    """Build ``partial`` — from the live release and only what changed, when ``delta`` and
+    there is one — and check every file of it; returns the files that do not match."""
     if connection.exists(partial):
         connection.remove_tree(partial)  # left over from an interrupted deploy
     live = live_revision(connection, path) if delta else None
     old = _manifest_of(connection, path, live) if live and live != bundle.revision else None
-    if old is not None and live is not None:
-        connection.link_copy(release_dir(path, live), partial)
-    else:
-        connection.make_dirs(partial)
+    base = release_dir(path, live) if old is not None and live is not None else None
     changed, deleted = manifest.changes(old or {}, bundle.manifest)
-    if old is not None:
-        connection.remove_files(partial, [*changed, *deleted, *ANDON_FILES])
+    # Unlinked before the new files arrive, so no older release ever sees its inode modified.
+    remove = [*changed, *deleted, *ANDON_FILES] if base is not None else []
     archive, files = bundle.archive(changed)
     with archive.open("rb") as stream:
-        sent = connection.unpack(partial, stream)
-    return Staged(files_sent=files, bytes_sent=sent)
+        done = connection.stage_tree(
+            partial, base=base, remove=remove, archive=stream, sums=manifest.sums(bundle.manifest)
+        )
+    return Staged(files_sent=files, bytes_sent=done.bytes_sent), done.mismatched
 
 
 def _manifest_of(connection: Connection, path: str, revision: str) -> manifest.Manifest | None:
-    text = connection.read_text(f"{release_dir(path, revision)}/{manifest.FILE_NAME}")
-    return manifest.loads(text)
+    return manifest.loads(connection.read_text(_manifest_path(path, revision)))
+
+
+def _manifest_path(path: str, revision: str) -> str:
+    return f"{release_dir(path, revision)}/{manifest.FILE_NAME}"
 
 
 def activate(connection: Connection, path: str, revision: str | None) -> None:
@@ -99,10 +113,6 @@ def activate(connection: Connection, path: str, revision: str | None) -> None:
     except HostError:
         connection.remove_files(path, [temporary.rsplit("/", 1)[-1]])
         raise
-
-
-def has_release(connection: Connection, path: str, revision: str) -> bool:
-    return connection.exists(f"{release_dir(path, revision)}/{manifest.FILE_NAME}")
 
 
 def prune(

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import line
 from core.actor import Actor
@@ -182,8 +182,8 @@ class _Job:
 
         def look(target: _Target) -> None:
             connection = self._connect(target)
-            target.previous = releases.live_revision(connection, target.path)
-            if not releases.has_release(connection, target.path, self.revision):
+            target.previous, present = releases.look_up(connection, target.path, self.revision)
+            if not present:
                 with self._lock:
                     missing.append(target.host.address)
 
@@ -469,8 +469,9 @@ class _Job:
         with self.crew.units() as (session, notifier):
             self._mine(session)
             now = self.crew.clock.now()
+            rows = self._host_rows(session, [target.position for target in targets])
             for target in targets:
-                row = self._host_row(session, target.position)
+                row = rows[target.position]
                 for move_to in steps:
                     if row.step != move_to:
                         step(row, move_to)
@@ -496,6 +497,15 @@ class _Job:
                 DeployHost.deploy_id == self.deploy_id, DeployHost.position == position
             )
         ).one()
+
+    def _host_rows(self, session: Session, positions: Sequence[int]) -> dict[int, DeployHost]:
+        """The hosts' rows in one query: a rollback of twenty hosts records them together."""
+        found = session.exec(
+            select(DeployHost).where(
+                DeployHost.deploy_id == self.deploy_id, col(DeployHost.position).in_(positions)
+            )
+        )
+        return {row.position: row for row in found}
 
     def _left_revision(self) -> str | None:
         known = {target.previous for target in self.targets if target.previous}

@@ -2,10 +2,12 @@
 
 Every exec channel costs 90–155 ms even on an open connection (sshd forks a session and a
 shell), while an SFTP request costs a round trip: so the flip of ``current`` is two SFTP
-requests, commands run only where a tool must (``cp -al``, ``tar``, ``sha256sum``, hooks), and
-connections stay open between deploys (TESTING.md, SSH hosts).
+requests, a look at a host one (pipelined), commands run only where a tool must (staging —
+``cp -al``, ``tar`` and ``sha256sum`` as one script — and hooks), and connections stay open
+between deploys (TESTING.md, SSH hosts).
 """
 
+import itertools
 import os
 import posixpath
 import shlex
@@ -20,16 +22,19 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import paramiko
+from paramiko.message import Message
+from paramiko.sftp import CMD_ATTRS, CMD_LSTAT, CMD_NAME, CMD_READLINK, CMD_STATUS
 from paramiko.ssh_exception import NoValidConnectionsError
 
 from core.config_hosts import Host
 from core.deploy.local import OUTPUT_TAIL, parse_sums, path_inside, removable
-from core.deploy.transport import CommandResult, Connection, HostError, HostKeyError
+from core.deploy.transport import CommandResult, Connection, HostError, HostKeyError, Unpacked
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 _STALL_TIMEOUT = 60.0  # an SFTP request unanswered for a minute means the host is gone
 _STEP_TIMEOUT = 600.0  # cp, rm, tar or sha256sum running ten minutes means the host is stuck
 _CHUNK = 32 * 1024
+_FRESH_FOR = 1.0  # a connection that answered this recently is lent without a liveness check
 
 
 class SshTransport:
@@ -46,11 +51,13 @@ class SshTransport:
         *,
         connect_timeout: float = 10,
         keepalive: int = 15,
+        fresh_for: float = _FRESH_FOR,
     ) -> None:
         self.key_path = os.path.expanduser(key_path) if key_path else None
         self.known_hosts = os.path.expanduser(known_hosts or DEFAULT_KNOWN_HOSTS)
         self.connect_timeout = connect_timeout
         self.keepalive = keepalive
+        self.fresh_for = fresh_for
         self._key: paramiko.PKey | None = None
         self._key_lock = threading.Lock()
         self._guard = threading.Lock()  # guards the dictionaries below, never held for I/O
@@ -79,10 +86,17 @@ class SshTransport:
             return self._locks.setdefault(address, threading.Lock())
 
     def _take_idle(self, address: str) -> "_Link | None":
-        """The warm connection, if it still answers: a host may have rebooted since."""
+        """The warm connection, if it still answers: a host may have rebooted since.
+
+        One that answered within ``fresh_for`` seconds is not asked again: the next step of
+        the same deploy, or a rollback right after one, would otherwise pay a round trip per
+        host for a question just answered.
+        """
         with self._guard:
             link = self._idle.pop(address, None)
-        if link is not None and not link.answers(self.connect_timeout):
+        if link is None or link.answered_within(self.fresh_for):
+            return link
+        if not link.answers(self.connect_timeout):
             self._discard(link)
             return None
         return link
@@ -106,6 +120,7 @@ class SshTransport:
             transport = client.get_transport()
             assert transport is not None  # connect() succeeded
             transport.set_keepalive(self.keepalive)
+            _no_delay(transport)
             sftp = client.open_sftp()
         except HostError:
             client.close()
@@ -225,6 +240,21 @@ class SshConnection:
                     return None
                 raise
 
+    def look(self, link: str, paths: Sequence[str]) -> tuple[str | None, list[bool]]:
+        # The questions in flight at once; only a failed readlink needs a second look, as in
+        # ``read_link`` (sftp-server does not say why it failed).
+        with self._failing(f"look at {link}"):
+            answers = _Pipeline(self._sftp).ask(
+                [(CMD_READLINK, link), *((CMD_LSTAT, path) for path in paths)]
+            )
+            present = [_present(self._sftp, answer) for answer in answers[1:]]
+            try:
+                return _link_target(self._sftp, answers[0]), present
+            except OSError:
+                if not self._is_symlink(link):
+                    return None, present
+                raise
+
     def make_dirs(self, path: str) -> None:
         with self._failing(f"create {path}"):
             self._make_dirs(posixpath.normpath(path))
@@ -269,6 +299,34 @@ class SshConnection:
             raise HostError(f"{self.address}: verify {directory}: {_failure(result)}")
         return bad
 
+    def stage_tree(
+        self,
+        directory: str,
+        *,
+        base: str | None,
+        remove: Sequence[str],
+        archive: BinaryIO,
+        sums: str,
+    ) -> Unpacked:
+        # One script, one channel. Its stdin carries the paths to remove, then the sums, then
+        # the archive: ``head -c`` takes exactly its part, and tar reads the rest to the end.
+        removals = b"".join(path_inside(path, self.address).encode() + b"\0" for path in remove)
+        checks = sums.encode() if parse_sums(sums, self.address) else b""  # checked here too
+        script = _staging_script(directory, base=base, removals=len(removals), sums=len(checks))
+        chunks = iter(lambda: archive.read(_CHUNK), b"")
+        result, sent = self._exec(
+            script,
+            stdin=itertools.chain([removals, checks], chunks),
+            timeout=_STEP_TIMEOUT,
+            tail=None,  # every "FAILED" line of sha256sum
+            named=f"stage {directory}",
+        )
+        _raise_for_step(result, address=self.address, directory=directory, base=base)
+        bad = _failed_paths(result.output)
+        if not result.ok and not bad:
+            raise HostError(f"{self.address}: verify {directory}: {_failure(result)}")
+        return Unpacked(bytes_sent=max(0, sent - len(removals) - len(checks)), mismatched=bad)
+
     def write_text(self, path: str, text: str) -> None:
         # A new inode, renamed into place: the old file may be hard-linked into another release.
         temporary = f"{path}.{uuid.uuid4().hex}.tmp"
@@ -309,13 +367,15 @@ class SshConnection:
 
     @contextmanager
     def _failing(self, what: str) -> Iterator[None]:
-        """paramiko and socket errors become the ``HostError`` the engine expects."""
+        """paramiko and socket errors become the ``HostError`` the engine expects; a step that
+        went through tells the pool the connection is alive."""
         try:
             yield
         except HostError:
             raise
         except (OSError, EOFError, paramiko.SSHException) as error:
             raise HostError(f"{self.address}: {what}: {_reason(error)}") from error
+        self._link.mark_answered()
 
     def _is_symlink(self, path: str) -> bool:
         try:
@@ -389,10 +449,20 @@ class _Link:
     address: str
     client: paramiko.SSHClient
     sftp: paramiko.SFTPClient
+    answered_at: float | None = None  # time.monotonic() of the last step that went through
 
     def active(self) -> bool:
         transport = self.client.get_transport()
         return transport is not None and transport.is_active()
+
+    def mark_answered(self) -> None:
+        self.answered_at = time.monotonic()
+
+    def answered_within(self, seconds: float) -> bool:
+        """Answered a moment ago and still open: as good as the round trip of ``answers``."""
+        if self.answered_at is None or not self.active():
+            return False
+        return time.monotonic() - self.answered_at < seconds
 
     def answers(self, timeout: float) -> bool:
         """One SFTP round trip: a connection to a host that died may still look active."""
@@ -407,6 +477,7 @@ class _Link:
             return False
         finally:
             channel.settimeout(_STALL_TIMEOUT)
+        self.mark_answered()
         return True
 
     def open_channel(self, timeout: float) -> paramiko.Channel:
@@ -459,6 +530,16 @@ def _read_key(path: str, address: str) -> paramiko.PKey:
         raise HostError(
             f"{address}: {path} is not a private key Andon can use ({type(error).__name__})"
         ) from None
+
+
+def _no_delay(transport: paramiko.Transport) -> None:
+    """Small packets leave at once. With Nagle's algorithm a request sent while another packet
+    is unacknowledged (pipelined SFTP requests, the first request after a channel closes) waits
+    for the host's delayed ACK: 40 ms on Linux, longer than the request itself."""
+    sock = transport.sock
+    if isinstance(sock, socket.socket):  # not a proxy command's pipe
+        with suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _feed(
@@ -515,6 +596,101 @@ class _Output:
     def text(self) -> str:
         text = self.data.decode("utf-8", errors="replace")
         return text if self.limit is None else text[-self.limit :]
+
+
+class _Pipeline:
+    """Several SFTP requests in flight at once, so they cost one round trip between them.
+
+    paramiko answers a request synchronously; this uses the two calls its own
+    ``SFTPFile.prefetch`` keeps many reads in flight with (``_async_request``, and
+    ``_read_response`` handing each answer to the object that asked).
+    """
+
+    def __init__(self, sftp: paramiko.SFTPClient) -> None:
+        self._sftp = sftp
+        self._answers: dict[int, tuple[int, Message]] = {}
+
+    def ask(self, requests: Iterable[tuple[int, str]]) -> list[tuple[int, Message]]:
+        """The answers (type and message), in the order of ``requests``."""
+        numbers = [
+            self._sftp._async_request(self, command, path)  # paramiko-private: see the class
+            for command, path in requests
+        ]
+        while any(number not in self._answers for number in numbers):
+            self._sftp._read_response()  # one answer, to _async_response
+        return [self._answers.pop(number) for number in numbers]
+
+    def _async_response(self, kind: int, message: Message, number: int) -> None:
+        self._answers[number] = (kind, message)
+
+
+def _raise_status(sftp: paramiko.SFTPClient, answer: tuple[int, Message], expected: int) -> None:
+    """An error status becomes the ``OSError`` paramiko raises for it (ENOENT: not found)."""
+    kind, message = answer
+    if kind == CMD_STATUS:
+        sftp._convert_status(message)  # paramiko's own errno mapping
+    if kind != expected:
+        raise paramiko.SFTPError(f"unexpected SFTP answer {kind}, expected {expected}")
+
+
+def _present(sftp: paramiko.SFTPClient, answer: tuple[int, Message]) -> bool:
+    try:
+        _raise_status(sftp, answer, CMD_ATTRS)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _link_target(sftp: paramiko.SFTPClient, answer: tuple[int, Message]) -> str | None:
+    """What ``SFTPClient.readlink`` makes of its answer; a failure raises its ``OSError``."""
+    _raise_status(sftp, answer, CMD_NAME)
+    message = answer[1]
+    return message.get_text() if message.get_int() == 1 else None
+
+
+# Exit statuses of the staging script's own steps; sha256sum's 0 or 1 is the last one's.
+_AT_COPY, _AT_REMOVE, _AT_UNPACK, _AT_SUMS = 81, 82, 83, 84
+
+
+def _staging_script(directory: str, *, base: str | None, removals: int, sums: int) -> str:
+    """The host side of ``stage_tree``: a POSIX shell script, every path quoted."""
+    at = shlex.quote(directory)
+    lines = ["exec 2>&1"]
+    if base is None:
+        lines.append(f"mkdir -p -- {at} || exit {_AT_COPY}")
+    else:  # cp would nest the copy inside an existing directory: refuse, as link_copy does
+        lines.append(f"if [ -e {at} ] || [ -h {at} ]; then echo 'File exists'; exit {_AT_COPY}; fi")
+        lines.append(f"cp -al -- {shlex.quote(base)} {at} || exit {_AT_COPY}")
+    lines.append(f"cd {at} || exit {_AT_COPY}")
+    if removals:
+        lines.append(f"head -c {removals} | xargs -0 rm -f -- || exit {_AT_REMOVE}")
+    if sums:
+        # Next to the directory, and removed on the way out: the sums never enter the release.
+        pattern = shlex.quote(f"{directory}.sums.XXXXXX")
+        lines.append(f"sums=$(mktemp {pattern}) || exit {_AT_SUMS}")
+        lines.append("trap 'rm -f -- \"$sums\"' EXIT")
+        lines.append(f'head -c {sums} > "$sums" || exit {_AT_SUMS}')
+    # GNU tar replaces a file in the way by a new inode (see ``unpack``).
+    lines.append(f"tar -xzf - --no-same-owner -C {at} || exit {_AT_UNPACK}")
+    if sums:
+        lines.append('sha256sum --quiet -c "$sums"')
+    return "\n".join(lines)
+
+
+def _raise_for_step(
+    result: CommandResult, *, address: str, directory: str, base: str | None
+) -> None:
+    """A step of the staging script failed: named as the separate calls would name it."""
+    steps = {
+        _AT_COPY: f"link-copy {base} to {directory}" if base else f"create {directory}",
+        _AT_REMOVE: f"remove files in {directory}",
+        _AT_UNPACK: f"unpack into {directory}",
+        _AT_SUMS: f"verify {directory}",
+    }
+    step_name = steps.get(result.status)
+    if step_name is not None:
+        output = result.output.strip()[-OUTPUT_TAIL:]
+        raise HostError(f"{address}: {step_name}: {output or f'exit status {result.status}'}")
 
 
 def _failed_paths(output: str) -> list[str]:

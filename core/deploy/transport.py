@@ -24,6 +24,15 @@ class CommandResult:
         return self.status == 0
 
 
+@dataclass(frozen=True)
+class Unpacked:
+    """What ``Connection.stage_tree`` did: the archive's bytes sent, and the files that do not
+    match their sums (empty when the tree is complete)."""
+
+    bytes_sent: int
+    mismatched: list[str]
+
+
 class HostError(Exception):
     """A host could not do what was asked. The message names the reason, never a secret."""
 
@@ -54,6 +63,12 @@ class Connection(Protocol):
         """Where a symlink points, or ``None`` when there is no symlink."""
         ...
 
+    def look(self, link: str, paths: Sequence[str]) -> tuple[str | None, list[bool]]:
+        """Where the symlink ``link`` points (``None`` when there is none) and which of
+        ``paths`` exist, asked together: over SSH one round trip instead of one per question,
+        which is most of a rollback's look at its hosts."""
+        ...
+
     def make_dirs(self, path: str) -> None: ...
 
     def link_copy(self, source: str, target: str) -> None:
@@ -77,6 +92,26 @@ class Connection(Protocol):
         """Check ``sha256sum``-format lines against the files under ``directory``.
 
         Returns the relative paths that are missing or differ; empty means all match.
+        """
+        ...
+
+    def stage_tree(
+        self,
+        directory: str,
+        *,
+        base: str | None,
+        remove: Sequence[str],
+        archive: BinaryIO,
+        sums: str,
+    ) -> Unpacked:
+        """Build a release directory in one go and check it.
+
+        ``directory`` (which must not exist when ``base`` is given) becomes a hard-linked copy
+        of ``base``, or an empty directory; ``remove`` (relative to it) is unlinked; ``archive``,
+        a gzip-compressed tar, is extracted into it; and the result is checked against
+        ``sums`` — the steps of ``link_copy``, ``remove_files``, ``unpack`` and ``verify``,
+        with their checks. Over SSH it is one command instead of three: each exec channel
+        costs the host a session and a shell, more than the work of a small delta.
         """
         ...
 
