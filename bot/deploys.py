@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from sqlmodel import Session
@@ -16,7 +17,7 @@ from bot import holders
 from bot.andon import Andon
 from bot.commands import Deploy as DeployIntent
 from core.config_hosts import Environment, Host
-from core.deploy import auto, lease, recovery
+from core.deploy import auto, lease, recovery, status
 from core.deploy.local import LocalTransport
 from core.deploy.run import Crew, run
 from core.deploy.source import GitSource, Source
@@ -116,16 +117,30 @@ class Deployer:
 
     def recover(self) -> list[int]:
         """Sweep deploys left by a dead process (on start, then on every scheduler tick)."""
+        is_dead = partial(holders.is_dead, me=self.holder)
+        with self.andon.database.reading() as session:
+            abandoned = recovery.abandoned(session, clock=self.andon.clock, is_dead=is_dead)
+        if not abandoned:
+            return []
+        standing = {deploy_id: self._ask(env) for deploy_id, env in abandoned}
         with self.andon.unit_of_work() as (session, outbox):
             swept = recovery.sweep(
                 session,
                 notifier=outbox,
                 clock=self.andon.clock,
-                is_dead=lambda holder: holders.is_dead(holder, me=self.holder),
+                is_dead=is_dead,
+                standing=standing,
             )
         for deploy_id in swept:
             log.warning("deploy #%s was interrupted: its process is gone", deploy_id)
         return swept
+
+    def _ask(self, environment: str) -> recovery.Standing:
+        """What each host runs now: the hosts know, the record of a dead process does not."""
+        env = self.andon.config.environments.get(environment)
+        if env is None:
+            return {}
+        return {state.address: state for state in status.ask(self.hosts(environment), env)}
 
     def nudge(self) -> None:
         """Run a tick now, beside the caller: a green build may be waiting to ship."""

@@ -223,6 +223,7 @@ class DeployHost(SQLModel, table=True):
     files_sent: int = 0
     bytes_sent: int = 0
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    runs: str | None = Field(default=None, max_length=40)  # found live after an interruption
 
 
 class Release(SQLModel, table=True):

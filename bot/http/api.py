@@ -208,6 +208,7 @@ def _deploy_host(host: HostView) -> dict[str, Any]:
         "files_sent": host.files_sent,
         "bytes_sent": host.bytes_sent,
         "error": host.error,
+        "runs": host.runs,
     }
 
 

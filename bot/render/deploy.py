@@ -137,9 +137,18 @@ def _host(deploy: DeployView, host: HostView) -> str:
         HostStep.HEALTHY: f":large_green_circle: {healthy}",
         HostStep.FAILED: f":x: failed: {host.error}",
         HostStep.REVERTED: f":leftwards_arrow_with_hook: back on {_rev(host.previous_revision)}",
+        HostStep.STOPPED: _stopped(deploy, host),
     }[host.step]
     took = f" ({words.span(host.took)})" if host.took is not None else ""
     return f"`{host.address}` — {step}{took}"
+
+
+def _stopped(deploy: DeployView, host: HostView) -> str:
+    """Where an interrupted deploy left a host, as the host itself said after the restart."""
+    if host.runs is None:
+        return f":grey_question: stopped here; could not ask it: {host.error or 'no answer'}"
+    which = "the new release" if host.runs == deploy.revision else "not the new release"
+    return f":black_square_for_stop: stopped here — runs {_rev(host.runs)} ({which})"
 
 
 def _facts(deploy: DeployView) -> str:

@@ -20,6 +20,7 @@ class HostView:
     files_sent: int
     bytes_sent: int
     error: str | None
+    runs: str | None = None  # what it was found running after an interruption
 
     @property
     def took(self) -> timedelta | None:
@@ -115,6 +116,7 @@ def _host(row: DeployHost) -> HostView:
         files_sent=row.files_sent,
         bytes_sent=row.bytes_sent,
         error=row.error,
+        runs=row.runs,
     )
 
 

@@ -31,6 +31,7 @@ class HostStep(StrEnum):
     HEALTHY = "healthy"
     FAILED = "failed"
     REVERTED = "reverted"
+    STOPPED = "stopped"  # Andon died while this host was in the middle: ``runs`` says where
 
 
 _FINISHED = {
@@ -51,15 +52,18 @@ _DEPLOY_MOVES: dict[DeployState, set[DeployState]] = {
 }
 
 _HOST_MOVES: dict[HostStep, set[HostStep]] = {
-    HostStep.WAITING: {HostStep.STAGING, HostStep.ACTIVATING, HostStep.FAILED},
-    HostStep.STAGING: {HostStep.STAGED, HostStep.FAILED},
-    HostStep.STAGED: {HostStep.ACTIVATING, HostStep.FAILED},
-    HostStep.ACTIVATING: {HostStep.ACTIVE, HostStep.FAILED, HostStep.REVERTED},
-    HostStep.ACTIVE: {HostStep.HEALTHY, HostStep.FAILED, HostStep.REVERTED},
+    HostStep.WAITING: {HostStep.STAGING, HostStep.ACTIVATING, HostStep.FAILED, HostStep.STOPPED},
+    HostStep.STAGING: {HostStep.STAGED, HostStep.FAILED, HostStep.STOPPED},
+    HostStep.STAGED: {HostStep.ACTIVATING, HostStep.FAILED, HostStep.STOPPED},
+    HostStep.ACTIVATING: {HostStep.ACTIVE, HostStep.FAILED, HostStep.REVERTED, HostStep.STOPPED},
+    HostStep.ACTIVE: {HostStep.HEALTHY, HostStep.FAILED, HostStep.REVERTED, HostStep.STOPPED},
     HostStep.HEALTHY: {HostStep.REVERTED},
     HostStep.FAILED: {HostStep.REVERTED},
     HostStep.REVERTED: set(),
+    HostStep.STOPPED: set(),
 }
+
+UNSETTLED = frozenset(step for step, moves in _HOST_MOVES.items() if HostStep.STOPPED in moves)
 
 
 class IllegalMoveError(Exception):

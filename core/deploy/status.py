@@ -50,9 +50,7 @@ def status(
         env = config.environments[name]
         live = records.live(session, name)
         holding = lease.holding(session, environment=name, clock=clock)
-        transport = transport_for(name)
-        with ThreadPoolExecutor(max_workers=max(1, min(len(env.hosts), 20))) as pool:
-            hosts = tuple(pool.map(partial(_ask, transport, env), env.hosts))
+        hosts = ask(transport_for(name), env)
         found.append(
             EnvironmentState(
                 name=name,
@@ -63,6 +61,12 @@ def status(
             )
         )
     return DeployStatus(tuple(found))
+
+
+def ask(transport: Transport, env: Environment) -> tuple[HostState, ...]:
+    """Every host of an environment at once: what its ``current`` points at, or why unknown."""
+    with ThreadPoolExecutor(max_workers=max(1, min(len(env.hosts), 20))) as pool:
+        return tuple(pool.map(partial(_ask, transport, env), env.hosts))
 
 
 def _ask(transport: Transport, env: Environment, host: Host) -> HostState:
