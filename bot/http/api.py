@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from bot.andon import Andon
 from core import audit, line, stoppage
@@ -35,6 +35,10 @@ def bearer(token: str | None) -> Callable[[Request], None]:
     return authorised
 
 
+# Ids are 64-bit in every database: a larger number is a 422, not the driver's OverflowError.
+MAX_ID = 2**63 - 1
+
+
 def router(andon: Andon, *, token: str | None) -> APIRouter:
     api = APIRouter(prefix="/api", dependencies=[Depends(bearer(token))])
 
@@ -50,7 +54,7 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
         }
 
     @api.get("/stoppages/{stoppage_id}")
-    def get_stoppage(stoppage_id: int) -> dict[str, Any]:
+    def get_stoppage(stoppage_id: int = Path(ge=1, le=MAX_ID)) -> dict[str, Any]:
         """A stoppage with its causes, times, five whys and the investments it made."""
         with andon.database.reading() as session:
             found = stoppage.view(session, stoppage_id)
@@ -95,7 +99,7 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
 
     @api.get("/audit")
     def get_audit(
-        limit: int = Query(100, ge=1, le=1000), before: int | None = Query(None, ge=1)
+        limit: int = Query(100, ge=1, le=1000), before: int | None = Query(None, ge=1, le=MAX_ID)
     ) -> dict[str, Any]:
         """The newest entries first; page back with ``before=<id>``."""
         with andon.database.reading() as session:
