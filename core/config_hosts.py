@@ -25,8 +25,9 @@ _HOST = re.compile(
 _HOST_HINT = "write user@host:port, or local"
 _NAME = re.compile(r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _USER = re.compile(r"[A-Za-z0-9._-]+")
-# A release root reaches sftp, tar and the shell on hosts: an absolute path of plain characters.
-_PATH = re.compile(r"/[\w./@%+=,:~ -]*")
+# A release root reaches sftp, tar and the shell on hosts: plain characters only. A relative
+# path (to the SSH user's home, or Andon's directory for local) is allowed, as it always was.
+_PATH = re.compile(r"[\w./@%+=,: ][\w./@%+=,:~ -]*")
 
 
 def _release_path(path: str | None) -> str | None:
@@ -34,8 +35,9 @@ def _release_path(path: str | None) -> str | None:
         return None
     if not _PATH.fullmatch(path):
         raise ValueError(
-            f"{path[:80]!r} is not a release path; write an absolute path of letters, digits, "
-            "spaces and . _ - / @ % + = , : ~ (no shell or control characters)"
+            f"{path[:80]!r} is not a release path; write a path of letters, digits, spaces and "
+            ". _ - / @ % + = , : ~ (no shell or control characters; a leading ~ is not expanded "
+            "over SFTP, so write the home directory out)"
         )
     if ".." in path.split("/"):
         raise ValueError(f"{path[:80]!r} is not a release path; it may not climb with '..'")

@@ -203,7 +203,7 @@ BAD_PATHS = [
     "/srv/app\nx",
     "/srv/app\u0000",
     "/srv/../etc",
-    "srv/app",
+    "~/app",  # not expanded over SFTP: refused, the message says to write it out
     "/srv/app|x",
 ]
 BAD_HOSTS = [
