@@ -140,6 +140,67 @@ def stop(
     return Stopped(_view(session, stoppage_id))
 
 
+def stop_many(
+    session: Session, *, notifier: Notifier, clock: Clock, causes: Sequence[tuple[Actor, str]]
+) -> list[int | None]:
+    """Pull the cord for several reasons at once — each page of an alert delivery is one.
+
+    The same as ``stop`` for each reason in turn (a cause, an audit row and a message each),
+    but the line's row is locked once, and no stoppage view is built per cause: the caller
+    does its other work first, so the lock every other stop waits for is held for less.
+    Returns, per reason, the stoppage it joined or opened, or ``None`` when it was refused.
+    """
+    checked = [_checked(session, clock=clock, actor=actor, reason=r) for actor, r in causes]
+    if all(cause is None for cause in checked):
+        return [None] * len(checked)
+    line = _line(session, lock=True)
+    joined: list[int | None] = []
+    for cause in checked:
+        if cause is None:
+            joined.append(None)
+        elif line.state == LineState.STOPPED and line.stoppage_id is not None:
+            _join(session, notifier=notifier, stoppage_id=line.stoppage_id, cause=cause)
+            _audit_stop(session, clock=clock, cause=cause, message="cause added")
+            joined.append(line.stoppage_id)
+        else:
+            line.stoppage_id = _open(session, notifier=notifier, cause=cause)
+            line.state, line.since = LineState.STOPPED.value, cause.at
+            session.add(line)
+            _audit_stop(session, clock=clock, cause=cause, message=f"stoppage #{line.stoppage_id}")
+            joined.append(line.stoppage_id)
+    return joined
+
+
+def _checked(session: Session, *, clock: Clock, actor: Actor, reason: str) -> Cause | None:
+    """A reason as ``stop`` takes it; a refused one is audited as such here."""
+    reason = " ".join(reason.split())
+    refusal = _check_reason(reason)
+    if refusal is None:
+        return Cause(reason, actor, clock.now())
+    audit.record(
+        session,
+        clock=clock,
+        actor=actor,
+        action="line.stop",
+        detail=reason,
+        outcome=Outcome.REFUSED,
+        message=refusal.reason,
+    )
+    return None
+
+
+def _audit_stop(session: Session, *, clock: Clock, cause: Cause, message: str) -> None:
+    audit.record(
+        session,
+        clock=clock,
+        actor=cause.by,
+        action="line.stop",
+        detail=cause.text,
+        outcome=Outcome.OK,
+        message=message,
+    )
+
+
 def start(
     session: Session,
     *,

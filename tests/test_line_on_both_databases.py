@@ -86,6 +86,32 @@ def test_stopping_a_stopped_line_adds_a_cause_not_a_stoppage(database: Database)
     assert _count(database, Stoppage) == 1
 
 
+def test_several_reasons_at_once_are_a_cause_each_of_one_stoppage(database: Database) -> None:
+    """A delivery of alerts stops the line for each of its pages, taking the line's lock once."""
+    clock = ManualClock(T0)
+    with database.writing() as session:
+        outbox = Outbox(session, channel="C0LINE001", clock=clock, render=notice)
+        causes = [(OPS, "disk full"), (MARIA, "   "), (OPS, "queue stuck")]
+        joined = line.stop_many(session, notifier=outbox, clock=clock, causes=causes)
+    again = _stop(database, clock, MARIA, "CI is red")
+
+    assert isinstance(again, AlreadyStopped)
+    assert joined == [again.stoppage.id, None, again.stoppage.id]
+    assert [c.text for c in again.stoppage.causes] == ["disk full", "queue stuck", "CI is red"]
+    with database.reading() as session:
+        kinds = [m.kind for m in session.exec(select(OutboxMessage).order_by(OutboxMessage.id))]
+        audited = session.exec(
+            select(AuditEntry.outcome, AuditEntry.message).order_by(AuditEntry.id)
+        ).all()
+    assert kinds == ["post", "reply", "reply", "reply"]  # announcement, thread, 2 causes added
+    assert [tuple(row) for row in audited][1:] == [
+        ("ok", f"stoppage #{again.stoppage.id}"),
+        ("ok", "cause added"),
+        ("ok", "cause added"),
+    ]
+    assert audited[0][0] == "refused" and "Say why" in audited[0][1]  # before the lock
+
+
 def test_start_records_how_long_the_line_was_stopped(database: Database) -> None:
     clock = ManualClock(T0)
     _stop(database, clock, MARIA, "CI is red")

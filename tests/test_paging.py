@@ -113,6 +113,19 @@ def test_an_alertmanager_group_pages_the_oncall_person_and_stops_the_line(
     assert _dms(fake_slack, TWO) == []
 
 
+def test_every_page_of_one_delivery_is_a_cause_of_the_one_stoppage(
+    andon: InProcessAndon, fake_slack: FakeSlack
+) -> None:
+    _alert(andon, "alertmanager", _firing())
+
+    causes = andon.api("/api/line")["stoppage"]["causes"]
+    assert [cause["text"] for cause in causes] == [
+        "page: InstanceDown — Instance localhost:8081 down",
+        "page: InstanceDown — Instance localhost:8082 down",
+    ]
+    assert [page["stoppage_id"] for page in andon.api("/api/pages")["pages"]] == [1, 1]
+
+
 def test_the_same_alert_sent_again_while_it_fires_is_one_page(
     andon: InProcessAndon, fake_slack: FakeSlack
 ) -> None:

@@ -1,6 +1,7 @@
 """A page as people see it: what fired, who is paged, which deploys are suspects, what the
 stopped line costs while it lasts."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -12,8 +13,8 @@ from core.clock import Clock
 from core.config import AndonConfig
 from core.deploy import records
 from core.deploy.records import DeployView
-from core.line import LineState, peek
-from storage.tables import CiResult, Page, PageEvent
+from core.line import LineState
+from storage.tables import CiResult, Line, Page, PageEvent
 
 
 class PageStatus(StrEnum):
@@ -57,6 +58,31 @@ class PageView:
 
 
 def view(session: Session, page: Page, *, clock: Clock, config: AndonConfig) -> PageView:
+    return views(session, [page], clock=clock, config=config)[0]
+
+
+def views(
+    session: Session, pages: Sequence[Page], *, clock: Clock, config: AndonConfig
+) -> list[PageView]:
+    """The pages of one delivery share the line's cost and their suspects: each is read once,
+    while the delivery holds the line's lock."""
+    cost = _cost(session, clock=clock, config=config)
+    deploys: dict[int, DeployView] = {}
+
+    def suspect(deploy_id: int) -> DeployView:
+        if deploy_id not in deploys:
+            deploys[deploy_id] = records.view(session, deploy_id)
+        return deploys[deploy_id]
+
+    return [
+        _shown(page, suspects=tuple(suspect(d) for d in page.suspects), cost=cost, at=clock.now())
+        for page in pages
+    ]
+
+
+def _shown(
+    page: Page, *, suspects: tuple[DeployView, ...], cost: LineCost | None, at: datetime
+) -> PageView:
     assert page.id is not None
     acked = Actor(page.acked_by, page.acked_by_name or "", "slack") if page.acked_by else None
     resolved = None
@@ -78,22 +104,22 @@ def view(session: Session, page: Page, *, clock: Clock, config: AndonConfig) -> 
         resolved_by=resolved,
         resolved_at=page.resolved_at,
         stops_line=page.stops_line,
-        suspects=tuple(records.view(session, deploy_id) for deploy_id in page.suspects),
-        cost=_cost(session, clock=clock, config=config),
-        at=clock.now(),
+        suspects=suspects,
+        cost=cost,
+        at=at,
     )
 
 
 def _cost(session: Session, *, clock: Clock, config: AndonConfig) -> LineCost | None:
-    status = peek(session, clock=clock)
-    if status.state != LineState.STOPPED:
+    line = session.exec(select(Line).where(Line.id == 1)).one()  # not the stoppage: not needed
+    if line.state != LineState.STOPPED:
         return None
     waiting = session.exec(
         select(func.count(func.distinct(CiResult.revision))).where(
-            CiResult.branch == config.line_branch, col(CiResult.received_at) >= status.since
+            CiResult.branch == config.line_branch, col(CiResult.received_at) >= line.since
         )
     ).one()
-    return LineCost(status.now - status.since, int(waiting))
+    return LineCost(clock.now() - line.since, int(waiting))
 
 
 def live(session: Session, identity: str) -> Page | None:

@@ -8,6 +8,7 @@ held. Acknowledgements, repeats and escalations are in ``core/alerts/escalation.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import text
 from sqlmodel import Session, col, func, select
@@ -16,11 +17,10 @@ from core import line, oncall
 from core.actor import Actor
 from core.alerts.event import AlertEvent, AlertStatus
 from core.alerts.notices import Held, Paged, PageWithoutStop
-from core.alerts.pages import PageStatus, live, view
+from core.alerts.pages import PageStatus, live, view, views
 from core.clock import Clock
 from core.config import AndonConfig
 from core.config_alerts import AlertsConfig
-from core.line import AlreadyStopped, Stopped
 from core.notifier import MessageRef, Notifier
 from core.whys import rule as whys_rule
 from core.whys import severity
@@ -55,15 +55,31 @@ def record(
     config: AndonConfig,
     events: Sequence[AlertEvent],
 ) -> AlertsRecorded:
+    """One delivery: its new pages opened first, then the line stopped once for all of them
+    (a cause each), then the DMs — the line's lock, which every other delivery and stop waits
+    for, is taken as late as it can be."""
     tally = _Tally()
     _serialise(session, {event.identity for event in events})
+    suspects = _suspects(session, config, clock.now())
+    opened: list[tuple[Page, AlertEvent]] = []
     for event in events:
-        if event.status == AlertStatus.FIRING:
-            _fire(session, notifier=notifier, clock=clock, config=config, event=event, tally=tally)
-        else:
+        if event.status != AlertStatus.FIRING:
             _resolve(
                 session, notifier=notifier, clock=clock, config=config, event=event, tally=tally
             )
+            continue
+        page = _fire(session, clock=clock, config=config, event=event, suspects=suspects)
+        if isinstance(page, Page):
+            opened.append((page, event))
+        elif page == "held":
+            _hold(session, notifier=notifier, event=event, alerts=_alerts(config), now=clock.now())
+            tally.held += 1
+        else:
+            tally.unchanged += 1
+    _stop_line(session, notifier=notifier, clock=clock, opened=opened)
+    _tell(session, notifier=notifier, clock=clock, config=config, pages=[p for p, _ in opened])
+    tally.paged += len(opened)
+    tally.pages.extend(page.id for page, _ in opened if page.id is not None)
     return AlertsRecorded(
         tally.paged, tally.updated, tally.held, tally.unchanged, tuple(tally.pages)
     )
@@ -87,51 +103,65 @@ def source_actor(source: str) -> Actor:
 
 
 def _fire(
-    session: Session,
-    *,
-    notifier: Notifier,
-    clock: Clock,
-    config: AndonConfig,
-    event: AlertEvent,
-    tally: _Tally,
-) -> None:
+    session: Session, *, clock: Clock, config: AndonConfig, event: AlertEvent, suspects: list[int]
+) -> Page | Literal["held", "unchanged"]:
+    """The page this firing opens, not yet told to anyone; or why there is none."""
     now = clock.now()
     page = live(session, event.identity)
     if page is not None:  # sent again while it fires: the same page
         page.last_fired_at, page.value = now, event.value or page.value
         session.add(page)
-        tally.unchanged += 1
-        return
-    alerts = config.alerts or AlertsConfig()
-    if _flapping(session, event.identity, alerts, now):
-        _hold(session, notifier=notifier, event=event, alerts=alerts, now=now)
-        tally.held += 1
-        return
-    page = _open(session, clock=clock, config=config, event=event)
-    assert page.id is not None
+        return "unchanged"
+    if _flapping(session, event.identity, _alerts(config), now):
+        return "held"
+    page = _open(session, clock=clock, config=config, event=event, suspects=suspects)
     _event(session, page, now, "paged", event.source, f"to {page.oncall or 'the channel'}")
-    if page.stops_line:
-        stopped = line.stop(
-            session,
-            notifier=notifier,
-            clock=clock,
-            actor=source_actor(event.source),
-            reason=f"page: {event.name} — {event.summary}",
-        )
-        if isinstance(stopped, Stopped | AlreadyStopped):
-            page.stoppage_id = stopped.stoppage.id
-            whys_rule.from_alert(session, stopped.stoppage.id, severity.from_alert(event.severity))
-    shown = view(session, page, clock=clock, config=config)
-    if page.oncall is not None:
-        page.dm_id = notifier.dm(page.oncall, Paged(shown)).id
-    if not page.stops_line or page.oncall is None:
-        page.channel_id = notifier.post(PageWithoutStop(shown)).id
-    session.add(page)
-    tally.paged += 1
-    tally.pages.append(page.id)
+    return page
 
 
-def _open(session: Session, *, clock: Clock, config: AndonConfig, event: AlertEvent) -> Page:
+def _stop_line(
+    session: Session, *, notifier: Notifier, clock: Clock, opened: Sequence[tuple[Page, AlertEvent]]
+) -> None:
+    """Every page that stops the line is a cause of the stoppage; the lock is taken once."""
+    stopping = [(page, event) for page, event in opened if page.stops_line]
+    causes = [
+        (source_actor(event.source), f"page: {event.name} — {event.summary}")
+        for _, event in stopping
+    ]
+    joined = line.stop_many(session, notifier=notifier, clock=clock, causes=causes)
+    heaviest: dict[int, severity.Severity] = {}  # the analysis takes the worst page's severity
+    for (page, event), stoppage_id in zip(stopping, joined, strict=True):
+        if stoppage_id is not None:
+            page.stoppage_id = stoppage_id
+            found = severity.from_alert(event.severity)
+            heaviest[stoppage_id] = max(heaviest.get(stoppage_id, found), found, key=_ORDER.index)
+    for stoppage_id, worst in heaviest.items():
+        whys_rule.from_alert(session, stoppage_id, worst)
+
+
+def _tell(
+    session: Session, *, notifier: Notifier, clock: Clock, config: AndonConfig, pages: list[Page]
+) -> None:
+    """The person on call gets a DM per page; the channel hears of a page nobody is paged for
+    or one that leaves the line running."""
+    for page, shown in zip(pages, views(session, pages, clock=clock, config=config), strict=True):
+        if page.oncall is not None:
+            page.dm_id = notifier.dm(page.oncall, Paged(shown)).id
+        if not page.stops_line or page.oncall is None:
+            page.channel_id = notifier.post(PageWithoutStop(shown)).id
+        session.add(page)
+
+
+_ORDER = list(severity.Severity)
+
+
+def _alerts(config: AndonConfig) -> AlertsConfig:
+    return config.alerts or AlertsConfig()
+
+
+def _open(
+    session: Session, *, clock: Clock, config: AndonConfig, event: AlertEvent, suspects: list[int]
+) -> Page:
     now = clock.now()
     shift = oncall.now(session, config.oncall, now)
     first_due = None
@@ -152,10 +182,11 @@ def _open(session: Session, *, clock: Clock, config: AndonConfig, event: AlertEv
         last_fired_at=now,
         oncall=shift.user if shift else None,
         due_at=first_due if shift else None,
-        suspects=_suspects(session, config, now),
+        suspects=list(suspects),
     )
     session.add(page)
     session.flush()
+    assert page.id is not None
     return page
 
 
