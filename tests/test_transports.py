@@ -338,6 +338,27 @@ def test_stage_tree_without_a_base_starts_empty_and_names_the_files_that_differ(
     assert sorted(os.listdir(target.app / "releases" / "new")) == ["a", "b"]
 
 
+def test_stage_tree_takes_a_path_relative_to_where_the_transport_starts(target: Target) -> None:
+    """The SSH user's home for SSH (as every SFTP path and command), the working directory
+    locally."""
+    start = Path.home() if isinstance(target.connection, SshConnection) else Path.cwd()
+    live = live_release(target)
+    archive = tar_of({"lib/app.py": (b"v2", 0o644)}, directories=("lib",))
+
+    done = target.connection.stage_tree(
+        os.path.relpath(target.path("releases", "next"), start),
+        base=os.path.relpath(live, start),
+        remove=["lib/app.py", "old.py"],
+        archive=io.BytesIO(archive),
+        sums=sums_of({"lib/app.py": b"v2", "lib/same.py": b"unchanged"}),
+    )
+
+    assert done.mismatched == []
+    assert (target.app / "releases" / "next" / "lib" / "app.py").read_text() == "v2"
+    assert not (target.app / "releases" / "next" / "old.py").exists()
+    assert sorted(os.listdir(target.app / "releases")) == ["live", "next"]
+
+
 def test_stage_tree_refuses_a_directory_that_already_exists(target: Target) -> None:
     """cp would quietly nest the copy inside it instead."""
     live = live_release(target)

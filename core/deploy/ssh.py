@@ -653,7 +653,11 @@ _AT_COPY, _AT_REMOVE, _AT_UNPACK, _AT_SUMS = 81, 82, 83, 84
 
 
 def _staging_script(directory: str, *, base: str | None, removals: int, sums: int) -> str:
-    """The host side of ``stage_tree``: a POSIX shell script, every path quoted."""
+    """The host side of ``stage_tree``: a POSIX shell script, every path quoted.
+
+    It never changes its own directory (only its subshells do): a relative path, like every
+    other path of the port, is relative to the SSH user's home.
+    """
     at = shlex.quote(directory)
     lines = ["exec 2>&1"]
     if base is None:
@@ -661,9 +665,8 @@ def _staging_script(directory: str, *, base: str | None, removals: int, sums: in
     else:  # cp would nest the copy inside an existing directory: refuse, as link_copy does
         lines.append(f"if [ -e {at} ] || [ -h {at} ]; then echo 'File exists'; exit {_AT_COPY}; fi")
         lines.append(f"cp -al -- {shlex.quote(base)} {at} || exit {_AT_COPY}")
-    lines.append(f"cd {at} || exit {_AT_COPY}")
     if removals:
-        lines.append(f"head -c {removals} | xargs -0 rm -f -- || exit {_AT_REMOVE}")
+        lines.append(f"(cd {at} && head -c {removals} | xargs -0 rm -f --) || exit {_AT_REMOVE}")
     if sums:
         # Next to the directory, and removed on the way out: the sums never enter the release.
         pattern = shlex.quote(f"{directory}.sums.XXXXXX")
@@ -673,7 +676,7 @@ def _staging_script(directory: str, *, base: str | None, removals: int, sums: in
     # GNU tar replaces a file in the way by a new inode (see ``unpack``).
     lines.append(f"tar -xzf - --no-same-owner -C {at} || exit {_AT_UNPACK}")
     if sums:
-        lines.append('sha256sum --quiet -c "$sums"')
+        lines.append(f'(cd {at} && sha256sum --quiet -c -) < "$sums"')
     return "\n".join(lines)
 
 
