@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot import holders
 from bot.chat import Chat, Outgoing, RetryLaterError, Sent, UndeliverableError
+from bot.outbox import DM_LANE
 from core.clock import Clock
 from storage.database import Database
 from storage.tables import OutboxMessage
@@ -88,15 +89,21 @@ class Courier:
     # --- one round ---------------------------------------------------------------------------
 
     def deliver_due(self) -> int:
-        """Send the head of every lane that is due; return how many messages went out."""
+        """Send the head of every lane that is due; return how many messages went out.
+
+        Direct messages go first, and after each one the heads are read again: a page is
+        someone being woken, while the channel's posts only tell the story.
+        """
         sent = 0
         progress = True
         while progress and not self._stop.is_set():
             progress = False
-            for message_id in self._heads():
+            for message_id, lane in self._heads():
                 if self._deliver(message_id):
                     sent += 1
                     progress = True
+                    if lane.startswith(DM_LANE):
+                        break
         return sent
 
     def flush(self, *, timeout: float) -> int:
@@ -114,14 +121,16 @@ class Courier:
             query = select(func.count()).where(OutboxMessage.status == "pending")
             return int(session.exec(query).one())
 
-    def _heads(self) -> list[int]:
+    def _heads(self) -> list[tuple[int, str]]:
+        """The oldest pending message of every lane, DM lanes first, then oldest first."""
         with self._db.reading() as session:
             query = (
-                select(func.min(OutboxMessage.id))
+                select(func.min(OutboxMessage.id), OutboxMessage.lane)
                 .where(OutboxMessage.status == "pending")
                 .group_by(OutboxMessage.lane)
             )
-            return sorted(int(i) for i in session.exec(query))
+            heads = [(int(i), str(lane)) for i, lane in session.exec(query)]
+        return sorted(heads, key=lambda head: (not head[1].startswith(DM_LANE), head[0]))
 
     def _deliver(self, message_id: int) -> bool:
         outgoing = self._claim(message_id)

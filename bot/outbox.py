@@ -16,6 +16,8 @@ from core.clock import Clock
 from core.notifier import MessageRef, Notice
 from storage.tables import OutboxMessage
 
+DM_LANE = "dm:"  # one person's direct messages: the courier sends these first
+
 MAX_FILE_BYTES = 1_000_000  # a file rides in its outbox row, base64'd: rows stay small
 
 
@@ -52,7 +54,7 @@ class Outbox:
         )
 
     def dm(self, user: str, notice: Notice) -> MessageRef:
-        return self._queue("dm", lane=f"dm:{user}", target=user, payload=self._render(notice))
+        return self._queue("dm", lane=f"{DM_LANE}{user}", target=user, payload=self._render(notice))
 
     def upload(
         self,

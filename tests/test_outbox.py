@@ -114,6 +114,22 @@ def test_a_direct_message_opens_the_conversation_first(
     assert slack.calls("chat.postMessage")[0].params["channel"] == "D0ONCALL"
 
 
+def test_pages_by_dm_go_out_before_the_channel_posts_queued_with_them(
+    database: Database, slack: FakeSlack
+) -> None:
+    """An alert storm queues a post and a DM per page: the people woken come first."""
+    steps = [("post", f"stopped {n}", None) for n in range(3)]
+    steps += [("dm", f"U0ONE:page {n}", None) for n in range(3)]
+    queue(database, *steps)
+    courier(database, slack).deliver_due()
+    assert texts(slack) == [
+        *(f"U0ONE:page {n}" for n in range(3)),
+        "stopped 0",
+        "stopped 1",
+        "stopped 2",
+    ]
+
+
 def test_rate_limited_messages_wait_as_told_and_keep_their_order(
     database: Database, slack: FakeSlack
 ) -> None:
