@@ -382,8 +382,13 @@ def markdown(runs: list[dict[str, Any]], box: dict[str, str], repeats: int) -> s
             f"{d['max_ms']:.0f} | {b['median_ms']:.0f} · {b['max_ms']:.0f} | "
             f"{c['median_ms']:.0f} | {run['write_s']:.0f} s |"
         )
-    out += ["", "**The week's figures** (the same on both databases, with and without indexes): "]
-    out += [f"{runs[0]['check']}" if runs else ""]
+    if runs:
+        check = runs[0]["check"]
+        out += [
+            "",
+            "**The week's figures** (the same on both databases, with and without indexes): "
+            + ", ".join(f"{n:,} {what}" for what, n in check.items()),
+        ]
     return "\n".join(out)
 
 
