@@ -2,6 +2,7 @@
 
 import os
 import sys
+from urllib.parse import unquote, urlsplit
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator
@@ -68,6 +69,9 @@ class Settings(BaseSettings):
             self.andon_gitlab_token,
         ]
         found = [v.get_secret_value() for v in values if v and v.get_secret_value()]
+        password = urlsplit(self.andon_database_url).password  # postgresql://u:<this>@host/db
+        if password:
+            found += sorted({password, unquote(password)})
         return found + [v for v in self._provider_secrets().values() if v not in found]
 
     @staticmethod

@@ -338,3 +338,11 @@ def test_every_api_route_answers_401_and_nothing_else_without_the_token(day: Day
         answer = requests.request(method, url, headers=right, json={}, timeout=10)
         assert answer.status_code != 401, f"{method} {path}: {answer.status_code}"
     assert checked == len(_api_routes()) * len(WRONG)
+
+
+def test_the_database_password_is_a_secret_too() -> None:
+    """A PostgreSQL URL carries its password; logs scrub it as written and as decoded."""
+    from bot.settings import Settings
+
+    url = "postgresql://andon:s%40cret-pw@db.internal/andon"
+    assert {"s%40cret-pw", "s@cret-pw"} <= set(Settings(andon_database_url=url).secrets())
