@@ -101,10 +101,14 @@ class Team:
         return str(answer.json()["text"])
 
     def press(self, action: str, value: str, user: str) -> None:
+        """A button press is acted on after Slack's ack: wait for its answer before moving on,
+        or the clock would move first and the press be recorded late."""
+        answered = len(self.slack.calls("response_url"))
         body, kind = block_action(
             action, value, user=user, name=user.lower(), response_url=self.slack.response_url()
         )
         assert self.andon.slack_post(body, kind).status_code == 200
+        self.slack.wait_for("response_url", count=answered + 1)
         self.andon.deliver()
 
     def deploy(self, revision: str) -> None:

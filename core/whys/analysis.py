@@ -83,7 +83,10 @@ def whys_of(session: Session, stoppage_id: int, *, lock: bool = False) -> Whys:
 
 
 def analysis(session: Session, stoppage_id: int) -> Analysis:
-    row = whys_of(session, stoppage_id)
+    """Read-only: a stoppage whose analysis has no row yet reads as one just begun (the API
+    reads it in a read-only transaction, beside writers)."""
+    query = select(Whys).where(Whys.stoppage_id == stoppage_id)
+    row = session.exec(query).first() or Whys(stoppage_id=stoppage_id)
     first = session.exec(
         select(StoppageCause)
         .where(StoppageCause.stoppage_id == stoppage_id)
