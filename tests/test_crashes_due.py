@@ -7,6 +7,7 @@ a real server cannot be made to sit at a weekly minute without waiting for it.""
 
 import itertools
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -96,6 +97,25 @@ def _pages(slack: FakeSlack, user: str, words: str) -> list[str]:
     return [t for t in _texts(slack, "D" + user[1:]) if words in t]
 
 
+def _settled(database: Path, timeout: float = 10.0) -> None:
+    """Wait until the outbox holds nothing pending: what was queued so far has been sent.
+
+    Delivery is at least once: a message Slack accepted an instant before a kill, not yet
+    marked sent, goes out again after the restart. This test is about the due work firing once,
+    so it kills Andon between deliveries.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        with sqlite3.connect(database) as connection:
+            (pending,) = connection.execute(
+                "SELECT count(*) FROM outbox_message WHERE status = 'pending'"
+            ).fetchone()
+        if pending == 0:
+            return
+        assert time.monotonic() < deadline, f"{pending} message(s) still pending"
+        time.sleep(0.05)
+
+
 def test_due_work_survives_a_kill_and_fires_once(tmp_path: Path, fake_slack: FakeSlack) -> None:
     fake_slack.forget()
     server = AndonServer(
@@ -119,6 +139,7 @@ def test_due_work_survives_a_kill_and_fires_once(tmp_path: Path, fake_slack: Fak
         assert "scheduled" in _slash(server, fake_slack, "/whys", "schedule in 6s")
         _page(server)
         fake_slack.wait_for("chat.postMessage", lambda p: p.get("channel") in ("D0ONE", "D0TWO"))
+        _settled(tmp_path / "andon.db")  # a kill mid-send would resend: see docs/reliability.md
         server.process.kill()  # SIGKILL with all four due
         server.process.wait()
         paged = ONE if _pages(fake_slack, ONE, "signups_low") else TWO
