@@ -35,6 +35,9 @@ def test_a_green_revision_goes_live_on_every_host_canary_first(team: DeployLine)
     canary, *rest = deploy["hosts"]
     assert all(h["step"] == "healthy" for h in deploy["hosts"])
     assert all(canary["finished_at"] < h["finished_at"] for h in rest)
+    team.slack.wait_for(  # the courier delivers the last update after the deploy's record ends
+        "chat.update", lambda p: "3/3 hosts live" in json.dumps(p.get("blocks"))
+    )
     messages = team.progress(deploy["id"])
     assert len([m for m in messages if "ts" not in m]) == 1  # one post, then updates in place
     final = json.dumps(messages[-1]["blocks"])
