@@ -114,6 +114,28 @@ def test_a_direct_message_opens_the_conversation_first(
     assert slack.calls("chat.postMessage")[0].params["channel"] == "D0ONCALL"
 
 
+def test_a_person_s_conversation_is_opened_once_for_all_their_dms(
+    database: Database, slack: FakeSlack
+) -> None:
+    queue(database, *[("dm", f"U0ONCALL:page {n}", None) for n in range(3)])
+    courier(database, slack).flush(timeout=10)
+    assert len(slack.calls("conversations.open")) == 1
+    assert [c.params["channel"] for c in slack.calls("chat.postMessage")] == ["D0ONCALL"] * 3
+
+
+def test_a_conversation_slack_no_longer_knows_is_opened_again(
+    database: Database, slack: FakeSlack
+) -> None:
+    sending = courier(database, slack)
+    queue(database, ("dm", "U0ONCALL:page 1", None))
+    sending.flush(timeout=10)
+    slack.fail(200, error="channel_not_found", methods={"chat.postMessage"})
+    queue(database, ("dm", "U0ONCALL:page 2", None))
+    sending.flush(timeout=10)
+    assert len(slack.calls("conversations.open")) == 2
+    assert texts(slack) == ["U0ONCALL:page 1", "U0ONCALL:page 2", "U0ONCALL:page 2"]
+
+
 def test_pages_by_dm_go_out_before_the_channel_posts_queued_with_them(
     database: Database, slack: FakeSlack
 ) -> None:

@@ -1,11 +1,13 @@
 """The courier's hand-over to Slack's Web API, translating its answers into retry or give up."""
 
 import base64
+from typing import Any
 from urllib.error import URLError
 
 import requests
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 from bot.chat import Outgoing, RetryLaterError, Sent, UndeliverableError
 
@@ -22,6 +24,7 @@ class SlackChat:
     def __init__(self, client: WebClient) -> None:
         self._client = client
         self._channel_ids: dict[str, str] = {}  # "#line" → "C0…", learned from Slack's answers
+        self._dm_ids: dict[str, str] = {}  # "U0…" → "D0…": one conversations.open per person
 
     def send(self, message: Outgoing) -> Sent:
         try:
@@ -51,9 +54,7 @@ class SlackChat:
                 )
                 return Sent(answer["channel"], answer["ts"])
             case "dm":
-                opened = self._client.conversations_open(users=message.target)
-                channel = opened["channel"]["id"]
-                answer = self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+                answer = self._direct(message.target, text=text, blocks=blocks)
                 return Sent(answer["channel"], answer["ts"])
             case "update":
                 channel, ts = message.parent_channel or message.target, message.parent_ts
@@ -106,6 +107,23 @@ class SlackChat:
                 "set [slack] channel in andon.toml to it (C…)"
             )
         return known
+
+    def _direct(
+        self, user: str, *, text: str, blocks: list[dict[str, Any]] | None
+    ) -> SlackResponse:
+        """A DM through the person's known conversation; in a storm of pages that halves the
+        calls. A cached conversation Slack no longer accepts is opened afresh, once."""
+        cached = self._dm_ids.get(user)
+        if cached is not None:
+            try:
+                return self._client.chat_postMessage(channel=cached, text=text, blocks=blocks)
+            except SlackApiError as refused:
+                if refused.response.get("error") not in ("channel_not_found", "is_archived"):
+                    raise
+                self._dm_ids.pop(user, None)
+        opened = self._client.conversations_open(users=user)
+        self._dm_ids[user] = opened["channel"]["id"]
+        return self._client.chat_postMessage(channel=self._dm_ids[user], text=text, blocks=blocks)
 
     def _permalink(self, answer: dict) -> str | None:  # type: ignore[type-arg]
         """Links to the thread make refusals useful; a message without one still counts as sent."""

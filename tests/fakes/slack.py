@@ -38,6 +38,7 @@ class Fault:
     count: int
     retry_after: int | None = None
     methods: set[str] | None = None
+    error: str | None = None  # Slack's own refusal, e.g. channel_not_found (with status 200)
 
 
 class FakeSlack:
@@ -119,10 +120,12 @@ class FakeSlack:
         count: int = 1,
         retry_after: int | None = None,
         methods: set[str] | None = None,
+        error: str | None = None,
     ) -> None:
-        """Answer the next ``count`` calls (of ``methods``) with ``status``: an outage."""
+        """Answer the next ``count`` calls (of ``methods``) with ``status``: an outage, or with
+        ``error`` a refusal such as ``channel_not_found``."""
         with self._lock:
-            self._faults.append(Fault(status, count, retry_after, methods))
+            self._faults.append(Fault(status, count, retry_after, methods, error))
 
     def heal(self) -> None:
         """The outage is over: faults not yet used up are dropped."""
@@ -135,7 +138,7 @@ class FakeSlack:
         fault = self._fault(method)
         if fault is not None:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
-            error = "ratelimited" if fault.status == 429 else "internal_error"
+            error = fault.error or ("ratelimited" if fault.status == 429 else "internal_error")
             return fault.status, {"ok": False, "error": error}, headers
         if method == "response_url":
             return 200, {"ok": True}, {}
