@@ -161,7 +161,7 @@ class Andon:
         with self.unit_of_work() as (session, outbox):
             whys_due.tick(session, notifier=outbox, clock=self.clock, config=self.config)
             whys_actions.overdue(
-                session, notifier=outbox, clock=self.clock, timezone=self._timezone
+                session, notifier=outbox, clock=self.clock, timezone=self.config.team_timezone
             )
 
     def hear(self, place: ThreadPlace, actor: Actor, text: str) -> Heard:
@@ -178,13 +178,6 @@ class Andon:
                 actor=actor,
                 text=text,
             )
-
-    @property
-    def _timezone(self) -> str:
-        """The team's time zone: the digest's, else the rotation's, else UTC."""
-        if self.config.digest is not None:
-            return self.config.digest.timezone
-        return self.config.oncall.timezone if self.config.oncall else "UTC"
 
     def check_push(self, push: Push) -> GateAnswer:
         """The git hook's question; an override is announced in the same transaction."""
@@ -254,7 +247,7 @@ class Andon:
                     clock=clock,
                     actor=actor,
                     when=when,
-                    timezone=self._timezone,
+                    timezone=self.config.team_timezone,
                 )
             case ShowActions(everyone=everyone):
                 return whys_actions.listing(session, clock=clock, actor=actor, everyone=everyone)

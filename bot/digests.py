@@ -60,7 +60,7 @@ def post(andon: Andon, *, week: Week, actor: Actor) -> Posted:
 def digest_text(andon: Andon, week: Week | None = None) -> str:
     """The digest as the terminal prints it (the demo's last word)."""
     now = andon.clock.now()
-    chosen = week or Week.containing(now, report.timezone(andon.config))
+    chosen = week or Week.containing(now, andon.config.team_timezone)
     with andon.database.reading() as session:
         return render.text(report.build(session, week=chosen, config=andon.config, now=now))
 

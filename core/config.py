@@ -186,6 +186,13 @@ class AndonConfig(BaseModel):
     digest: DigestConfig | None = None
     forges: ForgesConfig = ForgesConfig()
 
+    @property
+    def team_timezone(self) -> str:
+        """The team's time zone — weeks, mornings, meetings: the digest's, else the rotation's."""
+        if self.digest is not None:
+            return self.digest.timezone
+        return self.oncall.timezone if self.oncall is not None else "UTC"
+
     @model_validator(mode="after")
     def _cross_references(self) -> "AndonConfig":
         found = [*self._order_problems(), *self._check_problems(), *self._runner_problems()]

@@ -119,25 +119,14 @@ def stop(
     session: Session, *, notifier: Notifier, clock: Clock, actor: Actor, reason: str
 ) -> Stopped | AlreadyStopped | Refusal:
     """Pull the cord: open a stoppage with its thread, or add a cause to the open one."""
-    reason = " ".join(reason.split())
-    record = partial(
-        audit.record, session, clock=clock, actor=actor, action="line.stop", detail=reason
-    )
-    refusal = _check_reason(reason)
-    if refusal:
-        record(outcome=Outcome.REFUSED, message=refusal.reason)
-        return refusal
+    cause = _checked(session, clock=clock, actor=actor, reason=reason)
+    if isinstance(cause, Refusal):
+        return cause
     line = _line(session, lock=True)
-    cause = Cause(reason, actor, clock.now())
-    if line.state == LineState.STOPPED and line.stoppage_id is not None:
-        _join(session, notifier=notifier, stoppage_id=line.stoppage_id, cause=cause)
-        record(outcome=Outcome.OK, message="cause added")
-        return AlreadyStopped(_view(session, line.stoppage_id))
-    stoppage_id = _open(session, notifier=notifier, cause=cause)
-    line.state, line.since, line.stoppage_id = LineState.STOPPED.value, cause.at, stoppage_id
-    session.add(line)
-    record(outcome=Outcome.OK, message=f"stoppage #{stoppage_id}")
-    return Stopped(_view(session, stoppage_id))
+    opened = _pull(session, line=line, notifier=notifier, clock=clock, cause=cause)
+    assert line.stoppage_id is not None
+    shown = _view(session, line.stoppage_id)
+    return Stopped(shown) if opened else AlreadyStopped(shown)
 
 
 def stop_many(
@@ -151,28 +140,21 @@ def stop_many(
     Returns, per reason, the stoppage it joined or opened, or ``None`` when it was refused.
     """
     checked = [_checked(session, clock=clock, actor=actor, reason=r) for actor, r in causes]
-    if all(cause is None for cause in checked):
+    if all(isinstance(cause, Refusal) for cause in checked):
         return [None] * len(checked)
     line = _line(session, lock=True)
     joined: list[int | None] = []
     for cause in checked:
-        if cause is None:
+        if isinstance(cause, Refusal):
             joined.append(None)
-        elif line.state == LineState.STOPPED and line.stoppage_id is not None:
-            _join(session, notifier=notifier, stoppage_id=line.stoppage_id, cause=cause)
-            _audit_stop(session, clock=clock, cause=cause, message="cause added")
-            joined.append(line.stoppage_id)
-        else:
-            line.stoppage_id = _open(session, notifier=notifier, cause=cause)
-            line.state, line.since = LineState.STOPPED.value, cause.at
-            session.add(line)
-            _audit_stop(session, clock=clock, cause=cause, message=f"stoppage #{line.stoppage_id}")
-            joined.append(line.stoppage_id)
+            continue
+        _pull(session, line=line, notifier=notifier, clock=clock, cause=cause)
+        joined.append(line.stoppage_id)
     return joined
 
 
-def _checked(session: Session, *, clock: Clock, actor: Actor, reason: str) -> Cause | None:
-    """A reason as ``stop`` takes it; a refused one is audited as such here."""
+def _checked(session: Session, *, clock: Clock, actor: Actor, reason: str) -> Cause | Refusal:
+    """A reason as a stop takes it; a refused one is audited as such here."""
     reason = " ".join(reason.split())
     refusal = _check_reason(reason)
     if refusal is None:
@@ -186,7 +168,20 @@ def _checked(session: Session, *, clock: Clock, actor: Actor, reason: str) -> Ca
         outcome=Outcome.REFUSED,
         message=refusal.reason,
     )
-    return None
+    return refusal
+
+
+def _pull(session: Session, *, line: Line, notifier: Notifier, clock: Clock, cause: Cause) -> bool:
+    """One cause on the locked line: join the open stoppage, or open one (then True)."""
+    if line.state == LineState.STOPPED and line.stoppage_id is not None:
+        _join(session, notifier=notifier, stoppage_id=line.stoppage_id, cause=cause)
+        _audit_stop(session, clock=clock, cause=cause, message="cause added")
+        return False
+    line.stoppage_id = _open(session, notifier=notifier, cause=cause)
+    line.state, line.since = LineState.STOPPED.value, cause.at
+    session.add(line)
+    _audit_stop(session, clock=clock, cause=cause, message=f"stoppage #{line.stoppage_id}")
+    return True
 
 
 def _audit_stop(session: Session, *, clock: Clock, cause: Cause, message: str) -> None:

@@ -6,6 +6,7 @@ team reads the same digest every Monday and sees what changed.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlmodel import Session
 
@@ -96,17 +97,13 @@ def show(
 ) -> Digest | Refusal:
     """``/digest [this|last]`` and ``andon digest --week``: read-only, audited like the rest."""
     now = clock.now()
+    record = partial(audit.record, session, clock=clock, actor=actor, action="digest")
     try:
-        week = Week.parse(which, now=now, timezone=timezone(config))
+        week = Week.parse(which, now=now, timezone=config.team_timezone)
     except WeekError as wrong:
-        audit.record(
-            session, clock=clock, actor=actor, action="digest", outcome=Outcome.REFUSED,
-            detail=which, message=str(wrong),
-        )  # fmt: skip
+        record(outcome=Outcome.REFUSED, detail=which, message=str(wrong))
         return Refusal(str(wrong))
-    audit.record(
-        session, clock=clock, actor=actor, action="digest", outcome=Outcome.OK, detail=week.label
-    )
+    record(outcome=Outcome.OK, detail=week.label)
     return build(session, week=week, config=config, now=now)
 
 
@@ -132,7 +129,3 @@ def production(config: AndonConfig) -> tuple[str, ...]:
     """The environments at the end of a promotion chain; none configured means every deploy."""
     promoted = {env.after for env in config.environments.values() if env.after}
     return tuple(sorted(name for name in config.environments if name not in promoted))
-
-
-def timezone(config: AndonConfig) -> str:
-    return config.digest.timezone if config.digest is not None else "UTC"
