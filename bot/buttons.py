@@ -1,6 +1,7 @@
 """Every button's action id in one place, and what pressing it means: Slack and the shell share
 them."""
 
+import re
 from collections.abc import Callable
 from enum import StrEnum
 
@@ -24,6 +25,23 @@ class ActionId(StrEnum):
     PAGE_RESOLVE = "page_resolve"
     ACTION_DONE = "action_done"
     WHYS_FORM = "whys_form"  # opens the investments form: Slack only, no intent behind it
+
+    def nth(self, index: int) -> str:
+        """Slack refuses a message with two buttons of one ``action_id``: the second *Roll back*
+        of a page is ``deploy_rollback:1``, and the listener answers the whole family."""
+        return self.value if index == 0 else f"{self.value}:{index}"
+
+    @property
+    def family(self) -> re.Pattern[str]:
+        return re.compile(rf"^{re.escape(self.value)}(?::[0-9]+)?$")
+
+    @classmethod
+    def of(cls, action_id: str) -> "ActionId | None":
+        """The family a pressed button belongs to, or None for an id Andon never sent."""
+        name, _, index = action_id.partition(":")
+        if index and not index.isdigit():
+            return None
+        return next((member for member in cls if member.value == name), None)
 
 
 def _rollback(value: str) -> Intent:

@@ -74,6 +74,9 @@ def transcript(payload: dict[str, Any], number: int | None = None) -> list[str]:
         kind = block.get("type")
         if kind in ("section", "header"):
             lines.extend(plain(block["text"]["text"]).splitlines())
+            accessory = block.get("accessory") or {}
+            if accessory.get("type") == "button":
+                lines.append("  " + _button(accessory, number))
         elif kind == "context":
             lines.append("  " + " · ".join(plain(e.get("text", "")) for e in block["elements"]))
         elif kind == "actions":

@@ -15,7 +15,7 @@ from bot.slack.people import from_action
 def register(app: App, andon: Andon) -> None:
     for action, meaning in PRESSES.items():
         # Ack at once; the press is handled after the ack, and answered through response_url.
-        app.action(action.value)(ack=_ack, lazy=[_press(andon, meaning)])
+        app.action(action.family)(ack=_ack, lazy=[_press(andon, meaning)])
 
 
 def _press(andon: Andon, meaning: Callable[[str], Intent]) -> Callable[..., None]:

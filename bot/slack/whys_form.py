@@ -38,7 +38,7 @@ _TAG = {
 
 def register(app: App, andon: Andon) -> None:
     # The trigger id lives 3 seconds: ack at once, open the modal right after.
-    app.action(ActionId.WHYS_FORM.value)(ack=_ack, lazy=[_opener(andon)])
+    app.action(ActionId.WHYS_FORM.family)(ack=_ack, lazy=[_opener(andon)])
     app.view(CALLBACK)(_submitter(andon))
 
 

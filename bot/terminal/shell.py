@@ -86,10 +86,11 @@ class Shell:
         else:
             self._chat.say("(only you) Press a button with: !press <message number> <action>")
             return
-        if value is None or action not in {a.value for a in PRESSES}:
+        family = ActionId.of(action)
+        if value is None or family not in PRESSES:
             self._chat.say(f"(only you) {where} has no button {action!r}.")
             return
-        self._execute(PRESSES[ActionId(action)](value))
+        self._execute(PRESSES[family](value))
 
     def _blocks_of(self, number: int) -> list[dict[str, Any]]:
         with self._andon.database.reading() as session:
@@ -115,7 +116,8 @@ class Shell:
 
 def _value(blocks: list[dict[str, Any]], action: str) -> str | None:
     for block in blocks:
-        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+        elements = block.get("elements", []) if block.get("type") == "actions" else []
+        for element in [*elements, block.get("accessory") or {}]:
             if element.get("action_id") == action:
                 return str(element.get("value", ""))
     return None
