@@ -52,6 +52,7 @@ class ThreadOpened(Notice):
 
     stoppage_id: int
     reason: str
+    by: Actor
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,7 @@ def _open(session: Session, *, notifier: Notifier, cause: Cause) -> int:
     assert stoppage.id is not None
     _add_cause(session, stoppage.id, cause)
     announcement = notifier.post(LineStopped(stoppage.id, cause.by, cause.text, cause.at))
-    thread = notifier.reply(announcement, ThreadOpened(stoppage.id, cause.text))
+    thread = notifier.reply(announcement, ThreadOpened(stoppage.id, cause.text, cause.by))
     stoppage.announcement_id, stoppage.thread_id = announcement.id, thread.id
     session.add(stoppage)
     return stoppage.id

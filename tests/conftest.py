@@ -6,11 +6,31 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import ALIVE, FakeSlack
 from tests.postgres import PostgresCluster, server_binaries
 from tests.ssh_hosts import SSHD, SshFleet
 
 _names = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def slack_refuses_nothing() -> Iterator[None]:
+    """Andon once passed every test and still lost pages on real Slack: a test fails when Andon
+    sent anything Slack would refuse, unless the test said it provokes that on purpose."""
+    seen = {}
+    for fake in list(ALIVE):
+        fake.expecting_refusals = False
+        seen[id(fake)] = len(fake.refusals())
+    yield
+    refused = [
+        refusal
+        for fake in list(ALIVE)
+        if not fake.expecting_refusals
+        for refusal in fake.refusals()[seen.get(id(fake), 0) :]
+    ]
+    if refused:
+        lines = [f"{r.method}: {r.error} — {r.detail}" for r in refused[:5]]
+        pytest.fail("Slack would refuse what Andon sent:\n" + "\n".join(lines), pytrace=False)
 
 
 @pytest.fixture(scope="session")

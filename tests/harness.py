@@ -147,7 +147,11 @@ class AndonServer:
             sent.update(
                 {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
             )
-        return requests.post(self.url + "/slack/events", data=body, headers=sent, timeout=10)
+        answer = requests.post(self.url + "/slack/events", data=body, headers=sent, timeout=10)
+        shown = answer.status_code == 200 and "json" in answer.headers.get("content-type", "")
+        if self.slack is not None and shown:
+            self.slack.judge_ack(answer.json())
+        return answer
 
     def open_stoppage(self, timeout: float = 10.0) -> dict[str, Any]:
         """The open stoppage once its announcement was delivered (its thread ``ts`` known)."""

@@ -76,7 +76,10 @@ class InProcessAndon:
 
     def slack_post(self, body: bytes, content_type: str) -> requests.Response:
         headers = {"Content-Type": content_type, **signed_headers(body)}
-        return requests.post(self.url + "/slack/events", data=body, headers=headers, timeout=10)
+        answer = requests.post(self.url + "/slack/events", data=body, headers=headers, timeout=10)
+        if answer.status_code == 200 and "json" in answer.headers.get("content-type", ""):
+            self.slack.judge_ack(answer.json())
+        return answer
 
     def api(self, path: str) -> Any:
         answer = requests.get(

@@ -58,7 +58,8 @@ def plain(mrkdwn: str) -> str:
     text = _MENTION.sub(r"@\1", text)
     text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
     text = _SHORTCODE.sub(lambda m: _EMOJI.get(m.group(1), m.group(0)), text)
-    return text.replace("*", "").replace("`", "")
+    text = text.replace("*", "").replace("`", "")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def transcript(payload: dict[str, Any], number: int | None = None) -> list[str]:

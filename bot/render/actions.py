@@ -1,16 +1,15 @@
 """Action items: ``/actions``, the Done button's answer, the thread's note, the overdue DM."""
 
-import re
 from datetime import date
 
 from bot.buttons import ActionId
-from bot.render.kit import Message, button, context, message, section, who
+from bot.render.kit import LINE, Message, button, clip, context, message, section, who
+from bot.render.mrkdwn import USER_ID, inert, mention
 from bot.render.notice import notice
 from core.whys.actions import ActionDoneNotice, ActionList, Done, Overdue
 from core.whys.analysis import Item
 
 SHOWN = 40  # Slack shows at most 50 blocks in a message
-_SLACK_USER = re.compile(r"[UW][A-Z0-9]+")
 
 
 def action_list(result: ActionList) -> Message:
@@ -33,7 +32,7 @@ def action_list(result: ActionList) -> Message:
 def done(result: Done) -> Message:
     item = result.item
     text = (
-        f"Marked done: level {item.level} of stoppage #{item.stoppage_id} — {item.text}. "
+        f"Marked done: level {item.level} of stoppage #{item.stoppage_id} — {_text(item)}. "
         "The stoppage's thread has been told."
     )
     return message(text, section(f":white_check_mark: {text}"))
@@ -47,9 +46,9 @@ def _(item: ActionDoneNotice) -> Message:
     whose = f", owned by {owner}" if owner != by else ""
     text = (
         f":white_check_mark: {by} marked the level {done_.level} investment *done*: "
-        f"{done_.text}{whose}."
+        f"{_text(done_)}{whose}."
     )
-    return message(f"{item.by.name} marked level {done_.level} done: {done_.text}", section(text))
+    return message(f"{by} marked level {done_.level} done: {_text(done_)}", section(text))
 
 
 @notice.register
@@ -73,15 +72,21 @@ def _line(item: Item, today: date) -> str:
     due = f"due {item.due}" if item.due else "no due date"
     if _late(item, today):
         due = f":warning: *overdue* — was {due}"
-    facts = [_owner(item), due, item.category or "no category", f"stoppage #{item.stoppage_id}"]
-    return f"*Level {item.level}* · {item.text}\n" + " · ".join(facts)
+    category = inert(item.category or "no category")
+    facts = [_owner(item), due, category, f"stoppage #{item.stoppage_id}"]
+    return f"*Level {item.level}* · {_text(item)}\n" + " · ".join(facts)
 
 
 def _late_line(item: Item) -> str:
     return (
-        f"*Level {item.level}* · {item.text}\n"
-        f"was due {item.due} · {item.category or 'no category'} · stoppage #{item.stoppage_id}"
+        f"*Level {item.level}* · {_text(item)}\n"
+        f"was due {item.due} · {inert(item.category or 'no category')} · "
+        f"stoppage #{item.stoppage_id}"
     )
+
+
+def _text(item: Item) -> str:
+    return inert(clip(item.text, LINE * 2))
 
 
 def _with_done(text: str, item: Item) -> dict:
@@ -95,6 +100,6 @@ def _late(item: Item, today: date) -> bool:
 
 
 def _owner(item: Item) -> str:
-    if item.owner and _SLACK_USER.fullmatch(item.owner):
-        return f"<@{item.owner}>"
-    return f"*{item.owner_name or item.owner or 'nobody'}*"
+    if item.owner and USER_ID.fullmatch(item.owner):
+        return mention(item.owner)
+    return f"*{inert(item.owner_name or item.owner or 'nobody')}*"

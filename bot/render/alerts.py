@@ -2,9 +2,12 @@
 
 from bot.buttons import ActionId
 from bot.render.kit import (
+    LINE,
     Message,
     actions,
+    are_you_sure,
     button,
+    clip,
     context,
     message,
     plain,
@@ -12,15 +15,17 @@ from bot.render.kit import (
     when,
     who,
 )
+from bot.render.mrkdwn import inert, link, mention
 from bot.render.notice import notice
 from core import words
-from core.actor import Actor
 from core.alerts.escalation import Acknowledged, Resolved
 from core.alerts.notices import Escalated, Held, Paged, PageWithoutStop
 from core.alerts.pages import PageStatus, PageView
 from core.oncall import HandedOver, Oncall, OverrideSet
 
-SHOWN_SUSPECTS = 3
+SHOWN_SUSPECTS = 10  # one Roll back button each: a page offers every recent suspect
+NAME = 150
+SUMMARY = 1_500
 
 
 @notice.register
@@ -33,12 +38,12 @@ def _(item: Paged) -> Message:
 @notice.register
 def _(item: Escalated) -> Message:
     page = item.page
+    name = _name(page)
     if item.to_channel:
-        head = f"<!here> :rotating_light: *Nobody has acknowledged page #{page.id}*: {page.name}"
+        head = f"<!here> :rotating_light: *Nobody has acknowledged page #{page.id}*: {name}"
     else:
         head = (
-            f":rotating_light: *Page #{page.id} escalated to you* — nobody acknowledged it: "
-            f"{page.name}"
+            f":rotating_light: *Page #{page.id} escalated to you* — nobody acknowledged it: {name}"
         )
     return message(_plain(page, head), *_body(page, head))
 
@@ -47,17 +52,18 @@ def _(item: Escalated) -> Message:
 def _(item: PageWithoutStop) -> Message:
     page = item.page
     whom = f"paged {_user(page.oncall)}" if page.oncall else "nobody is on call to page"
-    head = f":bell: *{page.name}* — {whom}; this alert's route leaves the line running."
+    head = f":bell: *{_name(page)}* — {whom}; this alert's route leaves the line running."
     return message(_plain(page, head), *_body(page, head))
 
 
 @notice.register
 def _(item: Held) -> Message:
+    name = inert(clip(item.name, NAME))
     text = (
-        f":repeat: *{item.name}* fired {item.times} times in {item.window_minutes} min: it is "
+        f":repeat: *{name}* fired {item.times} times in {item.window_minutes} min: it is "
         "held as flapping — recorded, not paged each time. Fix the alert or its threshold."
     )
-    return message(f"{item.name} is flapping: held, not paged", section(text))
+    return message(f"{name} is flapping: held, not paged", section(text))
 
 
 @notice.register
@@ -85,12 +91,12 @@ def override_set(result: OverrideSet) -> Message:
 
 
 def acknowledged(result: Acknowledged) -> Message:
-    text = f"You acknowledged page #{result.page.id} ({result.page.name}): repeats have stopped."
+    text = f"You acknowledged page #{result.page.id} ({_name(result.page)}): repeats have stopped."
     return message(text, section(f":white_check_mark: {text}"))
 
 
 def resolved(result: Resolved) -> Message:
-    text = f"Page #{result.page.id} ({result.page.name}) is resolved."
+    text = f"Page #{result.page.id} ({_name(result.page)}) is resolved."
     if result.page.cost is not None:
         text += " The line stays stopped until someone runs `/line start`."
     return message(text, section(f":white_check_mark: {text}"))
@@ -103,25 +109,26 @@ def _head(page: PageView, *, reminder: bool) -> str:
     match page.status:
         case PageStatus.ACKNOWLEDGED:
             by = who(page.acked_by) if page.acked_by else "someone"
-            return f":white_check_mark: ~{page.name}~ — acknowledged by {by}"
+            return f":white_check_mark: ~{_name(page)}~ — acknowledged by {by}"
         case PageStatus.RESOLVED:
-            by = who(page.resolved_by) if page.resolved_by else page.source
+            source = inert(clip(page.source, NAME))
+            by = who(page.resolved_by) if page.resolved_by else source
             if page.resolved_by and page.resolved_by.id.startswith("alerts:"):
-                by = page.source
-            return f":large_green_circle: ~{page.name}~ — resolved by {by}"
+                by = source
+            return f":large_green_circle: ~{_name(page)}~ — resolved by {by}"
     again = "Still firing, not acknowledged: " if reminder else ""
-    severity = f" ({page.severity})" if page.severity else ""
-    return f":rotating_light: {again}*{page.name}*{severity} — page #{page.id}"
+    severity = f" ({inert(clip(page.severity, NAME))})" if page.severity else ""
+    return f":rotating_light: {again}*{_name(page)}*{severity} — page #{page.id}"
 
 
 def _body(page: PageView, head: str) -> list[dict]:
-    lines = [head, page.summary]
+    lines = [head, inert(clip(page.summary, SUMMARY))]
     if page.value:
-        lines.append(f"value: `{page.value}`")
+        lines.append(f"value: `{inert(clip(page.value, NAME))}`")
     if page.url:
-        lines.append(f"<{page.url}|where it fired>")
+        lines.append(link(page.url, "where it fired"))
     blocks = [section("\n".join(lines))]
-    facts = [f"fired {when(page.opened_at)} · from {page.source}"]
+    facts = [f"fired {when(page.opened_at)} · from {inert(clip(page.source, NAME))}"]
     if page.cost is not None:
         cost = page.cost
         waiting = f", {cost.commits_waiting} commits waiting" if cost.commits_waiting else ""
@@ -142,9 +149,13 @@ def _suspects(page: PageView) -> str:
     for deploy in page.suspects[:SHOWN_SUSPECTS]:
         ago = words.span(page.at - (deploy.finished_at or page.at))
         lines.append(
-            f"• `{deploy.short}` to {deploy.environment} by {who(deploy.requested_by)}, {ago} ago"
+            f"• `{deploy.short}` to {inert(deploy.environment)} by {who(deploy.requested_by)}, "
+            f"{ago} ago"
         )
-    return "\n".join(lines)
+    hidden = len(page.suspects) - SHOWN_SUSPECTS
+    if hidden > 0:
+        lines.append(f"… and {hidden} more: `GET /api/deploys` lists every deploy.")
+    return "\n".join(clip(line, LINE) for line in lines)
 
 
 def _buttons(page: PageView) -> list[dict]:
@@ -158,14 +169,26 @@ def _buttons(page: PageView) -> list[dict]:
         previous = deploy.previous_revision
         if previous is not None:
             value = f"{deploy.environment} {previous}"
+            sure = are_you_sure(
+                f"Roll back {clip(deploy.environment, 40)}?",
+                f"Every host of {inert(deploy.environment)} goes back from `{deploy.short}` to "
+                f"`{previous[:7]}` at once.",
+                yes="Roll back",
+            )
             label = f"Roll back {deploy.short}"
-            buttons.append(button(label, ActionId.DEPLOY_ROLLBACK, value, style="danger"))
+            buttons.append(
+                button(label, ActionId.DEPLOY_ROLLBACK, value, style="danger", confirm=sure)
+            )
     return buttons
 
 
 def _user(user: str | None) -> str:
-    return who(Actor(user, user, "slack")) if user else "nobody"
+    return mention(user) if user else "nobody"
+
+
+def _name(page: PageView) -> str:
+    return inert(clip(page.name, NAME))
 
 
 def _plain(page: PageView, head: str) -> str:
-    return f"{plain(head)}: {page.summary}"
+    return f"{plain(head)}: {inert(clip(page.summary, 300))}"

@@ -2,7 +2,8 @@
 
 from collections import Counter
 
-from bot.render.kit import Message, context, message, section, when
+from bot.render.kit import LINE, Message, clip, context, message, section, when
+from bot.render.mrkdwn import inert
 from core.checks.judge import CheckHealth, CheckView
 
 SHOWN = 40  # a section per check; Block Kit allows 50 blocks in a message
@@ -33,17 +34,17 @@ def _summary(views: list[CheckView]) -> str:
 
 
 def _check(view: CheckView) -> str:
-    value = f"*{view.value}*" if view.value is not None else "no value"
+    value = f"*{_escape(str(view.value))}*" if view.value is not None else "no value"
     checked = f" · checked {when(view.checked_at)}" if view.checked_at is not None else ""
     why = ""
     if view.health == CheckHealth.FIRING and view.error:
         why = f"\n> cannot be read: {_escape(view.error)}"
     return (
-        f"{_MARKS[view.health]} *{view.name}* — {_escape(view.state)}\n"
-        f"{value} ({view.bounds}) · {_escape(view.reads)}{checked}{why}"
+        f"{_MARKS[view.health]} *{_escape(view.name)}* — {_escape(view.state)}\n"
+        f"{value} ({_escape(view.bounds)}) · {_escape(view.reads)}{checked}{why}"
     )
 
 
 def _escape(text: str) -> str:
     """Queries and errors carry ``<``, ``>`` and ``&``, which Slack would read as markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return inert(clip(text, LINE))

@@ -1,7 +1,21 @@
 """Deploy messages: one progress message updated in place, and the answers to the requester."""
 
 from bot.buttons import ActionId
-from bot.render.kit import Message, actions, button, context, message, plain, section, who
+from bot.render.kit import (
+    LINE,
+    Message,
+    actions,
+    are_you_sure,
+    button,
+    clip,
+    context,
+    listing,
+    message,
+    plain,
+    section,
+    who,
+)
+from bot.render.mrkdwn import inert, said
 from bot.render.notice import notice
 from core import words
 from core.deploy.notices import ApprovalNeeded, DeployProgress, FixShipping
@@ -11,6 +25,7 @@ from core.deploy.state import DeployState, HostStep
 from core.deploy.status import DeployStatus, EnvironmentState
 
 SHOWN_HOSTS = 25
+ERROR = 600  # a host's or a deploy's error: the start says what, the API has it whole
 
 
 @notice.register
@@ -21,24 +36,31 @@ def _(item: DeployProgress) -> Message:
     if deploy.status == DeployState.SUCCEEDED and not deploy.is_rollback:
         previous = deploy.previous_revision
         if previous is not None:
-            value = f"{deploy.environment} {previous}"
-            label = f"Roll back to {previous[:7]}"
-            blocks.append(actions(button(label, ActionId.DEPLOY_ROLLBACK, value, style="danger")))
+            blocks.append(actions(_rollback_button(deploy.environment, previous)))
     return message(plain(head), *blocks)
 
 
 @notice.register
 def _(item: ApprovalNeeded) -> Message:
     deploy = item.deploy
+    environment = inert(deploy.environment)
     text = (
         f":raised_hand: {who(deploy.requested_by)} asks to deploy `{deploy.short}` to "
-        f"*{deploy.environment}* (deploy #{deploy.id}). Someone else with deploy access must "
+        f"*{environment}* (deploy #{deploy.id}). Someone else with deploy access must "
         "approve it."
     )
+    sure = are_you_sure(
+        f"Deploy {deploy.short}?",
+        f"`{deploy.short}` goes to every host of *{environment}*, batch by batch.",
+        yes="Approve and deploy",
+    )
+    approve = button(
+        "Approve", ActionId.DEPLOY_APPROVE, str(deploy.id), style="primary", confirm=sure
+    )
     return message(
-        f"{deploy.requested_by.name} asks to deploy {deploy.short} to {deploy.environment}",
+        f"{who(deploy.requested_by)} asks to deploy {deploy.short} to {environment}",
         section(text),
-        actions(button("Approve", ActionId.DEPLOY_APPROVE, str(deploy.id), style="primary")),
+        actions(approve),
     )
 
 
@@ -47,37 +69,35 @@ def _(item: FixShipping) -> Message:
     deploy = item.deploy
     text = (
         f":wrench: {who(deploy.requested_by)} is deploying fix `{deploy.short}` to "
-        f"*{deploy.environment}* while the line is stopped: {deploy.fix_reason}"
+        f"*{inert(deploy.environment)}* while the line is stopped: {_fix(deploy)}"
     )
     return message(plain(text), section(text))
 
 
 def accepted(result: Accepted) -> Message:
     deploy = result.deploy
+    environment = inert(deploy.environment)
     if deploy.status == DeployState.AWAITING_APPROVAL:
-        text = (
-            f"Deploy #{deploy.id} of `{deploy.short}` to {deploy.environment} waits for approval."
-        )
+        text = f"Deploy #{deploy.id} of `{deploy.short}` to {environment} waits for approval."
     elif deploy.is_rollback:
-        text = (
-            f"Rolling back {deploy.environment} to `{deploy.short}` (#{deploy.id}) — on every host."
-        )
+        text = f"Rolling back {environment} to `{deploy.short}` (#{deploy.id}) — on every host."
     else:
         text = (
-            f"Deploying `{deploy.short}` to {deploy.environment} (#{deploy.id}) — the channel "
+            f"Deploying `{deploy.short}` to {environment} (#{deploy.id}) — the channel "
             "message shows its progress."
         )
     return message(plain(text), section(f":rocket: {text}"))
 
 
 def choose(result: ChooseEnvironment) -> Message:
-    options = " or ".join(f"`/{result.kind} … {name}`" for name in result.names)
+    options = " or ".join(f"`/{result.kind} … {inert(name)}`" for name in result.names)
     text = f"Which environment? Say {options}."
     return message(plain(text), section(text))
 
 
 def confirm(result: ConfirmRollback) -> Message:
-    return message(result.sentence, section(f":warning: {result.sentence}"))
+    sentence = inert(result.sentence)
+    return message(sentence, section(f":warning: {sentence}"))
 
 
 def status(result: DeployStatus) -> Message:
@@ -85,22 +105,39 @@ def status(result: DeployStatus) -> Message:
     return message(plain(" ".join(parts)), *(section(part) for part in parts))
 
 
+def _rollback_button(environment: str, previous: str) -> dict:
+    sure = are_you_sure(
+        f"Roll back {clip(environment, 40)}?",
+        f"Every host of {inert(environment)} goes back to `{previous[:7]}` at once.",
+        yes="Roll back",
+    )
+    value = f"{environment} {previous}"
+    label = f"Roll back to {previous[:7]}"
+    return button(label, ActionId.DEPLOY_ROLLBACK, value, style="danger", confirm=sure)
+
+
+def _fix(deploy: DeployView) -> str:
+    return said(clip(deploy.fix_reason or "", LINE), deploy.requested_by)
+
+
 # --- pieces ----------------------------------------------------------------------------------
 
 
 def _head(deploy: DeployView) -> str:
-    what = f"`{deploy.short}` to *{deploy.environment}*"
+    environment = inert(deploy.environment)
+    what = f"`{deploy.short}` to *{environment}*"
     by = f"by {who(deploy.requested_by)}"
-    fix = f" — fix while the line is stopped: {deploy.fix_reason}" if deploy.fix_reason else ""
+    fix = f" — fix while the line is stopped: {_fix(deploy)}" if deploy.fix_reason else ""
     took = f" in {words.span(deploy.duration)}" if deploy.duration is not None else ""
+    error = _error(deploy.error)
     if deploy.is_rollback:
-        what = f"*{deploy.environment}* to `{deploy.short}`"
+        what = f"*{environment}* to `{deploy.short}`"
         return {
             DeployState.PENDING: f":rewind: Rolling back {what} {by}",
             DeployState.RUNNING: f":rewind: Rolling back {what} {by}",
             DeployState.SUCCEEDED: f":rewind: *Rolled back* {what}{took} {by}",
-            DeployState.FAILED: f":x: *{_sentence(deploy.error)}*",
-            DeployState.INTERRUPTED: f":warning: *Rollback interrupted* — {deploy.error}",
+            DeployState.FAILED: f":x: *{_sentence(error)}*",
+            DeployState.INTERRUPTED: f":warning: *Rollback interrupted* — {error}",
         }.get(deploy.status, f"Rollback of {what}: {deploy.status}")
     return {
         DeployState.AWAITING_APPROVAL: f":raised_hand: Deploy of {what} {by} waits for approval",
@@ -108,18 +145,23 @@ def _head(deploy: DeployView) -> str:
         DeployState.RUNNING: f":rocket: Deploying {what} {by}{fix}",
         DeployState.SUCCEEDED: f":white_check_mark: *Deployed* {what}{took} {by}{fix}",
         DeployState.FAILED: (
-            f":x: *{_sentence(deploy.error)}* — hosts already switched were flipped back."
+            f":x: *{_sentence(error)}* — hosts already switched were flipped back."
         ),
-        DeployState.INTERRUPTED: f":warning: *Deploy of {what} interrupted* — {deploy.error}",
+        DeployState.INTERRUPTED: f":warning: *Deploy of {what} interrupted* — {error}",
     }.get(deploy.status, f"Deploy of {what}: {deploy.status}")
 
 
 def _hosts(deploy: DeployView) -> str:
-    lines = [_host(deploy, host) for host in deploy.hosts[:SHOWN_HOSTS]]
-    hidden = len(deploy.hosts) - SHOWN_HOSTS
-    if hidden > 0:
-        lines.append(f"… and {hidden} more")
-    return "\n".join(lines)
+    """Hosts in trouble first: of 500 hosts, the three that failed are the ones to read."""
+    ranked = sorted(deploy.hosts, key=lambda host: host.step not in _TROUBLE)
+    return (
+        listing(
+            [_host(deploy, host) for host in ranked],
+            shown=SHOWN_HOSTS,
+            more=lambda n: f"… and {n} more hosts: `GET /api/deploys` lists every one.",
+        )
+        or "No hosts."
+    )
 
 
 def _host(deploy: DeployView, host: HostView) -> str:
@@ -135,18 +177,19 @@ def _host(deploy: DeployView, host: HostView) -> str:
             else ":large_green_circle: live"
         ),
         HostStep.HEALTHY: f":large_green_circle: {healthy}",
-        HostStep.FAILED: f":x: failed: {host.error}",
+        HostStep.FAILED: f":x: failed: {_error(host.error, limit=LINE)}",
         HostStep.REVERTED: f":leftwards_arrow_with_hook: back on {_rev(host.previous_revision)}",
         HostStep.STOPPED: _stopped(deploy, host),
     }[host.step]
     took = f" ({words.span(host.took)})" if host.took is not None else ""
-    return f"`{host.address}` — {step}{took}"
+    return f"`{inert(host.address)}` — {step}{took}"
 
 
 def _stopped(deploy: DeployView, host: HostView) -> str:
     """Where an interrupted deploy left a host, as the host itself said after the restart."""
     if host.runs is None:
-        return f":grey_question: stopped here; could not ask it: {host.error or 'no answer'}"
+        problem = _error(host.error, limit=LINE) if host.error else "no answer"
+        return f":grey_question: stopped here; could not ask it: {problem}"
     which = "the new release" if host.runs == deploy.revision else "not the new release"
     return f":black_square_for_stop: stopped here — runs {_rev(host.runs)} ({which})"
 
@@ -166,24 +209,42 @@ def _facts(deploy: DeployView) -> str:
 
 
 def _environment(env: EnvironmentState) -> str:
-    lines = [f"*{env.name}* — runs `{_rev(env.recorded)}` as far as deploys recorded"]
+    lines = [f"*{inert(env.name)}* — runs `{_rev(env.recorded)}` as far as deploys recorded"]
     if env.running is not None:
         running = env.running
         lines.append(
             f":rocket: {running.kind} of `{running.short}` by {who(running.requested_by)} in "
             f"progress, {running.live_hosts}/{len(running.hosts)} hosts"
         )
+    hosts = []
     for host in env.hosts:
-        where = f"unreachable: {host.problem}" if host.problem else f"`{_rev(host.revision)}`"
-        lines.append(f"• `{host.address}` — {where}")
+        where = (
+            f"unreachable: {_error(host.problem, limit=LINE)}"
+            if host.problem
+            else f"`{_rev(host.revision)}`"
+        )
+        hosts.append(f"• `{inert(host.address)}` — {where}")
     if env.bad:
-        lines.append("Marked bad: " + ", ".join(f"`{rev[:7]}`" for rev in env.bad))
-    return "\n".join(lines)
+        lines.append(clip("Marked bad: " + ", ".join(f"`{rev[:7]}`" for rev in env.bad), LINE))
+    return listing(
+        hosts,
+        head="\n".join(lines),
+        shown=SHOWN_HOSTS,
+        more=lambda n: f"… and {n} more hosts: `GET /api/deploys` has them.",
+    )
 
 
 def _sentence(error: str | None) -> str:
     text = error or "failed"
     return text[:1].upper() + text[1:]
+
+
+def _error(error: str | None, *, limit: int = ERROR) -> str:
+    """Errors quote hosts, builds and commands: shown as text, their start kept."""
+    return inert(clip(" ".join((error or "").split()), limit))
+
+
+_TROUBLE = {HostStep.FAILED, HostStep.REVERTED, HostStep.STOPPED}
 
 
 def _rev(revision: str | None) -> str:

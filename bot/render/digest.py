@@ -5,27 +5,34 @@ One list of sections feeds every format, so the channel, the CLI and the API nev
 
 import dataclasses
 import json
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from bot.render.kit import Message, context, message, section
+from bot.render.kit import Message, clip, context, header, message, section
+from bot.render.mrkdwn import USER_ID, inert
 from bot.render.notice import notice
 from core.digest.investments import OverdueItem
 from core.digest.report import Digest, DigestNotice, WeekFigures
 from core.words import span
 
 NONE = "none"
+SHOWN = 10  # names in one line of figures: the noisiest, the slowest
+NAME = 120  # an alert, pipeline or action item named in a line
 Section = tuple[str, list[str]]
+Say = Callable[[str], str]
 
 
 def sections(digest: Digest, *, mentions: bool = False) -> list[Section]:
-    """``mentions``: Slack links people by ID; text for a terminal or a file names them."""
+    """``mentions``: for Slack — people linked by ID, outside names (alerts, pipelines, action
+    items) escaped as mrkdwn; text for a terminal or a file names them as they are."""
     now, was = digest.this, digest.before
+    say: Say = _inert if mentions else _as_is
     return [
-        ("Investments made", _investments(now, was, mentions=mentions)),
-        ("The line", _line(now, was)),
+        ("Investments made", _investments(now, was, mentions=mentions, say=say)),
+        ("The line", _line(now, was, say=say)),
         ("DORA", _dora(now, was)),
-        ("Pages", _pages(now, was)),
-        ("CI", _ci(now, was)),
+        ("Pages", _pages(now, was, say=say)),
+        ("CI", _ci(now, was, say=say)),
     ]
 
 
@@ -37,11 +44,11 @@ def title(digest: Digest) -> str:
 
 
 def blocks(digest: Digest) -> Message:
-    parts = [{"type": "header", "text": {"type": "plain_text", "text": title(digest)}}]
+    parts = [header(title(digest))]
     for name, lines in sections(digest, mentions=True):
         parts.append(section(f"*{name}*\n" + "\n".join(f"• {line}" for line in lines)))
-    parts.append(context(_footnote(digest)))
-    return message(title(digest), *parts)
+    parts.append(context(_footnote(digest, say=_inert)))
+    return message(inert(title(digest)), *parts)
 
 
 def text(digest: Digest) -> str:
@@ -50,7 +57,7 @@ def text(digest: Digest) -> str:
         out.append(name)
         out += [f"  {line}" for line in lines]
         out.append("")
-    out.append(_footnote(digest))
+    out.append(_footnote(digest, say=_as_is))
     return "\n".join(out)
 
 
@@ -58,7 +65,7 @@ def markdown(digest: Digest) -> str:
     out = [f"# {title(digest)}", ""]
     for name, lines in sections(digest):
         out += [f"## {name}", "", *[f"- {line}" for line in lines], ""]
-    out.append(f"_{_footnote(digest)}_")
+    out.append(f"_{_footnote(digest, say=_as_is)}_")
     return "\n".join(out)
 
 
@@ -71,11 +78,11 @@ def _posted(item: DigestNotice) -> Message:
     return blocks(item.digest)
 
 
-def _footnote(digest: Digest) -> str:
-    where = ", ".join(digest.environments) or "every environment"
+def _footnote(digest: Digest, *, say: Say) -> str:
+    where = ", ".join(say(name) for name in digest.environments) or "every environment"
     return (
-        f"Changes are against {digest.before.week}. DORA counts deploys to {where}. "
-        f"Weeks run Monday to Sunday, {digest.timezone}."
+        f"Changes are against {say(digest.before.week)}. DORA counts deploys to {where}. "
+        f"Weeks run Monday to Sunday, {say(digest.timezone)}."
     )
 
 
@@ -83,21 +90,21 @@ def _last_day(digest: Digest) -> date:
     return (digest.this.end - timedelta(seconds=1)).date()
 
 
-def _investments(now: WeekFigures, was: WeekFigures, *, mentions: bool) -> list[str]:
+def _investments(now: WeekFigures, was: WeekFigures, *, mentions: bool, say: Say) -> list[str]:
     a, b = now.investments, was.investments
     declined = f"; {a.declined} level(s) answered “none”" if a.declined else ""
     return [
         f"Action items created: {_count(a.created, b.created)}; completed:"
         f" {_count(a.completed, b.completed)}{declined}",
-        "By category: " + _pairs(a.by_category),
-        "By level: " + _pairs(tuple((f"why {lvl}", n) for lvl, n in a.by_level)),
-        "Overdue: " + _overdue(a.overdue, mentions=mentions),
+        "By category: " + _pairs(a.by_category, say),
+        "By level: " + _pairs(tuple((f"why {lvl}", n) for lvl, n in a.by_level), say),
+        "Overdue: " + _overdue(a.overdue, mentions=mentions, say=say),
         f"Five whys: {a.whys_done} done ({_delta(a.whys_done, b.whys_done)}),"
         f" {a.whys_scheduled} scheduled, {a.whys_missing} missing",
     ]
 
 
-def _line(now: WeekFigures, was: WeekFigures) -> list[str]:
+def _line(now: WeekFigures, was: WeekFigures, *, say: Say) -> list[str]:
     a, b = now.line, was.line
     if not a.stoppages and not a.stopped_s:
         stood = f"Stoppages: {NONE} ({_delta(a.stoppages, b.stoppages)})"
@@ -106,7 +113,7 @@ def _line(now: WeekFigures, was: WeekFigures) -> list[str]:
         f"Stoppages: {_count(a.stoppages, b.stoppages)}; stopped"
         f" {_span(a.stopped_s, b.stopped_s)} in all; longest {_time(a.longest_s)}",
         f"Time to restart (median): {_span(a.restart_median_s, b.restart_median_s)}",
-        "Causes: " + _pairs(tuple(pair for pair in a.causes if pair[1])),
+        "Causes: " + _pairs(tuple(pair for pair in a.causes if pair[1]), say),
     ]
 
 
@@ -131,16 +138,16 @@ def _dora(now: WeekFigures, was: WeekFigures) -> list[str]:
     ]
 
 
-def _pages(now: WeekFigures, was: WeekFigures) -> list[str]:
+def _pages(now: WeekFigures, was: WeekFigures, *, say: Say) -> list[str]:
     a, b = now.pages, was.pages
     return [
         f"Pages: {_count(a.pages, b.pages)}; escalations: {_count(a.escalations, b.escalations)}",
-        "Noisiest first: " + _pairs(a.by_check),
+        "Noisiest first: " + _pairs(a.by_check, say),
         f"Time to acknowledge (median): {_span(a.ack_median_s, b.ack_median_s)}",
     ]
 
 
-def _ci(now: WeekFigures, was: WeekFigures) -> list[str]:
+def _ci(now: WeekFigures, was: WeekFigures, *, say: Say) -> list[str]:
     a, b = now.ci, was.ci
     if not a.runs:
         return [f"Runs: {NONE} ({_delta(a.runs, b.runs)})", f"Slowest pipelines: {NONE}"]
@@ -149,7 +156,7 @@ def _ci(now: WeekFigures, was: WeekFigures) -> list[str]:
         if a.budget_s is not None
         else ""
     )
-    slowest = ", ".join(f"{name} {_time(s)}" for name, s in a.slowest) or NONE
+    slowest = ", ".join(f"{say(name)} {_time(s)}" for name, s in a.slowest[:SHOWN]) or NONE
     return [
         f"Pass rate: {_percent(a.pass_rate)} — {a.passed} of {a.runs} runs"
         f" ({_points(a.pass_rate, b.pass_rate)})",
@@ -195,25 +202,35 @@ def _points(rate: float | None, before: float | None) -> str:
     return _signed(change, f"{abs(change)} pts")
 
 
-def _pairs(pairs: tuple[tuple[str, int], ...]) -> str:
-    return ", ".join(f"{name} {n}" for name, n in pairs) or NONE
+def _pairs(pairs: tuple[tuple[str, int], ...], say: Say) -> str:
+    shown = ", ".join(f"{say(name)} {n}" for name, n in pairs[:SHOWN]) or NONE
+    more = f", and {len(pairs) - SHOWN} more" if len(pairs) > SHOWN else ""
+    return shown + more
 
 
-def _overdue(items: tuple[OverdueItem, ...], *, mentions: bool) -> str:
+def _overdue(items: tuple[OverdueItem, ...], *, mentions: bool, say: Say) -> str:
     if not items:
         return NONE
     shown = [
-        f"#{i.id} {i.text} ({_owner(i.owner, i.owner_name, mentions)}, due {i.due:%b %d})"
+        f"#{i.id} {say(i.text)} ({_owner(i.owner, i.owner_name, mentions, say)}, due {i.due:%b %d})"
         for i in items[:5]
     ]
     more = f"; and {len(items) - 5} more" if len(items) > 5 else ""
     return f"{len(items)} — " + "; ".join(shown) + more
 
 
-def _owner(owner: str | None, name: str | None, mentions: bool) -> str:
-    if mentions and owner and owner[:1] in "UW" and owner.isalnum():
+def _owner(owner: str | None, name: str | None, mentions: bool, say: Say) -> str:
+    if mentions and owner and USER_ID.fullmatch(owner):
         return f"<@{owner}>"
-    return f"@{name or owner or 'nobody'}"
+    return f"@{say(name or owner or 'nobody')}"
+
+
+def _inert(text: str) -> str:
+    return inert(clip(text, NAME))
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def _jsonable(value: object) -> object:

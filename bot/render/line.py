@@ -1,9 +1,24 @@
 """The line's messages: announcements in the channel, answers to the person who asked."""
 
 from bot.buttons import ActionId
-from bot.render.kit import Message, actions, button, context, message, section, when, who
+from bot.render.kit import (
+    LINE,
+    Message,
+    actions,
+    are_you_sure,
+    button,
+    clip,
+    context,
+    listing,
+    message,
+    section,
+    when,
+    who,
+)
+from bot.render.mrkdwn import inert, link, said
 from bot.render.notice import notice
 from core import words
+from core.actor import Actor
 from core.line import (
     AlreadyStopped,
     CauseAdded,
@@ -17,14 +32,17 @@ from core.line import (
 )
 from core.stoppage import StoppageView
 
+QUOTED = 200  # a reason quoted inside a sentence; the thread's head shows it whole
+
 
 @notice.register
 def _(item: LineStopped) -> Message:
-    head = f"*Line stopped* by {who(item.by)} at {when(item.at)} — {item.reason}"
+    reason = said(item.reason, item.by)
+    head = f"*Line stopped* by {who(item.by)} at {when(item.at)} — {reason}"
     if item.restarted_by is not None and item.restarted_at is not None:
         took = words.span(item.restarted_at - item.at)
         return message(
-            f"Line stopped by {item.by.name}: {item.reason} (restarted)",
+            f"Line stopped by {who(item.by)}: {_short(item.reason, item.by)} (restarted)",
             section(f":octagonal_sign: ~{head}~"),
             context(
                 f":white_check_mark: Restarted by {who(item.restarted_by)} at "
@@ -32,26 +50,26 @@ def _(item: LineStopped) -> Message:
             ),
         )
     return message(
-        f"Line stopped by {item.by.name}: {item.reason}",
+        f"Line stopped by {who(item.by)}: {_short(item.reason, item.by)}",
         section(f":octagonal_sign: {head}"),
         context(
             f"Deploys and pushes to the line's branch are paused until `/line start`. "
             f"Stoppage #{item.stoppage_id} · its five whys happens in the thread."
         ),
-        actions(button("Start the line", ActionId.LINE_START, str(item.stoppage_id))),
+        actions(_start_button(item.stoppage_id)),
     )
 
 
 @notice.register
 def _(item: ThreadOpened) -> Message:
-    question = f"Why 1: why did “{item.reason}” happen?"
+    question = f"Why 1: why did “{_short(item.reason, item.by)}” happen?"
     text = (
-        f":memo: Stoppage #{item.stoppage_id}: *{item.reason}*\n"
+        f":memo: Stoppage #{item.stoppage_id}: *{said(item.reason, item.by)}*\n"
         f"This thread is its five whys. *{question}* Reply here: each answer gets the next why, "
         "until five; `edit 2: …` corrects an answer, `back` reopens the previous one."
     )
     return message(
-        f"Stoppage #{item.stoppage_id}: {item.reason} — {question}",
+        f"Stoppage #{item.stoppage_id} — {question}",
         section(text),
         context(
             "Severity minor unless an alert or `/whys severity major|critical` says otherwise: "
@@ -63,9 +81,10 @@ def _(item: ThreadOpened) -> Message:
 
 @notice.register
 def _(item: CauseAdded) -> Message:
+    reason = said(item.reason, item.by)
     return message(
-        f"{item.by.name} added a cause: {item.reason}",
-        section(f":heavy_plus_sign: {who(item.by)} added a cause: {item.reason}"),
+        f"{who(item.by)} added a cause: {_short(item.reason, item.by)}",
+        section(f":heavy_plus_sign: {who(item.by)} added a cause: {reason}"),
     )
 
 
@@ -73,7 +92,7 @@ def _(item: CauseAdded) -> Message:
 def _(item: LineStarted) -> Message:
     took = words.span(item.stopped_for)
     return message(
-        f"Line running again, started by {item.by.name} after {took} stopped",
+        f"Line running again, started by {who(item.by)} after {took} stopped",
         section(
             f":white_check_mark: *Line running again* — started by {who(item.by)} "
             f"after {took} stopped (stoppage #{item.stoppage_id})."
@@ -89,7 +108,8 @@ def status(item: LineStatus) -> Message:
         return message(text, section(f":large_green_circle: {_bold(text, 'running')}"))
     stoppage = item.stoppage
     text = (
-        f"The line is stopped since {words.at(item.since)} ({length}) by {stoppage.opened_by.name}."
+        f"The line is stopped since {words.at(item.since)} ({length}) by "
+        f"{inert(stoppage.opened_by.name)}."
     )
     head = (
         f":red_circle: The line is *stopped* since {when(item.since)} ({length}) "
@@ -98,9 +118,9 @@ def status(item: LineStatus) -> Message:
     return message(
         text,
         section(head),
-        section("*Causes*\n" + _causes(stoppage)),
+        section(_causes(stoppage)),
         context(f"Stoppage #{stoppage.id} · {_thread(stoppage)}"),
-        actions(button("Start the line", ActionId.LINE_START, str(stoppage.id))),
+        actions(_start_button(stoppage.id)),
     )
 
 
@@ -115,7 +135,7 @@ def stopped(item: Stopped) -> Message:
 def already_stopped(item: AlreadyStopped) -> Message:
     s = item.stoppage
     text = (
-        f"The line was already stopped (since {words.at(s.opened_at)} by {s.opened_by.name}). "
+        f"The line was already stopped (since {words.at(s.opened_at)} by {who(s.opened_by)}). "
         f"Your reason was added to stoppage #{s.id} as another cause."
     )
     return message(text, section(text))
@@ -127,13 +147,33 @@ def started(item: Started) -> Message:
 
 
 def _causes(stoppage: StoppageView) -> str:
-    return "\n".join(f"• {c.text} — {who(c.by)}, {when(c.at)}" for c in stoppage.causes)
+    lines = [
+        f"• {said(clip(c.text, LINE), c.by)} — {who(c.by)}, {when(c.at)}" for c in stoppage.causes
+    ]
+    return listing(
+        lines,
+        head="*Causes*",
+        more=lambda n: f"… and {n} more: `GET /api/stoppages/{stoppage.id}` lists every cause.",
+    )
 
 
 def _thread(stoppage: StoppageView) -> str:
     if stoppage.thread_link:
-        return f"<{stoppage.thread_link}|the five whys thread>"
+        return link(stoppage.thread_link, "the five whys thread")
     return "the five whys thread is under its announcement in the line channel"
+
+
+def _short(reason: str, by: Actor) -> str:
+    return said(clip(reason, QUOTED), by)
+
+
+def _start_button(stoppage_id: int) -> dict:
+    sure = are_you_sure(
+        "Start the line?",
+        "Deploys and pushes resume. The five whys must be done or scheduled first.",
+        yes="Start the line",
+    )
+    return button("Start the line", ActionId.LINE_START, str(stoppage_id), confirm=sure)
 
 
 def _bold(text: str, word: str) -> str:

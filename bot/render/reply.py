@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 from bot.commands import USAGE, Help
 from bot.render import actions, alerts, checks, ci, deploy, digest, line, whys
-from bot.render.kit import Message, message, section
+from bot.render.kit import Message, clip, message, section
+from bot.render.mrkdwn import inert
 from core.alerts.escalation import Acknowledged, Resolved
 from core.checks.judge import CheckView
 from core.ci.status import RevisionCi
@@ -96,12 +97,13 @@ def reply(result: Result) -> Message:
         case Digest():
             return digest.blocks(result)
         case Refusal(reason=reason):
-            return message(reason, section(f":no_entry: {reason}"))
+            said = inert(reason)
+            return message(said, section(f":no_entry: {said}"))
         case Help(not_understood=None):
-            return message("How to use Andon", section(USAGE))
+            return message("How to use Andon", section(inert(USAGE)))
         case Help(not_understood=text):
-            head = f"I don't know `{text}`."
-            return message(head, section(f"{head}\n{USAGE}"))
+            head = f"I don't know `{inert(clip(text, 200))}`."
+            return message(head, section(head), section(inert(USAGE)))
         case Failure(error_id=error_id):
             text = (
                 f"Something went wrong on Andon's side (error `{error_id}`); nothing was "

@@ -1,11 +1,24 @@
 """The five whys' messages: questions and answers in the thread, the summary, the nag."""
 
 from bot.buttons import ActionId
-from bot.render.kit import Message, actions, button, context, message, section, when, who
+from bot.render.kit import (
+    LINE,
+    Message,
+    actions,
+    button,
+    clip,
+    context,
+    listing,
+    message,
+    section,
+    when,
+    who,
+)
+from bot.render.mrkdwn import USER_ID, inert, mention, said
 from bot.render.notice import notice
 from core import words
 from core.actor import Actor
-from core.whys.analysis import LEVELS, Analysis
+from core.whys.analysis import LEVELS, Analysis, Answer
 from core.whys.investments import Investment
 from core.whys.notices import (
     AnswerEdited,
@@ -21,18 +34,19 @@ from core.whys.notices import (
 )
 from core.whys.rule import Scheduled, SeveritySet
 
-FORMAT = "`3: add a smoke test for sign-up @maria due 2026-12-04 #tests`, or `3: none: <why>`"
+FORMAT = "`3: add a smoke test for sign-up @maria due 2026-12-04 #tests`, or `3: none: &lt;why&gt;`"
+QUOTED = 300  # an answer quoted in the next question; the summary shows each in full up to LINE
 
 
 @notice.register
 def _(item: WhyAsked) -> Message:
-    question = item.analysis.question(item.level)
+    question = _question(item.analysis, item.level)
     return message(question, section(f":thinking_face: *{question}*"))
 
 
 @notice.register
 def _(item: AnswerEdited) -> Message:
-    text = f"Answer {item.level} is now: {item.text}"
+    text = f"Answer {item.level} is now: {inert(clip(item.text, LINE * 5))}"
     return message(text, section(f":pencil2: {text}"))
 
 
@@ -54,7 +68,7 @@ def _(item: InvestmentsAsked) -> Message:
 
 @notice.register
 def _(item: InvestmentsNoted) -> Message:
-    noted = "\n".join(_investment(i) for i in item.noted)
+    noted = "\n".join(clip(_investment(i), LINE) for i in item.noted)
     missing = item.analysis.missing()
     text = f"{noted}\nStill needed: {missing}."
     return message(f"Noted; still needed: {missing}", section(f":memo: {text}"))
@@ -62,13 +76,14 @@ def _(item: InvestmentsNoted) -> Message:
 
 @notice.register
 def _(item: NotUnderstood) -> Message:
-    return message(item.reason, section(f":grey_question: {item.reason}"))
+    reason = inert(clip(item.reason, LINE * 5))
+    return message(reason, section(f":grey_question: {reason}"))
 
 
 @notice.register
 def _(item: WhysDone) -> Message:
     shown = item.analysis
-    head = f":white_check_mark: *Five whys of stoppage #{shown.stoppage_id} done* — {shown.cause}"
+    head = f":white_check_mark: *Five whys of stoppage #{shown.stoppage_id} done* — {_cause(shown)}"
     blocks = [section(head), section(_whys(shown)), section(_items(shown))]
     if item.repeat_of is not None:
         blocks.append(
@@ -78,7 +93,7 @@ def _(item: WhysDone) -> Message:
             )
         )
     blocks.append(context(f"severity {shown.severity}: {shown.severity.budget}"))
-    return message(f"Five whys of stoppage #{shown.stoppage_id} done: {shown.cause}", *blocks)
+    return message(f"Five whys of stoppage #{shown.stoppage_id} done: {_cause(shown)}", *blocks)
 
 
 @notice.register
@@ -114,27 +129,28 @@ def _(item: StillStopped) -> Message:
 
 @notice.register
 def _(item: ForcedStart) -> Message:
+    reason = said(clip(item.reason, LINE * 2), item.by)
     text = (
-        f":warning: {who(item.by)} *forced the line to start*: {item.reason} — the five whys "
+        f":warning: {who(item.by)} *forced the line to start*: {reason} — the five whys "
         f"of stoppage #{item.stoppage_id} still lacks {item.missing}."
     )
-    return message(f"{item.by.name} forced the line to start: {item.reason}", section(text))
+    return message(f"{who(item.by)} forced the line to start: {reason}", section(text))
 
 
 def analysis(result: Analysis) -> Message:
-    lines = [f"*Five whys of stoppage #{result.stoppage_id}* — {result.cause}"]
-    lines.append(f"Severity {result.severity}: {result.severity.budget}.")
+    head = [f"*Five whys of stoppage #{result.stoppage_id}* — {_cause(result)}"]
+    head.append(f"Severity {result.severity}: {result.severity.budget}.")
+    blocks = [section("\n".join(head))]
     if result.answers:
-        lines.append(_whys(result))
+        blocks.append(section(_whys(result)))
     if result.items:
-        lines.append(_items(result))
+        blocks.append(section(_items(result)))
+    after = []
     if result.scheduled_at is not None:
-        lines.append(f"Meeting: {when(result.scheduled_at)}.")
-    lines.append("Done." if result.done else f"Still lacks {result.missing()}.")
-    text = "\n".join(lines)
-    return message(
-        f"Five whys of stoppage #{result.stoppage_id}: {result.missing()} left", section(text)
-    )
+        after.append(f"Meeting: {when(result.scheduled_at)}.")
+    after.append("Done." if result.done else f"Still lacks {result.missing()}.")
+    blocks.append(section(" ".join(after)))
+    return message(f"Five whys of stoppage #{result.stoppage_id}: {result.missing()} left", *blocks)
 
 
 def severity_set(result: SeveritySet) -> Message:
@@ -161,31 +177,64 @@ def _whys(shown: Analysis) -> str:
     lines = []
     for answer in shown.answers:
         edited = " _(edited)_" if answer.edited_at else ""
-        by = who(Actor(answer.by, answer.by_name, "slack" if answer.by[:1] in "UW" else "cli"))
-        lines.append(f"*{answer.level}.* {answer.text} — {by}{edited}")
-    return "\n".join(lines) or "No answers yet."
+        by = _author(answer)
+        lines.append(f"*{answer.level}.* {said(clip(answer.text, LINE), by)} — {who(by)}{edited}")
+    return listing(lines, more=_see_thread) or "No answers yet."
 
 
 def _items(shown: Analysis) -> str:
     lines = []
     for item in shown.items:
+        text = inert(clip(item.text, LINE))
         if item.status == "none":
-            lines.append(f"*{item.level}.* none — {item.text}")
+            lines.append(f"*{item.level}.* none — {text}")
             continue
-        owner = f"<@{item.owner}>" if item.owner and item.owner[:1] in "UW" else item.owner_name
-        lines.append(f"*{item.level}.* {item.text} — {owner}, due {item.due} · {item.category}")
-    return "*Investments*\n" + ("\n".join(lines) or "none yet")
+        owner = _owner(item.owner, item.owner_name)
+        category = inert(item.category or "")
+        lines.append(f"*{item.level}.* {text} — {owner}, due {item.due} · {category}")
+    return listing(lines or ["none yet"], head="*Investments*", more=_see_thread)
 
 
 def _investment(item: Investment) -> str:
+    text = inert(clip(item.text, LINE))
     if item.none:
-        return f"Level {item.level}: none — {item.text}"
-    owner = f"<@{item.owner}>" if item.owner and item.owner[:1] in "UW" else item.owner_name
-    category = item.category.value if item.category else ""
-    return f"Level {item.level}: {item.text} — {owner}, due {item.due} · {category}"
+        return f"Level {item.level}: none — {text}"
+    owner = _owner(item.owner, item.owner_name)
+    category = inert(item.category.value) if item.category else ""
+    return f"Level {item.level}: {text} — {owner}, due {item.due} · {category}"
+
+
+def _question(shown: Analysis, level: int) -> str:
+    """Why 1 asks about the cause; every later why quotes the answer before it."""
+    if level == 1:
+        return f"Why 1: why did “{_cause(shown, limit=QUOTED)}” happen?"
+    before = next((a for a in shown.answers if a.level == level - 1), None)
+    if before is None:
+        return f"Why {level}: why “that”?"
+    return f"Why {level}: why “{said(clip(before.text, QUOTED), _author(before))}”?"
+
+
+def _cause(shown: Analysis, *, limit: int = LINE) -> str:
+    by = shown.cause_by or Actor("andon", "andon", "andon")
+    return said(clip(shown.cause, limit), by)
+
+
+def _author(answer: Answer) -> Actor:
+    via = "slack" if USER_ID.fullmatch(answer.by) else "cli"
+    return Actor(answer.by, answer.by_name, via)
+
+
+def _owner(owner: str | None, name: str | None) -> str:
+    if owner and USER_ID.fullmatch(owner):
+        return mention(owner)
+    return inert(name or owner or "nobody")
+
+
+def _see_thread(count: int) -> str:
+    return f"… and {count} more: `/whys` and `GET /api/stoppages/<id>` show them all."
 
 
 def _next_step(shown: Analysis) -> str:
     if shown.open_level <= LEVELS:
-        return f"reply in this thread: {shown.question(shown.open_level)}"
+        return f"reply in this thread: {_question(shown, shown.open_level)}"
     return f"reply with one investment per missing level: {FORMAT}."

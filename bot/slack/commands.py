@@ -8,13 +8,14 @@ from bot.andon import Andon
 from bot.commands import COMMANDS, parse
 from bot.render.reply import reply
 from bot.slack.people import from_command
+from bot.slack.text import decoded
 
 
 def register(app: App, andon: Andon) -> None:
     def answer(ack: Ack, command: dict[str, Any]) -> None:
         intent = parse(
             command.get("command", ""),
-            command.get("text", ""),
+            decoded(command.get("text", "")),
             environments=andon.config.environments,
         )
         ack(response_type="ephemeral", **reply(andon.execute(intent, from_command(command))))

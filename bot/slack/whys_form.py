@@ -12,8 +12,10 @@ from slack_sdk import WebClient
 
 from bot.andon import Andon
 from bot.buttons import ActionId
-from bot.render.kit import section
+from bot.render.kit import clip, section
+from bot.render.mrkdwn import said
 from bot.slack.people import from_action
+from core.actor import Actor
 from core.refusal import Refusal
 from core.whys import form
 from core.whys.analysis import LEVELS, Analysis, Item, analysis
@@ -112,8 +114,9 @@ def modal(shown: Analysis) -> dict[str, Any]:
     """The modal: the cause on top, then one optional field per level, labelled with its why."""
     answers = {answer.level: answer.text for answer in shown.answers}
     items = {item.level: item for item in shown.items}
+    cause = said(clip(shown.cause, 1_000), shown.cause_by or Actor("andon", "andon", "andon"))
     intro = (
-        f"*Stoppage #{shown.stoppage_id}* — {shown.cause}\n"
+        f"*Stoppage #{shown.stoppage_id}* — {cause}\n"
         f"One proportional investment per level: severity *{shown.severity}*, "
         f"{shown.severity.budget}. A field left empty leaves its level as it is."
     )

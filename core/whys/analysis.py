@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from core.actor import Actor
 from core.whys.severity import Severity
 from storage.tables import ActionItem, StoppageCause, WhyAnswer, Whys
 
@@ -47,6 +48,7 @@ class Analysis:
     scheduled_at: datetime | None
     done_at: datetime | None
     repeat_of: int | None
+    cause_by: Actor | None = None  # who named the cause: a Slack user's mentions stay live
 
     @property
     def done(self) -> bool:
@@ -105,6 +107,7 @@ def analysis(session: Session, stoppage_id: int) -> Analysis:
         scheduled_at=row.scheduled_at,
         done_at=row.done_at,
         repeat_of=row.repeat_of,
+        cause_by=Actor(first.actor, first.actor_name, first.via) if first else None,
     )
 
 

@@ -4,6 +4,11 @@ It answers the methods Andon calls the way Slack documents them (``{"ok": true, 
 the bot token only, records ``response_url`` posts, and can be told to fail (429 with
 ``Retry-After``, 5xx) to play an outage.
 
+It is as strict as Slack: a message, modal or Home tab that breaks one of Slack's rules
+(tests/fakes/slack_rules.py) is refused with Slack's own error (``invalid_blocks``,
+``msg_too_long``, ``no_text``, ``invalid_arguments``) and kept in ``refusals()``. A test fails
+when Andon sent something Slack would refuse, unless it said it expects that (``expect_refusals``).
+
 Files take Slack's external upload: ``files.getUploadURLExternal`` hands out an ``upload_url`` on
 this same server, the bytes POSTed there are recorded as method ``upload`` (``uploaded(file_id)``
 returns them), and ``files.completeUploadExternal`` shares only files whose bytes arrived.
@@ -13,11 +18,15 @@ import itertools
 import json
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
+
+from tests.fakes import slack_rules
+from tests.fakes.slack_rules import Refusal
 
 BOT_TOKEN = "xoxb-test-0000-andon"
 APP_TOKEN = "xapp-test-1-andon"
@@ -41,9 +50,36 @@ class Fault:
     error: str | None = None  # Slack's own refusal, e.g. channel_not_found (with status 200)
 
 
+# every fake alive, so a test's teardown can see what any of them refused
+ALIVE: "weakref.WeakSet[FakeSlack]" = weakref.WeakSet()
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A call the fake refused as Slack would: the method, Slack's error and why."""
+
+    method: str
+    error: str
+    detail: str
+    params: dict[str, Any]
+
+
+_VALIDATED = {
+    "chat.postMessage": slack_rules.message,
+    "chat.postEphemeral": slack_rules.message,
+    "chat.update": slack_rules.message,
+    "response_url": slack_rules.message,
+    "views.open": lambda p: slack_rules.view(p, kind="modal"),
+    "views.update": lambda p: slack_rules.view(p, kind="modal"),
+    "views.publish": lambda p: slack_rules.view(p, kind="home"),
+}
+
+
 class FakeSlack:
     def __init__(self, *, token: str = BOT_TOKEN) -> None:
         self.token = token
+        self.expecting_refusals = False  # this test provokes refusals on purpose
+        self._refusals: list[Refused] = []
         self.socket_url: str | None = None  # where apps.connections.open sends Socket Mode
         self._calls: list[Call] = []
         self._lock = threading.Condition()
@@ -55,6 +91,7 @@ class FakeSlack:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        ALIVE.add(self)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -104,6 +141,23 @@ class FakeSlack:
                     raise AssertionError(f"no {count}× {method} matching in {timeout}s; saw {seen}")
                 self._lock.wait(left)
 
+    def refusals(self) -> list[Refused]:
+        """Every call refused because it broke one of Slack's rules (not the faults a test set)."""
+        with self._lock:
+            return list(self._refusals)
+
+    def expect_refusals(self) -> None:
+        """This test provokes refusals on purpose: teardown does not fail on them."""
+        self.expecting_refusals = True
+
+    def judge_ack(self, answer: dict[str, Any], *, what: str = "ack") -> Refusal | None:
+        """A slash command's or a button's answer in the HTTP response is shown by Slack too, and
+        Slack shows an error instead when it breaks a rule: judge it the same way."""
+        refusal = slack_rules.message(answer) if answer else None
+        if refusal is not None:
+            self._refuse(what, answer, refusal)
+        return refusal
+
     def uploaded(self, file_id: str) -> bytes:
         """The bytes POSTed to a file's upload URL."""
         with self._lock:
@@ -140,11 +194,24 @@ class FakeSlack:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
             error = fault.error or ("ratelimited" if fault.status == 429 else "internal_error")
             return fault.status, {"ok": False, "error": error}, headers
+        if method != "response_url" and auth not in (f"Bearer {self.token}", f"Bearer {APP_TOKEN}"):
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        refusal = _VALIDATED[method](params) if method in _VALIDATED else None
+        if refusal is not None:
+            self._refuse(method, params, refusal)
+            answer = {
+                "ok": False,
+                "error": refusal.error,
+                "response_metadata": {"messages": [f"[ERROR] {refusal.detail}"]},
+            }
+            return (400 if method == "response_url" else 200), answer, {}
         if method == "response_url":
             return 200, {"ok": True}, {}
-        if auth not in (f"Bearer {self.token}", f"Bearer {APP_TOKEN}"):
-            return 200, {"ok": False, "error": "invalid_auth"}, {}
         return 200, self._method(method, params), {}
+
+    def _refuse(self, method: str, params: dict[str, Any], refusal: Refusal) -> None:
+        with self._lock:
+            self._refusals.append(Refused(method, refusal.error, refusal.detail, params))
 
     def _method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         ts = f"1780000000.{next(self._ts):06d}"

@@ -1,0 +1,105 @@
+"""Every message Andon renders fits Slack and says nothing live it did not mean to.
+
+Each announcement ``core`` can make and each answer a person can get is rendered from hostile
+generated domain objects — 2,000-character reasons, hundreds of failing tests, 500 hosts, 50
+causes, 100 action items, markup in every string — and judged by the same rules the fake Slack
+applies (tests/fakes/slack_rules.py). Then every ``<…>`` token left in the mrkdwn must be one
+Andon writes on purpose: a person or channel by id, a date, a link to a plain http(s) URL.
+"""
+
+import re
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.render import notice
+from bot.render.mrkdwn import USER_ID, safe_url
+from bot.render.reply import Result, reply
+from core.alerts.notices import Escalated
+from core.notifier import Notice
+from tests import hostile
+from tests.fakes import slack_rules
+from tests.fuzzing import fuzz
+
+NOTICES = sorted(
+    (kind for kind in notice.registry if kind is not Notice and issubclass(kind, Notice)),
+    key=lambda kind: kind.__name__,
+)
+ANSWERS = [kind for kind in typing.get_args(Result) if typing.get_origin(kind) is not list]
+
+_TOKEN = re.compile(r"<([^<>]*)>")
+_DATE = re.compile(r"!date\^\d+\^\{date_short_pretty\} \{time\}\|[^|]*")
+_ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
+_QUOTE = re.compile(r"^> ", re.MULTILINE)
+
+
+@pytest.mark.parametrize("kind", NOTICES, ids=lambda kind: kind.__name__)
+@fuzz(25)
+@given(data=st.data())
+def test_every_announcement_fits_slack_and_is_inert(kind: type, data: st.DataObject) -> None:
+    item = data.draw(hostile.built(kind))
+    shown = notice(item)
+    _assert_fits(shown)
+    _assert_inert(shown, here=isinstance(item, Escalated) and item.to_channel)
+
+
+@pytest.mark.parametrize("kind", ANSWERS, ids=lambda kind: kind.__name__)
+@fuzz(25)
+@given(data=st.data())
+def test_every_answer_fits_slack_and_is_inert(kind: type, data: st.DataObject) -> None:
+    shown = reply(data.draw(hostile.built(kind)))
+    _assert_fits(shown)
+    _assert_inert(shown, here=False)
+
+
+def test_the_notices_and_answers_are_all_here() -> None:
+    """A new announcement or answer is judged here the day it is written."""
+    assert len(NOTICES) >= 29
+    assert len(ANSWERS) >= 20
+
+
+def _assert_fits(shown: dict[str, Any]) -> None:
+    refusal = slack_rules.message(shown)
+    assert refusal is None, f"Slack would refuse it: {refusal}"
+
+
+def _assert_inert(shown: dict[str, Any], *, here: bool) -> None:
+    for text in _mrkdwn(shown):
+        assert not _ENTITY.search(text), f"a raw & in {text[:200]!r}"
+        quoted = _QUOTE.sub("", text)  # "> " opening a line is Andon's own blockquote
+        rest = _TOKEN.sub(lambda found: _allowed(found[1], here=here), quoted)
+        assert "<" not in rest and ">" not in rest, f"a raw < or > in {text[:300]!r}"
+
+
+def _allowed(inner: str, *, here: bool) -> str:
+    if inner.startswith("@") and USER_ID.fullmatch(inner[1:]):
+        return ""
+    if inner.startswith("#") and re.fullmatch(r"#[CG][A-Z0-9]{2,30}", inner):
+        return ""
+    if _DATE.fullmatch(inner) or (here and inner == "!here"):
+        return ""
+    url, bar, label = inner.partition("|")
+    if bar and safe_url(url.replace("&amp;", "&")) and "|" not in label:
+        return ""
+    raise AssertionError(f"<{inner[:200]}> is live in a message")
+
+
+def _mrkdwn(shown: dict[str, Any]) -> Iterator[str]:
+    yield shown["text"]
+    for block in shown.get("blocks") or []:
+        yield from _texts(block)
+
+
+def _texts(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn":
+            yield str(node.get("text", ""))
+        for value in node.values():
+            yield from _texts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _texts(value)
