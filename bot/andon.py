@@ -60,7 +60,7 @@ from core.gate.push import Push
 from core.refusal import Refusal
 from core.review import ReviewEvent
 from core.whys import actions as whys_actions
-from core.whys import conversation
+from core.whys import conversation, edits
 from core.whys import due as whys_due
 from core.whys import rule as whys_rule
 from core.whys.conversation import Heard
@@ -164,18 +164,49 @@ class Andon:
                 session, notifier=outbox, clock=self.clock, timezone=self.config.team_timezone
             )
 
-    def hear(self, place: ThreadPlace, actor: Actor, text: str) -> Heard:
-        """A person's reply in a thread: if it is a stoppage's thread, the five whys hears it."""
+    def hear(
+        self,
+        place: ThreadPlace,
+        actor: Actor,
+        text: str,
+        *,
+        message: str | None = None,
+        files: bool = False,
+    ) -> Heard:
+        """A person's reply in a thread: if it is a stoppage's thread, the five whys hears it.
+        ``message`` is the reply's identity in the chat (Slack's ``ts``), so a later edit of it
+        finds its answer; a file with no words gets told how to answer."""
         with self.unit_of_work() as (session, outbox):
             stoppage_id = _stoppage_of(session, place)
             if stoppage_id is None:
                 return Heard()
+            if files and not text.strip():
+                return conversation.wordless(
+                    session, notifier=outbox, clock=self.clock, stoppage_id=stoppage_id, actor=actor
+                )
             return conversation.hear(
                 session,
                 notifier=outbox,
                 clock=self.clock,
                 stoppage_id=stoppage_id,
                 actor=actor,
+                text=text,
+                message=message,
+            )
+
+    def hear_edit(self, place: ThreadPlace, actor: Actor, text: str, *, message: str) -> Heard:
+        """A reply edited in a thread: if it gave an answer of the five whys, the answer follows."""
+        with self.unit_of_work() as (session, outbox):
+            stoppage_id = _stoppage_of(session, place)
+            if stoppage_id is None:
+                return Heard()
+            return edits.edited(
+                session,
+                notifier=outbox,
+                clock=self.clock,
+                stoppage_id=stoppage_id,
+                actor=actor,
+                message=message,
                 text=text,
             )
 

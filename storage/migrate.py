@@ -19,9 +19,10 @@ def _config(database: Database) -> Config:
     return config
 
 
-def upgrade(database: Database) -> None:
-    """Bring the schema to the newest revision; safe to run on every start."""
-    command.upgrade(_config(database), "head")
+def upgrade(database: Database, *, to: str = "head") -> None:
+    """Bring the schema to the newest revision (or ``to``, for a test of one migration); safe to
+    run on every start."""
+    command.upgrade(_config(database), to)
 
 
 def revision(database: Database, message: str) -> None:

@@ -367,7 +367,8 @@ class Whys(SQLModel, table=True):
 
 
 class WhyAnswer(SQLModel, table=True):
-    """Answer N of a five whys: who said it in the thread, when, and whether it was edited."""
+    """Answer N of a five whys: who said it in the thread, in which message, when, and whether
+    it was edited."""
 
     __tablename__ = "why_answer"
     __table_args__ = (UniqueConstraint("stoppage_id", "level", name="uq_why_answer"),)
@@ -380,6 +381,9 @@ class WhyAnswer(SQLModel, table=True):
     by_name: str = Field(max_length=255)
     at: datetime = _when()
     edited_at: datetime | None = _when(nullable=True)
+    # The thread message that gave it (Slack's ``ts``; none from the terminal): an edit of that
+    # message in Slack finds its answer by it.
+    message_ts: str | None = Field(default=None, max_length=64)
 
 
 class ActionItem(SQLModel, table=True):

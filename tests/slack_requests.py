@@ -66,8 +66,168 @@ def block_action(
 
 
 def thread_reply(
+    text: str,
+    *,
+    user: str,
+    thread_ts: str,
+    event_id: str,
+    channel: str = "C0LINE001",
+    ts: str | None = None,
+) -> tuple[bytes, str]:
+    event = {
+        "type": "message",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts or _now_ts(),
+        "thread_ts": thread_ts,
+        "channel_type": "channel",
+    }
+    return event_callback(event, event_id=event_id)
+
+
+def thread_broadcast(
     text: str, *, user: str, thread_ts: str, event_id: str, channel: str = "C0LINE001"
 ) -> tuple[bytes, str]:
+    """A thread reply posted with "Also send to channel": subtype ``thread_broadcast``, with the
+    thread's first message as ``root`` (Slack's ``thread_broadcast`` message event)."""
+    ts = _now_ts()
+    event = {
+        "type": "message",
+        "subtype": "thread_broadcast",
+        "text": text,
+        "user": user,
+        "ts": ts,
+        "thread_ts": thread_ts,
+        "root": {
+            "type": "message",
+            "subtype": "bot_message",
+            "text": "Line stopped",
+            "bot_id": "BANDON01",
+            "ts": thread_ts,
+            "thread_ts": thread_ts,
+            "reply_count": 1,
+            "reply_users_count": 1,
+            "latest_reply": ts,
+            "reply_users": [user],
+            "is_locked": False,
+        },
+        "client_msg_id": f"client-{ts}",
+        "channel": channel,
+        "event_ts": ts,
+        "channel_type": "channel",
+    }
+    return event_callback(event, event_id=event_id)
+
+
+def file_share(
+    text: str,
+    *,
+    user: str,
+    thread_ts: str,
+    event_id: str,
+    channel: str = "C0LINE001",
+    name: str = "grafana.png",
+) -> tuple[bytes, str]:
+    """A thread reply with a file (a screenshot); ``text`` is its comment, "" for none (Slack's
+    ``file_share`` message event)."""
+    ts = _now_ts()
+    event = {
+        "type": "message",
+        "subtype": "file_share",
+        "text": text,
+        "files": [
+            {
+                "id": "F0SHOT0001",
+                "created": int(float(ts)),
+                "timestamp": int(float(ts)),
+                "name": name,
+                "title": name,
+                "mimetype": "image/png",
+                "filetype": "png",
+                "pretty_type": "PNG",
+                "user": user,
+                "size": 48213,
+                "mode": "hosted",
+                "is_external": False,
+                "is_public": True,
+                "url_private": f"https://files.slack.com/files-pri/T0ANDON01-F0SHOT0001/{name}",
+            }
+        ],
+        "upload": False,
+        "user": user,
+        "display_as_bot": False,
+        "ts": ts,
+        "thread_ts": thread_ts,
+        "parent_user_id": "UANDONBOT",
+        "channel": channel,
+        "event_ts": ts,
+        "channel_type": "channel",
+    }
+    return event_callback(event, event_id=event_id)
+
+
+def message_changed(
+    text: str,
+    *,
+    was: str,
+    user: str,
+    ts: str,
+    thread_ts: str,
+    event_id: str,
+    channel: str = "C0LINE001",
+) -> tuple[bytes, str]:
+    """The thread reply ``ts`` edited from ``was`` to ``text``: subtype ``message_changed``,
+    hidden, the edit's own ``ts``, the whole message again and the previous one (Slack's
+    ``message_changed`` message event)."""
+    edit_ts = _now_ts()
+    message = {
+        "type": "message",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "thread_ts": thread_ts,
+        "parent_user_id": "UANDONBOT",
+        "edited": {"user": user, "ts": edit_ts},
+        "client_msg_id": f"client-{ts}",
+    }
+    previous = {k: v for k, v in message.items() if k != "edited"} | {"text": was}
+    event = {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "message": message,
+        "previous_message": previous,
+        "channel": channel,
+        "ts": edit_ts,
+        "event_ts": edit_ts,
+        "channel_type": "channel",
+    }
+    return event_callback(event, event_id=event_id)
+
+
+def bot_message(
+    text: str, *, thread_ts: str, event_id: str, channel: str = "C0LINE001"
+) -> tuple[bytes, str]:
+    """Another app's message in the thread: subtype ``bot_message``, a ``bot_id``, no user."""
+    ts = _now_ts()
+    event = {
+        "type": "message",
+        "subtype": "bot_message",
+        "text": text,
+        "bot_id": "B0DEPLOY01",
+        "username": "deploy-bot",
+        "ts": ts,
+        "thread_ts": thread_ts,
+        "channel": channel,
+        "event_ts": ts,
+        "channel_type": "channel",
+    }
+    return event_callback(event, event_id=event_id)
+
+
+def event_callback(event: dict[str, Any], *, event_id: str) -> tuple[bytes, str]:
+    """An Events API envelope around ``event``, as Slack posts it."""
     envelope = {
         "token": "legacy-verification-token",
         "team_id": "T0ANDON01",
@@ -75,17 +235,13 @@ def thread_reply(
         "type": "event_callback",
         "event_id": event_id,
         "event_time": int(time.time()),
-        "event": {
-            "type": "message",
-            "channel": channel,
-            "user": user,
-            "text": text,
-            "ts": f"{time.time():.6f}",
-            "thread_ts": thread_ts,
-            "channel_type": "channel",
-        },
+        "event": event,
     }
     return json.dumps(envelope).encode(), "application/json"
+
+
+def _now_ts() -> str:
+    return f"{time.time():.6f}"
 
 
 def view_submission(

@@ -1,27 +1,79 @@
 """Messages in channels the bot is in: a person's reply in a stoppage's thread feeds its five
-whys. Everything else — the bot's own messages, edits, messages outside threads — is ignored
-(but acknowledged, so Slack does not retry it)."""
+whys — posted plainly, with "Also send to channel" (``thread_broadcast``) or with a file
+(``file_share``: its comment is the reply). An edit of a reply (``message_changed``) reaches the
+five whys too, which corrects the answer it gave. Everything else — bots, Andon's own messages,
+deletions, joins, messages outside threads — is ignored (but acknowledged, so Slack does not
+retry it). Text is decoded at this door: core keeps what the person typed."""
 
 from typing import Any
 
 from slack_bolt import App
 
 from bot.andon import Andon, ThreadPlace
+from bot.slack.text import decoded
 from core.actor import Actor
+
+# What a person's message in a thread may be: a plain reply, one also sent to the channel, or
+# one with files.
+_SAID = frozenset({None, "thread_broadcast", "file_share"})
 
 
 def register(app: App, andon: Andon) -> None:
     @app.event("message")
     def on_message(event: dict[str, Any]) -> None:
-        if not _from_a_person_in_a_thread(event):
-            return
-        user = str(event["user"])
-        place = ThreadPlace(channel=event.get("channel"), thread_ts=str(event["thread_ts"]))
-        andon.hear(place, Actor(id=user, name=user, via="slack"), str(event.get("text") or ""))
+        subtype = event.get("subtype")
+        if subtype == "message_changed":
+            _edited(andon, event)
+        elif subtype in _SAID and _a_persons_reply(event):
+            _said(andon, event)
 
 
-def _from_a_person_in_a_thread(event: dict[str, Any]) -> bool:
-    if event.get("bot_id") or event.get("subtype") or not event.get("user"):
+def _said(andon: Andon, event: dict[str, Any]) -> None:
+    text = decoded(str(event.get("text") or ""))
+    files = bool(event.get("files"))
+    if not text.strip() and not files:
+        return
+    andon.hear(
+        _place(event.get("channel"), event),
+        _person(str(event["user"])),
+        text,
+        message=str(event["ts"]),
+        files=files,
+    )
+
+
+def _edited(andon: Andon, event: dict[str, Any]) -> None:
+    """Slack says the whole message again; an edit of its words is what may change an answer
+    (an unfurled link or a new reply count changes the message but not its text)."""
+    message = event.get("message")
+    if not isinstance(message, dict) or message.get("subtype") not in _SAID:
+        return
+    if not _a_persons_reply(message):
+        return
+    previous = event.get("previous_message")
+    if isinstance(previous, dict) and previous.get("text") == message.get("text"):
+        return
+    editor = (message.get("edited") or {}).get("user") or message["user"]
+    andon.hear_edit(
+        _place(event.get("channel"), message),
+        _person(str(editor)),
+        decoded(str(message.get("text") or "")),
+        message=str(message["ts"]),
+    )
+
+
+def _a_persons_reply(message: dict[str, Any]) -> bool:
+    if message.get("bot_id") or not message.get("user"):
         return False
-    thread = event.get("thread_ts")
-    return bool(thread) and thread != event.get("ts")
+    thread = message.get("thread_ts")
+    return bool(thread) and thread != message.get("ts") and bool(message.get("ts"))
+
+
+def _place(channel: object, message: dict[str, Any]) -> ThreadPlace:
+    return ThreadPlace(
+        channel=str(channel) if channel else None, thread_ts=str(message["thread_ts"])
+    )
+
+
+def _person(user: str) -> Actor:
+    return Actor(id=user, name=user, via="slack")

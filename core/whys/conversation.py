@@ -3,6 +3,9 @@ the next about that answer, until five; then one investment per level.
 
     edit 2: <text>   corrects answer 2          back   reopens the previous why
     3: <action> <@U…> due 2026-12-04 #tests     4: none: <why>
+
+A reply is known by its message (Slack's ``ts``; the terminal has none), so an answer edited in
+the chat itself follows the edit (``core.whys.edits``).
 """
 
 import re
@@ -43,9 +46,16 @@ class Heard:
 
 
 def hear(
-    session: Session, *, notifier: Notifier, clock: Clock, stoppage_id: int, actor: Actor, text: str
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    stoppage_id: int,
+    actor: Actor,
+    text: str,
+    message: str | None = None,
 ) -> Heard:
-    """One reply in the thread, from a person."""
+    """One reply in the thread, from a person; ``message`` is its identity in the chat."""
     text = text.strip()
     stoppage = session.get(Stoppage, stoppage_id)
     if stoppage is None or stoppage.thread_id is None or not text:
@@ -62,7 +72,7 @@ def hear(
     elif row.open_level >= INVESTING:
         heard = _invest(session, notifier, thread, clock, stoppage_id, actor, text)
     else:
-        heard = _answer(session, notifier, thread, clock, stoppage_id, actor, text)
+        heard = _answer(session, notifier, thread, clock, stoppage_id, actor, text, message)
     audit.record(
         session,
         clock=clock,
@@ -74,6 +84,39 @@ def hear(
     return heard
 
 
+def wordless(
+    session: Session, *, notifier: Notifier, clock: Clock, stoppage_id: int, actor: Actor
+) -> Heard:
+    """A file with no words in the thread (a screenshot): Andon cannot read it, so instead of
+    letting the reply vanish it says how to answer — only while the five whys is open."""
+    stoppage = session.get(Stoppage, stoppage_id)
+    if stoppage is None or stoppage.thread_id is None:
+        return Heard()
+    row = whys_of(session, stoppage_id, lock=True)
+    if row.open_level >= DONE:
+        return Heard()
+    if row.open_level >= INVESTING:
+        how = "reply with one investment per level in words, e.g. `3: add a smoke test @maria`"
+    else:
+        how = f"reply with your answer to why {row.open_level} in words"
+    notifier.reply(
+        MessageRef(stoppage.thread_id),
+        NotUnderstood(
+            f"Andon reads words, not files: {how}. A file may come along — its comment is the "
+            "answer."
+        ),
+    )
+    audit.record(
+        session,
+        clock=clock,
+        actor=actor,
+        action="whys.reply",
+        outcome=Outcome.UNKNOWN,
+        detail=f"stoppage #{stoppage_id}: a file with no words",
+    )
+    return Heard()
+
+
 def _answer(
     session: Session,
     notifier: Notifier,
@@ -82,10 +125,11 @@ def _answer(
     stoppage_id: int,
     actor: Actor,
     text: str,
+    message: str | None,
 ) -> Heard:
     row = whys_of(session, stoppage_id)
     level = row.open_level
-    _put_answer(session, stoppage_id, level, text, actor, clock.now())
+    _put_answer(session, stoppage_id, level, text, actor, clock.now(), message)
     row.open_level = level + 1
     session.add(row)
     session.flush()
@@ -98,7 +142,13 @@ def _answer(
 
 
 def _put_answer(
-    session: Session, stoppage_id: int, level: int, text: str, actor: Actor, at: datetime
+    session: Session,
+    stoppage_id: int,
+    level: int,
+    text: str,
+    actor: Actor,
+    at: datetime,
+    message: str | None,
 ) -> None:
     found = session.exec(
         select(WhyAnswer).where(WhyAnswer.stoppage_id == stoppage_id, WhyAnswer.level == level)
@@ -107,8 +157,9 @@ def _put_answer(
         found = WhyAnswer(
             stoppage_id=stoppage_id, level=level, text=text, by=actor.id, by_name=actor.name, at=at
         )
-    else:  # a reopened why: the new answer replaces the old one
+    else:  # a reopened why: the new answer replaces the old one, and so does its message
         found.text, found.by, found.by_name, found.at = text, actor.id, actor.name, at
+    found.message_ts = message
     session.add(found)
 
 

@@ -1,0 +1,68 @@
+"""An answer edited where it was written: the message that gave answer N is changed in the chat,
+so answer N changes with it and the thread is told.
+
+The record follows the edit even once the five whys is done: the analysis, the post-mortem and
+the digest should say what the person meant, and the thread says so, so nobody is surprised.
+Edits of other messages — chatter, ``edit 2: …`` commands, investments — change nothing.
+"""
+
+from sqlmodel import Session, select
+
+from core import audit
+from core.actor import Actor
+from core.audit import Outcome
+from core.clock import Clock
+from core.notifier import MessageRef, Notifier
+from core.whys.analysis import whys_of
+from core.whys.conversation import Heard
+from core.whys.notices import AnswerEdited, NotUnderstood
+from storage.tables import Stoppage, WhyAnswer
+
+
+def edited(
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    stoppage_id: int,
+    actor: Actor,
+    message: str,
+    text: str,
+) -> Heard:
+    """A thread message edited in the chat; if it gave an answer, the answer follows it."""
+    text = text.strip()
+    stoppage = session.get(Stoppage, stoppage_id)
+    if stoppage is None or stoppage.thread_id is None:
+        return Heard()
+    whys_of(session, stoppage_id, lock=True)  # one reply or edit at a time, as in the thread
+    found = session.exec(
+        select(WhyAnswer).where(
+            WhyAnswer.stoppage_id == stoppage_id, WhyAnswer.message_ts == message
+        )
+    ).first()
+    if found is None or text == found.text:  # not an answer, or only its links unfurled
+        return Heard()
+    thread = MessageRef(stoppage.thread_id)
+    if not text:
+        notifier.reply(
+            thread,
+            NotUnderstood(
+                f"Answer {found.level} stays as it was: the edit left no words. To change it, "
+                f"edit the message again or reply `edit {found.level}: <text>`."
+            ),
+        )
+        outcome, detail = Outcome.REFUSED, "an edit with no words"
+    else:
+        found.text, found.edited_at = text, clock.now()
+        session.add(found)
+        notifier.reply(thread, AnswerEdited(found.level, text))
+        outcome, detail = Outcome.OK, text[:200]
+    audit.record(
+        session,
+        clock=clock,
+        actor=actor,
+        action="whys.edit",
+        outcome=outcome,
+        detail=f"stoppage #{stoppage_id}, answer {found.level}: {detail}",
+    )
+    return Heard(edited=found.level if outcome is Outcome.OK else None)
