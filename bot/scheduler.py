@@ -1,10 +1,13 @@
 """The scheduler: periodic jobs that only call in; the due work itself lives in the database."""
 
+from datetime import UTC, datetime
+
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import digests
 from bot.andon import Andon
 from bot.checks import Checker
+from core import deliveries
 
 TICK_SECONDS = 5.0  # ANDON_TICK_SECONDS overrides it (tests of a running serve use less)
 
@@ -66,5 +69,21 @@ def start(
             max_instances=1,
             coalesce=True,
         )
+    scheduler.add_job(
+        forget_old_deliveries,
+        "interval",
+        args=(andon,),
+        hours=1,
+        next_run_time=datetime.now(UTC),  # also at start: a process may not live an hour
+        id="deliveries",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.start()
     return scheduler
+
+
+def forget_old_deliveries(andon: Andon) -> int:
+    """The scheduler's call: request keys too old to match a retry or a replay are dropped."""
+    with andon.database.writing() as session:
+        return deliveries.forget_old(session, clock=andon.clock)

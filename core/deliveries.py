@@ -1,10 +1,24 @@
-"""Deliveries already handled — Slack event ids, webhook delivery ids — so a retry acts once."""
+"""Deliveries already handled — Slack request keys, webhook delivery ids — so a retry or a replay
+acts once.
 
+A key is kept well past the last moment its request could come back: Slack retries for minutes
+and accepts a signed request for five (a replay after that fails its signature), so a day is
+plenty; GitHub lets a person redeliver a webhook for days, so a month is. Older keys only make
+the table grow.
+"""
+
+from datetime import timedelta
+
+from sqlalchemy import delete, not_, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.clock import Clock
 from storage.tables import InboundDelivery
+
+SLACK = "slack"  # the source of Slack's event ids; "slack:<kind>" for its other request keys
+SLACK_KEPT = timedelta(days=1)
+WEBHOOK_KEPT = timedelta(days=30)
 
 
 def first_time(session: Session, *, clock: Clock, source: str, key: str) -> bool:
@@ -15,3 +29,15 @@ def first_time(session: Session, *, clock: Clock, source: str, key: str) -> bool
     except IntegrityError:
         return False
     return True
+
+
+def forget_old(session: Session, *, clock: Clock) -> int:
+    """Drop the keys no retry, replay or redelivery can still match; how many were dropped."""
+    now = clock.now()
+    source = col(InboundDelivery.source)
+    slack = or_(source == SLACK, source.startswith(f"{SLACK}:"))
+    forgotten = 0
+    for which, kept in ((slack, SLACK_KEPT), (not_(slack), WEBHOOK_KEPT)):
+        old = delete(InboundDelivery).where(which, col(InboundDelivery.at) < now - kept)
+        forgotten += session.execute(old).rowcount
+    return forgotten

@@ -2,12 +2,28 @@
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
+import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 SIGNING_SECRET = "test-signing-secret-5f1d0c"
+_invocations = itertools.count(1)
+
+
+def fresh_trigger_id() -> str:
+    """Slack gives every command, press and submission its own ``trigger_id``."""
+    return f"{next(_invocations)}.{int(time.time())}.{uuid.uuid4().hex}"
+
+
+def socket_payload(body: bytes, content_type: str) -> dict[str, Any]:
+    """The same request as Slack puts it in a Socket Mode envelope: the fields, not the bytes."""
+    if content_type == "application/json":
+        return json.loads(body)
+    form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+    return json.loads(form["payload"]) if "payload" in form else form
 
 
 def signed_headers(body: bytes, *, secret: str = SIGNING_SECRET, at: int | None = None) -> dict:
@@ -18,7 +34,14 @@ def signed_headers(body: bytes, *, secret: str = SIGNING_SECRET, at: int | None 
 
 
 def slash_command(
-    command: str, text: str, *, user: str, name: str, response_url: str, channel: str = "C0LINE001"
+    command: str,
+    text: str,
+    *,
+    user: str,
+    name: str,
+    response_url: str,
+    channel: str = "C0LINE001",
+    trigger_id: str | None = None,
 ) -> tuple[bytes, str]:
     form = {
         "token": "legacy-verification-token",
@@ -32,13 +55,20 @@ def slash_command(
         "text": text,
         "api_app_id": "A0ANDON01",
         "response_url": response_url,
-        "trigger_id": "1337.42.abcd",
+        "trigger_id": trigger_id or fresh_trigger_id(),
     }
     return urlencode(form).encode(), "application/x-www-form-urlencoded"
 
 
 def block_action(
-    action_id: str, value: str, *, user: str, name: str, response_url: str, message_ts: str = ""
+    action_id: str,
+    value: str,
+    *,
+    user: str,
+    name: str,
+    response_url: str,
+    message_ts: str = "",
+    trigger_id: str | None = None,
 ) -> tuple[bytes, str]:
     payload: dict[str, Any] = {
         "type": "block_actions",
@@ -46,7 +76,7 @@ def block_action(
         "user": {"id": user, "username": name, "name": name, "team_id": "T0ANDON01"},
         "api_app_id": "A0ANDON01",
         "token": "legacy-verification-token",
-        "trigger_id": "1337.42.abcd",
+        "trigger_id": trigger_id or fresh_trigger_id(),
         "channel": {"id": "C0LINE001", "name": "line"},
         "container": {"type": "message", "message_ts": message_ts, "channel_id": "C0LINE001"},
         "message": {"ts": message_ts, "text": ""},
@@ -251,6 +281,7 @@ def view_submission(
     user: str,
     name: str,
     private_metadata: str = "",
+    trigger_id: str | None = None,
 ) -> tuple[bytes, str]:
     """A modal submitted: ``values`` is ``view.state.values`` (block id → action id → element)."""
     payload: dict[str, Any] = {
@@ -259,7 +290,7 @@ def view_submission(
         "user": {"id": user, "username": name, "name": name, "team_id": "T0ANDON01"},
         "api_app_id": "A0ANDON01",
         "token": "legacy-verification-token",
-        "trigger_id": "1337.43.efgh",
+        "trigger_id": trigger_id or fresh_trigger_id(),
         "view": {
             "id": "V0001",
             "type": "modal",

@@ -23,7 +23,7 @@ from storage.tables import WhyAnswer
 from tests.fakes.slack import FakeSlack
 from tests.harness import API_TOKEN, CHANNEL, andon_env, run_cli
 from tests.inprocess import InProcessAndon
-from tests.slack_requests import block_action, slash_command, view_submission
+from tests.slack_requests import block_action, fresh_trigger_id, slash_command, view_submission
 
 T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)  # a Thursday
 SATURDAY = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
@@ -366,16 +366,18 @@ def test_the_form_button_opens_a_modal_with_one_field_per_level(
     andon: InProcessAndon, fake_slack: FakeSlack
 ) -> None:
     stoppage_id = _seed(andon, investments="2: alert on sign-ups <@U0JOE|joe> due 2026-12-10")
+    trigger = fresh_trigger_id()
     body, kind = block_action(
         "whys_form",
         str(stoppage_id),
         user="U0JOE",
         name="joe",
         response_url=fake_slack.response_url("form"),
+        trigger_id=trigger,
     )
     assert andon.slack_post(body, kind).status_code == 200
     opened = fake_slack.wait_for("views.open")[-1].params
-    assert opened["trigger_id"] == "1337.42.abcd"
+    assert opened["trigger_id"] == trigger  # the press's own: it opens the modal once
     view = opened["view"]
     assert (view["callback_id"], view["private_metadata"]) == ("whys_form", str(stoppage_id))
     inputs = [b for b in view["blocks"] if b["type"] == "input"]

@@ -1,12 +1,17 @@
-"""Slack re-sends a request it thinks we missed (``X-Slack-Retry-Num``); it must act only once.
+"""A Slack request is acted on at most once, whether Slack retries it or someone replays it.
 
-Events carry an ``event_id``. Slash commands and button presses carry no id of their own, but a
-re-sent one has the very same body (its ``trigger_id`` is unique to one invocation), so the body's
-digest is its key: a request is always remembered, and one marked as a retry whose body was seen
-before is acknowledged without acting again.
+Slack re-sends a request it thinks we missed (``X-Slack-Retry-Num`` over HTTP, an envelope's
+``retry_attempt`` in Socket Mode), and anyone who captured a signed request can send it again
+for the five minutes its signature stays valid. A retry header proves nothing either way, so
+every request is remembered under what identifies it: an event's ``event_id``; the
+``trigger_id`` Slack gives each slash command, button press and modal submission; otherwise a
+digest of the parsed body (in Socket Mode bolt has no raw bytes to hash). The keys live in the
+database, so a restart or another replica still knows them. A request seen before is
+acknowledged with an empty 200, audited and logged, and not acted on.
 """
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -14,9 +19,18 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 
 from bot.andon import Andon
-from core.deliveries import first_time
+from bot.slack.people import from_action, from_command
+from bot.slack.text import decoded
+from core import audit
+from core.actor import Actor
+from core.audit import Outcome
+from core.deliveries import SLACK, first_time
 
 log = logging.getLogger(__name__)
+
+_INTERACTIVE = {"block_actions", "view_submission", "view_closed", "shortcut", "message_action"}
+_DETAIL = 200
+NOT_ACTED_ON = "a repeat of a request already handled, not acted on"
 
 
 def register(app: App, andon: Andon) -> None:
@@ -24,28 +38,63 @@ def register(app: App, andon: Andon) -> None:
     def once_per_request(
         req: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]
     ) -> BoltResponse | None:
-        event_id = body.get("event_id")
-        if body.get("type") == "event_callback" and event_id:
-            if not _first_time(andon, "slack", str(event_id)):
-                return BoltResponse(status=200, body="")
+        key = request_key(body)
+        if key is None or not _seen_before(andon, body, key):
             return next()
-        if body.get("command") or body.get("type") in _INTERACTIVE:
-            digest = hashlib.sha256(req.raw_body.encode()).hexdigest()
-            first = _first_time(andon, "slack:request", digest)
-            if not first and req.headers.get("x-slack-retry-num"):
-                return BoltResponse(status=200, body="")
-        return next()
+        return BoltResponse(status=200, body="")
 
 
-_INTERACTIVE = {"block_actions", "view_submission", "view_closed", "shortcut", "message_action"}
+def request_key(body: dict[str, Any]) -> tuple[str, str] | None:
+    """The source and key a request is remembered by; None for what Slack sends that acts on
+    nothing (a URL check, an options query)."""
+    if body.get("type") == "event_callback":
+        source, key = SLACK, body.get("event_id")
+    elif body.get("command") or body.get("type") in _INTERACTIVE:
+        source, key = f"{SLACK}:trigger", body.get("trigger_id")
+    else:
+        return None
+    if key:
+        return source, str(key)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return f"{SLACK}:request", hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _first_time(andon: Andon, source: str, key: str) -> bool:
+def _seen_before(andon: Andon, body: dict[str, Any], key: tuple[str, str]) -> bool:
     """When the database cannot say, the request goes on: the command then answers with its
     own error id (a database that is down fails it too) instead of bolt's bare 500."""
+    source, value = key
     try:
+        actor, what, typed = _described(body)
+        request = f"{what} {typed}".strip()[:_DETAIL]
         with andon.database.writing() as session:
-            return first_time(session, clock=andon.clock, source=source, key=key)
+            if first_time(session, clock=andon.clock, source=source, key=value):
+                return False
+            audit.record(
+                session,
+                clock=andon.clock,
+                actor=actor,
+                action="slack.repeat",
+                outcome=Outcome.REFUSED,
+                detail=f"{request}: {NOT_ACTED_ON}",
+            )
     except Exception:
-        log.exception("could not check %s %s for a retry", source, key[:16])
-        return True
+        log.exception("could not check %s %s for a repeat", source, value[:16])
+        return False
+    log.info("a repeat of Slack's %s from %s: acknowledged, not acted on", what, actor.id)
+    return True
+
+
+def _described(body: dict[str, Any]) -> tuple[Actor, str, str]:
+    """Who sent it, what it is (no text of anyone's) and, for a command, what they typed."""
+    if body.get("command"):
+        return from_command(body), str(body["command"]), decoded(str(body.get("text") or ""))
+    if body.get("type") == "event_callback":
+        event = body.get("event") or {}
+        user = str(event.get("user") or SLACK)
+        return Actor(id=user, name=user, via="slack"), f"{event.get('type')} event", ""
+    kind = str(body.get("type"))
+    if kind == "block_actions":
+        kind = f"button {(body.get('actions') or [{}])[0].get('action_id')}"
+    elif view := body.get("view"):
+        kind = f"{kind} of {view.get('callback_id')}"
+    return from_action(body), kind, ""

@@ -15,7 +15,7 @@ from websockets.sync.server import ServerConnection, serve
 class FakeSocketMode:
     def __init__(self) -> None:
         self._outgoing: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._acks: dict[str, dict[str, Any]] = {}
+        self._acks: dict[str, list[dict[str, Any]]] = {}
         self._connected = threading.Event()
         self._lock = threading.Condition()
         self._server = serve(self._session, "127.0.0.1", 0)
@@ -36,29 +36,40 @@ class FakeSocketMode:
     def wait_connected(self, timeout: float = 20.0) -> None:
         assert self._connected.wait(timeout), "the app never opened the Socket Mode connection"
 
-    def send(self, kind: str, payload: dict[str, Any]) -> str:
-        """Send an envelope (``slash_commands``, ``interactive``, ``events_api``); its id."""
-        envelope_id = str(uuid.uuid4())
+    def send(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        retry_attempt: int = 0,
+        envelope_id: str | None = None,
+    ) -> str:
+        """Send an envelope (``slash_commands``, ``interactive``, ``events_api``); its id.
+
+        Slack numbers its retries in ``retry_attempt``; a retry of an envelope whose ack it
+        missed carries the same ``envelope_id`` and payload."""
+        envelope_id = envelope_id or str(uuid.uuid4())
         self._outgoing.put(
             {
                 "envelope_id": envelope_id,
                 "type": kind,
                 "payload": payload,
                 "accepts_response_payload": kind != "events_api",
-                "retry_attempt": 0,
-                "retry_reason": "",
+                "retry_attempt": retry_attempt,
+                "retry_reason": "timeout" if retry_attempt else "",
             }
         )
         return envelope_id
 
-    def ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    def ack(self, envelope_id: str, timeout: float = 10.0, *, nth: int = 1) -> dict[str, Any]:
+        """The ``nth`` ack the app sent for the envelope (an envelope sent again is acked again)."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            while envelope_id not in self._acks:
+            while len(self._acks.get(envelope_id, [])) < nth:
                 left = deadline - time.monotonic()
-                assert left > 0, f"no ack for envelope {envelope_id}"
+                assert left > 0, f"no ack {nth} for envelope {envelope_id}"
                 self._lock.wait(left)
-            return self._acks[envelope_id]
+            return self._acks[envelope_id][nth - 1]
 
     def _session(self, connection: ServerConnection) -> None:
         connection.send(
@@ -78,5 +89,5 @@ class FakeSocketMode:
                 return
             answer = json.loads(message)
             with self._lock:
-                self._acks[answer.get("envelope_id", "")] = answer
+                self._acks.setdefault(answer.get("envelope_id", ""), []).append(answer)
                 self._lock.notify_all()
