@@ -12,6 +12,7 @@ from bot.render.kit import (
     when,
     who,
 )
+from bot.render.minimal import minimal
 from bot.render.notice import notice
 from core import words
 from core.actor import Actor
@@ -27,7 +28,7 @@ SHOWN_SUSPECTS = 3
 def _(item: Paged) -> Message:
     page = item.page
     head = _head(page, reminder=item.reminder)
-    return message(_plain(page, head), *_body(page, head))
+    return _paging(page, message(_plain(page, head), *_body(page, head)))
 
 
 @notice.register
@@ -40,7 +41,7 @@ def _(item: Escalated) -> Message:
             f":rotating_light: *Page #{page.id} escalated to you* — nobody acknowledged it: "
             f"{page.name}"
         )
-    return message(_plain(page, head), *_body(page, head))
+    return _paging(page, message(_plain(page, head), *_body(page, head)), here=item.to_channel)
 
 
 @notice.register
@@ -161,6 +162,15 @@ def _buttons(page: PageView) -> list[dict]:
             label = f"Roll back {deploy.short}"
             buttons.append(button(label, ActionId.DEPLOY_ROLLBACK, value, style="danger"))
     return buttons
+
+
+def _paging(page: PageView, shown: Message, *, here: bool = False) -> Message:
+    """Which page it is (the courier hands an undeliverable page DM on), and its minimal form:
+    the text and *Acknowledge*, for when Slack refuses the whole."""
+    ack = button("Acknowledge", ActionId.PAGE_ACK.nth(0), str(page.id), style="primary")
+    text = f"<!here> {shown['text'].removeprefix('@here ')}" if here else shown["text"]
+    fallback = minimal(text, *([ack] if page.status == PageStatus.OPEN else []))
+    return {**shown, "page_id": page.id, "fallback": fallback}
 
 
 def _user(user: str | None) -> str:
