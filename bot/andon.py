@@ -32,13 +32,13 @@ from bot.commands import (
     StartLine,
     StopLine,
 )
-from bot.courier import Courier
+from bot.courier import Courier, LostPage
 from bot.outbox import Outbox
 from bot.render import notice
 from bot.render.reply import Failure, Result
 from core import audit, line, oncall, review
 from core.actor import Actor
-from core.alerts import escalation, paging
+from core.alerts import escalation, paging, unreachable
 from core.alerts.event import AlertEvent
 from core.alerts.paging import AlertsRecorded
 from core.audit import Outcome
@@ -155,6 +155,27 @@ class Andon:
         with self.unit_of_work() as (session, outbox):
             escalation.due(session, notifier=outbox, clock=self.clock, config=self.config)
             oncall.hand_over(session, config=self.config.oncall, clock=self.clock, notifier=outbox)
+
+    def page_not_delivered(self, lost: LostPage) -> None:
+        """The courier's word that a page's DM could not be delivered: the page goes on to the
+        next person and the channel hears it, in one transaction."""
+        with self.unit_of_work() as (session, outbox):
+            now_with = unreachable.not_delivered(
+                session,
+                notifier=outbox,
+                clock=self.clock,
+                config=self.config,
+                page_id=lost.page_id,
+                user=lost.user,
+                reason=lost.reason,
+            )
+        log.warning(
+            "page #%s could not reach %s (%s): now with %s",
+            lost.page_id,
+            lost.user,
+            lost.reason,
+            now_with or "the channel",
+        )
 
     def tick_whys(self) -> None:
         """The scheduler's call: meeting reminders, nags of a long stop, overdue action items."""

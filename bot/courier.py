@@ -4,11 +4,17 @@ Several processes may run a courier on one database (the server, a CLI command f
 just queued): a message is claimed with a short lease before it is sent, so none is sent twice
 by two couriers. A crash between Slack's answer and the bookkeeping can still repeat one message;
 losing one is the worse failure.
+
+A message Slack refuses as invalid (``invalid_blocks``, ``msg_too_long`` …) is sent again once in
+its minimal form before it is given up; a page's DM that still cannot be delivered is handed to
+``lost_page``, which passes the page on, so no page vanishes with its message.
 """
 
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, update
@@ -17,6 +23,7 @@ from sqlmodel import Session, col, select
 from bot import holders
 from bot.chat import Chat, Outgoing, RetryLaterError, Sent, UndeliverableError
 from bot.outbox import DM_LANE
+from bot.render.minimal import minimal_form
 from core.clock import Clock
 from storage.database import Database
 from storage.tables import OutboxMessage
@@ -25,11 +32,30 @@ log = logging.getLogger(__name__)
 
 CLAIM = timedelta(seconds=60)
 MAX_BACKOFF = 300.0
+SHRINKABLE = ("post", "reply", "dm", "update")  # a file has no minimal form
+
+
+@dataclass(frozen=True)
+class LostPage:
+    """A page's DM the chat would not deliver: whose, and the chat's reason."""
+
+    message_id: int
+    page_id: int
+    user: str
+    reason: str
 
 
 class Courier:
-    def __init__(self, database: Database, chat: Chat, *, clock: Clock) -> None:
+    def __init__(
+        self,
+        database: Database,
+        chat: Chat,
+        *,
+        clock: Clock,
+        lost_page: Callable[[LostPage], None] | None = None,
+    ) -> None:
         self.holder = holders.token()
+        self.lost_page = lost_page  # the composition root wires the page's next step here
         self._db = database
         self._chat = chat
         self._clock = clock
@@ -137,19 +163,50 @@ class Courier:
         if outgoing is None:
             return False
         try:
-            sent = self._chat.send(outgoing)
+            sent, note = self._send(outgoing)
         except RetryLaterError as busy:
             self._postpone(message_id, str(busy), busy.after)
             return False
         except UndeliverableError as refused:
-            self._give_up(message_id, str(refused))
+            self._undeliverable(outgoing, refused)
             return False
         except Exception as broken:
             log.exception("sending message #%s failed", message_id)
             self._postpone(message_id, f"{type(broken).__name__}: {broken}", None)
             return False
-        self._mark_sent(message_id, sent)
+        self._mark_sent(message_id, sent, note=note)
         return True
+
+    def _send(self, outgoing: Outgoing) -> tuple[Sent, str | None]:
+        """The message, or — refused as invalid — its minimal form, once; the note says so."""
+        try:
+            return self._chat.send(outgoing), None
+        except UndeliverableError as refused:
+            if not refused.invalid or outgoing.kind not in SHRINKABLE:
+                raise
+            first = refused.error
+        log.error(
+            "message #%s refused by Slack (%s): sent again in minimal form", outgoing.id, first
+        )
+        try:
+            sent = self._chat.send(replace(outgoing, payload=minimal_form(outgoing.payload)))
+        except UndeliverableError as again:
+            reason = f"{again}, in minimal form too (the full message: {first})"
+            raise UndeliverableError(reason, error=again.error) from again
+        return sent, f"sent in minimal form: Slack refused the full message ({first})"
+
+    def _undeliverable(self, outgoing: Outgoing, refused: UndeliverableError) -> None:
+        """Given up — but a page's DM first hands its page on; if that fails, all is retried."""
+        page_id = outgoing.payload.get("page_id")
+        if outgoing.kind == "dm" and isinstance(page_id, int) and self.lost_page is not None:
+            lost = LostPage(outgoing.id, page_id, outgoing.target, refused.error or str(refused))
+            try:
+                self.lost_page(lost)
+            except Exception:
+                log.exception("message #%s: page #%s could not be passed on", outgoing.id, page_id)
+                self._postpone(outgoing.id, str(refused), None)
+                return
+        self._give_up(outgoing.id, str(refused))
 
     def _claim(self, message_id: int) -> Outgoing | None:
         now = self._clock.now()
@@ -175,13 +232,14 @@ class Courier:
                 parent_ts=parent.ts if parent else None,
             )
 
-    def _mark_sent(self, message_id: int, sent: Sent) -> None:
+    def _mark_sent(self, message_id: int, sent: Sent, *, note: str | None = None) -> None:
         with self._db.writing() as session:
             row = session.get(OutboxMessage, message_id)
             assert row is not None
             row.status, row.channel, row.ts = "sent", sent.channel, sent.ts
             row.permalink, row.sent_at, row.claimed_until = sent.permalink, self._clock.now(), None
             row.attempts += 1
+            row.last_error = note or row.last_error
             session.add(row)
 
     def _postpone(self, message_id: int, reason: str, after: float | None) -> None:

@@ -14,6 +14,7 @@ from bot import logs
 from bot.andon import Andon
 from bot.chat import Chat
 from bot.chat.slack import SlackChat
+from bot.chat.slack_calls import CountedClient
 from bot.chat.terminal import TerminalChat
 from bot.checks import Checker
 from bot.courier import Courier
@@ -33,8 +34,9 @@ TERMINAL_CHANNEL = "line"
 
 
 def slack_client(settings: Settings) -> WebClient:
+    """Every call it makes is counted for ``/metrics`` (``andon_slack_calls_total``)."""
     assert settings.slack_bot_token is not None
-    return WebClient(
+    return CountedClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_base,
         timeout=10,
@@ -58,6 +60,7 @@ def open_andon(
     andon = Andon(
         database=database, config=config, clock=clock, courier=courier, channel=channel or ""
     )
+    courier.lost_page = andon.page_not_delivered
     andon.deployer = Deployer(andon)
     return andon
 

@@ -4,6 +4,7 @@ The rotation counts handoffs from a fixed Monday, so every replica (and every re
 on who is on call without storing it; overrides are the only stored part.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -96,6 +97,23 @@ def after(config: OncallConfig, user: str, at: datetime) -> str | None:
     anchor = scheduled(config, at).user if user not in rotation else user
     following = rotation[(rotation.index(anchor) + 1) % len(rotation)]
     return None if following == user else following
+
+
+def following(
+    config: OncallConfig | None, user: str, at: datetime, *, skip: Collection[str]
+) -> str | None:
+    """Who gets a page ``user`` could not be reached for: the rotation's next person after them
+    who is not in ``skip``; None when nobody is left."""
+    if config is None:
+        return None
+    rotation = config.rotation
+    anchor = user if user in rotation else scheduled(config, at).user
+    start = rotation.index(anchor)
+    for step in range(1, len(rotation) + 1):
+        candidate = rotation[(start + step) % len(rotation)]
+        if candidate != user and candidate not in skip:
+            return candidate
+    return None
 
 
 def show(

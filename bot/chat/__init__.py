@@ -31,8 +31,34 @@ class RetryLaterError(Exception):
         self.after = after
 
 
+# Slack's answers that refuse the message itself, not where it goes: a smaller one may pass.
+INVALID = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "invalid_attachments",
+        "too_many_attachments",
+        "invalid_arguments",
+    }
+)
+
+
 class UndeliverableError(Exception):
-    """The chat refused the message for good (no such channel, bad token): retrying won't help."""
+    """The chat refused the message for good (no such channel, bad token): retrying won't help.
+
+    ``error`` is the chat's own word for it (Slack's ``invalid_blocks``, ``user_not_found``).
+    """
+
+    def __init__(self, reason: str, *, error: str | None = None) -> None:
+        super().__init__(reason)
+        self.error = error
+
+    @property
+    def invalid(self) -> bool:
+        """The message itself was refused: its minimal form is worth one more try."""
+        return self.error in INVALID
 
 
 class Chat(Protocol):

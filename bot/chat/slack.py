@@ -10,14 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot.chat import Outgoing, RetryLaterError, Sent, UndeliverableError
-
-_TRANSIENT = {
-    "ratelimited",
-    "internal_error",
-    "fatal_error",
-    "service_unavailable",
-    "request_timeout",
-}
+from bot.chat.slack_calls import Outcome, judged
 
 
 class SlackChat:
@@ -137,15 +130,12 @@ class SlackChat:
 
 
 def _judge(failed: SlackApiError) -> Exception:
-    response = failed.response
-    status = getattr(response, "status_code", 0) or 0
-    error = (response.get("error") if hasattr(response, "get") else None) or f"HTTP {status}"
-    if status == 429:
-        after = _retry_after(response)
-        return RetryLaterError(f"rate limited by Slack ({error})", after)
-    if status >= 500 or error in _TRANSIENT:
+    outcome, error = judged(failed)
+    if outcome == Outcome.RATE_LIMITED:
+        return RetryLaterError(f"rate limited by Slack ({error})", _retry_after(failed.response))
+    if outcome == Outcome.UNAVAILABLE:
         return RetryLaterError(f"Slack answered {error}")
-    return UndeliverableError(f"Slack refused the message: {error}")
+    return UndeliverableError(f"Slack refused the message: {error}", error=error)
 
 
 def _retry_after(response: object) -> float | None:

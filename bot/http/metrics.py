@@ -4,12 +4,13 @@ from collections.abc import Iterator
 
 from fastapi import APIRouter, Response
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func
 from sqlmodel import select
 
 from bot.andon import Andon
+from bot.chat.slack_calls import CALLS
 from core import line
 from storage.tables import OutboxMessage, Stoppage
 
@@ -50,9 +51,25 @@ class LineCollector(Collector):
         yield outbox
 
 
+class SlackCallsCollector(Collector):
+    """Slack Web API calls of this process: unlike the line, a count no database holds."""
+
+    def collect(self) -> Iterator[Metric]:
+        calls = CounterMetricFamily(
+            "andon_slack_calls",
+            "Calls to Slack's Web API by method and outcome (ok, refused, rate_limited, "
+            "unavailable), counted by this process since it started; each replica counts its own",
+            labels=["method", "outcome"],
+        )
+        for (method, outcome), count in sorted(CALLS.counts().items()):
+            calls.add_metric([method, outcome.value], float(count))
+        yield calls
+
+
 def router(andon: Andon) -> APIRouter:
     registry = CollectorRegistry()
     registry.register(LineCollector(andon))
+    registry.register(SlackCallsCollector())
     metrics = APIRouter()
 
     @metrics.get("/metrics", response_class=Response)

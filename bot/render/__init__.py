@@ -3,7 +3,18 @@
 Importing the package registers every topic's messages with ``notice``.
 """
 
-from bot.render import actions, alerts, ci, deploy, digest, gate, line, whys
+from bot.render import actions, alerts, ci, deploy, digest, gate, line, not_reached, whys
 from bot.render.notice import notice
 
-__all__ = ["actions", "alerts", "ci", "deploy", "digest", "gate", "line", "notice", "whys"]
+__all__ = [
+    "actions",
+    "alerts",
+    "ci",
+    "deploy",
+    "digest",
+    "gate",
+    "line",
+    "not_reached",
+    "notice",
+    "whys",
+]

@@ -15,6 +15,7 @@ from bot.render.kit import (
     when,
     who,
 )
+from bot.render.minimal import minimal
 from bot.render.mrkdwn import inert, link, mention
 from bot.render.notice import notice
 from core import words
@@ -32,7 +33,7 @@ SUMMARY = 1_500
 def _(item: Paged) -> Message:
     page = item.page
     head = _head(page, reminder=item.reminder)
-    return message(_plain(page, head), *_body(page, head))
+    return _paging(page, message(_plain(page, head), *_body(page, head)))
 
 
 @notice.register
@@ -45,7 +46,7 @@ def _(item: Escalated) -> Message:
         head = (
             f":rotating_light: *Page #{page.id} escalated to you* — nobody acknowledged it: {name}"
         )
-    return message(_plain(page, head), *_body(page, head))
+    return _paging(page, message(_plain(page, head), *_body(page, head)), here=item.to_channel)
 
 
 @notice.register
@@ -180,6 +181,15 @@ def _buttons(page: PageView) -> list[dict]:
                 button(label, ActionId.DEPLOY_ROLLBACK, value, style="danger", confirm=sure)
             )
     return buttons
+
+
+def _paging(page: PageView, shown: Message, *, here: bool = False) -> Message:
+    """Which page it is (the courier hands an undeliverable page DM on), and its minimal form:
+    the text and *Acknowledge*, for when Slack refuses the whole."""
+    ack = button("Acknowledge", ActionId.PAGE_ACK.nth(0), str(page.id), style="primary")
+    text = f"<!here> {shown['text'].removeprefix('@here ')}" if here else shown["text"]
+    fallback = minimal(text, *([ack] if page.status == PageStatus.OPEN else []))
+    return {**shown, "page_id": page.id, "fallback": fallback}
 
 
 def _user(user: str | None) -> str:

@@ -2,12 +2,14 @@
 
 import logging
 import secrets
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.andon import Andon
+from bot.chat.slack_calls import counted
 from bot.slack import buttons, commands, retries, threads, whys_form
 
 
@@ -27,12 +29,21 @@ def build(andon: Andon, *, client: WebClient, signing_secret: str | None) -> App
         logger=logging.getLogger("slack_bolt"),
         listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="andon-slack"),
     )
+    app.use(_counted_client)
     retries.register(app, andon)
     commands.register(app, andon)
     buttons.register(app, andon)
     threads.register(app, andon)
     whys_form.register(app, andon)
     return app
+
+
+def _counted_client(context: BoltContext, next_: Callable[[], None]) -> None:
+    """bolt gives each request a plain ``WebClient`` of its own: listeners get a counted one,
+    so ``views.open`` and the rest show in ``andon_slack_calls_total`` too."""
+    if context.client is not None:
+        context["client"] = counted(context.client)
+    next_()
 
 
 def _closed_door() -> str:

@@ -36,3 +36,14 @@ class Held(Notice):
     name: str
     times: int
     window_minutes: int
+
+
+@dataclass(frozen=True)
+class NotReached(Notice):
+    """Slack would not deliver a page's DM to ``user``: the channel hears it, and who has the
+    page now (``paging``; None when nobody is left and the page is the channel's)."""
+
+    page: PageView
+    user: str
+    reason: str
+    paging: str | None
