@@ -69,6 +69,7 @@ from storage.tables import OutboxMessage
 
 if TYPE_CHECKING:
     from bot.deploys import Deployer
+    from bot.homes import Homes
 
 log = logging.getLogger(__name__)
 
@@ -91,15 +92,19 @@ class Andon:
     courier: Courier
     channel: str
     deployer: "Deployer | None" = None
+    homes: "Homes | None" = None  # Slack's Home tabs; None with the terminal as the channel
 
     @contextmanager
     def unit_of_work(self) -> Iterator[tuple[Session, Outbox]]:
-        """A transaction and a notifier bound to it; the courier is woken once it commits."""
+        """A transaction and a notifier bound to it; the courier is woken once it commits, and
+        the Home publisher looks for Homes the change made stale."""
         with self.database.writing() as session:
             outbox = Outbox(session, channel=self.channel, clock=self.clock, render=notice)
             yield session, outbox
         if outbox.queued:
             self.courier.nudge()
+        if self.homes is not None:
+            self.homes.nudge()
 
     def execute(self, intent: Intent, actor: Actor) -> Result:
         """Run one command for one person; whatever happens, the audit log has a row for it."""

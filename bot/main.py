@@ -19,6 +19,7 @@ from bot.chat.terminal import TerminalChat
 from bot.checks import Checker
 from bot.courier import Courier
 from bot.deploys import Deployer
+from bot.homes import Homes
 from bot.http import app as http_app
 from bot.settings import Settings
 from bot.terminal.shell import Shell
@@ -97,8 +98,11 @@ def serve(settings: Settings) -> int:
             client=slack_client(settings),
             signing_secret=signing.get_secret_value() if signing else None,
         )
+        andon.homes = Homes(andon, client=slack.client, every=settings.andon_tick_seconds)
     _say_closed_doors(settings)
     andon.courier.start()
+    if andon.homes is not None:
+        andon.homes.start()
     assert andon.deployer is not None
     andon.deployer.recover()
     checker = _checker(andon)
@@ -143,6 +147,8 @@ def serve(settings: Settings) -> int:
         if checker is not None:
             checker.close()
         andon.deployer.close()
+        if andon.homes is not None:
+            andon.homes.stop()
         andon.courier.stop()
         andon.database.dispose()
         log.info("stopped")

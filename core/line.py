@@ -16,6 +16,7 @@ from core import audit, words
 from core.actor import Actor
 from core.audit import Outcome
 from core.clock import Clock
+from core.home import viewers
 from core.notifier import MessageRef, Notice, Notifier
 from core.refusal import Refusal
 from core.stoppage import Cause, StoppageState, StoppageView, move, view
@@ -125,6 +126,7 @@ def stop(
         return cause
     line = _line(session, lock=True)
     opened = _pull(session, line=line, notifier=notifier, clock=clock, cause=cause)
+    viewers.changed(session, clock=clock)
     assert line.stoppage_id is not None
     shown = _view(session, line.stoppage_id)
     return Stopped(shown) if opened else AlreadyStopped(shown)
@@ -151,6 +153,7 @@ def stop_many(
             continue
         _pull(session, line=line, notifier=notifier, clock=clock, cause=cause)
         joined.append(line.stoppage_id)
+    viewers.changed(session, clock=clock)
     return joined
 
 
@@ -233,6 +236,7 @@ def start(
     session.add(stoppage)
     line.state, line.since, line.stoppage_id = LineState.RUNNING.value, now, None
     session.add(line)
+    viewers.changed(session, clock=clock)
     closed = _view(session, stoppage.id)
     stopped_for = now - closed.opened_at
     _announce_restart(notifier, stoppage=closed, announcement=stoppage.announcement_id)

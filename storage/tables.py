@@ -422,3 +422,25 @@ class DigestPost(SQLModel, table=True):
     week: str = Field(primary_key=True, max_length=16)  # ISO week, "2026-W47"
     posted_at: datetime = _when()
     message_id: int | None = Field(default=None, foreign_key="outbox_message.id")
+
+
+class HomeViewer(SQLModel, table=True):
+    """Someone who opened Andon's Home tab, and whether theirs shows the latest.
+
+    ``stale`` counts changes not yet shown. A publisher claims the row with a short lease (like
+    an outbox row) and subtracts what it showed, so a change made while it publishes is shown by
+    the next publish; a failed publish waits until ``next_attempt_at`` and is tried again.
+    """
+
+    __tablename__ = "home_viewer"
+    __table_args__ = (Index("ix_home_viewer_stale", "stale", "next_attempt_at"),)
+
+    user_id: str = Field(primary_key=True, max_length=64)
+    opened_at: datetime = _when(index=True)  # the last time they opened it
+    stale: int = 0
+    next_attempt_at: datetime | None = _when(nullable=True)
+    attempts: int = 0
+    claimed_until: datetime | None = _when(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=255)
+    published_at: datetime | None = _when(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -20,7 +20,7 @@ import pytest
 import requests
 from sqlmodel import select
 
-from bot.render.minimal import clip
+from bot.render.kit import clip
 from storage.database import Database
 from storage.tables import OutboxMessage
 from tests.ci_payloads import signature

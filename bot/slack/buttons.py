@@ -22,7 +22,13 @@ def _press(andon: Andon, meaning: Callable[[str], Intent]) -> Callable[..., None
     def press(body: dict[str, Any], respond: Respond) -> None:
         actions = body.get("actions") or [{}]
         intent = meaning(str(actions[0].get("value", "")))
-        result = andon.execute(intent, from_action(body))
+        actor = from_action(body)
+        result = andon.execute(intent, actor)
+        if (body.get("view") or {}).get("type") == "home":
+            # A Home has no response_url: the answer is the person's Home, published afresh.
+            if andon.homes is not None:
+                andon.homes.show(actor.id)
+            return
         respond(response_type="ephemeral", replace_original=False, **reply(result))
 
     return press

@@ -37,6 +37,7 @@ from core.deploy.source import Source, SourceError
 from core.deploy.spec import SpecError, Steps, server_steps, steps_for
 from core.deploy.state import DeployState, HostStep, move, step
 from core.deploy.transport import Connection, HostError, Transport
+from core.home import viewers
 from core.notifier import MessageRef, Notifier
 from storage.tables import Deploy, DeployHost
 
@@ -148,6 +149,7 @@ class _Job:
             move(deploy, DeployState.RUNNING)
             deploy.started_at = self.crew.clock.now()
             session.add(deploy)
+            viewers.changed(session, clock=self.crew.clock)
             self._announce(session, notifier, force=True)
         return True
 
@@ -314,6 +316,7 @@ class _Job:
             lease.release(session, environment=self.environment, deploy_id=self.deploy_id)
             if self.kind == "rollback" and left is not None:
                 self._rolled_back_from(session, notifier, deploy, left)
+            viewers.changed(session, clock=self.crew.clock)
             self._announce(session, notifier, force=True)
         return DeployState.SUCCEEDED
 
@@ -364,6 +367,7 @@ class _Job:
                     actor=DEPLOY_ACTOR,
                     reason=sentence,
                 )
+            viewers.changed(session, clock=self.crew.clock)
             self._announce(session, notifier, force=True)
         return DeployState.FAILED
 

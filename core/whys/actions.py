@@ -18,6 +18,7 @@ from core import audit, words
 from core.actor import Actor
 from core.audit import Outcome
 from core.clock import Clock
+from core.home import viewers
 from core.notifier import MessageRef, Notice, Notifier
 from core.refusal import Refusal
 from core.whys.analysis import Item, item
@@ -103,6 +104,7 @@ def mark_done(
     stoppage = session.get(Stoppage, row.stoppage_id)
     if stoppage is not None and stoppage.thread_id is not None:
         notifier.reply(MessageRef(stoppage.thread_id), ActionDoneNotice(done, actor))
+    viewers.changed(session, clock=clock, users=[actor.id, row.owner or ""])
     record(outcome=Outcome.OK, message=f"stoppage #{row.stoppage_id}, level {row.level}")
     return Done(done)
 

@@ -261,6 +261,8 @@ class FakeSlack:
                 return {"ok": True, "url": self.socket_url}
             case "views.open":
                 return {"ok": True, "view": {"id": "V0001"}}
+            case "views.publish":
+                return self._publish(params)
             case "files.getUploadURLExternal":
                 return self._upload_url(params)
             case "files.completeUploadExternal":
@@ -277,6 +279,13 @@ class FakeSlack:
                     },
                 }
         return {"ok": False, "error": "unknown_method"}
+
+    def _publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A Home tab: ``user_id`` and a ``view`` are required (Slack: ``invalid_arguments``)."""
+        user, view = params.get("user_id"), params.get("view")
+        if not user or not isinstance(view, dict) or not view.get("type"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": {"id": f"V0HOME{user}", **view}}
 
     def _upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
         length = str(params.get("length", ""))

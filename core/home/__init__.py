@@ -1,0 +1,2 @@
+"""The Home tab: what one person sees of the line (``view``), and whose Home is stale
+(``viewers``)."""
