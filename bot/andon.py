@@ -57,6 +57,7 @@ from core.digest import report as digest_report
 from core.gate import decide as gate
 from core.gate.decide import GateAnswer
 from core.gate.push import Push
+from core.people import Directory
 from core.refusal import Refusal
 from core.review import ReviewEvent
 from core.whys import actions as whys_actions
@@ -93,6 +94,7 @@ class Andon:
     channel: str
     deployer: "Deployer | None" = None
     homes: "Homes | None" = None  # Slack's Home tabs; None with the terminal as the channel
+    directory: Directory | None = None  # the chat's people, to name a commit's author
 
     @contextmanager
     def unit_of_work(self) -> Iterator[tuple[Session, Outbox]]:
@@ -123,13 +125,21 @@ class Andon:
             return Failure(error_id)
 
     def record_ci(self, report: BuildReport, *, delivery: str | None) -> Recorded | Duplicate:
-        """A build result from a webhook or the local runner; a redelivery changes nothing."""
+        """A build result from a webhook or the local runner; a redelivery changes nothing.
+
+        The author is looked up before the transaction opens: a slow chat never holds a lock."""
+        author = ci_results.author_of(report, config=self.config, directory=self.directory)
         with self.unit_of_work() as (session, outbox):
             source = f"ci:{report.provider}"
             if delivery and not first_time(session, clock=self.clock, source=source, key=delivery):
                 return Duplicate()
             recorded = ci_results.record(
-                session, notifier=outbox, clock=self.clock, config=self.config, report=report
+                session,
+                notifier=outbox,
+                clock=self.clock,
+                config=self.config,
+                report=report,
+                author=author,
             )
         if self.deployer is not None and report.status == BuildStatus.PASSED:
             self.deployer.nudge()  # auto-deploy need not wait for the next tick

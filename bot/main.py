@@ -22,10 +22,12 @@ from bot.deploys import Deployer
 from bot.homes import Homes
 from bot.http import app as http_app
 from bot.settings import Settings
+from bot.slack.directory import LOOKUP_TIMEOUT, QUIET, SlackDirectory
 from bot.terminal.shell import Shell
 from core.actor import Actor
 from core.clock import Clock, SystemClock
 from core.config import AndonConfig, load
+from core.people import Directory
 from storage import migrate
 from storage.database import Database
 
@@ -34,13 +36,24 @@ log = logging.getLogger("andon")
 TERMINAL_CHANNEL = "line"
 
 
-def slack_client(settings: Settings) -> WebClient:
-    """Every call it makes is counted for ``/metrics`` (``andon_slack_calls_total``)."""
+def slack_client(
+    settings: Settings,
+    *,
+    timeout: int = 10,
+    retry: bool = True,
+    logger: logging.Logger | None = None,
+) -> WebClient:
+    """Every call it makes is counted for ``/metrics`` (``andon_slack_calls_total``).
+
+    ``retry=False``: no second try after a dropped connection, for callers that would rather go
+    without an answer than wait twice; ``logger``: for callers that log their own."""
     assert settings.slack_bot_token is not None
     return CountedClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_base,
-        timeout=10,
+        timeout=timeout,
+        retry_handlers=None if retry else [],
+        logger=logger,
     )
 
 
@@ -59,11 +72,24 @@ def open_andon(
     channel = config.slack.channel if settings.uses_slack else TERMINAL_CHANNEL
     courier = Courier(database, chat, clock=clock)
     andon = Andon(
-        database=database, config=config, clock=clock, courier=courier, channel=channel or ""
+        database=database,
+        config=config,
+        clock=clock,
+        courier=courier,
+        channel=channel or "",
+        directory=directory_for(settings),
     )
     courier.lost_page = andon.page_not_delivered
     andon.deployer = Deployer(andon)
     return andon
+
+
+def directory_for(settings: Settings) -> Directory | None:
+    """Slack knows its people by e-mail; the terminal knows nobody (``[people]`` still does)."""
+    if not settings.uses_slack:
+        return None
+    client = slack_client(settings, timeout=LOOKUP_TIMEOUT, retry=False, logger=QUIET)
+    return SlackDirectory(client)
 
 
 def chat_for(settings: Settings) -> Chat:

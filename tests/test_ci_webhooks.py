@@ -148,7 +148,7 @@ def test_a_test_that_passed_in_the_previous_run_is_marked_new(
         "generic",
         generic(rev, "failed", pipeline="unit", failed_tests=["a::old", "a::fresh"]),
     )
-    blocks = _shown(_said(fake_slack, f"CI failed on {rev[:7]}")["blocks"])
+    blocks = _shown(_said(fake_slack, f"CI failed on {rev[:7]} (main)")["blocks"])
     assert "`a::fresh` *new*" in blocks
     assert "`a::old` —" not in blocks and "`a::old` *new*" not in blocks
 
@@ -156,7 +156,7 @@ def test_a_test_that_passed_in_the_previous_run_is_marked_new(
 def test_a_run_over_the_budget_is_flagged(server: AndonServer, fake_slack: FakeSlack) -> None:
     rev = sha()
     post(server, "generic", generic(rev, "failed", duration_s=41 * 60, failed_tests=["t::slow"]))
-    blocks = _shown(_said(fake_slack, f"CI failed on {rev[:7]}")["blocks"])
+    blocks = _shown(_said(fake_slack, f"CI failed on {rev[:7]} (main)")["blocks"])
     assert "over the 10 min budget" in blocks and "ran 41 min" in blocks
 
 
@@ -165,7 +165,7 @@ def test_more_than_ten_failing_tests_are_summed_up(
 ) -> None:
     rev = sha()
     post(server, "generic", generic(rev, "failed", failed_tests=[f"t::case{n}" for n in range(14)]))
-    blocks = _shown(_said(fake_slack, f"CI failed on {rev[:7]}")["blocks"])
+    blocks = _shown(_said(fake_slack, f"CI failed on {rev[:7]} (main)")["blocks"])
     assert "t::case9" in blocks and "t::case10" not in blocks and "and 4 more" in blocks
 
 

@@ -46,7 +46,7 @@ def tell(database: Database, config: AndonConfig, *reports: BuildReport) -> None
     for item in reports:
         with database.writing() as session:
             outbox = Outbox(session, channel="C0LINE001", clock=clock, render=notice)
-            record(session, notifier=outbox, clock=clock, config=config, report=item)
+            record(session, notifier=outbox, clock=clock, config=config, report=item, author=None)
 
 
 def ask(database: Database, config: AndonConfig) -> str | None:

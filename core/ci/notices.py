@@ -22,7 +22,7 @@ class BuildFailed(Notice):
     failures: tuple[TestFailure, ...]
     budget: timedelta | None  # set when the run took longer than the budget
     stops_line: bool
-    author_user: str | None = None  # the author's chat user, when ``[people]`` knows them
+    author_user: str | None = None  # the author's chat user, when [people] or the chat knows them
 
 
 @dataclass(frozen=True)

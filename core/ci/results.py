@@ -13,6 +13,7 @@ from core.ci.report import BuildReport, BuildStatus
 from core.clock import Clock
 from core.config import AndonConfig, CiConfig
 from core.notifier import MessageRef, Notifier
+from core.people import Directory, chat_user
 from storage.tables import CiResult, Stoppage
 
 
@@ -27,10 +28,29 @@ class Duplicate:
     """The same result delivered again: nothing changes, nothing is said twice."""
 
 
+def author_of(
+    report: BuildReport, *, config: AndonConfig, directory: Directory | None
+) -> str | None:
+    """The chat user a red build names or tells, found before ``record``'s transaction opens:
+    a directory may be slow, and a database lock must not wait on it. A green build names
+    nobody, so nobody is looked up."""
+    if report.status != BuildStatus.FAILED:
+        return None
+    return chat_user(report.author_email, people=config.people, directory=directory)
+
+
 def record(
-    session: Session, *, notifier: Notifier, clock: Clock, config: AndonConfig, report: BuildReport
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    config: AndonConfig,
+    report: BuildReport,
+    author: str | None,
 ) -> Recorded | Duplicate:
-    """Store the result, then let the line react: announce, stop, tell the author, or say fixed."""
+    """Store the result, then let the line react: announce, stop, tell the author, or say fixed.
+
+    ``author`` is the commit author's chat user (see ``author_of``), or ``None`` when unknown."""
     ci = config.ci or CiConfig()
     previous = _previous_completed(session, report)
     row = _insert(session, clock=clock, report=report)
@@ -54,10 +74,10 @@ def record(
                 ci=ci,
                 report=report,
                 failures=failures,
-                author=_author(config, report),
+                author=author,
             )
-        elif (user := _author(config, report)) is not None:
-            notifier.dm(user, BranchBuildFailed(report, failures))
+        elif author is not None:
+            notifier.dm(author, BranchBuildFailed(report, failures))
     elif report.status == BuildStatus.PASSED and on_line and _was_red(previous):
         _say_fixed(session, notifier=notifier, clock=clock, report=report)
     return Recorded(row.id, stopped)
@@ -165,11 +185,3 @@ def _failures(report: BuildReport, previous: CiResult | None) -> tuple[TestFailu
 
 def _was_red(previous: CiResult | None) -> bool:
     return previous is not None and previous.status == BuildStatus.FAILED.value
-
-
-def _author(config: AndonConfig, report: BuildReport) -> str | None:
-    """The commit author's chat user, from the ``[people]`` map of git e-mails."""
-    if not report.author_email:
-        return None
-    people = {email.lower(): user for email, user in config.people.items()}
-    return people.get(report.author_email.lower())

@@ -88,6 +88,7 @@ class FakeSlack:
         self._file_ids = itertools.count(1)
         self._files: dict[str, dict[str, Any]] = {}  # file id → filename, length, state
         self._bytes: dict[str, bytes] = {}
+        self._people: dict[str, dict[str, Any]] = {}  # e-mail (lower case) → the user's record
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -162,6 +163,19 @@ class FakeSlack:
         """The bytes POSTed to a file's upload URL."""
         with self._lock:
             return self._bytes[file_id]
+
+    def add_user(self, user_id: str, email: str, name: str) -> None:
+        """A member of the workspace, found by ``users.lookupByEmail`` under ``email``."""
+        with self._lock:
+            self._people[email.lower()] = {
+                "id": user_id,
+                "team_id": TEAM,
+                "name": name.lower().replace(" ", "."),
+                "real_name": name,
+                "deleted": False,
+                "is_bot": False,
+                "profile": {"email": email, "real_name": name, "display_name": name},
+            }
 
     def forget(self) -> None:
         with self._lock:
@@ -267,6 +281,8 @@ class FakeSlack:
                 return self._upload_url(params)
             case "files.completeUploadExternal":
                 return self._complete_upload(params)
+            case "users.lookupByEmail":
+                return self._lookup_by_email(params)
             case "users.info":
                 user = params.get("user", "")
                 return {
@@ -286,6 +302,18 @@ class FakeSlack:
         if not user or not isinstance(view, dict) or not view.get("type"):
             return {"ok": False, "error": "invalid_arguments"}
         return {"ok": True, "view": {"id": f"V0HOME{user}", **view}}
+
+    def _lookup_by_email(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Slack's answer: the member whose profile has the e-mail (any case), or
+        ``users_not_found``; slack_sdk asks with GET and a query string."""
+        email = str(params.get("email", "")).strip()
+        if not email:
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            user = self._people.get(email.lower())
+        if user is None:
+            return {"ok": False, "error": "users_not_found"}
+        return {"ok": True, "user": json.loads(json.dumps(user))}
 
     def _upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
         length = str(params.get("length", ""))
