@@ -17,6 +17,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from core.actor import Actor
+from storage.tables import CiResult
 
 HOSTILE = (
     "<!channel>",
@@ -114,6 +115,8 @@ def _plain(kind: Any, name: str) -> st.SearchStrategy[Any]:
         return st.sampled_from(list(kind))
     if dataclasses.is_dataclass(kind):
         return built(kind)
+    if kind is CiResult:
+        return _ci_result()
     raise TypeError(f"no hostile strategy for {kind!r}")
 
 
@@ -131,6 +134,8 @@ def _string(name: str) -> st.SearchStrategy[str]:
         return _URLS
     if name in ("oncall", "owner", "user", "next_user", "author_user"):
         return st.one_of(_SLACK_ID, text())
+    if name == "due":
+        return st.dates(date(2024, 1, 1), date(2030, 1, 1)).map(date.isoformat)
     if name == "pipeline":
         return st.text(alphabet=_ALPHABET, min_size=1, max_size=100).filter(str.strip)
     if name in ("branch", "run_id", "author_name", "author_email"):
@@ -138,10 +143,27 @@ def _string(name: str) -> st.SearchStrategy[str]:
     return text()
 
 
+def _ci_result() -> st.SearchStrategy[CiResult]:
+    """A stored CI result (a table row, not a dataclass), as ``/ci`` shows it."""
+    test = st.fixed_dictionaries({"name": text(), "message": text()})
+    return st.builds(
+        CiResult,
+        provider=text(),
+        revision=_SHA,
+        branch=text(),
+        pipeline=_string("pipeline"),
+        run_id=text(),
+        status=st.sampled_from(("passed", "failed", "running")),
+        url=_URLS,
+        duration_s=st.none() | st.floats(0, 1e6),
+        failed_tests=_sequence((test, ...), "failed_tests"),
+    )
+
+
 def _sequence(args: tuple[Any, ...], name: str) -> st.SearchStrategy[list[Any]]:
     """A few items drawn, then repeated up to the field's length: long lists stay cheap."""
     if len(args) == 2 and args[1] is Ellipsis:
-        element = of(args[0], name)
+        element = args[0] if isinstance(args[0], st.SearchStrategy) else of(args[0], name)
         cap = _LONG.get(name, 60)
         return st.builds(_repeat, st.lists(element, max_size=3), st.integers(0, cap))
     return st.tuples(*(of(arg, name) for arg in args)).map(list)

@@ -90,7 +90,8 @@ def accepted(result: Accepted) -> Message:
 
 
 def choose(result: ChooseEnvironment) -> Message:
-    options = " or ".join(f"`/{result.kind} … {inert(name)}`" for name in result.names)
+    kind = inert(result.kind)
+    options = " or ".join(f"`/{kind} … {inert(name)}`" for name in result.names[:20])
     text = f"Which environment? Say {options}."
     return message(plain(text), section(text))
 
@@ -213,8 +214,9 @@ def _environment(env: EnvironmentState) -> str:
     if env.running is not None:
         running = env.running
         lines.append(
-            f":rocket: {running.kind} of `{running.short}` by {who(running.requested_by)} in "
-            f"progress, {running.live_hosts}/{len(running.hosts)} hosts"
+            f":rocket: {inert(running.kind)} of `{running.short}` by "
+            f"{who(running.requested_by)} in progress, "
+            f"{running.live_hosts}/{len(running.hosts)} hosts"
         )
     hosts = []
     for host in env.hosts:
@@ -225,7 +227,8 @@ def _environment(env: EnvironmentState) -> str:
         )
         hosts.append(f"• `{inert(host.address)}` — {where}")
     if env.bad:
-        lines.append(clip("Marked bad: " + ", ".join(f"`{rev[:7]}`" for rev in env.bad), LINE))
+        bad = ", ".join(f"`{inert(rev[:7])}`" for rev in env.bad)
+        lines.append(clip(f"Marked bad: {bad}", LINE))
     return listing(
         hosts,
         head="\n".join(lines),

@@ -91,7 +91,7 @@ def _line(view: Home) -> list[Block]:
 def _deploys(view: Home) -> list[Block]:
     blocks = [_divider(), _header("Deploys")]
     if not view.environments:
-        text = "No environments are configured — `[environments.<name>]` in andon.toml."
+        text = "No environments are configured — `[environments.&lt;name&gt;]` in andon.toml."
         return [*blocks, section(text)]
     blocks += [section(_environment(env)) for env in view.environments[:SHOWN_ENVIRONMENTS]]
     notes = ["Every deploy: `/deploy status`, `GET /api/deploys`."]

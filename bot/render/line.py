@@ -74,7 +74,7 @@ def _(item: ThreadOpened) -> Message:
         context(
             "Severity minor unless an alert or `/whys severity major|critical` says otherwise: "
             "investments proportional to it. `/line start` waits until it is done or "
-            "`/whys schedule <when>`."
+            "`/whys schedule &lt;when&gt;`."
         ),
     )
 

@@ -106,7 +106,7 @@ def reply(result: Result) -> Message:
             return message(head, section(head), section(inert(USAGE)))
         case Failure(error_id=error_id):
             text = (
-                f"Something went wrong on Andon's side (error `{error_id}`); nothing was "
+                f"Something went wrong on Andon's side (error `{inert(error_id)}`); nothing was "
                 "changed. It is logged — tell your Andon operators the error id."
             )
             return message(text, section(f":warning: {text}"))

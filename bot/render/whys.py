@@ -132,7 +132,7 @@ def _(item: ForcedStart) -> Message:
     reason = said(clip(item.reason, LINE * 2), item.by)
     text = (
         f":warning: {who(item.by)} *forced the line to start*: {reason} — the five whys "
-        f"of stoppage #{item.stoppage_id} still lacks {item.missing}."
+        f"of stoppage #{item.stoppage_id} still lacks {inert(item.missing)}."
     )
     return message(f"{who(item.by)} forced the line to start: {reason}", section(text))
 
@@ -231,7 +231,7 @@ def _owner(owner: str | None, name: str | None) -> str:
 
 
 def _see_thread(count: int) -> str:
-    return f"… and {count} more: `/whys` and `GET /api/stoppages/<id>` show them all."
+    return f"… and {count} more: `/whys` and `GET /api/stoppages/&lt;id&gt;` show them all."
 
 
 def _next_step(shown: Analysis) -> str:
