@@ -147,7 +147,8 @@ def test_a_stop_without_a_reason_asks_for_one(server: AndonServer) -> None:
 def test_an_unknown_subcommand_gets_help(server: AndonServer) -> None:
     answer = _line(server, "launch rockets")
     assert "I don't know `/line launch rockets`" in answer["text"]
-    assert "/line stop <reason>" in json.dumps(answer["blocks"])
+    # escaped as mrkdwn, so Slack shows "<reason>" rather than reading it as a link
+    assert "/line stop &lt;reason&gt;" in json.dumps(answer["blocks"])
 
 
 def test_a_forged_signature_is_refused_and_changes_nothing(server: AndonServer) -> None:

@@ -282,7 +282,7 @@ def test_an_edit_that_leaves_no_words_keeps_the_answer(
 
     assert _thread(fake_slack, thread)[-1] == (
         "Answer 1 stays as it was: the edit left no words. To change it, edit the message again "
-        "or reply `edit 1: <text>`."
+        "or reply `edit 1: &lt;text&gt;`."  # mrkdwn-escaped: Slack shows "<text>"
     )
     assert _answers(andon) == [WHYS[0]]
 

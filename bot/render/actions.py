@@ -4,7 +4,7 @@ from datetime import date
 
 from bot.buttons import ActionId
 from bot.render.kit import LINE, Message, button, clip, context, message, section, who
-from bot.render.mrkdwn import USER_ID, inert, mention
+from bot.render.mrkdwn import USER_ID, inert, mention, named
 from bot.render.notice import notice
 from core.whys.actions import ActionDoneNotice, ActionList, Done, Overdue
 from core.whys.analysis import Item
@@ -48,7 +48,9 @@ def _(item: ActionDoneNotice) -> Message:
         f":white_check_mark: {by} marked the level {done_.level} investment *done*: "
         f"{_text(done_)}{whose}."
     )
-    return message(f"{by} marked level {done_.level} done: {_text(done_)}", section(text))
+    return message(
+        f"{named(item.by)} marked level {done_.level} done: {_text(done_)}", section(text)
+    )
 
 
 @notice.register

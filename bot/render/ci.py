@@ -32,7 +32,7 @@ def _(item: BuildFailed) -> Message:
         f"CI failed on {r.short} ({_name(r.branch)}) — {_name(r.pipeline)}",
         section(f"{head}\n{_commit(r, item.author_user)}"),
         section(_tests(item.failures, r)),
-        context(" · ".join(f for f in facts if f)),
+        *([context(" · ".join(f for f in facts if f))] if any(facts) else []),
     )
 
 
@@ -89,13 +89,14 @@ def _tests(failures: tuple[TestFailure, ...], report: BuildReport) -> str:
     if not failures:
         return "No failing test was named; see the run."
     lines = []
-    for test in failures[:SHOWN_TESTS]:
+    for test in failures:
         new = " *new*" if test.new else ""
         said = f" — {inert(_said(test.message))}" if test.message else ""
         lines.append(f"• `{inert(clip(test.name, TEST_NAME))}`{new}{said}")
     return listing(
         lines,
         head=f"*Failing tests ({len(failures)})*",
+        shown=SHOWN_TESTS,
         more=lambda n: f"… and {n} more: `/ci {report.short}` lists them all.",
     )
 

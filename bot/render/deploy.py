@@ -15,7 +15,7 @@ from bot.render.kit import (
     section,
     who,
 )
-from bot.render.mrkdwn import inert, said
+from bot.render.mrkdwn import inert, named, said
 from bot.render.notice import notice
 from core import words
 from core.deploy.notices import ApprovalNeeded, DeployProgress, FixShipping
@@ -58,7 +58,7 @@ def _(item: ApprovalNeeded) -> Message:
         "Approve", ActionId.DEPLOY_APPROVE, str(deploy.id), style="primary", confirm=sure
     )
     return message(
-        f"{who(deploy.requested_by)} asks to deploy {deploy.short} to {environment}",
+        f"{named(deploy.requested_by)} asks to deploy {deploy.short} to {environment}",
         section(text),
         actions(approve),
     )

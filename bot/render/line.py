@@ -15,7 +15,7 @@ from bot.render.kit import (
     when,
     who,
 )
-from bot.render.mrkdwn import inert, link, said
+from bot.render.mrkdwn import link, named, said
 from bot.render.notice import notice
 from core import words
 from core.actor import Actor
@@ -42,7 +42,7 @@ def _(item: LineStopped) -> Message:
     if item.restarted_by is not None and item.restarted_at is not None:
         took = words.span(item.restarted_at - item.at)
         return message(
-            f"Line stopped by {who(item.by)}: {_short(item.reason, item.by)} (restarted)",
+            f"Line stopped by {named(item.by)}: {_short(item.reason, item.by)} (restarted)",
             section(f":octagonal_sign: ~{head}~"),
             context(
                 f":white_check_mark: Restarted by {who(item.restarted_by)} at "
@@ -50,7 +50,7 @@ def _(item: LineStopped) -> Message:
             ),
         )
     return message(
-        f"Line stopped by {who(item.by)}: {_short(item.reason, item.by)}",
+        f"Line stopped by {named(item.by)}: {_short(item.reason, item.by)}",
         section(f":octagonal_sign: {head}"),
         context(
             f"Deploys and pushes to the line's branch are paused until `/line start`. "
@@ -83,7 +83,7 @@ def _(item: ThreadOpened) -> Message:
 def _(item: CauseAdded) -> Message:
     reason = said(item.reason, item.by)
     return message(
-        f"{who(item.by)} added a cause: {_short(item.reason, item.by)}",
+        f"{named(item.by)} added a cause: {_short(item.reason, item.by)}",
         section(f":heavy_plus_sign: {who(item.by)} added a cause: {reason}"),
     )
 
@@ -92,7 +92,7 @@ def _(item: CauseAdded) -> Message:
 def _(item: LineStarted) -> Message:
     took = words.span(item.stopped_for)
     return message(
-        f"Line running again, started by {who(item.by)} after {took} stopped",
+        f"Line running again, started by {named(item.by)} after {took} stopped",
         section(
             f":white_check_mark: *Line running again* — started by {who(item.by)} "
             f"after {took} stopped (stoppage #{item.stoppage_id})."
@@ -109,7 +109,7 @@ def status(item: LineStatus) -> Message:
     stoppage = item.stoppage
     text = (
         f"The line is stopped since {words.at(item.since)} ({length}) by "
-        f"{inert(stoppage.opened_by.name)}."
+        f"{named(stoppage.opened_by)}."
     )
     head = (
         f":red_circle: The line is *stopped* since {when(item.since)} ({length}) "
@@ -135,7 +135,7 @@ def stopped(item: Stopped) -> Message:
 def already_stopped(item: AlreadyStopped) -> Message:
     s = item.stoppage
     text = (
-        f"The line was already stopped (since {words.at(s.opened_at)} by {who(s.opened_by)}). "
+        f"The line was already stopped (since {words.at(s.opened_at)} by {named(s.opened_by)}). "
         f"Your reason was added to stoppage #{s.id} as another cause."
     )
     return message(text, section(text))

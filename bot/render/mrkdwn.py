@@ -73,6 +73,11 @@ def who(actor: Actor) -> str:
     return f"*{inert(actor.name or actor.id)}*"
 
 
+def named(actor: Actor) -> str:
+    """A person by name, for a notification's text: the blocks mention them already."""
+    return inert(actor.name or actor.id)
+
+
 _MENTIONS = re.compile(f"{_PERSON.pattern}|{_CHANNEL.pattern}")
 
 

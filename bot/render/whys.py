@@ -14,7 +14,7 @@ from bot.render.kit import (
     when,
     who,
 )
-from bot.render.mrkdwn import USER_ID, inert, mention, said
+from bot.render.mrkdwn import USER_ID, inert, mention, named, said
 from bot.render.notice import notice
 from core import words
 from core.actor import Actor
@@ -134,7 +134,7 @@ def _(item: ForcedStart) -> Message:
         f":warning: {who(item.by)} *forced the line to start*: {reason} — the five whys "
         f"of stoppage #{item.stoppage_id} still lacks {inert(item.missing)}."
     )
-    return message(f"{who(item.by)} forced the line to start: {reason}", section(text))
+    return message(f"{named(item.by)} forced the line to start: {reason}", section(text))
 
 
 def analysis(result: Analysis) -> Message:

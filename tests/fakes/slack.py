@@ -154,7 +154,8 @@ class FakeSlack:
     def judge_ack(self, answer: dict[str, Any], *, what: str = "ack") -> Refusal | None:
         """A slash command's or a button's answer in the HTTP response is shown by Slack too, and
         Slack shows an error instead when it breaks a rule: judge it the same way."""
-        refusal = slack_rules.message(answer) if answer else None
+        a_message = bool(answer) and "response_action" not in answer  # a modal's answer is not
+        refusal = slack_rules.message(answer) if a_message else None
         if refusal is not None:
             self._refuse(what, answer, refusal)
         return refusal

@@ -116,9 +116,12 @@ def _block(block: Any, *, seen_actions: set[str], seen_blocks: set[str]) -> str 
             continue
         if len(str(action_id)) > ID:
             return f"action_id over {ID} characters"
-        if action_id in seen_actions:
+        # Two buttons of one action id in a message are refused; inputs in blocks with their
+        # own block ids (a modal's fields) are told apart by them, as view.state.values is.
+        scoped = f"{block_id}/{action_id}" if block_id is not None else action_id
+        if scoped in seen_actions or action_id in seen_actions:
             return f"action_id {action_id!r} already exists"
-        seen_actions.add(action_id)
+        seen_actions.add(scoped)
     return _parses(block)
 
 
