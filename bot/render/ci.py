@@ -89,7 +89,7 @@ def _tests(failures: tuple[TestFailure, ...], report: BuildReport) -> str:
     if not failures:
         return "No failing test was named; see the run."
     lines = []
-    for test in failures[:SHOWN_TESTS]:
+    for test in failures:
         new = " *new*" if test.new else ""
         said = f" — {inert(_said(test.message))}" if test.message else ""
         lines.append(f"• `{inert(clip(test.name, TEST_NAME))}`{new}{said}")
@@ -97,6 +97,7 @@ def _tests(failures: tuple[TestFailure, ...], report: BuildReport) -> str:
         lines,
         head=f"*Failing tests ({len(failures)})*",
         more=lambda n: f"… and {n} more: `/ci {report.short}` lists them all.",
+        shown=SHOWN_TESTS,
     )
 
 
