@@ -98,7 +98,6 @@ def _tests(failures: tuple[TestFailure, ...], report: BuildReport) -> str:
         head=f"*Failing tests ({len(failures)})*",
         shown=SHOWN_TESTS,
         more=lambda n: f"… and {n} more: `/ci {report.short}` lists them all.",
-        shown=SHOWN_TESTS,
     )
 
 
