@@ -326,7 +326,7 @@ def test_the_home_shows_the_last_three_deploys_of_each_environment_and_the_open_
 
 def test_a_home_slack_could_not_take_is_published_again(line: Line) -> None:
     _reset(line.server)
-    line.slack.fail(503, methods={"views.publish"})
+    line.slack.fail(503, methods={"views.publish"}, where=lambda p: p.get("user_id") == "U0BEA")
     _open_home(line.server, "U0BEA")
     published = line.slack.wait_for(
         "views.publish", lambda p: p.get("user_id") == "U0BEA", count=2, timeout=15

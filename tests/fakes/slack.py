@@ -48,6 +48,7 @@ class Fault:
     retry_after: int | None = None
     methods: set[str] | None = None
     error: str | None = None  # Slack's own refusal, e.g. channel_not_found (with status 200)
+    where: Callable[[dict[str, Any]], bool] | None = None  # only calls whose params match
 
 
 # every fake alive, so a test's teardown can see what any of them refused
@@ -190,11 +191,12 @@ class FakeSlack:
         retry_after: int | None = None,
         methods: set[str] | None = None,
         error: str | None = None,
+        where: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
-        """Answer the next ``count`` calls (of ``methods``) with ``status``: an outage, or with
-        ``error`` a refusal such as ``channel_not_found``."""
+        """Answer the next ``count`` calls (of ``methods``, whose params match ``where``) with
+        ``status``: an outage, or with ``error`` a refusal such as ``channel_not_found``."""
         with self._lock:
-            self._faults.append(Fault(status, count, retry_after, methods, error))
+            self._faults.append(Fault(status, count, retry_after, methods, error, where))
 
     def heal(self) -> None:
         """The outage is over: faults not yet used up are dropped."""
@@ -204,7 +206,7 @@ class FakeSlack:
     # --- the server --------------------------------------------------------------------------
 
     def _answer(self, method: str, params: dict[str, Any], auth: str) -> tuple[int, dict, dict]:
-        fault = self._fault(method)
+        fault = self._fault(method, params)
         if fault is not None:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
             error = fault.error or ("ratelimited" if fault.status == 429 else "internal_error")
@@ -359,12 +361,15 @@ class FakeSlack:
                 self._files[f["id"]]["state"] = "completed"  # completing is once only
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
 
-    def _fault(self, method: str) -> Fault | None:
+    def _fault(self, method: str, params: dict[str, Any] | None = None) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.count > 0 and (fault.methods is None or method in fault.methods):
-                    fault.count -= 1
-                    return fault
+                if fault.count <= 0 or (fault.methods is not None and method not in fault.methods):
+                    continue
+                if fault.where is not None and not fault.where(params or {}):
+                    continue
+                fault.count -= 1
+                return fault
         return None
 
     def _record(self, call: Call) -> None:

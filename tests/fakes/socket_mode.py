@@ -11,6 +11,8 @@ from typing import Any
 
 from websockets.sync.server import ServerConnection, serve
 
+from tests.fakes import slack_rules
+
 
 class FakeSocketMode:
     def __init__(self) -> None:
@@ -69,7 +71,12 @@ class FakeSocketMode:
                 left = deadline - time.monotonic()
                 assert left > 0, f"no ack {nth} for envelope {envelope_id}"
                 self._lock.wait(left)
-            return self._acks[envelope_id][nth - 1]
+            acked = self._acks[envelope_id][nth - 1]
+        payload = acked.get("payload")
+        if isinstance(payload, dict) and payload and "response_action" not in payload:
+            refusal = slack_rules.message(payload)  # Slack shows an ack's message, or an error
+            assert refusal is None, f"Slack would refuse the ack's message: {refusal}"
+        return acked
 
     def _session(self, connection: ServerConnection) -> None:
         connection.send(
