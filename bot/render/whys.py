@@ -46,7 +46,7 @@ def _(item: WhyAsked) -> Message:
 
 @notice.register
 def _(item: AnswerEdited) -> Message:
-    text = f"Answer {item.level} is now: {inert(clip(item.text, LINE * 5))}"
+    text = f"Answer {item.level} is now: {said(clip(item.text, LINE * 5), item.by)}"
     return message(text, section(f":pencil2: {text}"))
 
 

@@ -181,7 +181,7 @@ def _edit(
         return Heard()
     found.text, found.edited_at = text, clock.now()
     session.add(found)
-    notifier.reply(thread, AnswerEdited(level, text))
+    notifier.reply(thread, AnswerEdited(level, text, actor))
     return Heard(edited=level)
 
 

@@ -55,7 +55,7 @@ def edited(
     else:
         found.text, found.edited_at = text, clock.now()
         session.add(found)
-        notifier.reply(thread, AnswerEdited(found.level, text))
+        notifier.reply(thread, AnswerEdited(found.level, text, actor))
         outcome, detail = Outcome.OK, text[:200]
     audit.record(
         session,

@@ -19,6 +19,7 @@ class WhyAsked(Notice):
 class AnswerEdited(Notice):
     level: int
     text: str
+    by: Actor  # who edited it: a mention they typed in Slack stays a mention
 
 
 @dataclass(frozen=True)
