@@ -7,9 +7,7 @@ applies (tests/fakes/slack_rules.py). Then every ``<…>`` token left in the mrk
 Andon writes on purpose: a person or channel by id, a date, a link to a plain http(s) URL.
 """
 
-import re
 import typing
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,11 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.render import notice
-from bot.render.mrkdwn import USER_ID, safe_url
 from bot.render.reply import Result, reply
 from core.alerts.notices import Escalated, NotReached
 from core.notifier import Notice
-from tests import hostile
+from tests import hostile, inert
 from tests.fakes import slack_rules
 from tests.fuzzing import fuzz
 
@@ -30,11 +27,6 @@ NOTICES = sorted(
     key=lambda kind: kind.__name__,
 )
 ANSWERS = [kind for kind in typing.get_args(Result) if typing.get_origin(kind) is not list]
-
-_TOKEN = re.compile(r"<([^<>]*)>")
-_DATE = re.compile(r"!date\^\d+\^\{date_short_pretty\} \{time\}\|[^|]*")
-_ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
-_QUOTE = re.compile(r"^> ", re.MULTILINE)
 
 
 @pytest.mark.parametrize("kind", NOTICES, ids=lambda kind: kind.__name__)
@@ -75,38 +67,6 @@ def _assert_fits(shown: dict[str, Any]) -> None:
 
 
 def _assert_inert(shown: dict[str, Any], *, here: bool) -> None:
-    for text in _mrkdwn(shown):
-        assert not _ENTITY.search(text), f"a raw & in {text[:200]!r}"
-        quoted = _QUOTE.sub("", text)  # "> " opening a line is Andon's own blockquote
-        rest = _TOKEN.sub(lambda found: _allowed(found[1], here=here), quoted)
-        assert "<" not in rest and ">" not in rest, f"a raw < or > in {text[:300]!r}"
-
-
-def _allowed(inner: str, *, here: bool) -> str:
-    if inner.startswith("@") and USER_ID.fullmatch(inner[1:]):
-        return ""
-    if inner.startswith("#") and re.fullmatch(r"#[CG][A-Z0-9]{2,30}", inner):
-        return ""
-    if _DATE.fullmatch(inner) or (here and inner == "!here"):
-        return ""
-    url, bar, label = inner.partition("|")
-    if bar and safe_url(url.replace("&amp;", "&")) and "|" not in label:
-        return ""
-    raise AssertionError(f"<{inner[:200]}> is live in a message")
-
-
-def _mrkdwn(shown: dict[str, Any]) -> Iterator[str]:
-    yield shown["text"]
-    for block in shown.get("blocks") or []:
-        yield from _texts(block)
-
-
-def _texts(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        if node.get("type") == "mrkdwn":
-            yield str(node.get("text", ""))
-        for value in node.values():
-            yield from _texts(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _texts(value)
+    for text in inert.texts(shown):
+        found = inert.problems(text, here=here)
+        assert not found, found[0]
