@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import holders
+from bot.chat.slack import retry_after
 from bot.render.home import home as render
 from core.home import view, viewers
 
@@ -124,7 +125,7 @@ class Homes:
         status = getattr(response, "status_code", 0) or 0
         error = str(response.get("error") or f"HTTP {status}")
         if status == 429:
-            after = _retry_after(response)
+            after = retry_after(response)
             self._postpone(user, f"rate limited by Slack ({error})", after)
             return Outcome.RATE_LIMITED
         if status >= 500 or error in _TRANSIENT:
@@ -153,14 +154,3 @@ class Homes:
             )
         log.warning("the Home of %s postponed %.0fs: %s", user, wait.total_seconds(), reason)
         return Outcome.POSTPONED
-
-
-def _retry_after(response: object) -> float | None:
-    headers = getattr(response, "headers", {}) or {}
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            try:
-                return float(value if isinstance(value, str) else value[0])
-            except (TypeError, ValueError):
-                return None
-    return None

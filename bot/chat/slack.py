@@ -84,7 +84,7 @@ class SlackChat:
             return
         reason = f"Slack's file service answered HTTP {answer.status_code}"
         if answer.status_code == 429:
-            raise RetryLaterError(reason, _retry_after(answer))
+            raise RetryLaterError(reason, retry_after(answer))
         if answer.status_code >= 500:
             raise RetryLaterError(reason)
         raise UndeliverableError(f"{reason}: {answer.text[:200]}")
@@ -132,13 +132,14 @@ class SlackChat:
 def _judge(failed: SlackApiError) -> Exception:
     outcome, error = judged(failed)
     if outcome == Outcome.RATE_LIMITED:
-        return RetryLaterError(f"rate limited by Slack ({error})", _retry_after(failed.response))
+        return RetryLaterError(f"rate limited by Slack ({error})", retry_after(failed.response))
     if outcome == Outcome.UNAVAILABLE:
         return RetryLaterError(f"Slack answered {error}")
     return UndeliverableError(f"Slack refused the message: {error}", error=error)
 
 
-def _retry_after(response: object) -> float | None:
+def retry_after(response: object) -> float | None:
+    """Slack's ``Retry-After`` in seconds, when it said one."""
     headers = getattr(response, "headers", {}) or {}
     for name, value in headers.items():
         if name.lower() == "retry-after":
