@@ -5,6 +5,7 @@ host step fails on demand — and what a person saw there, as the fake Slack rec
 import itertools
 import json
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -143,12 +144,25 @@ before_activate = [{toml_value(FAILING_STEP)}]
         return str(self.server.open_stoppage()["thread_ts"])
 
     def running(self) -> None:
-        """The line runs and nothing is remembered of the case before."""
+        """The line runs and nothing is remembered of the case before — not even a message of
+        it that the courier delivers late."""
         if self.state() == "stopped":
             self.slash("/line", "start force the next case", user=ADMIN)
             assert self.state() == "running"
+            self.slack.wait_for("chat.update", lambda p: "(restarted)" in p.get("text", ""))
+        self._delivered()
         self.slack.forget()
         self.acks.clear()
+
+    def _delivered(self, timeout: float = 10.0) -> None:
+        """Wait until the outbox holds nothing pending (``/metrics`` says how many)."""
+        deadline = time.monotonic() + timeout
+        while 'andon_outbox_messages{status="pending"} 0.0' not in self._metrics():
+            assert time.monotonic() < deadline, "the outbox did not empty"
+            time.sleep(0.05)
+
+    def _metrics(self) -> str:
+        return requests.get(self.server.url + "/metrics", timeout=10).text
 
     def state(self) -> str:
         return str(self.server.api("/api/line").json()["state"])
