@@ -231,7 +231,9 @@ def open_lab(fleet: SshFleet, scratch: Path, sizes: tuple[int, ...]) -> Lab:
         andon_config=str(config_path),
         slack_bot_token=None,
     )
-    andon = open_andon(settings, TerminalChat(io.StringIO()), config=load_config(config_path))
+    andon = open_andon(
+        settings, TerminalChat(io.StringIO()), config=load_config(config_path), create=True
+    )
     lab = Lab(fleet, andon, (first, second), hosts)
     for revision in (first, second):
         report = BuildReport(

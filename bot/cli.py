@@ -94,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import gate_hook
 
         return gate_hook.run(args)
+    from bot.main import NoDatabaseError
     from bot.settings import load
     from core.config import ConfigError
 
@@ -102,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args, settings)
     except ConfigError as broken:
         print(f"andon: {broken}\nFix it, then check with `andon config check`.", file=sys.stderr)
+        return 2
+    except NoDatabaseError as missing:
+        print(f"andon: {missing}", file=sys.stderr)
         return 2
 
 
@@ -167,12 +171,10 @@ def _config_check(path: str) -> int:
 
 
 def _audit(settings: Settings, *, limit: int, as_json: bool) -> int:
+    from bot.main import existing_database
     from core import audit
-    from storage import migrate
-    from storage.database import Database
 
-    database = Database(settings.andon_database_url)
-    migrate.upgrade(database)
+    database = existing_database(settings)
     with database.reading() as session:
         rows = audit.entries(session, limit=limit)
     for row in rows:
@@ -203,6 +205,7 @@ def _line(settings: Settings, args: argparse.Namespace) -> int:
 def run_intent(settings: Settings, intent: Intent, *, name: str | None, announce: bool) -> int:
     """Execute like any front, print the answer; exit 1 on a refusal, 2 on a failure."""
     from bot.chat.terminal import transcript
+    from bot.commands import ShowLine
     from bot.main import chat_for, open_andon, person
     from bot.render.reply import Failure, reply
 
@@ -212,6 +215,8 @@ def run_intent(settings: Settings, intent: Intent, *, name: str | None, announce
         deliver(andon, slack=settings.uses_slack)
     for line in transcript(reply(result)):
         print(line)
+    if isinstance(intent, ShowLine):
+        print(f"(read from {andon.database.shown()} with {settings.andon_config})")
     andon.database.dispose()
     if isinstance(result, Failure):
         return 2

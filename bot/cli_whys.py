@@ -50,14 +50,12 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     """Print the post-mortem (or write it to ``--out``); exit 1 when there is no such stoppage."""
     from pathlib import Path
 
+    from bot.main import existing_database
     from core.clock import SystemClock
     from core.whys.postmortem import UnknownStoppageError, markdown
-    from storage import migrate
-    from storage.database import Database
 
-    database = Database(settings.andon_database_url)
+    database = existing_database(settings)
     try:
-        migrate.upgrade(database)
         with database.reading() as session:
             text = markdown(session, args.stoppage_id, clock=SystemClock())
     except UnknownStoppageError as missing:

@@ -63,10 +63,16 @@ def open_andon(
     *,
     config: AndonConfig | None = None,
     clock: Clock | None = None,
+    create: bool = False,
 ) -> Andon:
-    """Database migrated, config read, courier ready (not yet started)."""
+    """Database migrated (``create``: only ``serve``, ``shell`` and ``demo`` may create or
+    migrate one; the other commands find the line's or say where they looked), config read,
+    courier ready (not yet started)."""
     database = Database(settings.andon_database_url)
-    migrate.upgrade(database)
+    if create:
+        migrate.upgrade(database)
+    else:
+        _found(database, settings)
     config = config if config is not None else load(settings.andon_config)
     clock = clock or SystemClock()
     channel = config.slack.channel if settings.uses_slack else TERMINAL_CHANNEL
@@ -92,6 +98,34 @@ def directory_for(settings: Settings) -> Directory | None:
     return SlackDirectory(client)
 
 
+class NoDatabaseError(Exception):
+    """A command other than ``serve``, ``shell`` or ``demo`` found no database of the line: it
+    says where it looked instead of creating an empty one and reporting on that."""
+
+
+def existing_database(settings: Settings) -> Database:
+    """The line's database for a command that reads or acts on it, never a new empty one."""
+    database = Database(settings.andon_database_url)
+    _found(database, settings)
+    return database
+
+
+def _found(database: Database, settings: Settings) -> None:
+    state = migrate.schema(database)
+    if state == migrate.Schema.CURRENT:
+        return
+    where = database.shown()
+    if state == migrate.Schema.BEHIND:
+        message = f"the Andon database at {where} is from an older Andon — run `andon db upgrade`"
+    else:
+        message = (
+            f"no Andon database at {where} — run this where `andon serve` runs, or set "
+            f"ANDON_DATABASE_URL / ANDON_CONFIG (the config read: {settings.andon_config})"
+        )
+    database.dispose()
+    raise NoDatabaseError(message)
+
+
 def chat_for(settings: Settings) -> Chat:
     return SlackChat(slack_client(settings)) if settings.uses_slack else TerminalChat()
 
@@ -115,7 +149,7 @@ def serve(settings: Settings) -> int:
         )
         return 2
     chat = chat_for(settings)
-    andon = open_andon(settings, chat, config=config)
+    andon = open_andon(settings, chat, config=config, create=True)
     slack = None
     if settings.uses_slack:
         signing = settings.slack_signing_secret
@@ -185,7 +219,7 @@ def shell(settings: Settings, *, name: str | None) -> int:
     """The engine with the terminal as its channel, and nothing else."""
     logs.configure(settings.secrets(), level=logging.WARNING)
     chat = TerminalChat()
-    andon = open_andon(settings, chat)
+    andon = open_andon(settings, chat, create=True)
     Shell(andon, chat, person(name, via="terminal")).run()
     andon.database.dispose()
     return 0

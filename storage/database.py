@@ -3,6 +3,7 @@
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -41,6 +42,18 @@ class Database:
         with self._writers, Session(self._writer, expire_on_commit=False) as session:
             yield session
             session.commit()
+
+    def on_disk(self) -> bool:
+        """Whether there is a database to open: a SQLite file is created by the first connection,
+        so a command that must not create one asks first. A server's database is always there."""
+        if not self.is_sqlite:
+            return True
+        path = make_url(self.url).database or ""
+        return path in ("", ":memory:") or Path(path).is_file()
+
+    def shown(self) -> str:
+        """The URL as a person may read it: never the password."""
+        return make_url(self.url).render_as_string(hide_password=True)
 
     def ping(self) -> None:
         """Raise if the database does not answer."""

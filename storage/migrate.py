@@ -1,5 +1,6 @@
 """Schema migrations: Alembic driven from code, so `andon db upgrade` needs no alembic.ini."""
 
+from enum import StrEnum
 from pathlib import Path
 
 from alembic import command
@@ -28,6 +29,24 @@ def upgrade(database: Database, *, to: str = "head") -> None:
 def revision(database: Database, message: str) -> None:
     """Write a new migration from the difference between the tables and the database."""
     command.revision(_config(database), message=message, autogenerate=True)
+
+
+class Schema(StrEnum):
+    MISSING = "missing"  # no database, or one Andon never set up
+    BEHIND = "behind"  # an older Andon's: `andon db upgrade` brings it up
+    CURRENT = "current"
+
+
+def schema(database: Database) -> Schema:
+    """Where the database stands — asked without creating it."""
+    if not database.on_disk():
+        return Schema.MISSING
+    head = ScriptDirectory.from_config(_config(database)).get_current_head()
+    with database.engine.connect() as connection:
+        found = MigrationContext.configure(connection).get_current_revision()
+    if found is None:
+        return Schema.MISSING
+    return Schema.CURRENT if found == head else Schema.BEHIND
 
 
 def is_current(database: Database) -> bool:

@@ -11,6 +11,8 @@ from typing import Any
 
 import requests
 
+from storage import migrate
+from storage.database import Database
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.slack_requests import SIGNING_SECRET, signed_headers
 
@@ -47,6 +49,16 @@ def andon_env(
             SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.url
         )
     return env
+
+
+def upgraded(database_url: str) -> str:
+    """A database as ``andon serve`` (or ``andon db upgrade``) leaves it, for CLI scenarios."""
+    database = Database(database_url)
+    try:
+        migrate.upgrade(database)
+    finally:
+        database.dispose()
+    return database_url
 
 
 def run_cli(args: list[str], *, env: dict[str, str], cwd: Path, stdin: str = "") -> Any:

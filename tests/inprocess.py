@@ -42,7 +42,7 @@ class InProcessAndon:
         )
         self.slack, self.clock = slack, clock
         client = slack_client(self.settings)
-        self.andon: Andon = open_andon(self.settings, SlackChat(client), clock=clock)
+        self.andon: Andon = open_andon(self.settings, SlackChat(client), clock=clock, create=True)
         bolt = slack_app.build(self.andon, client=client, signing_secret=SIGNING_SECRET)
         app = http_app.build(self.andon, slack=bolt, settings=self.settings)
         config_ = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.slack import FakeSlack
-from tests.harness import CHANNEL, andon_env, run_cli
+from tests.harness import CHANNEL, andon_env, run_cli, upgraded
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "andon.example.toml"
 
@@ -17,13 +17,22 @@ EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "andon.example.toml"
 class Operator:
     """A person at a shell in ``workdir`` with Andon's variables set (and ``$USER``)."""
 
-    def __init__(self, workdir: Path, *, slack: FakeSlack | None = None, user: str = "ops") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        slack: FakeSlack | None = None,
+        user: str = "ops",
+        create: bool = True,
+    ) -> None:
         self.workdir = workdir
         self.database = workdir / "andon.db"
         self.env = andon_env(workdir, database_url=f"sqlite:///{self.database}", slack=slack)
         self.env["USER"] = user
         if slack is not None:
             (workdir / "andon.toml").write_text(f'[slack]\nchannel = "{CHANNEL}"\n')
+        if create:
+            upgraded(f"sqlite:///{self.database}")  # where `andon serve` has run before
 
     def andon(self, *args: str) -> Any:
         return run_cli(list(args), env=self.env, cwd=self.workdir)
@@ -32,6 +41,34 @@ class Operator:
 @pytest.fixture
 def ops(tmp_path: Path) -> Operator:
     return Operator(tmp_path)
+
+
+# --- where the line is --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command", [("line", "status"), ("line", "stop", "disk full"), ("audit",), ("whys", "status")]
+)
+def test_a_command_run_where_there_is_no_database_says_where_it_looked(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    elsewhere = Operator(tmp_path, create=False)
+
+    done = elsewhere.andon(*command)
+
+    assert done.returncode == 2
+    assert f"no Andon database at sqlite:///{tmp_path / 'andon.db'}" in done.stderr
+    assert "run this where `andon serve` runs, or set ANDON_DATABASE_URL / ANDON_CONFIG" in (
+        done.stderr
+    )
+    assert not (tmp_path / "andon.db").exists()
+
+
+def test_line_status_names_the_database_and_config_it_read(ops: Operator) -> None:
+    done = ops.andon("line", "status")
+
+    assert done.returncode == 0, done.stderr
+    assert f"(read from sqlite:///{ops.database} with {ops.workdir / 'andon.toml'})" in done.stdout
 
 
 # --- andon line --------------------------------------------------------------------------------

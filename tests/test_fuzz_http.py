@@ -70,7 +70,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         andon_api_token=API_TOKEN,
         andon_webhook_secret=WEBHOOK_SECRET,
     )
-    andon = open_andon(settings, TerminalChat())  # the courier never starts: nothing is printed
+    andon = open_andon(
+        settings, TerminalChat(), create=True
+    )  # the courier never starts: nothing is printed
     app = http_app.build(andon, slack=None, settings=settings)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     with asgi.get_client(app) as client:

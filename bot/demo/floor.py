@@ -63,7 +63,7 @@ class Floor:
         logs.configure([], level=logging.WARNING)
         self.settings = settings_for(stage)
         self.chat = TerminalChat()
-        self.andon: Andon = open_andon(self.settings, self.chat)
+        self.andon: Andon = open_andon(self.settings, self.chat, create=True)
         self._socket = socket.socket()
         self._socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
