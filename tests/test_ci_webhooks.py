@@ -169,6 +169,18 @@ def test_more_than_ten_failing_tests_are_summed_up(
     assert "t::case9" in blocks and "t::case10" not in blocks and "and 4 more" in blocks
 
 
+def test_a_test_named_by_path_and_by_module_counts_once(
+    server: AndonServer, fake_slack: FakeSlack
+) -> None:
+    rev = sha()
+    named = ["tests/test_x.py::test_y", "tests/test_x.py::test_z[a.b]"]
+    report = junit(("tests.test_x", "test_y", "boom"), ("tests.test_x", "test_z[a.b]", "bang"))
+    post(server, "generic", generic(rev, "failed", failed_tests=named, junit_xml=report))
+    blocks = _shown(_said(fake_slack, f"CI failed on {rev[:7]} (main)")["blocks"])
+    assert "Failing tests (2)" in blocks
+    assert "tests/test_x.py::test_y` — boom" in blocks  # the first name, the message JUnit gave
+
+
 def test_ci_status_tells_what_each_pipeline_said(server: AndonServer) -> None:
     rev = sha()
     post(server, "generic", generic(rev, "passed", pipeline="lint", branch="feature/x"))

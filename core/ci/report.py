@@ -22,6 +22,20 @@ class FailedTest:
     name: str
     message: str = ""
 
+    @property
+    def identity(self) -> str:
+        return test_identity(self.name)
+
+
+def test_identity(name: str) -> str:
+    """``tests/test_x.py::T::test_y[a/b]``, ``tests.test_x::T::test_y[a/b]`` and
+    ``tests.test_x.T.test_y[a/b]`` are one test: CIs name it by path or by dotted module, with
+    ``::`` or ``.``, and a red build must count it once."""
+    head, bracket, params = name.strip().partition("[")
+    parts = [part for part in head.replace("::", "/").replace("\\", "/").split("/") if part]
+    dotted = ".".join(part.removesuffix(".py") for part in parts)
+    return dotted + bracket + params
+
 
 class BadReportError(ValueError):
     """A payload that cannot be a build result; ``field`` names what is wrong (for a 422)."""

@@ -9,7 +9,7 @@ from core import audit, line
 from core.actor import Actor
 from core.audit import Outcome
 from core.ci.notices import BranchBuildFailed, BuildFailed, BuildFixed, TestFailure
-from core.ci.report import BuildReport, BuildStatus
+from core.ci.report import BuildReport, BuildStatus, test_identity
 from core.clock import Clock
 from core.config import AndonConfig, CiConfig
 from core.notifier import MessageRef, Notifier
@@ -176,9 +176,9 @@ def _previous_completed(session: Session, report: BuildReport) -> CiResult | Non
 
 
 def _failures(report: BuildReport, previous: CiResult | None) -> tuple[TestFailure, ...]:
-    failed_before = {t["name"] for t in previous.failed_tests} if previous else set()
+    failed_before = {test_identity(t["name"]) for t in previous.failed_tests} if previous else set()
     return tuple(
-        TestFailure(t.name, t.message, new=previous is not None and t.name not in failed_before)
+        TestFailure(t.name, t.message, new=previous is not None and t.identity not in failed_before)
         for t in report.failed_tests
     )
 

@@ -36,10 +36,17 @@ def pipeline(name: str) -> str:
 
 
 def kept(tests: Iterable[FailedTest]) -> tuple[FailedTest, ...]:
-    """The first failed tests, once each by name: enough to point at, bounded for the channel."""
+    """The first failed tests, once each: a test named by path (``tests/test_x.py::test_y``) in
+    one list and by module (``tests.test_x::test_y``) in the JUnit report is one test, shown
+    under the first name, with the first message either gave. Bounded for the channel."""
     seen: dict[str, FailedTest] = {}
     for test in tests:
-        seen.setdefault(test.name, test)
-        if len(seen) == MAX_FAILED_TESTS_KEPT:
-            break
+        key = test.identity
+        known = seen.get(key)
+        if known is None:
+            if len(seen) == MAX_FAILED_TESTS_KEPT:
+                break
+            seen[key] = test
+        elif not known.message and test.message:
+            seen[key] = FailedTest(name=known.name, message=test.message)
     return tuple(seen.values())
