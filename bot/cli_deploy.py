@@ -38,7 +38,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.chat.terminal import transcript
-    from bot.cli import deliver
+    from bot.cli import deliver, watermark
     from bot.main import chat_for, open_andon, person
     from bot.render.reply import Failure, reply
     from core.deploy.request import Accepted
@@ -46,7 +46,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
     andon = open_andon(settings, chat_for(settings))
     intent = _intent(andon, args)
-    andon.courier.start()
+    since = watermark(andon)
+    if settings.uses_slack:
+        andon.courier.start()  # the channel's message moves with the deploy
     try:
         result = andon.execute(intent, person(args.name, via="cli"))
         for line in transcript(reply(result)):
@@ -61,7 +63,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             code = 1 if isinstance(result, Refusal | Help) else 0
     finally:
         andon.courier.stop()
-        deliver(andon, slack=settings.uses_slack)
+        deliver(andon, slack=settings.uses_slack, since=since)
         if andon.deployer is not None:
             andon.deployer.close()
         andon.database.dispose()

@@ -79,11 +79,12 @@ def _write_chart(digest: Digest, path: str | None) -> int:
 
 def _post(andon: Andon, digest: Digest, *, settings: Settings, name: str | None) -> None:
     from bot import digests
-    from bot.cli import deliver
+    from bot.cli import deliver, watermark
     from bot.main import person
     from core.digest.week import Week
 
     week = Week.parse(digest.week, now=andon.clock.now(), timezone=digest.timezone)
+    since = watermark(andon)
     digests.post(andon, week=week, actor=person(name, via="cli"))
-    deliver(andon, slack=settings.uses_slack)
+    deliver(andon, slack=settings.uses_slack, since=since)
     print(f"Posted the digest of {digest.week} to the line channel.", file=sys.stderr)

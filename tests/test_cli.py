@@ -119,11 +119,13 @@ def test_a_second_start_is_refused_with_a_sentence(ops: Operator) -> None:
     assert "Traceback" not in done.stdout + done.stderr
 
 
-def test_without_slack_the_cli_shows_the_announcement_in_the_terminal(ops: Operator) -> None:
+def test_without_slack_the_cli_shows_the_announcement_and_leaves_it_to_the_server(
+    ops: Operator,
+) -> None:
     done = ops.andon("line", "stop", "--as", "ops", "disk", "is", "full")
 
-    assert "Line stopped by ops" in done.stdout
-    assert "queued" not in done.stderr
+    assert "#1 🛑 Line stopped by ops" in done.stdout
+    assert "the terminal of `andon serve` shows them in order" in done.stderr
 
 
 def test_line_stop_without_a_reason_is_a_usage_error(ops: Operator) -> None:

@@ -251,6 +251,26 @@ def test_serve_without_a_slack_token_reads_commands_typed_on_its_terminal(
     assert [cause["text"] for cause in line["stoppage"]["causes"]] == ["disk full"]
 
 
+def test_a_stop_from_the_cli_is_told_on_the_servers_terminal_in_order(
+    terminal_server: AndonServer,
+) -> None:
+    done = terminal_server.cli("line", "stop", "--as", "ops", "disk", "is", "full")
+    assert done.returncode == 0, done.stderr
+    assert "#1 🛑 Line stopped by ops" in done.stdout
+
+    _eventually(
+        lambda: "Line stopped by ops" in terminal_server.log(),
+        what="the CLI's stop on the server's terminal",
+    )
+    told = terminal_server.log().splitlines()
+    announcement = next(n for n, line in enumerate(told) if "Line stopped by ops" in line)
+    assert told[announcement].startswith("#1 ") and "disk is full" in told[announcement]
+    _eventually(
+        lambda: "in thread #1" in terminal_server.log(),
+        what="the five whys' opener under it, as thread #1",
+    )
+
+
 def test_every_emoji_a_message_uses_shows_as_a_picture_in_the_terminal() -> None:
     """A shortcode the terminal does not know would reach the reader as ``:rocket:``."""
     import re
