@@ -64,9 +64,9 @@ from core.whys import actions as whys_actions
 from core.whys import conversation, edits
 from core.whys import due as whys_due
 from core.whys import rule as whys_rule
-from core.whys.conversation import Heard
+from core.whys.heard import Heard
 from storage.database import Database
-from storage.tables import OutboxMessage
+from storage.tables import OutboxMessage, ThreadReply
 
 if TYPE_CHECKING:
     from bot.deploys import Deployer
@@ -229,6 +229,30 @@ class Andon:
                 text=text,
                 message=message,
             )
+
+    def adopt(self, actor: Actor, *, message: str, reaction: str) -> Heard:
+        """A reaction on a reply: the thread's pin makes that reply the open why's answer."""
+        if reaction != conversation.PIN:
+            return Heard()
+        with self.unit_of_work() as (session, outbox):
+            stoppage_id = session.exec(
+                select(ThreadReply.stoppage_id).where(ThreadReply.message == message)
+            ).first()
+            if stoppage_id is None:
+                return Heard()
+            heard = conversation.adopt(
+                session, notifier=outbox, clock=self.clock, stoppage_id=stoppage_id, message=message
+            )
+            if heard.answered is not None:
+                audit.record(
+                    session,
+                    clock=self.clock,
+                    actor=actor,
+                    action="whys.pin",
+                    outcome=Outcome.OK,
+                    detail=f"stoppage #{stoppage_id}: a reply pinned as answer {heard.answered}",
+                )
+            return heard
 
     def hear_edit(self, place: ThreadPlace, actor: Actor, text: str, *, message: str) -> Heard:
         """A reply edited in a thread: if it gave an answer of the five whys, the answer follows."""

@@ -386,6 +386,22 @@ class WhyAnswer(SQLModel, table=True):
     message_ts: str | None = Field(default=None, max_length=64)
 
 
+class ThreadReply(SQLModel, table=True):
+    """A reply in a stoppage's thread that answered nothing (the team's chatter), kept so that
+    pinning it with the thread's reaction can make it the open why's answer."""
+
+    __tablename__ = "thread_reply"
+    __table_args__ = (Index("ix_thread_reply_message", "stoppage_id", "message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stoppage_id: int = Field(foreign_key="stoppage.id")
+    message: str = Field(max_length=64)  # the chat's id of the message (Slack's ts)
+    by: str = Field(max_length=255)
+    by_name: str = Field(max_length=255)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    at: datetime = _when()
+
+
 class ActionItem(SQLModel, table=True):
     """The investment a five whys made at one level: an action with an owner and a due date,
     or a reasoned ``none``."""

@@ -17,7 +17,7 @@ from core.clock import ManualClock
 from core.line import Stopped, stop
 from core.whys.actions import overdue
 from core.whys.analysis import INVESTING, LEVELS, whys_of
-from core.whys.conversation import record_investments
+from core.whys.investing import record_investments
 from core.whys.investments import read
 from storage.tables import WhyAnswer
 from tests.fakes.slack import FakeSlack

@@ -20,7 +20,7 @@ from core.actor import Actor
 from core.clock import ManualClock
 from core.line import Started, Stopped, start, stop
 from core.whys.analysis import INVESTING, LEVELS, whys_of
-from core.whys.conversation import record_investments
+from core.whys.investing import record_investments
 from core.whys.investments import read
 from storage.tables import WhyAnswer
 from tests.ci_payloads import generic, post, sha, signature

@@ -93,7 +93,7 @@ def _channel(slack: FakeSlack) -> list[str]:
 
 def _answer_all(andon: InProcessAndon, thread: str) -> None:
     for answer in WHYS:
-        _say(andon, thread, answer)
+        _say(andon, thread, f"because {answer}")
 
 
 def test_each_answer_gets_the_next_why_until_five_then_the_investments(
@@ -113,13 +113,13 @@ def test_edit_corrects_an_answer_and_back_reopens_the_previous_why(
     andon: InProcessAndon, fake_slack: FakeSlack
 ) -> None:
     thread = _stop(andon)
-    _say(andon, thread, WHYS[0])
-    _say(andon, thread, "a typo")
+    _say(andon, thread, f"because {WHYS[0]}")
+    _say(andon, thread, "because a typo")
     _say(andon, thread, "edit 2: the test has no fake for payments")
     assert _thread(fake_slack, thread)[-1] == "Answer 2 is now: the test has no fake for payments"
     _say(andon, thread, "back")
     assert _thread(fake_slack, thread)[-1] == f"Why 2: why “{WHYS[0]}”?"
-    _say(andon, thread, WHYS[1])
+    _say(andon, thread, f"because {WHYS[1]}")
     assert _thread(fake_slack, thread)[-1] == f"Why 3: why “{WHYS[1]}”?"
 
 
@@ -137,7 +137,9 @@ def test_a_slack_retry_of_the_same_event_is_one_answer(
     andon: InProcessAndon, fake_slack: FakeSlack
 ) -> None:
     thread = _stop(andon)
-    body, kind = thread_reply(WHYS[0], user="U0MARIA", thread_ts=thread, event_id="EvRETRY1")
+    body, kind = thread_reply(
+        f"because {WHYS[0]}", user="U0MARIA", thread_ts=thread, event_id="EvRETRY1"
+    )
     for _ in range(2):
         assert andon.slack_post(body, kind).status_code == 200
     andon.deliver()
@@ -203,7 +205,7 @@ def test_an_admin_may_force_the_start_and_the_channel_hears_it(
 
 def test_a_long_stop_is_not_forgotten(andon: InProcessAndon, fake_slack: FakeSlack) -> None:
     thread = _stop(andon)
-    _say(andon, thread, WHYS[0])
+    _say(andon, thread, f"because {WHYS[0]}")
     andon.clock.advance(timedelta(hours=2))
     andon.andon.tick_whys()
     andon.andon.tick_whys()  # the same nag is due once
@@ -240,7 +242,7 @@ def test_a_root_cause_that_comes_back_names_the_earlier_stoppage(
 def test_the_same_conversation_through_the_terminal(tmp_path: Path) -> None:
     env = andon_env(tmp_path, database_url=f"sqlite:///{tmp_path / 'andon.db'}", slack=None)
     (tmp_path / "andon.toml").write_text("")
-    typed = ["/line stop sign-up is broken", *(f"#1 {answer}" for answer in WHYS)]
+    typed = ["/line stop sign-up is broken", *(f"#1 because {answer}" for answer in WHYS)]
     typed += [f"#1 {line}" for line in INVESTMENTS.splitlines()]
     typed += ["#1 3: checklist #process", "#1 4: none: fine", "#1 5: none: fine", "/line start"]
     done = run_cli(["shell", "--as", "maria"], env=env, cwd=tmp_path, stdin="\n".join(typed) + "\n")

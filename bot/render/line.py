@@ -65,8 +65,10 @@ def _(item: ThreadOpened) -> Message:
     question = f"Why 1: why did “{_short(item.reason, item.by)}” happen?"
     text = (
         f":memo: Stoppage #{item.stoppage_id}: *{said(item.reason, item.by)}*\n"
-        f"This thread is its five whys. *{question}* Reply here: each answer gets the next why, "
-        "until five; `edit 2: …` corrects an answer, `back` reopens the previous one."
+        f"This thread is its five whys. *{question}* Answer with a reply that starts with "
+        "`because …`, or pin someone's reply with :pushpin: — other replies are just talk. "
+        "Each answer gets the next why, until five; `edit 2: …` corrects an answer, `back` "
+        "reopens the previous one; `3: <action> @owner due fri` invests at any time."
     )
     return message(
         f"Stoppage #{item.stoppage_id} — {question}",

@@ -27,6 +27,7 @@ from core.whys.notices import (
     InvestmentsNoted,
     MeetingNow,
     MeetingScheduled,
+    NotedEarly,
     NotUnderstood,
     StillStopped,
     WhyAsked,
@@ -41,7 +42,11 @@ QUOTED = 300  # an answer quoted in the next question; the summary shows each in
 @notice.register
 def _(item: WhyAsked) -> Message:
     question = _question(item.analysis, item.level)
-    return message(question, section(f":thinking_face: *{question}*"))
+    return message(
+        question,
+        section(f":thinking_face: *{question}*"),
+        context("Answer with `because …`, or pin a reply with :pushpin:."),
+    )
 
 
 @notice.register
@@ -72,6 +77,16 @@ def _(item: InvestmentsNoted) -> Message:
     missing = item.analysis.missing()
     text = f"{noted}\nStill needed: {missing}."
     return message(f"Noted; still needed: {missing}", section(f":memo: {text}"))
+
+
+@notice.register
+def _(item: NotedEarly) -> Message:
+    shown = item.analysis
+    levels = ", ".join(str(i.level) for i in item.noted)
+    noted = "\n".join(clip(_investment(i), LINE) for i in item.noted)
+    still = f"why {shown.open_level} is still open" if shown.open_level <= LEVELS else ""
+    text = f"Noted for level {levels}; {still} — answer it with `because …`.\n{noted}"
+    return message(f"Noted for level {levels}; {still}", section(f":memo: {text}"))
 
 
 @notice.register
@@ -236,5 +251,5 @@ def _see_thread(count: int) -> str:
 
 def _next_step(shown: Analysis) -> str:
     if shown.open_level <= LEVELS:
-        return f"reply in this thread: {_question(shown, shown.open_level)}"
+        return f"answer in this thread with `because …`: {_question(shown, shown.open_level)}"
     return f"reply with one investment per missing level: {FORMAT}."

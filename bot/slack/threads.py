@@ -3,7 +3,8 @@ whys — posted plainly, with "Also send to channel" (``thread_broadcast``) or w
 (``file_share``: its comment is the reply). An edit of a reply (``message_changed``) reaches the
 five whys too, which corrects the answer it gave. Everything else — bots, Andon's own messages,
 deletions, joins, messages outside threads — is ignored (but acknowledged, so Slack does not
-retry it). Text is decoded at this door: core keeps what the person typed."""
+retry it). A reaction on a reply (``reaction_added``) may pin it as the open why's answer. Text is
+decoded at this door: core keeps what the person typed."""
 
 from typing import Any
 
@@ -26,6 +27,16 @@ def register(app: App, andon: Andon) -> None:
             _edited(andon, event)
         elif subtype in _SAID and _a_persons_reply(event):
             _said(andon, event)
+
+    @app.event("reaction_added")
+    def on_reaction(event: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        if item.get("type") == "message" and item.get("ts") and event.get("user"):
+            andon.adopt(
+                _person(str(event["user"])),
+                message=str(item["ts"]),
+                reaction=str(event.get("reaction") or ""),
+            )
 
 
 def _said(andon: Andon, event: dict[str, Any]) -> None:

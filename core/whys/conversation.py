@@ -1,16 +1,17 @@
-"""The conversation in the stoppage's thread: each reply answers the open why, and the bot asks
-the next about that answer, until five; then one investment per level.
+"""The conversation in the stoppage's thread. The thread is also where the team coordinates,
+so a reply moves the analysis only when it says so:
 
-    edit 2: <text>   corrects answer 2          back   reopens the previous why
-    3: <action> <@U…> due 2026-12-04 #tests     4: none: <why>
+    because <text>          answers the open why        why 3: <text>   answers why 3
+    edit 2: <text>          corrects answer 2           back            reopens the previous why
+    3: <action> <@U…> due fri #tests                    4: none: <why>  — investments, any time
+    (the thread's reaction on a reply)                  makes that reply the open why's answer
 
+Anything else is chatter: kept, so it can be pinned as an answer, and never answered.
 A reply is known by its message (Slack's ``ts``; the terminal has none), so an answer edited in
 the chat itself follows the edit (``core.whys.edits``).
 """
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -19,30 +20,18 @@ from core.actor import Actor
 from core.audit import Outcome
 from core.clock import Clock
 from core.notifier import MessageRef, Notifier
-from core.whys import repeats
-from core.whys.analysis import DONE, INVESTING, LEVELS, analysis, whys_of
-from core.whys.investments import Investment, InvestmentError, read
-from core.whys.notices import (
-    AnswerEdited,
-    InvestmentsAsked,
-    InvestmentsNoted,
-    NotUnderstood,
-    WhyAsked,
-    WhysDone,
-)
-from storage.tables import ActionItem, Stoppage, WhyAnswer
+from core.whys import answers, investing
+from core.whys.analysis import DONE, INVESTING, whys_of
+from core.whys.heard import Heard
+from core.whys.notices import NotUnderstood
+from storage.tables import Stoppage
+
+PIN = "pushpin"  # the reaction that makes a reply the open why's answer (📌)
 
 _EDIT = re.compile(r"edit\s+(?P<level>[1-5])\s*[:.]\s*(?P<text>.+)", re.IGNORECASE | re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Heard:
-    """What a reply did; ``None`` of everything when it was not for the analysis."""
-
-    answered: int | None = None
-    edited: int | None = None
-    invested: tuple[int, ...] = ()
-    done: bool = False
+_BECAUSE = re.compile(r"because\b[\s,:;.—–-]*(?P<text>.+)", re.IGNORECASE | re.DOTALL)
+_WHY_N = re.compile(r"why\s+(?P<level>\d+)\s*[:.]\s*(?P<text>.+)", re.IGNORECASE | re.DOTALL)
+_INVESTMENT = re.compile(r"\d+\s*[:.)]")
 
 
 def hear(
@@ -61,18 +50,20 @@ def hear(
     if stoppage is None or stoppage.thread_id is None or not text:
         return Heard()
     thread = MessageRef(stoppage.thread_id)
-    row = whys_of(session, stoppage_id, lock=True)
-    if row.open_level >= DONE:
+    if whys_of(session, stoppage_id, lock=True).open_level >= DONE:
         return Heard()
-    edit = _EDIT.fullmatch(text)
-    if edit is not None:
-        heard = _edit(session, notifier, thread, clock, stoppage_id, edit, actor)
-    elif text.lower() == "back":
-        heard = _back(session, notifier, thread, stoppage_id)
-    elif row.open_level >= INVESTING:
-        heard = _invest(session, notifier, thread, clock, stoppage_id, actor, text)
-    else:
-        heard = _answer(session, notifier, thread, clock, stoppage_id, actor, text, message)
+    heard = _meant(session, notifier, thread, clock, stoppage_id, actor, text, message)
+    if heard is None:  # chatter: kept to be pinned, and the analysis does not move
+        if message is not None:
+            answers.remember(
+                session,
+                stoppage_id=stoppage_id,
+                actor=actor,
+                text=text,
+                message=message,
+                at=clock.now(),
+            )
+        return Heard()
     audit.record(
         session,
         clock=clock,
@@ -82,6 +73,84 @@ def hear(
         detail=f"stoppage #{stoppage_id}: {text[:200]}",
     )
     return heard
+
+
+def _meant(
+    session: Session,
+    notifier: Notifier,
+    thread: MessageRef,
+    clock: Clock,
+    stoppage_id: int,
+    actor: Actor,
+    text: str,
+    message: str | None,
+) -> Heard | None:
+    """What the reply asks of the analysis, done; None for chatter."""
+    common = {"notifier": notifier, "thread": thread, "clock": clock, "stoppage_id": stoppage_id}
+    if (edit := _EDIT.fullmatch(text)) is not None:
+        return answers.edit(
+            session, **common, actor=actor, level=int(edit["level"]), text=_one_line(edit["text"])
+        )
+    if text.lower() == "back":
+        return answers.back(session, notifier=notifier, thread=thread, stoppage_id=stoppage_id)
+    if _INVESTMENT.match(text):
+        return investing.from_reply(session, **common, actor=actor, text=text)
+    if (why := _WHY_N.fullmatch(text)) is not None:
+        return _why_n(session, common, actor, int(why["level"]), why["text"].strip(), message)
+    if (because := _BECAUSE.fullmatch(text)) is not None:
+        if whys_of(session, stoppage_id).open_level >= INVESTING:
+            notifier.reply(thread, NotUnderstood(_INVESTING))
+            return Heard()
+        return answers.answer(
+            session, **common, actor=actor, text=because["text"].strip(), message=message
+        )
+    return None
+
+
+def _why_n(
+    session: Session,
+    common: dict,  # type: ignore[type-arg]
+    actor: Actor,
+    level: int,
+    text: str,
+    message: str | None,
+) -> Heard:
+    if not 1 <= level <= 5:
+        common["notifier"].reply(
+            common["thread"], NotUnderstood(f"There are five whys: why 1 to why 5, not {level}.")
+        )
+        return Heard()
+    return answers.answer_level(
+        session, **common, actor=actor, level=level, text=text, message=message
+    )
+
+
+def adopt(
+    session: Session, *, notifier: Notifier, clock: Clock, stoppage_id: int, message: str
+) -> Heard:
+    """A reply pinned with the thread's reaction answers the open why (``answers.adopt``)."""
+    stoppage = session.get(Stoppage, stoppage_id)
+    if stoppage is None or stoppage.thread_id is None:
+        return Heard()
+    whys_of(session, stoppage_id, lock=True)
+    return answers.adopt(
+        session,
+        notifier=notifier,
+        thread=MessageRef(stoppage.thread_id),
+        clock=clock,
+        stoppage_id=stoppage_id,
+        message=message,
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+_INVESTING = (
+    "All five whys are answered: now one investment per level, e.g. "
+    f"{investing.HOW}. `edit N: …` still corrects an answer."
+)
 
 
 def wordless(
@@ -115,168 +184,6 @@ def wordless(
         detail=f"stoppage #{stoppage_id}: a file with no words",
     )
     return Heard()
-
-
-def _answer(
-    session: Session,
-    notifier: Notifier,
-    thread: MessageRef,
-    clock: Clock,
-    stoppage_id: int,
-    actor: Actor,
-    text: str,
-    message: str | None,
-) -> Heard:
-    row = whys_of(session, stoppage_id)
-    level = row.open_level
-    _put_answer(session, stoppage_id, level, text, actor, clock.now(), message)
-    row.open_level = level + 1
-    session.add(row)
-    session.flush()
-    shown = analysis(session, stoppage_id)
-    if level < LEVELS:
-        notifier.reply(thread, WhyAsked(shown, level + 1))
-    else:
-        notifier.reply(thread, InvestmentsAsked(shown))
-    return Heard(answered=level)
-
-
-def _put_answer(
-    session: Session,
-    stoppage_id: int,
-    level: int,
-    text: str,
-    actor: Actor,
-    at: datetime,
-    message: str | None,
-) -> None:
-    found = session.exec(
-        select(WhyAnswer).where(WhyAnswer.stoppage_id == stoppage_id, WhyAnswer.level == level)
-    ).first()
-    if found is None:
-        found = WhyAnswer(
-            stoppage_id=stoppage_id, level=level, text=text, by=actor.id, by_name=actor.name, at=at
-        )
-    else:  # a reopened why: the new answer replaces the old one, and so does its message
-        found.text, found.by, found.by_name, found.at = text, actor.id, actor.name, at
-    found.message_ts = message
-    session.add(found)
-
-
-def _edit(
-    session: Session,
-    notifier: Notifier,
-    thread: MessageRef,
-    clock: Clock,
-    stoppage_id: int,
-    edit: re.Match[str],
-    actor: Actor,
-) -> Heard:
-    level, text = int(edit["level"]), " ".join(edit["text"].split())
-    found = session.exec(
-        select(WhyAnswer).where(WhyAnswer.stoppage_id == stoppage_id, WhyAnswer.level == level)
-    ).first()
-    if found is None:
-        notifier.reply(thread, NotUnderstood(f"There is no answer {level} to edit yet."))
-        return Heard()
-    found.text, found.edited_at = text, clock.now()
-    session.add(found)
-    notifier.reply(thread, AnswerEdited(level, text, actor))
-    return Heard(edited=level)
-
-
-def _back(session: Session, notifier: Notifier, thread: MessageRef, stoppage_id: int) -> Heard:
-    row = whys_of(session, stoppage_id)
-    if row.open_level <= 1:
-        notifier.reply(thread, NotUnderstood("Why 1 is the first: there is nothing to go back to."))
-        return Heard()
-    row.open_level = min(row.open_level, LEVELS + 1) - 1
-    session.add(row)
-    session.flush()
-    notifier.reply(thread, WhyAsked(analysis(session, stoppage_id), row.open_level))
-    return Heard()
-
-
-def _invest(
-    session: Session,
-    notifier: Notifier,
-    thread: MessageRef,
-    clock: Clock,
-    stoppage_id: int,
-    actor: Actor,
-    text: str,
-) -> Heard:
-    try:
-        found = read(text, author=actor.id, author_name=actor.name, today=clock.now().date())
-    except InvestmentError as error:
-        notifier.reply(thread, NotUnderstood(str(error)))
-        return Heard()
-    if not found:
-        notifier.reply(
-            thread,
-            NotUnderstood(
-                "Now one investment per level: `3: add a smoke test @maria due 2026-12-04`, or "
-                "`3: none: <why>`."
-            ),
-        )
-        return Heard()
-    return record_investments(
-        session, notifier=notifier, clock=clock, stoppage_id=stoppage_id, actor=actor, found=found
-    )
-
-
-def record_investments(
-    session: Session,
-    *,
-    notifier: Notifier,
-    clock: Clock,
-    stoppage_id: int,
-    actor: Actor,
-    found: list[Investment],
-) -> Heard:
-    """Investments from the thread or the form; the last level in closes the analysis."""
-    stoppage = session.get(Stoppage, stoppage_id)
-    assert stoppage is not None and stoppage.thread_id is not None
-    thread = MessageRef(stoppage.thread_id)
-    for investment in found:
-        _put_item(session, stoppage_id, investment, actor, clock.now())
-    session.flush()
-    levels = {
-        level
-        for level in session.exec(
-            select(ActionItem.level).where(ActionItem.stoppage_id == stoppage_id)
-        ).all()
-    }
-    row = whys_of(session, stoppage_id)
-    if len(levels) < LEVELS:
-        notifier.reply(thread, InvestmentsNoted(tuple(found), analysis(session, stoppage_id)))
-        return Heard(invested=tuple(i.level for i in found))
-    row.open_level, row.done_at = DONE, clock.now()
-    row.repeat_of = repeats.earlier(session, stoppage_id)
-    session.add(row)
-    session.flush()
-    shown = analysis(session, stoppage_id)
-    notifier.reply(thread, WhysDone(shown, row.repeat_of))
-    notifier.post(WhysDone(shown, row.repeat_of))
-    return Heard(invested=tuple(i.level for i in found), done=True)
-
-
-def _put_item(
-    session: Session, stoppage_id: int, investment: Investment, actor: Actor, at: datetime
-) -> None:
-    found = session.exec(
-        select(ActionItem).where(
-            ActionItem.stoppage_id == stoppage_id, ActionItem.level == investment.level
-        )
-    ).first() or ActionItem(
-        stoppage_id=stoppage_id, level=investment.level, text="", created_by=actor.id, created_at=at
-    )
-    found.text = investment.text
-    found.status = "none" if investment.none else "open"
-    found.owner, found.owner_name = investment.owner, investment.owner_name
-    found.due = investment.due
-    found.category = investment.category.value if investment.category else None
-    session.add(found)
 
 
 def stoppage_by_thread(session: Session, message_id: int) -> int | None:

@@ -14,9 +14,9 @@ from core.audit import Outcome
 from core.clock import Clock
 from core.notifier import MessageRef, Notifier
 from core.whys.analysis import whys_of
-from core.whys.conversation import Heard
+from core.whys.heard import Heard
 from core.whys.notices import AnswerEdited, NotUnderstood
-from storage.tables import Stoppage, WhyAnswer
+from storage.tables import Stoppage, ThreadReply, WhyAnswer
 
 
 def edited(
@@ -40,7 +40,10 @@ def edited(
             WhyAnswer.stoppage_id == stoppage_id, WhyAnswer.message_ts == message
         )
     ).first()
-    if found is None or text == found.text:  # not an answer, or only its links unfurled
+    if found is None:  # chatter: what may be pinned later is what it says now
+        _chatter_edited(session, stoppage_id=stoppage_id, message=message, text=text)
+        return Heard()
+    if text == found.text:  # only its links unfurled
         return Heard()
     thread = MessageRef(stoppage.thread_id)
     if not text:
@@ -66,3 +69,14 @@ def edited(
         detail=f"stoppage #{stoppage_id}, answer {found.level}: {detail}",
     )
     return Heard(edited=found.level if outcome is Outcome.OK else None)
+
+
+def _chatter_edited(session: Session, *, stoppage_id: int, message: str, text: str) -> None:
+    for reply in session.exec(
+        select(ThreadReply).where(
+            ThreadReply.stoppage_id == stoppage_id, ThreadReply.message == message
+        )
+    ).all():
+        if text:
+            reply.text = text
+            session.add(reply)

@@ -14,7 +14,8 @@ from core.clock import Clock
 from core.notifier import Notifier
 from core.refusal import Refusal
 from core.whys.analysis import DONE, INVESTING, LEVELS, whys_of
-from core.whys.conversation import Heard, record_investments
+from core.whys.heard import Heard
+from core.whys.investing import record_investments
 from core.whys.investments import Investment, InvestmentError, read
 from storage.tables import Stoppage
 

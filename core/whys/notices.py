@@ -36,6 +36,14 @@ class InvestmentsNoted(Notice):
 
 
 @dataclass(frozen=True)
+class NotedEarly(Notice):
+    """Investments typed before the whys reached their levels: kept, and said to be kept."""
+
+    noted: tuple[Investment, ...]
+    analysis: Analysis
+
+
+@dataclass(frozen=True)
 class NotUnderstood(Notice):
     """A reply that tried to say something the analysis cannot take; it says what would work."""
 
