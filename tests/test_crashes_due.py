@@ -132,9 +132,9 @@ def test_due_work_survives_a_kill_and_fires_once(tmp_path: Path, fake_slack: Fak
         )
         _slash(server, fake_slack, "/line", "stop sign-up is broken")
         thread = server.open_stoppage()["thread_ts"]
-        _say(server, thread, "the sign-up test called the real payment API")
+        _say(server, thread, "because the sign-up test called the real payment API")
         _wait(fake_slack, thread, "Why 2")
-        _say(server, thread, "the test has no fake for payments")
+        _say(server, thread, "because the test has no fake for payments")
         _wait(fake_slack, thread, "Why 3")
         assert "scheduled" in _slash(server, fake_slack, "/whys", "schedule in 6s")
         _page(server)
@@ -151,7 +151,7 @@ def test_due_work_survives_a_kill_and_fires_once(tmp_path: Path, fake_slack: Fak
         assert before["escalated"] == [], "the escalation fired before the kill: too slow a run"
 
         server.start()
-        _say(server, thread, "nobody wrote one when payments came in")
+        _say(server, thread, "because nobody wrote one when payments came in")
         _wait(fake_slack, thread, "Why 4")  # the conversation goes on at why 3
         _wait(fake_slack, thread, "Time for the five whys")
         _wait(fake_slack, thread, "Line stopped for")

@@ -173,7 +173,7 @@ def test_a_five_whys_answer_is_quoted_in_the_next_why_as_typed(
     value = VALUES[name]
     thread = line.stopped()
     line.shows(in_thread(thread), "Why 1:")
-    line.say(thread, f"the fake was missing {value.slack}", how=how)
+    line.say(thread, f"because the fake was missing {value.slack}", how=how)
     line.shows(in_thread(thread), f"Why 2: why “the fake was missing {value.seen}”?")
     assert_inert(line, from_slack=True)
 
@@ -184,9 +184,14 @@ def test_an_answer_edited_in_slack_is_shown_as_typed(line: Line, name: str) -> N
     thread = line.stopped()
     line.shows(in_thread(thread), "Why 1:")
     answer_ts = f"1790000000.{NAMES.index(name):06d}"
-    line.say(thread, "a first draft", ts=answer_ts)
+    line.say(thread, "because a first draft", ts=answer_ts)
     line.shows(in_thread(thread), "Why 2:")
-    line.edit(thread, answer_ts, was="a first draft", now=f"the fake was missing {value.slack}")
+    line.edit(
+        thread,
+        answer_ts,
+        was="because a first draft",
+        now=f"because the fake was missing {value.slack}",
+    )
     line.shows(in_thread(thread), f"Answer 1 is now: the fake was missing {value.seen}")
     assert_inert(line, from_slack=True)
 

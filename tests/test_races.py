@@ -312,7 +312,7 @@ def test_an_event_and_its_retry_at_once_are_heard_once(line: Line) -> None:
     thread = line.server.open_stoppage()["thread_ts"]
     event_id = f"Ev{sha()[:10].upper()}"
     body, kind = thread_reply(
-        "the payment mock was off", user="U0MARIA", thread_ts=thread, event_id=event_id
+        "because the payment mock was off", user="U0MARIA", thread_ts=thread, event_id=event_id
     )
     answers = at_once(
         lambda: line.server.slack_post(body, kind),
@@ -323,7 +323,7 @@ def test_an_event_and_its_retry_at_once_are_heard_once(line: Line) -> None:
         "chat.postMessage", lambda p: p.get("thread_ts") == thread and p["text"].startswith("Why 2")
     )
     second, _ = thread_reply(
-        "a new dependency", user="U0MARIA", thread_ts=thread, event_id=event_id + "B"
+        "because a new dependency", user="U0MARIA", thread_ts=thread, event_id=event_id + "B"
     )
     assert line.server.slack_post(second, kind).status_code == 200
     line.slack.wait_for(

@@ -190,7 +190,10 @@ def test_a_replayed_form_does_not_undo_a_later_one(
     stoppage = andon.api("/api/line")["stoppage"]
     for answer in WHYS:
         body, kind = thread_reply(
-            answer, user="U0MARIA", thread_ts=stoppage["thread_ts"], event_id=_event_id()
+            f"because {answer}",
+            user="U0MARIA",
+            thread_ts=stoppage["thread_ts"],
+            event_id=_event_id(),
         )
         assert _post(andon, body, kind, _replayed(body)) == ""
     first = _form(stoppage["id"], "add a contract test for payments")

@@ -160,7 +160,10 @@ def test_no_secret_reaches_a_log_a_message_the_audit_log_or_the_database(day: Da
     stoppage = day.open_stoppage()
     # Someone answers the first why in the thread (a signed event).
     body, kind = thread_reply(
-        "the sign-up test was skipped", user="U0ANA", thread_ts=stoppage["thread_ts"], event_id="E1"
+        "because the sign-up test was skipped",
+        user="U0ANA",
+        thread_ts=stoppage["thread_ts"],
+        event_id="E1",
     )
     assert day.slack_post(body, kind).status_code == 200
     _audited(day, "whys.reply")

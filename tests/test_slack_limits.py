@@ -265,12 +265,12 @@ def test_long_answers_are_quoted_clipped_and_the_summary_is_delivered(
     answers = [
         f"answer {n}: " + "the retry loop of the payment client doubles " * 50 for n in "12345"
     ]
-    say(answers[0])
+    say(f"because {answers[0]}")
     why = _posted(fake_slack, lambda p: p.get("thread_ts") == thread and "Why 2" in p["text"])
     assert len(answers[0]) > 2000 and "Why 2: why “answer 1: the retry loop of" in why["text"]
     assert "…”?" in why["text"] and len(why["text"]) < len(answers[0])
     for answer in answers[1:]:
-        say(answer)
+        say(f"because {answer}")
     invest = "a contract test that fails when the payment client retries without a backoff " * 9
     say("\n".join(f"{n}: {n} {invest} due 2027-01-15 #tests" for n in range(1, LEVELS + 1)))
 

@@ -130,9 +130,9 @@ def test_a_malformed_thread_reply_or_press_gets_usage(
 
 
 def test_a_thread_reply_is_shown_in_its_thread(tmp_path: Path) -> None:
-    lines = _shell(tmp_path, "/line stop CI is red", "#1 the runner ran out of disk")
+    lines = _shell(tmp_path, "/line stop CI is red", "#1 because the runner ran out of disk")
 
-    said = _where(lines, "  ↳ in thread #1, @maria: the runner ran out of disk")
+    said = _where(lines, "  ↳ in thread #1, @maria: because the runner ran out of disk")
     assert "Why 2: why “the runner ran out of disk”?" in lines[said + 1]  # the five whys asks on
 
 

@@ -154,7 +154,11 @@ def test_investments_with_owners_dates_and_none_close_the_analysis(
     _say(andon, thread, INVESTMENTS)
     assert _thread(fake_slack, thread)[-1] == "Noted; still needed: investments for level 3, 4, 5"
     _say(andon, thread, "3: add a new-dependency checklist to the PR template\n4: none: it did")
-    _say(andon, thread, "5: alert on calls to real payment hosts from CI @maria due 2026-12-10")
+    _say(
+        andon,
+        thread,
+        "5: alert on calls to real payment hosts from CI <@U0MARIA|maria> due 2026-12-10",
+    )
     summary = f"Five whys of stoppage #1 done: {'sign-up is broken'}"
     assert _thread(fake_slack, thread)[-1] == summary
     assert summary in _channel(fake_slack)
@@ -243,7 +247,10 @@ def test_the_same_conversation_through_the_terminal(tmp_path: Path) -> None:
     env = andon_env(tmp_path, database_url=f"sqlite:///{tmp_path / 'andon.db'}", slack=None)
     (tmp_path / "andon.toml").write_text("")
     typed = ["/line stop sign-up is broken", *(f"#1 because {answer}" for answer in WHYS)]
-    typed += [f"#1 {line}" for line in INVESTMENTS.splitlines()]
+    # the terminal runs on today's date: a due date must be one that lies ahead
+    typed += [
+        f"#1 {line.replace('due 2026-12-04', 'due in 2w')}" for line in INVESTMENTS.splitlines()
+    ]
     typed += ["#1 3: checklist #process", "#1 4: none: fine", "#1 5: none: fine", "/line start"]
     done = run_cli(["shell", "--as", "maria"], env=env, cwd=tmp_path, stdin="\n".join(typed) + "\n")
     out = done.stdout

@@ -150,7 +150,7 @@ def test_an_investment_typed_before_its_why_is_kept_and_said_to_be_kept(
     thread = _stop(andon)
     _say(andon, thread, "because the sign-up test called the real payment API")
 
-    _say(andon, thread, "2: add a payments fake for tests @lee due 2026-12-10")
+    _say(andon, thread, "2: add a payments fake for tests <@U0LEE|lee> due 2026-12-10")
 
     assert _thread(fake_slack, thread)[-1] == "Noted for level 2; why 2 is still open"
     whys = _whys(andon)
@@ -170,3 +170,41 @@ def test_a_level_past_five_is_refused_naming_the_levels(
         "One investment per level, levels 1–5: `3: add a smoke test @maria due fri`, or "
         "`3: none: &lt;why&gt;`."
     )
+
+
+def test_a_plain_at_name_from_slack_is_asked_about_not_stored(
+    andon: InProcessAndon, fake_slack: FakeSlack
+) -> None:
+    thread = _stop(andon)
+    _say(andon, thread, "3: add a check @bob due 2026-12-10")
+    assert _thread(fake_slack, thread)[-1] == (
+        "Level 3: who is @bob? Mention the owner with @ and pick them from Slack's list, so "
+        "Andon can tell them — nothing was recorded yet."
+    )
+    assert andon.api("/api/actions")["actions"] == []
+
+
+@pytest.mark.parametrize(
+    ("due", "said"),
+    [
+        ("due yesterday", "Level 3: due 2026-11-25 is in the past — when will it be done?"),
+        ("due 2026-11-01", "Level 3: due 2026-11-01 is in the past — when will it be done?"),
+        ("due soonish", "Level 3: Andon could not read “due soonish” — write `due fri`"),
+    ],
+)
+def test_a_due_date_in_the_past_or_unreadable_is_asked_about(
+    andon: InProcessAndon, fake_slack: FakeSlack, due: str, said: str
+) -> None:
+    thread = _stop(andon)
+    _say(andon, thread, f"3: add a check {due}")
+    assert _thread(fake_slack, thread)[-1].startswith(said)
+    assert andon.api("/api/actions")["actions"] == []
+
+
+def test_a_due_day_is_read_and_left_out_of_the_title(
+    andon: InProcessAndon, fake_slack: FakeSlack
+) -> None:
+    thread = _stop(andon)
+    _say(andon, thread, "3: add a check due fri")  # T0 is a Thursday
+    items = andon.api("/api/actions")["actions"]
+    assert [(i["text"], i["due"]) for i in items] == [("add a check", "2026-11-27")]

@@ -44,6 +44,7 @@ WHYS = (
     "adding a dependency has no checklist",
     "we never invested in preventing that",
 )
+SAID = tuple(f"because {answer}" for answer in WHYS)  # answers say they are answers
 INVESTMENTS = (
     "1: add a contract test for the payment API #tests\n2: write a payments fake for tests\n"
     "3: a new-dependency checklist #process\n4: none: it did what it should\n5: none: fine"
@@ -140,7 +141,7 @@ def test_an_answer_also_sent_to_the_channel_counts_and_the_next_why_quotes_it(
 ) -> None:
     thread = _stop(andon)
 
-    _send(andon, thread_broadcast(WHYS[0], user="U0MARIA", thread_ts=thread, event_id=_event_id()))
+    _send(andon, thread_broadcast(SAID[0], user="U0MARIA", thread_ts=thread, event_id=_event_id()))
 
     _open_level_is(andon, 2)
     assert _thread(fake_slack, thread)[-1] == f"Why 2: why “{WHYS[0]}”?"
@@ -153,7 +154,7 @@ def test_a_screenshot_with_a_comment_counts_the_comment(
 ) -> None:
     thread = _stop(andon)
 
-    _send(andon, file_share(WHYS[0], user="U0MARIA", thread_ts=thread, event_id=_event_id()))
+    _send(andon, file_share(SAID[0], user="U0MARIA", thread_ts=thread, event_id=_event_id()))
 
     _open_level_is(andon, 2)
     assert _thread(fake_slack, thread)[-1] == f"Why 2: why “{WHYS[0]}”?"
@@ -164,7 +165,7 @@ def test_a_file_alone_is_told_how_to_answer_and_the_why_stays_open(
     andon: InProcessAndon, fake_slack: FakeSlack
 ) -> None:
     thread = _stop(andon)
-    _say(andon, thread, WHYS[0])
+    _say(andon, thread, SAID[0])
     _open_level_is(andon, 2)
 
     _send(andon, file_share("", user="U0MARIA", thread_ts=thread, event_id=_event_id()))
@@ -173,7 +174,7 @@ def test_a_file_alone_is_told_how_to_answer_and_the_why_stays_open(
     assert said[-1] == WORDLESS.format(level=2)
     assert said.count(WORDLESS.format(level=2)) == 1
     assert _whys(andon)["open_level"] == 2 and _answers(andon) == [WHYS[0]]
-    _say(andon, thread, WHYS[1])
+    _say(andon, thread, SAID[1])
     _open_level_is(andon, 3)
     assert _thread(fake_slack, thread)[-1] == f"Why 3: why “{WHYS[1]}”?"
 
@@ -182,7 +183,7 @@ def test_a_file_alone_outside_an_open_five_whys_gets_no_reply(
     andon: InProcessAndon, fake_slack: FakeSlack
 ) -> None:
     thread = _stop(andon)
-    for answer in WHYS:
+    for answer in SAID:
         _say(andon, thread, answer)
     _say(andon, thread, INVESTMENTS)
     _open_level_is(andon, 7)
@@ -202,19 +203,19 @@ def test_an_edited_answer_changes_the_record_and_the_thread_says_so(
 ) -> None:
     thread = _stop(andon)
     first, typo = _ts(), _ts()
-    _say(andon, thread, WHYS[0], ts=first)
+    _say(andon, thread, SAID[0], ts=first)
     _open_level_is(andon, 2)
-    _say(andon, thread, "the test has no fkae for paymnets", ts=typo)
+    _say(andon, thread, "because the test has no fkae for paymnets", ts=typo)
     _open_level_is(andon, 3)
 
-    _edit(andon, thread, typo, was="the test has no fkae for paymnets", now=WHYS[1])
+    _edit(andon, thread, typo, was="because the test has no fkae for paymnets", now=SAID[1])
 
     assert _thread(fake_slack, thread)[-1] == f"Answer 2 is now: {WHYS[1]}"
     assert _answers(andon) == [WHYS[0], WHYS[1]]
     answers = _whys(andon)["answers"]
     assert answers[1]["edited_at"] is not None and answers[0]["edited_at"] is None
     assert _whys(andon)["open_level"] == 3
-    _say(andon, thread, WHYS[2])
+    _say(andon, thread, SAID[2])
     _open_level_is(andon, 4)
     assert _thread(fake_slack, thread)[-1] == f"Why 4: why “{WHYS[2]}”?"
 
@@ -224,12 +225,12 @@ def test_an_answer_edited_after_the_five_whys_is_done_still_corrects_the_record(
 ) -> None:
     thread = _stop(andon)
     stamps = [_ts() for _ in WHYS]
-    for answer, ts in zip(WHYS, stamps, strict=True):
+    for answer, ts in zip(SAID, stamps, strict=True):
         _say(andon, thread, answer, ts=ts)
     _say(andon, thread, INVESTMENTS)
     _open_level_is(andon, 7)
 
-    _edit(andon, thread, stamps[3], was=WHYS[3], now="adding a dependency needs no review")
+    _edit(andon, thread, stamps[3], was=SAID[3], now="because adding a dependency needs no review")
 
     assert _thread(fake_slack, thread)[-1] == "Answer 4 is now: adding a dependency needs no review"
     assert _answers(andon)[3] == "adding a dependency needs no review"
@@ -241,7 +242,7 @@ def test_edits_of_messages_that_were_not_answers_change_nothing(
 ) -> None:
     thread = _stop(andon)
     answer, command, elsewhere = _ts(), _ts(), _ts()
-    _say(andon, thread, WHYS[0], ts=answer)
+    _say(andon, thread, SAID[0], ts=answer)
     _open_level_is(andon, 2)
     _say(andon, thread, f"edit 1: {WHYS[1]}", ts=command)
     _say(andon, "1780000000.000001", "lunch?", ts=elsewhere)
@@ -250,7 +251,7 @@ def test_edits_of_messages_that_were_not_answers_change_nothing(
     _edit(andon, thread, command, was=f"edit 1: {WHYS[1]}", now="edit 1: something else")
     _edit(andon, "1780000000.000001", elsewhere, was="lunch?", now="lunch at noon?")
     _edit(andon, thread, _ts(), was="a message Andon never saw", now="still not an answer")
-    _edit(andon, thread, answer, was=WHYS[0], now=WHYS[0])  # a link unfurled: same words
+    _edit(andon, thread, answer, was=SAID[0], now=SAID[0])  # a link unfurled: same words
 
     assert (_thread(fake_slack, thread), _whys(andon)) == before
 
@@ -259,7 +260,7 @@ def test_an_edit_of_an_investment_changes_nothing(
     andon: InProcessAndon, fake_slack: FakeSlack
 ) -> None:
     thread = _stop(andon)
-    for answer in WHYS:
+    for answer in SAID:
         _say(andon, thread, answer)
     investments = _ts()
     _say(andon, thread, "1: add a contract test #tests", ts=investments)
@@ -275,10 +276,10 @@ def test_an_edit_that_leaves_no_words_keeps_the_answer(
 ) -> None:
     thread = _stop(andon)
     answer = _ts()
-    _say(andon, thread, WHYS[0], ts=answer)
+    _say(andon, thread, SAID[0], ts=answer)
     _open_level_is(andon, 2)
 
-    _edit(andon, thread, answer, was=WHYS[0], now="")
+    _edit(andon, thread, answer, was=SAID[0], now="")
 
     assert _thread(fake_slack, thread)[-1] == (
         "Answer 1 stays as it was: the edit left no words. To change it, edit the message again "
@@ -352,11 +353,14 @@ def _with(request: tuple[bytes, str], **fields: Any) -> tuple[bytes, str]:
 
 def test_encoded_text_is_stored_as_the_person_typed_it(andon: InProcessAndon) -> None:
     thread = _stop(andon)
-    typed = "p99 &gt; 2s &amp; errors &lt; 1% since <@U0ANA|ana> merged <https://ci.example/1|it>"
+    typed = (
+        "because p99 &gt; 2s &amp; errors &lt; 1% since <@U0ANA|ana> merged "
+        "<https://ci.example/1|it>"
+    )
     shot = _ts()
     _say(andon, thread, typed, ts=shot)
     _open_level_is(andon, 2)
-    broadcast = "a &lt;div&gt; &amp; a span"
+    broadcast = "because a &lt;div&gt; &amp; a span"
     _send(andon, thread_broadcast(broadcast, user="U0ANA", thread_ts=thread, event_id=_event_id()))
     _open_level_is(andon, 3)
     assert _answers(andon) == [
@@ -364,7 +368,7 @@ def test_encoded_text_is_stored_as_the_person_typed_it(andon: InProcessAndon) ->
         "a <div> & a span",
     ]
 
-    _edit(andon, thread, shot, was=typed, now="p99 &gt; 3s &amp; <!channel> was told")
+    _edit(andon, thread, shot, was=typed, now="because p99 &gt; 3s &amp; <!channel> was told")
 
     assert _answers(andon)[0] == "p99 > 3s & @channel was told"
 
@@ -373,7 +377,7 @@ def test_a_typed_answer_is_decoded_before_it_is_asked_about(
     andon: InProcessAndon, fake_slack: FakeSlack
 ) -> None:
     thread = _stop(andon)
-    _say(andon, thread, "p99 &gt; 2s &amp; errors &lt; 1%")
+    _say(andon, thread, "because p99 &gt; 2s &amp; errors &lt; 1%")
     _open_level_is(andon, 2)
     assert _answers(andon) == ["p99 > 2s & errors < 1%"]
     assert "p99" in _thread(fake_slack, thread)[-1]

@@ -100,7 +100,7 @@ class Story:
         self.heading("The five whys, answered in the thread; an investment at each level")
         thread = self.thread()
         for person, text in zip(itertools.cycle(("maria", "lee")), WHYS, strict=False):
-            self.type(person, f"#{thread} {text}")
+            self.type(person, f"#{thread} because {text}")
         for investment in INVESTMENTS:
             self.type("maria", f"#{thread} {investment}")
 

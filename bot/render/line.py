@@ -68,7 +68,7 @@ def _(item: ThreadOpened) -> Message:
         f"This thread is its five whys. *{question}* Answer with a reply that starts with "
         "`because …`, or pin someone's reply with :pushpin: — other replies are just talk. "
         "Each answer gets the next why, until five; `edit 2: …` corrects an answer, `back` "
-        "reopens the previous one; `3: <action> @owner due fri` invests at any time."
+        "reopens the previous one; `3: &lt;action&gt; @owner due fri` invests at any time."
     )
     return message(
         f"Stoppage #{item.stoppage_id} — {question}",

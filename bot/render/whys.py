@@ -35,7 +35,7 @@ from core.whys.notices import (
 )
 from core.whys.rule import Scheduled, SeveritySet
 
-FORMAT = "`3: add a smoke test for sign-up @maria due 2026-12-04 #tests`, or `3: none: &lt;why&gt;`"
+FORMAT = "`3: add a smoke test for sign-up @owner due fri #tests`, or `3: none: &lt;why&gt;`"
 QUOTED = 300  # an answer quoted in the next question; the summary shows each in full up to LINE
 
 

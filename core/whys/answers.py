@@ -4,6 +4,7 @@ An answer is given on purpose — a reply starting with ``because`` (or ``why N:
 someone pins with the thread's reaction — so "on it, give me 5 min" never becomes a why.
 """
 
+import re
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -18,6 +19,15 @@ from core.whys.notices import AnswerEdited, InvestmentsAsked, NotUnderstood, Why
 from storage.tables import ThreadReply, WhyAnswer
 
 KEPT_REPLIES = 4_000  # characters of a reply kept for adoption: an answer is a sentence or two
+_SAID = re.compile(
+    r"(?:because\b[\s,:;.—–-]*|why\s+[1-5]\s*[:.]\s*)(?P<text>.+)", re.IGNORECASE | re.DOTALL
+)
+
+
+def spoken(text: str) -> str:
+    """An answer as it is kept: without the ``because`` or ``why N:`` that marked it as one."""
+    said = _SAID.fullmatch(text.strip())
+    return said["text"].strip() if said else text.strip()
 
 
 def answer(

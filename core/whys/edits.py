@@ -14,6 +14,7 @@ from core.audit import Outcome
 from core.clock import Clock
 from core.notifier import MessageRef, Notifier
 from core.whys.analysis import whys_of
+from core.whys.answers import spoken
 from core.whys.heard import Heard
 from core.whys.notices import AnswerEdited, NotUnderstood
 from storage.tables import Stoppage, ThreadReply, WhyAnswer
@@ -30,7 +31,7 @@ def edited(
     text: str,
 ) -> Heard:
     """A thread message edited in the chat; if it gave an answer, the answer follows it."""
-    text = text.strip()
+    text = spoken(text)
     stoppage = session.get(Stoppage, stoppage_id)
     if stoppage is None or stoppage.thread_id is None:
         return Heard()

@@ -33,7 +33,13 @@ def from_reply(
 ) -> Heard:
     """``N: …`` lines in the thread: recorded now, whichever why is open."""
     try:
-        found = read(text, author=actor.id, author_name=actor.name, today=clock.now().date())
+        found = read(
+            text,
+            author=actor.id,
+            author_name=actor.name,
+            today=clock.now().date(),
+            mentions=actor.is_slack_user,
+        )
     except InvestmentError as error:
         notifier.reply(thread, NotUnderstood(str(error)))
         return Heard()

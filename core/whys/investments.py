@@ -46,7 +46,10 @@ _WORDS = (
 )
 _LINE = re.compile(r"\s*(?P<level>[1-5])\s*[:.)]\s*(?P<rest>.+)", re.DOTALL)
 _OWNER = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|(?P<name>[^>]*))?>|@(?P<plain>[\w.-]+)")
-_DUE = re.compile(r"\bdue\s+(?P<date>\d{4}-\d{2}-\d{2})\b", re.IGNORECASE)
+_DUE = re.compile(r"\bdue\s+(?P<when>in\s+\d+\s*[a-z]+|\S+)", re.IGNORECASE)
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_IN = re.compile(r"in\s+(?P<count>\d+)\s*(?P<unit>d|days?|w|weeks?)", re.IGNORECASE)
+DUE_HINT = "`due fri`, `due tomorrow`, `due in 2w` or `due 2026-12-04`"
 _TAG = re.compile(r"(?<![\w<])#(?P<tag>[a-z]+)\b", re.IGNORECASE)
 _NONE = re.compile(r"none\s*[:\-—]\s*(?P<why>.+)", re.IGNORECASE | re.DOTALL)
 
@@ -66,26 +69,36 @@ class InvestmentError(ValueError):
     """A line that looks like an investment but cannot be one; the message says why."""
 
 
-def read(text: str, *, author: str, author_name: str, today: date) -> list[Investment]:
-    """Every ``N: …`` line of a reply, in order (a reply may carry several)."""
+def read(
+    text: str, *, author: str, author_name: str, today: date, mentions: bool = False
+) -> list[Investment]:
+    """Every ``N: …`` line of a reply, in order (a reply may carry several). ``mentions``: the
+    author wrote in Slack, where a person is a mention — a plain ``@bob`` is nobody Andon can
+    tell, so it asks rather than store a stranger."""
     found = []
     for line in text.splitlines():
         match = _LINE.fullmatch(line.strip())
         if match is not None:
-            found.append(
-                _one(int(match["level"]), match["rest"].strip(), author, author_name, today)
-            )
+            rest = match["rest"].strip()
+            found.append(_one(int(match["level"]), rest, author, author_name, today, mentions))
     return found
 
 
-def _one(level: int, rest: str, author: str, author_name: str, today: date) -> Investment:
+def _one(
+    level: int, rest: str, author: str, author_name: str, today: date, mentions: bool
+) -> Investment:
     refusal = _NONE.fullmatch(rest)
     if refusal is not None:
         return Investment(level, " ".join(refusal["why"].split()), none=True)
     if rest.lower().rstrip(":") == "none":
         raise InvestmentError(f"{level}: none needs a reason — `{level}: none: <why>`")
-    owner, owner_name, rest = _owner(rest, author, author_name)
-    due, rest = _due(rest, today)
+    owner, owner_name, rest, plain = _owner(rest, author, author_name)
+    if mentions and plain:
+        raise InvestmentError(
+            f"Level {level}: who is @{owner}? Mention the owner with @ and pick them from "
+            "Slack's list, so Andon can tell them — nothing was recorded yet."
+        )
+    due, rest = _due(rest, today, level)
     tag = _TAG.search(rest)
     category = _TAGS.get(tag["tag"].lower()) if tag else None
     if tag is not None and category is None:
@@ -97,26 +110,50 @@ def _one(level: int, rest: str, author: str, author_name: str, today: date) -> I
     return Investment(level, text, False, owner, owner_name, due, category or guess(text))
 
 
-def _owner(rest: str, author: str, author_name: str) -> tuple[str, str, str]:
+def _owner(rest: str, author: str, author_name: str) -> tuple[str, str, str, bool]:
+    """The owner, their name, the text without them, and whether they were a plain ``@name``."""
     match = _OWNER.search(rest)
     if match is None:
-        return author, author_name, rest
+        return author, author_name, rest, False
+    left = rest[: match.start()] + rest[match.end() :]
     if match["id"]:
-        owner, name = match["id"], match["name"] or match["id"]
-    else:
-        owner = name = match["plain"]
-    return owner, name, rest[: match.start()] + rest[match.end() :]
+        return match["id"], match["name"] or match["id"], left, False
+    return match["plain"], match["plain"], left, True
 
 
-def _due(rest: str, today: date) -> tuple[date, str]:
+def _due(rest: str, today: date, level: int) -> tuple[date, str]:
+    """The due date and the text without it; a week from today when none is said. A date in
+    the past or one Andon cannot read is asked about, never stored or left in the title."""
     match = _DUE.search(rest)
     if match is None:
         return today + timedelta(days=7), rest
-    try:
-        due = date.fromisoformat(match["date"])
-    except ValueError:
-        raise InvestmentError(f"{match['date']} is not a date; write due YYYY-MM-DD") from None
+    when = match["when"].rstrip(".,;")
+    due = _day(when.lower(), today)
+    if due is None:
+        raise InvestmentError(
+            f"Level {level}: Andon could not read “due {when}” — write {DUE_HINT}."
+        )
+    if due < today:
+        raise InvestmentError(
+            f"Level {level}: due {due.isoformat()} is in the past — when will it be done? "
+            f"Write {DUE_HINT}."
+        )
     return due, rest[: match.start()] + rest[match.end() :]
+
+
+def _day(when: str, today: date) -> date | None:
+    if when in ("today", "tomorrow", "yesterday"):
+        return today + timedelta(days={"today": 0, "tomorrow": 1, "yesterday": -1}[when])
+    if when[:3] in _DAYS and when.isalpha():
+        return today + timedelta(days=(_DAYS.index(when[:3]) - today.weekday()) % 7)
+    later = _IN.fullmatch(when)
+    if later is not None:
+        days = int(later["count"]) * (7 if later["unit"].startswith("w") else 1)
+        return today + timedelta(days=days)
+    try:
+        return date.fromisoformat(when)
+    except ValueError:
+        return None
 
 
 def guess(text: str) -> Category:
