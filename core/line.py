@@ -21,7 +21,6 @@ from core.notifier import MessageRef, Notice, Notifier
 from core.refusal import Refusal
 from core.stoppage import Cause, StoppageState, StoppageView, move, view
 from core.whys import restart
-from core.whys.notices import ForcedStart
 from storage.tables import Line, Stoppage, StoppageCause
 
 MAX_REASON = 2000
@@ -66,10 +65,16 @@ class CauseAdded(Notice):
 
 @dataclass(frozen=True)
 class LineStarted(Notice):
+    """The line runs again; the post says what the five whys still owes, and when it meets, or
+    that an admin forced the start and why — one post either way."""
+
     stoppage_id: int
     by: Actor
     at: datetime
     stopped_for: timedelta
+    owed: str | None = None  # what the stoppage's five whys still lacks
+    meeting: datetime | None = None
+    forced: str | None = None  # an admin's reason for starting before the five whys is done
 
 
 # --- what the person who asked gets back ---------------------------------------------------
@@ -225,9 +230,7 @@ def start(
         refusal = refusal or Refusal("The line is already running.")
         record(outcome=Outcome.REFUSED, message=refusal.reason)
         return refusal
-    if force is not None:
-        missing = restart.missing(session, line.stoppage_id)
-        notifier.post(ForcedStart(actor, force, line.stoppage_id, missing))
+    owed = restart.owed(session, line.stoppage_id)
     stoppage = session.get(Stoppage, line.stoppage_id)
     assert stoppage is not None and stoppage.id is not None
     move(stoppage, StoppageState.CLOSED)
@@ -239,7 +242,12 @@ def start(
     viewers.changed(session, clock=clock)
     closed = _view(session, stoppage.id)
     stopped_for = now - closed.opened_at
-    _announce_restart(notifier, stoppage=closed, announcement=stoppage.announcement_id)
+    started = LineStarted(
+        closed.id, actor, now, stopped_for, owed.missing, owed.meeting, forced=force
+    )
+    _announce_restart(
+        notifier, started=started, announcement=stoppage.announcement_id, stoppage=closed
+    )
     record(outcome=Outcome.OK, message=f"after {words.span(stopped_for)}")
     return Started(closed, stopped_for)
 
@@ -307,12 +315,10 @@ def _join(session: Session, *, notifier: Notifier, stoppage_id: int, cause: Caus
 
 
 def _announce_restart(
-    notifier: Notifier, *, stoppage: StoppageView, announcement: int | None
+    notifier: Notifier, *, started: LineStarted, stoppage: StoppageView, announcement: int | None
 ) -> None:
     """Say so in the channel, and strike through the stop announcement with who restarted it."""
-    assert stoppage.closed_at is not None and stoppage.closed_by is not None
-    stopped_for = stoppage.closed_at - stoppage.opened_at
-    notifier.post(LineStarted(stoppage.id, stoppage.closed_by, stoppage.closed_at, stopped_for))
+    notifier.post(started)
     if announcement is not None:
         notifier.update(
             MessageRef(announcement),
@@ -321,8 +327,8 @@ def _announce_restart(
                 stoppage.opened_by,
                 stoppage.reason,
                 stoppage.opened_at,
-                restarted_by=stoppage.closed_by,
-                restarted_at=stoppage.closed_at,
+                restarted_by=started.by,
+                restarted_at=started.at,
             ),
         )
 

@@ -207,6 +207,38 @@ def test_an_admin_may_force_the_start_and_the_channel_hears_it(
     assert forced[0]["detail"] == "force: customers wait"
 
 
+def test_a_forced_start_is_one_post_that_says_what_the_five_whys_still_owes(
+    andon: InProcessAndon, fake_slack: FakeSlack
+) -> None:
+    _stop(andon)
+    fake_slack.forget()
+    _slash(andon, "/line", "start force customers wait", "U0LEAD")
+
+    posts = _channel(fake_slack)
+    assert len(posts) == 1 and posts[0].startswith("lead forced the line to start: customers wait")
+    blocks = fake_slack.calls("chat.postMessage")[-1].params["blocks"]
+    shown = json.dumps(blocks, ensure_ascii=False)
+    assert "The five whys of stoppage #1 is still owed: it lacks why 1–5" in shown
+
+
+def test_after_a_restart_the_owed_five_whys_is_still_reachable(
+    andon: InProcessAndon, fake_slack: FakeSlack
+) -> None:
+    thread = _stop(andon)
+    _say(andon, thread, f"because {WHYS[0]}")
+    assert "scheduled" in _slash(andon, "/whys", "schedule tomorrow 10:00")
+    _slash(andon, "/line", "start")
+    started = fake_slack.calls("chat.postMessage")[-1].params
+    assert started["text"].startswith("Line running again")
+    owed = json.dumps(started["blocks"], ensure_ascii=False)
+    assert "is still owed: it lacks why 2–5 and the investments — the meeting is" in owed
+
+    answer = _slash(andon, "/whys", "")
+
+    assert answer == "Five whys of stoppage #1: why 2–5 and the investments left"
+    assert "major" in _slash(andon, "/whys", "severity major")
+
+
 def test_a_long_stop_is_not_forgotten(andon: InProcessAndon, fake_slack: FakeSlack) -> None:
     thread = _stop(andon)
     _say(andon, thread, f"because {WHYS[0]}")

@@ -15,7 +15,7 @@ from bot.render.kit import (
     when,
     who,
 )
-from bot.render.mrkdwn import link, named, said
+from bot.render.mrkdwn import inert, link, named, said
 from bot.render.notice import notice
 from core import words
 from core.actor import Actor
@@ -93,13 +93,27 @@ def _(item: CauseAdded) -> Message:
 @notice.register
 def _(item: LineStarted) -> Message:
     took = words.span(item.stopped_for)
-    return message(
-        f"Line running again, started by {named(item.by)} after {took} stopped",
-        section(
-            f":white_check_mark: *Line running again* — started by {who(item.by)} "
-            f"after {took} stopped (stoppage #{item.stoppage_id})."
-        ),
+    head = (
+        f"*Line running again* — started by {who(item.by)} after {took} stopped "
+        f"(stoppage #{item.stoppage_id})."
     )
+    text = f"Line running again, started by {named(item.by)} after {took} stopped"
+    if item.forced is not None:
+        forced = said(clip(item.forced, LINE), item.by)
+        head = f":warning: {who(item.by)} *forced the line to start* after {took} stopped: {forced}"
+        text = f"{named(item.by)} forced the line to start: {forced}"
+    else:
+        head = f":white_check_mark: {head}"
+    blocks = [section(head)]
+    if item.owed is not None:
+        meeting = f" — the meeting is {when(item.meeting)}" if item.meeting else ""
+        blocks.append(
+            context(
+                f":memo: The five whys of stoppage #{item.stoppage_id} is still owed: it lacks "
+                f"{inert(item.owed)}{meeting}. `/whys` shows where it stands."
+            )
+        )
+    return message(text, *blocks)
 
 
 def status(item: LineStatus) -> Message:

@@ -14,7 +14,7 @@ from bot.render.kit import (
     when,
     who,
 )
-from bot.render.mrkdwn import USER_ID, inert, mention, named, said
+from bot.render.mrkdwn import USER_ID, inert, mention, said
 from bot.render.notice import notice
 from core import words
 from core.actor import Actor
@@ -22,7 +22,6 @@ from core.whys.analysis import LEVELS, Analysis, Answer
 from core.whys.investments import Investment
 from core.whys.notices import (
     AnswerEdited,
-    ForcedStart,
     InvestmentsAsked,
     InvestmentsNoted,
     MeetingNow,
@@ -140,16 +139,6 @@ def _(item: StillStopped) -> Message:
         f"The five whys still lacks {item.analysis.missing()}; {_next_step(item.analysis)}"
     )
     return message(f"Line stopped for {words.span(item.stopped_for)}", section(text))
-
-
-@notice.register
-def _(item: ForcedStart) -> Message:
-    reason = said(clip(item.reason, LINE * 2), item.by)
-    text = (
-        f":warning: {who(item.by)} *forced the line to start*: {reason} — the five whys "
-        f"of stoppage #{item.stoppage_id} still lacks {inert(item.missing)}."
-    )
-    return message(f"{named(item.by)} forced the line to start: {reason}", section(text))
 
 
 def analysis(result: Analysis) -> Message:

@@ -76,11 +76,3 @@ class StillStopped(Notice):
     stopped_for: timedelta
     commits_waiting: int
     analysis: Analysis
-
-
-@dataclass(frozen=True)
-class ForcedStart(Notice):
-    by: Actor
-    reason: str
-    stoppage_id: int
-    missing: str

@@ -1,5 +1,8 @@
 """The rule that restarts the line: not before its five whys is done or has a meeting."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlmodel import Session
 
 from core.refusal import Refusal
@@ -18,5 +21,14 @@ def may_start(session: Session, stoppage_id: int) -> Refusal | None:
     )
 
 
-def missing(session: Session, stoppage_id: int) -> str:
-    return analysis(session, stoppage_id).missing()
+@dataclass(frozen=True)
+class Owed:
+    """What a stoppage's five whys still lacks when the line restarts (None: nothing)."""
+
+    missing: str | None
+    meeting: datetime | None
+
+
+def owed(session: Session, stoppage_id: int) -> Owed:
+    shown = analysis(session, stoppage_id)
+    return Owed(None if shown.done else shown.missing(), shown.scheduled_at)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from sqlmodel import Session
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
 from core import audit
 from core.actor import Actor
@@ -17,12 +18,14 @@ from core.line import peek
 from core.moments import MomentError, parse_moment
 from core.notifier import MessageRef, Notifier
 from core.refusal import Refusal
-from core.whys.analysis import Analysis, analysis, whys_of
+from core.whys.analysis import DONE, Analysis, analysis, whys_of
 from core.whys.notices import MeetingScheduled
 from core.whys.severity import Severity
-from storage.tables import Stoppage
+from storage.tables import Stoppage, Whys
 
-_NO_STOPPAGE = Refusal("The line is running: there is no stoppage to analyse.")
+_NO_STOPPAGE = Refusal(
+    "There is no five whys to work on: the line is running and every stoppage's is done."
+)
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,25 @@ class Scheduled:
     at: datetime
 
 
+def owed(session: Session, *, clock: Clock) -> int | None:
+    """The stoppage whose five whys is the one to work on: the open stoppage's, else the newest
+    closed one still unfinished — a restart never makes an owed analysis unreachable."""
+    stoppage = peek(session, clock=clock).stoppage
+    if stoppage is not None:
+        return stoppage.id
+    return session.exec(
+        select(Stoppage.id)
+        .outerjoin(Whys, col(Whys.stoppage_id) == Stoppage.id)
+        .where(or_(col(Whys.stoppage_id).is_(None), col(Whys.open_level) < DONE))
+        .order_by(col(Stoppage.id).desc())
+        .limit(1)
+    ).first()
+
+
 def show(session: Session, *, clock: Clock, actor: Actor) -> Analysis | Refusal:
     audit.record(session, clock=clock, actor=actor, action="whys", outcome=Outcome.OK)
-    stoppage = peek(session, clock=clock).stoppage
-    return _NO_STOPPAGE if stoppage is None else analysis(session, stoppage.id)
+    stoppage_id = owed(session, clock=clock)
+    return _NO_STOPPAGE if stoppage_id is None else analysis(session, stoppage_id)
 
 
 def set_severity(
@@ -48,21 +66,21 @@ def set_severity(
     record = partial(
         audit.record, session, clock=clock, actor=actor, action="whys.severity", detail=severity
     )
-    stoppage = peek(session, clock=clock).stoppage
+    stoppage_id = owed(session, clock=clock)
     if severity not in {s.value for s in Severity}:
         refusal = Refusal(f"{severity!r} is not a severity: minor, major or critical.")
     else:
-        refusal = _NO_STOPPAGE if stoppage is None else None
-    if refusal is not None or stoppage is None:
+        refusal = _NO_STOPPAGE if stoppage_id is None else None
+    if refusal is not None or stoppage_id is None:
         refusal = refusal or _NO_STOPPAGE
         record(outcome=Outcome.REFUSED, message=refusal.reason)
         return refusal
-    row = whys_of(session, stoppage.id)
+    row = whys_of(session, stoppage_id)
     row.severity, row.severity_from = severity, actor.id
     session.add(row)
-    record(outcome=Outcome.OK, message=f"stoppage #{stoppage.id}")
+    record(outcome=Outcome.OK, message=f"stoppage #{stoppage_id}")
     session.flush()
-    return SeveritySet(analysis(session, stoppage.id))
+    return SeveritySet(analysis(session, stoppage_id))
 
 
 def from_alert(session: Session, stoppage_id: int, severity: Severity) -> None:
@@ -90,24 +108,24 @@ def schedule(
     record = partial(
         audit.record, session, clock=clock, actor=actor, action="whys.schedule", detail=when
     )
-    stoppage = peek(session, clock=clock).stoppage
+    stoppage_id = owed(session, clock=clock)
     try:
         at = parse_moment(when, now=clock.now(), timezone=timezone)
-        refusal = _NO_STOPPAGE if stoppage is None else None
+        refusal = _NO_STOPPAGE if stoppage_id is None else None
     except MomentError as error:
         refusal = Refusal(str(error))
     if refusal is None and at <= clock.now():
         refusal = Refusal(f"{when!r} is already past: schedule the meeting in the future.")
-    if refusal is not None or stoppage is None:
+    if refusal is not None or stoppage_id is None:
         refusal = refusal or _NO_STOPPAGE
         record(outcome=Outcome.REFUSED, message=refusal.reason)
         return refusal
-    row = whys_of(session, stoppage.id)
+    row = whys_of(session, stoppage_id)
     row.scheduled_at, row.scheduled_by, row.remind_at = at, actor.id, at
     session.add(row)
-    found = session.get(Stoppage, stoppage.id)
+    found = session.get(Stoppage, stoppage_id)
     if found is not None and found.thread_id is not None:
         notifier.reply(MessageRef(found.thread_id), MeetingScheduled(at, actor))
-    record(outcome=Outcome.OK, message=f"stoppage #{stoppage.id} at {at.isoformat()}")
+    record(outcome=Outcome.OK, message=f"stoppage #{stoppage_id} at {at.isoformat()}")
     session.flush()
-    return Scheduled(analysis(session, stoppage.id), at)
+    return Scheduled(analysis(session, stoppage_id), at)
