@@ -71,6 +71,7 @@ from storage.tables import OutboxMessage, ThreadReply
 if TYPE_CHECKING:
     from bot.deploys import Deployer
     from bot.homes import Homes
+    from bot.jail import Jail
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class Andon:
     deployer: "Deployer | None" = None
     homes: "Homes | None" = None  # Slack's Home tabs; None with the terminal as the channel
     directory: Directory | None = None  # the chat's people, to name a commit's author
+    jail: "Jail | None" = None  # where code from the repository runs (builds, the CI runner)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[tuple[Session, Outbox]]:

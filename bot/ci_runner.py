@@ -3,17 +3,15 @@
 For a team without a CI service, on one machine: ``andon ci install`` makes the repository's
 post-receive hook queue every pushed branch head, and ``andon serve`` runs ``[ci.local] command``
 at each of them and records the result exactly as a webhook's would be recorded. The command is
-the operator's configuration, run by ``/bin/sh``; the revision it runs at was validated as a sha
-when it was queued.
+the operator's configuration, run by ``/bin/sh`` in the build's jail (``bot.jail``): what it runs
+is the repository's code. The revision it runs at was validated as a sha when it was queued.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
-import signal
 import subprocess
 import tempfile
 import threading
@@ -23,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core import words
+from bot.jail import Ending, JailRefusedError, jail_for
 from core.ci import queue
 from core.ci.junit import MAX_BYTES, failing_tests
 from core.ci.report import BadReportError, BuildReport, BuildStatus, FailedTest
@@ -40,12 +38,11 @@ LEASE = timedelta(seconds=60)  # renewed while the command runs; a crashed runne
 RENEW_EVERY = 15.0
 POLL = 1.0  # the hook queues from another process: look for work this often
 GIT_TIMEOUT = 120.0
-KILL_GRACE = 3.0  # between SIGTERM and SIGKILL of a command's process group
 JOIN_TIMEOUT = 15.0
 TAIL_LINES = 20
 TAIL_CHARS = 3000
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_SECRET_PREFIXES = ("GIT_", "ANDON_", "SLACK_")
+_SECRET_PREFIXES = ("GIT_", "ANDON_", "SLACK_")  # git runs without Andon's settings
 
 
 _Commit = tuple[str | None, str | None, str | None]  # author, e-mail, subject
@@ -67,6 +64,7 @@ class LocalRunner:
             raise ValueError("the local runner needs [ci.local] in andon.toml")
         self._andon = andon
         self._local: LocalCiConfig = ci.local
+        self._jail = andon.jail or jail_for(andon.config)
         self._repo = str(Path(andon.config.repo.path).expanduser()) if andon.config.repo else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -129,7 +127,7 @@ class LocalRunner:
             try:
                 added = _git(self._repo, "worktree", "add", "--detach", str(tree), job.revision)
                 if added.returncode == 0:
-                    outcome = self._command(tree, Path(scratch) / "output.log", job=job)
+                    outcome = self._command(tree, job=job)
                 else:
                     said = _trim(added.stderr) or f"git exited with status {added.returncode}"
                     message = f"could not check out {job.revision[:7]}: {said}"
@@ -139,55 +137,39 @@ class LocalRunner:
         _git(self._repo, "worktree", "prune")
         return outcome
 
-    def _command(self, tree: Path, output: Path, *, job: CiJob) -> _Outcome | None:
+    def _command(self, tree: Path, *, job: CiJob) -> _Outcome | None:
+        """Run the command in the build's jail: it is the repository's code, whoever wrote it."""
         local = self._local
-        started = time.monotonic()
+        renew_at = time.monotonic() + RENEW_EVERY
+
+        def keep_going() -> bool:
+            """Renew the lease while it runs; stop it when Andon stops."""
+            nonlocal renew_at
+            if time.monotonic() >= renew_at:
+                renew_at = time.monotonic() + RENEW_EVERY
+                self._renew(job)
+            return not self._stop.is_set()
+
         try:
-            with output.open("wb") as sink:
-                process = subprocess.Popen(
-                    ["/bin/sh", "-c", local.command],
-                    cwd=tree,
-                    env=_clean_env(_SECRET_PREFIXES),
-                    stdin=subprocess.DEVNULL,
-                    stdout=sink,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group: a time-out kills all of it
-                )
+            ran = self._jail.run(
+                local.command, cwd=tree, timeout=local.timeout, keep_going=keep_going
+            )
+        except JailRefusedError as refused:
+            failed = FailedTest("command", f"was not run: {refused}")
+            return _Outcome(BuildStatus.FAILED, (failed,), None)
         except OSError as cannot:
             failed = FailedTest("command", f"could not be started: {cannot}")
             return _Outcome(BuildStatus.FAILED, (failed,), None)
-        timed_out = self._wait(job, process, limit=local.timeout.total_seconds())
-        duration = timedelta(seconds=time.monotonic() - started)
-        tail = _tail(output)
-        if timed_out:
-            said = f"timed out after {words.span(local.timeout)} and was stopped"
-            message = f"{said}; its last output:\n{tail}" if tail else f"{said}."
-            return _Outcome(BuildStatus.FAILED, (FailedTest("command", message),), duration)
-        if self._stop.is_set() and process.returncode != 0:
+        tail = _trim(ran.output)
+        if ran.ending is Ending.STOPPED or (self._stop.is_set() and not ran.ok):
             return None  # killed by stop(): not the commit's fault, so not its result
-        if process.returncode == 0:
-            return _Outcome(BuildStatus.PASSED, (), duration)
-        failed = self._junit(tree) or (FailedTest("command", _said(process.returncode, tail)),)
-        return _Outcome(BuildStatus.FAILED, failed, duration)
-
-    def _wait(self, job: CiJob, process: subprocess.Popen[bytes], *, limit: float) -> bool:
-        """Wait for the command, renewing the lease; True when it ran out of time and was killed."""
-        deadline = time.monotonic() + limit
-        renew_at = time.monotonic() + RENEW_EVERY
-        while True:
-            try:
-                process.wait(timeout=max(min(0.5, deadline - time.monotonic()), 0.01))
-                _kill_group(process, signal.SIGKILL)  # what it left running in the background
-                return False
-            except subprocess.TimeoutExpired:
-                pass
-            now = time.monotonic()
-            if now >= deadline or self._stop.is_set():
-                _stop_group(process)
-                return now >= deadline and not self._stop.is_set()
-            if now >= renew_at:
-                renew_at = now + RENEW_EVERY
-                self._renew(job)
+        if ran.cut_off is not None:
+            message = f"{ran.cut_off}; its last output:\n{tail}" if tail else f"{ran.cut_off}."
+            return _Outcome(BuildStatus.FAILED, (FailedTest("command", message),), ran.duration)
+        if ran.ok:
+            return _Outcome(BuildStatus.PASSED, (), ran.duration)
+        failed = self._junit(tree) or (FailedTest("command", _said(ran.status, tail)),)
+        return _Outcome(BuildStatus.FAILED, failed, ran.duration)
 
     def _renew(self, job: CiJob) -> None:
         try:
@@ -204,6 +186,8 @@ class LocalRunner:
             return ()
         path = tree / self._local.junit_path
         try:
+            if not path.resolve().is_relative_to(tree.resolve()):
+                return ()  # a link out of the tree: the command's code chose where it points
             if not path.is_file() or path.stat().st_size > MAX_BYTES:
                 return ()
             return failing_tests(path.read_bytes())
@@ -236,7 +220,7 @@ class LocalRunner:
 
 
 def _clean_env(prefixes: tuple[str, ...]) -> dict[str, str]:
-    """A hook or a test's ``GIT_DIR`` must not redirect git; the repo's code gets no secrets."""
+    """A hook or a test's ``GIT_DIR`` must not redirect git, and git needs none of Andon's."""
     return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
 
 
@@ -244,7 +228,7 @@ def _git(repo: str, *args: str) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
             ["git", "-C", repo, *args],
-            env=_clean_env(("GIT_",)),
+            env=_clean_env(_SECRET_PREFIXES),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -266,31 +250,6 @@ def _commit(repo: str | None, revision: str) -> _Commit:
     return parts[0] or None, parts[1] or None, parts[2] or None
 
 
-def _kill_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone already
-        os.killpg(process.pid, sig)
-
-
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the whole group, then SIGKILL what is left: ``sh -c`` alone would orphan its jobs."""
-    _kill_group(process, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=KILL_GRACE)
-    _kill_group(process, signal.SIGKILL)
-    process.wait()
-
-
-def _tail(output: Path) -> str:
-    """The last lines the command printed: where a failing command says why."""
-    try:
-        with output.open("rb") as stream:
-            stream.seek(max(output.stat().st_size - 64 * 1024, 0))
-            text = stream.read().decode(errors="replace")
-    except OSError:
-        return ""
-    return _trim(text)
-
-
 def _trim(text: str) -> str:
     lines = [line.rstrip() for line in _ANSI.sub("", text).splitlines()]
     while lines and not lines[-1]:
@@ -299,9 +258,9 @@ def _trim(text: str) -> str:
     return kept if len(kept) <= TAIL_CHARS else "…" + kept[-(TAIL_CHARS - 1) :]
 
 
-def _said(returncode: int, tail: str) -> str:
+def _said(returncode: int | None, tail: str) -> str:
     if not tail:
-        if returncode < 0:
+        if returncode is not None and returncode < 0:
             return f"killed by signal {-returncode}, without output"
         return f"exited with status {returncode}, without output"
     return tail

@@ -89,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot.jail import seal
+
+    seal()  # before anything: the builds Andon runs as its own user cannot read its environment
     args = _parser().parse_args(argv)
     if args.command == "gate":  # the git hook's entry: no settings, no config until needed
         from bot import gate_hook
@@ -157,12 +160,15 @@ def _db_upgrade(settings: Settings) -> int:
 def _config_check(path: str) -> int:
     from pathlib import Path
 
-    from core.config import problems
+    from bot import jail
+    from core.config import load, problems
 
     if not Path(path).exists():
         print(f"{path}: no file — Andon runs the line alone, with every optional feature off.")
         return 0
     found = problems(path)
+    if not found:  # what depends on this machine, for a file that is right in itself
+        found = jail.problems(load(path))
     for problem in found:
         print(f"{path}: {problem}")
     if not found:

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -16,8 +17,11 @@ from sqlmodel import Session
 from bot import holders
 from bot.andon import Andon
 from bot.commands import Deploy as DeployIntent
+from bot.jail import Jail, JailRefusedError, jail_for
+from core.config_build import BuildConfig
 from core.config_hosts import Environment, Host
 from core.deploy import auto, lease, recovery, status
+from core.deploy.bundle import BuildError, BuildRefusedError
 from core.deploy.local import LocalTransport
 from core.deploy.run import Crew, run
 from core.deploy.source import GitSource, Source
@@ -27,6 +31,8 @@ from core.deploy.transport import Connection, Transport
 from storage.tables import Deploy
 
 log = logging.getLogger(__name__)
+
+BUILD_TAIL = 600  # characters of a failed build's output in its deploy's error
 
 
 class Hosts:
@@ -67,6 +73,29 @@ class _Mixed:
         self._local.close()
 
 
+class JailedBuild:
+    """The deploy's build, run in the build's jail: the repository's there as the build user
+    with a bare environment, the server's own as Andon — both within ``[build] timeout``."""
+
+    def __init__(self, jail: Jail, *, timeout: timedelta) -> None:
+        self._jail, self._timeout = jail, timeout
+
+    def __call__(self, command: str, *, cwd: Path, from_repo: bool) -> None:
+        try:
+            ran = self._jail.run(command, cwd=cwd, timeout=self._timeout, trusted=not from_repo)
+        except JailRefusedError as refused:
+            raise BuildRefusedError(f"the build was not run: {refused}") from None
+        except OSError as cannot:
+            raise BuildError(f"build command could not be started: {cannot}") from None
+        if ran.ok:
+            return
+        tail = ran.output.strip()[-BUILD_TAIL:].lstrip()
+        if ran.cut_off is not None:
+            said = f"build command {ran.cut_off}"
+            raise BuildError(f"{said}; its last output: {tail}" if tail else said)
+        raise BuildError(f"build command exited {ran.status}: {tail or 'no output'}")
+
+
 class Deployer:
     """Runs accepted deploys; one thread each, the lease renewed while it runs."""
 
@@ -90,6 +119,10 @@ class Deployer:
             transport_for=self.hosts,
             sleep=sleep,
             workdir=workdir,
+            builder=JailedBuild(
+                andon.jail or jail_for(andon.config),
+                timeout=(andon.config.build or BuildConfig()).timeout,
+            ),
         )
         self._threads: dict[int, threading.Thread] = {}
         self._ticking = threading.Lock()

@@ -3,25 +3,25 @@
 import logging
 import sys
 
+from bot.secrets import Scrubber
+
 
 class ScrubSecrets(logging.Filter):
     """A token pasted into an exception message must still never reach the log."""
 
-    def __init__(self, secrets: list[str]) -> None:
+    def __init__(self, scrub: Scrubber) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if len(s) >= 4]
+        self._scrub = scrub
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
+        if not self._scrub:
             return True
         text = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        for secret in self._secrets:
-            text = text.replace(secret, "[secret]")
-            if record.exc_text:
-                record.exc_text = record.exc_text.replace(secret, "[secret]")
-        record.msg, record.args = text, None
+        if record.exc_text:
+            record.exc_text = self._scrub(record.exc_text)
+        record.msg, record.args = self._scrub(text), None
         return True
 
 
@@ -33,11 +33,11 @@ class DropKnownNoise(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
-def configure(secrets: list[str], *, level: int = logging.INFO) -> None:
+def configure(scrub: Scrubber, *, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(DropKnownNoise())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(ScrubSecrets(secrets))
+    handler.addFilter(ScrubSecrets(scrub))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -10,7 +10,7 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
-from bot import logs
+from bot import jail, logs
 from bot.andon import Andon
 from bot.chat import Chat
 from bot.chat.slack import SlackChat
@@ -27,6 +27,7 @@ from bot.terminal.shell import Shell
 from core.actor import Actor
 from core.clock import Clock, SystemClock
 from core.config import AndonConfig, load
+from core.config_build import runs_repository_code
 from core.people import Directory
 from storage import migrate
 from storage.database import Database
@@ -68,7 +69,8 @@ def open_andon(
     """Database migrated (``create``: only ``serve``, ``shell`` and ``demo`` may create or
     migrate one; the other commands find the line's or say where they looked), config read,
     courier ready (not yet started)."""
-    database = Database(settings.andon_database_url)
+    scrub = settings.scrubber()
+    database = Database(settings.andon_database_url, scrub=scrub or None)
     if create:
         migrate.upgrade(database)
     else:
@@ -84,6 +86,7 @@ def open_andon(
         courier=courier,
         channel=channel or "",
         directory=directory_for(settings),
+        jail=jail.jail_for(config, scrub=scrub),
     )
     courier.lost_page = andon.page_not_delivered
     andon.deployer = Deployer(andon)
@@ -141,7 +144,7 @@ def serve(settings: Settings) -> int:
     from bot import scheduler
     from bot.slack import app as slack_app
 
-    logs.configure(settings.secrets())
+    logs.configure(settings.scrubber())
     config = load(settings.andon_config)
     if settings.uses_slack and not config.slack.channel:
         log.error(
@@ -160,6 +163,7 @@ def serve(settings: Settings) -> int:
         )
         andon.homes = Homes(andon, client=slack.client, every=settings.andon_tick_seconds)
     _say_closed_doors(settings)
+    _say_who_builds(config)
     andon.courier.start()
     if andon.homes is not None:
         andon.homes.start()
@@ -217,7 +221,7 @@ def serve(settings: Settings) -> int:
 
 def shell(settings: Settings, *, name: str | None) -> int:
     """The engine with the terminal as its channel, and nothing else."""
-    logs.configure(settings.secrets(), level=logging.WARNING)
+    logs.configure(settings.scrubber(), level=logging.WARNING)
     chat = TerminalChat()
     andon = open_andon(settings, chat, create=True)
     Shell(andon, chat, person(name, via="terminal")).run()
@@ -278,6 +282,27 @@ def _forge_statuses(andon: Andon, settings: Settings):  # type: ignore[no-untype
     statuses.start()
     log.info("commit statuses: andon/line on open heads at %s", ", ".join(sorted(forges)))
     return statuses
+
+
+def _say_who_builds(config: AndonConfig) -> None:
+    """Code from the repository at start: refused as root without a user, or run as whom."""
+    local_ci = config.ci is not None and config.ci.local is not None
+    if not runs_repository_code(config.build, local_ci=local_ci):
+        return
+    for problem in jail.problems(config):
+        log.error(problem)
+    user = config.build.user if config.build else None
+    if not jail.as_root() and user is not None:
+        log.warning(
+            "[build] user = %r applies only when Andon runs as root; builds run as Andon's user "
+            "(with Andon closed to them)",
+            user,
+        )
+    if not jail.as_root() and not jail.sealed():
+        log.warning(
+            "this system cannot close Andon's environment to the builds it runs as its own user: "
+            "run Andon as root with [build] user to keep code from the repository from reading it"
+        )
 
 
 def _say_closed_doors(settings: Settings) -> None:

@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.secrets import Scrubber
+
 SLACK_API = "https://slack.com/api/"
 
 
@@ -73,6 +75,10 @@ class Settings(BaseSettings):
         if password:
             found += sorted({password, unquote(password)})
         return found + [v for v in self._provider_secrets().values() if v not in found]
+
+    def scrubber(self) -> Scrubber:
+        """What masks every secret in what Andon logs, stores, posts and answers."""
+        return Scrubber(self.secrets())
 
     @staticmethod
     def _provider_secrets() -> dict[str, str]:

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from core.config_alerts import AlertRoute, AlertsConfig, Check, OncallConfig
+from core.config_build import BuildConfig
 from core.config_hosts import Environment, Host
 from core.config_problems import describe
 from core.config_values import (
@@ -136,13 +137,6 @@ class LineConfig(BaseModel):
 
     model_config = STRICT
     nag: Duration = timedelta(hours=2)
-
-
-class BuildConfig(BaseModel):
-    """The command that turns a checkout into what is copied to the hosts."""
-
-    model_config = STRICT
-    command: str = Field(min_length=1)
 
 
 class DigestConfig(BaseModel):

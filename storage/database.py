@@ -1,12 +1,15 @@
 """The engine and its sessions: SQLite in WAL mode by default, PostgreSQL by URL."""
 
+import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Mapper
 from sqlmodel import Session
 
 DEFAULT_URL = "sqlite:///./andon.db"
@@ -16,8 +19,13 @@ _SQLITE_BUSY_MS = 30_000
 class Database:
     """One place that knows the dialect's quirks, so nothing above it has to."""
 
-    def __init__(self, url: str = DEFAULT_URL) -> None:
+    def __init__(
+        self, url: str = DEFAULT_URL, *, scrub: Callable[[str], str] | None = None
+    ) -> None:
+        """``scrub``: every text a writing session stores passes through it first (Andon's
+        secrets masked), whatever wrote it — a message, an error, an audit row."""
         self.url = _normalise(url)
+        self._scrub = scrub
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine = _sqlite_engine(self.url) if self.is_sqlite else _server_engine(self.url)
         # Writers on SQLite take the write lock when they begin (BEGIN IMMEDIATE): a deferred
@@ -40,6 +48,8 @@ class Database:
     def writing(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back when it raises."""
         with self._writers, Session(self._writer, expire_on_commit=False) as session:
+            if self._scrub is not None:
+                event.listen(session, "before_flush", _scrubbing(self._scrub))
             yield session
             session.commit()
 
@@ -62,6 +72,46 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _scrubbing(scrub: Callable[[str], str]) -> Callable[..., None]:
+    """A ``before_flush`` hook: each loaded column of each row about to be written, scrubbed."""
+
+    def before_flush(session: Session, _context: object, _instances: object) -> None:
+        for row in (*session.new, *session.dirty):
+            state = inspect(row)
+            columns = _columns(state.mapper)
+            for key, value in list(state.dict.items()):  # not loaded: not written either
+                if key in columns and isinstance(value, str | dict | list):
+                    clean = _scrubbed(value, scrub)
+                    if clean is not value:
+                        setattr(row, key, clean)
+
+    return before_flush
+
+
+@functools.cache
+def _columns(mapper: Mapper[Any]) -> frozenset[str]:
+    return frozenset(column.key for column in mapper.column_attrs)
+
+
+def _scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
+    """Text scrubbed, JSON walked; the same object back when nothing changed."""
+    if isinstance(value, str):
+        clean = scrub(value)
+        return value if clean == value else clean
+    if isinstance(value, dict):
+        pairs = [(_scrubbed(key, scrub), _scrubbed(item, scrub)) for key, item in value.items()]
+        changed = any(
+            new_key is not key or new is not value[key]
+            for (new_key, new), key in zip(pairs, value, strict=True)
+        )
+        return dict(pairs) if changed else value
+    if isinstance(value, list):
+        items = [_scrubbed(item, scrub) for item in value]
+        changed = any(new is not old for new, old in zip(items, value, strict=True))
+        return items if changed else value
+    return value
 
 
 def _normalise(url: str) -> str:

@@ -4,7 +4,9 @@ with the repository's own ``check.sh`` — red stops the line, green says "fixed
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -97,6 +99,10 @@ class Developer(GitWorkspace):
         return self.git("worktree", "list", "--porcelain", cwd=self.bare).count("worktree ")
 
 
+# The command runs the repository's code: as root, only as a user of its own.
+BUILD_USER = '[build]\nuser = "nobody"\n' if os.geteuid() == 0 else ""
+
+
 def runner_config(bare: Path, *, command: str = "sh check.sh", timeout: str = "60s") -> str:
     return f"""
 [slack]
@@ -110,7 +116,17 @@ branch = "main"
 command = "{command}"
 timeout = "{timeout}"
 junit_path = "report.xml"
-"""
+
+{BUILD_USER}"""
+
+
+@pytest.fixture
+def shared() -> Iterator[Path]:
+    """A folder the command may write to whoever it runs as (the build user, as root)."""
+    folder = Path(tempfile.mkdtemp(prefix="andon-test-shared-"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -194,9 +210,9 @@ def test_a_red_push_stops_the_line_and_the_green_one_says_fixed_in_its_thread(
 
 
 def test_a_command_past_its_time_limit_is_killed_and_fails_saying_it_timed_out(
-    dev: Developer, serving: Callable[..., AndonServer], fake_slack: FakeSlack, tmp_path: Path
+    dev: Developer, serving: Callable[..., AndonServer], fake_slack: FakeSlack, shared: Path
 ) -> None:
-    pid_file = tmp_path / "sleeper.pid"
+    pid_file = shared / "sleeper.pid"
     slow = f'echo "waiting for the database"\nsleep 30 &\necho $! > "{pid_file}"\nwait\n'
     server = serving(runner_config(dev.bare, timeout="2s"))
     assert server.cli("ci", "install", str(dev.bare)).returncode == 0
@@ -213,9 +229,9 @@ def test_a_command_past_its_time_limit_is_killed_and_fails_saying_it_timed_out(
 
 
 def test_stopping_andon_serve_kills_the_running_command_and_leaves_its_job_for_the_next_start(
-    dev: Developer, serving: Callable[..., AndonServer], tmp_path: Path
+    dev: Developer, serving: Callable[..., AndonServer], shared: Path
 ) -> None:
-    pid_file = tmp_path / "sleeper.pid"
+    pid_file = shared / "sleeper.pid"
     slow = f'sleep 30 &\necho $! > "{pid_file}"\nwait\n'
     server = serving(runner_config(dev.bare))
     assert server.cli("ci", "install", str(dev.bare)).returncode == 0

@@ -11,7 +11,8 @@ from typing import Any, get_args
 import pytest
 from pydantic import BaseModel
 
-from core.config import AndonConfig, ConfigError, Weekly, load, problems
+from core.config import AndonConfig, BuildConfig, ConfigError, Weekly, load, problems
+from core.config_build import root_problems
 from core.durations import parse_duration
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "andon.example.toml"
@@ -159,3 +160,37 @@ def test_durations_combine_units_and_refuse_zero() -> None:
 def test_the_local_runner_without_a_repository_is_a_problem(tmp_path: Path) -> None:
     path = write(tmp_path, '[ci.local]\ncommand = "make test"\n')
     assert problems(path) == ["ci.local: needs [repo] path, the repository whose pushes it tests"]
+
+
+def test_build_names_who_builds_and_never_root(tmp_path: Path) -> None:
+    path = write(tmp_path, '[build]\nfrom_repo = true\nuser = "nobody"\ntimeout = "5m"\n')
+    build = load(path).build
+    assert build is not None and build.command is None and build.from_repo
+    assert (build.user, build.timeout) == ("nobody", timedelta(minutes=5))
+    assert load(write(tmp_path, "")).build is None
+    assert problems(write(tmp_path, '[build]\nuser = "root"\n')) == [
+        "build.user: root would give the build everything Andon has; name a user with less"
+    ]
+    assert problems(write(tmp_path, '[build]\nuser = "no body"\n')) == [
+        "build.user: 'no body' is not a user name; write one like nobody or andon-build"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("build", "local_ci", "found"),
+    [
+        (None, False, False),
+        (BuildConfig(command="make dist"), False, False),  # the server's own build: trusted
+        (BuildConfig(from_repo=True), False, True),
+        (None, True, True),
+        (BuildConfig(from_repo=True, user="nobody"), True, False),
+    ],
+)
+def test_as_root_code_from_the_repository_needs_a_build_user(
+    build: BuildConfig | None, local_ci: bool, found: bool
+) -> None:
+    """What ``andon config check`` adds on a machine where Andon runs as root; never elsewhere."""
+    said = root_problems(build, local_ci=local_ci, as_root=True)
+    assert bool(said) == found
+    assert all(p.startswith("build.user: Andon runs as root") and "[build] user" in p for p in said)
+    assert root_problems(build, local_ci=local_ci, as_root=False) == []

@@ -4,6 +4,7 @@ promotion with a bake time, migrations that make a rollback ask first, build ste
 application's repository, and continuous deployment of every green build."""
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +18,21 @@ from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, AndonServer
 from tests.slack_requests import block_action, slash_command
 
+# The repository's own build runs where andon.toml allows it; as root, as a user of its own.
+REPOSITORY_BUILDS = {"from_repo": True, **({"user": "nobody"} if os.geteuid() == 0 else {})}
+
 
 class LocalLine:
     """``andon serve`` whose environments deploy into local directories."""
 
-    def __init__(self, root: Path, slack: FakeSlack, environments: dict[str, dict[str, Any]]):
+    def __init__(
+        self,
+        root: Path,
+        slack: FakeSlack,
+        environments: dict[str, dict[str, Any]],
+        *,
+        build: dict[str, Any] | None = None,
+    ):
         self.root, self.slack = root, slack
         self.app = App(root / "git")
         self.paths = {name: root / "hosts" / name for name in environments}
@@ -31,6 +42,9 @@ class LocalLine:
             "[repo]",
             f"path = {toml_value(str(self.app.clone))}",
         ]
+        if build is not None:
+            lines.append("[build]")
+            lines += [f"{key} = {toml_value(value)}" for key, value in build.items()]
         for name, settings in environments.items():
             lines.append(f"[environments.{name}]")
             table = {"path": str(self.paths[name]), "hosts": ["local"], **settings}
@@ -79,8 +93,8 @@ def make_line(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Any]:
     fake_slack.forget()
     started: list[LocalLine] = []
 
-    def make(**environments: dict[str, Any]) -> LocalLine:
-        line = LocalLine(tmp_path, fake_slack, environments)
+    def make(build: dict[str, Any] | None = None, **environments: dict[str, Any]) -> LocalLine:
+        line = LocalLine(tmp_path, fake_slack, environments, build=build)
         started.append(line)
         return line
 
@@ -167,7 +181,7 @@ def test_a_rollback_across_migrations_asks_for_confirmation(make_line: Any) -> N
 
 
 def test_the_build_step_comes_from_the_repository_at_that_revision(make_line: Any) -> None:
-    line = make_line(production={})
+    line = make_line(production={}, build=REPOSITORY_BUILDS)
     spec = (
         'build = "echo built at $(git rev-parse --short HEAD 2>/dev/null || echo tree) > BUILD"\n'
     )

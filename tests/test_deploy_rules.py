@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 
 from bot.commands import Deploy, Help, Rollback, ShowDeploys, parse
-from core.config import AndonConfig, RepoConfig
+from core.config import AndonConfig, BuildConfig, RepoConfig
 from core.config_hosts import Environment
 from core.deploy import manifest
 from core.deploy.batches import split
 from core.deploy.manifest import Entry
-from core.deploy.spec import SpecError, steps_for
+from core.deploy.spec import SpecError, SpecRefusedError, steps_for
 
 ENVIRONMENTS = ("staging", "production")
 
@@ -99,7 +99,7 @@ class _Repo:
         return self.spec if path == "andon.deploy.toml" else None
 
 
-def _config() -> AndonConfig:
+def _config(*, from_repo: bool = True) -> AndonConfig:
     production = Environment(
         path="/srv/app",
         hosts=["local"],
@@ -107,7 +107,9 @@ def _config() -> AndonConfig:
         after_activate=["reload"],
     )
     return AndonConfig(
-        repo=RepoConfig(path="/srv/git/app.git"), environments={"production": production}
+        repo=RepoConfig(path="/srv/git/app.git"),
+        environments={"production": production},
+        build=BuildConfig(command="make", from_repo=from_repo),
     )
 
 
@@ -121,7 +123,7 @@ def test_the_repositorys_spec_overrides_the_servers_steps_for_its_environment() 
         'build = "make staging"\n'
     )
     steps = steps_for(_config(), "production", _Repo(spec), "a" * 40)  # type: ignore[arg-type]
-    assert steps.build == "make dist"
+    assert steps.build == "make dist" and steps.build_from_repo
     assert steps.before_activate == ("./bin/migrate",)  # the server's, not overridden
     assert steps.after_activate == ("systemctl reload app",)
     assert steps.health_command == "curl -fsS localhost:8080/healthz"
@@ -139,3 +141,21 @@ def test_the_repositorys_spec_overrides_the_servers_steps_for_its_environment() 
 def test_a_broken_spec_names_its_key(spec: str, problem: str) -> None:
     with pytest.raises(SpecError, match=problem):
         steps_for(_config(), "production", _Repo(spec), "a" * 40)  # type: ignore[arg-type]
+
+
+def test_without_from_repo_a_spec_that_asks_for_commands_is_refused_naming_the_setting() -> None:
+    spec = 'after_activate = ["reload"]\n[environments.production]\nbuild = "make dist"\n'
+    with pytest.raises(SpecRefusedError) as refused:
+        steps_for(_config(from_repo=False), "production", _Repo(spec), "a" * 40)  # type: ignore[arg-type]
+    assert str(refused.value) == (
+        "andon.deploy.toml at aaaaaaa asks to run commands of its own (build, after_activate), "
+        "and andon.toml runs a repository's commands only with `[build] from_repo = true` — "
+        "nothing was deployed"
+    )
+
+
+def test_without_from_repo_the_servers_own_steps_run_and_other_environments_do_not_count() -> None:
+    spec = '[environments.staging]\nbuild = "make staging"\n'
+    steps = steps_for(_config(from_repo=False), "production", _Repo(spec), "a" * 40)  # type: ignore[arg-type]
+    assert steps.build == "make" and not steps.build_from_repo
+    assert steps.after_activate == ("reload",)

@@ -1,18 +1,18 @@
 """Tokens and secrets never leave the process: a whole day of the line on a real ``andon serve``
 (a red build stops the line, a five-whys reply, a deploy to ``local``, pages, a Slack outage, bad
 signatures, an error with every secret in its message) with a distinctive value for every secret
-setting; then the server's whole log, every call the fake Slack received, the audit log, the
-database (outbox included) and the CLI's output are searched for each value and its obvious
-encodings. And ``/api/*`` — every route the app has, found from the app itself — answers 401 with
-nothing in the body to a missing, wrong or empty bearer token."""
+setting, and one pasted into a reason; then the server's whole log, every call the fake Slack
+received, the audit log, the database (outbox included) and the CLI's output are searched for
+each value and its obvious encodings. And ``/api/*`` — every route the app has, found from the
+app itself — answers 401 with nothing in the body to a missing, wrong or empty bearer token."""
 
 import base64
 import hashlib
 import hmac
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,26 +20,21 @@ from urllib.parse import quote
 import pytest
 import requests
 from fastapi.routing import APIRoute
+from sqlmodel import select
 
 from bot.http import app as http_app
+from bot.secrets import Scrubber
 from bot.settings import Settings
+from storage import migrate
+from storage.database import Database
+from storage.tables import AuditEntry, OutboxMessage
 from tests.ci_payloads import generic
 from tests.deploy_line import UNFINISHED, App, toml_value
 from tests.fakes.slack import APP_TOKEN, FakeSlack
 from tests.fakes.socket_mode import FakeSocketMode
 from tests.harness import CHANNEL, AndonServer, run_cli
+from tests.leaks import SECRETS, database_dump, leaks, slack_calls
 from tests.slack_requests import signed_headers, slash_command, thread_reply, view_submission
-
-SECRETS = {
-    "SLACK_BOT_TOKEN": "xoxb-SEKRIT-bot-5a1f0c9e77",
-    "SLACK_SIGNING_SECRET": "SEKRIT-signing-0d8e3b61",
-    "SLACK_APP_TOKEN": "xapp-SEKRIT-app-c27b94ee",
-    "ANDON_API_TOKEN": "SEKRIT-api-9f13d7a2",
-    "ANDON_WEBHOOK_SECRET": "SEKRIT-hooks-4c6e21b0",
-    "ANDON_WEBHOOK_SECRET_GENERIC": "SEKRIT-generic-7b02e9f4",
-    "ANDON_GITHUB_TOKEN": "ghp_SEKRIT-github-3e8a50",
-    "ANDON_GITLAB_TOKEN": "glpat-SEKRIT-gitlab-61d2f8",
-}
 
 
 def test_every_secret_setting_of_env_example_is_searched_for() -> None:
@@ -58,17 +53,6 @@ def test_every_secret_setting_of_env_example_is_searched_for() -> None:
         if "SecretStr" in str(field.annotation)
     }
     assert secret_fields <= set(SECRETS), secret_fields - set(SECRETS)
-
-
-def encodings(secret: str) -> dict[str, str]:
-    raw = secret.encode()
-    return {
-        "raw": secret,
-        "base64": base64.b64encode(raw).decode().rstrip("="),
-        "base64url": base64.urlsafe_b64encode(raw).decode().rstrip("="),
-        "url": quote(secret, safe=""),
-        "hex": raw.hex(),
-    }
 
 
 class SocketSlack(FakeSlack):
@@ -192,16 +176,18 @@ def test_no_secret_reaches_a_log_a_message_the_audit_log_or_the_database(day: Da
     assert day.hook("/hooks/alerts/alertmanager", alertmanager, **shared).status_code in (200, 202)
     slack.wait_for("chat.postMessage", lambda p: str(p.get("channel", "")).startswith("D"))
     # Slack fails for a while; the courier retries and logs it.
+    # Someone pastes a token into the reason: the channel, the stoppage and the audit log get
+    # it masked, as everything Andon stores and posts.
     slack.fail(500, count=2, methods={"chat.postMessage"})
+    pasted = f"stop during an outage, the token {SECRETS['ANDON_API_TOKEN']} is in the log"
     body, kind = slash_command(
-        "/line",
-        "stop during an outage",
-        user="U0ANA",
-        name="ana",
-        response_url=slack.response_url(),
+        "/line", pasted, user="U0ANA", name="ana", response_url=slack.response_url()
     )
     assert day.slack_post(body, kind).status_code == 200
-    slack.wait_for("chat.postMessage", lambda p: "during an outage" in str(p.get("text", "")))
+    stopped = slack.wait_for(
+        "chat.postMessage", lambda p: "during an outage" in str(p.get("text", ""))
+    )
+    assert "the token [secret] is in the log" in stopped[-1].params["text"]
     # Bad signatures and wrong tokens at every door.
     assert day.slash("/line", "status", good=False).status_code == 401
     wrong = {"X-Andon-Signature": _sign(b"{}", "guess")}
@@ -221,21 +207,14 @@ def test_no_secret_reaches_a_log_a_message_the_audit_log_or_the_database(day: Da
     cli = _cli_outputs(day)
     places = {
         "the log of andon serve": server.log(),
-        "the calls to Slack": _calls(slack),
+        "the calls to Slack": slack_calls(slack),
         "the audit log": json.dumps(audit),
-        "the database": _database(day.root / "db"),
+        "the database": database_dump(day.root / "andon.db"),
         "the CLI": cli,
     }
     assert "[secret]" in places["the log of andon serve"]  # the error was logged, scrubbed
     assert len(audit) >= 8 and len(slack.calls()) >= 10, (len(audit), len(slack.calls()))
-    leaks = [
-        f"{name} ({how}) in {where}"
-        for name, secret in SECRETS.items()
-        for how, encoded in encodings(secret).items()
-        for where, text in places.items()
-        if encoded in text
-    ]
-    assert not leaks, leaks
+    assert not leaks(places)
 
 
 def _audited(day: Day, action: str, timeout: float = 10.0) -> None:
@@ -251,21 +230,6 @@ def _finished(day: Day, timeout: float = 30.0) -> None:
         assert time.monotonic() < deadline, deploys[0]
         time.sleep(0.1)
     assert deploys[0]["status"] == "succeeded", deploys[0]
-
-
-def _calls(slack: FakeSlack) -> str:
-    """Everything Slack received but the bot token in ``Authorization``, where it belongs."""
-    found = []
-    for call in slack.calls():
-        headers = {k: v for k, v in call.headers.items() if k.lower() != "authorization"}
-        found.append(json.dumps({"method": call.method, "params": call.params, "h": headers}))
-    return "\n".join(found)
-
-
-def _database(path: Path) -> str:
-    """Every row of every table, the outbox with the rest."""
-    with sqlite3.connect(path) as connection:
-        return "\n".join(connection.iterdump())
 
 
 def _cli_outputs(day: Day) -> str:
@@ -349,3 +313,72 @@ def test_the_database_password_is_a_secret_too() -> None:
 
     url = "postgresql://andon:s%40cret-pw@db.internal/andon"
     assert {"s%40cret-pw", "s@cret-pw"} <= set(Settings(andon_database_url=url).secrets())
+
+
+def test_the_scrubber_masks_a_secret_in_every_spelling_wherever_it_sits() -> None:
+    """Inside a longer encoded text a secret's base64 depends on what precedes it: every
+    alignment is masked, as are the URL-encoded, JSON-escaped, mrkdwn-escaped and hex forms."""
+    scrub = Scrubber([*SECRETS.values(), "p&ss<w>rd"])
+    for secret in [*SECRETS.values(), "p&ss<w>rd"]:
+        for before in ("", "a", "ab", "abc"):
+            text = f"{before}{secret} and what follows"
+            raw = text.encode()
+            spellings = {  # the text spelled, and the secret spelled the same way inside it
+                "as written": (text, secret),
+                "URL-encoded": (quote(text, safe=""), quote(secret, safe="")),
+                "JSON": (json.dumps(text), json.dumps(secret)[1:-1]),
+                "mrkdwn": (_mrkdwn(text), _mrkdwn(secret)),
+                "hex": (raw.hex(), secret.encode().hex()),
+                "base64": (base64.b64encode(raw).decode(), None),
+                "base64url": (base64.urlsafe_b64encode(raw).decode(), None),
+            }
+            for how, (spelled, inside) in spellings.items():
+                masked = scrub(spelled)
+                assert "[secret]" in masked, (secret, before, how)
+                assert inside is None or inside not in masked, (secret, before, how)
+    assert scrub("nothing to hide here") == "nothing to hide here"
+    assert not Scrubber(["abc"])  # too short to be a secret: never masks ordinary words
+
+
+def _mrkdwn(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def test_every_row_andon_writes_is_scrubbed_on_its_way_into_the_database(database_url: str) -> None:
+    """Whatever writes it — a queued message (JSON), an audit row, an error set on a row that was
+    already stored — the database never receives a secret Andon knows."""
+    token = SECRETS["ANDON_API_TOKEN"]
+    database = Database(database_url, scrub=Scrubber(SECRETS.values()))
+    migrate.upgrade(database)
+    now = datetime.now(UTC)
+    try:
+        with database.writing() as session:
+            message = OutboxMessage(
+                created_at=now,
+                kind="post",
+                lane="channel:C1",
+                target="C1",
+                next_attempt_at=now,
+                payload={"text": f"token {token}", "blocks": [{"text": {"text": token}}]},
+            )
+            entry = AuditEntry(
+                at=now, actor="U1", actor_name="ana", via="slack", action="line.stop", outcome="ok"
+            )
+            entry.detail = f"stop {base64.b64encode(token.encode()).decode()}"
+            session.add_all([message, entry])
+        with database.writing() as session:
+            stored = session.get(OutboxMessage, message.id)
+            assert stored is not None
+            stored.last_error = f"Slack said no to {quote(token, safe='')}"
+            session.add(stored)
+        with database.reading() as session:
+            rows = [
+                json.dumps(row.model_dump(mode="json"))
+                for table in (OutboxMessage, AuditEntry)
+                for row in session.exec(select(table))
+            ]
+    finally:
+        database.dispose()
+    assert len(rows) == 2 and all("[secret]" in row for row in rows), rows
+    assert "Slack said no to [secret]" in rows[0]
+    assert not leaks({"the stored rows": "\n".join(rows)})

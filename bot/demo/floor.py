@@ -27,6 +27,7 @@ from bot.chat.terminal import TerminalChat
 from bot.demo.stage import Stage
 from bot.http import app as http_app
 from bot.main import open_andon
+from bot.secrets import Scrubber
 from bot.settings import Settings
 from bot.terminal.shell import Shell
 from core.actor import Actor
@@ -60,7 +61,7 @@ class Floor:
     """The running engine, its HTTP endpoints on a loopback port, and the people typing."""
 
     def __init__(self, stage: Stage) -> None:
-        logs.configure([], level=logging.WARNING)
+        logs.configure(Scrubber([]), level=logging.WARNING)
         self.settings = settings_for(stage)
         self.chat = TerminalChat()
         self.andon: Andon = open_andon(self.settings, self.chat, create=True)

@@ -1,20 +1,19 @@
 """A revision made ready to ship: its tree on this machine, its manifest, and delta archives.
 
 The tree is cut once per deploy (``git archive``, then the optional build command in that clean
-directory) and every host gets an archive of only what differs from the release it runs.
+directory) and every host gets an archive of only what differs from the release it runs. The
+build runs through the ``Builder`` port: the composition root runs it in the build's jail.
 """
 
 import hashlib
 import io
-import os
-import subprocess
 import tarfile
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from core.deploy import manifest
 from core.deploy.manifest import Manifest
@@ -22,11 +21,22 @@ from core.deploy.source import Source
 
 REVISION_FILE = "REVISION"
 ANDON_FILES = (REVISION_FILE, manifest.FILE_NAME)
-_BUILD_TIMEOUT = 30 * 60
 
 
 class BuildError(Exception):
     """The build command failed; the message ends with the tail of its output."""
+
+
+class BuildRefusedError(Exception):
+    """The build was not run at all; the message names the setting that would let it run."""
+
+
+class Builder(Protocol):
+    def __call__(self, command: str, *, cwd: Path, from_repo: bool) -> None:
+        """Run a build command in ``cwd``: the server's own (trusted) or the repository's.
+
+        Raises ``BuildError`` when it fails, ``BuildRefusedError`` when it may not run."""
+        ...
 
 
 @dataclass
@@ -61,38 +71,27 @@ class Bundle:
         return target
 
 
-def cut(source: Source, revision: str, *, workdir: Path, build: str | None) -> Bundle:
+def cut(
+    source: Source,
+    revision: str,
+    *,
+    workdir: Path,
+    build: str | None,
+    builder: Builder | None = None,
+    from_repo: bool = False,
+) -> Bundle:
     """Export the revision and build it; the tree left behind is what ships."""
     root = workdir / "tree"
     root.mkdir(parents=True)
     source.export(revision, root)
     if build:
-        _build(build, root)
+        if builder is None:
+            raise BuildRefusedError("this Andon has nothing to run a build with")
+        builder(build, cwd=root, from_repo=from_repo)
     found = manifest.scan(root)
     for name in ANDON_FILES:
         found.pop(name, None)  # Andon writes these itself
     return Bundle(revision=revision, root=root, manifest=found)
-
-
-def _build(command: str, root: Path) -> None:
-    with tempfile.TemporaryFile() as output:
-        try:
-            done = subprocess.run(
-                ["sh", "-c", command],
-                cwd=root,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                timeout=_BUILD_TIMEOUT,
-                start_new_session=True,
-                env=_clean_environment(),
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise BuildError(f"build command timed out after {_BUILD_TIMEOUT // 60} min") from None
-        if done.returncode != 0:
-            output.seek(max(0, output.tell() - 600))
-            tail = output.read().decode(errors="replace").strip()
-            raise BuildError(f"build command exited {done.returncode}: {tail}")
 
 
 def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -109,8 +108,3 @@ def _add_text(tar: tarfile.TarFile, name: str, text: str) -> None:
     info.size, info.mode = len(data), 0o644
     info.mtime = int(time.time())
     tar.addfile(info, io.BytesIO(data))
-
-
-def _clean_environment() -> dict[str, str]:
-    """The build runs without Andon's secrets in its environment."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("ANDON_", "SLACK_"))}

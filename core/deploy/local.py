@@ -158,6 +158,7 @@ class LocalConnection:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, so a timeout kills it all
+                env=_without_andons_settings(),
             )
         try:
             output, _ = process.communicate(timeout=timeout)
@@ -169,6 +170,11 @@ class LocalConnection:
 
     def close(self) -> None:
         pass
+
+
+def _without_andons_settings() -> dict[str, str]:
+    """A host's commands run as on any host: none of Andon's settings and secrets with them."""
+    return {k: v for k, v in os.environ.items() if not k.upper().startswith(("ANDON_", "SLACK_"))}
 
 
 @contextmanager

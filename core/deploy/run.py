@@ -28,13 +28,13 @@ from core.clock import Clock
 from core.config import AndonConfig
 from core.config_hosts import Environment, Host
 from core.deploy import batches, health, lease, records, releases
-from core.deploy.bundle import BuildError, Bundle, cut
+from core.deploy.bundle import Builder, BuildError, BuildRefusedError, Bundle, cut
 from core.deploy.health import HealthCheck
 from core.deploy.manifest import UnsafeTreeError
 from core.deploy.notices import DeployProgress
 from core.deploy.records import DeployView
 from core.deploy.source import Source, SourceError
-from core.deploy.spec import SpecError, Steps, server_steps, steps_for
+from core.deploy.spec import SpecError, SpecRefusedError, Steps, server_steps, steps_for
 from core.deploy.state import DeployState, HostStep, move, step
 from core.deploy.transport import Connection, HostError, Transport
 from core.home import viewers
@@ -61,6 +61,7 @@ class Crew:
     transport_for: Callable[[str], Transport]
     sleep: Callable[[float], None]
     workdir: Path | None = None
+    builder: Builder | None = None  # runs a build command (the build's jail)
 
 
 class _HaltError(Exception):
@@ -159,7 +160,17 @@ class _Job:
             raise _HaltError(None, "no [repo] path to cut the release from")
         try:
             self.steps = steps_for(self.crew.config, self.environment, source, self.revision)
-            self.bundle = cut(source, self.revision, workdir=workdir, build=self.steps.build)
+            self.bundle = cut(
+                source,
+                self.revision,
+                workdir=workdir,
+                build=self.steps.build,
+                builder=self.crew.builder,
+                from_repo=self.steps.build_from_repo,
+            )
+        except (SpecRefusedError, BuildRefusedError) as refused:
+            # Andon's configuration said no before anything ran: nothing is wrong on the line.
+            raise _HaltError(None, str(refused), stops_line=False) from None
         except (SpecError, BuildError, SourceError, UnsafeTreeError) as error:
             raise _HaltError(None, str(error)) from None
 

@@ -9,6 +9,10 @@ override the server's for the environment being deployed:
     [environments.production]
     after_activate = ["sudo systemctl reload app"]
     health_command = "curl -fsS localhost:8080/healthz"
+
+Its steps are commands from the repository, run on Andon's machine (the build) and on the hosts:
+only where the server's ``andon.toml`` allows it (``[build] from_repo = true``). Otherwise a
+revision whose spec asks for any of them is refused — never deployed without the steps it needs.
 """
 
 import tomllib
@@ -19,11 +23,16 @@ from core.config import AndonConfig
 from core.deploy.source import Source
 
 FILE_NAME = "andon.deploy.toml"
-_KEYS = {"build", "before_activate", "after_activate", "health_command"}
+_KEYS_IN_ORDER = ("build", "before_activate", "after_activate", "health_command")
+_KEYS = set(_KEYS_IN_ORDER)
 
 
 class SpecError(Exception):
     """The repository's deploy spec cannot be used; the message names the key."""
+
+
+class SpecRefusedError(Exception):
+    """The spec asks to run commands and andon.toml does not let a repository's commands run."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,7 @@ class Steps:
     before_activate: tuple[str, ...]
     after_activate: tuple[str, ...]
     health_command: str | None
+    build_from_repo: bool = False  # the build is the repository's, not the server's own
 
 
 def server_steps(config: AndonConfig, environment: str) -> Steps:
@@ -54,12 +64,20 @@ def steps_for(config: AndonConfig, environment: str, source: Source, revision: s
         spec = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{FILE_NAME} at {revision[:7]}: {error}") from None
-    steps = _apply(steps, _table(spec, ""), where="")
+    top = _table(spec, "")
     environments = spec.get("environments", {})
     if not isinstance(environments, dict):
         raise SpecError(f"{FILE_NAME} at {revision[:7]}: environments must be a table")
-    chosen = environments.get(environment, {})
-    return _apply(steps, _table(chosen, f"environments.{environment}."), where=environment)
+    chosen = _table(environments.get(environment, {}), f"environments.{environment}.")
+    steps = _apply(_apply(steps, top, where=""), chosen, where=environment)
+    asked = sorted({*top, *chosen}, key=_KEYS_IN_ORDER.index)
+    if asked and not (config.build is not None and config.build.from_repo):
+        raise SpecRefusedError(
+            f"{FILE_NAME} at {revision[:7]} asks to run commands of its own "
+            f"({', '.join(asked)}), and andon.toml runs a repository's commands only with "
+            "`[build] from_repo = true` — nothing was deployed"
+        )
+    return replace(steps, build_from_repo="build" in asked)
 
 
 def _table(table: Any, prefix: str) -> dict[str, Any]:
