@@ -10,7 +10,7 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
-from bot import jail, logs
+from bot import deployment_mirror, jail, logs
 from bot.andon import Andon
 from bot.chat import Chat
 from bot.chat.slack import SlackChat
@@ -173,6 +173,7 @@ def serve(settings: Settings) -> int:
     jobs = scheduler.start(andon, checker=checker, every=settings.andon_tick_seconds)
     runner = _local_ci(andon)
     statuses = _forge_statuses(andon, settings)
+    deployments = deployment_mirror.start(andon, settings)
     server = uvicorn.Server(
         uvicorn.Config(
             http_app.build(andon, slack=slack, settings=settings),
@@ -207,6 +208,8 @@ def serve(settings: Settings) -> int:
             runner.stop()
         if statuses is not None:
             statuses.stop()
+        if deployments is not None:
+            deployments.stop()
         jobs.shutdown(wait=False)
         if checker is not None:
             checker.close()

@@ -24,6 +24,8 @@ from core.config_values import (
     Branch,
     Channel,
     Duration,
+    GitHubRepo,
+    GitLabProject,
     HttpUrl,
     Name,
     ProtectedRef,
@@ -148,11 +150,14 @@ class DigestConfig(BaseModel):
 
 
 class ForgesConfig(BaseModel):
-    """Where the forges' APIs answer: the hosted ones, or GitHub Enterprise / a GitLab server."""
+    """Where the forges' APIs answer (the hosted ones, or GitHub Enterprise / a GitLab server),
+    and which repository there is the line's: its deploys are recorded as that one's deployments."""
 
     model_config = STRICT
     github_api: HttpUrl = "https://api.github.com"
     gitlab_api: HttpUrl = "https://gitlab.com/api/v4"
+    github: GitHubRepo | None = None  # "owner/name"
+    gitlab: GitLabProject | None = None  # "group/project", or the project's numeric id
 
 
 def _email(value: str) -> str:

@@ -131,6 +131,29 @@ def _http_url(value: str) -> str:
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
+def _github_repo(value: str) -> str:
+    """``owner/name`` as GitHub spells a repository: a typo would send every deploy nowhere."""
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}", value):
+        raise ValueError(f"{value!r} is not a GitHub repository; write owner/name")
+    return value
+
+
+GitHubRepo = Annotated[str, AfterValidator(_github_repo)]
+
+
+def _gitlab_project(value: str) -> str:
+    """A GitLab project by its path (``group/subgroup/project``) or its numeric id."""
+    segment = r"[A-Za-z0-9_][A-Za-z0-9._-]*"
+    if not re.fullmatch(rf"[1-9][0-9]*|{segment}(?:/{segment})+", value):
+        raise ValueError(
+            f"{value!r} is not a GitLab project; write group/project or the project's id"
+        )
+    return value
+
+
+GitLabProject = Annotated[str, AfterValidator(_gitlab_project)]
+
+
 class Weekly(BaseModel):
     """A weekly moment such as ``mon 09:00`` (on-call handoff, digest)."""
 

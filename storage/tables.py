@@ -226,6 +226,34 @@ class DeployHost(SQLModel, table=True):
     runs: str | None = Field(default=None, max_length=40)  # found live after an interruption
 
 
+class ForgeDeployment(SQLModel, table=True):
+    """A deploy as a forge records it (a GitHub or GitLab deployment), and what it was last told.
+
+    A mirror tells the forge each step of the deploy once: it claims the row with a short lease,
+    as the courier claims an outbox row, and writes what the forge now shows before letting go.
+    A forge that is down waits until ``next_attempt_at``; ``None`` there means nothing is left.
+    """
+
+    __tablename__ = "forge_deployment"
+    __table_args__ = (
+        UniqueConstraint("deploy_id", "forge", name="uq_forge_deployment"),
+        Index("ix_forge_deployment_due", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    deploy_id: int = Field(foreign_key="deploy.id")
+    forge: str = Field(max_length=16)  # github | gitlab
+    project: str = Field(max_length=255)  # owner/name, or the GitLab project's path or id
+    forge_id: str | None = Field(default=None, max_length=64)  # the forge's deployment id
+    shown: str | None = Field(default=None, max_length=16)  # created | running | succeeded | …
+    attempts: int = 0
+    next_attempt_at: datetime | None = _when(nullable=True)
+    claimed_until: datetime | None = _when(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=255)
+    updated_at: datetime = _when()
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
 class Release(SQLModel, table=True):
     """A revision as it lived on one environment: when it went live, and whether it is bad."""
 

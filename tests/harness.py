@@ -133,7 +133,7 @@ class AndonServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a busy machine answers late
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"andon serve did not answer /healthz:\n{self.log()}")

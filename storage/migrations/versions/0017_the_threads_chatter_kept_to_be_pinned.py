@@ -1,7 +1,7 @@
 """the chatter of a stoppage's thread, kept so a reply can be pinned as an answer
 
 Revision ID: 0017
-Revises: 0010
+Revises: 0016
 Create Date: 2026-12-05 06:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0017"
-down_revision: str | None = "0010"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
