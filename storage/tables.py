@@ -188,7 +188,7 @@ class Deploy(SQLModel, table=True):
     kind: str = Field(max_length=16)  # deploy | rollback
     environment: str = Field(max_length=64)
     revision: str = Field(max_length=40)
-    status: str = Field(default="pending", max_length=16)
+    status: str = Field(default="pending", max_length=32)  # "awaiting_approval" is 17
     requested_at: datetime = _when()
     requested_by: str = Field(max_length=255)
     requested_by_name: str = Field(max_length=255)

@@ -32,6 +32,7 @@ class LocalLine:
         environments: dict[str, dict[str, Any]],
         *,
         build: dict[str, Any] | None = None,
+        database_url: str | None = None,
     ):
         self.root, self.slack = root, slack
         self.app = App(root / "git")
@@ -51,7 +52,7 @@ class LocalLine:
             lines += [f"{key} = {toml_value(value)}" for key, value in table.items()]
         self.server = AndonServer(
             root / "andon",
-            database_url=f"sqlite:///{root / 'andon.db'}",
+            database_url=database_url or f"sqlite:///{root / 'andon.db'}",
             slack=slack,
             config="\n".join(lines) + "\n",
         ).start()
@@ -93,8 +94,12 @@ def make_line(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Any]:
     fake_slack.forget()
     started: list[LocalLine] = []
 
-    def make(build: dict[str, Any] | None = None, **environments: dict[str, Any]) -> LocalLine:
-        line = LocalLine(tmp_path, fake_slack, environments, build=build)
+    def make(
+        build: dict[str, Any] | None = None,
+        database_url: str | None = None,
+        **environments: dict[str, Any],
+    ) -> LocalLine:
+        line = LocalLine(tmp_path, fake_slack, environments, build=build, database_url=database_url)
         started.append(line)
         return line
 
@@ -127,8 +132,11 @@ def test_a_second_deploy_while_one_runs_is_refused_with_its_progress(make_line: 
     assert line.finished()["status"] == "succeeded"
 
 
-def test_a_deploy_that_needs_approval_waits_for_someone_else(make_line: Any) -> None:
-    line = make_line(production={"require_approval": True})
+def test_a_deploy_that_needs_approval_waits_for_someone_else(
+    make_line: Any, database_url: str
+) -> None:
+    # on both databases: "awaiting_approval" once did not fit PostgreSQL's deploy.status
+    line = make_line(database_url=database_url, production={"require_approval": True})
     revision = line.release("first", {"app.py": "print(1)\n"})
     assert "waits for approval" in line.slash("/deploy", "")
     request = line.slack.wait_for("chat.postMessage", lambda p: "asks to deploy" in p["text"])
