@@ -24,6 +24,7 @@ from core.deploy.source import GitSource, Source
 from core.deploy.ssh import SshTransport
 from core.deploy.state import DeployState
 from core.deploy.transport import Connection, Transport
+from core.refusal import Refusal
 from storage.tables import Deploy
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,8 @@ class Deployer:
         )
         self._threads: dict[int, threading.Thread] = {}
         self._ticking = threading.Lock()
+        # environment -> (revision, rule) auto-deploy was last refused for: audited once
+        self._refused: dict[str, tuple[str, str] | None] = {}
 
     def launch(self, deploy_id: int) -> threading.Thread:
         thread = threading.Thread(
@@ -147,9 +150,10 @@ class Deployer:
         if any(env.auto_deploy for env in self.andon.config.environments.values()):
             threading.Thread(target=self.tick, name="andon-deploy-nudge", daemon=True).start()
 
-    def tick(self) -> None:
-        """The scheduler's call: sweep the dead, then ship what auto-deploy would."""
-        if not self._ticking.acquire(blocking=False):
+    def tick(self, *, wait: bool = False) -> None:
+        """The scheduler's call: sweep the dead, then ship what auto-deploy would. A tick already
+        at it makes this one a no-op — unless ``wait``: then this one runs after it."""
+        if not self._ticking.acquire(blocking=wait):
             return  # a tick is already at it
         try:
             self.recover()
@@ -162,17 +166,23 @@ class Deployer:
             self._ticking.release()
 
     def _auto_deploy(self, environment: str, source: Source) -> None:
+        """Ship the candidate; a refusal that repeats tick after tick is audited when its reason
+        (the rule, for that revision) changes, not at every tick."""
+        config, clock = self.andon.config, self.andon.clock
         with self.andon.database.reading() as session:
             revision = auto.candidate(
-                session,
-                config=self.andon.config,
-                clock=self.andon.clock,
-                environment=environment,
-                source=source,
+                session, config=config, clock=clock, environment=environment, source=source
             )
-        if revision is not None:
-            intent = DeployIntent(revision=revision, environment=environment)
-            self.andon.execute(intent, auto.AUTO_ACTOR)
+            if revision is None:
+                return
+            refused = auto.refusal(
+                session, config=config, clock=clock, environment=environment, revision=revision
+            )
+        if refused is not None and self._refused.get(environment) == _why(revision, refused):
+            return
+        result = self.andon.execute(DeployIntent(revision, environment), auto.AUTO_ACTOR)
+        refusal = result if isinstance(result, Refusal) else None
+        self._refused[environment] = _why(revision, refusal) if refusal else None
 
     def wait(self, timeout: float | None = None) -> None:
         for thread in list(self._threads.values()):
@@ -193,6 +203,10 @@ class Deployer:
                         return
             except Exception:
                 log.exception("could not renew the lease of deploy #%s", deploy_id)
+
+
+def _why(revision: str, refusal: Refusal) -> tuple[str, str]:
+    return revision, refusal.rule or refusal.reason
 
 
 def _environment_of(session: Session, deploy_id: int) -> str | None:
