@@ -1,7 +1,8 @@
 """Deploys run in the background of the process that accepted them, renewing their lease.
 
 The request (``core.deploy.request``) answers at once; this runs the recorded deploy in a
-thread, keeps its lock alive while it runs, and after a crash sweeps deploys nobody runs.
+thread, keeps its lock alive while it runs, and after a crash sweeps deploys nobody runs. When
+Andon stops, running deploys end at their next safe point and the next start sweeps them.
 """
 
 import logging
@@ -75,10 +76,11 @@ class Deployer:
         self,
         andon: Andon,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         workdir: Path | None = None,
     ) -> None:
         self.andon = andon
+        self._stopping = threading.Event()
         self.holder = holders.token()
         repo = andon.config.repo
         self.source: Source | None = GitSource(repo.path) if repo else None
@@ -89,8 +91,9 @@ class Deployer:
             config=andon.config,
             source=self.source,
             transport_for=self.hosts,
-            sleep=sleep,
+            sleep=sleep or self._sleep,
             workdir=workdir,
+            stopping=self._stopping.is_set,
         )
         self._threads: dict[int, threading.Thread] = {}
         self._ticking = threading.Lock()
@@ -153,8 +156,8 @@ class Deployer:
     def tick(self, *, wait: bool = False) -> None:
         """The scheduler's call: sweep the dead, then ship what auto-deploy would. A tick already
         at it makes this one a no-op — unless ``wait``: then this one runs after it."""
-        if not self._ticking.acquire(blocking=wait):
-            return  # a tick is already at it
+        if self._stopping.is_set() or not self._ticking.acquire(blocking=wait):
+            return  # Andon is stopping, or a tick is already at it
         try:
             self.recover()
             for name, environment in self.andon.config.environments.items():
@@ -188,8 +191,30 @@ class Deployer:
         for thread in list(self._threads.values()):
             thread.join(timeout)
 
+    def stop_taking_work(self) -> None:
+        """Andon is stopping: no tick ships anything, and each running deploy ends at its next
+        safe point (``core.deploy.run``)."""
+        self._stopping.set()
+
+    def finish(self, timeout: float) -> list[int]:
+        """Wait up to ``timeout`` for running deploys to end; the ids still mid-step are left as
+        a kill would leave them, for the next start's sweep."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads.values()):
+            thread.join(max(deadline - time.monotonic(), 0))
+        left = sorted(i for i, thread in list(self._threads.items()) if thread.is_alive())
+        for deploy_id in left:
+            log.warning(
+                "deploy #%s is mid-step as Andon stops: the next start settles it", deploy_id
+            )
+        return left
+
     def close(self) -> None:
         self.hosts.close()
+
+    def _sleep(self, seconds: float) -> None:
+        """A wait in a deploy (between health probes) that a stop ends at once."""
+        self._stopping.wait(seconds)
 
     def _renew(self, deploy_id: int, done: threading.Event) -> None:
         while not done.wait(lease.RENEW_EVERY):
