@@ -19,7 +19,7 @@ push must land (the bare repository's ``main`` is checked); the script exits 1 i
 Then the bare start-up of the hook's command: ``andon gate pre-receive`` with empty stdin (it
 reads no ref and exits 0) against ``python -c pass`` from the same virtualenv, and a ``python -c``
 that only imports what each path imports (``bot.cli`` and ``requests``; ``bot.cli`` and what
-``_ask_database`` imports). Last, one more push per
+``gate_ask.database`` imports). Last, one more push per
 hooked variant with ``PYTHONPROFILEIMPORTTIME=1``: the hook's own imports, as it really runs.
 
 Only loopback traffic and local git; a bounded number of pushes; the server is stopped and the
@@ -239,10 +239,10 @@ class Series:
 
 # --- start-up of the hook's command -----------------------------------------------------------
 
-# What ``_ask_database`` in bot/gate_hook.py imports when it runs (kept in step with it by hand).
+# What ``database`` in bot/gate_ask.py imports when it runs (kept in step with it by hand).
 DATABASE_IMPORTS = (
     "bot.outbox, bot.render, core.clock, core.config, core.gate.decide, core.gate.push, "
-    "storage.database"
+    "sqlalchemy.exc, storage.database"
 )
 STARTUPS = (
     ("python", "`python -c pass` (interpreter + site, same venv)", [str(PYTHON), "-c", "pass"]),
@@ -263,7 +263,7 @@ STARTUPS = (
     ),
     (
         "database_imports",
-        '`python -c "import bot.cli, bot.gate_hook, <what _ask_database imports>"` '
+        '`python -c "import bot.cli, bot.gate_hook, <what gate_ask.database imports>"` '
         "(the database path's imports)",
         [str(PYTHON), "-c", f"import bot.cli, bot.gate_hook, {DATABASE_IMPORTS}"],
     ),

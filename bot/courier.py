@@ -60,7 +60,8 @@ class Courier:
         self._chat = chat
         self._clock = clock
         self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # the background loop ends
+        self._halt = threading.Event()  # no further message is sent by this process
         self._thread: threading.Thread | None = None
 
     # --- running in the background ---------------------------------------------------------
@@ -71,10 +72,24 @@ class Courier:
         self._thread.start()
 
     def stop(self) -> None:
+        self._halt.set()
         self._stop.set()
         self._wake.set()
         if self._thread:
             self._thread.join(timeout=10)
+
+    def finish(self, *, timeout: float) -> int:
+        """Andon is stopping: the loop ends, then one last delivery of what is due (waiting for
+        a short Retry-After) within ``timeout``; how many messages are left for the next start."""
+        deadline = time.monotonic() + timeout
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=timeout)
+        try:
+            return self.flush(timeout=max(deadline - time.monotonic(), 0))
+        finally:
+            self._halt.set()
 
     def release_orphans(self) -> int:
         """Claims of couriers whose process died are freed now, not when their lease runs out:
@@ -122,7 +137,7 @@ class Courier:
         """
         sent = 0
         progress = True
-        while progress and not self._stop.is_set():
+        while progress and not self._halt.is_set():
             progress = False
             for message_id, lane in self._heads():
                 if self._deliver(message_id):

@@ -1,7 +1,8 @@
 """Deploys run in the background of the process that accepted them, renewing their lease.
 
 The request (``core.deploy.request``) answers at once; this runs the recorded deploy in a
-thread, keeps its lock alive while it runs, and after a crash sweeps deploys nobody runs.
+thread, keeps its lock alive while it runs, and after a crash sweeps deploys nobody runs. When
+Andon stops, running deploys end at their next safe point and the next start sweeps them.
 """
 
 import logging
@@ -28,6 +29,7 @@ from core.deploy.source import GitSource, Source
 from core.deploy.ssh import SshTransport
 from core.deploy.state import DeployState
 from core.deploy.transport import Connection, Transport
+from core.refusal import Refusal
 from storage.tables import Deploy
 
 log = logging.getLogger(__name__)
@@ -103,10 +105,11 @@ class Deployer:
         self,
         andon: Andon,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         workdir: Path | None = None,
     ) -> None:
         self.andon = andon
+        self._stopping = threading.Event()
         self.holder = holders.token()
         repo = andon.config.repo
         self.source: Source | None = GitSource(repo.path) if repo else None
@@ -117,15 +120,18 @@ class Deployer:
             config=andon.config,
             source=self.source,
             transport_for=self.hosts,
-            sleep=sleep,
+            sleep=sleep or self._sleep,
             workdir=workdir,
             builder=JailedBuild(
                 andon.jail or jail_for(andon.config),
                 timeout=(andon.config.build or BuildConfig()).timeout,
             ),
+            stopping=self._stopping.is_set,
         )
         self._threads: dict[int, threading.Thread] = {}
         self._ticking = threading.Lock()
+        # environment -> (revision, rule) auto-deploy was last refused for: audited once
+        self._refused: dict[str, tuple[str, str] | None] = {}
 
     def launch(self, deploy_id: int) -> threading.Thread:
         thread = threading.Thread(
@@ -180,10 +186,11 @@ class Deployer:
         if any(env.auto_deploy for env in self.andon.config.environments.values()):
             threading.Thread(target=self.tick, name="andon-deploy-nudge", daemon=True).start()
 
-    def tick(self) -> None:
-        """The scheduler's call: sweep the dead, then ship what auto-deploy would."""
-        if not self._ticking.acquire(blocking=False):
-            return  # a tick is already at it
+    def tick(self, *, wait: bool = False) -> None:
+        """The scheduler's call: sweep the dead, then ship what auto-deploy would. A tick already
+        at it makes this one a no-op — unless ``wait``: then this one runs after it."""
+        if self._stopping.is_set() or not self._ticking.acquire(blocking=wait):
+            return  # Andon is stopping, or a tick is already at it
         try:
             self.recover()
             for name, environment in self.andon.config.environments.items():
@@ -195,24 +202,52 @@ class Deployer:
             self._ticking.release()
 
     def _auto_deploy(self, environment: str, source: Source) -> None:
+        """Ship the candidate; a refusal that repeats tick after tick is audited when its reason
+        (the rule, for that revision) changes, not at every tick."""
+        config, clock = self.andon.config, self.andon.clock
         with self.andon.database.reading() as session:
             revision = auto.candidate(
-                session,
-                config=self.andon.config,
-                clock=self.andon.clock,
-                environment=environment,
-                source=source,
+                session, config=config, clock=clock, environment=environment, source=source
             )
-        if revision is not None:
-            intent = DeployIntent(revision=revision, environment=environment)
-            self.andon.execute(intent, auto.AUTO_ACTOR)
+            if revision is None:
+                return
+            refused = auto.refusal(
+                session, config=config, clock=clock, environment=environment, revision=revision
+            )
+        if refused is not None and self._refused.get(environment) == _why(revision, refused):
+            return
+        result = self.andon.execute(DeployIntent(revision, environment), auto.AUTO_ACTOR)
+        refusal = result if isinstance(result, Refusal) else None
+        self._refused[environment] = _why(revision, refusal) if refusal else None
 
     def wait(self, timeout: float | None = None) -> None:
         for thread in list(self._threads.values()):
             thread.join(timeout)
 
+    def stop_taking_work(self) -> None:
+        """Andon is stopping: no tick ships anything, and each running deploy ends at its next
+        safe point (``core.deploy.run``)."""
+        self._stopping.set()
+
+    def finish(self, timeout: float) -> list[int]:
+        """Wait up to ``timeout`` for running deploys to end; the ids still mid-step are left as
+        a kill would leave them, for the next start's sweep."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads.values()):
+            thread.join(max(deadline - time.monotonic(), 0))
+        left = sorted(i for i, thread in list(self._threads.items()) if thread.is_alive())
+        for deploy_id in left:
+            log.warning(
+                "deploy #%s is mid-step as Andon stops: the next start settles it", deploy_id
+            )
+        return left
+
     def close(self) -> None:
         self.hosts.close()
+
+    def _sleep(self, seconds: float) -> None:
+        """A wait in a deploy (between health probes) that a stop ends at once."""
+        self._stopping.wait(seconds)
 
     def _renew(self, deploy_id: int, done: threading.Event) -> None:
         while not done.wait(lease.RENEW_EVERY):
@@ -226,6 +261,10 @@ class Deployer:
                         return
             except Exception:
                 log.exception("could not renew the lease of deploy #%s", deploy_id)
+
+
+def _why(revision: str, refusal: Refusal) -> tuple[str, str]:
+    return revision, refusal.rule or refusal.reason
 
 
 def _environment_of(session: Session, deploy_id: int) -> str | None:

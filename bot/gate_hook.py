@@ -1,32 +1,30 @@
 """``andon gate install`` and ``andon gate pre-receive``: the commit check, asked at every push.
 
 The hook reads the push itself (its commits sit in git's quarantine, invisible to any other
-process) and asks Andon: over HTTP when ``ANDON_URL`` is set, else straight from the database.
-When Andon cannot answer, the push is refused — unless ``[gate] fail_open = true`` in the hook's
-``ANDON_CONFIG`` — and the pusher is told what failed. Asking over HTTP imports only ``requests``
-and the standard library and gives up after ``TIMEOUT`` seconds in all, so a push never hangs.
+process) and asks Andon (``bot.gate_ask``): over HTTP when ``ANDON_URL`` is set, else straight
+from the database. When Andon cannot be reached, the push is refused — unless ``[gate]
+fail_open = true`` in the hook's ``ANDON_CONFIG``, and then it is recorded in the repository
+(``bot.gate_unchecked``) and told in the channel once a push reaches Andon again. Anything else
+that keeps the hook from a trusted answer refuses the push, and the pusher is told what failed.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot import git_hooks, git_push
+from bot import gate_ask as ask
+from bot import gate_unchecked, git_hooks, git_push
 from bot.git_hooks import HookKind, NotInstalledError
 
 if TYPE_CHECKING:
     import argparse
 
     from bot.settings import Settings
-    from core.gate.push import Push
 
 PRE_RECEIVE = HookKind("pre-receive", "# andon: commit check pre-receive hook")
-TIMEOUT = 5.0  # seconds, in all, for the HTTP question
-TERMINAL_CHANNEL = "line"  # bot.main's channel when there is no Slack; replies follow the thread
 
 # A chained hook that refuses refuses the push; Andon is then not asked, so nothing is announced.
 _BODY = """if [ -x "$chained" ]; then
@@ -74,7 +72,7 @@ def install_command(settings: Settings, repo: str) -> int:
     asks = (
         f"asks Andon at {recorded['ANDON_URL']}"
         if "ANDON_URL" in recorded
-        else f"reads the line from {_shown_url(recorded['ANDON_DATABASE_URL'])}"
+        else f"reads the line from {ask.shown_url(recorded['ANDON_DATABASE_URL'])}"
     )
     print(f"Installed {installed.hook}: every push to {installed.repo} {asks} first.")
     print('`git push -o line-fix="<why>"` reaches it: receive.advertisePushOptions is on.')
@@ -113,66 +111,86 @@ def _notes(settings: Settings, recorded: dict[str, str], hook: os.PathLike[str])
         return [*notes, f"{settings.andon_config} has problems: see `andon config check`."]
     notes.append(f"it guards {', '.join(config.protected_refs)}.")
     if config.gate.fail_open:
-        notes.append("[gate] fail_open = true: when Andon cannot be asked, pushes go through.")
+        notes.append(
+            "[gate] fail_open = true: when Andon cannot be reached, pushes go through unchecked "
+            "(recorded in the repository, told in the channel later)."
+        )
     return notes
-
-
-def _shown_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(an unreadable ANDON_DATABASE_URL)"
 
 
 # --- andon gate pre-receive (the hook's entry point: keep its imports light) ----------------------
 
 
-class _UnansweredError(Exception):
-    """Andon could not be asked; the sentence names what failed."""
-
-
-class _DeadlineError(Exception):
-    pass
-
-
 def pre_receive_command(stdin: TextIO, environ: Mapping[str, str]) -> int:
-    """Print Andon's answer for the pusher; exit 1 refuses the push, as does Andon unreachable."""
+    """Print Andon's answer for the pusher; exit 1 refuses the push. Andon unreachable refuses it
+    too, unless ``[gate] fail_open``; nothing else — a push that cannot be read, an answer that
+    cannot be trusted, a bug — ever lets a push through unchecked."""
     url = environ.get("ANDON_URL", "").strip()
     try:
         body = git_push.read(stdin, environ)
         if body is None:
             return 0
-        allow, message = _ask_server(url, environ, body) if url else _ask_database(environ, body)
+        told = gate_unchecked.pending(environ)
+        sent = {**body, "unchecked": told} if told else body
+        answer = ask.server(url, environ, sent) if url else ask.database(environ, sent)
     except git_push.UnreadablePushError as failed:
-        return _unanswered(f"andon: the push could not be read: {failed}", environ)
-    except _UnansweredError as failed:
-        return _unanswered(f"andon: {failed}", environ)
-    except Exception as broken:  # a bug meets the same fail_open rule, not a traceback
-        return _unanswered(f"andon: the commit check failed: {broken!r}"[:400], environ)
+        return _refused(f"andon: the push could not be read: {failed}")
+    except ask.UnreachableError as failed:
+        return _unreached(f"andon: {failed}", environ, body)
+    except ask.UnansweredError as failed:
+        return _refused(f"andon: {failed}")
+    except Exception as broken:  # a bug refuses, saying what broke, never a traceback
+        return _refused(f"andon: the commit check failed: {broken!r}"[:400])
+    allow, message, taken = answer
+    if taken:
+        gate_unchecked.forget(environ, told)
     if message:
         print(message, file=sys.stderr, flush=True)
     return 0 if allow else 1
 
 
-def _unanswered(said: str, environ: Mapping[str, str]) -> int:
+def _refused(said: str) -> int:
     print(said, file=sys.stderr)
-    fail_open, why_not = _fail_open(environ)
-    if fail_open:
-        print(
-            "andon: warning: [gate] fail_open = true, so this push is let through unchecked.",
-            file=sys.stderr,
-            flush=True,
-        )
-        return 0
     print(
-        f"andon: the push is refused: the commit check fails closed when it cannot ask Andon"
-        f"{why_not}. Try again, or ask whoever runs Andon.",
+        "andon: the push is refused: the commit check passes only what it has checked "
+        "([gate] fail_open covers an Andon that cannot be reached, nothing else). "
+        "Try again, or ask whoever runs Andon.",
         file=sys.stderr,
         flush=True,
     )
     return 1
+
+
+def _unreached(said: str, environ: Mapping[str, str], body: dict[str, Any]) -> int:
+    print(said, file=sys.stderr)
+    fail_open, why_not = _fail_open(environ)
+    if not fail_open:
+        print(
+            f"andon: the push is refused: the commit check fails closed when it cannot reach "
+            f"Andon{why_not}. Try again, or ask whoever runs Andon.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+    try:
+        where = gate_unchecked.record(environ, body, reason=said.removeprefix("andon: "))
+    except gate_unchecked.UnrecordedError as failed:
+        print(
+            f"andon: the push is refused: [gate] fail_open = true, but {failed}, and a push "
+            "is let through unchecked only when it is recorded. Try again, or ask whoever "
+            "runs the repository.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+    print(
+        "andon: warning: [gate] fail_open = true, so this push is let through unchecked. "
+        f"It is recorded in {where}; the line channel hears of it when a push next reaches "
+        "Andon.",
+        file=sys.stderr,
+        flush=True,
+    )
+    return 0
 
 
 def _fail_open(environ: Mapping[str, str]) -> tuple[bool, str]:
@@ -184,133 +202,3 @@ def _fail_open(environ: Mapping[str, str]) -> tuple[bool, str]:
         return load(path).gate.fail_open, ""
     except Exception:
         return False, f" (and {path} could not be read to see whether [gate] fail_open is set)"
-
-
-def _ask_server(url: str, environ: Mapping[str, str], body: dict[str, Any]) -> tuple[bool, str]:
-    import requests
-
-    token = environ.get("ANDON_API_TOKEN", "").strip()
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        with _deadline(TIMEOUT):
-            response = requests.post(
-                url.rstrip("/") + "/api/gate", json=body, headers=headers, timeout=TIMEOUT
-            )
-    except (_DeadlineError, requests.Timeout):
-        raise _UnansweredError(
-            f"Andon could not be reached at {url}: no answer within {TIMEOUT:g} s."
-        ) from None
-    except requests.RequestException as broken:
-        raise _UnansweredError(f"Andon could not be reached at {url}: {_reason(broken)}.") from None
-    if response.status_code == 401:
-        raise _UnansweredError(
-            f"Andon at {url} refused the hook's token (HTTP 401): check ANDON_API_TOKEN."
-        )
-    if response.status_code != 200:
-        detail = response.text.strip().splitlines()[:1]
-        shown = f": {detail[0][:200]}" if detail else ""
-        raise _UnansweredError(f"Andon at {url} answered HTTP {response.status_code}{shown}.")
-    try:
-        answer = response.json()
-        allow, message = answer["allow"], answer.get("message") or ""
-        if not isinstance(allow, bool) or not isinstance(message, str):
-            raise TypeError
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise _UnansweredError(
-            f"Andon at {url} answered, but not as the commit check does: {response.text[:200]!r}"
-        ) from None
-    return allow, message
-
-
-@contextmanager
-def _deadline(seconds: float) -> Iterator[None]:
-    """One clock for the whole question: connect and every read together, not each alone."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _expired(_signum: int, _frame: object) -> None:
-        raise _DeadlineError
-
-    previous = signal.signal(signal.SIGALRM, _expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _reason(broken: Exception) -> str:
-    """ "connection refused" rather than urllib3's paragraph."""
-    import re
-
-    found = re.search(r"\[Errno -?\d+\] ([^'\"\)]+)", str(broken))
-    return found.group(1).strip().lower() if found else type(broken).__name__
-
-
-def _ask_database(environ: Mapping[str, str], body: dict[str, Any]) -> tuple[bool, str]:
-    """No server to ask: decide here, queueing any override announcement for `andon serve`."""
-    from bot.outbox import Outbox
-    from bot.render import notice
-    from core.clock import SystemClock
-    from core.config import ConfigError, load
-    from core.gate import decide
-    from core.gate.push import BadPushError
-    from storage.database import Database
-
-    path = environ.get("ANDON_CONFIG") or "./andon.toml"
-    url = environ.get("ANDON_DATABASE_URL") or "sqlite:///./andon.db"
-    try:
-        config = load(path)
-        push = _push(body)
-    except (ConfigError, BadPushError) as broken:
-        raise _UnansweredError(str(broken)) from None
-    except OSError as broken:
-        raise _UnansweredError(f"{path} could not be read: {broken}") from None
-    clock = SystemClock()
-    try:
-        database = Database(url)
-        try:
-            with database.writing() as session:
-                outbox = Outbox(
-                    session,
-                    channel=config.slack.channel or TERMINAL_CHANNEL,
-                    clock=clock,
-                    render=notice,
-                )
-                answer = decide.check(
-                    session, notifier=outbox, clock=clock, config=config, push=push
-                )
-        finally:
-            database.dispose()
-    except Exception as broken:
-        said = (str(broken).strip().splitlines() or [type(broken).__name__])[0][:300]
-        raise _UnansweredError(
-            f"Andon's database {_shown_url(url)} could not be used: {said} "
-            "(has `andon db upgrade` run?)"
-        ) from None
-    return answer.allow, answer.message
-
-
-def _push(body: dict[str, Any]) -> Push:
-    from core.gate.push import Push, PushedCommit, RefUpdate
-
-    return Push(
-        refs=tuple(RefUpdate(r["old"], r["new"], r["ref"]) for r in body["refs"]),
-        commits=tuple(
-            PushedCommit(
-                sha=c["sha"],
-                subject=c["subject"],
-                author=c["author"],
-                trailers=c["trailers"],
-                paths=tuple(c["paths"]),
-            )
-            for c in body["commits"]
-        ),
-        push_options=tuple(body["push_options"]),
-        pusher=body["pusher"],
-    )

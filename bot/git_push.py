@@ -23,12 +23,14 @@ MAX_OPTIONS = 100
 PUSHER_VARIABLES = ("GL_USERNAME", "USER", "LOGNAME")
 
 _OID = re.compile(r"[0-9a-f]{40}")
-_RECORD = re.compile(r"\x1e(?=[0-9a-f]{40}\x1f)")
-# %x1f between fields; trailers as key \x1c value, each ended by \x1d; paths follow, NUL-ended.
+# One commit is one record of NUL-ended fields, begun by an empty one: git ends a text field at
+# a NUL (it reads a message or a name as C text), a path can hold none and is never empty, and a
+# trailer is one line (unfolded) whose key is letters, digits and "-". So nothing a commit says
+# — no separator, no 40 hex, no byte of any encoding — can move a field or a record boundary.
 _FORMAT = (
-    "%x1e%H%x1f%an <%ae>%x1f%s%x1f"
-    "%(trailers:only,unfold,separator=%x1d,key_value_separator=%x1c)%x1f"
+    "%x00%H%x00%an <%ae>%x00%s%x00%(trailers:only,unfold,separator=%x0a,key_value_separator=%x1f)"
 )
+_FIELDS = 4  # sha, author, subject, trailers; paths follow, the first after a newline
 
 
 class UnreadablePushError(Exception):
@@ -131,22 +133,47 @@ def _log(revisions: list[str], environ: Mapping[str, str], *, limit: int) -> lis
     if done.returncode != 0:
         said = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise UnreadablePushError(f"git log {' '.join(revisions)} failed: {' '.join(said)[:300]}")
-    text = done.stdout.decode("utf-8", "replace")
-    return [_commit(record) for record in _RECORD.split(text) if record]
+    return _records(done.stdout)
 
 
-def _commit(record: str) -> dict[str, Any]:
-    sha, author, subject, trailers, rest = record.split("\x1f", 4)
+def _records(out: bytes) -> list[dict[str, Any]]:
+    """The commits in ``git log``'s output; anything not in its shape refuses the push."""
+    fields = out.split(b"\x00")
+    commits: list[dict[str, Any]] = []
+    at = 0
+    while at < len(fields) - 1 or (at < len(fields) and fields[at]):
+        head = fields[at + 1 : at + 1 + _FIELDS]
+        if fields[at] or len(head) < _FIELDS or not _OID.fullmatch(_text(head[0])):
+            raise UnreadablePushError(f"git log printed what the hook cannot read (field {at})")
+        at += 1 + _FIELDS
+        paths = []
+        while at < len(fields) and fields[at]:
+            paths.append(fields[at])
+            at += 1
+        if paths and not paths[0].startswith(b"\n"):
+            raise UnreadablePushError("git log printed what the hook cannot read (its paths)")
+        commits.append(_commit(head, paths))
+    return commits
+
+
+def _commit(head: list[bytes], paths: list[bytes]) -> dict[str, Any]:
+    sha, author, subject, trailers = (_text(field) for field in head)
     found: dict[str, list[str]] = {}
-    for trailer in trailers.split("\x1d"):
-        key, sep, value = trailer.partition("\x1c")
+    for trailer in trailers.split("\n"):
+        key, sep, value = trailer.partition("\x1f")
         if sep and key.strip():
             found.setdefault(key.strip()[:MAX_TEXT], []).append(value.strip()[:MAX_TEXT])
-    paths = [p for p in rest.removeprefix("\x00").removeprefix("\n").split("\x00") if p]
+    named = [_text(paths[0][1:]), *(_text(p) for p in paths[1:])] if paths else []
     return {
         "sha": sha,
         "subject": subject[:MAX_TEXT],
         "author": author[:MAX_TEXT],
         "trailers": found,
-        "paths": paths,
+        "paths": [p for p in named if p],
     }
+
+
+def _text(raw: bytes) -> str:
+    """Whatever a commit's bytes are — Latin-1, broken UTF-8 — they read, and never block a push;
+    NUL (which PostgreSQL cannot store) is dropped."""
+    return raw.decode("utf-8", "replace").replace("\x00", "")

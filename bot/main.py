@@ -4,13 +4,14 @@ import getpass
 import logging
 import os
 import threading
+from typing import TYPE_CHECKING
 
 import uvicorn
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
-from bot import deployment_mirror, jail, logs
+from bot import deployment_mirror, jail, logs, stopping
 from bot.andon import Andon
 from bot.chat import Chat
 from bot.chat.slack import SlackChat
@@ -31,6 +32,12 @@ from core.config_build import runs_repository_code
 from core.people import Directory
 from storage import migrate
 from storage.database import Database
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.ci_runner import LocalRunner
+    from bot.forges import ForgeStatuses
 
 log = logging.getLogger("andon")
 
@@ -151,6 +158,8 @@ def serve(settings: Settings) -> int:
             "SLACK_BOT_TOKEN is set but andon.toml has no [slack] channel: nowhere to announce"
         )
         return 2
+    stop = stopping.Stop(config.http.stop_grace.total_seconds())
+    stopping.install(stop)
     chat = chat_for(settings)
     andon = open_andon(settings, chat, config=config, create=True)
     slack = None
@@ -184,6 +193,7 @@ def serve(settings: Settings) -> int:
             access_log=False,
         )
     )
+    stop.attach(server)
     socket = _socket_mode(settings, slack)
     if isinstance(chat, TerminalChat):
         print(
@@ -192,7 +202,7 @@ def serve(settings: Settings) -> int:
         shell = Shell(andon, chat, person(None, via="terminal"))
         threading.Thread(
             target=shell.run,
-            kwargs={"on_quit": lambda: setattr(server, "should_exit", True), "greet": False},
+            kwargs={"on_quit": lambda: stop.begin("quit"), "greet": False},
             name="andon-shell",
             daemon=True,
         ).start()
@@ -200,26 +210,65 @@ def serve(settings: Settings) -> int:
     try:
         server.run()
     except KeyboardInterrupt:
-        pass  # uvicorn has shut down gracefully; asyncio re-raises the interrupt afterwards
+        pass  # a Ctrl-C before the handlers were in place: stop all the same
     finally:
-        if socket is not None:
-            socket.close()
-        if runner is not None:
-            runner.stop()
-        if statuses is not None:
-            statuses.stop()
-        if deployments is not None:
-            deployments.stop()
-        jobs.shutdown(wait=False)
-        if checker is not None:
-            checker.close()
-        andon.deployer.close()
-        if andon.homes is not None:
-            andon.homes.stop()
-        andon.courier.stop()
-        andon.database.dispose()
-        log.info("stopped")
+        _shut_down(
+            stop,
+            andon,
+            socket=socket,
+            runner=runner,
+            statuses=statuses,
+            deployments=deployments,
+            jobs=jobs,
+            checker=checker,
+        )
     return 0
+
+
+def _shut_down(
+    stop: stopping.Stop,
+    andon: Andon,
+    *,
+    socket: SocketModeHandler | None,
+    runner: "LocalRunner | None",
+    statuses: "ForgeStatuses | None",
+    deployments: "deployment_mirror.ForgeDeployments | None",
+    jobs: "BackgroundScheduler",
+    checker: Checker | None,
+) -> None:
+    """The order of a stop (bot.stopping): intake ends while deploys reach a safe point, then
+    the outbox's last delivery, then pools and the database — each within what is left."""
+    stop.begin("the server stopped")
+    deployer = andon.deployer
+    assert deployer is not None
+    deployer.stop_taking_work()
+    reserve = stopping.LAST_DELIVERY + stopping.CLOSING
+    intake = {
+        "the scheduler": lambda: jobs.shutdown(wait=True),
+        "deploys in flight": lambda: deployer.finish(max(stop.left() - reserve, 0)),
+    }
+    for what, part in (
+        ("Socket Mode", socket.close if socket else None),
+        ("the CI runner", runner.stop if runner else None),
+        ("forge statuses", statuses.stop if statuses else None),
+        ("forge deployments", deployments.stop if deployments else None),
+        ("Home tabs", andon.homes.stop if andon.homes else None),
+    ):
+        if part is not None:
+            intake[what] = part
+    stop.together(intake, within=stop.left() - reserve)
+    last = min(stopping.LAST_DELIVERY, stop.left() - stopping.CLOSING)
+    stop.step("the outbox's last delivery", lambda: _last_delivery(andon, last), within=last)
+    closing = {"SSH pools": deployer.close, **({"checks": checker.close} if checker else {})}
+    stop.together(closing)
+    stop.step("the database", andon.database.dispose)
+    stop.finished()
+
+
+def _last_delivery(andon: Andon, timeout: float) -> None:
+    left = andon.courier.finish(timeout=max(timeout, 0))
+    if left:
+        log.warning("%s message(s) wait in the outbox for the next start", left)
 
 
 def shell(settings: Settings, *, name: str | None) -> int:

@@ -17,6 +17,7 @@ from pydantic import (
 from core.config_alerts import AlertRoute, AlertsConfig, Check, OncallConfig
 from core.config_build import BuildConfig
 from core.config_hosts import Environment, Host
+from core.config_http import HttpConfig
 from core.config_problems import describe
 from core.config_values import (
     MONDAY_9AM,
@@ -50,6 +51,7 @@ __all__ = [
     "GateCheck",
     "GateConfig",
     "Host",
+    "HttpConfig",
     "LineConfig",
     "LocalCiConfig",
     "OncallConfig",
@@ -184,6 +186,7 @@ class AndonConfig(BaseModel):
     checks: list[Check] = Field(default_factory=list)
     digest: DigestConfig | None = None
     forges: ForgesConfig = ForgesConfig()
+    http: HttpConfig = HttpConfig()
 
     @property
     def team_timezone(self) -> str:

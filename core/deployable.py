@@ -5,7 +5,7 @@ asks ``may_deploy``; rollbacks ask only the checks that make sense in an emergen
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session
 
@@ -15,6 +15,7 @@ from core.ci.verdict import verdict
 from core.clock import Clock
 from core.config import AndonConfig, CiConfig
 from core.deploy import lease, records
+from core.deploy.auto import AUTO_ACTOR
 from core.deploy.records import DeployView
 from core.line import LineState, peek
 from core.refusal import Refusal
@@ -37,8 +38,13 @@ Check = Callable[[Session, Ask], Refusal | None]
 
 
 def user_may_deploy(session: Session, ask: Ask) -> Refusal | None:
+    """``[access] deployers`` names people; auto-deploy is Andon's own actor, which
+    ``auto_deploy = true`` on the environment already allows."""
     deployers = ask.config.access.deployers
     if ask.actor is None or not deployers or ask.actor.id in deployers:
+        return None
+    environment = ask.config.environments.get(ask.environment or "")
+    if ask.actor == AUTO_ACTOR and environment is not None and environment.auto_deploy:
         return None
     return Refusal(
         f"@{ask.actor.name} may not deploy: only the people in `[access] deployers` may."
@@ -138,5 +144,5 @@ def may_deploy(
     for check in CHECKS:
         refusal = check(session, ask)
         if refusal is not None:
-            return refusal
+            return replace(refusal, rule=check.__name__)
     return None

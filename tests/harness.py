@@ -22,6 +22,7 @@ CHANNEL = "C0LINE001"
 # "setup" may force the line to start: scenarios reset it without a five whys each time.
 DEFAULT_CONFIG = f'[slack]\nchannel = "{CHANNEL}"\n[access]\nadmins = ["setup"]\n'
 RESET = ("line", "start", "--force", "the next scenario", "--as", "setup")
+STOP_WAIT = 30.0  # seconds: andon serve's default stop_grace is 20
 
 
 def free_port() -> int:
@@ -107,15 +108,20 @@ class AndonServer:
         self._wait_healthy()
         return self
 
-    def stop(self) -> None:
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Stopped as systemd, Docker and Kubernetes stop it (SIGTERM; Ctrl-C is SIGINT): it must
+        exit 0 within its stop_grace (20 s), whatever the test left it doing."""
+        ended = "exited 0"
         if self._process and self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT)
+            self._process.send_signal(sig)
             try:
-                self._process.wait(timeout=15)
+                ended = f"exited {self._process.wait(timeout=STOP_WAIT)}"
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+                ended = f"was still running {STOP_WAIT:g} s later"
         self._log.close()
+        assert ended == "exited 0", f"andon serve, sent {sig.name}, {ended}:\n{self.log()[-4000:]}"
 
     @property
     def process(self) -> subprocess.Popen[str]:

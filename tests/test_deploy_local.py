@@ -5,6 +5,7 @@ application's repository, and continuous deployment of every green build."""
 
 import json
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -240,3 +241,59 @@ def test_the_roll_back_button_on_a_finished_deploy_rolls_back(make_line: Any) ->
     assert line.live("production") == first
     assert line.server.api("/api/line").json()["state"] == "running"  # rollback_stops_line off
     assert f"{second[:7]} is marked bad" in line.slash("/deploy", second[:7])
+
+
+# --- stopped by a signal in the middle of a deploy -----------------------------------------------
+
+
+def _until(condition: Any, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_during_a_health_check_stops_at_that_safe_point_and_the_restart_sweeps_it(
+    make_line: Any, tmp_path: Path, sig: signal.Signals
+) -> None:
+    healthy = tmp_path / "healthy"
+    line = make_line(production={"health_command": f"test -e {healthy}", "health_timeout": "60s"})
+    first = line.release("first", {"app.py": "print(1)\n"})
+    assert "Deploying" in line.slash("/deploy", "")
+    _until(lambda: line.deploys()[0]["hosts"][0]["step"] == "active", "never flipped")
+
+    line.server.stop(sig)  # exit 0, and at once: the health check's wait is a safe point
+
+    assert "stopped at a safe point as Andon stops" in line.server.log()
+    healthy.touch()
+    line.server.start()
+    deploy = line.finished(timeout=15)
+    assert deploy["status"] == "interrupted", deploy
+    assert (deploy["hosts"][0]["step"], deploy["hosts"][0]["runs"]) == ("stopped", first)
+    assert line.live("production") == first  # a complete release, as after a kill
+    line.slack.wait_for("chat.update", lambda p: "interrupted" in p.get("text", ""))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_during_a_deploy_step_lets_the_step_finish_within_the_grace(
+    make_line: Any, tmp_path: Path, sig: signal.Signals
+) -> None:
+    at, go = tmp_path / "at", tmp_path / "go"
+    hold = f"touch {at}; i=0; while [ ! -e {go} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1));"
+    hold += " done"
+    line = make_line(production={"after_activate": [hold]})
+    revision = line.release("first", {"app.py": "print(1)\n"})
+    assert "Deploying" in line.slash("/deploy", "")
+    _until(at.exists, "after_activate never ran")
+
+    line.server.process.send_signal(sig)
+    _until(lambda: f"stopping ({sig.name})" in line.server.log(), f"{sig.name} not heard")
+    go.touch()
+    line.server.stop(sig)  # still exit 0: the step ended inside the grace, and the deploy with it
+
+    assert "mid-step" not in line.server.log()
+    line.server.start()
+    deploy = line.finished(timeout=15)
+    assert (deploy["status"], deploy["revision"]) == ("succeeded", revision)
+    assert line.live("production") == revision

@@ -1,10 +1,15 @@
 """How ``andon serve`` starts and stops, as an operator sees it."""
 
+import secrets
+import signal
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from tests.ci_payloads import generic, post
 from tests.fakes.slack import FakeSlack
-from tests.harness import AndonServer, andon_env, run_cli
+from tests.harness import AndonServer, andon_env, run_cli, slack_server
 
 
 def test_quit_typed_at_the_terminal_stops_the_server(tmp_path: Path) -> None:
@@ -37,3 +42,41 @@ def test_a_broken_config_names_its_problem_and_refuses_to_start(tmp_path: Path) 
     ran = run_cli(["serve"], env=env, cwd=tmp_path)
     assert ran.returncode == 2
     assert "line.nag" in ran.stderr
+
+
+# --- stopping: SIGTERM (systemd, Docker, Kubernetes) and SIGINT (Ctrl-C) alike -------------------
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_the_server_cleanly_exit_0_with_stopped_logged(
+    tmp_path: Path, fake_slack: FakeSlack, sig: signal.Signals
+) -> None:
+    server = slack_server(tmp_path, fake_slack)
+
+    server.stop(sig)  # asserts exit status 0
+
+    log = server.log()
+    assert f"stopping ({sig.name}): no new work; 20 s to finish what is in flight" in log
+    assert log.rstrip().endswith("stopped"), log[-2000:]
+    assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_message_slack_put_off_just_before_the_signal_is_delivered_on_the_way_out(
+    tmp_path: Path, fake_slack: FakeSlack, sig: signal.Signals
+) -> None:
+    server = slack_server(tmp_path, fake_slack)
+    revision = secrets.token_hex(20)
+
+    def ours(params: dict) -> bool:  # this test's message, whatever else reaches this fake
+        return f"CI failed on {revision[:7]}" in params.get("text", "")
+
+    fake_slack.fail(429, retry_after=3, methods={"chat.postMessage"}, where=ours)
+
+    assert post(server, "generic", generic(revision, "failed")).status_code == 200
+    put_off = fake_slack.wait_for("chat.postMessage", ours)
+    server.stop(sig)  # within the 3 s Slack asked to wait: the last delivery waits them out
+
+    delivered = [c for c in fake_slack.calls("chat.postMessage") if c.params == put_off[0].params]
+    assert len(delivered) == 2, [c.params.get("text") for c in fake_slack.calls()]
+    assert "message(s) wait in the outbox" not in server.log()

@@ -1,6 +1,7 @@
 """``POST /api/gate``: the commit check the git hook asks (shape in DESIGN.md)."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
-from core.gate.push import BadPushError, Push, PushedCommit, RefUpdate
+from core.gate.push import BadPushError, read
 
 Text = Annotated[str, StringConstraints(max_length=1000)]
 
@@ -33,12 +34,27 @@ class CommitBody(BaseModel):
     refs: list[Annotated[str, StringConstraints(max_length=255)]] = Field(default_factory=list)
 
 
+Pusher = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class UncheckedBody(BaseModel):
+    """A push an earlier hook let through unchecked (``fail_open``): Andon tells the channel."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+    at: datetime
+    pusher: Pusher
+    refs: list[RefBody] = Field(min_length=1, max_length=1000)
+    reason: Text = ""
+
+
 class GateBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
     refs: list[RefBody] = Field(min_length=1, max_length=1000)
     commits: list[CommitBody] = Field(default_factory=list, max_length=10_000)
     push_options: list[Text] = Field(default_factory=list, max_length=100)
-    pusher: Annotated[str, StringConstraints(min_length=1, max_length=255)] = "unknown"
+    pusher: Pusher = "unknown"
+    unchecked: list[UncheckedBody] = Field(default_factory=list, max_length=100)
 
 
 def router(andon: Andon, *, authorised: Callable[[Request], None]) -> APIRouter:
@@ -59,31 +75,15 @@ def router(andon: Andon, *, authorised: Callable[[Request], None]) -> APIRouter:
 
     @gate.post("/gate")
     async def check_push(body: GateBody) -> Any:
-        """``{"allow": true|false, "message": "..."}``: what the hook tells the pusher."""
+        """``{"allow": true|false, "message": "...", "unchecked": n}``: what the hook tells the
+        pusher, and how many of the unchecked pushes it sent along were taken in."""
         try:
-            push = _push(body)
+            push = read(body.model_dump())
         except BadPushError as bad:
             return JSONResponse({"detail": str(bad), "field": bad.field}, status_code=422)
         answer = await run_in_threadpool(andon.check_push, push)
-        return {"allow": answer.allow, "message": answer.message}
+        # "unchecked": how many unchecked pushes were taken in (told once), so the hook may forget
+        # them — a hook newer than this server keeps them when the key is missing.
+        return {"allow": answer.allow, "message": answer.message, "unchecked": len(push.unchecked)}
 
     return gate
-
-
-def _push(body: GateBody) -> Push:
-    return Push(
-        refs=tuple(RefUpdate(r.old, r.new, r.ref) for r in body.refs),
-        commits=tuple(
-            PushedCommit(
-                sha=c.sha,
-                subject=c.subject,
-                author=c.author,
-                trailers={k: [v] if isinstance(v, str) else v for k, v in c.trailers.items()},
-                paths=tuple(c.paths),
-                refs=tuple(c.refs),
-            )
-            for c in body.commits
-        ),
-        push_options=tuple(body.push_options),
-        pusher=body.pusher,
-    )

@@ -1,7 +1,10 @@
 """Continuous deployment: ``auto_deploy = true`` ships the newest green revision of the line.
 
 Asked on every scheduler tick rather than on each CI result, so several revisions turning
-green during one deploy end in one deploy of the newest — never a queue of stale ones.
+green during one deploy end in one deploy of the newest — never a queue of stale ones. It asks
+as Andon's own actor (``AUTO_ACTOR``), which ``[access] deployers`` does not need to name; every
+other rule of ``core.deployable`` holds, and a refusal that would repeat every tick (the line
+stopped, a bake not done) is audited once per change of reason — see ``bot.deploys``.
 """
 
 from sqlmodel import Session, col, select
@@ -12,7 +15,7 @@ from core.clock import Clock
 from core.config import AndonConfig, CiConfig
 from core.deploy import lease, records
 from core.deploy.source import Source
-from core.line import LineState, peek
+from core.refusal import Refusal
 from storage.tables import CiResult, Deploy
 
 AUTO_ACTOR = Actor(id="andon:auto-deploy", name="auto-deploy", via="auto")
@@ -22,9 +25,8 @@ _LOOK_BACK = 50
 def candidate(
     session: Session, *, config: AndonConfig, clock: Clock, environment: str, source: Source
 ) -> str | None:
-    """The revision to ship now, or ``None``: the line must run and the environment be free."""
-    if peek(session, clock=clock).state != LineState.RUNNING:
-        return None
+    """The revision to ship now, or ``None``: the environment free, the newest green revision not
+    tried yet and not older than what runs. Whether it may ship is ``refusal``'s to say."""
     if lease.holding(session, environment=environment, clock=clock) is not None:
         return None
     newest = _newest_green(session, config)
@@ -60,4 +62,21 @@ def _tried(session: Session, environment: str, revision: str) -> bool:
             select(Deploy.id).where(Deploy.environment == environment, Deploy.revision == revision)
         ).first()
         is not None
+    )
+
+
+def refusal(
+    session: Session, *, config: AndonConfig, clock: Clock, environment: str, revision: str
+) -> Refusal | None:
+    """What ``/deploy`` would answer auto-deploy now — asked before it asks, so a refusal
+    already audited is not asked (and audited) again at every tick."""
+    from core.deployable import may_deploy  # it imports AUTO_ACTOR from here
+
+    return may_deploy(
+        session,
+        config=config,
+        clock=clock,
+        revision=revision,
+        environment=environment,
+        actor=AUTO_ACTOR,
     )

@@ -6,7 +6,9 @@ When any host fails its upload, activation or health check, the deploy halts, ev
 already switched is flipped back, and the line stops: the cluster immune system.
 
 Each step commits before the next begins, so a crash anywhere leaves a record that says how
-far it got, and hosts that each point at a complete release.
+far it got, and hosts that each point at a complete release. When Andon stops (``stopping``),
+the run ends at its next safe point — before a host stages or flips, between batches, while a
+health check waits — and leaves the record as a kill would: the restart sweep settles it.
 """
 
 import logging
@@ -50,6 +52,10 @@ _COMMAND_TIMEOUT = 30 * 60.0
 Units = Callable[[], AbstractContextManager[tuple[Session, Notifier]]]
 
 
+def _never() -> bool:
+    return False
+
+
 @dataclass
 class Crew:
     """The collaborators a run needs; the composition root builds it once."""
@@ -62,6 +68,7 @@ class Crew:
     sleep: Callable[[float], None]
     workdir: Path | None = None
     builder: Builder | None = None  # runs a build command (the build's jail)
+    stopping: Callable[[], bool] = _never  # Andon is stopping: end at the next safe point
 
 
 class _HaltError(Exception):
@@ -76,6 +83,10 @@ class _HaltError(Exception):
 
 class _LostError(Exception):
     """The deploy is no longer ours (swept as interrupted): touch nothing more."""
+
+
+class _StoppedError(Exception):
+    """Andon is stopping and the run reached a safe point: leave the rest to the sweep."""
 
 
 def run(crew: Crew, deploy_id: int) -> DeployState:
@@ -109,22 +120,32 @@ class _Job:
 
     def run(self) -> DeployState:
         try:
+            self._checkpoint()
             if not self._begin():
                 return DeployState.FAILED
             with tempfile.TemporaryDirectory(prefix="andon-deploy-", dir=self.crew.workdir) as tmp:
                 if self.kind == "deploy":
                     self._prepare(Path(tmp))
+                    self._checkpoint()
                     self._stage_everywhere()
+                    self._checkpoint()
                     self._before_activate()
                 else:
                     self._find_release_everywhere()
                 for group in self._batches():
+                    self._checkpoint()
                     self._activate(group)
                 return self._succeed()
         except _HaltError as halt:
             return self._fail(halt)
         except _LostError:
             log.warning("deploy #%s was taken over; this run stops", self.deploy_id)
+            return DeployState.INTERRUPTED
+        except _StoppedError:
+            log.warning(
+                "deploy #%s stopped at a safe point as Andon stops; the next start settles it",
+                self.deploy_id,
+            )
             return DeployState.INTERRUPTED
         except Exception:
             log.exception("deploy #%s broke", self.deploy_id)
@@ -180,6 +201,7 @@ class _Job:
         assert bundle is not None and self.env is not None
 
         def stage(target: _Target) -> None:
+            self._checkpoint()
             connection = self._connect(target)
             target.previous = releases.live_revision(connection, target.path)
             self._mark(target, HostStep.STAGING, started=True, previous=True)
@@ -252,6 +274,7 @@ class _Job:
 
     def _flip_all(self, group: Sequence[_Target]) -> list[tuple[_Target, Exception]]:
         """A rollback: every host flips at once, recorded per phase rather than per host."""
+        self._checkpoint()
         self._mark_all(group, HostStep.ACTIVATING)
 
         def flip(target: _Target) -> None:
@@ -282,7 +305,7 @@ class _Job:
             timeout=self.env.health_timeout,
         )
         reason = health.wait_healthy(
-            check, connection, cwd=cwd, clock=self.crew.clock, sleep=self.crew.sleep
+            check, connection, cwd=cwd, clock=self.crew.clock, sleep=self._nap
         )
         if reason is not None:
             halt = _HaltError(target.host.address, reason)
@@ -291,6 +314,7 @@ class _Job:
         self._mark(target, HostStep.HEALTHY, finished=True)
 
     def _go_live(self, target: _Target) -> None:
+        self._checkpoint()
         self._mark(target, HostStep.ACTIVATING)
         releases.activate(self._connect(target), target.path, self.revision)
         target.flipped = True
@@ -310,6 +334,18 @@ class _Job:
         for target, error in undone:
             log.error("could not revert %s: %s", target.host.address, error)
             self._note(target, f"could not revert: {error}")
+
+    # --- stopping --------------------------------------------------------------------------
+
+    def _checkpoint(self) -> None:
+        """A safe point: every step so far committed, every host on a complete release."""
+        if self.crew.stopping():
+            raise _StoppedError()
+
+    def _nap(self, seconds: float) -> None:
+        """The health check's wait between probes, which a stop cuts short."""
+        self.crew.sleep(seconds)
+        self._checkpoint()
 
     # --- endings ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from core.actor import Actor
 from core.audit import Outcome
 from core.clock import Clock
 from core.config import AndonConfig
+from core.gate import unchecked
 from core.gate.push import Push, PushedCommit, RefUpdate
 from core.gate.rules import broken_rules
 from core.line import LineState, LineStatus, peek
@@ -39,7 +40,10 @@ class LineOverridden(Notice):
 def check(
     session: Session, *, notifier: Notifier, clock: Clock, config: AndonConfig, push: Push
 ) -> GateAnswer:
-    """Decide, say why in words the pusher reads in their terminal, and audit the decision."""
+    """Decide, say why in words the pusher reads in their terminal, and audit the decision;
+    pushes an earlier hook let through unchecked are told in the channel first."""
+    if push.unchecked:
+        unchecked.announce(session, notifier=notifier, clock=clock, pushes=push.unchecked)
     answer = _decide(session, notifier=notifier, clock=clock, config=config, push=push)
     audit.record(
         session,

@@ -3,6 +3,8 @@
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 ZERO = "0" * 40
 _SHA = re.compile(r"[0-9a-f]{40}")
@@ -65,11 +67,23 @@ class PushedCommit:
 
 
 @dataclass(frozen=True)
+class UncheckedPush:
+    """A push an earlier hook let through unchecked (``fail_open``), sent along with this one."""
+
+    id: str
+    at: datetime
+    pusher: str
+    refs: tuple[RefUpdate, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class Push:
     refs: tuple[RefUpdate, ...]
     commits: tuple[PushedCommit, ...] = ()
     push_options: tuple[str, ...] = ()
     pusher: str = "unknown"
+    unchecked: tuple[UncheckedPush, ...] = ()
 
     def commits_for(self, refs: set[str]) -> tuple[PushedCommit, ...]:
         """The commits that land on these refs: a fix for another branch is not a fix here."""
@@ -83,3 +97,50 @@ class Push:
             if sep and name.strip().lower() == key and value.strip().strip('"').strip():
                 values.append(value.strip().strip('"').strip())
         return values
+
+
+def read(body: Mapping[str, Any]) -> Push:
+    """The push from ``POST /api/gate``'s body — the one reader of it, for the HTTP door and the
+    hook's own database path alike, so a commit's ``refs`` count the same way on both."""
+    return Push(
+        refs=tuple(_ref(r) for r in body["refs"]),
+        commits=tuple(
+            PushedCommit(
+                sha=c["sha"],
+                subject=c.get("subject", ""),
+                author=c.get("author", ""),
+                trailers={
+                    k: [v] if isinstance(v, str) else list(v)
+                    for k, v in c.get("trailers", {}).items()
+                },
+                paths=tuple(c.get("paths", ())),
+                refs=tuple(c.get("refs", ())),
+            )
+            for c in body.get("commits", ())
+        ),
+        push_options=tuple(body.get("push_options", ())),
+        pusher=body.get("pusher", "unknown"),
+        unchecked=tuple(_unchecked(u) for u in body.get("unchecked", ())),
+    )
+
+
+def _ref(update: Mapping[str, str]) -> RefUpdate:
+    return RefUpdate(update["old"], update["new"], update["ref"])
+
+
+def _unchecked(entry: Mapping[str, Any]) -> UncheckedPush:
+    at = entry["at"]
+    if isinstance(at, str):
+        try:
+            at = datetime.fromisoformat(at)
+        except ValueError:
+            raise BadPushError("unchecked.at", f"{at[:40]!r} is not an ISO 8601 time") from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return UncheckedPush(
+        id=entry["id"],
+        at=at,
+        pusher=entry["pusher"],
+        refs=tuple(_ref(r) for r in entry["refs"]),
+        reason=entry["reason"],
+    )
