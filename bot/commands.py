@@ -4,6 +4,8 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from bot import help
+
 COMMANDS = (
     "/line",
     "/ci",
@@ -39,9 +41,12 @@ class ShowCi:
 
 @dataclass(frozen=True)
 class Help:
-    """Usage, and what was not understood (if anything) so the answer can say so."""
+    """Usage, and what was not understood (if anything) so the answer can say so: the command
+    a typo most likely ``meant``, or a ``hint`` at what would work."""
 
     not_understood: str | None = None
+    meant: str | None = None
+    hint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,11 +155,20 @@ Intent = (
 
 
 def parse(command: str, text: str, *, environments: Collection[str] = ()) -> Intent:
-    """Read one slash command; anything unknown becomes help that names what was not understood.
+    """Read one slash command; anything unknown becomes help that names what was not understood
+    and, for a typo, what it most likely meant.
 
     ``environments`` tells a revision from an environment: ``/deploy production 3f2a9c1`` and
     ``/deploy 3f2a9c1 production`` mean the same.
     """
+    found = _parse(command, text, environments)
+    if isinstance(found, Help) and found.not_understood and found.meant is None:
+        guess = help.meant(found.not_understood, environments=environments)
+        return Help(found.not_understood, guess, found.hint)
+    return found
+
+
+def _parse(command: str, text: str, environments: Collection[str]) -> Intent:
     command = command.strip().lower()
     words = text.split(maxsplit=1)
     verb = words[0].lower() if words else ""
@@ -264,24 +278,9 @@ def _oncall(text: str) -> Intent:
         until = words[2]
         if mention is not None and until.lower().startswith("until "):
             return OverrideOncall(mention["id"] or mention["plain"], until[6:].strip())
+        if words[1].startswith("@"):
+            return Help(
+                not_understood=f"/oncall {text}".strip(),
+                hint=f"Who is {words[1]}? Mention them: type @ and pick them from Slack's list.",
+            )
     return Help(not_understood=f"/oncall {text}".strip())
-
-
-USAGE = (
-    "*Andon* runs the production line:\n"
-    "• `/line stop <reason>` — stop the line; a five-whys thread opens under the announcement\n"
-    "• `/line start` — run the line again, once its five whys is done or scheduled\n"
-    "• `/line status` — is the line running, since when, and why not\n"
-    "• `/ci <revision>` — what every CI pipeline said about a commit\n"
-    "• `/deploy [rev] [env]` — ship a green revision (default: the head of the line's branch);"
-    " `/deploy <rev> fix: <reason>` ships a fix while the line is stopped\n"
-    "• `/deploy status` — which host runs which revision\n"
-    "• `/rollback [env] [rev]` — back to the previous good release, on every host at once\n"
-    "• `/whys` — where the stoppage's five whys stands; `/whys severity minor|major|critical`,"
-    " `/whys schedule tomorrow 10:00`\n"
-    "• `/actions` — your open action items; `/actions all` — everyone's\n"
-    "• `/oncall` — who is on call now and next; `/oncall override @someone until <when>`\n"
-    "• `/checks` — each built-in check's last value and state\n"
-    "• `/digest [this|last|2026-W47]` — the weekly digest: investments, the line, DORA, pages, CI\n"
-    "• `/line help` — this message"
-)

@@ -17,6 +17,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from core.actor import Actor
+from core.gate.push import RefUpdate
 from storage.tables import CiResult
 
 HOSTILE = (
@@ -113,6 +114,8 @@ def _plain(kind: Any, name: str) -> st.SearchStrategy[Any]:
         return st.timedeltas(timedelta(0), timedelta(days=400))
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         return st.sampled_from(list(kind))
+    if kind is RefUpdate:
+        return _ref_update()
     if dataclasses.is_dataclass(kind):
         return built(kind)
     if kind is CiResult:
@@ -141,6 +144,15 @@ def _string(name: str) -> st.SearchStrategy[str]:
     if name in ("branch", "run_id", "author_name", "author_email"):
         return text().map(lambda s: s[:255])
     return text()
+
+
+def _ref_update() -> st.SearchStrategy[RefUpdate]:
+    """A ref move git would describe: object ids are hex, the ref a name git accepts (hostile
+    markup included, as git allows ``<``, ``>``, ``|``, ``&``, ``!`` and ``@`` in names)."""
+    part = st.text(alphabet=string.ascii_letters + string.digits + "<>|&!@#-_", min_size=1)
+    name = st.lists(part.map(lambda s: s[:60]), min_size=1, max_size=4).map("/".join)
+    ref = st.one_of(st.just("refs/heads/<!channel>"), name.map("refs/heads/".__add__))
+    return st.builds(RefUpdate, old=_SHA, new=_SHA, ref=ref)
 
 
 def _ci_result() -> st.SearchStrategy[CiResult]:

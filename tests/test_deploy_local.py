@@ -297,3 +297,18 @@ def test_a_signal_during_a_deploy_step_lets_the_step_finish_within_the_grace(
     deploy = line.finished(timeout=15)
     assert (deploy["status"], deploy["revision"]) == ("succeeded", revision)
     assert line.live("production") == revision
+
+
+def test_a_mistyped_environment_is_named_with_the_ones_there_are_and_no_server_path(
+    make_line: Any,
+) -> None:
+    line = make_line(production={}, staging={})
+    line.release("first", {"app.py": "print(1)\n"})
+
+    answer = line.slash("/deploy", "prodution")
+
+    assert answer == (
+        "'prodution' is neither a revision of the line's repository nor an environment; the "
+        "environments are production, staging. Did you mean `production`?"
+    )
+    assert str(line.root) not in answer

@@ -295,8 +295,10 @@ def test_dora_measures_frequency_lead_time_failures_and_restore(w47: dict[str, A
     dora = w47["this"]["dora"]
     assert dora["deploys"] == 2
     assert dora["lead_time_median_s"] == 1.5 * 3600
+    # c3's release was rolled back from: one failed change of two (c2 stood)
     assert (dora["changes"], dora["failed_changes"], dora["change_failure_rate"]) == (2, 1, 0.5)
-    assert dora["restore_median_s"] == 30 * 60
+    # from c3 going live (12:00) to the rollback that made production whole (12:15)
+    assert dora["restore_median_s"] == 15 * 60
     before = w47["before"]["dora"]
     assert (before["deploys"], before["lead_time_median_s"], before["failed_changes"]) == (
         1,

@@ -184,3 +184,44 @@ def test_no_secret_reaches_the_log(server: AndonServer) -> None:
     assert "Andon" in log or "serving" in log  # the log is being written at all
     for secret in (BOT_TOKEN, SIGNING_SECRET, API_TOKEN, WEBHOOK_SECRET):
         assert secret not in log
+
+
+def _slash(server: AndonServer, command: str, text: str) -> dict:
+    body, kind = slash_command(
+        command, text, user="U0MARIA", name="maria", response_url=server.slack.response_url()
+    )
+    answer = server.slack_post(body, kind)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_typo_is_answered_with_what_it_most_likely_meant(server: AndonServer) -> None:
+    answer = _line(server, "stpo disk full")
+
+    assert (
+        answer["text"]
+        == "I don't know `/line stpo disk full`. Did you mean `/line stop disk full`?"
+    )
+    shown = json.dumps(answer["blocks"])
+    assert "/line start force" in shown and "/digest" not in shown  # that command's usage only
+    assert server.api("/api/line").json()["state"] == "running"
+
+
+def test_an_override_typed_as_plain_text_asks_for_a_mention(server: AndonServer) -> None:
+    answer = _slash(server, "/oncall", "override @maria until fri 18:00")
+    assert "Who is @maria? Mention them: type @ and pick them from Slack's list." in answer["text"]
+
+
+def test_the_help_lists_every_command_and_the_threads_syntax(server: AndonServer) -> None:
+    shown = json.dumps(_line(server, "help")["blocks"], ensure_ascii=False)
+    for said in (
+        "/line start force",
+        "/deploy 3f2a9c1 override",
+        "/rollback production 3f2a9c1 confirm",
+        "/deploy status [env]",
+        "`because &lt;answer&gt;`",
+        "`edit 2: &lt;text&gt;`",
+        "`back`",
+        "`3: &lt;action&gt; @owner due fri #tests`",
+    ):
+        assert said in shown, said

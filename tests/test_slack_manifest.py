@@ -35,6 +35,7 @@ EVENTS: dict[str, str | None] = {
     "message.groups": "groups:history",
     "message.im": "im:history",
     "app_home_opened": None,
+    "reaction_added": "reactions:read",
 }
 # Scopes Slack grants only together with another (https://docs.slack.dev/reference/scopes/
 # users.read.email: "must be requested at the same time as users:read").
@@ -97,6 +98,17 @@ def test_every_event_the_manifest_subscribes_to_has_its_scope() -> None:
         assert event in EVENTS, f"add {event} and the scope it needs to EVENTS"
         needed = EVENTS[event]
         assert needed is None or needed in scopes(), f"{event} needs {needed}"
+
+
+def test_every_event_the_code_listens_to_is_subscribed() -> None:
+    """A listener for an event the app never subscribed to waits forever, silently."""
+    heard = set()
+    for source in (ROOT / "bot").rglob("*.py"):
+        heard |= set(re.findall(r"@app\.event\(\s*[\"']([a-z_]+)[\"']", source.read_text()))
+    assert "reaction_added" in heard
+    subscribed = {event.split(".")[0] for event in events()}
+    missing = heard - subscribed
+    assert not missing, f"the manifest does not subscribe to events the code listens to: {missing}"
 
 
 def test_scopes_slack_grants_only_in_pairs_are_asked_in_pairs() -> None:

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from bot.commands import USAGE, Help
+from bot import help
+from bot.commands import Help
 from bot.render import actions, alerts, checks, ci, deploy, digest, line, whys
 from bot.render.kit import Message, clip, message, section
 from bot.render.mrkdwn import inert
@@ -100,10 +101,9 @@ def reply(result: Result) -> Message:
             said = inert(reason)
             return message(said, section(f":no_entry: {said}"))
         case Help(not_understood=None):
-            return message("How to use Andon", section(inert(USAGE)))
-        case Help(not_understood=text):
-            head = f"I don't know `{inert(clip(text, 200))}`."
-            return message(head, section(head), section(inert(USAGE)))
+            return message("How to use Andon", section(inert(help.usage())))
+        case Help(not_understood=text, meant=meant, hint=hint):
+            return _not_understood(text, meant, hint)
         case Failure(error_id=error_id):
             text = (
                 f"Something went wrong on Andon's side (error `{inert(error_id)}`); nothing was "
@@ -111,3 +111,13 @@ def reply(result: Result) -> Message:
             )
             return message(text, section(f":warning: {text}"))
     raise TypeError(f"no reply for {type(result).__name__}")
+
+
+def _not_understood(text: str, meant: str | None, hint: str | None) -> Message:
+    """What was not understood, the likeliest meaning, and that command's usage — not all of it."""
+    head = f"I don't know `{inert(clip(text, 200))}`."
+    if meant:
+        head += f" Did you mean `{inert(clip(meant, 200))}`?"
+    if hint:
+        head += f" {inert(hint)}"
+    return message(head, section(head), section(inert(help.usage(help.command_of(text)))))

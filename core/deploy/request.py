@@ -4,6 +4,7 @@ A request answers at once (Slack wants an answer in three seconds); the run happ
 background and reports through the deploy's one progress message.
 """
 
+import difflib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -84,6 +85,10 @@ def deploy(
 ) -> Accepted | ChooseEnvironment | Refusal:
     record = partial(audit.record, session, clock=ctx.clock, actor=actor, action="deploy")
     found = _environment(ctx.config, wish.environment, "deploy")
+    if isinstance(found, ChooseEnvironment) and wish.revision is not None:
+        # "/deploy prodution": a mistyped environment, not a question of which one
+        unknown = _revision(ctx, wish.revision)
+        found = unknown if isinstance(unknown, Refusal) else found
     if not isinstance(found, str):
         record(outcome=Outcome.REFUSED, detail=wish.revision or "", message=_said(found))
         return found
@@ -207,8 +212,19 @@ def _revision(ctx: Context, spelled: str) -> str | Refusal:
     except SourceError as error:
         return Refusal(str(error))
     if sha is None:
-        return Refusal(f"{spelled!r} is not a revision of {ctx.config.repo.path}.")
+        return Refusal(_unknown(spelled, list(ctx.config.environments)))
     return sha
+
+
+def _unknown(spelled: str, environments: list[str]) -> str:
+    """Neither a revision of the line's repository nor an environment: say which exist, and the
+    likeliest meant (never the server's paths)."""
+    said = f"{spelled[:60]!r} is neither a revision of the line's repository nor an environment"
+    if not environments:
+        return f"{said}: give a sha, a branch or a tag."
+    close = difflib.get_close_matches(spelled, environments, n=1, cutoff=0.6)
+    meant = f" Did you mean `{close[0]}`?" if close else ""
+    return f"{said}; the environments are {', '.join(environments)}.{meant}"
 
 
 def _rollback_target(

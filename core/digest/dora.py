@@ -1,11 +1,20 @@
 """The four DORA measures: how fast the line ships, and how often shipping hurts.
 
 Counted on the environments at the end of a promotion chain (production, not staging): those
-no other environment names as ``after``. Time to restore is measured on pages — an alert is
-how the team learns production is hurt, its resolution is when it is whole again.
+no other environment names as ``after``.
+
+A change — a deploy that finished, well or not — **failed** when its own release was reverted
+(the deploy failed and its hosts were flipped back), rolled back from or marked bad on its
+environment, or named by a stoppage opened after it went live ("production rolled back from
+3f2a9c1 …", "deploy of 3f2a9c1 failed …"). A stoppage that merely happened soon after a deploy
+is not that deploy's failure.
+
+**Time to restore** runs from a failed change going live to the next change that made its
+environment whole again: the rollback, or the fix's deploy. A deploy that failed and was flipped
+back never left production hurt, so it has no time to restore.
 """
 
-from bisect import bisect_right
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +23,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from core.digest.window import Window, seconds_median
-from storage.tables import Deploy, Page, Stoppage
+from storage.tables import Deploy, Release, Stoppage, StoppageCause
 
 SUCCEEDED, FAILED = "succeeded", "failed"
 
@@ -30,21 +39,33 @@ class Dora:
     restore_median_s: float | None
 
 
+@dataclass(frozen=True)
+class Change:
+    id: int
+    environment: str
+    revision: str
+    status: str
+    finished_at: datetime
+    committed_at: datetime | None
+
+
 def dora(
     session: Session, window: Window, *, environments: Collection[str], watch: timedelta
 ) -> Dora:
+    """``watch`` is kept for the callers; failures are no longer guessed from a time window."""
     changes = _changes(session, window, environments)
-    shipped = [c for c in changes if c[1] == SUCCEEDED]
-    failed = _failed(session, changes, environments=environments, watch=watch)
-    lead = [(at - committed).total_seconds() for at, _, committed, _ in shipped if committed]
+    shipped = [c for c in changes if c.status == SUCCEEDED]
+    failed = [c for c in changes if _failed(session, c)]
+    lead = [(c.finished_at - c.committed_at).total_seconds() for c in shipped if c.committed_at]
+    restored = [_restored_after(session, c) for c in failed if c.status == SUCCEEDED]
     return Dora(
         deploys=len(shipped),
         deploys_per_day=len(shipped) / window.days if window.days > 0 else 0.0,
         lead_time_median_s=seconds_median(lead),
         changes=len(changes),
-        failed_changes=failed,
-        change_failure_rate=failed / len(changes) if changes else None,
-        restore_median_s=_restore(session, window),
+        failed_changes=len(failed),
+        change_failure_rate=len(failed) / len(changes) if changes else None,
+        restore_median_s=seconds_median([s for s in restored if s is not None]),
     )
 
 
@@ -60,12 +81,8 @@ def deploy_count(session: Session, window: Window, *, environments: Collection[s
     return int(session.exec(query).one())
 
 
-def _changes(
-    session: Session, window: Window, environments: Collection[str]
-) -> list[tuple[datetime, str, datetime | None, str]]:
-    query = select(
-        Deploy.finished_at, Deploy.status, Deploy.committed_at, Deploy.environment
-    ).where(
+def _changes(session: Session, window: Window, environments: Collection[str]) -> list[Change]:
+    query = select(Deploy).where(
         col(Deploy.kind) == "deploy",
         col(Deploy.status).in_((SUCCEEDED, FAILED)),
         col(Deploy.finished_at) >= window.start,
@@ -73,59 +90,51 @@ def _changes(
     )
     if environments:
         query = query.where(col(Deploy.environment).in_(environments))
-    return [(at, status, committed, env) for at, status, committed, env in session.exec(query)]
+    return [
+        Change(d.id or 0, d.environment, d.revision, d.status, d.finished_at, d.committed_at)
+        for d in session.exec(query)
+        if d.finished_at is not None
+    ]
 
 
-def _failed(
-    session: Session,
-    changes: list[tuple[datetime, str, datetime | None, str]],
-    *,
-    environments: Collection[str],
-    watch: timedelta,
-) -> int:
-    """A change failed if it failed, or a rollback or a stoppage followed it within ``watch``."""
-    if not changes:
-        return 0
-    first, last = min(c[0] for c in changes), max(c[0] for c in changes) + watch
-    stops = _stoppage_times(session, first, last)
-    backs = _rollback_times(session, first, last, environments)
-    return sum(
-        1
-        for at, status, _, _ in changes
-        if status == FAILED or _within(stops, at, watch) or _within(backs, at, watch)
-    )
+def _failed(session: Session, change: Change) -> bool:
+    """Reverted, rolled back from or marked bad, or named by a stoppage it caused."""
+    if change.status == FAILED:
+        return True
+    bad = session.exec(
+        select(Release.bad).where(
+            Release.environment == change.environment, Release.revision == change.revision
+        )
+    ).first()
+    return bool(bad) or _named_by_a_stoppage(session, change)
 
 
-def _stoppage_times(session: Session, first: datetime, last: datetime) -> list[datetime]:
-    query = select(Stoppage.opened_at).where(
-        col(Stoppage.opened_at) > first, col(Stoppage.opened_at) <= last
-    )
-    return sorted(session.exec(query))
+def _named_by_a_stoppage(session: Session, change: Change) -> bool:
+    """Named as what hurt, not as where a rollback landed ("rolled back from X to <it>")."""
+    short = change.revision[:7]
+    texts = session.exec(
+        select(StoppageCause.text)
+        .join(Stoppage, col(Stoppage.id) == StoppageCause.stoppage_id)
+        .where(
+            col(Stoppage.opened_at) >= change.finished_at,
+            col(StoppageCause.text).contains(short),
+        )
+    ).all()
+    blamed = re.compile(rf"(?<!\bto ){re.escape(short)}")
+    return any(blamed.search(text) for text in texts)
 
 
-def _rollback_times(
-    session: Session, first: datetime, last: datetime, environments: Collection[str]
-) -> list[datetime]:
-    query = select(Deploy.requested_at).where(
-        col(Deploy.kind) == "rollback",
-        col(Deploy.requested_at) > first,
-        col(Deploy.requested_at) <= last,
-    )
-    if environments:
-        query = query.where(col(Deploy.environment).in_(environments))
-    return sorted(session.exec(query))
-
-
-def _within(times: list[datetime], after: datetime, watch: timedelta) -> bool:
-    """Is there a time in (after, after + watch]? ``times`` is sorted."""
-    index = bisect_right(times, after)
-    return index < len(times) and times[index] <= after + watch
-
-
-def _restore(session: Session, window: Window) -> float | None:
-    query = select(Page.opened_at, Page.resolved_at).where(
-        col(Page.opened_at) >= window.start,
-        col(Page.opened_at) < window.end,
-        col(Page.resolved_at).is_not(None),
-    )
-    return seconds_median([(done - at).total_seconds() for at, done in session.exec(query)])
+def _restored_after(session: Session, change: Change) -> float | None:
+    """Seconds from the failed release going live to the change that replaced it on its
+    environment (a rollback or a deploy of a fix); None while nothing has yet."""
+    restored = session.exec(
+        select(func.min(Deploy.finished_at)).where(
+            col(Deploy.environment) == change.environment,
+            col(Deploy.status) == SUCCEEDED,
+            col(Deploy.finished_at) > change.finished_at,
+            col(Deploy.revision) != change.revision,
+        )
+    ).one()
+    if restored is None:
+        return None
+    return (restored - change.finished_at).total_seconds()
