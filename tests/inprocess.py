@@ -26,7 +26,15 @@ from tests.slack_requests import SIGNING_SECRET, signed_headers
 
 
 class InProcessAndon:
-    def __init__(self, workdir: Path, *, config: str, slack: FakeSlack, clock: ManualClock):
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        config: str,
+        slack: FakeSlack,
+        clock: ManualClock,
+        database_url: str | None = None,
+    ):
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "andon.toml").write_text(config)
         port = free_port()
@@ -34,7 +42,7 @@ class InProcessAndon:
             slack_bot_token=BOT_TOKEN,
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=slack.url,
-            andon_database_url=f"sqlite:///{workdir / 'andon.db'}",
+            andon_database_url=database_url or f"sqlite:///{workdir / 'andon.db'}",
             andon_config=str(workdir / "andon.toml"),
             andon_http_port=port,
             andon_webhook_secret=WEBHOOK_SECRET,
