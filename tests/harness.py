@@ -121,8 +121,8 @@ class AndonServer:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or starting slowly on a busy machine: ask again
             time.sleep(0.05)
         raise RuntimeError(f"andon serve did not answer /healthz:\n{self.log()}")
 

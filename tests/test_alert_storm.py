@@ -160,7 +160,9 @@ def test_two_thousand_fingerprints_in_one_post_page_once_per_group_and_the_held_
         assert len(recorded) == 25 and all(len(p["alerts"]) == 80 for p in recorded)
         statuses = sorted((p["status"], p["held_for"]) for p in recorded)
         assert statuses == [("held", "storm")] * 5 + [("open", None)] * 20
-        held_event = next(p for p in recorded if p["status"] == "held")["events"][0]
+        held_pages = server.api("/api/pages?status=held").json()["pages"]
+        assert [p["name"] for p in held_pages] == [f"Storm{n}" for n in range(24, 19, -1)]
+        held_event = held_pages[0]["events"][0]
         assert (held_event["kind"], held_event["detail"]) == (
             "held",
             "storm: over 20 new pages in one delivery",

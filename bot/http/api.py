@@ -91,10 +91,16 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
         return {"deploys": [_deploy(item) for item in found]}
 
     @api.get("/pages")
-    def get_pages(limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-        """Pages, newest first, with every alert of each and everything that happened to it."""
+    def get_pages(
+        limit: int = Query(50, ge=1, le=500),
+        status: Literal["open", "acknowledged", "resolved", "held"] | None = Query(None),
+    ) -> dict[str, Any]:
+        """Pages, newest first, with every alert of each and everything that happened to it;
+        ``status=held`` lists the pages a storm (or flapping) held."""
+        wanted = alert_pages.PageStatus(status) if status else None
         with andon.database.reading() as session:
-            found = [_page(*recorded) for recorded in alert_pages.recent(session, limit)]
+            recorded = alert_pages.recent(session, limit, status=wanted)
+            found = [_page(*page) for page in recorded]
         return {"pages": found}
 
     @api.get("/audit")

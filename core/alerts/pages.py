@@ -181,9 +181,15 @@ def _cost(session: Session, *, clock: Clock, config: AndonConfig) -> LineCost | 
     return LineCost(clock.now() - line.since, int(waiting))
 
 
-def recent(session: Session, limit: int) -> list[tuple[Page, list[PageEvent], list[PageAlert]]]:
-    """Pages newest first, each with its events in order and every alert it holds."""
-    pages = session.exec(select(Page).order_by(col(Page.id).desc()).limit(limit)).all()
+def recent(
+    session: Session, limit: int, *, status: PageStatus | None = None
+) -> list[tuple[Page, list[PageEvent], list[PageAlert]]]:
+    """Pages newest first (of one status, if given: the pages a storm held), each with its
+    events in order and every alert it holds."""
+    query = select(Page).order_by(col(Page.id).desc()).limit(limit)
+    if status is not None:
+        query = query.where(Page.status == status.value)
+    pages = session.exec(query).all()
     ids = [page.id for page in pages]
     events: dict[int, list[PageEvent]] = {}
     for event in session.exec(
