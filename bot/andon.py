@@ -38,7 +38,7 @@ from bot.render import notice
 from bot.render.reply import Failure, Result
 from core import audit, line, oncall, review
 from core.actor import Actor
-from core.alerts import escalation, paging, unreachable
+from core.alerts import escalation, opening, paging, storm, unreachable
 from core.alerts.event import AlertEvent
 from core.alerts.paging import AlertsRecorded
 from core.audit import Outcome
@@ -148,29 +148,26 @@ class Andon:
         return recorded
 
     def record_alerts(self, events: Sequence[AlertEvent], *, source: str) -> AlertsRecorded:
-        """Alerts from a webhook or a check: one transaction, so a retried delivery is whole."""
-        with self.unit_of_work() as (session, outbox):
-            recorded = paging.record(
-                session, notifier=outbox, clock=self.clock, config=self.config, events=events
-            )
-            audit.record(
-                session,
-                clock=self.clock,
-                actor=Actor(id=f"alerts:{source}", name=source, via="alert"),
-                action="alerts",
-                outcome=Outcome.OK,
-                detail=f"{len(events)} alert(s): " + ", ".join(e.name for e in events[:5]),
-                message=(
-                    f"{recorded.paged} paged, {recorded.updated} updated, {recorded.held} held, "
-                    f"{recorded.unchanged} unchanged"
-                ),
-            )
-        return recorded
+        """Alerts from a webhook or a check, in short transactions: a storm never holds the
+        writer long, and a retried delivery changes nothing twice."""
+        return paging.record(
+            units=self.unit_of_work,
+            clock=self.clock,
+            config=self.config,
+            events=events,
+            source=source,
+        )
 
     def tick_pages(self) -> None:
         """The scheduler's call: repeats and escalations that are due, and on-call handoffs."""
         with self.unit_of_work() as (session, outbox):
             escalation.due(session, notifier=outbox, clock=self.clock, config=self.config)
+            storm.catch_up(
+                session,
+                notifier=outbox,
+                clock=self.clock,
+                alerts=opening.alerts_config(self.config),
+            )
             oncall.hand_over(session, config=self.config.oncall, clock=self.clock, notifier=outbox)
 
     def page_not_delivered(self, lost: LostPage) -> None:

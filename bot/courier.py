@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
@@ -211,16 +212,22 @@ class Courier:
         return sent, f"sent in minimal form: Slack refused the full message ({first})"
 
     def _undeliverable(self, outgoing: Outgoing, refused: UndeliverableError) -> None:
-        """Given up — but a page's DM first hands its page on; if that fails, all is retried."""
-        page_id = outgoing.payload.get("page_id")
-        if outgoing.kind == "dm" and isinstance(page_id, int) and self.lost_page is not None:
-            lost = LostPage(outgoing.id, page_id, outgoing.target, refused.error or str(refused))
-            try:
-                self.lost_page(lost)
-            except Exception:
-                log.exception("message #%s: page #%s could not be passed on", outgoing.id, page_id)
-                self._postpone(outgoing.id, str(refused), None)
-                return
+        """Given up — but a page's DM first hands its page on (each page of a DM that lists
+        several); if that fails, all is retried."""
+        page_ids = _pages_of(outgoing.payload)
+        if outgoing.kind == "dm" and page_ids and self.lost_page is not None:
+            for page_id in page_ids:
+                lost = LostPage(
+                    outgoing.id, page_id, outgoing.target, refused.error or str(refused)
+                )
+                try:
+                    self.lost_page(lost)
+                except Exception:
+                    log.exception(
+                        "message #%s: page #%s could not be passed on", outgoing.id, page_id
+                    )
+                    self._postpone(outgoing.id, str(refused), None)
+                    return
         self._give_up(outgoing.id, str(refused))
 
     def _claim(self, message_id: int) -> Outgoing | None:
@@ -296,3 +303,12 @@ def _take(session: Session, message_id: int, now: datetime, holder: str) -> bool
 
 def _fail(row: OutboxMessage, reason: str, now: datetime) -> None:
     row.status, row.last_error, row.claimed_until, row.sent_at = "failed", reason, None, now
+
+
+def _pages_of(payload: dict[str, Any]) -> list[int]:
+    """The pages a DM carries: ``page_id`` for one, ``page_ids`` for a round's summary."""
+    many = payload.get("page_ids")
+    if isinstance(many, list):
+        return [page_id for page_id in many if isinstance(page_id, int)]
+    one = payload.get("page_id")
+    return [one] if isinstance(one, int) else []

@@ -37,12 +37,15 @@ class AlertRoute(BaseModel):
 
 
 class AlertsConfig(BaseModel):
-    """How incoming alerts are tied to deploys and how flapping is damped."""
+    """How incoming alerts are tied to deploys, how flapping is damped and storms contained."""
 
     model_config = STRICT
     watch: Duration = timedelta(minutes=30)  # alerts this soon after a deploy blame it
     flap_count: int | None = Field(default=None, ge=2)  # None: no flap detection
     flap_window: Duration = timedelta(hours=1)
+    # New pages past these are held (recorded, told once): resolves and re-sends never count.
+    max_new_pages_per_request: int = Field(default=20, ge=1)
+    max_new_pages_per_minute: int = Field(default=60, ge=1)
     routes: list[AlertRoute] = Field(default_factory=list)
 
 

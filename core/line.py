@@ -64,6 +64,15 @@ class CauseAdded(Notice):
 
 
 @dataclass(frozen=True)
+class CausesAdded(Notice):
+    """Several causes added at once (the pages of one alert delivery): one reply, not one each."""
+
+    stoppage_id: int
+    causes: tuple[tuple[Actor, str], ...]  # who, and why
+    at: datetime
+
+
+@dataclass(frozen=True)
 class LineStarted(Notice):
     """The line runs again; the post says what the five whys still owes, and when it meets, or
     that an admin forced the start and why — one post either way."""
@@ -142,9 +151,11 @@ def stop_many(
 ) -> list[int | None]:
     """Pull the cord for several reasons at once — each page of an alert delivery is one.
 
-    The same as ``stop`` for each reason in turn (a cause, an audit row and a message each),
-    but the line's row is locked once, and no stoppage view is built per cause: the caller
-    does its other work first, so the lock every other stop waits for is held for less.
+    The same as ``stop`` for each reason in turn (a cause and an audit row each), but the
+    line's row is locked once, no stoppage view is built per cause, and the causes that join
+    an open stoppage are said in one reply to its thread: the caller does its other work first,
+    so the lock every other stop waits for is held for less, and a storm of pages is one
+    message in the thread, not one per page.
     Returns, per reason, the stoppage it joined or opened, or ``None`` when it was refused.
     """
     checked = [_checked(session, clock=clock, actor=actor, reason=r) for actor, r in causes]
@@ -152,12 +163,21 @@ def stop_many(
         return [None] * len(checked)
     line = _line(session, lock=True)
     joined: list[int | None] = []
+    added: list[Cause] = []
     for cause in checked:
         if isinstance(cause, Refusal):
             joined.append(None)
             continue
-        _pull(session, line=line, notifier=notifier, clock=clock, cause=cause)
+        if line.state == LineState.STOPPED and line.stoppage_id is not None:
+            _add_cause(session, line.stoppage_id, cause)
+            _audit_stop(session, clock=clock, cause=cause, message="cause added")
+            added.append(cause)
+        else:
+            _pull(session, line=line, notifier=notifier, clock=clock, cause=cause)
         joined.append(line.stoppage_id)
+    if added:
+        assert line.stoppage_id is not None
+        _say_added(session, notifier=notifier, stoppage_id=line.stoppage_id, causes=added)
     viewers.changed(session, clock=clock)
     return joined
 
@@ -308,10 +328,22 @@ def _open(session: Session, *, notifier: Notifier, cause: Cause) -> int:
 def _join(session: Session, *, notifier: Notifier, stoppage_id: int, cause: Cause) -> None:
     """Another reason for a line already stopped: said in the stoppage's thread."""
     _add_cause(session, stoppage_id, cause)
+    _say_added(session, notifier=notifier, stoppage_id=stoppage_id, causes=[cause])
+
+
+def _say_added(
+    session: Session, *, notifier: Notifier, stoppage_id: int, causes: Sequence[Cause]
+) -> None:
     stoppage = session.get(Stoppage, stoppage_id)
-    if stoppage is not None and stoppage.thread_id is not None:
-        added = CauseAdded(stoppage_id, cause.by, cause.text, cause.at)
-        notifier.reply(MessageRef(stoppage.thread_id), added)
+    if stoppage is None or stoppage.thread_id is None or not causes:
+        return
+    if len(causes) == 1:
+        cause = causes[0]
+        added: Notice = CauseAdded(stoppage_id, cause.by, cause.text, cause.at)
+    else:
+        shown = tuple((cause.by, cause.text) for cause in causes)
+        added = CausesAdded(stoppage_id, shown, causes[-1].at)
+    notifier.reply(MessageRef(stoppage.thread_id), added)
 
 
 def _announce_restart(

@@ -284,7 +284,7 @@ class DeployLock(SQLModel, table=True):
 
 
 class Page(SQLModel, table=True):
-    """One alert paging a person, from its first firing to its resolution.
+    """One group of alerts paging a person, from its first firing to its last resolution.
 
     Repeats and escalations are due work: ``due_at`` says when the tick acts next, and the tick
     claims it by moving ``due_at`` in one conditional update, so it runs once across replicas.
@@ -297,7 +297,7 @@ class Page(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    identity: str = Field(max_length=300)  # source:key
+    identity: str = Field(max_length=300)  # the group: source:group:<key> or source:name:<name>
     source: str = Field(max_length=32)
     name: str = Field(max_length=255)
     summary: str = Field(sa_column=Column(Text, nullable=False))
@@ -306,6 +306,7 @@ class Page(SQLModel, table=True):
     url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     labels: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="open", max_length=16)  # open | acknowledged | resolved | held
+    held_for: str | None = Field(default=None, max_length=16)  # flapping | storm, when held
     stops_line: bool = True
     opened_at: datetime = _when()
     last_fired_at: datetime = _when()
@@ -323,6 +324,44 @@ class Page(SQLModel, table=True):
     channel_id: int | None = Field(default=None, foreign_key="outbox_message.id")
     stoppage_id: int | None = Field(default=None, foreign_key="stoppage.id")
     suspects: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class PageAlert(SQLModel, table=True):
+    """One alert of a page: a page is one group of alerts (the sender's group, or one name), and
+    each alert keeps its own identity, so a re-sent alert is known and its resolution found."""
+
+    __tablename__ = "page_alert"
+    __table_args__ = (
+        UniqueConstraint("page_id", "identity", name="uq_page_alert_page_identity"),
+        Index("ix_page_alert_identity_status", "identity", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    page_id: int = Field(foreign_key="page.id", index=True)
+    identity: str = Field(max_length=300)  # source:key
+    name: str = Field(max_length=255)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    value: str | None = Field(default=None, max_length=255)
+    status: str = Field(default="firing", max_length=16)  # firing | resolved
+    fired_at: datetime = _when()
+    resolved_at: datetime | None = _when(nullable=True)
+
+
+class AlertStorm(SQLModel, table=True):
+    """New pages held over the caps while a storm lasts, and the one channel message that says
+    how many (updated in place as more are held)."""
+
+    __tablename__ = "alert_storm"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = _when()
+    last_held_at: datetime = _when(index=True)
+    pages: int = 0  # new pages held
+    alerts: int = 0  # their alerts
+    told_pages: int = 0  # what the message says now
+    told_alerts: int = 0
+    told_at: datetime = _when()
+    message_id: int | None = Field(default=None, foreign_key="outbox_message.id")
 
 
 class PageEvent(SQLModel, table=True):

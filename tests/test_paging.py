@@ -93,22 +93,23 @@ def _tick(andon: InProcessAndon, by: timedelta) -> None:
     andon.deliver()
 
 
-def test_an_alertmanager_group_pages_the_oncall_person_and_stops_the_line(
+def test_an_alertmanager_group_pages_the_oncall_person_once_and_stops_the_line(
     andon: InProcessAndon, fake_slack: FakeSlack
 ) -> None:
     answer = _alert(andon, "alertmanager", _firing())
-    assert answer["paged"] == 2
+    assert answer["paged"] == 1  # one group, one page that lists its two alerts
     dms = _dms(fake_slack, ONE)
     assert [dm["text"] for dm in dms] == [
-        "InstanceDown (critical) — page #1: Instance localhost:8081 down",
-        "InstanceDown (critical) — page #2: Instance localhost:8082 down",
+        "InstanceDown (critical) — page #1 · 2 alerts firing: Instance localhost:8081 down "
+        "and 1 more",
     ]
-    buttons = json.dumps(dms[0]["blocks"])
-    assert '"action_id": "page_ack"' in buttons and '"action_id": "page_resolve"' in buttons
+    shown = json.dumps(dms[0]["blocks"])
+    assert "Instance localhost:8081 down" in shown and "Instance localhost:8082 down" in shown
+    assert '"action_id": "page_ack"' in shown and '"action_id": "page_resolve"' in shown
     line = andon.api("/api/line")
     assert line["state"] == "stopped"
     assert line["stoppage"]["causes"][0]["text"] == (
-        "page: InstanceDown — Instance localhost:8081 down"
+        "page: InstanceDown — Instance localhost:8081 down (and 1 more alert)"
     )
     assert _dms(fake_slack, TWO) == []
 
@@ -116,12 +117,15 @@ def test_an_alertmanager_group_pages_the_oncall_person_and_stops_the_line(
 def test_every_page_of_one_delivery_is_a_cause_of_the_one_stoppage(
     andon: InProcessAndon, fake_slack: FakeSlack
 ) -> None:
-    _alert(andon, "alertmanager", _firing())
+    body = _firing()  # two alert names and no group key: a page each
+    del body["groupKey"]
+    body["alerts"][1]["labels"]["alertname"] = "DiskFull"
+    _alert(andon, "alertmanager", body)
 
     causes = andon.api("/api/line")["stoppage"]["causes"]
     assert [cause["text"] for cause in causes] == [
         "page: InstanceDown — Instance localhost:8081 down",
-        "page: InstanceDown — Instance localhost:8082 down",
+        "page: DiskFull — Instance localhost:8082 down",
     ]
     assert [page["stoppage_id"] for page in andon.api("/api/pages")["pages"]] == [1, 1]
 
@@ -132,7 +136,7 @@ def test_the_same_alert_sent_again_while_it_fires_is_one_page(
     _alert(andon, "alertmanager", _firing())
     again = _alert(andon, "alertmanager", _firing())
     assert again["paged"] == 0 and again["unchanged"] == 2
-    assert len(_dms(fake_slack, ONE)) == 2
+    assert len(_dms(fake_slack, ONE)) == 1
 
 
 def test_unacknowledged_it_repeats_then_climbs_to_the_next_person_then_the_channel(

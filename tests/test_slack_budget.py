@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from bot.render import notice
 from bot.render.reply import Result, reply
-from core.alerts.notices import Escalated, NotReached
+from core.alerts.notices import Escalated, NotReached, Round, Unacknowledged
 from core.notifier import Notice
 from tests import hostile, inert
 from tests.fakes import slack_rules
@@ -55,9 +55,12 @@ def test_the_notices_and_answers_are_all_here() -> None:
 
 
 def _says_here(item: Notice) -> bool:
-    """Andon's own deliberate ``@here``: a page nobody acknowledged, or nobody could be sent."""
+    """Andon's own deliberate ``@here``: a page nobody acknowledged (or a round's pages), or
+    nobody could be sent."""
     if isinstance(item, Escalated):
         return item.to_channel
+    if isinstance(item, Unacknowledged):
+        return item.kind == Round.CHANNEL
     return isinstance(item, NotReached) and item.paging is None
 
 

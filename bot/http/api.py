@@ -16,7 +16,7 @@ from core.deploy.records import DeployView, HostView
 from core.stoppage import StoppageView
 from core.whys import actions as whys_actions
 from core.whys.analysis import Analysis, analysis, items_of
-from storage.tables import ActionItem, AuditEntry, Page, PageEvent
+from storage.tables import ActionItem, AuditEntry, Page, PageAlert, PageEvent
 
 
 def bearer(token: str | None) -> Callable[[Request], None]:
@@ -91,10 +91,16 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
         return {"deploys": [_deploy(item) for item in found]}
 
     @api.get("/pages")
-    def get_pages(limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-        """Pages, newest first, with everything that happened to each (who, when)."""
+    def get_pages(
+        limit: int = Query(50, ge=1, le=500),
+        status: Literal["open", "acknowledged", "resolved", "held"] | None = Query(None),
+    ) -> dict[str, Any]:
+        """Pages, newest first, with every alert of each and everything that happened to it;
+        ``status=held`` lists the pages a storm (or flapping) held."""
+        wanted = alert_pages.PageStatus(status) if status else None
         with andon.database.reading() as session:
-            found = [_page(page, events) for page, events in alert_pages.recent(session, limit)]
+            recorded = alert_pages.recent(session, limit, status=wanted)
+            found = [_page(*page) for page in recorded]
         return {"pages": found}
 
     @api.get("/audit")
@@ -220,15 +226,17 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _page(page: Page, events: list[PageEvent]) -> dict[str, Any]:
+def _page(page: Page, events: list[PageEvent], alerts: list[PageAlert]) -> dict[str, Any]:
     return {
         "id": page.id,
+        "group": page.identity,
         "name": page.name,
         "source": page.source,
         "summary": page.summary,
         "severity": page.severity,
         "value": page.value,
         "status": page.status,
+        "held_for": page.held_for,
         "stops_line": page.stops_line,
         "oncall": page.oncall,
         "level": page.level,
@@ -242,5 +250,18 @@ def _page(page: Page, events: list[PageEvent]) -> dict[str, Any]:
         "events": [
             {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail}
             for e in events
+        ],
+        "firing": sum(alert.status == "firing" for alert in alerts),
+        "alerts": [
+            {
+                "identity": alert.identity,
+                "name": alert.name,
+                "summary": alert.summary,
+                "value": alert.value,
+                "status": alert.status,
+                "fired_at": alert.fired_at.isoformat(),
+                "resolved_at": _iso(alert.resolved_at),
+            }
+            for alert in alerts
         ],
     }

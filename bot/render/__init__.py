@@ -3,7 +3,18 @@
 Importing the package registers every topic's messages with ``notice``.
 """
 
-from bot.render import actions, alerts, ci, deploy, digest, gate, line, not_reached, whys
+from bot.render import (
+    actions,
+    alerts,
+    ci,
+    deploy,
+    digest,
+    gate,
+    line,
+    not_reached,
+    storm,
+    whys,
+)
 from bot.render.notice import notice
 
 __all__ = [
@@ -16,5 +27,6 @@ __all__ = [
     "line",
     "not_reached",
     "notice",
+    "storm",
     "whys",
 ]

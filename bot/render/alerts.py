@@ -18,6 +18,7 @@ from bot.render.kit import (
 from bot.render.minimal import minimal
 from bot.render.mrkdwn import inert, link, mention
 from bot.render.notice import notice
+from bot.render.storm import alerts_listed, counted, first_and_more, many
 from core import words
 from core.alerts.escalation import Acknowledged, Resolved
 from core.alerts.notices import Escalated, Held, Paged, PageWithoutStop
@@ -119,12 +120,13 @@ def _head(page: PageView, *, reminder: bool) -> str:
             return f":large_green_circle: ~{_name(page)}~ — resolved by {by}"
     again = "Still firing, not acknowledged: " if reminder else ""
     severity = f" ({inert(clip(page.severity, NAME))})" if page.severity else ""
-    return f":rotating_light: {again}*{_name(page)}*{severity} — page #{page.id}"
+    count = f" · {counted(page)}" if many(page) else ""
+    return f":rotating_light: {again}*{_name(page)}*{severity} — page #{page.id}{count}"
 
 
 def _body(page: PageView, head: str) -> list[dict]:
-    lines = [head, inert(clip(page.summary, SUMMARY))]
-    if page.value:
+    lines = [head, alerts_listed(page) if many(page) else inert(clip(page.summary, SUMMARY))]
+    if page.value and not many(page):
         lines.append(f"value: `{inert(clip(page.value, NAME))}`")
     if page.url:
         lines.append(link(page.url, "where it fired"))
@@ -201,4 +203,5 @@ def _name(page: PageView) -> str:
 
 
 def _plain(page: PageView, head: str) -> str:
-    return f"{plain(head)}: {inert(clip(page.summary, 300))}"
+    said = first_and_more(page) if many(page) else inert(clip(page.summary, 300))
+    return f"{plain(head)}: {said}"

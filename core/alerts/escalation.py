@@ -3,6 +3,8 @@
 
 Repeats and escalations are due work stored on the page (``due_at``); the scheduler's tick
 claims a due page with one conditional update, so it acts once however many replicas tick.
+What one tick does is one round: several pages due at once are said in one message per person
+("12 pages unacknowledged"), and the channel hears at most one ``@here`` a round.
 """
 
 from dataclasses import dataclass
@@ -13,8 +15,8 @@ from sqlmodel import Session, col, select
 
 from core import audit, oncall
 from core.actor import Actor
-from core.alerts.notices import Escalated, Paged
-from core.alerts.pages import PageStatus, PageView, view
+from core.alerts.notices import Escalated, Paged, Round, Unacknowledged
+from core.alerts.pages import PageStatus, PageView, view, views
 from core.audit import Outcome
 from core.clock import Clock
 from core.config import AndonConfig
@@ -24,6 +26,7 @@ from core.refusal import Refusal
 from storage.tables import Page, PageEvent
 
 CHANNEL_LEVEL = 2
+SHOWN = 10  # pages listed by a round's message; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -86,15 +89,60 @@ def due(session: Session, *, notifier: Notifier, clock: Clock, config: AndonConf
         return []
     now = clock.now()
     acted = []
+    rounds: dict[tuple[Round, str | None], list[Page]] = {}
     for page in session.exec(
-        select(Page).where(Page.status == PageStatus.OPEN.value, col(Page.due_at) <= now)
+        select(Page)
+        .where(Page.status == PageStatus.OPEN.value, col(Page.due_at) <= now)
+        .order_by(col(Page.id))
     ).all():
         if _claim(session, page, config.oncall, now):
             session.refresh(page)
-            _act(session, notifier=notifier, clock=clock, config=config, page=page)
+            said = _act(session, clock=clock, config=config, page=page)
+            rounds.setdefault(said, []).append(page)
             assert page.id is not None
             acted.append(page.id)
+    for (kind, whom), pages in rounds.items():
+        _say(
+            session,
+            notifier=notifier,
+            clock=clock,
+            config=config,
+            kind=kind,
+            whom=whom,
+            pages=pages,
+        )
     return acted
+
+
+def _say(
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    config: AndonConfig,
+    kind: Round,
+    whom: str | None,
+    pages: list[Page],
+) -> None:
+    """One message per person (and one for the channel) of the round, whatever the count."""
+    if kind != Round.CHANNEL and whom is None:
+        return  # a repeat with nobody on call: recorded, said to nobody
+    if len(pages) == 1:
+        shown = view(session, pages[0], clock=clock, config=config)
+        match kind:
+            case Round.REPEAT:
+                notifier.dm(whom or "", Paged(shown, True))
+            case Round.NEXT:
+                notifier.dm(whom or "", Escalated(shown, False))
+            case Round.CHANNEL:
+                notifier.post(Escalated(shown, True))
+        return
+    listed = tuple(views(session, pages[:SHOWN], clock=clock, config=config))
+    summary = Unacknowledged(listed, len(pages), kind, tuple(page.id or 0 for page in pages))
+    if kind == Round.CHANNEL:
+        notifier.post(summary)
+    else:
+        notifier.dm(whom or "", summary)
 
 
 def _claim(session: Session, page: Page, config: OncallConfig, now: datetime) -> bool:
@@ -119,29 +167,27 @@ def _next_due(page: Page, config: OncallConfig, now: datetime) -> datetime:
 
 
 def _act(
-    session: Session, *, notifier: Notifier, clock: Clock, config: AndonConfig, page: Page
-) -> None:
+    session: Session, *, clock: Clock, config: AndonConfig, page: Page
+) -> tuple[Round, str | None]:
+    """The page's step of the round, recorded; what to say, and to whom, is returned."""
     assert config.oncall is not None
     now = clock.now()
     climbs = page.level < CHANNEL_LEVEL and now >= (
         page.opened_at + (page.level + 1) * config.oncall.ack_timeout
     )
     if not climbs:
-        if page.oncall is not None:
-            notifier.dm(page.oncall, Paged(view(session, page, clock=clock, config=config), True))
         _event(session, page, now, "repeated", "andon", f"to {page.oncall}")
-        return
+        return Round.REPEAT, page.oncall
     following = oncall.after(config.oncall, page.oncall, now) if page.oncall else None
     if page.level == 0 and following is not None:
         page.level, page.oncall = 1, following
         session.add(page)
-        notifier.dm(following, Escalated(view(session, page, clock=clock, config=config), False))
         _event(session, page, now, "escalated", "andon", f"to {following}")
-        return
+        return Round.NEXT, following
     page.level = CHANNEL_LEVEL
     session.add(page)
-    notifier.post(Escalated(view(session, page, clock=clock, config=config), True))
     _event(session, page, now, "escalated", "andon", "to the channel")
+    return Round.CHANNEL, None
 
 
 def _announce(

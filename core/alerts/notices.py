@@ -1,6 +1,8 @@
 """What paging announces; the fronts decide how it looks."""
 
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 
 from core.alerts.pages import PageView
 from core.notifier import Notice
@@ -8,7 +10,8 @@ from core.notifier import Notice
 
 @dataclass(frozen=True)
 class Paged(Notice):
-    """The DM to the person on call (updated in place as the page is acked or resolved)."""
+    """The DM to the person on call (updated in place as alerts join and leave the page, and as
+    it is acknowledged or resolved)."""
 
     page: PageView
     reminder: bool = False
@@ -47,3 +50,33 @@ class NotReached(Notice):
     user: str
     reason: str
     paging: str | None
+
+
+class Round(StrEnum):
+    """What an escalation round does to several pages at once."""
+
+    REPEAT = "repeat"  # sent again to the person paged
+    NEXT = "next"  # climbed to the next person in the rotation
+    CHANNEL = "channel"  # climbed to the channel: its one ``@here`` of the round
+
+
+@dataclass(frozen=True)
+class Unacknowledged(Notice):
+    """Several pages due in one escalation round, said in one message ("12 pages
+    unacknowledged") instead of one each; ``pages`` are the first few, ``count`` all of them."""
+
+    pages: tuple[PageView, ...]
+    count: int
+    kind: Round
+    ids: tuple[int, ...]  # every page of it, so that a DM nobody can receive hands each on
+
+
+@dataclass(frozen=True)
+class StormHeld(Notice):
+    """New pages held over the storm caps since ``since``: said once, updated in place."""
+
+    pages: int
+    alerts: int
+    since: datetime
+    per_request: int
+    per_minute: int

@@ -1,11 +1,12 @@
-"""A page as people see it: what fired, who is paged, which deploys are suspects, what the
-stopped line costs while it lasts."""
+"""A page as people see it: what fired — one alert, or the alerts of one group, how many and
+which — who is paged, which deploys are suspects, what the stopped line costs while it lasts."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
 from core.actor import Actor
@@ -14,7 +15,9 @@ from core.config import AndonConfig
 from core.deploy import records
 from core.deploy.records import DeployView
 from core.line import LineState
-from storage.tables import CiResult, Line, Page, PageEvent
+from storage.tables import CiResult, Line, Page, PageAlert, PageEvent
+
+SHOWN_ALERTS = 20  # a page's alerts read for a message: the renderer clips with "… and N more"
 
 
 class PageStatus(StrEnum):
@@ -33,6 +36,15 @@ class LineCost:
 
     stopped_for: timedelta
     commits_waiting: int
+
+
+@dataclass(frozen=True)
+class AlertShown:
+    """One alert of a page, as its message lists it."""
+
+    summary: str
+    value: str | None
+    firing: bool
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,9 @@ class PageView:
     suspects: tuple[DeployView, ...]
     cost: LineCost | None
     at: datetime
+    alerts: tuple[AlertShown, ...] = ()  # firing first, at most SHOWN_ALERTS
+    firing: int = 1  # how many of its alerts fire now
+    resolved: int = 0  # how many have resolved while the page lasts
 
 
 def view(session: Session, page: Page, *, clock: Clock, config: AndonConfig) -> PageView:
@@ -74,14 +89,55 @@ def views(
             deploys[deploy_id] = records.view(session, deploy_id)
         return deploys[deploy_id]
 
+    found = counts(session, [page.id for page in pages if page.id is not None])
     return [
-        _shown(page, suspects=tuple(suspect(d) for d in page.suspects), cost=cost, at=clock.now())
+        _shown(
+            page,
+            suspects=tuple(suspect(d) for d in page.suspects),
+            cost=cost,
+            at=clock.now(),
+            alerts=_alerts(session, page),
+            counts=found.get(page.id or 0, {}),
+        )
         for page in pages
     ]
 
 
+def _alerts(session: Session, page: Page) -> tuple[AlertShown, ...]:
+    """The first alerts of a page, those firing first: what its message lists."""
+    firing_first = case((col(PageAlert.status) == "firing", 0), else_=1)
+    rows = session.exec(
+        select(PageAlert.summary, PageAlert.value, PageAlert.status)
+        .where(PageAlert.page_id == page.id)
+        .order_by(firing_first, col(PageAlert.id))
+        .limit(SHOWN_ALERTS)
+    ).all()
+    return tuple(AlertShown(summary, value, status == "firing") for summary, value, status in rows)
+
+
+def counts(session: Session, page_ids: list[int]) -> dict[int, dict[str, int]]:
+    """How many alerts of each page fire and have resolved, in one query for all of them."""
+    found: dict[int, dict[str, int]] = {}
+    if not page_ids:
+        return found
+    rows = session.exec(
+        select(PageAlert.page_id, PageAlert.status, func.count())
+        .where(col(PageAlert.page_id).in_(page_ids))
+        .group_by(col(PageAlert.page_id), col(PageAlert.status))
+    ).all()
+    for page_id, status, count in rows:
+        found.setdefault(page_id, {})[status] = int(count)
+    return found
+
+
 def _shown(
-    page: Page, *, suspects: tuple[DeployView, ...], cost: LineCost | None, at: datetime
+    page: Page,
+    *,
+    suspects: tuple[DeployView, ...],
+    cost: LineCost | None,
+    at: datetime,
+    alerts: tuple[AlertShown, ...],
+    counts: dict[str, int],
 ) -> PageView:
     assert page.id is not None
     acked = Actor(page.acked_by, page.acked_by_name or "", "slack") if page.acked_by else None
@@ -107,6 +163,9 @@ def _shown(
         suspects=suspects,
         cost=cost,
         at=at,
+        alerts=alerts,
+        firing=counts.get("firing", 0),
+        resolved=counts.get("resolved", 0),
     )
 
 
@@ -122,22 +181,24 @@ def _cost(session: Session, *, clock: Clock, config: AndonConfig) -> LineCost | 
     return LineCost(clock.now() - line.since, int(waiting))
 
 
-def live(session: Session, identity: str) -> Page | None:
-    """The page an alert already has while it fires (or is held): repeats are not new pages."""
-    return session.exec(
-        select(Page)
-        .where(Page.identity == identity, col(Page.status).in_(LIVE))
-        .order_by(col(Page.id).desc())
-    ).first()
-
-
-def recent(session: Session, limit: int) -> list[tuple[Page, list[PageEvent]]]:
-    """Pages newest first, each with its events in order."""
-    pages = session.exec(select(Page).order_by(col(Page.id).desc()).limit(limit)).all()
-    found = []
-    for page in pages:
-        events = session.exec(
-            select(PageEvent).where(PageEvent.page_id == page.id).order_by(col(PageEvent.id))
-        ).all()
-        found.append((page, list(events)))
-    return found
+def recent(
+    session: Session, limit: int, *, status: PageStatus | None = None
+) -> list[tuple[Page, list[PageEvent], list[PageAlert]]]:
+    """Pages newest first (of one status, if given: the pages a storm held), each with its
+    events in order and every alert it holds."""
+    query = select(Page).order_by(col(Page.id).desc()).limit(limit)
+    if status is not None:
+        query = query.where(Page.status == status.value)
+    pages = session.exec(query).all()
+    ids = [page.id for page in pages]
+    events: dict[int, list[PageEvent]] = {}
+    for event in session.exec(
+        select(PageEvent).where(col(PageEvent.page_id).in_(ids)).order_by(col(PageEvent.id))
+    ).all():
+        events.setdefault(event.page_id, []).append(event)
+    alerts: dict[int, list[PageAlert]] = {}
+    for alert in session.exec(
+        select(PageAlert).where(col(PageAlert.page_id).in_(ids)).order_by(col(PageAlert.id))
+    ).all():
+        alerts.setdefault(alert.page_id, []).append(alert)
+    return [(page, events.get(page.id or 0, []), alerts.get(page.id or 0, [])) for page in pages]

@@ -1,285 +1,247 @@
 """Alerts become pages: the person on call is DMed, and every page stops the line.
 
-An alert's identity (source and key) while it fires is one page, however often it is sent
-again; its resolution updates that page. Routes may keep the line running; flapping alerts are
-held. Acknowledgements, repeats and escalations are in ``core/alerts/escalation.py``.
+The firing alerts of one group — the sender's group, else every alert of one name — are one
+page that lists them, updated in place as alerts join and leave, resolved when its last alert
+resolves (``core/alerts/grouping.py``). An alert sent again while it fires changes nothing.
+Routes may keep the line running; flapping groups are held, and so are new pages past the storm
+caps (``core/alerts/opening.py``, ``core/alerts/storm.py``).
+
+A delivery is recorded in chunks, each its own short transaction, so that a storm never holds
+the writer for long; a chunk that is retried finds what it recorded the first time and does
+nothing twice. Acknowledgements, repeats and escalations are in ``core/alerts/escalation.py``.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
-from sqlalchemy import text
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
-from core import line, oncall
-from core.actor import Actor
+from core import audit
+from core.alerts import grouping, storm, telling
 from core.alerts.event import AlertEvent, AlertStatus
-from core.alerts.notices import Held, Paged, PageWithoutStop
-from core.alerts.pages import PageStatus, live, view, views
+from core.alerts.grouping import FIRING, RESOLVED, HeldPage, Known
+from core.alerts.opening import Opener, alerts_config, event
+from core.alerts.pages import PageStatus
+from core.alerts.telling import Told, source_actor
+from core.audit import Outcome
 from core.clock import Clock
 from core.config import AndonConfig
-from core.config_alerts import AlertsConfig
-from core.notifier import MessageRef, Notifier
-from core.whys import rule as whys_rule
-from core.whys import severity
-from storage.tables import Deploy, Page, PageEvent
+from core.notifier import Notifier
+from storage.tables import Page
+
+CHUNK = 250  # alerts per transaction: milliseconds of the writer each, however big the storm
+
+Units = Callable[[], AbstractContextManager[tuple[Session, Notifier]]]
 
 
 @dataclass(frozen=True)
 class AlertsRecorded:
-    """What one delivery did: new pages, pages updated (resolutions), held ones, the rest."""
+    """What one delivery did: pages opened; alerts that joined, left or resolved a page opened
+    before; alerts held (flapping, or over the storm caps); alerts already known as they are."""
 
     paged: int = 0
     updated: int = 0
     held: int = 0
     unchanged: int = 0
     page_ids: tuple[int, ...] = field(default=())
+    storm_held: int = 0  # new pages the storm caps held
 
 
 @dataclass
 class _Tally:
+    """The whole delivery, across its chunks."""
+
+    told: Told = field(default_factory=Told)
     paged: int = 0
     updated: int = 0
     held: int = 0
     unchanged: int = 0
     pages: list[int] = field(default_factory=list)
+    storm_pages: int = 0
+    storm_alerts: int = 0
+
+
+@dataclass
+class _Chunk:
+    found: Known
+    now: datetime
+    touched: dict[int, Page] = field(default_factory=dict)  # pages whose alerts changed
+    joined: dict[int, int] = field(default_factory=dict)  # page id → alerts that joined
+    left: dict[int, int] = field(default_factory=dict)  # page id → alerts that resolved
+    left_held: list[HeldPage] = field(default_factory=list)  # held here, and resolved here
 
 
 def record(
-    session: Session,
     *,
-    notifier: Notifier,
+    units: Units,
     clock: Clock,
     config: AndonConfig,
     events: Sequence[AlertEvent],
+    source: str,
 ) -> AlertsRecorded:
-    """One delivery: its new pages opened first, then the line stopped once for all of them
-    (a cause each), then the DMs — the line's lock, which every other delivery and stop waits
-    for, is taken as late as it can be."""
+    """One delivery, chunk by chunk; then what it changed is told in one more short
+    transaction, with the held count and the delivery's audit row."""
     tally = _Tally()
-    _serialise(session, {event.identity for event in events})
-    suspects = _suspects(session, config, clock.now())
-    opened: list[tuple[Page, AlertEvent]] = []
-    for event in events:
-        if event.status != AlertStatus.FIRING:
-            _resolve(
-                session, notifier=notifier, clock=clock, config=config, event=event, tally=tally
+    room = storm.Room(alerts_config(config))
+    for start in range(0, len(events), CHUNK):
+        room.next_chunk()
+        with units() as (session, notifier):
+            opener = Opener(session, notifier=notifier, clock=clock, config=config, room=room)
+            chunk = events[start : start + CHUNK]
+            _record(session, opener=opener, clock=clock, events=chunk, tally=tally)
+    with units() as (session, notifier):
+        telling.tell(session, notifier=notifier, clock=clock, config=config, told=tally.told)
+        if tally.storm_pages:
+            storm.held(
+                session,
+                notifier=notifier,
+                clock=clock,
+                alerts=alerts_config(config),
+                pages=tally.storm_pages,
+                alerts_held=tally.storm_alerts,
             )
-            continue
-        page = _fire(session, clock=clock, config=config, event=event, suspects=suspects)
-        if isinstance(page, Page):
-            opened.append((page, event))
-        elif page == "held":
-            _hold(session, notifier=notifier, event=event, alerts=_alerts(config), now=clock.now())
-            tally.held += 1
-        else:
-            tally.unchanged += 1
-    _stop_line(session, notifier=notifier, clock=clock, opened=opened)
-    _tell(session, notifier=notifier, clock=clock, config=config, pages=[p for p, _ in opened])
-    tally.paged += len(opened)
-    tally.pages.extend(page.id for page, _ in opened if page.id is not None)
+        _audit(session, clock=clock, source=source, events=events, tally=tally)
     return AlertsRecorded(
-        tally.paged, tally.updated, tally.held, tally.unchanged, tuple(tally.pages)
+        tally.paged,
+        tally.updated,
+        tally.held,
+        tally.unchanged,
+        tuple(tally.pages),
+        tally.storm_pages,
     )
 
 
-def _serialise(session: Session, identities: set[str]) -> None:
-    """Two deliveries of one new alert at once must not both open a page: on PostgreSQL each
-    alert's identity is locked for the transaction (SQLite's single writer already serialises)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for identity in sorted(identities):  # one order everywhere: no deadlock between deliveries
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:identity, 0))"),
-            {"identity": identity},
-        )
-
-
-def source_actor(source: str) -> Actor:
-    """Monitoring acts on the line like a person does, and is named like one in the audit log."""
-    return Actor(id=f"alerts:{source}", name=source, via="alert")
+def _record(
+    session: Session,
+    *,
+    opener: Opener,
+    clock: Clock,
+    events: Sequence[AlertEvent],
+    tally: _Tally,
+) -> None:
+    """Every alert of the chunk finds its page, joins one or opens one; a page whose last
+    alert resolved is resolved. Nothing is said yet."""
+    firing = {alert.page_group for alert in events if alert.status == AlertStatus.FIRING}
+    grouping.serialise(session, firing)
+    done = _Chunk(grouping.known(session, events), clock.now())
+    for alert in events:
+        if alert.status == AlertStatus.FIRING:
+            _fire(session, opener=opener, alert=alert, done=done, tally=tally)
+        else:
+            _resolve(session, alert=alert, done=done, tally=tally)
+    grouping.write(session, done.found)
+    for key, page in done.touched.items():
+        if key not in tally.told.created:
+            said = f"{done.joined.get(key, 0)} joined, {done.left.get(key, 0)} resolved"
+            event(session, page, done.now, "alerts", page.source, said)
+            tally.told.changed.add(key)
+    for page_id in grouping.emptied(session, [*done.touched.values(), *done.left_held]):
+        page = session.get(Page, page_id)
+        assert page is not None
+        page.status, page.resolved_at, page.due_at = PageStatus.RESOLVED.value, done.now, None
+        page.resolved_by, page.resolved_by_name = source_actor(page.source).id, page.source
+        session.add(page)
+        event(session, page, done.now, "resolved", page.source, "the source resolved it")
 
 
 def _fire(
-    session: Session, *, clock: Clock, config: AndonConfig, event: AlertEvent, suspects: list[int]
-) -> Page | Literal["held", "unchanged"]:
-    """The page this firing opens, not yet told to anyone; or why there is none."""
-    now = clock.now()
-    page = live(session, event.identity)
-    if page is not None:  # sent again while it fires: the same page
-        page.last_fired_at, page.value = now, event.value or page.value
+    session: Session, *, opener: Opener, alert: AlertEvent, done: _Chunk, tally: _Tally
+) -> None:
+    known = done.found.members.get(alert.identity)
+    if known:  # sent again while its page lasts
+        member, page = known[0]
+        if isinstance(page, HeldPage):  # twice in one chunk, held: nothing more to it
+            tally.unchanged += 1
+            return
+        tally.told.seen.add(page.id or 0)
+        if member.status == RESOLVED:
+            grouping.refire(session, member, alert)
+            _changed(done, tally, page, joined=1)
+        else:
+            tally.unchanged += 1
+        page.last_fired_at = done.now
         session.add(page)
-        return "unchanged"
-    if _flapping(session, event.identity, _alerts(config), now):
-        return "held"
-    page = _open(session, clock=clock, config=config, event=event, suspects=suspects)
-    _event(session, page, now, "paged", event.source, f"to {page.oncall or 'the channel'}")
-    return page
-
-
-def _stop_line(
-    session: Session, *, notifier: Notifier, clock: Clock, opened: Sequence[tuple[Page, AlertEvent]]
-) -> None:
-    """Every page that stops the line is a cause of the stoppage; the lock is taken once."""
-    stopping = [(page, event) for page, event in opened if page.stops_line]
-    causes = [
-        (source_actor(event.source), f"page: {event.name} — {event.summary}")
-        for _, event in stopping
-    ]
-    joined = line.stop_many(session, notifier=notifier, clock=clock, causes=causes)
-    heaviest: dict[int, severity.Severity] = {}  # the analysis takes the worst page's severity
-    for (page, event), stoppage_id in zip(stopping, joined, strict=True):
-        if stoppage_id is not None:
-            page.stoppage_id = stoppage_id
-            found = severity.from_alert(event.severity)
-            heaviest[stoppage_id] = max(heaviest.get(stoppage_id, found), found, key=_ORDER.index)
-    for stoppage_id, worst in heaviest.items():
-        whys_rule.from_alert(session, stoppage_id, worst)
-
-
-def _tell(
-    session: Session, *, notifier: Notifier, clock: Clock, config: AndonConfig, pages: list[Page]
-) -> None:
-    """The person on call gets a DM per page; the channel hears of a page nobody is paged for
-    or one that leaves the line running."""
-    for page, shown in zip(pages, views(session, pages, clock=clock, config=config), strict=True):
-        if page.oncall is not None:
-            page.dm_id = notifier.dm(page.oncall, Paged(shown)).id
-        if not page.stops_line or page.oncall is None:
-            page.channel_id = notifier.post(PageWithoutStop(shown)).id
-        session.add(page)
-
-
-_ORDER = list(severity.Severity)
-
-
-def _alerts(config: AndonConfig) -> AlertsConfig:
-    return config.alerts or AlertsConfig()
-
-
-def _open(
-    session: Session, *, clock: Clock, config: AndonConfig, event: AlertEvent, suspects: list[int]
-) -> Page:
-    now = clock.now()
-    shift = oncall.now(session, config.oncall, now)
-    first_due = None
-    if config.oncall is not None:
-        first_due = now + min(config.oncall.repeat, config.oncall.ack_timeout)
-    page = Page(
-        identity=event.identity,
-        source=event.source,
-        name=event.name[:255],
-        summary=event.summary,
-        severity=event.severity,
-        value=event.value[:255] if event.value else None,
-        url=event.url,
-        labels=dict(event.labels),
-        status=PageStatus.OPEN.value,
-        stops_line=_stops_line(config, event),
-        opened_at=now,
-        last_fired_at=now,
-        oncall=shift.user if shift else None,
-        due_at=first_due if shift else None,
-        suspects=list(suspects),
-    )
-    session.add(page)
-    session.flush()
-    assert page.id is not None
-    return page
-
-
-def _stops_line(config: AndonConfig, event: AlertEvent) -> bool:
-    """The first route whose labels all match decides; without one, every page stops the line."""
-    for route in (config.alerts or AlertsConfig()).routes:
-        if all(event.labels.get(key) == value for key, value in route.match.items()):
-            return route.stop_line
-    return True
-
-
-def _suspects(session: Session, config: AndonConfig, now: datetime) -> list[int]:
-    """Deploys that went live within ``watch`` before the alert, newest first."""
-    watch = (config.alerts or AlertsConfig()).watch
-    found = session.exec(
-        select(Deploy.id)
-        .where(Deploy.kind == "deploy", Deploy.status == "succeeded")
-        .where(col(Deploy.finished_at) >= now - watch)
-        .order_by(col(Deploy.finished_at).desc())
-    ).all()
-    return [deploy_id for deploy_id in found if deploy_id is not None]
-
-
-def _flapping(session: Session, identity: str, alerts: AlertsConfig, now: datetime) -> bool:
-    if alerts.flap_count is None:
-        return False
-    recent = session.exec(
-        select(func.count())
-        .select_from(Page)
-        .where(Page.identity == identity, col(Page.opened_at) >= now - alerts.flap_window)
-    ).one()
-    return int(recent) >= alerts.flap_count
-
-
-def _hold(
-    session: Session, *, notifier: Notifier, event: AlertEvent, alerts: AlertsConfig, now: datetime
-) -> None:
-    page = Page(
-        identity=event.identity,
-        source=event.source,
-        name=event.name[:255],
-        summary=event.summary,
-        severity=event.severity,
-        value=event.value[:255] if event.value else None,
-        url=event.url,
-        labels=dict(event.labels),
-        status=PageStatus.HELD.value,
-        stops_line=False,
-        opened_at=now,
-        last_fired_at=now,
-    )
-    session.add(page)
-    session.flush()
-    _event(session, page, now, "held", event.source, "flapping")
-    window = col(Page.opened_at) >= now - alerts.flap_window
-    mine = select(func.count()).select_from(Page).where(Page.identity == event.identity, window)
-    held = session.exec(
-        select(func.count())
-        .select_from(PageEvent)
-        .join(Page, col(Page.id) == col(PageEvent.page_id))
-        .where(Page.identity == event.identity, PageEvent.kind == "held", window)
-    ).one()
-    if int(held) == 1:  # said once, when it starts flapping
-        times = int(session.exec(mine).one())
-        minutes = int(alerts.flap_window.total_seconds() // 60)
-        notifier.post(Held(event.name, times, minutes))
-
-
-def _resolve(
-    session: Session,
-    *,
-    notifier: Notifier,
-    clock: Clock,
-    config: AndonConfig,
-    event: AlertEvent,
-    tally: _Tally,
-) -> None:
-    page = live(session, event.identity)
-    if page is None:
-        tally.unchanged += 1
+        _promote(opener, page=page, alert=alert, tally=tally)
         return
-    now = clock.now()
-    page.status, page.resolved_at, page.due_at = PageStatus.RESOLVED.value, now, None
-    page.resolved_by, page.resolved_by_name = source_actor(event.source).id, event.source
-    session.add(page)
-    _event(session, page, now, "resolved", event.source, "the source resolved it")
-    if page.dm_id is not None:
-        notifier.update(
-            MessageRef(page.dm_id), Paged(view(session, page, clock=clock, config=config))
-        )
-    tally.updated += 1
+    page = done.found.groups.get(alert.page_group)
+    if page is None:
+        page = opener.new(alert)
+        done.found.groups[alert.page_group] = page
+        if isinstance(page, HeldPage):
+            done.found.held_pages.append(page)
+            tally.storm_pages += 1
+        else:
+            tally.told.created.add(page.id or 0)
+            if page.status == PageStatus.OPEN.value:
+                _opened(page, tally)
+    elif isinstance(page, Page):
+        _promote(opener, page=page, alert=alert, tally=tally)
+    grouping.join(page, event=alert, now=done.now, into=done.found)
+    if page.status == PageStatus.HELD.value:
+        tally.held += 1
+        tally.storm_alerts += 1 if page.held_for == storm.STORM else 0
+    if isinstance(page, Page):
+        tally.told.seen.add(page.id or 0)
+        if page.id not in tally.told.created:
+            _changed(done, tally, page, joined=1)
 
 
-def _event(session: Session, page: Page, at: datetime, kind: str, actor: str, detail: str) -> None:
-    assert page.id is not None
-    session.add(PageEvent(page_id=page.id, at=at, kind=kind, actor=actor, detail=detail))
+def _promote(opener: Opener, *, page: Page, alert: AlertEvent, tally: _Tally) -> None:
+    """A page the caps held comes again: paged now, if there is room."""
+    if opener.promote(page, alert.source):
+        tally.told.created.add(page.id or 0)
+        _opened(page, tally)
+
+
+def _opened(page: Page, tally: _Tally) -> None:
+    tally.paged += 1
+    tally.pages.append(page.id or 0)
+
+
+def _resolve(session: Session, *, alert: AlertEvent, done: _Chunk, tally: _Tally) -> None:
+    firing = [(m, p) for m, p in done.found.members.get(alert.identity, []) if m.status == FIRING]
+    for member, page in firing:
+        grouping.leave(session, member, done.now)
+        if isinstance(page, HeldPage):
+            done.left_held.append(page)
+            continue
+        tally.told.seen.add(page.id or 0)
+        _changed(done, tally, page, left=1, counted=False)
+    if firing:
+        tally.updated += 1
+    else:
+        tally.unchanged += 1
+
+
+def _changed(
+    done: _Chunk, tally: _Tally, page: Page, *, joined: int = 0, left: int = 0, counted: bool = True
+) -> None:
+    """The page's alerts changed: its messages are updated once the delivery is recorded."""
+    key = page.id or 0
+    done.touched[key] = page
+    done.joined[key] = done.joined.get(key, 0) + joined
+    done.left[key] = done.left.get(key, 0) + left
+    if counted and key not in tally.told.created and page.status != PageStatus.HELD.value:
+        tally.updated += 1
+
+
+def _audit(
+    session: Session, *, clock: Clock, source: str, events: Sequence[AlertEvent], tally: _Tally
+) -> None:
+    said = (
+        f"{tally.paged} paged, {tally.updated} updated, {tally.held} held, "
+        f"{tally.unchanged} unchanged"
+    )
+    if tally.storm_pages:
+        said += f"; {tally.storm_pages} new page(s) held by the storm limits"
+    audit.record(
+        session,
+        clock=clock,
+        actor=source_actor(source),
+        action="alerts",
+        outcome=Outcome.OK,
+        detail=f"{len(events)} alert(s): " + ", ".join(e.name for e in events[:5]),
+        message=said,
+    )

@@ -1,0 +1,559 @@
+"""Alert storms that once flooded Slack and held the writer, measured against this checkout and,
+side by side in the same run, against an older one (``--baseline <checkout>``).
+
+``bench/alerts.py`` runs these after its own storm; this module can run alone too:
+
+    .venv/bin/python bench/storms.py [--json] [--databases sqlite,postgresql]
+        [--cases group,names,minute] [--baseline /path/to/an/older/checkout --baseline-name <sha>]
+
+The cases, each on a fresh ``andon serve`` and database (``[oncall]`` of two people, ``[slack]
+channel``, no ``[alerts]`` section: the default caps, 20 new pages a delivery and 60 a minute):
+
+- **group**: one Alertmanager POST of 2,000 fingerprints in one group (one ``groupKey``, one
+  ``alertname``, 2,000 instances), as Alertmanager sends a large group;
+- **names**: one POST of 2,000 fingerprints with 2,000 ``alertname``s and no ``groupKey`` — what
+  a hostile sender with the secret can send;
+- **minute**: 10,000 alerts over 60 s — 2,000 fingerprints in 400 groups of 5 (a ``groupKey``
+  and an ``alertname`` each), 2,000 POSTs of one group each, the groups in turn (each sent 5
+  times), paced open-loop from 16 senders.
+
+Measured, from the storm's first POST until the outbox has nothing left to send (or, for code that
+takes longer, 120 s after the first POST — what is still queued then is reported): every call
+the fake Slack received (by kind; ``@here`` counted), the pages in the database (by status, read
+with SQL so the older schema reads alike), the webhook's answer time, and ``/line status`` — a
+signed slash command, sent open-loop 10 times a second by 8 clients throughout — its time to
+the HTTP 200 (Slack gives up after 3 s). The baseline runs the older checkout's code (its
+``bot``, ``core`` and ``storage`` on ``PYTHONPATH``) with this checkout's virtualenv, the same
+load and the same fake Slack.
+"""
+
+import argparse
+import copy
+import hashlib
+import itertools
+import json
+import math
+import re
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.slash_ack import TIMEOUT_S, complaints  # noqa: E402
+from tests.fakes.slack import FakeSlack  # noqa: E402
+from tests.harness import CHANNEL, WEBHOOK_SECRET, AndonServer  # noqa: E402
+from tests.slack_requests import signed_headers, slash_command  # noqa: E402
+
+FIXTURE = ROOT / "tests" / "fixtures" / "alertmanager" / "firing.json"
+BEARER = {"Content-Type": "application/json", "Authorization": f"Bearer {WEBHOOK_SECRET}"}
+ROTATION = ("U0BENCHA", "U0BENCHB")
+CONFIG = f"""
+[slack]
+channel = "{CHANNEL}"
+
+[oncall]
+rotation = {json.dumps(list(ROTATION))}
+handoff = "mon 09:00"
+repeat = "5m"
+ack_timeout = "5m"
+"""
+CASES = ("group", "names", "minute")
+TITLES = {
+    "group": "2,000 fingerprints in one POST, one group",
+    "names": "2,000 fingerprints in one POST, 2,000 alert names, no groupKey",
+    "minute": "10,000 alerts over 60 s: 400 groups of 5, each sent 5 times",
+}
+TARGET_STATUS_P99_S = 3.0
+FEW_DOZEN = 48  # Slack calls a one-request storm may cost
+PROBES_PER_S = 10
+PROBERS = 8
+POST_TIMEOUT_S = 300.0
+DRAIN_TIMEOUT_S = 120.0  # the older code may take many minutes to send it all: stop counting
+
+
+def say(text: str) -> None:
+    print(f"[storms {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+# --- the storms -----------------------------------------------------------------------------
+
+
+def _body(alerts: list[tuple[str, str]], group: str | None) -> bytes:
+    """An Alertmanager webhook (version 4) of ``(alertname, instance)`` alerts, built on the
+    fixture's shape; with ``group`` its ``groupKey``, without none."""
+    fixture = json.loads(FIXTURE.read_text())
+    body = copy.deepcopy(fixture)
+    body["alerts"] = []
+    for name, instance in alerts:
+        alert = copy.deepcopy(fixture["alerts"][0])
+        alert["labels"] = {
+            "alertname": name,
+            "instance": instance,
+            "job": "node",
+            "severity": "critical",
+        }
+        alert["annotations"] = {"title": f"{name} on {instance}"}
+        alert["fingerprint"] = hashlib.sha256(f"{name},{instance}".encode()).hexdigest()[:16]
+        body["alerts"].append(alert)
+    if group is None:
+        del body["groupKey"]
+    else:
+        body["groupKey"] = group
+        body["groupLabels"] = {"alertname": alerts[0][0]}
+    return json.dumps(body).encode()
+
+
+@dataclass(frozen=True)
+class Plan:
+    case: str
+    schedule: list[float]  # s after the start, per POST
+    bodies: list[bytes]
+    alerts: int
+
+
+def plan(case: str) -> Plan:
+    if case == "group":
+        alerts = [("InstanceDown", f"node-{k:04d}:9100") for k in range(2000)]
+        return Plan(case, [0.0], [_body(alerts, '{}:{alertname="InstanceDown"}')], 2000)
+    if case == "names":
+        alerts = [(f"Storm{k:04d}", f"node-{k:04d}:9100") for k in range(2000)]
+        return Plan(case, [0.0], [_body(alerts, None)], 2000)
+    groups = [[(f"Group{g:03d}", f"node-{g:03d}-{i}:9100") for i in range(5)] for g in range(400)]
+    bodies = [
+        _body(members, f'{{}}:{{alertname="Group{g:03d}"}}') for g, members in enumerate(groups)
+    ]
+    posts = 2000
+    return Plan(
+        case,
+        [60.0 * n / posts for n in range(posts)],
+        [bodies[n % 400] for n in range(posts)],
+        posts * 5,
+    )
+
+
+# --- /line status, throughout ---------------------------------------------------------------
+
+
+@dataclass
+class Probe:
+    sent_s: float  # after the storm's start
+    took_ms: float
+    status: int
+    ok: bool
+
+
+class Prober:
+    """``/line status`` every 1/PROBES_PER_S s, open loop: a slow answer delays no other."""
+
+    def __init__(self, server: AndonServer, slack: FakeSlack) -> None:
+        self._server, self._slack = server, slack
+        self._stop = threading.Event()
+        self._numbers = itertools.count()
+        self.probes: list[Probe] = []
+        self._lock = threading.Lock()
+        self.start = math.nan
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(PROBERS)]
+
+    def begin(self, start: float) -> None:
+        self.start = start
+        for thread in self._threads:
+            thread.start()
+
+    def end(self) -> list[Probe]:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=TIMEOUT_S + 5)
+        return sorted(self.probes, key=lambda p: p.sent_s)
+
+    def _run(self) -> None:
+        response_url = self._slack.response_url("bench")
+        with requests.Session() as session:
+            while not self._stop.is_set():
+                n = next(self._numbers)
+                due = self.start + n / PROBES_PER_S
+                wait = due - time.perf_counter()
+                if wait > 0 and self._stop.wait(wait):
+                    return
+                body, kind = slash_command(
+                    "/line",
+                    "status",
+                    user=f"U0PROBE{n % 7}",
+                    name="probe",
+                    response_url=response_url,
+                )
+                headers = {"Content-Type": kind, **signed_headers(body)}
+                left = time.perf_counter()
+                try:
+                    answer = session.post(
+                        self._server.url + "/slack/events",
+                        data=body,
+                        headers=headers,
+                        timeout=TIMEOUT_S,
+                    )
+                    status = answer.status_code
+                    ok = status == 200 and str(answer.json().get("text", "")).startswith(
+                        "The line is"
+                    )
+                except (requests.RequestException, ValueError):
+                    status, ok = 0, False
+                took = (time.perf_counter() - left) * 1000
+                with self._lock:
+                    self.probes.append(
+                        Probe(round(left - self.start, 3), round(took, 2), status, ok)
+                    )
+
+
+# --- one run --------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    case: str
+    database: str
+    code: str  # "this checkout" or "baseline (<sha>)"
+    alerts: int = 0
+    posts: int = 0
+    answers_ms: list[float] = field(default_factory=list)
+    not_ok_posts: int = 0
+    paged: int = 0  # the answers' sum
+    pages: dict[str, int] = field(default_factory=dict)  # by status, from the database
+    calls: dict[str, int] = field(default_factory=dict)
+    here: int = 0
+    sent_s: float = math.nan  # the last POST answered, after the start
+    drained_s: float = math.nan  # nothing left to send, after the start
+    left_queued: float = 0.0  # messages still queued when counting stopped
+    probes: list[Probe] = field(default_factory=list)
+    log_errors: list[str] = field(default_factory=list)
+    skipped: str | None = None
+
+
+def _kind(method: str, params: dict[str, Any]) -> str:
+    channel = str(params.get("channel", ""))
+    if method == "chat.postMessage":
+        if channel.startswith("D"):
+            return "DM"
+        return "thread reply" if params.get("thread_ts") else "channel post"
+    return method
+
+
+def _pending(server: AndonServer) -> float:
+    metrics = requests.get(server.url + "/metrics", timeout=TIMEOUT_S).text
+    found = re.search(r'^andon_outbox_messages\{status="pending"\} (\S+)$', metrics, re.M)
+    return float(found.group(1)) if found else math.inf
+
+
+def _pages(url: str) -> dict[str, int]:
+    """Pages by status, read with SQL: the older schema and this one read alike."""
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT status, count(*) FROM page GROUP BY status"))
+            return {str(status): int(count) for status, count in rows}
+    finally:
+        engine.dispose()
+
+
+def run_case(
+    case: str, *, database: str, url: str, workdir: Path, code: str, pythonpath: str | None
+) -> Result:
+    """One storm on a fresh server and database, from the first POST until Slack heard all."""
+    storm = plan(case)
+    result = Result(case, database, code, alerts=storm.alerts, posts=len(storm.bodies))
+    with FakeSlack() as slack:
+        server = AndonServer(workdir, database_url=url, slack=slack, config=CONFIG)
+        if pythonpath:
+            server.env["PYTHONPATH"] = pythonpath
+        try:
+            server.start()
+            slack.wait_for(  # the first tick's handoff DM, before the storm's lane fills
+                "chat.postMessage",
+                lambda p: p.get("text", "").startswith("You are on call"),
+                timeout=30,
+            )
+            slack.forget()  # every call from here on is the storm's
+            hook = server.url + "/hooks/alerts/alertmanager"
+            prober = Prober(server, slack)
+            start = time.perf_counter() + 0.5
+            prober.begin(start)
+            say(f"{database} · {case} · {code}: {storm.alerts} alerts in {len(storm.bodies)} POSTs")
+            answers = _send(storm, hook, start)
+            result.sent_s = round(max(a[0] for a in answers) - start, 3)
+            result.answers_ms = [round(a[1], 2) for a in answers]
+            result.not_ok_posts = sum(1 for a in answers if a[2] != 200)
+            result.paged = sum(a[3] for a in answers)
+            deadline = time.monotonic() + DRAIN_TIMEOUT_S
+            while (queued := _pending(server)) > 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            result.drained_s = round(time.perf_counter() - start, 3)
+            result.left_queued = queued
+            time.sleep(1.0)  # /line status a second past the last message, too
+            result.probes = prober.end()
+            calls = slack.calls()
+            result.calls = dict(Counter(_kind(c.method, c.params) for c in calls))
+            result.here = sum("<!here>" in json.dumps(c.params) for c in calls)
+            result.pages = _pages(url)
+        except BaseException:
+            say(f"{database} · {case} · {code}: failed; the end of the server's log:")
+            say("\n".join(server.log().splitlines()[-30:]))
+            raise
+        finally:
+            server.stop()
+        result.log_errors = complaints(server.log())
+    return result
+
+
+def _send(storm: Plan, hook: str, start: float) -> list[tuple[float, float, int, int]]:
+    """Every POST at its time from 16 senders; per POST: answered at, took ms, status, paged."""
+    done: list[tuple[float, float, int, int]] = []
+    lock = threading.Lock()
+    numbers = itertools.count()
+
+    def sender() -> None:
+        with requests.Session() as session:
+            while (n := next(numbers)) < len(storm.bodies):
+                wait = start + storm.schedule[n] - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                left = time.perf_counter()
+                try:
+                    answer = session.post(
+                        hook, data=storm.bodies[n], headers=BEARER, timeout=POST_TIMEOUT_S
+                    )
+                    status = answer.status_code
+                    paged = int(answer.json().get("paged", 0)) if status == 200 else 0
+                except (requests.RequestException, ValueError):
+                    status, paged = 0, 0
+                answered = time.perf_counter()
+                with lock:
+                    done.append((answered, (answered - left) * 1000, status, paged))
+
+    threads = [threading.Thread(target=sender, daemon=True) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return done
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
+
+
+def figures(result: Result) -> dict[str, Any]:
+    taken = [p.took_ms for p in result.probes]
+    return {
+        "slack_calls": sum(result.calls.values()),
+        "status_probes": len(result.probes),
+        "status_not_ok": sum(not p.ok for p in result.probes),
+        "status_p50_ms": percentile(taken, 50),
+        "status_p99_ms": percentile(taken, 99),
+        "status_max_ms": max(taken, default=math.nan),
+        "status_over_3s": sum(t > TARGET_STATUS_P99_S * 1000 for t in taken),
+        "answer_p50_ms": percentile(result.answers_ms, 50),
+        "answer_max_ms": max(result.answers_ms, default=math.nan),
+    }
+
+
+def _calls(result: Result) -> str:
+    order = ("DM", "channel post", "thread reply", "chat.update", "conversations.open")
+    shown = [f"{result.calls.get(k, 0):,} {k}" for k in order if result.calls.get(k)]
+    rest = sum(v for k, v in result.calls.items() if k not in order)
+    if rest:
+        shown.append(f"{rest:,} other")
+    return ", ".join(shown) or "none"
+
+
+def _drained(result: Result) -> str:
+    if result.left_queued:
+        return f"not within {result.drained_s:,.0f} s: {result.left_queued:,.0f} still queued"
+    return f"{result.drained_s:,.1f}"
+
+
+def markdown(results: list[Result]) -> str:
+    out = [
+        "**The storms** — from the first POST until the outbox had nothing left to send; "
+        "`/line status` sent 10 times a second throughout (open loop, 8 clients)",
+        "",
+        "| case | database | code | POST answered, ms (p50 / max) | pages paged / held | "
+        "Slack calls | of them | `@here` | all sent after, s | `/line status`: sent · not ok "
+        "· p50 · p99 · max ms · over 3 s |",
+        "|---|---|---|--:|--:|--:|---|--:|--:|---|",
+    ]
+    for r in results:
+        if r.skipped:
+            out.append(
+                f"| {TITLES[r.case]} | {r.database} | {r.code} | skipped: {r.skipped} |||||||"
+            )
+            continue
+        f = figures(r)
+        paged = sum(v for k, v in r.pages.items() if k != "held")
+        out.append(
+            f"| {TITLES[r.case]} | {r.database} | {r.code} | "
+            f"{f['answer_p50_ms']:,.0f} / {f['answer_max_ms']:,.0f} | "
+            f"{paged:,} / {r.pages.get('held', 0):,} | {f['slack_calls']:,} | {_calls(r)} | "
+            f"{r.here:,} | {_drained(r)} | {f['status_probes']} · {f['status_not_ok']} · "
+            f"{f['status_p50_ms']:,.0f} · {f['status_p99_ms']:,.0f} · {f['status_max_ms']:,.0f} · "
+            f"{f['status_over_3s']} |"
+        )
+    out += [
+        "",
+        f"**Targets** (this checkout): a one-request storm costs at most {FEW_DOZEN} Slack calls "
+        "(a few dozen); `/line status` p99 under 3 s during every storm.",
+        "",
+    ]
+    for r in results:
+        if r.skipped or not r.code.startswith("this"):
+            continue
+        f = figures(r)
+        if r.case != "minute":
+            verdict = "met" if f["slack_calls"] <= FEW_DOZEN else "MISSED"
+            out.append(f"- {r.database}, {r.case}: {f['slack_calls']} Slack calls — {verdict}")
+        ok = f["status_p99_ms"] < TARGET_STATUS_P99_S * 1000 and not f["status_not_ok"]
+        out.append(
+            f"- {r.database}, {r.case}: `/line status` p99 {f['status_p99_ms']:,.0f} ms, "
+            f"{f['status_not_ok']} not ok — {'met' if ok else 'MISSED'}"
+        )
+    logged = [(r, e) for r in results for e in r.log_errors]
+    out += ["", f"**Server logs** (storms): {len(logged)} warnings, errors or tracebacks."]
+    for r, entry in logged[:12]:
+        lines = entry.splitlines()
+        shown = lines[0] if len(lines) == 1 else f"{lines[0][:100]} … {lines[-1]}"
+        out.append(f"- {r.database} · {r.case} · {r.code}: `{shown[:220]}`")
+    return "\n".join(out)
+
+
+def problems(results: list[Result]) -> list[str]:
+    """What makes the script exit 1: this checkout missing a target."""
+    found = []
+    for r in results:
+        if r.skipped or not r.code.startswith("this"):
+            continue
+        f = figures(r)
+        if r.case != "minute" and f["slack_calls"] > FEW_DOZEN:
+            found.append(f"{r.database} · {r.case}: {f['slack_calls']} Slack calls")
+        if f["status_p99_ms"] >= TARGET_STATUS_P99_S * 1000 or f["status_not_ok"]:
+            found.append(f"{r.database} · {r.case}: /line status p99 {f['status_p99_ms']:.0f} ms")
+        if r.not_ok_posts:
+            found.append(f"{r.database} · {r.case}: {r.not_ok_posts} POSTs not answered 200")
+    return found
+
+
+def as_json(results: list[Result]) -> list[dict[str, Any]]:
+    return [{**asdict(r), "figures": figures(r)} for r in results]
+
+
+# --- on its own -----------------------------------------------------------------------------
+
+
+def run_all(
+    *,
+    cases: list[str],
+    databases: list[str],
+    scratch: Path,
+    baseline: str | None,
+    baseline_name: str,
+    pg_url: Any,
+) -> list[Result]:
+    """Every case on every database, the baseline first, then this checkout.
+
+    ``pg_url(name)`` makes a fresh PostgreSQL database (or returns None: skipped)."""
+    results = []
+    codes = [(f"baseline ({baseline_name})", baseline)] if baseline else []
+    codes.append(("this checkout", None))
+    for case in cases:
+        for database in databases:
+            for code, path in codes:
+                tag = f"{case}-{database}-{'base' if path else 'this'}"
+                if database == "sqlite":
+                    url = f"sqlite:///{scratch / tag / 'andon.db'}"
+                else:
+                    url = pg_url(tag.replace("-", "_"))
+                    if url is None:
+                        results.append(Result(case, database, code, skipped="no PostgreSQL"))
+                        continue
+                results.append(
+                    run_case(
+                        case,
+                        database=database,
+                        url=url,
+                        workdir=scratch / tag,
+                        code=code,
+                        pythonpath=path,
+                    )
+                )
+    return results
+
+
+def with_postgres(
+    *,
+    cases: list[str],
+    databases: list[str],
+    scratch: Path,
+    baseline: str | None,
+    baseline_name: str,
+) -> list[Result]:
+    """``run_all``, with a throwaway PostgreSQL cluster when PostgreSQL is asked for."""
+    from bench.slash_ack import postgres_cluster
+
+    def run(pg_url: Any) -> list[Result]:
+        return run_all(
+            cases=cases,
+            databases=databases,
+            scratch=scratch,
+            baseline=baseline,
+            baseline_name=baseline_name,
+            pg_url=pg_url,
+        )
+
+    if "postgresql" not in databases:
+        return run(lambda _tag: None)
+    with postgres_cluster() as (cluster, _why):
+        return run(lambda tag: cluster.create_database(tag) if cluster is not None else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--baseline", default=None, help="an older checkout to compare with")
+    parser.add_argument("--baseline-name", default="", help="what to call it (its commit)")
+    args = parser.parse_args(argv)
+    cases = [c for c in args.cases.split(",") if c]
+    databases = [d for d in args.databases.split(",") if d]
+    name = args.baseline_name or "older checkout"
+    with tempfile.TemporaryDirectory(prefix="andon-storms-") as scratch:
+        results = with_postgres(
+            cases=cases,
+            databases=databases,
+            scratch=Path(scratch),
+            baseline=args.baseline,
+            baseline_name=name,
+        )
+    print(json.dumps(as_json(results), indent=2) if args.json else markdown(results))
+    found = problems(results)
+    for problem in found:
+        say(problem)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

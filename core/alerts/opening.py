@@ -1,0 +1,189 @@
+"""A group's first firing alert opens its page — or holds it, when the group flaps or the storm
+caps are reached; a page the caps held is paged when its alerts come again and there is room."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from core import oncall
+from core.alerts.event import AlertEvent
+from core.alerts.grouping import HeldPage
+from core.alerts.notices import Held
+from core.alerts.pages import PageStatus
+from core.alerts.storm import PAGED, STORM, Room
+from core.clock import Clock
+from core.config import AndonConfig
+from core.config_alerts import AlertsConfig
+from core.notifier import Notifier
+from storage.tables import Deploy, Page, PageEvent
+
+FLAPPING = "flapping"
+
+
+def alerts_config(config: AndonConfig) -> AlertsConfig:
+    return config.alerts or AlertsConfig()
+
+
+def event(session: Session, page: Page, at: datetime, kind: str, actor: str, detail: str) -> None:
+    """One line of what happened to a page, and who did it."""
+    assert page.id is not None
+    session.add(PageEvent(page_id=page.id, at=at, kind=kind, actor=actor, detail=detail))
+
+
+class Opener:
+    """Opens the new pages of one chunk; the deploys they suspect are read once, when the first
+    page needs them."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        notifier: Notifier,
+        clock: Clock,
+        config: AndonConfig,
+        room: Room,
+    ) -> None:
+        self._session, self._notifier, self._clock = session, notifier, clock
+        self._config, self._alerts, self._room = config, alerts_config(config), room
+        self._suspects: list[int] | None = None
+
+    def new(self, alert: AlertEvent) -> Page | HeldPage:
+        """The page of a group that has none live: open, or held (flapping, or over the caps)."""
+        now = self._clock.now()
+        group = alert.page_group
+        if _flapping(self._session, group, self._alerts, now):
+            page = self._page(alert, status=PageStatus.HELD, held_for=FLAPPING)
+            event(self._session, page, now, "held", alert.source, FLAPPING)
+            self._said_flapping(alert, group, now)
+            return page
+        cap = self._room.take(self._session, now)
+        if cap is not None:  # written with the chunk's end: a storm holds thousands
+            return HeldPage(row=self._held(alert, now), why=self._room.why(cap))
+        page = self._page(alert, status=PageStatus.OPEN, held_for=None)
+        self._paged(page, alert.source, now)
+        return page
+
+    def promote(self, page: Page, source: str) -> bool:
+        """A page the caps held, sent again: paged now if there is room."""
+        if page.status != PageStatus.HELD.value or page.held_for != STORM:
+            return False
+        now = self._clock.now()
+        if self._room.take(self._session, now) is not None:
+            return False
+        page.status, page.held_for = PageStatus.OPEN.value, None
+        page.suspects = self._deploys(now)
+        self._paged(page, source, now)
+        return True
+
+    def _paged(self, page: Page, source: str, now: datetime) -> None:
+        """Who is paged, and when the first repeat or climb is due."""
+        shift = oncall.now(self._session, self._config.oncall, now)
+        page.oncall = shift.user if shift else None
+        page.due_at = None
+        if shift is not None and self._config.oncall is not None:
+            page.due_at = now + min(self._config.oncall.repeat, self._config.oncall.ack_timeout)
+        self._session.add(page)
+        event(self._session, page, now, PAGED, source, f"to {page.oncall or 'the channel'}")
+
+    def _page(self, alert: AlertEvent, *, status: PageStatus, held_for: str | None) -> Page:
+        now = self._clock.now()
+        page = Page(
+            identity=alert.page_group,
+            source=alert.source,
+            name=alert.name[:255],
+            summary=alert.summary,
+            severity=alert.severity,
+            value=alert.value[:255] if alert.value else None,
+            url=alert.url,
+            labels=dict(alert.labels),
+            status=status.value,
+            held_for=held_for,
+            stops_line=held_for != FLAPPING and _stops_line(self._alerts, alert),
+            opened_at=now,
+            last_fired_at=now,
+            suspects=self._deploys(now) if status == PageStatus.OPEN else [],
+        )
+        self._session.add(page)
+        self._session.flush()
+        assert page.id is not None
+        return page
+
+    def _held(self, alert: AlertEvent, now: datetime) -> dict[str, Any]:
+        """A page the caps held, as its row: every column, since it is inserted in bulk."""
+        return {
+            "identity": alert.page_group,
+            "source": alert.source,
+            "name": alert.name[:255],
+            "summary": alert.summary,
+            "severity": alert.severity,
+            "value": alert.value[:255] if alert.value else None,
+            "url": alert.url,
+            "labels": dict(alert.labels),
+            "status": PageStatus.HELD.value,
+            "held_for": STORM,
+            "stops_line": _stops_line(self._alerts, alert),
+            "opened_at": now,
+            "last_fired_at": now,
+            "fired": 1,
+            "oncall": None,
+            "level": 0,
+            "due_at": None,
+            "acked_at": None,
+            "acked_by": None,
+            "acked_by_name": None,
+            "resolved_at": None,
+            "resolved_by": None,
+            "resolved_by_name": None,
+            "dm_id": None,
+            "channel_id": None,
+            "stoppage_id": None,
+            "suspects": [],
+        }
+
+    def _deploys(self, now: datetime) -> list[int]:
+        """Deploys that went live within ``watch`` before the alert, newest first."""
+        if self._suspects is None:
+            found = self._session.exec(
+                select(Deploy.id)
+                .where(Deploy.kind == "deploy", Deploy.status == "succeeded")
+                .where(col(Deploy.finished_at) >= now - self._alerts.watch)
+                .order_by(col(Deploy.finished_at).desc())
+            ).all()
+            self._suspects = [deploy_id for deploy_id in found if deploy_id is not None]
+        return list(self._suspects)
+
+    def _said_flapping(self, alert: AlertEvent, group: str, now: datetime) -> None:
+        """Said once, when the group starts flapping."""
+        window = col(Page.opened_at) >= now - self._alerts.flap_window
+        held = self._session.exec(
+            select(func.count())
+            .select_from(PageEvent)
+            .join(Page, col(Page.id) == col(PageEvent.page_id))
+            .where(Page.identity == group, PageEvent.kind == "held", window)
+            .where(PageEvent.detail == FLAPPING)
+        ).one()
+        if int(held) == 1:
+            mine = select(func.count()).select_from(Page).where(Page.identity == group, window)
+            times = int(self._session.exec(mine).one())
+            minutes = int(self._alerts.flap_window.total_seconds() // 60)
+            self._notifier.post(Held(alert.name, times, minutes))
+
+
+def _stops_line(alerts: AlertsConfig, alert: AlertEvent) -> bool:
+    """The first route whose labels all match decides; without one, every page stops the line."""
+    for route in alerts.routes:
+        if all(alert.labels.get(key) == value for key, value in route.match.items()):
+            return route.stop_line
+    return True
+
+
+def _flapping(session: Session, group: str, alerts: AlertsConfig, now: datetime) -> bool:
+    if alerts.flap_count is None:
+        return False
+    recent = session.exec(
+        select(func.count())
+        .select_from(Page)
+        .where(Page.identity == group, col(Page.opened_at) >= now - alerts.flap_window)
+    ).one()
+    return int(recent) >= alerts.flap_count

@@ -1,0 +1,110 @@
+"""What a delivery changed is told once it is all recorded: the line stops for its new pages,
+the person on call gets one DM per page (listing its alerts), and pages whose alerts joined or
+left have their DM and channel message updated in place — once, however many chunks it took.
+
+A page that was opened but never told (its delivery failed half-way and is being retried) is
+told by the next delivery that sees it, so a retry leaves nothing unsaid.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from core import line
+from core.actor import Actor
+from core.alerts import grouping
+from core.alerts.notices import Paged, PageWithoutStop
+from core.alerts.pages import PageStatus, counts, views
+from core.clock import Clock
+from core.config import AndonConfig
+from core.notifier import MessageRef, Notifier
+from core.whys import rule as whys_rule
+from core.whys import severity
+from storage.tables import Page
+
+
+@dataclass
+class Told:
+    """The pages of one delivery, gathered chunk after chunk (ids)."""
+
+    seen: set[int] = field(default_factory=set)  # pages its alerts are in
+    created: set[int] = field(default_factory=set)  # pages it opened, held or paged
+    changed: set[int] = field(default_factory=set)  # older pages whose alerts it changed
+
+
+def source_actor(source: str) -> Actor:
+    """Monitoring acts on the line like a person does, and is named like one in the audit log."""
+    return Actor(id=f"alerts:{source}", name=source, via="alert")
+
+
+def tell(
+    session: Session, *, notifier: Notifier, clock: Clock, config: AndonConfig, told: Told
+) -> None:
+    """Say what the delivery changed, each page once."""
+    ids = sorted(told.seen | told.created | told.changed)
+    if not ids:
+        return
+    groups = session.exec(select(Page.identity).where(col(Page.id).in_(ids))).all()
+    grouping.serialise(session, groups)  # another delivery of these groups tells them, or we do
+    pages = session.exec(select(Page).where(col(Page.id).in_(ids)).order_by(col(Page.id))).all()
+    untold = [page for page in pages if _untold(page)]
+    new = {page.id for page in untold}
+    changed = [
+        page
+        for page in pages
+        if page.id in told.changed
+        and page.id not in new
+        and (page.dm_id is not None or page.channel_id is not None)
+    ]
+    _stop_line(session, notifier=notifier, clock=clock, pages=untold)
+    shown = views(session, [*untold, *changed], clock=clock, config=config)
+    for page, view in zip(untold, shown, strict=False):
+        if page.oncall is not None:
+            page.dm_id = notifier.dm(page.oncall, Paged(view)).id
+        if not page.stops_line or page.oncall is None:
+            page.channel_id = notifier.post(PageWithoutStop(view)).id
+        session.add(page)
+    for page, view in zip(changed, shown[len(untold) :], strict=True):
+        if page.dm_id is not None:
+            notifier.update(MessageRef(page.dm_id), Paged(view))
+        if page.channel_id is not None:
+            notifier.update(MessageRef(page.channel_id), PageWithoutStop(view))
+
+
+def _untold(page: Page) -> bool:
+    """Paged, but nobody has heard of it yet: no DM, no channel message, never escalated."""
+    return (
+        page.status != PageStatus.HELD.value
+        and page.level == 0
+        and page.dm_id is None
+        and page.channel_id is None
+    )
+
+
+def _stop_line(
+    session: Session, *, notifier: Notifier, clock: Clock, pages: Sequence[Page]
+) -> None:
+    """Every new page that stops the line is a cause of the stoppage; the lock is taken once."""
+    stopping = [page for page in pages if page.stops_line and page.stoppage_id is None]
+    if not stopping:
+        return
+    sizes = counts(session, [page.id for page in stopping if page.id is not None])
+    causes = []
+    for page in stopping:
+        more = sum(sizes.get(page.id or 0, {}).values()) - 1
+        also = f" (and {more} more alert{'s' if more > 1 else ''})" if more > 0 else ""
+        causes.append((source_actor(page.source), f"page: {page.name} — {page.summary}{also}"))
+    joined = line.stop_many(session, notifier=notifier, clock=clock, causes=causes)
+    heaviest: dict[int, severity.Severity] = {}  # the analysis takes the worst page's severity
+    for page, stoppage_id in zip(stopping, joined, strict=True):
+        if stoppage_id is not None:
+            page.stoppage_id = stoppage_id
+            session.add(page)
+            found = severity.from_alert(page.severity)
+            heaviest[stoppage_id] = max(heaviest.get(stoppage_id, found), found, key=_ORDER.index)
+    for stoppage_id, worst in heaviest.items():
+        whys_rule.from_alert(session, stoppage_id, worst)
+
+
+_ORDER = list(severity.Severity)
