@@ -16,6 +16,7 @@ from pydantic import (
 
 from core.config_alerts import AlertRoute, AlertsConfig, Check, OncallConfig
 from core.config_hosts import Environment, Host
+from core.config_http import HttpConfig
 from core.config_problems import describe
 from core.config_values import (
     MONDAY_9AM,
@@ -47,6 +48,7 @@ __all__ = [
     "GateCheck",
     "GateConfig",
     "Host",
+    "HttpConfig",
     "LineConfig",
     "LocalCiConfig",
     "OncallConfig",
@@ -185,6 +187,7 @@ class AndonConfig(BaseModel):
     checks: list[Check] = Field(default_factory=list)
     digest: DigestConfig | None = None
     forges: ForgesConfig = ForgesConfig()
+    http: HttpConfig = HttpConfig()
 
     @property
     def team_timezone(self) -> str:
