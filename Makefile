@@ -48,6 +48,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/deploy.py
 	$(BIN)/python bench/alerts.py
 	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/bodies.py
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
