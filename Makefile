@@ -23,7 +23,8 @@ test: $(VENV)/.dev
 
 # A long, randomized campaign of the fuzz tests; Hypothesis prints the cases each one tried.
 FUZZ_EXAMPLES ?= 5000
-FUZZ_TESTS := tests/test_fuzz_http.py tests/test_fuzz_commands.py tests/test_bad_input.py
+FUZZ_TESTS := tests/test_fuzz_http.py tests/test_fuzz_edge.py tests/test_fuzz_commands.py \
+	tests/test_bad_input.py
 
 fuzz: $(VENV)/.dev
 	ANDON_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -n 2 -q \
@@ -47,6 +48,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/deploy.py
 	$(BIN)/python bench/alerts.py
 	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/bodies.py
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

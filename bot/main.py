@@ -22,6 +22,7 @@ from bot.courier import Courier
 from bot.deploys import Deployer
 from bot.homes import Homes
 from bot.http import app as http_app
+from bot.http import slow_clients
 from bot.settings import Settings
 from bot.slack.directory import LOOKUP_TIMEOUT, QUIET, SlackDirectory
 from bot.terminal.shell import Shell
@@ -183,14 +184,19 @@ def serve(settings: Settings) -> int:
     runner = _local_ci(andon)
     statuses = _forge_statuses(andon, settings)
     deployments = deployment_mirror.start(andon, settings)
+    limits = config.http
     server = uvicorn.Server(
         uvicorn.Config(
-            http_app.build(andon, slack=slack, settings=settings),
+            http_app.build(andon, slack=slack, settings=settings, limits=limits),
             host=settings.andon_http_host,
             port=settings.andon_http_port,
             log_level="warning",
             log_config=None,
             access_log=False,
+            # [http]: slow or too many clients are cut (docs/operations.md)
+            http=slow_clients.protocol(header_timeout=limits.header_timeout.total_seconds()),
+            limit_concurrency=limits.max_connections,
+            timeout_keep_alive=limits.keep_alive.total_seconds(),  # type: ignore[arg-type]
         )
     )
     stop.attach(server)
@@ -364,8 +370,10 @@ def _say_closed_doors(settings: Settings) -> None:
     elif not settings.slack_signing_secret and not settings.slack_app_token:
         closed.append("SLACK_SIGNING_SECRET is unset: /slack/events answers 401")
     if not settings.andon_api_token:
-        closed.append("ANDON_API_TOKEN is unset: /api/* answers 401")
+        closed.append("ANDON_API_TOKEN is unset: /api/*, /openapi.json and /docs answer 401")
     if not settings.andon_webhook_secret:
         closed.append("ANDON_WEBHOOK_SECRET is unset: /hooks/* answer 401")
     for door in closed:
         log.warning(door)
+    if not settings.andon_metrics_token:
+        log.info("ANDON_METRICS_TOKEN is unset: /metrics is open to anyone who reaches the port")

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     andon_http_port: int = 3000
     andon_webhook_secret: SecretStr | None = None
     andon_api_token: SecretStr | None = None
+    andon_metrics_token: SecretStr | None = None
     andon_url: str | None = None
     andon_github_token: SecretStr | None = None
     andon_gitlab_token: SecretStr | None = None
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
             self.slack_app_token,
             self.andon_webhook_secret,
             self.andon_api_token,
+            self.andon_metrics_token,
             self.andon_github_token,
             self.andon_gitlab_token,
         ]

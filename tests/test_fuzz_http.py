@@ -26,15 +26,16 @@ from bot.chat.terminal import TerminalChat
 from bot.http import app as http_app
 from bot.http.alerts import READERS as ALERT_READERS
 from bot.http.ci import READERS as CI_READERS
-from bot.http.hooks import MAX_BODY
 from bot.main import open_andon
 from bot.settings import Settings
+from core.config_http import HttpConfig
 from tests.ci_payloads import signature
 from tests.fuzzing import fuzz, row_counts
 from tests.harness import API_TOKEN, WEBHOOK_SECRET
 from tests.test_alert_formats import GRAFANA, nagios, trigger
 
 FIXTURES = Path(__file__).parent / "fixtures"
+MAX_BODY = HttpConfig().max_body
 CONFIG = '[gate]\nprotected = ["refs/heads/main"]\n'
 
 # Every operation of the schema; a new endpoint fails the first test until it is fuzzed too.
@@ -74,7 +75,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         settings, TerminalChat(), create=True
     )  # the courier never starts: nothing is printed
     app = http_app.build(andon, slack=None, settings=settings)
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema = schemathesis.openapi.from_asgi(
+        "/openapi.json", app, headers={"Authorization": f"Bearer {API_TOKEN}"}
+    )
     with asgi.get_client(app) as client:
         yield Served(andon, schema, client)
     andon.database.dispose()

@@ -100,3 +100,20 @@ def test_malformed_xml_is_refused_with_where_it_broke() -> None:
 
 def test_a_document_that_is_not_junit_is_refused() -> None:
     assert "<html>" in refusal("<html><body/></html>").problem
+
+
+def test_elements_nested_past_64_are_refused_as_soon_as_they_are_read() -> None:
+    """4.8 MB of ``<a>`` nested 680,000 deep once held the server for seconds."""
+    deep = "<testsuite>" + "<a>" * 680_000 + "</a>" * 680_000 + "</testsuite>"
+    assert refusal(deep).problem == "refused: elements are nested deeper than 64"
+    fine = "<testsuite>" + "<a>" * 62 + "</a>" * 62 + '<testcase name="t"><error/></testcase>'
+    assert failing_tests(fine + "</testsuite>") == (FailedTest(name="t", message=""),)
+
+
+def test_more_than_250000_elements_are_refused() -> None:
+    flat = "<testsuite>" + "<a/>" * 250_000 + "</testsuite>"
+    assert refusal(flat).problem == "refused: more than 250,000 elements"
+
+
+def test_a_lone_surrogate_is_refused_as_not_text() -> None:
+    assert "not Unicode text" in refusal("<testsuite>\ud800</testsuite>").problem

@@ -6,7 +6,7 @@ import hmac
 
 import pytest
 
-from bot.http.signatures import authenticated
+from bot.http.signatures import authenticated, claimed
 
 SECRET = "It's a Secret to Everybody"
 BODY = b"Hello, World!"
@@ -95,3 +95,15 @@ def test_every_provider_accepts_basic_auth_with_the_secret_as_password(provider:
 
 def test_basic_auth_that_is_not_base64_is_refused() -> None:
     assert not authenticated("buildbot", {"Authorization": "Basic %%%"}, BODY, SECRET)
+
+
+def test_a_request_without_any_credential_is_known_before_its_body_is_read() -> None:
+    """Such a request is refused unread: a stranger's megabytes are never held for nothing."""
+    assert not claimed("generic", {"Content-Type": "application/json"})
+    assert not claimed("jenkins", {"X-Hub-Signature-256": GITHUB_VECTOR})  # GitHub's own only
+    assert not claimed("generic", {"X-Gitlab-Token": SECRET})
+    assert claimed("github", {"x-hub-signature-256": GITHUB_VECTOR})
+    assert claimed("gitlab", {"X-Gitlab-Token": "anything"})
+    for provider in PROVIDERS:
+        assert claimed(provider, {"X-Andon-Signature": "sha256=0"})
+        assert claimed(provider, {"Authorization": "Bearer x"})

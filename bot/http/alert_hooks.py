@@ -6,9 +6,7 @@ in the body's ``routing_key``: that is checked once the JSON is parsed, before a
 written. A refusal writes nothing, not even an audit row.
 """
 
-import json
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -17,14 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from bot.andon import Andon
 from bot.http.alerts import READERS, pagerduty
 from bot.http.alerts.ignored import Ignored
-from bot.http.hooks import MAX_BODY
-from bot.http.signatures import authenticated
+from bot.http.payloads import FORM, BadPayloadError, form, parsed_json
+from bot.http.signatures import authenticated, claimed
 from bot.settings import Settings
 from core.alerts.event import AlertEvent, BadAlertError
 from core.audit import Outcome
 
 Optional = Annotated[str | None, Header()]
-FORM = "application/x-www-form-urlencoded"
 PAGERDUTY_ACCEPTED = {"status": "success", "message": "Event processed"}  # as PagerDuty answers
 
 
@@ -42,18 +39,23 @@ def router(andon: Andon, *, settings: Settings) -> APIRouter:
         if provider not in READERS:
             known = ", ".join(sorted(READERS))
             raise HTTPException(404, f"unknown alert provider {provider[:40]!r}; one of: {known}")
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise HTTPException(413, f"the body is over {MAX_BODY // 1024 // 1024} MB")
         secret = settings.webhook_secret(provider)
         by_routing_key = provider == pagerduty.PROVIDER
+        if not by_routing_key and (not secret or not claimed(provider, request.headers)):
+            raise HTTPException(401, "missing or wrong webhook signature or token")
+        raw = await request.body()  # bounded by [http] max_body before it is read
         if not by_routing_key and not authenticated(provider, request.headers, raw, secret):
             raise HTTPException(401, "missing or wrong webhook signature or token")
-        payload = _payload(raw, request.headers.get("content-type", ""))
-        if by_routing_key and not pagerduty.authenticated(payload, secret):
+        if by_routing_key and not pagerduty.may_carry(raw, secret):
             raise HTTPException(401, "missing or wrong routing_key")
+        content_type = request.headers.get("content-type", "")
         try:
-            events = READERS[provider](payload)
+            payload = await run_in_threadpool(_payload, raw, content_type)
+            if by_routing_key and not pagerduty.authenticated(payload, secret):
+                raise HTTPException(401, "missing or wrong routing_key")
+            events = await run_in_threadpool(READERS[provider], payload)
+        except BadPayloadError as bad:
+            return JSONResponse(bad.answer(), status_code=bad.status)
         except BadAlertError as bad:
             return JSONResponse({"detail": str(bad), "field": bad.field}, status_code=422)
 
@@ -85,11 +87,8 @@ def router(andon: Andon, *, settings: Settings) -> APIRouter:
 def _payload(raw: bytes, content_type: str) -> object:
     """JSON, or a form's fields as strings (what a notification script finds easiest)."""
     if content_type.split(";")[0].strip().lower() == FORM:
-        return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as bad:
-        raise HTTPException(400, f"the body is not JSON: {bad}") from bad
+        return form(raw)
+    return parsed_json(raw)
 
 
 def _pagerduty(payload: object, events: list[AlertEvent]) -> dict[str, object]:

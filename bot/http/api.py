@@ -3,11 +3,13 @@
 import hmac
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import AfterValidator
 
 from bot.andon import Andon
+from bot.http.payloads import storable_text
 from core import audit, line, stoppage
 from core.actor import Actor
 from core.alerts import pages as alert_pages
@@ -34,6 +36,9 @@ def bearer(token: str | None) -> Callable[[Request], None]:
 
     return authorised
 
+
+# A query's text reaches the database: a NUL (``%00``) is a 422 naming it, on every database.
+Said = Annotated[str, AfterValidator(storable_text)]
 
 # Ids are 64-bit in every database: a larger number is a 422, not the driver's OverflowError.
 MAX_ID = 2**63 - 1
@@ -71,7 +76,7 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
     @api.get("/actions")
     def get_actions(
         status: Literal["open", "done", "none", "all"] = Query("all"),
-        owner: str | None = Query(None, max_length=255),
+        owner: Annotated[Said | None, Query(max_length=255)] = None,
     ) -> dict[str, Any]:
         """Action items of every five whys, oldest first; ``owner`` is a Slack id or a name."""
         with andon.database.reading() as session:
@@ -82,7 +87,8 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
 
     @api.get("/deploys")
     def get_deploys(
-        limit: int = Query(50, ge=1, le=500), environment: str | None = Query(None, max_length=64)
+        limit: int = Query(50, ge=1, le=500),
+        environment: Annotated[Said | None, Query(max_length=64)] = None,
     ) -> dict[str, Any]:
         """Deploys and rollbacks, newest first, with every host's part in each."""
         with andon.database.reading() as session:

@@ -1,28 +1,43 @@
 """The FastAPI application served by ``andon serve``."""
 
-import logging
-
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import SecretStr
 from slack_bolt import App
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
-from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
-from bot.http import alert_hooks, api, gate, hooks, metrics
+from bot.http import alert_hooks, api, gate, hooks, metrics, slack_door
+from bot.http.bodies import Bounded, Bounds
+from bot.http.tokens import bearer_or_basic
 from bot.settings import Settings
+from core.config_http import HttpConfig
 
-log = logging.getLogger(__name__)
 
-
-def build(andon: Andon, *, slack: App | None, settings: Settings) -> FastAPI:
-    app = FastAPI(title="Andon", version="0.1.0", docs_url=None, redoc_url=None)
-    token = settings.andon_api_token.get_secret_value() if settings.andon_api_token else None
+def build(
+    andon: Andon, *, slack: App | None, settings: Settings, limits: HttpConfig | None = None
+) -> FastAPI:
+    """Every door; ``limits`` is andon.toml's ``[http]`` (its defaults when not given)."""
+    # The schema names every field of the gate's body: it is behind the API token (below).
+    app = FastAPI(title="Andon", version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None)
+    token = _secret(settings.andon_api_token)
     app.include_router(api.router(andon, token=token))
     app.include_router(gate.router(andon, authorised=api.bearer(token)))
     app.include_router(hooks.router(andon, settings=settings))
     app.include_router(alert_hooks.router(andon, settings=settings))
-    app.include_router(metrics.router(andon))
+    app.include_router(metrics.router(andon, token=_secret(settings.andon_metrics_token)))
+    signing = _secret(settings.slack_signing_secret)
+    app.include_router(slack_door.router(slack, signing_secret=signing))
+    _documented(app, token=token)
+    limits = limits or HttpConfig()
+    app.add_middleware(
+        Bounded,
+        bounds=Bounds(
+            max_body=limits.max_body,
+            body_timeout=limits.body_timeout.total_seconds(),
+            body_stall=limits.body_stall.total_seconds(),
+        ),
+    )
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -30,21 +45,22 @@ def build(andon: Andon, *, slack: App | None, settings: Settings) -> FastAPI:
         andon.database.ping()
         return {"status": "ok"}
 
-    @app.post("/slack/events", include_in_schema=False)
-    async def slack_events(request: Request) -> Response:
-        if slack is None:
-            return JSONResponse(
-                {"error": "Slack is not configured (SLACK_BOT_TOKEN is unset)"}, status_code=401
-            )
-        body = await request.body()
-        # bolt's own Starlette handler dispatches on the event loop and blocks it until the
-        # listener acks; the thread pool keeps other requests moving meanwhile.
-        answer = await run_in_threadpool(slack.dispatch, to_bolt_request(request, body))
-        if answer.status == 401:
-            client = request.client.host if request.client else "unknown"
-            log.warning(
-                "refused a request to /slack/events from %s: bad or stale signature", client
-            )
-        return to_starlette_response(answer)
-
     return app
+
+
+def _documented(app: FastAPI, *, token: str | None) -> None:
+    """``/openapi.json`` and ``/docs`` behind the API token: a browser asks for it (basic auth,
+    any user name, the token as password); a script sends it as a bearer token."""
+    closed = [Depends(bearer_or_basic(token, variable="ANDON_API_TOKEN"))]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=closed)
+    def schema() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=closed)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Andon API")
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return (value.get_secret_value() or None) if value is not None else None

@@ -1,5 +1,6 @@
 """``POST /api/gate``: the commit check the git hook asks (shape in DESIGN.md)."""
 
+import email.message
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -7,13 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
+from bot.http.payloads import BadPayloadError, parsed_json, storable_text
 from core.gate.push import BadPushError, read
 
-Text = Annotated[str, StringConstraints(max_length=1000)]
+# Every text is checked again where the model is built without the edge (tests, the CLI).
+Text = Annotated[str, StringConstraints(max_length=1000), AfterValidator(storable_text)]
 
 
 class RefBody(BaseModel):
@@ -29,9 +32,13 @@ class CommitBody(BaseModel):
     subject: Text = ""
     author: Text = ""
     trailers: dict[Text, Text | list[Text]] = Field(default_factory=dict)
-    paths: list[Annotated[str, StringConstraints(max_length=4096)]] = Field(default_factory=list)
+    paths: list[
+        Annotated[str, StringConstraints(max_length=4096), AfterValidator(storable_text)]
+    ] = Field(default_factory=list)
     # The refs the commit arrives with; absent (older hooks): it counts for every ref pushed.
-    refs: list[Annotated[str, StringConstraints(max_length=255)]] = Field(default_factory=list)
+    refs: list[Annotated[str, StringConstraints(max_length=255), AfterValidator(storable_text)]] = (
+        Field(default_factory=list)
+    )
 
 
 Pusher = Annotated[str, StringConstraints(min_length=1, max_length=255)]
@@ -60,13 +67,21 @@ class GateBody(BaseModel):
 def router(andon: Andon, *, authorised: Callable[[Request], None]) -> APIRouter:
     class AuthorisedFirst(APIRoute):
         """FastAPI reads the JSON body before any dependency runs: without the token, a stranger
-        would learn from a 422 what a push looks like. The token is checked before the body."""
+        would learn from a 422 what a push looks like. The token is checked before the body,
+        and the body is parsed here, in the thread pool and bounded in depth and text."""
 
         def get_route_handler(self) -> Callable[[Request], Any]:
             handler = super().get_route_handler()
 
             async def checked(request: Request) -> Response:
                 authorised(request)
+                raw = await request.body()
+                if raw and _is_json(request.headers.get("content-type")):
+                    try:
+                        parsed = await run_in_threadpool(parsed_json, raw)
+                    except BadPayloadError as bad:
+                        return JSONResponse(bad.answer(), status_code=bad.status)
+                    request._json = parsed  # what Starlette's ``Request.json()`` hands FastAPI
                 return await handler(request)
 
             return checked
@@ -87,3 +102,15 @@ def router(andon: Andon, *, authorised: Callable[[Request], None]) -> APIRouter:
         return {"allow": answer.allow, "message": answer.message, "unchecked": len(push.unchecked)}
 
     return gate
+
+
+def _is_json(content_type: str | None) -> bool:
+    """Whether FastAPI would read the body as JSON (as ``fastapi.routing`` decides it)."""
+    if not content_type:
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from bot.andon import Andon
 from bot.chat.slack_calls import CALLS
+from bot.http.tokens import bearer_or_basic
 from core import line
 from storage.tables import OutboxMessage, Stoppage
 
@@ -66,11 +67,13 @@ class SlackCallsCollector(Collector):
         yield calls
 
 
-def router(andon: Andon) -> APIRouter:
+def router(andon: Andon, *, token: str | None) -> APIRouter:
+    """Open to anyone who reaches the port unless ``ANDON_METRICS_TOKEN`` closes it (DESIGN.md)."""
     registry = CollectorRegistry()
     registry.register(LineCollector(andon))
     registry.register(SlackCallsCollector())
-    metrics = APIRouter()
+    closed = [Depends(bearer_or_basic(token, variable="ANDON_METRICS_TOKEN"))] if token else []
+    metrics = APIRouter(dependencies=closed)
 
     @metrics.get("/metrics", response_class=Response)
     def get_metrics() -> Response:

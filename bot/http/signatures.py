@@ -26,6 +26,13 @@ def authenticated(
     return any(check(given, raw, key) for check in checks)
 
 
+def claimed(provider: str, headers: Mapping[str, str]) -> bool:
+    """Whether the request carries any credential at all: one that carries none is refused
+    before a byte of its body is read."""
+    given = {name.lower() for name in headers}
+    return any(name in given for name in (*_OWN_HEADERS.get(provider, ()), *_HEADERS))
+
+
 def _github(headers: Mapping[str, str], raw: bytes, key: bytes) -> bool:
     return _signed(headers.get("x-hub-signature-256"), raw, key)
 
@@ -67,3 +74,5 @@ def _same(given: str | None, expected: bytes) -> bool:
 
 
 _OWN: dict[str, tuple[Check, ...]] = {"github": (_github,), "gitlab": (_gitlab,)}
+_OWN_HEADERS = {"github": ("x-hub-signature-256",), "gitlab": ("x-gitlab-token",)}
+_HEADERS = ("x-andon-signature", "authorization")

@@ -12,6 +12,8 @@ when Andon quotes it.
 import re
 
 _TOKEN = re.compile(r"<([^<>]*)>")
+# Nobody types a NUL (PostgreSQL cannot store one) or half a surrogate pair (no encoding can).
+_UNTYPABLE = re.compile("[\x00\ud800-\udfff]")
 _PERSON_OR_CHANNEL = re.compile(r"[@#][UWCG][A-Z0-9]{2,30}(?:\|[^<>]*)?")
 
 
@@ -23,7 +25,7 @@ def decoded(text: str) -> str:
         out.append(_token(found[1]))
         last = found.end()
     out.append(_unescape(text[last:]))
-    return "".join(out)
+    return _UNTYPABLE.sub(lambda found: "" if found[0] == "\x00" else "\ufffd", "".join(out))
 
 
 def _token(inner: str) -> str:

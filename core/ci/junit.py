@@ -1,14 +1,18 @@
 """Which tests failed, read from the JUnit XML a CI sends — untrusted, so parsed hardened."""
 
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden
-from defusedxml.ElementTree import fromstring
+from defusedxml.ElementTree import DefusedXMLParser
 
 from core.ci.report import BadReportError, FailedTest
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_MESSAGE = 500
+# A JUnit report is four elements deep; 5 MB of the smallest testcases is about 100,000.
+MAX_DEPTH = 64
+MAX_ELEMENTS = 250_000
+PIECE = 64 * 1024  # fed a piece at a time, so a thread parsing it lets the others run between
 FIELD = "junit_xml"
 _ROOTS = ("testsuites", "testsuite")
 _FAILED = ("failure", "error")
@@ -33,10 +37,17 @@ def failing_tests(xml: str | bytes) -> tuple[FailedTest, ...]:
 
 def _parse(xml: str | bytes) -> Element:
     # A str holds at least as many bytes as characters: check cheaply before encoding.
-    if len(xml) > MAX_BYTES or (isinstance(xml, str) and len(xml.encode()) > MAX_BYTES):
+    if len(xml) > MAX_BYTES or (
+        isinstance(xml, str) and len(xml.encode(errors="surrogatepass")) > MAX_BYTES
+    ):
         raise BadReportError(FIELD, f"the document is over {MAX_BYTES // 1024 // 1024} MB")
+    parser = DefusedXMLParser(
+        target=_Bounded(), forbid_dtd=False, forbid_entities=True, forbid_external=True
+    )
     try:
-        return fromstring(xml, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        for start in range(0, len(xml), PIECE):
+            parser.feed(xml[start : start + PIECE])
+        return parser.close()
     except EntitiesForbidden as hostile:
         raise BadReportError(FIELD, "refused: the document declares XML entities") from hostile
     except DTDForbidden as hostile:
@@ -47,6 +58,31 @@ def _parse(xml: str | bytes) -> Element:
         ) from hostile
     except ParseError as broken:
         raise BadReportError(FIELD, f"not well-formed XML ({broken})") from broken
+    except UnicodeEncodeError as broken:  # a lone surrogate: text no encoding can carry
+        raise BadReportError(FIELD, "not well-formed XML (it is not Unicode text)") from broken
+
+
+class _Bounded(TreeBuilder):
+    """Builds the tree and refuses, as soon as it shows, a document too deep or too large to
+    be a test report (nesting is what made parsing hold the server for seconds)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._depth = 0
+        self._elements = 0
+
+    def start(self, tag: str, attrs: dict[str, str]) -> Element:
+        self._depth += 1
+        self._elements += 1
+        if self._depth > MAX_DEPTH:
+            raise BadReportError(FIELD, f"refused: elements are nested deeper than {MAX_DEPTH}")
+        if self._elements > MAX_ELEMENTS:
+            raise BadReportError(FIELD, f"refused: more than {MAX_ELEMENTS:,} elements")
+        return super().start(tag, attrs)
+
+    def end(self, tag: str) -> Element:
+        self._depth -= 1
+        return super().end(tag)
 
 
 def _key(case: Element) -> str:

@@ -9,6 +9,8 @@ acknowledged in Slack, by the person paged.
 
 import hashlib
 import hmac
+import json
+from urllib.parse import quote, quote_plus
 
 from bot.http.alerts.fields import LONGEST_KEY, LONGEST_NAME, Fields
 from bot.http.alerts.ignored import Ignored
@@ -27,6 +29,15 @@ def authenticated(payload: object, secret: str | None) -> bool:
         return False
     given = payload.get("routing_key")
     return isinstance(given, str) and hmac.compare_digest(given.encode(), secret.encode())
+
+
+def may_carry(raw: bytes, secret: str | None) -> bool:
+    """A body that holds the secret nowhere cannot hold it as ``routing_key``: a stranger's body
+    is refused before it is parsed."""
+    if not secret:
+        return False
+    written = {secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret)}
+    return any(form.encode() in raw for form in written)
 
 
 def read(payload: object) -> list[AlertEvent]:
