@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     match args.command:
         case "serve":
-            from bot.main import serve
+            from bot.serving import serve
 
             return serve(settings)
         case "shell":

@@ -26,7 +26,6 @@ from core.deploy.bundle import BuildError, BuildRefusedError
 from core.deploy.local import LocalTransport
 from core.deploy.run import Crew, run
 from core.deploy.source import GitSource, Source
-from core.deploy.ssh import SshTransport
 from core.deploy.state import DeployState
 from core.deploy.transport import Connection, Transport
 from core.refusal import Refusal
@@ -49,9 +48,7 @@ class Hosts:
         with self._lock:
             if environment not in self._transports:
                 env = self._environments[environment]
-                self._transports[environment] = _Mixed(
-                    SshTransport(env.ssh_key, env.known_hosts), LocalTransport()
-                )
+                self._transports[environment] = _Mixed(partial(_ssh, env), LocalTransport())
             return self._transports[environment]
 
     def close(self) -> None:
@@ -61,17 +58,34 @@ class Hosts:
             self._transports.clear()
 
 
+def _ssh(env: Environment) -> Transport:
+    """SSH (paramiko) is loaded for the first remote host, not by every command that opens the
+    engine: ``andon line status`` has no use for it."""
+    from core.deploy.ssh import SshTransport
+
+    return SshTransport(env.ssh_key, env.known_hosts)
+
+
 class _Mixed:
     """``hosts = ["local", "deploy@web1"]``: each host by the way it is reached."""
 
-    def __init__(self, ssh: Transport, local: Transport) -> None:
-        self._ssh, self._local = ssh, local
+    def __init__(self, ssh: Callable[[], Transport], local: Transport) -> None:
+        self._make_ssh, self._local = ssh, local
+        self._ssh: Transport | None = None
+        self._made = threading.Lock()  # hosts of one batch connect from several threads
 
     def connect(self, host: Host) -> Connection:
-        return (self._local if host.is_local else self._ssh).connect(host)
+        if host.is_local:
+            return self._local.connect(host)
+        with self._made:
+            if self._ssh is None:
+                self._ssh = self._make_ssh()
+            ssh = self._ssh
+        return ssh.connect(host)
 
     def close(self) -> None:
-        self._ssh.close()
+        if self._ssh is not None:
+            self._ssh.close()
         self._local.close()
 
 

@@ -1,19 +1,30 @@
-"""Schema migrations: Alembic driven from code, so `andon db upgrade` needs no alembic.ini."""
+"""Schema migrations: Alembic driven from code, so `andon db upgrade` needs no alembic.ini.
 
+Alembic itself is loaded only to migrate: every other command asks where the database stands
+by reading its ``alembic_version`` row against the newest migration file, without it.
+"""
+
+import re
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 from storage.database import Database
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 _SCRIPTS = Path(__file__).with_name("migrations")
+_REVISION = re.compile(r'^revision: str = "(?P<id>[^"]+)"$', re.M)
+_REVISES = re.compile(r'^down_revision: str \| None = (?:"(?P<id>[^"]+)"|None)$', re.M)
 
 
-def _config(database: Database) -> Config:
+def _config(database: Database) -> "Config":
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
     config.attributes["engine"] = database.engine
@@ -23,11 +34,15 @@ def _config(database: Database) -> Config:
 def upgrade(database: Database, *, to: str = "head") -> None:
     """Bring the schema to the newest revision (or ``to``, for a test of one migration); safe to
     run on every start."""
+    from alembic import command
+
     command.upgrade(_config(database), to)
 
 
 def revision(database: Database, message: str) -> None:
     """Write a new migration from the difference between the tables and the database."""
+    from alembic import command
+
     command.revision(_config(database), message=message, autogenerate=True)
 
 
@@ -41,16 +56,37 @@ def schema(database: Database) -> Schema:
     """Where the database stands — asked without creating it."""
     if not database.on_disk():
         return Schema.MISSING
-    head = ScriptDirectory.from_config(_config(database)).get_current_head()
-    with database.engine.connect() as connection:
-        found = MigrationContext.configure(connection).get_current_revision()
+    found = _stands_at(database)
     if found is None:
         return Schema.MISSING
-    return Schema.CURRENT if found == head else Schema.BEHIND
+    return Schema.CURRENT if found == head() else Schema.BEHIND
 
 
 def is_current(database: Database) -> bool:
     """Whether the database already stands at the newest revision."""
-    head = ScriptDirectory.from_config(_config(database)).get_current_head()
+    return _stands_at(database) == head()
+
+
+@cache
+def head() -> str:
+    """The newest migration: the one no other revises (the chain is kept linear; a test
+    holds this equal to what Alembic computes)."""
+    revised, revisions = set(), set()
+    for script in (_SCRIPTS / "versions").glob("*.py"):
+        source = script.read_text()
+        if (this := _REVISION.search(source)) is None:
+            continue
+        revisions.add(this["id"])
+        if (before := _REVISES.search(source)) is not None and before["id"]:
+            revised.add(before["id"])
+    heads = revisions - revised
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+def _stands_at(database: Database) -> str | None:
     with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -184,6 +184,13 @@ class AndonServer:
     def cli(self, *args: str, stdin: str = "") -> Any:
         return run_cli(list(args), env=self.env, cwd=self.workdir, stdin=stdin)
 
+    def reset(self) -> None:
+        """The next scenario starts on a running line: an operator's forced start when the last
+        one left it stopped (a CLI run costs a second or more; asking costs nothing)."""
+        if self.api("/api/line").json()["state"] != "running":
+            started = self.cli(*RESET)
+            assert started.returncode == 0, started.stderr
+
 
 def slack_server(workdir: Path, slack: FakeSlack) -> AndonServer:
     """A running ``andon serve`` on a fresh SQLite database, talking to the fake Slack."""

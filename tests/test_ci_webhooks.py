@@ -10,7 +10,7 @@ import pytest
 
 from tests.ci_payloads import generic, junit, post, sha
 from tests.fakes.slack import FakeSlack
-from tests.harness import CHANNEL, RESET, WEBHOOK_SECRET, AndonServer
+from tests.harness import CHANNEL, WEBHOOK_SECRET, AndonServer
 from tests.slack_requests import slash_command
 
 CONFIG = f"""
@@ -47,7 +47,7 @@ def server(
 
 @pytest.fixture(autouse=True)
 def running_line(server: AndonServer) -> None:
-    server.cli(*RESET)
+    server.reset()
 
 
 def _said(fake: FakeSlack, text: str, **where: str) -> dict:

@@ -202,6 +202,19 @@ def test_db_upgrade_twice_in_a_row_is_fine(ops: Operator) -> None:
     assert "The database is at the newest schema." in done.stdout
 
 
+def test_the_newest_schema_is_the_head_alembic_knows() -> None:
+    """The commands read the newest migration without Alembic; they must agree with it."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from storage import migrate
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrate.__file__).with_name("migrations")))
+
+    assert migrate.head() == ScriptDirectory.from_config(config).get_current_head()
+
+
 # --- andon config check ------------------------------------------------------------------------
 
 

@@ -72,7 +72,7 @@ def server(
 
 @pytest.fixture(autouse=True)
 def running_line(server: AndonServer, github: FakeGitHub, gitlab: FakeGitLab) -> Iterator[None]:
-    server.cli(*RESET)
+    server.reset()
     yield
     assert github.problems == [] and gitlab.problems == []
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.fakes.slack import FakeSlack
-from tests.harness import API_TOKEN, RESET, AndonServer, slack_server
+from tests.harness import API_TOKEN, AndonServer, slack_server
 from tests.slack_requests import slash_command
 
 
@@ -60,7 +60,7 @@ def test_metrics_show_the_line_and_the_outbox(server: AndonServer) -> None:
 
 
 def test_concurrent_stops_over_http_open_one_stoppage(server: AndonServer) -> None:
-    server.cli(*RESET)
+    server.reset()
     _concurrent_stops(server, 20)
     stoppage = server.api("/api/line").json()["stoppage"]
     assert len(stoppage["causes"]) == 20

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
-from tests.harness import API_TOKEN, CHANNEL, RESET, WEBHOOK_SECRET, AndonServer, slack_server
+from tests.harness import API_TOKEN, CHANNEL, WEBHOOK_SECRET, AndonServer, slack_server
 from tests.slack_requests import SIGNING_SECRET, block_action, signed_headers, slash_command
 
 
@@ -23,7 +23,7 @@ def server(
 @pytest.fixture(autouse=True)
 def running_line(server: AndonServer, fake_slack: FakeSlack) -> None:
     """Each scenario starts on a running line and a quiet fake Slack."""
-    server.cli(*RESET)
+    server.reset()
     fake_slack.forget()
 
 
