@@ -450,6 +450,29 @@ def test_the_got_revision_property_stands_in_for_a_sourcestamp_without_revision(
     assert report("buildbot", body).revision == "ab" * 20
 
 
+def test_a_buildbot_build_of_several_codebases_reads_the_first_codebases_revision() -> None:
+    got = report("buildbot", payload("buildbot", "build.finished.failure.codebases"))
+    assert got.revision == "6a1c3e5f7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a"
+    assert (got.author_name, got.author_email) == ("Dev Eloper", "dev@example.com")
+    assert got.subject == "Checkout: round VAT per line"
+
+
+def test_a_buildbot_patch_names_the_author_when_no_change_does() -> None:
+    body = build()
+    body["buildset"]["sourcestamps"][0]["patch"] = {
+        "level": 1,
+        "subdir": "",
+        "author": "Olek <olek@shop.example>",
+        "comment": "try: faster VAT",
+    }
+    got = report("buildbot", body)
+    assert (got.author_name, got.author_email, got.subject) == (
+        "Olek",
+        "olek@shop.example",
+        "try: faster VAT",
+    )
+
+
 def test_a_running_buildbot_build_that_has_not_checked_out_yet_is_ignored() -> None:
     body = build("build.new")
     body["buildset"]["sourcestamps"][0]["revision"] = None
@@ -555,6 +578,33 @@ def test_jenkins_failed_tests_may_be_objects_with_class_and_message() -> None:
     }
     got = report("jenkins", notification(test_summary=summary))
     assert got.failed_tests == (FailedTest("checkout.VatTest::perLine", "expected 1.2"),)
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "branch", "pipeline_name"),
+    [
+        ("main", "job/app/job/main/", "main", "app"),
+        ("feature%2Fvat", "job/app/job/feature%252Fvat/", "feature/vat", "app"),
+        ("app", "job/team/job/app/", "origin/main", "team/app"),
+        ("storefront", "job/elsewhere/", "origin/main", "storefront"),
+    ],
+)
+def test_a_jenkins_job_is_named_by_its_full_name_and_a_branch_job_by_its_project(
+    name: str, url: str, branch: str, pipeline_name: str
+) -> None:
+    body = notification()
+    body.update(name=name, url=url)
+    body["build"]["scm"]["branch"] = branch
+    assert report("jenkins", body).pipeline == pipeline_name
+
+
+def test_the_first_jenkins_culprit_is_the_author() -> None:
+    got = report("jenkins", notification())
+    assert (got.author_name, got.author_email) == ("maria", None)
+    body = notification()
+    body["build"]["scm"]["culprits"] = ["maria@shop.example", "olek"]
+    got = report("jenkins", body)
+    assert (got.author_name, got.author_email) == ("maria@shop.example", "maria@shop.example")
 
 
 def test_a_redelivered_jenkins_build_is_the_same_result() -> None:

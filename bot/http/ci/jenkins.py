@@ -69,9 +69,9 @@ def _job_name(job: Fields, branch: str | None) -> str:
     name = job.text("name", longest=MAX_TEXT).strip()
     url = job.optional_text("url") or ""
     parts = [unquote(part) for part in url.strip("/").split("/")]
-    if len(parts) < 2 or len(parts) % 2 or any(part != "job" for part in parts[::2]):
-        return name  # not a job's path: the name as sent
     path = parts[1::2]
+    if len(parts) % 2 or any(part != "job" for part in parts[::2]) or path[-1] != name:
+        return name  # not this job's path: the name as sent
     if len(path) > 1 and branch is not None and unquote(path[-1]) == branch:
         path = path[:-1]  # a branch job of a multibranch project
     return "/".join(path)
