@@ -21,6 +21,7 @@ from tests.ci_payloads import sha
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, WEBHOOK_SECRET
 from tests.inprocess import InProcessAndon
+from tests.postgres import PostgresCluster
 from tests.slack_requests import slash_command
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -275,3 +276,26 @@ def test_a_buildbot_exception_is_announced_but_does_not_stop_the_line(
     assert line.api("/api/line")["state"] == "running"
     answer = slash(line, "/ci", rev)
     assert answer["text"] == f"{rev[:7]} failed CI (storefront-tests: failed)"
+
+
+# Both databases ---------------------------------------------------------------------------------
+
+
+def test_a_canceled_result_is_kept_and_shown_on_postgresql(
+    tmp_path: Path, fake_slack: FakeSlack, postgres: PostgresCluster
+) -> None:
+    """The status column holds every status on PostgreSQL too (SQLite checks no width)."""
+    clock = ManualClock(datetime.fromtimestamp(T0, tz=UTC))
+    url = postgres.create_database(f"senders_{sha()[:8]}")
+    on_postgres = InProcessAndon(
+        tmp_path, config=CONFIG, slack=fake_slack, clock=clock, database_url=url
+    ).start()
+    try:
+        rev = sha()
+        aborted = fixture("jenkins/finalized.aborted.json")
+        aborted["build"]["scm"]["commit"] = rev
+        assert post(on_postgres, "jenkins", aborted, BEARER).status_code == 200
+        answer = slash(on_postgres, "/ci", rev)
+        assert answer["text"] == f"{rev[:7]} has no passing CI result yet (storefront: canceled)"
+    finally:
+        on_postgres.stop()
