@@ -92,6 +92,7 @@ class CiConfig(BaseModel):
 
     model_config = STRICT
     stop_line_on_failure: bool = True
+    infra_failures_stop_line: bool = False  # a CI's own failure (Buildbot EXCEPTION) is not red
     budget: Duration | None = None  # runs longer than this are flagged
     required: list[str] = Field(default_factory=list)  # empty: any pipeline that reported
     junit_url: str | None = None  # where a red run's JUnit report is fetched from

@@ -51,9 +51,11 @@ def build(
             return body, {"X-GitHub-Event": "workflow_run", "X-GitHub-Delivery": revision}
         case "gitlab":
             body = fixture("gitlab", "pipeline.failed")
+            # the pipeline is named after the project; workflow:name is the run's label
             body["object_attributes"].update(
-                sha=revision, ref=branch, name=f"pipeline {text}", url=url
+                sha=revision, ref=branch, name=f"label {text}", url=url
             )
+            body["project"]["path_with_namespace"] = f"pipeline {text}"
             body["commit"].update(
                 title=f"subject {text}", author={"name": f"author {text}", "email": email}
             )

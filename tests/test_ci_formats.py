@@ -239,7 +239,9 @@ def test_a_failed_gitlab_pipeline_is_a_failed_build_naming_its_failed_jobs() -> 
     got = report("gitlab", pipeline())
     assert (got.provider, got.status) == ("gitlab", BuildStatus.FAILED)
     assert got.revision == "9f1c4b2e8d7a6053b4c1e2f3a4b5c6d7e8f90a1b"
-    assert (got.branch, got.pipeline, got.run_id) == ("main", "tests", "1187")
+    # named after the project, never after workflow:name ("tests"), which is its label
+    assert (got.branch, got.pipeline, got.run_id) == ("main", "shop/storefront", "1187")
+    assert got.label == "tests"
     assert got.url == "https://gitlab.example.com/shop/storefront/-/pipelines/1187"
     assert got.duration == timedelta(seconds=584)
     assert got.subject == "Checkout: round the VAT per line, not per basket"
@@ -266,9 +268,47 @@ def test_a_queued_gitlab_pipeline_is_ignored_until_it_runs(status: str) -> None:
     assert "queued" in ignored("gitlab", pipeline(status=status))
 
 
-@pytest.mark.parametrize("status", ["canceled", "canceling", "skipped", "manual"])
-def test_a_gitlab_pipeline_that_says_nothing_about_the_commit_is_ignored(status: str) -> None:
-    assert status in ignored("gitlab", pipeline(status=status))
+@pytest.mark.parametrize("status", ["canceled", "skipped"])
+def test_a_canceled_or_skipped_gitlab_pipeline_ends_as_canceled(status: str) -> None:
+    got = report("gitlab", pipeline(status=status))
+    assert (got.status, got.failed_tests) == (BuildStatus.CANCELED, ())
+
+
+def test_a_canceling_gitlab_pipeline_is_ignored_until_it_is_canceled() -> None:
+    assert "canceling" in ignored("gitlab", pipeline(status="canceling"))
+
+
+def test_a_gitlab_pipeline_waiting_on_a_manual_job_passed_unless_a_job_failed() -> None:
+    waiting = report("gitlab", pipeline("pipeline.success", status="manual"))
+    assert (waiting.status, waiting.failed_tests) == (BuildStatus.PASSED, ())
+    red = report("gitlab", pipeline(status="manual"))
+    assert (red.status, red.failed_tests) == (BuildStatus.FAILED, (FailedTest("job:unit", "test"),))
+
+
+@pytest.mark.parametrize(
+    ("change", "branch", "pipeline_name"),
+    [
+        ({"source": "merge_request_event"}, None, "shop/storefront · merge request"),
+        ({"source": "schedule"}, "main", "shop/storefront · schedule"),
+        ({"source": "parent_pipeline"}, "main", "shop/storefront · child"),
+        ({"source": "web"}, "main", "shop/storefront"),
+    ],
+)
+def test_a_gitlab_pipeline_is_named_after_its_project_and_kind(
+    change: dict, branch: str | None, pipeline_name: str
+) -> None:
+    got = report("gitlab", pipeline(**change))
+    assert (got.branch, got.pipeline) == (branch, pipeline_name)
+
+
+def test_a_gitlab_merge_request_pipeline_is_filed_under_the_requests_ref() -> None:
+    body = pipeline(source="merge_request_event")
+    body["merge_request"] = {"id": 99, "iid": 12, "source_branch": "main", "target_branch": "main"}
+    got = report("gitlab", body)
+    assert (got.branch, got.pipeline) == (
+        "refs/merge-requests/12/head",
+        "shop/storefront · merge request",
+    )
 
 
 def merge_request(state: str, **attributes: Any) -> dict[str, Any]:
@@ -305,10 +345,12 @@ def test_other_gitlab_hooks_are_ignored() -> None:
     assert "push" in ignored("gitlab", {"object_kind": "push", "checkout_sha": "abc"})
 
 
-def test_a_gitlab_pipeline_without_a_name_is_called_gitlab_ci() -> None:
+def test_a_gitlab_pipeline_without_a_project_is_called_gitlab_ci() -> None:
     body = pipeline()
     del body["object_attributes"]["name"]
-    assert report("gitlab", body).pipeline == "gitlab-ci"
+    body["project"] = None
+    got = report("gitlab", body)
+    assert (got.pipeline, got.label) == ("gitlab-ci", None)
 
 
 def test_a_gitlab_tag_pipeline_has_no_branch() -> None:
@@ -374,14 +416,26 @@ def test_a_failed_buildbot_build_is_a_failed_build_of_its_sourcestamp() -> None:
     assert got.finished_at == datetime.fromtimestamp(1710408135, tz=UTC)
 
 
-@pytest.mark.parametrize(("results", "status"), [(0, "passed"), (1, "passed"), (4, "failed")])
-def test_buildbot_result_codes_map_to_passed_or_failed(results: int, status: str) -> None:
-    assert report("buildbot", build(results=results)).status == status
+@pytest.mark.parametrize(
+    ("results", "status", "infrastructure"),
+    [
+        (0, "passed", False),
+        (1, "passed", False),
+        (2, "failed", False),
+        (3, "canceled", False),
+        (4, "failed", True),
+        (6, "canceled", False),
+    ],
+)
+def test_buildbot_result_codes_map_to_a_status(
+    results: int, status: str, infrastructure: bool
+) -> None:
+    got = report("buildbot", build(results=results))
+    assert (got.status, got.infrastructure) == (status, infrastructure)
 
 
-@pytest.mark.parametrize("results", [3, 5, 6])
-def test_skipped_retried_and_cancelled_buildbot_builds_are_ignored(results: int) -> None:
-    assert "says nothing" in ignored("buildbot", build(results=results))
+def test_a_retried_buildbot_build_is_ignored_as_the_retry_reports() -> None:
+    assert "retried" in ignored("buildbot", build(results=5))
 
 
 def test_a_new_buildbot_build_is_running() -> None:
@@ -394,6 +448,29 @@ def test_the_got_revision_property_stands_in_for_a_sourcestamp_without_revision(
     body["buildset"]["sourcestamps"][0]["revision"] = None
     body["properties"]["got_revision"] = ["AB" * 20, "Git"]
     assert report("buildbot", body).revision == "ab" * 20
+
+
+def test_a_buildbot_build_of_several_codebases_reads_the_first_codebases_revision() -> None:
+    got = report("buildbot", payload("buildbot", "build.finished.failure.codebases"))
+    assert got.revision == "6a1c3e5f7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a"
+    assert (got.author_name, got.author_email) == ("Dev Eloper", "dev@example.com")
+    assert got.subject == "Checkout: round VAT per line"
+
+
+def test_a_buildbot_patch_names_the_author_when_no_change_does() -> None:
+    body = build()
+    body["buildset"]["sourcestamps"][0]["patch"] = {
+        "level": 1,
+        "subdir": "",
+        "author": "Olek <olek@shop.example>",
+        "comment": "try: faster VAT",
+    }
+    got = report("buildbot", body)
+    assert (got.author_name, got.author_email, got.subject) == (
+        "Olek",
+        "olek@shop.example",
+        "try: faster VAT",
+    )
 
 
 def test_a_running_buildbot_build_that_has_not_checked_out_yet_is_ignored() -> None:
@@ -472,8 +549,10 @@ def test_a_jenkins_failure_is_a_failed_build() -> None:
 
 
 @pytest.mark.parametrize("status", ["NOT_BUILT", "ABORTED"])
-def test_jenkins_builds_that_never_tested_the_commit_are_ignored(status: str) -> None:
-    assert status in ignored("jenkins", notification(status=status))
+def test_jenkins_builds_that_never_finished_testing_the_commit_end_as_canceled(
+    status: str,
+) -> None:
+    assert report("jenkins", notification(status=status)).status is BuildStatus.CANCELED
 
 
 def test_a_jenkins_build_is_reported_once_at_finalized_not_again_at_completed() -> None:
@@ -499,6 +578,33 @@ def test_jenkins_failed_tests_may_be_objects_with_class_and_message() -> None:
     }
     got = report("jenkins", notification(test_summary=summary))
     assert got.failed_tests == (FailedTest("checkout.VatTest::perLine", "expected 1.2"),)
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "branch", "pipeline_name"),
+    [
+        ("main", "job/app/job/main/", "main", "app"),
+        ("feature%2Fvat", "job/app/job/feature%252Fvat/", "feature/vat", "app"),
+        ("app", "job/team/job/app/", "origin/main", "team/app"),
+        ("storefront", "job/elsewhere/", "origin/main", "storefront"),
+    ],
+)
+def test_a_jenkins_job_is_named_by_its_full_name_and_a_branch_job_by_its_project(
+    name: str, url: str, branch: str, pipeline_name: str
+) -> None:
+    body = notification()
+    body.update(name=name, url=url)
+    body["build"]["scm"]["branch"] = branch
+    assert report("jenkins", body).pipeline == pipeline_name
+
+
+def test_the_first_jenkins_culprit_is_the_author() -> None:
+    got = report("jenkins", notification())
+    assert (got.author_name, got.author_email) == ("maria", None)
+    body = notification()
+    body["build"]["scm"]["culprits"] = ["maria@shop.example", "olek"]
+    got = report("jenkins", body)
+    assert (got.author_name, got.author_email) == ("maria@shop.example", "maria@shop.example")
 
 
 def test_a_redelivered_jenkins_build_is_the_same_result() -> None:
@@ -586,6 +692,7 @@ def test_a_redelivered_generic_result_is_the_same_result() -> None:
         ({"branch": None}, "branch"),
         ({"branch": ["main"]}, "branch"),
         ({"status": "green"}, "status"),
+        ({"status": "cancelled"}, "status"),
         ({"status": None}, "status"),
         ({"pipeline": 7}, "pipeline"),
         ({"pipeline": ""}, "pipeline"),

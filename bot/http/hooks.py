@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
 from bot.http.artifacts import with_junit
-from bot.http.ci import READERS
+from bot.http.ci import NOT_JSON, READERS
 from bot.http.payloads import BadPayloadError, parsed_json
 from bot.http.signatures import authenticated, claimed
 from bot.settings import Settings
@@ -89,4 +89,12 @@ def _read(
     provider: str, headers: Mapping[str, str], raw: bytes
 ) -> BuildReport | ReviewEvent | Ignored:
     """Parsed and read in the thread pool: megabytes of JSON or JUnit never hold the loop."""
-    return READERS[provider](headers, parsed_json(raw))
+    if not raw.strip() and provider in NOT_JSON:
+        raise BadPayloadError(400, f"the body is empty: {NOT_JSON[provider]}")
+    try:
+        payload = parsed_json(raw)
+    except BadPayloadError as bad:
+        if provider in NOT_JSON and bad.detail.startswith("the body is not JSON"):
+            raise BadPayloadError(400, f"{bad.detail}. {NOT_JSON[provider]}") from bad
+        raise
+    return READERS[provider](headers, payload)

@@ -22,14 +22,16 @@ SECOND = timedelta(seconds=1)
 @notice.register
 def _(item: BuildFailed) -> Message:
     r = item.report
-    head = f":x: *CI failed* on {_rev(r)} ({_name(r.branch)}) — {_name(r.pipeline)}"
+    head = f":x: *CI failed* on {_rev(r)} ({_name(r.branch)}) — {_pipeline(r)}"
     facts = [_ran(r)]
+    if not item.stops_line:
+        facts.append(_keeps_running(r))
     if item.budget is not None:
         facts.append(f":hourglass: over the {words.span(item.budget)} budget")
     if r.url:
         facts.append(link(r.url, "the run"))
     return message(
-        f"CI failed on {r.short} ({_name(r.branch)}) — {_name(r.pipeline)}",
+        f"CI failed on {r.short} ({_name(r.branch)}) — {_pipeline(r)}",
         section(f"{head}\n{_commit(r, item.author_user)}"),
         section(_tests(item.failures, r)),
         *([context(" · ".join(f for f in facts if f))] if any(facts) else []),
@@ -41,9 +43,9 @@ def _(item: BranchBuildFailed) -> Message:
     r = item.report
     run = f" — {link(r.url, 'the run')}" if r.url else ""
     return message(
-        f"Your commit {r.short} on {_name(r.branch)} failed {_name(r.pipeline)}",
+        f"Your commit {r.short} on {_name(r.branch)} failed {_pipeline(r)}",
         section(
-            f":x: Your commit {_rev(r)} on `{_name(r.branch)}` failed *{_name(r.pipeline)}*{run}\n"
+            f":x: Your commit {_rev(r)} on `{_name(r.branch)}` failed *{_pipeline(r)}*{run}\n"
             f"{_commit(r)}"
         ),
         section(_tests(item.failures, r)),
@@ -55,12 +57,10 @@ def _(item: BuildFixed) -> Message:
     r = item.report
     run = f" ({link(r.url, 'the run')})" if r.url else ""
     text = (
-        f":white_check_mark: Fixed by {_rev(r)} — {_name(r.pipeline)} passed on "
+        f":white_check_mark: Fixed by {_rev(r)} — {_pipeline(r)} passed on "
         f"`{_name(r.branch)}`{run}. The line stays stopped until someone runs `/line start`."
     )
-    return message(
-        f"Fixed by {r.short}: {_name(r.pipeline)} passed on {_name(r.branch)}", section(text)
-    )
+    return message(f"Fixed by {r.short}: {_pipeline(r)} passed on {_name(r.branch)}", section(text))
 
 
 def _rev(report: BuildReport) -> str:
@@ -70,6 +70,20 @@ def _rev(report: BuildReport) -> str:
 def _name(text: str | None) -> str:
     """Branches and pipelines are named by the CI's sender: shown, never read as markup."""
     return inert(clip(text or "", NAME))
+
+
+def _pipeline(report: BuildReport) -> str:
+    """The pipeline, with the CI's own name for this run (GitLab's ``workflow:name``) beside it."""
+    label = f" ({_name(report.label)})" if report.label and report.label != report.pipeline else ""
+    return f"{_name(report.pipeline)}{label}"
+
+
+def _keeps_running(report: BuildReport) -> str:
+    if report.infrastructure:
+        return (
+            "the CI failed for its own reasons: the line keeps running (`infra_failures_stop_line`)"
+        )
+    return "the line keeps running (`stop_line_on_failure = false`)"
 
 
 def _commit(report: BuildReport, user: str | None = None) -> str:

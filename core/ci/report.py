@@ -10,9 +10,13 @@ MAX_FAILED_TESTS_KEPT = 200
 
 
 class BuildStatus(StrEnum):
+    """``canceled``: the run ended without a verdict (canceled, aborted, skipped) — neither green
+    nor red, and no longer running."""
+
     RUNNING = "running"
     PASSED = "passed"
     FAILED = "failed"
+    CANCELED = "canceled"
 
 
 @dataclass(frozen=True)
@@ -63,13 +67,15 @@ class BuildReport:
     author_email: str | None = None
     subject: str | None = None
     finished_at: datetime | None = None
+    label: str | None = None  # the CI's own name for this run, shown beside the pipeline
+    infrastructure: bool = False  # failed for the CI's own reasons, not the commit's
 
     def __post_init__(self) -> None:
         if not FULL_SHA.fullmatch(self.revision):
             raise BadReportError("revision", f"{self.revision[:60]!r} is not a 40-hex commit sha")
         if not self.pipeline.strip() or len(self.pipeline) > 100:
             raise BadReportError("pipeline", "must be 1 to 100 characters")
-        for name in ("branch", "run_id", "author_name", "author_email"):
+        for name in ("branch", "run_id", "author_name", "author_email", "label"):
             value = getattr(self, name)
             if value is not None and len(value) > 255:
                 raise BadReportError(name, "must be at most 255 characters")

@@ -99,8 +99,9 @@ def _red_on_the_line(
     author: str | None,
 ) -> bool:
     over = ci.budget if ci.budget and report.duration and report.duration > ci.budget else None
-    notifier.post(BuildFailed(report, failures, over, ci.stop_line_on_failure, author))
-    if not ci.stop_line_on_failure:
+    stops = ci.stop_line_on_failure and (ci.infra_failures_stop_line or not report.infrastructure)
+    notifier.post(BuildFailed(report, failures, over, stops, author))
+    if not stops:
         return False
     line.stop(
         session,

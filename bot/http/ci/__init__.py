@@ -9,6 +9,9 @@ from core.review import ReviewEvent
 
 Reader = Callable[[Mapping[str, str], object], BuildReport | ReviewEvent | Ignored]
 
+NOT_JSON: dict[str, str] = {"buildbot": buildbot.NOT_JSON}
+"""What a sender needs to send JSON, said when it sent none."""
+
 READERS: dict[str, Reader] = {
     "github": github.read,
     "gitlab": gitlab.read,

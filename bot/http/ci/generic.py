@@ -1,6 +1,7 @@
 """Andon's own CI payload, for any CI that can POST JSON (see DESIGN.md, "Generic CI payload").
 
-Required: ``revision`` (40-hex), ``branch``, ``status`` (``passed`` | ``failed`` | ``running``).
+Required: ``revision`` (40-hex), ``branch``, ``status`` (``passed`` | ``failed`` | ``running`` |
+``canceled``).
 Optional: ``pipeline`` (default ``ci``), ``run_id`` (string or number), ``url`` (http or https),
 ``duration_s``, ``failed_tests`` (strings), ``junit_xml`` (its failing tests join
 ``failed_tests``), ``author_name``, ``author_email``, ``subject``. Types are checked strictly and
@@ -42,7 +43,7 @@ def _status(body: Fields) -> BuildStatus:
     try:
         return BuildStatus(status)
     except ValueError:
-        raise BadReportError("status", "must be passed, failed or running") from None
+        raise BadReportError("status", "must be passed, failed, running or canceled") from None
 
 
 def _url(body: Fields) -> str | None:

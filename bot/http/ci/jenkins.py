@@ -3,14 +3,22 @@
 Phase ``STARTED`` is running — ignored while no commit is known (a job checks out after it
 starts). ``QUEUED`` is ignored: nothing runs yet. The result is read at ``FINALIZED`` only, once
 post-build steps such as publishing test results are done; ``COMPLETED`` carries the same result
-and is ignored, so one build is reported once. The endpoint must therefore send the ``all`` or
-``finalized`` events (the plugin's ``failed`` event is sent at FINALIZED too). Status ``SUCCESS``
-is passed; ``UNSTABLE`` (tests failed) and ``FAILURE`` are failed; ``NOT_BUILT`` and ``ABORTED``
-are ignored. The git plugin's ``origin/main`` is branch ``main``.
+and is ignored, so one build is reported once. The endpoint must therefore send the ``all`` event
+(or ``finalized``): the plugin's ``failed`` event reports red builds only, so no build would ever
+turn a revision green. Status ``SUCCESS`` is passed; ``UNSTABLE`` (tests failed) and ``FAILURE``
+are failed; ``ABORTED`` and ``NOT_BUILT`` end as canceled (neither green nor red). The git
+plugin's ``origin/main`` is branch ``main``. The first of ``build.scm.culprits`` (Jenkins user ids,
+sent for freestyle jobs) is the author, and their e-mail when the id is one.
+
+A job is named by its full name, read from its ``url`` (``job/team/job/app/`` is ``team/app``).
+A multibranch project's branch job is named after the branch (the plugin's ``name`` is ``main``
+for ``app/main``): such a job is named after its project, ``app``, so every branch's builds are one
+pipeline, as they are one job.
 """
 
 from collections.abc import Mapping
 from datetime import timedelta
+from urllib.parse import unquote
 
 from bot.http.ci import normal
 from bot.http.ci.fields import MAX_TEXT, Fields
@@ -23,7 +31,7 @@ RESULTS = {
     "UNSTABLE": BuildStatus.FAILED,
     "FAILURE": BuildStatus.FAILED,
 }
-NOT_RESULTS = {"NOT_BUILT", "ABORTED"}
+CANCELED = {"NOT_BUILT", "ABORTED"}
 
 
 def read(headers: Mapping[str, str], payload: object) -> BuildReport | Ignored:
@@ -38,18 +46,44 @@ def read(headers: Mapping[str, str], payload: object) -> BuildReport | Ignored:
         if status is BuildStatus.RUNNING:
             return Ignored("started before checkout: no commit yet")
         raise BadReportError("build.scm.commit", "is missing")
-    branch = scm.optional_text("branch", longest=MAX_TEXT)
+    raw_branch = scm.optional_text("branch", longest=MAX_TEXT)
+    branch = normal.branch(raw_branch.removeprefix("origin/")) if raw_branch else None
+    culprit = _first_culprit(scm)
     return BuildReport(
         provider=PROVIDER,
         revision=scm.revision("commit"),
-        branch=normal.branch(branch.removeprefix("origin/")) if branch else None,
+        branch=branch,
         status=status,
-        pipeline=normal.pipeline(job.text("name")),
+        pipeline=normal.pipeline(_job_name(job, branch)),
         run_id=build.identifier("number"),
         url=build.optional_text("full_url") or build.optional_text("url"),
         duration=build.duration("duration", unit=MILLISECOND) or None,  # 0 while running
         failed_tests=_failed_tests(build) if status is BuildStatus.FAILED else (),
+        author_name=culprit,
+        author_email=culprit if culprit and "@" in culprit else None,
     )
+
+
+def _job_name(job: Fields, branch: str | None) -> str:
+    """The job's full name; a multibranch project's, for one of its branch jobs."""
+    name = job.text("name", longest=MAX_TEXT).strip()
+    url = job.optional_text("url") or ""
+    parts = [unquote(part) for part in url.strip("/").split("/")]
+    path = parts[1::2]
+    if len(parts) % 2 or any(part != "job" for part in parts[::2]) or path[-1] != name:
+        return name  # not this job's path: the name as sent
+    if len(path) > 1 and branch is not None and unquote(path[-1]) == branch:
+        path = path[:-1]  # a branch job of a multibranch project
+    return "/".join(path)
+
+
+def _first_culprit(scm: Fields) -> str | None:
+    for index, item in enumerate(scm.items("culprits")):
+        if not isinstance(item, str):
+            raise BadReportError(f"build.scm.culprits[{index}]", "must be a user id (a string)")
+        if item.strip():
+            return item.strip()[:MAX_TEXT]
+    return None
 
 
 def _status(build: Fields) -> BuildStatus | Ignored:
@@ -65,8 +99,8 @@ def _status(build: Fields) -> BuildStatus | Ignored:
     status = build.text("status")
     if status in RESULTS:
         return RESULTS[status]
-    if status in NOT_RESULTS:
-        return Ignored(f"build {status}: says nothing about the commit")
+    if status in CANCELED:
+        return BuildStatus.CANCELED
     raise BadReportError("build.status", f"unknown status {status[:40]!r}")
 
 
