@@ -20,6 +20,7 @@ from bot.chat.terminal import TerminalChat
 from bot.checks import Checker
 from bot.courier import Courier
 from bot.deploys import Deployer
+from bot.git_commits import GitCommits
 from bot.homes import Homes
 from bot.http import app as http_app
 from bot.http import slow_clients
@@ -95,6 +96,7 @@ def open_andon(
         channel=channel or "",
         directory=directory_for(settings),
         jail=jail.jail_for(config, scrub=scrub),
+        commits=GitCommits(config.repo.path) if config.repo else None,
     )
     courier.lost_page = andon.page_not_delivered
     andon.deployer = Deployer(andon)
