@@ -43,8 +43,10 @@ from core.alerts.event import AlertEvent
 from core.alerts.paging import AlertsRecorded
 from core.audit import Outcome
 from core.checks.judge import overview as check_overview
+from core.ci import commits as ci_commits
 from core.ci import results as ci_results
 from core.ci import status as ci_status
+from core.ci.commits import Commits
 from core.ci.report import BuildReport, BuildStatus
 from core.ci.results import Duplicate, Recorded
 from core.clock import Clock
@@ -97,6 +99,7 @@ class Andon:
     homes: "Homes | None" = None  # Slack's Home tabs; None with the terminal as the channel
     directory: Directory | None = None  # the chat's people, to name a commit's author
     jail: "Jail | None" = None  # where code from the repository runs (builds, the CI runner)
+    commits: Commits | None = None  # the repository, for a commit its CI result does not describe
 
     @contextmanager
     def unit_of_work(self) -> Iterator[tuple[Session, Outbox]]:
@@ -129,7 +132,9 @@ class Andon:
     def record_ci(self, report: BuildReport, *, delivery: str | None) -> Recorded | Duplicate:
         """A build result from a webhook or the local runner; a redelivery changes nothing.
 
-        The author is looked up before the transaction opens: a slow chat never holds a lock."""
+        The commit and its author are looked up before the transaction opens: a slow
+        repository or chat never holds a lock."""
+        report = ci_commits.completed(report, commits=self.commits)
         author = ci_results.author_of(report, config=self.config, directory=self.directory)
         with self.unit_of_work() as (session, outbox):
             source = f"ci:{report.provider}"

@@ -182,6 +182,8 @@ def _parse(command: str, text: str, environments: Collection[str]) -> Intent:
     if command == "/actions":
         if verb in ("", "all") and not rest.strip():
             return ShowActions(everyone=verb == "all")
+        if verb == "done" and rest.strip().isdigit():
+            return ActionDone(int(rest))
         return Help(not_understood=f"/actions {text}".strip())
     if command == "/digest":
         return ShowDigest(verb or "this") if not rest.strip() else Help(f"/digest {text}".strip())

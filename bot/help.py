@@ -21,6 +21,7 @@ LINES: tuple[tuple[str, str], ...] = (
     ("/whys", "`/whys severity minor|major|critical` — how much each investment may cost"),
     ("/whys", "`/whys schedule tomorrow 10:00` — a meeting: the line may start meanwhile"),
     ("/actions", "`/actions` — your open action items; `/actions all` — everyone's"),
+    ("/actions", "`/actions done 3` — action item 3 has landed (its *Done* button does the same)"),
     ("/oncall", "`/oncall` — who is on call now and next"),
     ("/oncall", "`/oncall override @someone until fri 18:00` — cover for someone"),
     ("/checks", "`/checks` — each built-in check's last value and state"),
@@ -37,7 +38,7 @@ _VERBS = {
     "/oncall": ("override",),
     "/deploy": ("status", "override", "help"),
     "/rollback": ("confirm", "help"),
-    "/actions": ("all",),
+    "/actions": ("all", "done"),
     "/digest": ("this", "last"),
 }
 

@@ -16,6 +16,7 @@ from bot.chat import Chat
 from bot.chat.terminal import TerminalChat
 from bot.courier import Courier
 from bot.deploys import Deployer
+from bot.git_commits import GitCommits
 from bot.settings import Settings
 from bot.terminal.shell import Shell
 from core.actor import Actor
@@ -85,6 +86,7 @@ def open_andon(
         channel=channel or "",
         directory=directory_for(settings),
         jail=jail.jail_for(config, scrub=scrub),
+        commits=GitCommits(config.repo.path) if config.repo else None,
     )
     courier.lost_page = andon.page_not_delivered
     andon.deployer = Deployer(andon)

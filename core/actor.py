@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass
 
+# Fronts through which Andon itself, or another system, acts: never a person to address.
+SYSTEMS = frozenset({"ci", "alert", "auto", "deploy", "scheduler", "chat", "andon", "http"})
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -18,3 +21,9 @@ class Actor:
     @property
     def is_slack_user(self) -> bool:
         return self.via == "slack"
+
+    @property
+    def called(self) -> str:
+        """``@maria`` for a person, ``tests CI`` for a system: only people read like mentions."""
+        name = self.name or self.id
+        return name if self.via in SYSTEMS else f"@{name}"

@@ -58,7 +58,7 @@ def line_runs(session: Session, ask: Ask) -> Refusal | None:
     stoppage = status.stoppage
     return Refusal(
         f"Line is stopped since {words.at(status.since, now=status.now)} by "
-        f"@{stoppage.opened_by.name}: {stoppage.reason} — deploys are paused until `/line start`"
+        f"{stoppage.opened_by.called}: {stoppage.reason} — deploys are paused until `/line start`"
         " (a green fix ships with `/deploy <rev> fix: <reason>`)."
     )
 
@@ -113,7 +113,7 @@ def busy(running: DeployView) -> Refusal:
     """ "deploy of 3f2a9c1 by @maria in progress, 3/10 hosts"."""
     return Refusal(
         f"{running.kind} of {running.short} to {running.environment} by "
-        f"@{running.requested_by.name} in progress, {running.live_hosts}/{len(running.hosts)} "
+        f"{running.requested_by.called} in progress, {running.live_hosts}/{len(running.hosts)} "
         "hosts — wait for it to finish."
     )
 

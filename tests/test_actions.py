@@ -213,14 +213,14 @@ def test_done_closes_the_item_the_thread_hears_and_a_second_press_is_refused(
 
     again = _press(andon, "action_done", str(item), user="U0JOE", name="joe")
     assert again == (
-        f"Action item #{item} (add a smoke test for sign-up) is already done since 14:00 UTC: "
+        f"Action item {item} (add a smoke test for sign-up) is already done since 14:00 UTC: "
         "nothing changed."
     )
     nothing = _press(andon, "action_done", str(_item_id(andon, 3)), user="U0JOE", name="joe")
     assert "invests nothing on purpose" in nothing
     assert (
         _press(andon, "action_done", "999", user="U0JOE", name="joe")
-        == "There is no action item #999."
+        == "There is no action item 999: `/actions all` lists the open ones."
     )
     audit = [e for e in andon.api("/api/audit")["entries"] if e["action"] == "action.done"]
     assert [e["outcome"] for e in audit] == ["refused", "refused", "refused", "ok"]

@@ -334,10 +334,10 @@ def test_line_status_is_answered_while_a_storm_is_recorded(
         sender.join(timeout=60)
         assert answers and answers[0]["paged"] == 20
         assert all(
-            said.startswith(("The line is running since", "The line is stopped since"))
+            said.startswith(("The line has been running since", "The line has been stopped since"))
             for said in during
         ), during
-        assert status().startswith("The line is stopped since")
+        assert status().startswith("The line has been stopped since")
     finally:
         server.stop()
 

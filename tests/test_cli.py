@@ -87,7 +87,7 @@ def test_line_status_of_a_stopped_line_says_stopped_and_why(ops: Operator) -> No
     done = ops.andon("line", "status")
 
     assert done.returncode == 0, done.stderr
-    assert "The line is stopped since" in done.stdout
+    assert "The line has been stopped since" in done.stdout
     assert "by ops" in done.stdout
     assert "disk is full" in done.stdout
 
@@ -104,7 +104,7 @@ def test_line_start_waits_for_the_five_whys_then_runs_the_line_again(ops: Operat
     assert done.returncode == 0, done.stderr
     assert "You started the line after" in done.stdout
     assert "stopped." in done.stdout
-    assert "The line is running since" in ops.andon("line", "status").stdout
+    assert "The line has been running since" in ops.andon("line", "status").stdout
 
 
 def test_a_second_start_is_refused_with_a_sentence(ops: Operator) -> None:
@@ -134,7 +134,7 @@ def test_line_stop_without_a_reason_is_a_usage_error(ops: Operator) -> None:
     assert done.returncode == 2
     assert "usage: andon line stop" in done.stderr
     assert "reason" in done.stderr
-    assert "The line is running since" in ops.andon("line", "status").stdout
+    assert "The line has been running since" in ops.andon("line", "status").stdout
 
 
 # --- who did it, and the audit -----------------------------------------------------------------
@@ -284,5 +284,5 @@ def test_with_slack_down_the_cli_still_stops_the_line_and_queues_the_announcemen
         assert "queued" in done.stderr and "`andon serve` delivers" in done.stderr
         assert slack.calls("chat.postMessage"), "the CLI never tried to announce"
         status = ops.andon("line", "status")
-        assert "The line is stopped since" in status.stdout
+        assert "The line has been stopped since" in status.stdout
         assert "Slack is down too" in status.stdout

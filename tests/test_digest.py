@@ -348,8 +348,8 @@ def test_the_text_says_each_figure_and_its_change(history: tuple[Path, InProcess
     text = out.stdout
     assert text.startswith("Weekly digest — 2026-W47 (Nov 16 – Nov 22)")
     for said in (
-        "Action items created: 3 (+3); completed: 1 (+1); 2 level(s) answered “none”",
-        "Overdue: 1 — #2 alert on the sign-up rate (@ben, due Nov 20)",
+        "Action items created: 3 (+3); completed: 1 (+1); 2 levels answered “none”",
+        "Overdue: 1 — alert on the sign-up rate (@ben, due Nov 20) — /actions done 2",
         "Five whys: 1 done (+1), 1 scheduled, 1 missing",
         "Stoppages: 3 (+2); stopped 1 d 15 h (+1 d 15 h) in all; longest 1 d 22 h",
         "Deployment frequency: 2 deploys (+1), 0.3 a day",
@@ -357,7 +357,7 @@ def test_the_text_says_each_figure_and_its_change(history: tuple[Path, InProcess
         "Change failure rate: 50% — 1 of 2 (+50 pts)",
         "Pages: 2 (+2); escalations: 1 (+1)",
         "Pass rate: 75% — 3 of 4 runs (−25 pts)",
-        "Duration (median): 7 min (−12 min) against a 10 min budget, 1 run(s) over it",
+        "Duration (median): 7 min (−12 min) against a 10 min budget, 1 run over it",
     ):
         assert said in text, said
 

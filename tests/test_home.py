@@ -276,7 +276,7 @@ def test_opening_the_home_shows_the_running_line_and_who_is_on_call(line: Line) 
     blocks = _home(line.slack, "U0ANA", "running")
 
     state = _section(blocks, ":large_green_circle:")
-    assert "The line is *running* since" in state
+    assert "The line has been *running* since" in state
     oncall = _section(blocks, ":pager: Now:")
     assert {f"<@{ONE}>", f"<@{TWO}>"} <= {word.strip() for word in oncall.split()}
     assert "Next:" in oncall
@@ -317,7 +317,7 @@ def test_the_home_shows_the_last_three_deploys_of_each_environment_and_the_open_
     assert "not acknowledged" in page
     assert "sign-ups fell to 0 &amp; @here look" in page and "<!here>" not in page
     assert f"paged <@{ONE}>" in page or f"paged <@{TWO}>" in page
-    stopped = _section(blocks, ":red_circle: The line is *stopped*")
+    stopped = _section(blocks, ":red_circle: The line has been *stopped*")
     assert "stoppage #" in stopped
     assert "signups_low" in _section(blocks, "*Causes*")
 

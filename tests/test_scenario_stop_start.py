@@ -31,7 +31,7 @@ def test_stop_from_slack_status_then_start_from_the_cli(server: AndonServer) -> 
         return server.slack_post(body, kind).json()
 
     assert "You stopped the line" in line("stop CI is red on main")["text"]
-    assert line("status")["text"].startswith("The line is stopped since")
+    assert line("status")["text"].startswith("The line has been stopped since")
     refused = server.cli("line", "start", "--as", "ops")
     assert refused.returncode == 1 and "five whys of stoppage" in refused.stdout
     body, kind = slash_command(

@@ -238,7 +238,7 @@ def test_a_long_stop_reason_is_announced_and_opens_the_thread(
         cause = f"cause {n}: " + "the price import holds the table lock for minutes " * 45
         assert "already stopped" in _said(line, "/line", f"stop {cause[:2000]}", user)["text"]
     status = _said(line, "/line", "status")  # judged by the fake as Slack judges an ack
-    assert status["text"].startswith("The line is stopped since")
+    assert status["text"].startswith("The line has been stopped since")
     listed = _read(status["blocks"])
     causes = [row for row in listed.splitlines() if row.startswith("• ")]
     assert causes[0].startswith("• the checkout queue backs up") and "*Causes*" in listed

@@ -95,7 +95,7 @@ def test_status_shows_who_stopped_it_since_when_and_why(server: AndonServer) -> 
     _line(server, "stop flaky integration tests")
     answer = _line(server, "status", user="U0BOB", name="bob")
     assert answer["response_type"] == "ephemeral"
-    assert answer["text"].startswith("The line is stopped since")
+    assert answer["text"].startswith("The line has been stopped since")
     shown = json.dumps(answer["blocks"])
     assert "<@U0MARIA>" in shown and "flaky integration tests" in shown
     assert f"Stoppage #{server.open_stoppage()['id']}" in shown
@@ -103,7 +103,7 @@ def test_status_shows_who_stopped_it_since_when_and_why(server: AndonServer) -> 
 
 def test_status_of_a_running_line(server: AndonServer) -> None:
     answer = _line(server, "status")
-    assert answer["text"].startswith("The line is running since")
+    assert answer["text"].startswith("The line has been running since")
 
 
 def test_the_start_button_restarts_the_line_and_updates_the_announcement(

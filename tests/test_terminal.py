@@ -72,7 +72,7 @@ def test_pressing_the_start_button_of_the_announcement_restarts_the_line(tmp_pat
     updated = _where(lines, "#1 (updated)", start=pressed)
     _where(lines, "Restarted by maria", start=updated)
     _where(lines, "(only you) ✅ You started the line", start=updated)
-    assert "The line is running since" in lines[-1]
+    assert "The line has been running since" in lines[-1]
 
 
 def test_pressing_a_button_of_the_last_answer_only_you_saw(tmp_path: Path) -> None:
@@ -85,10 +85,10 @@ def test_pressing_a_button_of_the_last_answer_only_you_saw(tmp_path: Path) -> No
         "/line status",
     )
 
-    status = _where(lines, "The line is stopped since")
+    status = _where(lines, "The line has been stopped since")
     button = _where(lines, "[Start the line: !press line_start]", start=status)
     _where(lines, "(only you) ✅ You started the line", start=button)
-    assert "The line is running since" in lines[-1]
+    assert "The line has been running since" in lines[-1]
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_pressing_a_button_the_message_does_not_have_says_so(
 
     _where(lines, said)
     assert not any("You started the line" in line for line in lines)
-    _where(lines, "The line is stopped since")
+    _where(lines, "The line has been stopped since")
 
 
 @pytest.mark.parametrize(

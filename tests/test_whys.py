@@ -152,7 +152,9 @@ def test_investments_with_owners_dates_and_none_close_the_analysis(
     thread = _stop(andon)
     _answer_all(andon, thread)
     _say(andon, thread, INVESTMENTS)
-    assert _thread(fake_slack, thread)[-1] == "Noted; still needed: investments for level 3, 4, 5"
+    assert (
+        _thread(fake_slack, thread)[-1] == "Noted; still needed: investments for levels 3, 4 and 5"
+    )
     _say(andon, thread, "3: add a new-dependency checklist to the PR template\n4: none: it did")
     _say(
         andon,

@@ -48,7 +48,8 @@ _EMOJI = {  # every shortcode the messages use: the terminal shows the picture, 
 }
 _DATE = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
-_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+# A person as Slack encodes them (``<@U0LEE>``, ``<@U0LEE|lee>``), or typed that way (``<@lee>``).
+_MENTION = re.compile(r"<@([\w.-]+)(?:\|@?([^<>|]+))?>")
 _CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^>]*))?>")
 _SHORTCODE = re.compile(r":([a-z0-9_+-]+):")
 
@@ -57,11 +58,21 @@ def plain(mrkdwn: str) -> str:
     """Slack's mrkdwn as a terminal shows it: dates, links and mentions spelled out."""
     text = _DATE.sub(r"\1", mrkdwn)
     text = _LINK.sub(r"\2 (\1)", text)
-    text = _MENTION.sub(r"@\1", text)
+    text = _MENTION.sub(_person, text)
     text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
     text = _SHORTCODE.sub(lambda m: _EMOJI.get(m.group(1), m.group(0)), text)
     text = text.replace("*", "").replace("`", "")
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return people(text)  # a quoted ``<@lee>`` reads as the person it names
+
+
+def people(text: str) -> str:
+    """``<@U0LEE|lee>`` and ``<@lee>`` as a terminal shows them: ``@lee``."""
+    return _MENTION.sub(_person, text)
+
+
+def _person(found: re.Match[str]) -> str:
+    return f"@{found[2] or found[1]}"
 
 
 def transcript(payload: dict[str, Any], number: int | None = None) -> list[str]:
@@ -115,6 +126,9 @@ class TerminalChat:
 
     def send(self, message: Outgoing) -> Sent:
         number = message.id
+        if message.kind == "update":
+            # An update is the message the person already sees: its buttons keep that number.
+            number = int(message.parent_ts or number)
         if message.kind == "file":
             lines = [self._save(message.payload)]
         else:
@@ -123,7 +137,6 @@ class TerminalChat:
             head = f"  ↳ #{number} in thread #{message.parent_ts}: "
             indent = "    "
         elif message.kind == "update":
-            number = int(message.parent_ts or number)
             head, indent = f"#{number} (updated) ", "  "
         elif message.kind == "dm":
             head, indent = f"#{number} (DM to @{message.target}) ", "  "

@@ -76,6 +76,7 @@ def _line(item: Item, today: date) -> str:
         due = f":warning: *overdue* — was {due}"
     category = inert(item.category or "no category")
     facts = [_owner(item), due, category, f"stoppage #{item.stoppage_id}"]
+    facts.append(f"`/actions done {item.id}`")
     return f"*Level {item.level}* · {_text(item)}\n" + " · ".join(facts)
 
 

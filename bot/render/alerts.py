@@ -134,7 +134,11 @@ def _body(page: PageView, head: str) -> list[dict]:
     facts = [f"fired {when(page.opened_at)} · from {inert(clip(page.source, NAME))}"]
     if page.cost is not None:
         cost = page.cost
-        waiting = f", {cost.commits_waiting} commits waiting" if cost.commits_waiting else ""
+        waiting = (
+            f", {words.counted(cost.commits_waiting, 'commit')} waiting"
+            if cost.commits_waiting
+            else ""
+        )
         facts.append(f"line stopped {words.span(cost.stopped_for)}{waiting}")
     elif not page.stops_line:
         facts.append("the line keeps running")

@@ -46,7 +46,7 @@ def _(item: ApprovalNeeded) -> Message:
     environment = inert(deploy.environment)
     text = (
         f":raised_hand: {who(deploy.requested_by)} asks to deploy `{deploy.short}` to "
-        f"*{environment}* (deploy #{deploy.id}). Someone else with deploy access must "
+        f"*{environment}* (deploy {deploy.id}). Someone else with deploy access must "
         "approve it."
     )
     sure = are_you_sure(
@@ -78,12 +78,14 @@ def accepted(result: Accepted) -> Message:
     deploy = result.deploy
     environment = inert(deploy.environment)
     if deploy.status == DeployState.AWAITING_APPROVAL:
-        text = f"Deploy #{deploy.id} of `{deploy.short}` to {environment} waits for approval."
+        text = f"Deploy {deploy.id} of `{deploy.short}` to {environment} waits for approval."
     elif deploy.is_rollback:
-        text = f"Rolling back {environment} to `{deploy.short}` (#{deploy.id}) — on every host."
+        text = (
+            f"Rolling back {environment} to `{deploy.short}` (deploy {deploy.id}) — on every host."
+        )
     else:
         text = (
-            f"Deploying `{deploy.short}` to {environment} (#{deploy.id}) — the channel "
+            f"Deploying `{deploy.short}` to {environment} (deploy {deploy.id}) — the channel "
             "message shows its progress."
         )
     return message(plain(text), section(f":rocket: {text}"))
@@ -200,12 +202,12 @@ def _facts(deploy: DeployView) -> str:
     sent = sum(host.files_sent for host in deploy.hosts)
     if sent:
         size = sum(host.bytes_sent for host in deploy.hosts)
-        facts.append(f"{sent} files sent ({_size(size)})")
+        facts.append(f"{words.counted(sent, 'file')} sent ({_size(size)})")
     if deploy.approved_by is not None:
         facts.append(f"approved by {who(deploy.approved_by)}")
     if not deploy.health_checked and not deploy.is_rollback:
         facts.append("no health check configured")
-    facts.append(f"#{deploy.id}")
+    facts.append(f"deploy {deploy.id}")
     return " · ".join(facts)
 
 

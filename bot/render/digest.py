@@ -13,7 +13,7 @@ from bot.render.mrkdwn import USER_ID, inert
 from bot.render.notice import notice
 from core.digest.investments import OverdueItem
 from core.digest.report import Digest, DigestNotice, WeekFigures
-from core.words import span
+from core.words import counted, span
 
 NONE = "none"
 SHOWN = 10  # names in one line of figures: the noisiest, the slowest
@@ -92,7 +92,7 @@ def _last_day(digest: Digest) -> date:
 
 def _investments(now: WeekFigures, was: WeekFigures, *, mentions: bool, say: Say) -> list[str]:
     a, b = now.investments, was.investments
-    declined = f"; {a.declined} level(s) answered “none”" if a.declined else ""
+    declined = f"; {counted(a.declined, 'level')} answered “none”" if a.declined else ""
     return [
         f"Action items created: {_count(a.created, b.created)}; completed:"
         f" {_count(a.completed, b.completed)}{declined}",
@@ -128,7 +128,8 @@ def _dora(now: WeekFigures, was: WeekFigures) -> list[str]:
     return [
         "Deployment frequency: "
         + (
-            f"{a.deploys} deploys ({_delta(a.deploys, b.deploys)}), {a.deploys_per_day:.1f} a day"
+            f"{counted(a.deploys, 'deploy')} ({_delta(a.deploys, b.deploys)}),"
+            f" {a.deploys_per_day:.1f} a day"
             if a.deploys
             else _count(0, b.deploys)
         ),
@@ -152,13 +153,13 @@ def _ci(now: WeekFigures, was: WeekFigures, *, say: Say) -> list[str]:
     if not a.runs:
         return [f"Runs: {NONE} ({_delta(a.runs, b.runs)})", f"Slowest pipelines: {NONE}"]
     budget = (
-        f" against a {_time(a.budget_s)} budget, {a.over_budget} run(s) over it"
+        f" against a {_time(a.budget_s)} budget, {counted(a.over_budget, 'run')} over it"
         if a.budget_s is not None
         else ""
     )
     slowest = ", ".join(f"{say(name)} {_time(s)}" for name, s in a.slowest[:SHOWN]) or NONE
     return [
-        f"Pass rate: {_percent(a.pass_rate)} — {a.passed} of {a.runs} runs"
+        f"Pass rate: {_percent(a.pass_rate)} — {a.passed} of {counted(a.runs, 'run')}"
         f" ({_points(a.pass_rate, b.pass_rate)})",
         f"Duration (median): {_span(a.duration_median_s, b.duration_median_s)}{budget}",
         f"Slowest pipelines: {slowest}",
@@ -212,7 +213,8 @@ def _overdue(items: tuple[OverdueItem, ...], *, mentions: bool, say: Say) -> str
     if not items:
         return NONE
     shown = [
-        f"#{i.id} {say(i.text)} ({_owner(i.owner, i.owner_name, mentions, say)}, due {i.due:%b %d})"
+        f"{say(i.text)} ({_owner(i.owner, i.owner_name, mentions, say)}, due {i.due:%b %d})"
+        f" — /actions done {i.id}"
         for i in items[:5]
     ]
     more = f"; and {len(items) - 5} more" if len(items) > 5 else ""

@@ -69,10 +69,13 @@ def _line(view: Home) -> list[Block]:
     length = words.span(status.now - status.since)
     stoppage = status.stoppage
     if status.state == LineState.RUNNING or stoppage is None:
-        text = f":large_green_circle: The line is *running* since {when(status.since)} ({length})."
+        text = (
+            f":large_green_circle: The line has been *running* since {when(status.since)}"
+            f" ({length})."
+        )
         return [_header("The line"), section(text)]
     head = (
-        f":red_circle: The line is *stopped* since {when(status.since)} ({length}) by "
+        f":red_circle: The line has been *stopped* since {when(status.since)} ({length}) by "
         f"{who(stoppage.opened_by)} — stoppage #{stoppage.id}."
     )
     lines = [f"• {said(_clip(c.text), c.by)} — {who(c.by)}, {when(c.at)}" for c in stoppage.causes]

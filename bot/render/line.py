@@ -120,15 +120,15 @@ def status(item: LineStatus) -> Message:
     """The answer to ``/line status``: state, since when, by whom, why, and the open stoppage."""
     length = words.span(item.now - item.since)
     if item.state == LineState.RUNNING or item.stoppage is None:
-        text = f"The line is running since {words.at(item.since)} ({length})."
+        text = f"The line has been running since {words.at(item.since)} ({length})."
         return message(text, section(f":large_green_circle: {_bold(text, 'running')}"))
     stoppage = item.stoppage
     text = (
-        f"The line is stopped since {words.at(item.since)} ({length}) by "
+        f"The line has been stopped since {words.at(item.since)} ({length}) by "
         f"{named(stoppage.opened_by)}."
     )
     head = (
-        f":red_circle: The line is *stopped* since {when(item.since)} ({length}) "
+        f":red_circle: The line has been *stopped* since {when(item.since)} ({length}) "
         f"by {who(stoppage.opened_by)}."
     )
     return message(

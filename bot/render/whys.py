@@ -81,11 +81,12 @@ def _(item: InvestmentsNoted) -> Message:
 @notice.register
 def _(item: NotedEarly) -> Message:
     shown = item.analysis
-    levels = ", ".join(str(i.level) for i in item.noted)
+    levels = words.listed([str(i.level) for i in item.noted])
+    level = "levels" if len(item.noted) > 1 else "level"
     noted = "\n".join(clip(_investment(i), LINE) for i in item.noted)
     still = f"why {shown.open_level} is still open" if shown.open_level <= LEVELS else ""
-    text = f"Noted for level {levels}; {still} — answer it with `because …`.\n{noted}"
-    return message(f"Noted for level {levels}; {still}", section(f":memo: {text}"))
+    text = f"Noted for {level} {levels}; {still} — answer it with `because …`.\n{noted}"
+    return message(f"Noted for {level} {levels}; {still}", section(f":memo: {text}"))
 
 
 @notice.register
@@ -133,7 +134,9 @@ def _(item: MeetingNow) -> Message:
 
 @notice.register
 def _(item: StillStopped) -> Message:
-    waiting = f", {item.commits_waiting} commits waiting" if item.commits_waiting else ""
+    waiting = (
+        f", {words.counted(item.commits_waiting, 'commit')} waiting" if item.commits_waiting else ""
+    )
     text = (
         f":hourglass: The line has been stopped for {words.span(item.stopped_for)}{waiting}. "
         f"The five whys still lacks {item.analysis.missing()}; {_next_step(item.analysis)}"

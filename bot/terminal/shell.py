@@ -4,9 +4,11 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from sqlmodel import col, select
+
 from bot.andon import Andon, ThreadPlace
 from bot.buttons import PRESSES, ActionId
-from bot.chat.terminal import TerminalChat, transcript
+from bot.chat.terminal import TerminalChat, people, transcript
 from bot.commands import Help, Intent, parse
 from bot.render.reply import reply
 from core.actor import Actor
@@ -93,8 +95,18 @@ class Shell:
         self._execute(PRESSES[family](value))
 
     def _blocks_of(self, number: int) -> list[dict[str, Any]]:
+        """Message #12 as the terminal shows it now: its newest update shown, or itself."""
         with self._andon.database.reading() as session:
-            message = session.get(OutboxMessage, number)
+            newest = session.exec(
+                select(OutboxMessage)
+                .where(
+                    col(OutboxMessage.parent_id) == number,
+                    col(OutboxMessage.kind) == "update",
+                    col(OutboxMessage.status) == "sent",
+                )
+                .order_by(col(OutboxMessage.id).desc())
+            ).first()
+            message = newest or session.get(OutboxMessage, number)
             return list(message.payload.get("blocks", [])) if message else []
 
     def _thread_reply(self, text: str) -> None:
@@ -105,7 +117,7 @@ class Shell:
         if not self._exists(int(number)):
             self._chat.say(f"(only you) There is no message #{number} to reply to.")
             return
-        self._chat.say(f"  ↳ in thread #{number}, @{self._actor.name}: {said.strip()}")
+        self._chat.say(f"  ↳ in thread #{number}, @{self._actor.name}: {people(said.strip())}")
         self._andon.hear(ThreadPlace(message_id=int(number)), self._actor, said.strip())
         self._andon.courier.flush(timeout=5)
 

@@ -371,7 +371,7 @@ class _Job:
         self, session: Session, notifier: Notifier, deploy: Deploy, left: str
     ) -> None:
         """The release left behind is bad, and something escaped every check: the line stops."""
-        who = f"@{deploy.requested_by_name}"
+        who = Actor(deploy.requested_by, deploy.requested_by_name, deploy.via).called
         records.mark_bad(
             session,
             environment=self.environment,

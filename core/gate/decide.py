@@ -112,7 +112,7 @@ def _stopped(status: LineStatus, guarded: list[RefUpdate], config: AndonConfig) 
     branches = ", ".join(u.branch for u in guarded)
     lines = [
         f"Andon: the line is stopped — push to {branches} refused.",
-        f"  Stopped since {words.at(status.since, now=status.now)} by @{stoppage.opened_by.name}: "
+        f"  Stopped since {words.at(status.since, now=status.now)} by {stoppage.opened_by.called}: "
         f"{stoppage.reason} (stoppage #{stoppage.id}).",
     ]
     if stoppage.thread_link:

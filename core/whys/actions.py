@@ -111,14 +111,14 @@ def mark_done(
 
 def _not_open(row: ActionItem | None, item_id: int, now: datetime) -> Refusal:
     if row is None:
-        return Refusal(f"There is no action item #{item_id}.")
+        return Refusal(f"There is no action item {item_id}: `/actions all` lists the open ones.")
     if row.status == NONE:
         return Refusal(
             f"Level {row.level} of stoppage #{row.stoppage_id} invests nothing on purpose "
             f"({row.text}): there is nothing to mark done."
         )
     since = f" since {words.at(row.done_at, now=now)}" if row.done_at else ""
-    return Refusal(f"Action item #{item_id} ({row.text}) is already done{since}: nothing changed.")
+    return Refusal(f"Action item {item_id} ({row.text}) is already done{since}: nothing changed.")
 
 
 def overdue(session: Session, *, notifier: Notifier, clock: Clock, timezone: str = "UTC") -> int:

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from core import words
 from core.actor import Actor
 from core.whys.severity import Severity
 from storage.tables import ActionItem, StoppageCause, WhyAnswer, Whys
@@ -66,9 +67,10 @@ class Analysis:
         if self.done:
             return "nothing"
         if self.open_level <= LEVELS:
-            return f"why {self.open_level}–{LEVELS} and the investments"
+            whys = f"{self.open_level}–{LEVELS}" if self.open_level < LEVELS else str(LEVELS)
+            return f"why {whys} and the investments"
         levels = [str(n) for n in range(1, LEVELS + 1) if n not in {i.level for i in self.items}]
-        return f"investments for level {', '.join(levels)}"
+        return f"investments for {'levels' if len(levels) > 1 else 'level'} {words.listed(levels)}"
 
 
 def whys_of(session: Session, stoppage_id: int, *, lock: bool = False) -> Whys:
