@@ -171,7 +171,7 @@ def test_deleting_main_with_the_override_passes_is_announced_and_restoring_needs
     assert "past the stopped line as a fix: main is rebuilt from the release" in blocks
     assert f"deletes `refs/heads/main`, which was at `{before[:12]}`" in blocks
     assert f"`git push origin {before}:refs/heads/main` puts it back" in blocks
-    assert 'putting one back needs `-o line-fix=\\"<why>\\"` too' in blocks
+    assert 'putting one back needs `-o line-fix=\\"&lt;why&gt;\\"` too' in blocks
     line.told("dana pushed past the stopped line as a fix", thread_ts=stoppage["thread_ts"])
 
     restored = dev.push(f"{before}:refs/heads/main")

@@ -25,7 +25,10 @@ def _(item: RefsRewritten) -> Message:
     blocks = [section(body)]
     if item.stopped:
         blocks.append(
-            context('While the line is stopped, putting one back needs `-o line-fix="<why>"` too.')
+            context(
+                "While the line is stopped, putting one back needs "
+                f'`-o line-fix="{inert("<why>")}"` too.'
+            )
         )
     return message(f"{pusher}'s push takes commits off {refs}", *blocks)
 
