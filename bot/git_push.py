@@ -42,6 +42,9 @@ def read(lines: Iterable[str], environ: Mapping[str, str]) -> dict[str, Any] | N
     refs = [_ref(line) for line in lines if line.strip()]
     if not refs:
         return None
+    for update in refs:
+        if update["old"] != ZERO and update["new"] != ZERO:
+            update["forced"] = not _descends(update["old"], update["new"], environ)
     commits = _commits(refs, environ)
     return {
         "refs": refs,
@@ -70,7 +73,7 @@ def pusher(environ: Mapping[str, str]) -> str:
     return "unknown"
 
 
-def _ref(line: str) -> dict[str, str]:
+def _ref(line: str) -> dict[str, Any]:
     parts = line.split()
     if len(parts) != 3 or not (_OID.fullmatch(parts[0]) and _OID.fullmatch(parts[1])):
         raise UnreadablePushError(
@@ -83,7 +86,23 @@ def _ref(line: str) -> dict[str, str]:
     return {"old": parts[0], "new": parts[1], "ref": parts[2]}
 
 
-def _commits(refs: list[dict[str, str]], environ: Mapping[str, str]) -> list[dict[str, Any]]:
+def _descends(old: str, new: str, environ: Mapping[str, str]) -> bool:
+    """Whether ``new`` contains ``old`` (a fast-forward); anything git cannot answer "yes" to —
+    a tag moved onto a tree, say — counts as a rewind, the guarded side."""
+    try:
+        done = subprocess.run(
+            ["git", "merge-base", "--is-ancestor", old, new],
+            env=dict(environ),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=GIT_TIMEOUT,
+        )
+    except (OSError, subprocess.TimeoutExpired) as broken:
+        raise UnreadablePushError(f"git merge-base could not be run: {broken}") from broken
+    return done.returncode == 0
+
+
+def _commits(refs: list[dict[str, Any]], environ: Mapping[str, str]) -> list[dict[str, Any]]:
     """The commits this push brings, each once: new to the repository or new to its ref."""
     found: dict[str, dict[str, Any]] = {}
     for update in refs:

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     andon_github_token: SecretStr | None = None
     andon_gitlab_token: SecretStr | None = None
     andon_tick_seconds: float = Field(default=5.0, gt=0, le=300)
+    andon_access_log: bool = True  # one log line per HTTP request; "off" silences it
 
     @field_validator("*", mode="before")
     @classmethod

@@ -242,7 +242,7 @@ def test_the_line_fix_push_option_passes_a_stopped_line(
     assert told["text"].endswith("as a fix: hotfix")
 
 
-def test_another_branch_and_a_deleted_protected_branch_pass_a_stopped_line(
+def test_another_branch_passes_a_stopped_line_and_a_protected_glob_does_not(
     dev: Developer, serving: Callable[..., AndonServer]
 ) -> None:
     server = serving('\n[gate]\nprotected = ["refs/heads/main", "refs/heads/release/*"]\n')
@@ -252,13 +252,10 @@ def test_another_branch_and_a_deleted_protected_branch_pass_a_stopped_line(
     feature = dev.commit("Try a coupon field")
 
     to_feature = dev.push("HEAD:feature/coupons")
-    deleted = dev.push(":release/1.0")
     to_release = dev.push("HEAD:release/1.1")
 
     assert to_feature.returncode == 0, said(to_feature)
     assert dev.head("feature/coupons") == feature
-    assert deleted.returncode == 0, said(deleted)
-    assert dev.head("release/1.0") is None
     assert to_release.returncode != 0
     assert "push to release/1.1 refused" in said(to_release)
 
@@ -559,10 +556,38 @@ def test_without_protected_refs_the_configured_line_branch_is_guarded(stopped: D
     assert ask(stopped, push(commit(), ref=MAIN), config).allow
 
 
-def test_deleting_a_protected_branch_passes_a_stopped_line(stopped: Database) -> None:
-    answer = ask(stopped, push(new=ZERO))
+def test_deleting_a_protected_branch_needs_the_push_option_and_is_told_in_the_channel(
+    stopped: Database,
+) -> None:
+    refused = ask(stopped, push(new=ZERO, options=()))
+    trailer = ask(stopped, push(commit(trailers={"Line-Fix": ["green"]}), new=ZERO))
+    passed = ask(stopped, push(new=ZERO, options=("line-fix=rebuilt from the release",)))
 
-    assert answer == GateAnswer(True, "")
+    assert not refused.allow and "deletion of main refused" in refused.message
+    assert not trailer.allow
+    assert passed.allow
+    with stopped.reading() as session:
+        posts = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "post")).all()
+    told = [p.payload["text"] for p in posts if "takes commits off" in p.payload["text"]]
+    assert told == ["dana's push takes commits off main"]
+
+
+def test_a_rewind_is_told_while_the_line_runs_and_an_unguarded_one_is_not(
+    database: Database,
+) -> None:
+    rewind = Push((RefUpdate(OLD, NEW, MAIN, forced=True),), (), (), "dana")
+    elsewhere = Push((RefUpdate(OLD, NEW, "refs/heads/feature/x", forced=True),), (), (), "dana")
+
+    answer = ask(database, rewind)
+    quiet = ask(database, elsewhere)
+
+    assert answer == GateAnswer(
+        True, "Andon: the line channel has been told of the forced push to main."
+    )
+    assert quiet == GateAnswer(True, "")
+    with database.reading() as session:
+        posts = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "post")).all()
+    assert [p.payload["text"] for p in posts] == ["dana's push takes commits off main"]
 
 
 @pytest.mark.parametrize("key", ["Line-Fix", "line-fix", "LINE-FIX"])

@@ -8,6 +8,7 @@ from slack_bolt import App
 
 from bot.andon import Andon
 from bot.http import alert_hooks, api, gate, hooks, metrics, slack_door
+from bot.http.access_log import AccessLog
 from bot.http.bodies import Bounded, Bounds
 from bot.http.tokens import bearer_or_basic
 from bot.settings import Settings
@@ -38,6 +39,8 @@ def build(
             body_stall=limits.body_stall.total_seconds(),
         ),
     )
+    if settings.andon_access_log:
+        app.add_middleware(AccessLog)  # added last: the outermost, it sees every answer
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
 from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
@@ -24,6 +31,9 @@ class RefBody(BaseModel):
     old: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}$")]
     new: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}$")]
     ref: Annotated[str, StringConstraints(pattern=r"^refs/\S+$", max_length=255)]
+    # ``new`` does not contain ``old`` (the hook asks ``git merge-base --is-ancestor``); absent
+    # (older hooks): not known, and the update is judged as a plain one.
+    forced: StrictBool | None = None
 
 
 class CommitBody(BaseModel):

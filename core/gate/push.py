@@ -26,6 +26,8 @@ class RefUpdate:
     old: str
     new: str
     ref: str
+    # ``new`` does not descend from ``old`` (git's "forced update"); None: the hook did not say.
+    forced: bool | None = None
 
     def __post_init__(self) -> None:
         for name in ("old", "new"):
@@ -37,6 +39,16 @@ class RefUpdate:
     @property
     def deletes(self) -> bool:
         return self.new == ZERO
+
+    @property
+    def rewinds(self) -> bool:
+        """A forced update: commits that were on the ref are no longer on it."""
+        return bool(self.forced) and self.old != ZERO and self.new != ZERO
+
+    @property
+    def rewrites(self) -> bool:
+        """A deletion or a rewind: history the ref held is taken from it."""
+        return (self.deletes and self.old != ZERO) or self.rewinds
 
     @property
     def branch(self) -> str:
@@ -124,8 +136,11 @@ def read(body: Mapping[str, Any]) -> Push:
     )
 
 
-def _ref(update: Mapping[str, str]) -> RefUpdate:
-    return RefUpdate(update["old"], update["new"], update["ref"])
+def _ref(update: Mapping[str, Any]) -> RefUpdate:
+    forced = update.get("forced")
+    if forced is not None and not isinstance(forced, bool):
+        raise BadPushError("forced", f"{str(forced)[:60]!r} is not true or false")
+    return RefUpdate(update["old"], update["new"], update["ref"], forced)
 
 
 def _unchecked(entry: Mapping[str, Any]) -> UncheckedPush:
