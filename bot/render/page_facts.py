@@ -63,8 +63,9 @@ def blocks(page: PageView) -> list[dict]:
 
 def _links(page: PageView) -> str:
     """Each link the sender gave, as many as fit one section; a link never cut in half."""
-    pairs = [(WHERE_IT_FIRED, page.url)] if page.url else []
-    pairs += [(label, url) for label, url in page.facts.links if url != page.url]
+    pairs = list(page.facts.links)  # named by the sender: its own names win
+    if page.url and page.url not in {url for _, url in pairs}:
+        pairs.insert(0, (WHERE_IT_FIRED, page.url))
     shown: list[str] = []
     used = 0
     for index, (label, url) in enumerate(pairs):
