@@ -9,6 +9,7 @@ runbook, description, links, details and when it fired; a resolved page says how
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -143,6 +144,26 @@ def test_a_page_from_alertmanagers_pagerduty_sender_is_named_by_its_summary(
     assert link in blocks
     assert "*num_firing*: 1" in blocks
     assert "- alertname = InstanceDown" in blocks  # the firing instances, as details
+
+
+def test_a_pagerduty_event_that_says_too_much_is_shown_within_slacks_limits_and_inert(
+    andon: InProcessAndon, fake_slack: FakeSlack
+) -> None:
+    loud = json.loads(json.dumps(bodies.PAGERDUTY_TRIGGER))
+    loud["payload"]["custom_details"] = {
+        f"<!channel> key {n}": f"<https://evil.example|click> {'x' * 900}" for n in range(60)
+    }
+    loud["links"] = [
+        {"href": f"https://example.com/{n}?{'q' * 2_800}", "text": f"<!here> link {n}"}
+        for n in range(12)
+    ]
+    assert post(andon, "pagerduty", loud).status_code == 202
+    [page] = dms(fake_slack)  # the strict fake refuses what Slack would: it took this one
+    blocks = shown(page)
+    assert re.search(r"… and [34]\d more: `GET /api/pages` shows every detail of page #1", blocks)
+    assert "`GET /api/pages` lists them" in blocks  # the links that did not fit
+    assert "<!channel>" not in blocks and "<!here>" not in blocks
+    assert "<https://evil.example" not in blocks and "&lt;https://evil.example|click&gt;" in blocks
 
 
 @pytest.mark.parametrize("stop_on_info", [False, True], ids=["default", "stop_line_on_info"])

@@ -4,7 +4,7 @@ piece of it outside text, shown inert and within Slack's limits."""
 
 from datetime import timedelta
 
-from bot.render.kit import LINE, SECTION_TEXT, clip, listing, section, when
+from bot.render.kit import SECTION_TEXT, clip, listing, section, when
 from bot.render.mrkdwn import inert, link
 from core.alerts.pages import PageView
 
@@ -15,6 +15,7 @@ DETAIL_NAME = 60
 DETAIL = 200
 SHOWN_DETAILS = 10
 WHERE_IT_FIRED = "where it fired"
+LINKS_ROOM = SECTION_TEXT - 100  # what the links may take of their section: "… and N more" fits
 NOTICED_LATE = timedelta(minutes=1)  # received this long after it fired: both are said
 
 
@@ -70,7 +71,7 @@ def _links(page: PageView) -> str:
     used = 0
     for index, (label, url) in enumerate(pairs):
         rendered = link(url, clip(label, LABEL))
-        if len(rendered) > SECTION_TEXT - LINE or used + len(rendered) + 3 > SECTION_TEXT - LINE:
+        if used + len(rendered) + 3 > LINKS_ROOM:
             hidden = len(pairs) - index
             shown.append(f"… and {hidden} more: `GET /api/pages` lists them")
             break
