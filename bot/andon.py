@@ -38,7 +38,7 @@ from bot.render import notice
 from bot.render.reply import Failure, Result
 from core import audit, line, oncall, review
 from core.actor import Actor
-from core.alerts import escalation, opening, paging, storm, unreachable
+from core.alerts import escalation, opening, paging, storm, tested, unreachable
 from core.alerts.event import AlertEvent
 from core.alerts.paging import AlertsRecorded
 from core.audit import Outcome
@@ -162,6 +162,11 @@ class Andon:
             events=events,
             source=source,
         )
+
+    def sender_tested(self, sender: str, *, source: str) -> None:
+        """A sender's test notification: the channel hears it arrived; nobody is paged."""
+        with self.unit_of_work() as (session, outbox):
+            tested.heard(session, notifier=outbox, clock=self.clock, sender=sender, source=source)
 
     def tick_pages(self) -> None:
         """The scheduler's call: repeats and escalations that are due, and on-call handoffs."""

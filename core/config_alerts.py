@@ -47,6 +47,9 @@ class AlertsConfig(BaseModel):
     max_new_pages_per_request: int = Field(default=20, ge=1)
     max_new_pages_per_minute: int = Field(default=60, ge=1)
     routes: list[AlertRoute] = Field(default_factory=list)
+    # An alert of severity info pages but leaves the line running, unless a route says otherwise
+    # or this is true.
+    stop_line_on_info: bool = False
 
 
 class Check(BaseModel):

@@ -324,6 +324,10 @@ class Page(SQLModel, table=True):
     channel_id: int | None = Field(default=None, foreign_key="outbox_message.id")
     stoppage_id: int | None = Field(default=None, foreign_key="stoppage.id")
     suspects: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    fired_at: datetime | None = _when(nullable=True)  # when it fired, as the sender says
+    facts: dict[str, Any] = Field(  # origin, description, links, details: core/alerts/event.py
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
 
 
 class PageAlert(SQLModel, table=True):
@@ -345,6 +349,7 @@ class PageAlert(SQLModel, table=True):
     status: str = Field(default="firing", max_length=16)  # firing | resolved
     fired_at: datetime = _when()
     resolved_at: datetime | None = _when(nullable=True)
+    severity: str | None = Field(default=None, max_length=32)  # as last sent: a change is told
 
 
 class AlertStorm(SQLModel, table=True):

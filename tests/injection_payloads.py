@@ -132,9 +132,9 @@ def alert(provider: str, *, text: str, url: str) -> tuple[dict[str, Any], dict[s
                 "dedup_key": key,
                 "payload": {
                     "summary": f"summary {text}",
-                    "source": f"source {text}",
+                    "source": f"name {text}",  # the page is named by its summary: shown beside
                     "severity": "critical",
-                    "class": f"name {text}",
+                    "class": f"class {text}",
                     "custom_details": {"team": text},
                 },
                 "links": [{"href": url, "text": text}],

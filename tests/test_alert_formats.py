@@ -10,7 +10,7 @@ import pytest
 
 from bot.http.alerts import READERS, pagerduty
 from bot.http.alerts.ignored import Ignored
-from core.alerts.event import AlertEvent, AlertStatus, BadAlertError
+from core.alerts.event import AlertEvent, AlertStatus, BadAlertError, Facts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIRING, RESOLVED = AlertStatus.FIRING, AlertStatus.RESOLVED
@@ -74,6 +74,7 @@ def test_a_firing_alertmanager_group_is_one_alert_per_fingerprint() -> None:
         },
         started_at=datetime(2023, 6, 12, 8, 24, 38, 326000, tzinfo=UTC),
         group='{}:{alertname="InstanceDown"}',
+        facts=Facts(description="localhost:8081 of job node has been down for more than 1 minute."),
     )
     assert (second.key, second.labels["group"]) == ("f8f08d4e32c61a9d", "canary")
 
@@ -374,7 +375,7 @@ def test_a_pagerduty_trigger_fires_keyed_by_its_dedup_key() -> None:
     assert alert("pagerduty", trigger()) == AlertEvent(
         source="pagerduty",
         key="disk-web1",
-        name="disk",
+        name="Disk on web1 is 97% full",
         status=FIRING,
         summary="Disk on web1 is 97% full",
         severity="error",
@@ -389,6 +390,11 @@ def test_a_pagerduty_trigger_fires_keyed_by_its_dedup_key() -> None:
             "severity": "error",
         },
         started_at=datetime(2024, 3, 1, 10, 0, tzinfo=UTC),
+        facts=Facts(
+            origin="web1.example.com",
+            links=(("Disk", "https://grafana.example.com/d/disk"),),
+            details=(("free space", "1.2GB"), ("ping time", "1500"), ("nested", '{"a": 1}')),
+        ),
     )
 
 

@@ -49,6 +49,7 @@ OPERATIONS = [
     "POST /api/gate",
     "POST /hooks/ci/{provider}",
     "POST /hooks/alerts/{provider}",
+    "POST /hooks/alerts/pagerduty/v2/enqueue",
     "GET /metrics",
     "GET /healthz",
 ]

@@ -4,6 +4,9 @@ Every provider but PagerDuty proves the secret on the raw body (``X-Andon-Signat
 bearer token or basic-auth password for senders that cannot sign). PagerDuty's senders carry it
 in the body's ``routing_key``: that is checked once the JSON is parsed, before anything is
 written. A refusal writes nothing, not even an audit row.
+
+PagerDuty's clients take a base URL and append ``/v2/enqueue``: ``/hooks/alerts/pagerduty`` and
+``/hooks/alerts/pagerduty/v2/enqueue`` are the same door.
 """
 
 from typing import Annotated, Any
@@ -14,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
 from bot.http.alerts import READERS, pagerduty
-from bot.http.alerts.ignored import Ignored
+from bot.http.alerts.ignored import Ignored, Tested
 from bot.http.payloads import FORM, BadPayloadError, form, parsed_json
 from bot.http.signatures import authenticated, claimed
 from bot.settings import Settings
@@ -23,10 +26,16 @@ from core.audit import Outcome
 
 Optional = Annotated[str | None, Header()]
 PAGERDUTY_ACCEPTED = {"status": "success", "message": "Event processed"}  # as PagerDuty answers
+NOTHING_RECORDED = {"alerts": 0, "paged": 0, "updated": 0, "held": 0, "unchanged": 0}
 
 
 def router(andon: Andon, *, settings: Settings) -> APIRouter:
     hooks = APIRouter(prefix="/hooks/alerts")
+
+    @hooks.post("/pagerduty/v2/enqueue", status_code=202)
+    async def pagerduty_enqueue(request: Request) -> Any:
+        """PagerDuty's Events API v2 as its clients call it: the base URL and ``/v2/enqueue``."""
+        return await _alerts(pagerduty.PROVIDER, request)
 
     @hooks.post("/{provider}", status_code=200)
     async def alerts(
@@ -36,6 +45,9 @@ def router(andon: Andon, *, settings: Settings) -> APIRouter:
         authorization: Optional = None,
     ) -> Any:
         """Alerts firing or resolved; notifications that are no alert are answered and ignored."""
+        return await _alerts(provider, request)
+
+    async def _alerts(provider: str, request: Request) -> Any:
         if provider not in READERS:
             known = ", ".join(sorted(READERS))
             raise HTTPException(404, f"unknown alert provider {provider[:40]!r}; one of: {known}")
@@ -59,6 +71,12 @@ def router(andon: Andon, *, settings: Settings) -> APIRouter:
         except BadAlertError as bad:
             return JSONResponse({"detail": str(bad), "field": bad.field}, status_code=422)
 
+        if isinstance(events, Tested):
+            await run_in_threadpool(andon.sender_tested, events.sender, source=provider)
+            return {
+                **NOTHING_RECORDED,
+                "test": f"{events.sender}'s test notification reached Andon",
+            }
         if not events:
             why = events.why if isinstance(events, Ignored) else "no alerts in the body"
             await run_in_threadpool(

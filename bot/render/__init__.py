@@ -5,6 +5,7 @@ Importing the package registers every topic's messages with ``notice``.
 
 from bot.render import (
     actions,
+    alert_news,
     alerts,
     ci,
     deploy,
@@ -20,6 +21,7 @@ from bot.render.notice import notice
 
 __all__ = [
     "actions",
+    "alert_news",
     "alerts",
     "ci",
     "deploy",

@@ -1,6 +1,7 @@
 """Paging's messages: the DM to the person on call, escalations, and the on-call answers."""
 
 from bot.buttons import ActionId
+from bot.render import page_facts
 from bot.render.kit import (
     LINE,
     Message,
@@ -16,7 +17,7 @@ from bot.render.kit import (
     who,
 )
 from bot.render.minimal import minimal
-from bot.render.mrkdwn import inert, link, mention
+from bot.render.mrkdwn import inert, mention
 from bot.render.notice import notice
 from bot.render.storm import alerts_listed, counted, first_and_more, many
 from core import words
@@ -54,7 +55,13 @@ def _(item: Escalated) -> Message:
 def _(item: PageWithoutStop) -> Message:
     page = item.page
     whom = f"paged {_user(page.oncall)}" if page.oncall else "nobody is on call to page"
-    head = f":bell: *{_name(page)}* — {whom}; this alert's route leaves the line running."
+    if page.stops_line:  # its alert changed, and its routes stop the line now
+        why = "it stops the line now"
+    elif (page.severity or "").lower() == "info":
+        why = "an info alert leaves the line running"
+    else:
+        why = "this alert's route leaves the line running"
+    head = f":bell: *{_name(page)}* — {whom}; {why}."
     return message(_plain(page, head), *_body(page, head))
 
 
@@ -121,17 +128,23 @@ def _head(page: PageView, *, reminder: bool) -> str:
     again = "Still firing, not acknowledged: " if reminder else ""
     severity = f" ({inert(clip(page.severity, NAME))})" if page.severity else ""
     count = f" · {counted(page)}" if many(page) else ""
-    return f":rotating_light: {again}*{_name(page)}*{severity} — page #{page.id}{count}"
+    origin = page_facts.origin(page)
+    return f":rotating_light: {again}*{_name(page)}*{origin}{severity} — page #{page.id}{count}"
 
 
 def _body(page: PageView, head: str) -> list[dict]:
-    lines = [head, alerts_listed(page) if many(page) else inert(clip(page.summary, SUMMARY))]
+    lines = [head]
+    if many(page):
+        lines.append(alerts_listed(page))
+    elif page.summary != page.name:  # a page named by its summary says it once
+        lines.append(inert(clip(page.summary, SUMMARY)))
     if page.value and not many(page):
         lines.append(f"value: `{inert(clip(page.value, NAME))}`")
-    if page.url:
-        lines.append(link(page.url, "where it fired"))
-    blocks = [section("\n".join(lines))]
-    facts = [f"fired {when(page.opened_at)} · from {inert(clip(page.source, NAME))}"]
+    described = page_facts.description(page)
+    if described:
+        lines.append(described)
+    blocks = [section("\n".join(lines)), *page_facts.blocks(page)]
+    facts = [f"{page_facts.fired(page)} · from {inert(clip(page.source, NAME))}"]
     if page.cost is not None:
         cost = page.cost
         waiting = (
@@ -207,5 +220,7 @@ def _name(page: PageView) -> str:
 
 
 def _plain(page: PageView, head: str) -> str:
+    if not many(page) and page.summary == page.name:
+        return plain(head)
     said = first_and_more(page) if many(page) else inert(clip(page.summary, 300))
     return f"{plain(head)}: {said}"

@@ -2,13 +2,19 @@
 format and Andon's own checks all say the same few things."""
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 LONGEST_GROUP = 300  # a page's group is kept in a 300-character column
+LONGEST_DESCRIPTION = 2_000  # what is kept of a sender's text: a page shows less
+LONGEST_DETAIL = 500
+LONGEST_URL = 3_000  # Slack's own limit for a link
+MOST_LINKS = 10
+MOST_DETAILS = 40
 
 
 class AlertStatus(StrEnum):
@@ -25,6 +31,63 @@ class BadAlertError(Exception):
 
 
 @dataclass(frozen=True)
+class Facts:
+    """What a sender adds for the person paged: the system it names, what the alert means, where
+    to look (a runbook, a silence, a graph) and its own details — kept within bounds, shown as
+    data."""
+
+    origin: str | None = None  # the affected system as the sender names it (PagerDuty's source)
+    description: str | None = None
+    links: tuple[tuple[str, str], ...] = ()  # (label, url)
+    details: tuple[tuple[str, str], ...] = ()  # (name, value), in the sender's order
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        origin: str | None = None,
+        description: str | None = None,
+        links: Iterable[tuple[str, str | None]] = (),
+        details: Iterable[tuple[str, str]] = (),
+    ) -> "Facts":
+        """Facts cut to what is kept: a sender may say a lot, a page has room for little."""
+        seen: set[str] = set()
+        kept_links = []
+        for label, url in links:
+            if url and url not in seen and len(url) <= LONGEST_URL:
+                seen.add(url)
+                kept_links.append((label[:LONGEST_DETAIL], url))
+        return cls(
+            origin=origin[:LONGEST_DETAIL] if origin else None,
+            description=description[:LONGEST_DESCRIPTION] if description else None,
+            links=tuple(kept_links[:MOST_LINKS]),
+            details=tuple(
+                (name[:LONGEST_DETAIL], value[:LONGEST_DETAIL])
+                for name, value in list(details)[:MOST_DETAILS]
+            ),
+        )
+
+    def stored(self) -> dict[str, Any]:
+        """As the page's JSON column keeps them."""
+        return {
+            "origin": self.origin,
+            "description": self.description,
+            "links": [list(pair) for pair in self.links],
+            "details": [list(pair) for pair in self.details],
+        }
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any] | None) -> "Facts":
+        stored = stored or {}
+        return cls(
+            origin=stored.get("origin"),
+            description=stored.get("description"),
+            links=tuple((str(a), str(b)) for a, b in stored.get("links") or []),
+            details=tuple((str(a), str(b)) for a, b in stored.get("details") or []),
+        )
+
+
+@dataclass(frozen=True)
 class AlertEvent:
     """A firing or a resolution of one alert.
 
@@ -38,13 +101,14 @@ class AlertEvent:
     key: str
     name: str  # what fired: alertname, service, check name
     status: AlertStatus
-    summary: str  # one sentence for people
+    summary: str  # one sentence for people; a resolution may leave it "" (nothing new to say)
     severity: str | None = None  # critical | major | minor | warning | info, as the source says
     value: str | None = None  # the value that crossed the line, when known
     url: str | None = None  # where to look
     labels: Mapping[str, str] = field(default_factory=dict)
-    started_at: datetime | None = None
+    started_at: datetime | None = None  # when it fired, as the sender says
     group: str | None = None  # Alertmanager's groupKey, when the alert came in a group
+    facts: Facts = field(default_factory=Facts)
 
     @property
     def identity(self) -> str:

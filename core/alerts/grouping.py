@@ -46,6 +46,7 @@ class NewAlert:
     fired_at: datetime
     status: str = FIRING
     resolved_at: datetime | None = None
+    severity: str | None = None
 
 
 Member = PageAlert | NewAlert
@@ -123,6 +124,7 @@ def join(page: AnyPage, *, event: AlertEvent, now: datetime, into: Known) -> Non
         summary=event.summary,
         value=event.value[:255] if event.value else None,
         fired_at=now,
+        severity=event.severity,
     )
     into.new_alerts.append(alert)
     into.members[event.identity] = [(alert, page)]
@@ -131,7 +133,7 @@ def join(page: AnyPage, *, event: AlertEvent, now: datetime, into: Known) -> Non
 def refire(session: Session, alert: Member, event: AlertEvent) -> None:
     """A resolved alert of a page that still lasts fires again: it is one of the firing again."""
     alert.status, alert.resolved_at = FIRING, None
-    alert.summary = event.summary
+    alert.summary, alert.severity = event.summary, event.severity
     alert.value = event.value[:255] if event.value else alert.value
     if isinstance(alert, PageAlert):
         session.add(alert)
@@ -184,6 +186,7 @@ def write(session: Session, into: Known) -> None:
                     "status": alert.status,
                     "fired_at": alert.fired_at,
                     "resolved_at": alert.resolved_at,
+                    "severity": alert.severity,
                 }
                 for alert in into.new_alerts
             ],

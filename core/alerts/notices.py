@@ -18,6 +18,38 @@ class Paged(Notice):
 
 
 @dataclass(frozen=True)
+class Change:
+    """What a firing alert says now that it did not say before."""
+
+    name: str
+    severity_was: str | None
+    severity: str | None
+    summary_was: str
+    summary: str
+
+    @property
+    def severity_changed(self) -> bool:
+        return self.severity != self.severity_was
+
+
+@dataclass(frozen=True)
+class PageChanged(Notice):
+    """A firing alert of the page says something new — a worse severity, new output: told to
+    the person paged (the page's DM is updated in place as well)."""
+
+    page: PageView
+    changes: tuple[Change, ...]
+
+
+@dataclass(frozen=True)
+class SenderTested(Notice):
+    """A sender's test notification (Grafana's *Test* button) reached Andon: said in the
+    channel, paging nobody, stopping nothing."""
+
+    sender: str
+
+
+@dataclass(frozen=True)
 class Escalated(Notice):
     """The page reached the next person, or the channel (``@here``), unacknowledged."""
 

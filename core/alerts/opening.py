@@ -19,6 +19,7 @@ from core.notifier import Notifier
 from storage.tables import Deploy, Page, PageEvent
 
 FLAPPING = "flapping"
+INFO = "info"
 
 
 def alerts_config(config: AndonConfig) -> AlertsConfig:
@@ -47,6 +48,14 @@ class Opener:
         self._session, self._notifier, self._clock = session, notifier, clock
         self._config, self._alerts, self._room = config, alerts_config(config), room
         self._suspects: list[int] | None = None
+
+    @property
+    def alerts(self) -> AlertsConfig:
+        return self._alerts
+
+    @property
+    def now(self) -> datetime:
+        return self._clock.now()
 
     def new(self, alert: AlertEvent) -> Page | HeldPage:
         """The page of a group that has none live: open, or held (flapping, or over the caps)."""
@@ -99,10 +108,12 @@ class Opener:
             labels=dict(alert.labels),
             status=status.value,
             held_for=held_for,
-            stops_line=held_for != FLAPPING and _stops_line(self._alerts, alert),
+            stops_line=held_for != FLAPPING and stops_line(self._alerts, alert),
             opened_at=now,
             last_fired_at=now,
             suspects=self._deploys(now) if status == PageStatus.OPEN else [],
+            fired_at=alert.started_at,
+            facts=alert.facts.stored(),
         )
         self._session.add(page)
         self._session.flush()
@@ -122,7 +133,7 @@ class Opener:
             "labels": dict(alert.labels),
             "status": PageStatus.HELD.value,
             "held_for": STORM,
-            "stops_line": _stops_line(self._alerts, alert),
+            "stops_line": stops_line(self._alerts, alert),
             "opened_at": now,
             "last_fired_at": now,
             "fired": 1,
@@ -139,6 +150,8 @@ class Opener:
             "channel_id": None,
             "stoppage_id": None,
             "suspects": [],
+            "fired_at": alert.started_at,
+            "facts": alert.facts.stored(),
         }
 
     def _deploys(self, now: datetime) -> list[int]:
@@ -170,11 +183,14 @@ class Opener:
             self._notifier.post(Held(alert.name, times, minutes))
 
 
-def _stops_line(alerts: AlertsConfig, alert: AlertEvent) -> bool:
-    """The first route whose labels all match decides; without one, every page stops the line."""
+def stops_line(alerts: AlertsConfig, alert: AlertEvent) -> bool:
+    """The first route whose labels all match decides; without one, every page stops the line
+    but an ``info`` one (unless ``stop_line_on_info``): information is no reason to halt."""
     for route in alerts.routes:
         if all(alert.labels.get(key) == value for key, value in route.match.items()):
             return route.stop_line
+    if (alert.severity or "").lower() == INFO:
+        return alerts.stop_line_on_info
     return True
 
 

@@ -2,7 +2,7 @@
 which — who is paged, which deploys are suspects, what the stopped line costs while it lasts."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -10,6 +10,7 @@ from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
 from core.actor import Actor
+from core.alerts.event import Facts
 from core.clock import Clock
 from core.config import AndonConfig
 from core.deploy import records
@@ -70,6 +71,8 @@ class PageView:
     alerts: tuple[AlertShown, ...] = ()  # firing first, at most SHOWN_ALERTS
     firing: int = 1  # how many of its alerts fire now
     resolved: int = 0  # how many have resolved while the page lasts
+    fired_at: datetime | None = None  # when it fired, as its sender says
+    facts: Facts = field(default_factory=Facts)  # what its sender adds: links, details …
 
 
 def view(session: Session, page: Page, *, clock: Clock, config: AndonConfig) -> PageView:
@@ -166,6 +169,8 @@ def _shown(
         alerts=alerts,
         firing=counts.get("firing", 0),
         resolved=counts.get("resolved", 0),
+        fired_at=page.fired_at,
+        facts=Facts.read(page.facts),
     )
 
 

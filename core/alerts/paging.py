@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from core import audit
-from core.alerts import grouping, storm, telling
+from core.alerts import changing, grouping, storm, telling
 from core.alerts.event import AlertEvent, AlertStatus
 from core.alerts.grouping import FIRING, RESOLVED, HeldPage, Known
 from core.alerts.opening import Opener, alerts_config, event
@@ -160,7 +160,7 @@ def _fire(
             grouping.refire(session, member, alert)
             _changed(done, tally, page, joined=1)
         else:
-            tally.unchanged += 1
+            _fired_again(session, opener=opener, member=member, page=page, alert=alert, tally=tally)
         page.last_fired_at = done.now
         session.add(page)
         _promote(opener, page=page, alert=alert, tally=tally)
@@ -188,6 +188,28 @@ def _fire(
             _changed(done, tally, page, joined=1)
 
 
+def _fired_again(
+    session: Session,
+    *,
+    opener: Opener,
+    member: grouping.Member,
+    page: Page,
+    alert: AlertEvent,
+    tally: _Tally,
+) -> None:
+    """A firing alert sent again: unchanged, or its new severity or summary told."""
+    change = changing.fired_again(
+        session, member=member, page=page, alert=alert, alerts=opener.alerts, now=opener.now
+    )
+    if change is None:
+        tally.unchanged += 1
+        return
+    tally.updated += 1
+    if page.id not in tally.told.created:
+        tally.told.changed.add(page.id or 0)
+        tally.told.news.setdefault(page.id or 0, []).append(change)
+
+
 def _promote(opener: Opener, *, page: Page, alert: AlertEvent, tally: _Tally) -> None:
     """A page the caps held comes again: paged now, if there is room."""
     if opener.promote(page, alert.source):
@@ -207,6 +229,7 @@ def _resolve(session: Session, *, alert: AlertEvent, done: _Chunk, tally: _Tally
         if isinstance(page, HeldPage):
             done.left_held.append(page)
             continue
+        changing.resolved(session, member=member, page=page, alert=alert)
         tally.told.seen.add(page.id or 0)
         _changed(done, tally, page, left=1, counted=False)
     if firing:

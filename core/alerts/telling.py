@@ -3,7 +3,9 @@ the person on call gets one DM per page (listing its alerts), and pages whose al
 left have their DM and channel message updated in place — once, however many chunks it took.
 
 A page that was opened but never told (its delivery failed half-way and is being retried) is
-told by the next delivery that sees it, so a retry leaves nothing unsaid.
+told by the next delivery that sees it, so a retry leaves nothing unsaid. A firing alert whose
+severity or summary changed is told to the person paged (the channel, when nobody is), and
+stops the line if its routes now say so.
 """
 
 from collections.abc import Sequence
@@ -14,7 +16,7 @@ from sqlmodel import Session, col, select
 from core import line
 from core.actor import Actor
 from core.alerts import grouping
-from core.alerts.notices import Paged, PageWithoutStop
+from core.alerts.notices import Change, PageChanged, Paged, PageWithoutStop
 from core.alerts.pages import PageStatus, counts, views
 from core.clock import Clock
 from core.config import AndonConfig
@@ -31,6 +33,7 @@ class Told:
     seen: set[int] = field(default_factory=set)  # pages its alerts are in
     created: set[int] = field(default_factory=set)  # pages it opened, held or paged
     changed: set[int] = field(default_factory=set)  # older pages whose alerts it changed
+    news: dict[int, list[Change]] = field(default_factory=dict)  # what firing alerts say now
 
 
 def source_actor(source: str) -> Actor:
@@ -57,7 +60,8 @@ def tell(
         and page.id not in new
         and (page.dm_id is not None or page.channel_id is not None)
     ]
-    _stop_line(session, notifier=notifier, clock=clock, pages=untold)
+    stopping = [page for page in changed if page.id in told.news and _stops_now(page)]
+    _stop_line(session, notifier=notifier, clock=clock, pages=[*untold, *stopping])
     shown = views(session, [*untold, *changed], clock=clock, config=config)
     for page, view in zip(untold, shown, strict=False):
         if page.oncall is not None:
@@ -70,6 +74,19 @@ def tell(
             notifier.update(MessageRef(page.dm_id), Paged(view))
         if page.channel_id is not None:
             notifier.update(MessageRef(page.channel_id), PageWithoutStop(view))
+        news = told.news.get(page.id or 0)
+        if news:
+            said = PageChanged(view, tuple(news))
+            if page.oncall is not None:
+                notifier.dm(page.oncall, said)
+            else:
+                notifier.post(said)
+
+
+def _stops_now(page: Page) -> bool:
+    """A changed page whose routes now stop the line, and which has not stopped it yet."""
+    live = page.status in (PageStatus.OPEN.value, PageStatus.ACKNOWLEDGED.value)
+    return live and page.stops_line and page.stoppage_id is None
 
 
 def _untold(page: Page) -> bool:

@@ -17,13 +17,15 @@ from bot.http.alerts.fields import (
     Fields,
 )
 from bot.http.alerts.ignored import Ignored
-from core.alerts.event import AlertEvent, AlertStatus
+from core.alerts.event import AlertEvent, AlertStatus, Facts
 
 PROVIDER = "alertmanager"
 SUMMARIES = ("summary", "title", "description")
+RUNBOOKS = ("runbook_url", "runbook")  # the annotation names Prometheus's own rules use
 
 ValueOf = Callable[[Fields, dict[str, str]], str | None]
 UrlOf = Callable[[Fields, Fields], str | None]
+LinksOf = Callable[[Fields], list[tuple[str, str | None]]]
 
 
 def read(payload: object) -> list[AlertEvent]:
@@ -32,10 +34,16 @@ def read(payload: object) -> list[AlertEvent]:
 
 
 def read_group(
-    payload: object, *, source: str, value_of: ValueOf, url_of: UrlOf
+    payload: object,
+    *,
+    source: str,
+    value_of: ValueOf,
+    url_of: UrlOf,
+    links_of: LinksOf = lambda alert: [],
 ) -> list[AlertEvent]:
-    """The ``alerts[]`` of an Alertmanager-shaped body; ``value_of`` and ``url_of`` read what
-    the sender adds (an alert's fields and annotations; an alert's fields and the body's)."""
+    """The ``alerts[]`` of an Alertmanager-shaped body; ``value_of``, ``url_of`` and
+    ``links_of`` read what the sender adds (an alert's fields and annotations; an alert's fields
+    and the body's; the links it carries besides)."""
     body = Fields(payload)
     group = body.optional_text("groupKey")
     events = []
@@ -44,22 +52,37 @@ def read_group(
         labels = alert.labels("labels")
         annotations = alert.labels("annotations")
         name = _alertname(alert, labels)
+        summary = _summary(name, labels, annotations)
         events.append(
             AlertEvent(
                 source=source,
                 key=alert.optional_text("fingerprint", longest=LONGEST_KEY) or _fingerprint(labels),
                 name=name,
                 status=_status(alert),
-                summary=_summary(name, labels, annotations),
+                summary=summary,
                 severity=_severity(labels),
                 value=value_of(alert, annotations),
                 url=url_of(alert, body),
                 labels=labels,
                 started_at=alert.timestamp("startsAt"),
                 group=group,
+                facts=facts(annotations, summary=summary, links=links_of(alert)),
             )
         )
     return events or Ignored("the group holds no alerts")
+
+
+def facts(
+    annotations: dict[str, str], *, summary: str, links: list[tuple[str, str | None]]
+) -> Facts:
+    """The annotations people act on: the description (unless it is the summary already) and
+    the runbook."""
+    description = annotations.get("description", "").strip()
+    runbook = next((annotations[name].strip() for name in RUNBOOKS if name in annotations), "")
+    return Facts.of(
+        description=description if description != summary else None,
+        links=[("runbook", runbook), *links],
+    )
 
 
 def annotated_value(alert: Fields, annotations: dict[str, str]) -> str | None:

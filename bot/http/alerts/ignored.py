@@ -10,3 +10,12 @@ class Ignored(list[AlertEvent]):
     def __init__(self, why: str) -> None:
         super().__init__()
         self.why = why
+
+
+class Tested(Ignored):
+    """A sender's test notification (Grafana's *Test* button): no alert, but the channel hears
+    that the sender reached Andon — whoever pressed it is looking."""
+
+    def __init__(self, sender: str) -> None:
+        super().__init__(f"{sender}'s test notification: said in the channel, not paged")
+        self.sender = sender

@@ -5,6 +5,11 @@ fires and a ``resolve`` resolves the alert named by ``dedup_key``; a trigger wit
 key made of its summary and source, so the same problem sent again is the same alert, and the
 answer hands it back for the resolve. ``acknowledge`` is answered and ignored: pages are
 acknowledged in Slack, by the person paged.
+
+The alert is named by ``payload.summary`` (``source`` is often the sending tool's own name —
+every event of Alertmanager's PagerDuty sender says "Alertmanager"), with ``source`` shown
+beside it; ``client_url`` and ``links`` are its links, ``custom_details`` its details;
+``images`` are not shown (a DM is no place for them).
 """
 
 import hashlib
@@ -14,7 +19,7 @@ from urllib.parse import quote, quote_plus
 
 from bot.http.alerts.fields import LONGEST_KEY, LONGEST_NAME, Fields
 from bot.http.alerts.ignored import Ignored
-from core.alerts.event import AlertEvent, AlertStatus
+from core.alerts.event import LONGEST_DETAIL, MOST_DETAILS, AlertEvent, AlertStatus, Facts
 
 PROVIDER = "pagerduty"
 ACTIONS = {"trigger": AlertStatus.FIRING, "resolve": AlertStatus.RESOLVED}
@@ -64,20 +69,22 @@ def _trigger(event: Fields, given_key: str | None) -> AlertEvent:
     if severity not in SEVERITIES:
         raise details.bad("severity", f"must be one of {', '.join(SEVERITIES)}, not {severity!r}")
     named = {name: details.optional_text(name, longest=LONGEST_NAME) for name in NAMED}
+    links = _links(event)
     return AlertEvent(
         source=PROVIDER,
         key=given_key or _dedup_key(summary, source),
-        name=named["class"] or named["component"] or source,
+        name=summary[:LONGEST_NAME],
         status=AlertStatus.FIRING,
         summary=summary,
         severity=severity,
-        url=_link(event),
+        url=links[0][1] if links else None,
         labels={
             **_custom_details(details),
             **{name: value for name, value in named.items() if value},
             "severity": severity,
         },
         started_at=details.timestamp("timestamp"),
+        facts=Facts.of(origin=source, links=links, details=_shown_details(details)),
     )
 
 
@@ -91,7 +98,7 @@ def _resolve(event: Fields, given_key: str | None) -> AlertEvent:
         key=given_key,
         name=given_key,
         status=AlertStatus.RESOLVED,
-        summary=(summary or f"{given_key} resolved")[:LONGEST_SUMMARY],
+        summary=(summary or "")[:LONGEST_SUMMARY],  # none: the page keeps what fired
     )
 
 
@@ -99,13 +106,34 @@ def _dedup_key(summary: str, source: str) -> str:
     return hashlib.sha256(f"{source}\n{summary}".encode()).hexdigest()[:32]
 
 
-def _link(event: Fields) -> str | None:
-    """The first link: where the sender says to look."""
+def _links(event: Fields) -> list[tuple[str, str]]:
+    """Where the sender says to look: its own page (``client_url``, named by ``client``), then
+    ``links`` in order, each named by its ``text``."""
+    found = []
+    client_url = event.optional_text("client_url")
+    if client_url:
+        found.append((event.optional_text("client") or "sender", client_url))
     for index, item in enumerate(event.items("links")):
-        href = Fields(item, f"links[{index}]").optional_text("href")
+        link = Fields(item, f"links[{index}]")
+        href = link.optional_text("href")
         if href:
-            return href
-    return None
+            found.append((link.optional_text("text") or href, href))
+    return found
+
+
+def _shown_details(details: Fields) -> list[tuple[str, str]]:
+    """``custom_details`` as people read them: a text as it is, an object as name and value
+    (nested values as compact JSON)."""
+    custom = details.raw("custom_details")
+    if custom is None:
+        return []
+    if not isinstance(custom, dict):
+        shown = custom if isinstance(custom, str) else json.dumps(custom, ensure_ascii=False)
+        return [("details", shown[:LONGEST_DETAIL])]
+    return [
+        (str(name), value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+        for name, value in list(custom.items())[:MOST_DETAILS]
+    ]
 
 
 def _custom_details(details: Fields) -> dict[str, str]:
