@@ -141,7 +141,7 @@ def _string(name: str) -> st.SearchStrategy[str]:
         return st.dates(date(2024, 1, 1), date(2030, 1, 1)).map(date.isoformat)
     if name == "pipeline":
         return st.text(alphabet=_ALPHABET, min_size=1, max_size=100).filter(str.strip)
-    if name in ("branch", "run_id", "author_name", "author_email"):
+    if name in ("branch", "run_id", "author_name", "author_email", "label"):
         return text().map(lambda s: s[:255])
     return text()
 

@@ -117,7 +117,10 @@ def served(
     tmp_path_factory: pytest.TempPathFactory, fake_slack: FakeSlack, app: App
 ) -> Iterator[AndonServer]:
     root = tmp_path_factory.mktemp("limits")
-    down = [f"deploy@127.0.0.1:{free_port()}" for _ in range(DEAD_HOSTS)]  # nothing listens
+    ports: set[int] = set()
+    while len(ports) < DEAD_HOSTS:  # free_port may hand the same free port out twice
+        ports.add(free_port())
+    down = [f"deploy@127.0.0.1:{port}" for port in sorted(ports)]  # nothing listens
     environments = {
         "staging": {"hosts": ["local"]},
         "gated": {"hosts": ["local"], "require_approval": True},
@@ -177,7 +180,7 @@ def _final(slack: FakeSlack, deploy_id: int, words: str) -> str:
     """The deploy's channel message as it last reads, once it says ``words``."""
 
     def match(p: dict[str, Any]) -> bool:
-        return f"#{deploy_id}" in json.dumps(p.get("blocks")) and words in p.get("text", "")
+        return f"deploy {deploy_id}" in json.dumps(p.get("blocks")) and words in p.get("text", "")
 
     return _read(slack.wait_for("chat.update", match)[-1].params["blocks"])
 
@@ -318,7 +321,7 @@ def test_start_roll_back_and_approve_carry_slacks_confirm_dialog(
     deploy = _deployed(line, second, "staging")
 
     def update(p: dict[str, Any]) -> bool:
-        return f"#{deploy['id']}" in json.dumps(p.get("blocks")) and "Deployed" in p["text"]
+        return f"deploy {deploy['id']}" in json.dumps(p.get("blocks")) and "Deployed" in p["text"]
 
     shipped = fake_slack.wait_for("chat.update", update)[-1].params
     rollback = _buttons(shipped["blocks"], "deploy_rollback")
