@@ -1,7 +1,7 @@
 """A page as people see it: what fired — one alert, or the alerts of one group, how many and
 which — who is paged, which deploys are suspects, what the stopped line costs while it lasts."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -93,7 +93,7 @@ def views(
     return [
         _shown(
             page,
-            suspects=tuple(suspect(d) for d in page.suspects),
+            suspects=_once(suspect(d) for d in page.suspects),
             cost=cost,
             at=clock.now(),
             alerts=_alerts(session, page),
@@ -101,6 +101,18 @@ def views(
         )
         for page in pages
     ]
+
+
+def _once(suspects: Iterable[DeployView]) -> tuple[DeployView, ...]:
+    """Each revision on each environment once, its newest deploy: a redeploy is one suspect,
+    with one *Roll back* button."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for deploy in suspects:
+        if (deploy.environment, deploy.revision) not in seen:
+            seen.add((deploy.environment, deploy.revision))
+            kept.append(deploy)
+    return tuple(kept)
 
 
 def _alerts(session: Session, page: Page) -> tuple[AlertShown, ...]:
