@@ -52,14 +52,14 @@ class Blocker:
         steps = [self.step] if self.step else []
         if self.clears:
             steps.append(f"{self.meaning}: `{command}`")
-        return _sentence(f"{self.what} — {'; '.join(steps)}.")
+        return f"{self.what} — {'; '.join(steps)}."
 
     def listed(self) -> str:
         """One line of a refusal that names several conditions."""
         steps = [self.step] if self.step else []
         if self.clears:
             steps.append(f"{self.meaning}, add `{self.clears}`")
-        return f"• {_sentence(self.what)} — {'; '.join(steps)}."
+        return f"• {self.what} — {'; '.join(steps)}."
 
 
 Check = Callable[[Session, Ask], Blocker | None]
@@ -87,7 +87,7 @@ def line_runs(session: Session, ask: Ask) -> Blocker | None:
         return None
     stoppage = status.stoppage
     return Blocker(
-        f"the line is stopped since {words.at(status.since, now=status.now)} by "
+        f"The line is stopped since {words.at(status.since, now=status.now)} by "
         f"@{stoppage.opened_by.name}: {stoppage.reason}",
         step="deploys wait for `/line start`",
         clears="fix: <why>",
@@ -171,7 +171,7 @@ def no_deploy_running(session: Session, ask: Ask) -> Blocker | None:
 def busy(running: DeployView) -> Refusal:
     """ "deploy of 3f2a9c1 by @maria in progress, 3/10 hosts"."""
     blocker = _busy(running)
-    return Refusal(_sentence(f"{blocker.what} — {blocker.step}."), rule="no_deploy_running")
+    return Refusal(f"{blocker.what} — {blocker.step}.", rule="no_deploy_running")
 
 
 def _busy(running: DeployView) -> Blocker:
@@ -234,7 +234,3 @@ def _command(ask: Ask, blockers: list[Blocker]) -> str:
     clears = sorted((b.clears for b in blockers if b.clears), key=lambda c: c.startswith("fix:"))
     where = [ask.environment] if ask.environment else []
     return " ".join(["/deploy", ask.revision[:7], *where, *clears])
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]

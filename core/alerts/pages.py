@@ -104,15 +104,15 @@ def views(
 
 
 def _once(suspects: Iterable[DeployView]) -> tuple[DeployView, ...]:
-    """Each revision on each environment once, its newest deploy: a redeploy is one suspect,
-    with one *Roll back* button."""
-    seen: set[tuple[str, str]] = set()
-    kept = []
-    for deploy in suspects:
-        if (deploy.environment, deploy.revision) not in seen:
-            seen.add((deploy.environment, deploy.revision))
-            kept.append(deploy)
-    return tuple(kept)
+    """Each revision on each environment once — a redeploy is one suspect with one *Roll back*
+    button: its newest deploy that came from another revision (a redeploy came from itself)."""
+    chosen: dict[tuple[str, str], DeployView] = {}
+    for deploy in suspects:  # newest first
+        key = (deploy.environment, deploy.revision)
+        kept = chosen.get(key)
+        if kept is None or (kept.previous_revision == kept.revision != deploy.previous_revision):
+            chosen[key] = deploy
+    return tuple(chosen.values())
 
 
 def _alerts(session: Session, page: Page) -> tuple[AlertShown, ...]:
