@@ -48,7 +48,10 @@ ROLES = {
     "admin": "U0ADMIN",
     "other": "U0OTHER",
 }
-NOT_DEPLOYER = "may not deploy: only the people in `[access] deployers` may."
+NOT_DEPLOYER = (
+    "may not deploy: only the people in `[access] deployers` may — ask one of them, or whoever "
+    "runs Andon to add you."
+)
 NOT_ADMIN = "Only admins (`[access] admins`) may force the line to start."
 REQUESTER = "Someone other than the requester must approve a deploy."
 PERMISSION = (NOT_DEPLOYER, NOT_ADMIN, REQUESTER)
