@@ -269,6 +269,7 @@ def test_every_command_and_button_through_every_role_in_slack(team: Team) -> Non
     first = _ship(team, "first")
     for release in ("second", "third", "fourth"):  # four rollbacks below: three to go back to
         _ship(team, release)
+    team.release("fifth")  # green and not live: what the walk's `/deploy` asks to ship
     page = team.page("signups_low")
     team.slash("/line", "start force the page is handled", ROLES["admin"])  # the page stopped it
     walked = 0
