@@ -422,8 +422,8 @@ class Andon:
             holder=self.deployer.holder if self.deployer else "",
         )
         match intent:
-            case Deploy(revision, environment, fix_reason, override):
-                wish = DeployWish(revision, environment, fix_reason, override)
+            case Deploy(revision, environment, fix_reason, override, again):
+                wish = DeployWish(revision, environment, fix_reason, override, again)
                 return deploy_request.deploy(session, context, actor=actor, wish=wish)
             case Rollback(environment, revision, confirmed):
                 rollback = RollbackWish(environment, revision, confirmed)

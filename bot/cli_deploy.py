@@ -80,7 +80,8 @@ def _intent(andon: Andon, args: argparse.Namespace) -> Deploy | Rollback | ShowD
         return found if isinstance(found, Rollback | Help) else Help(not_understood=text)
     found = parse("/deploy", text, environments=environments)
     if isinstance(found, Deploy):
-        return Deploy(found.revision, found.environment, args.fix, args.override or found.override)
+        override = args.override or found.override
+        return Deploy(found.revision, found.environment, args.fix, override, found.again)
     return found if isinstance(found, ShowDeploys | Help) else Help(not_understood=text)
 
 

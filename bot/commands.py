@@ -55,6 +55,7 @@ class Deploy:
     environment: str | None = None
     fix_reason: str | None = None
     override: bool = False
+    again: bool = False  # the live revision, once more on purpose
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ def _parse(command: str, text: str, environments: Collection[str]) -> Intent:
 
 
 def _deploy(text: str, environments: Collection[str]) -> Intent:
-    """``/deploy [rev] [env] [override] [fix: <reason>]`` or ``/deploy status [env]``."""
+    """``/deploy [rev] [env] [override] [again] [fix: <reason>]`` or ``/deploy status [env]``."""
     head, fix, reason = text.partition("fix:")
     words = head.split()
     if words[:1] == ["status"] and len(words) <= 2:
@@ -220,12 +221,14 @@ def _deploy(text: str, environments: Collection[str]) -> Intent:
         return Help()
     revision: str | None = None
     environment: str | None = None
-    override = False
+    override = again = False
     for word in words:
         if word in environments and environment is None:
             environment = word
         elif word.lower() == "override" and not override:
             override = True
+        elif word.lower() == "again" and not again:
+            again = True
         elif revision is None and word not in environments:
             revision = word
         else:
@@ -233,7 +236,7 @@ def _deploy(text: str, environments: Collection[str]) -> Intent:
     fix_reason = " ".join(reason.split()) if fix else None
     if fix and not fix_reason:
         return Help(not_understood=f"/deploy {text} (say why after fix:)".strip())
-    return Deploy(revision, environment, fix_reason, override)
+    return Deploy(revision, environment, fix_reason, override, again)
 
 
 def _rollback(text: str, environments: Collection[str]) -> Intent:

@@ -1,11 +1,13 @@
 """May this revision deploy? One answer built from named checks, each able to say why not.
 
 Every path that ships a revision — ``/deploy``, ``andon deploy``, an approval, auto-deploy —
-asks ``may_deploy``; rollbacks ask only the checks that make sense in an emergency.
+asks ``may_deploy``; rollbacks ask only the checks that make sense in an emergency. A refusal
+names every condition in the way at once, each with what clears it, and — when words added to
+the command clear them all — the one command that gets through.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlmodel import Session
 
@@ -32,9 +34,35 @@ class Ask:
     actor: Actor | None = None
     fix: bool = False  # ``fix: <reason>``: a green fix may ship while the line is stopped
     override_bad: bool = False  # ``override``: ship a release marked bad anyway
+    again: bool = False  # ``again``: deploy the revision that is live once more, on purpose
 
 
-Check = Callable[[Session, Ask], Refusal | None]
+@dataclass(frozen=True)
+class Blocker:
+    """One condition in the way: what it is, what to do about it, and — when words added to
+    ``/deploy`` get past it — those words and what they mean."""
+
+    what: str
+    step: str = ""
+    clears: str = ""  # "override", "fix: <why>", "again"
+    meaning: str = ""  # "to ship it anyway"
+
+    def alone(self, command: str) -> str:
+        """The whole refusal when it is the only condition in the way."""
+        steps = [self.step] if self.step else []
+        if self.clears:
+            steps.append(f"{self.meaning}: `{command}`")
+        return f"{self.what} — {'; '.join(steps)}."
+
+    def listed(self) -> str:
+        """One line of a refusal that names several conditions."""
+        steps = [self.step] if self.step else []
+        if self.clears:
+            steps.append(f"{self.meaning}, add `{self.clears}`")
+        return f"• {self.what} — {'; '.join(steps)}."
+
+
+Check = Callable[[Session, Ask], Blocker | None]
 
 
 def user_may_deploy(session: Session, ask: Ask) -> Refusal | None:
@@ -47,83 +75,120 @@ def user_may_deploy(session: Session, ask: Ask) -> Refusal | None:
     if ask.actor == AUTO_ACTOR and environment is not None and environment.auto_deploy:
         return None
     return Refusal(
-        f"@{ask.actor.name} may not deploy: only the people in `[access] deployers` may."
+        f"@{ask.actor.name} may not deploy: only the people in `[access] deployers` may — "
+        "ask one of them, or whoever runs Andon to add you.",
+        rule="user_may_deploy",
     )
 
 
-def line_runs(session: Session, ask: Ask) -> Refusal | None:
+def line_runs(session: Session, ask: Ask) -> Blocker | None:
     status = peek(session, clock=ask.clock)
     if ask.fix or status.state == LineState.RUNNING or status.stoppage is None:
         return None
     stoppage = status.stoppage
-    return Refusal(
-        f"Line is stopped since {words.at(status.since, now=status.now)} by "
-        f"{stoppage.opened_by.called}: {stoppage.reason} — deploys are paused until `/line start`"
-        " (a green fix ships with `/deploy <rev> fix: <reason>`)."
+    return Blocker(
+        f"The line is stopped since {words.at(status.since, now=status.now)} by "
+        f"{stoppage.opened_by.called}: {stoppage.reason}",
+        step="deploys wait for `/line start`",
+        clears="fix: <why>",
+        meaning="if this deploy is the fix",
     )
 
 
-def revision_green(session: Session, ask: Ask) -> Refusal | None:
+def revision_green(session: Session, ask: Ask) -> Blocker | None:
     required = (ask.config.ci or CiConfig()).required
     found = verdict(session, revision=ask.revision, required=list(required))
-    return None if found.green else Refusal(found.why_not())
+    if found.green:
+        return None
+    short = ask.revision[:7]
+    return Blocker(
+        found.why_not(),
+        step=f"it can ship once CI passes; `/ci {short}` shows where it stands",
+    )
 
 
-def release_not_bad(session: Session, ask: Ask) -> Refusal | None:
+def release_not_bad(session: Session, ask: Ask) -> Blocker | None:
     if ask.environment is None or ask.override_bad:
         return None
     row = records.release(session, ask.environment, ask.revision)
     if row is None or not row.bad:
         return None
-    return Refusal(
-        f"{ask.revision[:7]} is marked bad on {ask.environment} ({row.bad_reason}) — "
-        f"`/deploy {ask.revision[:7]} {ask.environment} override` ships it anyway."
+    return Blocker(
+        f"{ask.revision[:7]} is marked bad on {ask.environment} ({row.bad_reason})",
+        clears="override",
+        meaning="to ship it anyway",
     )
 
 
-def promoted(session: Session, ask: Ask) -> Refusal | None:
+def promoted(session: Session, ask: Ask) -> Blocker | None:
     """``after = "staging"``: the revision must have run there, healthy, for ``bake``."""
     environment = ask.config.environments.get(ask.environment or "")
     if environment is None or environment.after is None:
         return None
     earlier = records.release(session, environment.after, ask.revision)
     now = ask.clock.now()
+    short = ask.revision[:7]
     if earlier is None or earlier.healthy_since is None or earlier.bad:
-        return Refusal(
-            f"{ask.revision[:7]} has not been live on {environment.after} yet — "
-            f"{ask.environment} takes only what {environment.after} ran first."
+        return Blocker(
+            f"{short} has not been live on {environment.after} yet",
+            step=(
+                f"{ask.environment} takes only what {environment.after} ran first: "
+                f"`/deploy {short} {environment.after}`"
+            ),
         )
     baked = (earlier.left_at or now) - earlier.healthy_since
     if environment.bake is not None and baked < environment.bake:
-        return Refusal(
-            f"{ask.revision[:7]} has run on {environment.after} for {words.span(baked)} of the "
-            f"{words.span(environment.bake)} it must bake before {ask.environment}."
+        return Blocker(
+            f"{short} has run on {environment.after} for {words.span(baked)} of the "
+            f"{words.span(environment.bake)} it must bake before {ask.environment}",
+            step=f"it can ship in {words.span(environment.bake - baked)}",
         )
     return None
 
 
-def no_deploy_running(session: Session, ask: Ask) -> Refusal | None:
+def not_live(session: Session, ask: Ask) -> Blocker | None:
+    """A deploy of what already runs changes nothing — unless someone means it (``again``)."""
+    if ask.environment is None or ask.again:
+        return None
+    live = records.live(session, ask.environment)
+    if live is None or live.revision != ask.revision:
+        return None
+    since = f" since {words.at(live.live_at, now=ask.clock.now())}" if live.live_at else ""
+    return Blocker(
+        f"{ask.revision[:7]} is already live on {ask.environment}{since}",
+        clears="again",
+        meaning="to deploy it once more on purpose (its build and steps run again)",
+    )
+
+
+def no_deploy_running(session: Session, ask: Ask) -> Blocker | None:
     if ask.environment is None:
         return None
     holding = lease.holding(session, environment=ask.environment, clock=ask.clock)
-    return None if holding is None else busy(records.view(session, holding))
+    return None if holding is None else _busy(records.view(session, holding))
 
 
 def busy(running: DeployView) -> Refusal:
     """ "deploy of 3f2a9c1 by @maria in progress, 3/10 hosts"."""
-    return Refusal(
+    blocker = _busy(running)
+    return Refusal(f"{blocker.what} — {blocker.step}.", rule="no_deploy_running")
+
+
+def _busy(running: DeployView) -> Blocker:
+    return Blocker(
         f"{running.kind} of {running.short} to {running.environment} by "
         f"{running.requested_by.called} in progress, {running.live_hosts}/{len(running.hosts)} "
-        "hosts — wait for it to finish."
+        "hosts",
+        step=f"wait for it to finish (`/deploy status {running.environment}` shows it)",
     )
 
 
 CHECKS: tuple[Check, ...] = (
-    user_may_deploy,
     line_runs,
     revision_green,
     release_not_bad,
     promoted,
+    not_live,
     no_deploy_running,
 )
 
@@ -138,11 +203,34 @@ def may_deploy(
     actor: Actor | None = None,
     fix: bool = False,
     override_bad: bool = False,
+    again: bool = False,
 ) -> Refusal | None:
-    """``None`` means yes; a ``Refusal`` says why not (the first check that objects)."""
-    ask = Ask(config, clock, revision, environment, actor, fix, override_bad)
-    for check in CHECKS:
-        refusal = check(session, ask)
-        if refusal is not None:
-            return replace(refusal, rule=check.__name__)
-    return None
+    """``None`` means yes; a ``Refusal`` names every condition in the way (who may deploy
+    first and alone: a person who may not learns that, not the state of the line)."""
+    ask = Ask(config, clock, revision, environment, actor, fix, override_bad, again)
+    refusal = user_may_deploy(session, ask)
+    if refusal is not None:
+        return refusal
+    found = [(check.__name__, blocker) for check in CHECKS if (blocker := check(session, ask))]
+    if not found:
+        return None
+    rule = "+".join(name for name, _ in found)
+    blockers = [blocker for _, blocker in found]
+    if len(blockers) == 1:
+        return Refusal(blockers[0].alone(_command(ask, blockers)), rule=rule)
+    where = f" to {environment}" if environment else ""
+    lines = [
+        f"{revision[:7]} cannot deploy{where} — {len(blockers)} things stand in the way:",
+        *(blocker.listed() for blocker in blockers),
+    ]
+    if all(blocker.clears for blocker in blockers):
+        lines.append(f"All at once: `{_command(ask, blockers)}`.")
+    return Refusal("\n".join(lines), rule=rule)
+
+
+def _command(ask: Ask, blockers: list[Blocker]) -> str:
+    """The ``/deploy`` that gets past every blocker that words clear (``fix:`` last: it takes
+    the rest of the line)."""
+    clears = sorted((b.clears for b in blockers if b.clears), key=lambda c: c.startswith("fix:"))
+    where = [ask.environment] if ask.environment else []
+    return " ".join(["/deploy", ask.revision[:7], *where, *clears])

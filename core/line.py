@@ -5,7 +5,7 @@ lock of ``BEGIN IMMEDIATE`` on SQLite), so concurrent stops end with exactly one
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
@@ -44,6 +44,9 @@ class LineStopped(Notice):
     at: datetime
     restarted_by: Actor | None = None
     restarted_at: datetime | None = None
+    # The five whys' rule would let the line start now (done, or a meeting booked): only then
+    # does the notice offer *Start the line* — never a button that can only be refused.
+    may_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class LineStatus:
     since: datetime
     now: datetime
     stoppage: StoppageView | None
+    start_refusal: str | None = None  # why ``/line start`` would be refused now, if it would
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,22 @@ def peek(session: Session, *, clock: Clock) -> LineStatus:
 def status(session: Session, *, clock: Clock, actor: Actor) -> LineStatus:
     """``/line status``: a command like any other, so it is audited."""
     audit.record(session, clock=clock, actor=actor, action="line.status", outcome=Outcome.OK)
-    return peek(session, clock=clock)
+    found = peek(session, clock=clock)
+    if found.stoppage is None:
+        return found
+    refusal = restart.may_start(session, found.stoppage.id)
+    return replace(found, start_refusal=refusal.reason if refusal else None)
+
+
+def startable(session: Session, *, notifier: Notifier, stoppage_id: int) -> None:
+    """The five whys now lets the line start (done, or its meeting booked): the stop notice
+    gains its *Start the line* button."""
+    stoppage = session.get(Stoppage, stoppage_id)
+    if stoppage is None or stoppage.state != StoppageState.OPEN or not stoppage.announcement_id:
+        return
+    shown = _view(session, stoppage_id)
+    notice = LineStopped(shown.id, shown.opened_by, shown.reason, shown.opened_at, may_start=True)
+    notifier.update(MessageRef(stoppage.announcement_id), notice)
 
 
 def stop(

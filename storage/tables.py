@@ -196,6 +196,8 @@ class Deploy(SQLModel, table=True):
     approved_by: str | None = Field(default=None, max_length=255)
     approved_by_name: str | None = Field(default=None, max_length=255)
     fix_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # ``override``: why the release was marked bad when this deploy shipped it anyway
+    overrode: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     started_at: datetime | None = _when(nullable=True)
     finished_at: datetime | None = _when(nullable=True)
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -48,7 +48,10 @@ ROLES = {
     "admin": "U0ADMIN",
     "other": "U0OTHER",
 }
-NOT_DEPLOYER = "may not deploy: only the people in `[access] deployers` may."
+NOT_DEPLOYER = (
+    "may not deploy: only the people in `[access] deployers` may — ask one of them, or whoever "
+    "runs Andon to add you."
+)
 NOT_ADMIN = "Only admins (`[access] admins`) may force the line to start."
 REQUESTER = "Someone other than the requester must approve a deploy."
 PERMISSION = (NOT_DEPLOYER, NOT_ADMIN, REQUESTER)
@@ -266,6 +269,7 @@ def test_every_command_and_button_through_every_role_in_slack(team: Team) -> Non
     first = _ship(team, "first")
     for release in ("second", "third", "fourth"):  # four rollbacks below: three to go back to
         _ship(team, release)
+    team.release("fifth")  # green and not live: what the walk's `/deploy` asks to ship
     page = team.page("signups_low")
     team.slash("/line", "start force the page is handled", ROLES["admin"])  # the page stopped it
     walked = 0

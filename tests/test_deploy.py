@@ -56,7 +56,7 @@ def test_a_red_revision_is_refused_and_no_host_changes(team: DeployLine) -> None
 def test_a_stopped_line_refuses_a_deploy_but_a_green_fix_ships(team: DeployLine) -> None:
     revision = team.release("first", FIRST_FILES)
     team.server.cli("line", "stop", "checkout is broken", "--as", "maria")
-    assert "Line is stopped" in team.slash("/deploy", revision)
+    assert "The line is stopped" in team.slash("/deploy", revision)
     assert team.deploys() == []
     answer = team.slash("/deploy", f"{revision[:7]} fix: restores checkout")
     assert "Deploying" in answer

@@ -154,7 +154,10 @@ def test_a_refusal_repeated_every_tick_is_audited_once_per_change_of_reason(
     stopped = line.refusals()
     assert len(stopped) == 1, stopped
     assert stopped[0]["detail"] == f"{revision[:7]} to production"
-    assert stopped[0]["message"].startswith("Line is stopped since 14:00 UTC by @maria")
+    assert stopped[0]["message"].startswith(
+        f"{revision[:7]} cannot deploy to production — 2 things stand in the way:\n"
+        "• The line is stopped since 14:00 UTC by @maria"
+    )
 
     line.line.andon.execute(StartLine(force="a test"), Actor(MARIA, "maria", "slack"))
     assert line.line.api("/api/line")["state"] == "running"
@@ -164,6 +167,6 @@ def test_a_refusal_repeated_every_tick_is_audited_once_per_change_of_reason(
     assert len(refused) == 2, refused
     assert refused[1]["message"] == (
         f"{revision[:7]} has not been live on staging yet — production takes only what "
-        "staging ran first."
+        f"staging ran first: `/deploy {revision[:7]} staging`."
     )
     assert line.deploys() == []

@@ -56,13 +56,19 @@ def ask(database: Database, config: AndonConfig) -> str | None:
 
 
 def test_a_revision_without_results_may_not_deploy(database: Database) -> None:
-    assert ask(database, AndonConfig()) == "3f2a9c1 has no CI result yet"
+    assert ask(database, AndonConfig()) == (
+        "3f2a9c1 has no CI result yet — it can ship once CI passes; `/ci 3f2a9c1` shows where "
+        "it stands."
+    )
 
 
 def test_a_running_pipeline_is_named_in_the_refusal(database: Database) -> None:
     config = AndonConfig()
     tell(database, config, report("tests", BuildStatus.RUNNING))
-    assert ask(database, config) == "3f2a9c1 has no passing CI result yet (tests: running)"
+    assert ask(database, config) == (
+        "3f2a9c1 has no passing CI result yet (tests: running) — it can ship once CI passes; "
+        "`/ci 3f2a9c1` shows where it stands."
+    )
 
 
 def test_a_passed_revision_may_deploy(database: Database) -> None:
@@ -76,9 +82,9 @@ def test_a_passed_revision_may_deploy(database: Database) -> None:
 def test_every_required_pipeline_must_pass(database: Database) -> None:
     config = AndonConfig(ci=CiConfig(required=["tests", "lint"]))
     tell(database, config, report("tests", BuildStatus.PASSED), report("docs", BuildStatus.FAILED))
-    assert (
-        ask(database, config)
-        == "3f2a9c1 has no passing CI result yet (tests: passed, lint: no result)"
+    assert ask(database, config) == (
+        "3f2a9c1 has no passing CI result yet (tests: passed, lint: no result) — it can ship "
+        "once CI passes; `/ci 3f2a9c1` shows where it stands."
     )
     tell(database, config, report("lint", BuildStatus.PASSED))
     assert ask(database, config) is None
@@ -87,7 +93,10 @@ def test_every_required_pipeline_must_pass(database: Database) -> None:
 def test_any_failed_pipeline_counts_when_none_is_required(database: Database) -> None:
     config = AndonConfig()
     tell(database, config, report("tests", BuildStatus.PASSED), report("lint", BuildStatus.FAILED))
-    assert ask(database, config) == "3f2a9c1 failed CI (lint: failed, tests: passed)"
+    assert ask(database, config) == (
+        "3f2a9c1 failed CI (lint: failed, tests: passed) — it can ship once CI passes; "
+        "`/ci 3f2a9c1` shows where it stands."
+    )
 
 
 def test_a_stopped_line_refuses_even_a_green_revision(database: Database) -> None:
@@ -98,6 +107,6 @@ def test_a_stopped_line_refuses_even_a_green_revision(database: Database) -> Non
         outbox = Outbox(session, channel="C0LINE001", clock=clock, render=notice)
         line.stop(session, notifier=outbox, clock=clock, actor=MARIA, reason="CI failed on 3f2a9c1")
     assert ask(database, config) == (
-        "Line is stopped since 14:02 UTC by @maria: CI failed on 3f2a9c1 — deploys are paused "
-        "until `/line start` (a green fix ships with `/deploy <rev> fix: <reason>`)."
+        "The line is stopped since 14:02 UTC by @maria: CI failed on 3f2a9c1 — deploys wait for "
+        "`/line start`; if this deploy is the fix: `/deploy 3f2a9c1 fix: <why>`."
     )

@@ -25,6 +25,7 @@ ENVIRONMENTS = ("staging", "production")
         ("3f2a9c1 production", Deploy("3f2a9c1", "production")),
         ("3f2a9c1 fix: restores  checkout", Deploy("3f2a9c1", None, "restores checkout")),
         ("3f2a9c1 override", Deploy("3f2a9c1", override=True)),
+        ("3f2a9c1 production again", Deploy("3f2a9c1", "production", again=True)),
         ("status", ShowDeploys()),
         ("status staging", ShowDeploys("staging")),
     ],

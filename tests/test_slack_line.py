@@ -61,7 +61,8 @@ def test_stop_announces_in_the_channel_and_opens_the_thread(
     announcement = _in_channel(fake_slack, "Line stopped by maria: CI is red on main")
     shown = json.dumps(announcement["blocks"])
     assert "<@U0MARIA>" in shown and "CI is red on main" in shown
-    assert "Start the line" in shown
+    # the five whys rule would refuse a start now: no button, but what lets it start
+    assert "Start the line" not in shown and "/whys schedule tomorrow 10:00" in shown
     thread = fake_slack.wait_for("chat.postMessage", lambda p: p.get("thread_ts") is not None)
     assert "five whys" in json.dumps(thread[-1].params["blocks"])
     assert thread[-1].params["channel"] == CHANNEL

@@ -42,7 +42,7 @@ def _eventually(check: Callable[[], bool], *, what: str, timeout: float = 15.0) 
 # --- andon shell -------------------------------------------------------------------------------
 
 
-def test_a_stop_is_announced_with_its_thread_and_button_then_answered_to_you_alone(
+def test_a_stop_is_announced_with_its_thread_and_what_lets_it_start_then_answered_to_you_alone(
     tmp_path: Path,
 ) -> None:
     lines = _shell(tmp_path, "/line stop CI is red on main")
@@ -51,23 +51,31 @@ def test_a_stop_is_announced_with_its_thread_and_button_then_answered_to_you_alo
     assert lines[announcement].startswith("#1 ")
     assert "Line stopped by maria" in lines[announcement]
     assert "CI is red on main" in lines[announcement]
-    button = _where(lines, "[Start the line: !press 1 line_start]", start=announcement)
-    thread = _where(lines, "↳ #2 in thread #1", start=button)
+    # no Start button the five whys rule would refuse: what lets the line start instead
+    hint = _where(lines, "/line start works once the five whys", start=announcement)
+    assert "/whys schedule tomorrow 10:00" in lines[hint]
+    assert not any("line_start" in line for line in lines)
+    thread = _where(lines, "↳ #2 in thread #1", start=hint)
     assert "CI is red on main" in lines[thread]
     answer = _where(lines, "(only you) You stopped the line", start=thread)
     assert lines[answer].startswith("(only you) ")
 
 
-def test_pressing_the_start_button_of_the_announcement_restarts_the_line(tmp_path: Path) -> None:
+def test_once_the_meeting_is_booked_the_announcement_offers_start_and_it_restarts_the_line(
+    tmp_path: Path,
+) -> None:
     lines = _shell(
         tmp_path,
         "/line stop CI is red",
         "/whys schedule in 1h",
-        "!press 1 line_start",
+        "/line start",
         "/line status",
     )
 
-    pressed = _where(lines, "(only you) You stopped the line") + 1
+    booked = _where(lines, "scheduled the five whys")
+    offered = _where(lines, "#1 (updated) 🛑 Line stopped by maria", start=booked)
+    _where(lines, "[Start the line: !press", start=offered)
+    pressed = _where(lines, "(only you) 📅 Five whys of stoppage #1 scheduled")
     _where(lines, "Line running again", start=pressed)
     updated = _where(lines, "#1 (updated)", start=pressed)
     _where(lines, "Restarted by maria", start=updated)

@@ -186,7 +186,7 @@ def _buttons(page: PageView) -> list[dict]:
         buttons.append(button("Acknowledge", ActionId.PAGE_ACK, str(page.id), style="primary"))
     buttons.append(button("Resolve", ActionId.PAGE_RESOLVE, str(page.id)))
     for deploy in page.suspects[:SHOWN_SUSPECTS]:
-        previous = deploy.previous_revision
+        previous = deploy.rollback_to  # only from what still runs, never to itself
         if previous is not None:
             value = f"{deploy.environment} {previous}"
             sure = are_you_sure(

@@ -33,10 +33,8 @@ def _(item: DeployProgress) -> Message:
     deploy = item.deploy
     head = _head(deploy)
     blocks = [section(head), section(_hosts(deploy)), context(_facts(deploy))]
-    if deploy.status == DeployState.SUCCEEDED and not deploy.is_rollback:
-        previous = deploy.previous_revision
-        if previous is not None:
-            blocks.append(actions(_rollback_button(deploy.environment, previous)))
+    if deploy.rollback_to is not None:  # only while it runs, and never to itself
+        blocks.append(actions(_rollback_button(deploy.environment, deploy.rollback_to)))
     return message(plain(head), *blocks)
 
 
@@ -88,7 +86,8 @@ def accepted(result: Accepted) -> Message:
             f"Deploying `{deploy.short}` to {environment} (deploy {deploy.id}) — the channel "
             "message shows its progress."
         )
-    return message(plain(text), section(f":rocket: {text}"))
+    emoji = ":rewind:" if deploy.is_rollback else ":rocket:"
+    return message(plain(text), section(f"{emoji} {text}"))
 
 
 def choose(result: ChooseEnvironment) -> Message:
@@ -131,6 +130,8 @@ def _head(deploy: DeployView) -> str:
     what = f"`{deploy.short}` to *{environment}*"
     by = f"by {who(deploy.requested_by)}"
     fix = f" — fix while the line is stopped: {_fix(deploy)}" if deploy.fix_reason else ""
+    if deploy.overrode is not None:
+        fix += f" — *override*: it was marked bad ({inert(clip(deploy.overrode, LINE))})"
     took = f" in {words.span(deploy.duration)}" if deploy.duration is not None else ""
     error = _error(deploy.error)
     if deploy.is_rollback:

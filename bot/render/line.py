@@ -33,6 +33,10 @@ from core.line import (
 from core.stoppage import StoppageView
 
 QUOTED = 200  # a reason quoted inside a sentence; the thread's head shows it whole
+_STARTS_WHEN = (
+    ":memo: `/line start` works once the five whys in the thread is done — or booked: "
+    "`/whys schedule tomorrow 10:00` schedules the meeting, and the line may start meanwhile."
+)
 
 
 @notice.register
@@ -49,15 +53,18 @@ def _(item: LineStopped) -> Message:
                 f"{when(item.restarted_at)}, after {took} · stoppage #{item.stoppage_id}"
             ),
         )
-    return message(
-        f"Line stopped by {named(item.by)}: {_short(item.reason, item.by)}",
+    shown = [
         section(f":octagonal_sign: {head}"),
         context(
             f"Deploys and pushes to the line's branch are paused until `/line start`. "
             f"Stoppage #{item.stoppage_id} · its five whys happens in the thread."
         ),
-        actions(_start_button(item.stoppage_id)),
-    )
+    ]
+    if item.may_start:
+        shown.append(actions(_start_button(item.stoppage_id)))
+    else:
+        shown.append(context(_STARTS_WHEN))
+    return message(f"Line stopped by {named(item.by)}: {_short(item.reason, item.by)}", *shown)
 
 
 @notice.register
@@ -131,13 +138,16 @@ def status(item: LineStatus) -> Message:
         f":red_circle: The line has been *stopped* since {when(item.since)} ({length}) "
         f"by {who(stoppage.opened_by)}."
     )
-    return message(
-        text,
+    shown = [
         section(head),
         section(_causes(stoppage)),
         context(f"Stoppage #{stoppage.id} · {_thread(stoppage)}"),
-        actions(_start_button(stoppage.id)),
-    )
+    ]
+    if item.start_refusal is None:
+        shown.append(actions(_start_button(stoppage.id)))
+    else:  # what clears the way instead of a button that can only be refused
+        shown.append(section(f":memo: {inert(item.start_refusal)}"))
+    return message(text, *shown)
 
 
 def stopped(item: Stopped) -> Message:

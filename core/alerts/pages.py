@@ -1,7 +1,7 @@
 """A page as people see it: what fired — one alert, or the alerts of one group, how many and
 which — who is paged, which deploys are suspects, what the stopped line costs while it lasts."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -96,7 +96,7 @@ def views(
     return [
         _shown(
             page,
-            suspects=tuple(suspect(d) for d in page.suspects),
+            suspects=_once(suspect(d) for d in page.suspects),
             cost=cost,
             at=clock.now(),
             alerts=_alerts(session, page),
@@ -104,6 +104,18 @@ def views(
         )
         for page in pages
     ]
+
+
+def _once(suspects: Iterable[DeployView]) -> tuple[DeployView, ...]:
+    """Each revision on each environment once — a redeploy is one suspect with one *Roll back*
+    button: its newest deploy that came from another revision (a redeploy came from itself)."""
+    chosen: dict[tuple[str, str], DeployView] = {}
+    for deploy in suspects:  # newest first
+        key = (deploy.environment, deploy.revision)
+        kept = chosen.get(key)
+        if kept is None or (kept.previous_revision == kept.revision != deploy.previous_revision):
+            chosen[key] = deploy
+    return tuple(chosen.values())
 
 
 def _alerts(session: Session, page: Page) -> tuple[AlertShown, ...]:

@@ -47,6 +47,8 @@ class DeployView:
     hosts: tuple[HostView, ...]
     health_checked: bool
     message_id: int | None
+    overrode: str | None = None  # ``override``: why the release it shipped was marked bad
+    live_revision: str | None = None  # what the environment runs now, as deploys recorded
 
     @property
     def short(self) -> str:
@@ -71,6 +73,18 @@ class DeployView:
         """What the hosts ran before: the target of the progress message's Roll back button."""
         known = {host.previous_revision for host in self.hosts if host.previous_revision}
         return known.pop() if len(known) == 1 else None
+
+    @property
+    def rollback_to(self) -> str | None:
+        """Where a *Roll back* button on this deploy can go: only from a deploy that is still
+        what runs, and only to something else than what runs (never a button that can only
+        fail)."""
+        previous = self.previous_revision
+        if self.status != DeployState.SUCCEEDED or self.is_rollback or previous is None:
+            return None
+        if self.live_revision != self.revision or previous == self.revision:
+            return None
+        return previous
 
 
 def view(session: Session, deploy_id: int, *, health_checked: bool = False) -> DeployView:
@@ -103,7 +117,14 @@ def view(session: Session, deploy_id: int, *, health_checked: bool = False) -> D
         hosts=tuple(_host(row) for row in rows),
         health_checked=health_checked,
         message_id=deploy.message_id,
+        overrode=deploy.overrode,
+        live_revision=_live_revision(session, deploy.environment),
     )
+
+
+def _live_revision(session: Session, environment: str) -> str | None:
+    found = live(session, environment)
+    return found.revision if found is not None else None
 
 
 def _host(row: DeployHost) -> HostView:

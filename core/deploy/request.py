@@ -16,7 +16,7 @@ from core.actor import Actor
 from core.audit import Outcome
 from core.clock import Clock
 from core.config import AndonConfig
-from core.deploy import lease, records
+from core.deploy import lease, records, rollback_to
 from core.deploy.notices import ApprovalNeeded, DeployProgress, FixShipping
 from core.deploy.records import DeployView
 from core.deploy.source import Source, SourceError, plausible
@@ -34,6 +34,7 @@ class DeployWish:
     environment: str | None = None
     fix_reason: str | None = None
     override_bad: bool = False
+    again: bool = False  # the live revision, deployed once more on purpose
 
 
 @dataclass(frozen=True)
@@ -110,12 +111,15 @@ def deploy(
         actor=actor,
         fix=fix,
         override_bad=wish.override_bad,
+        again=wish.again,
     )
     if refusal is not None:
         record(outcome=Outcome.REFUSED, detail=detail, message=refusal.reason)
         return refusal
+    bad = records.release(session, found, revision) if wish.override_bad else None
     row = _new(session, ctx, kind="deploy", environment=found, revision=revision, actor=actor)
     row.fix_reason = wish.fix_reason if fix else None
+    row.overrode = (bad.bad_reason or "marked bad") if bad is not None and bad.bad else None
     if ctx.config.environments[found].require_approval:
         return _await_approval(session, ctx, row, record=partial(record, detail=detail))
     started = _start(session, ctx, row)
@@ -164,14 +168,20 @@ def rollback(
         return found
     # Who may comes first: a non-deployer learns that, not the state of the releases.
     refusal = user_may_deploy(session, DeployAsk(ctx.config, ctx.clock, "", found, actor))
-    target = _rollback_target(session, ctx, found, wish.revision)
+    target = rollback_to.target(
+        session,
+        config=ctx.config,
+        environment=found,
+        spelled=wish.revision,
+        resolve=partial(_revision, ctx),
+    )
     detail = f"{found} to {target if isinstance(target, str) else wish.revision or 'previous'}"
     refusal = refusal or (target if isinstance(target, Refusal) else None)
     if refusal is not None or not isinstance(target, str):
         refusal = refusal or Refusal("No release to roll back to.")
         record(outcome=Outcome.REFUSED, detail=detail, message=refusal.reason)
         return refusal
-    question = None if wish.confirmed else _doubt(session, found, target)
+    question = None if wish.confirmed else rollback_to.doubt(session, found, target)
     if question is not None:
         record(outcome=Outcome.REFUSED, detail=detail, message="needs confirmation")
         return ConfirmRollback(found, target, question)
@@ -225,43 +235,6 @@ def _unknown(spelled: str, environments: list[str]) -> str:
     close = difflib.get_close_matches(spelled, environments, n=1, cutoff=0.6)
     meant = f" Did you mean `{close[0]}`?" if close else ""
     return f"{said}; the environments are {', '.join(environments)}.{meant}"
-
-
-def _rollback_target(
-    session: Session, ctx: Context, environment: str, spelled: str | None
-) -> str | Refusal:
-    current = records.live(session, environment)
-    current_revision = current.revision if current else None
-    if spelled is None:
-        target = records.rollback_target(session, environment, current_revision)
-        if target is None:
-            return Refusal(f"{environment} has no earlier release that is not marked bad.")
-        return target.revision
-    for revision in records.newest_first(session, environment):
-        if plausible(spelled) and revision.startswith(spelled.lower()) and len(spelled) >= 4:
-            return revision if revision != current_revision else _already(environment, revision)
-    resolved = _revision(ctx, spelled)
-    if isinstance(resolved, str) and resolved == current_revision:
-        return _already(environment, resolved)
-    return resolved
-
-
-def _doubt(session: Session, environment: str, target: str) -> str | None:
-    """Why a rollback to ``target`` should be confirmed first, if it should."""
-    confirm = f"`/rollback {environment} {target[:7]} confirm`"
-    release = records.release(session, environment, target)
-    if release is not None and release.bad:
-        return f"{target[:7]} is marked bad on {environment} ({release.bad_reason}). {confirm}?"
-    if records.migrated_since(session, environment, target):
-        return (
-            f"A deploy since {target[:7]} ran migrations on {environment}: the code goes back, "
-            f"the schema does not. {confirm} if that is safe."
-        )
-    return None
-
-
-def _already(environment: str, revision: str) -> Refusal:
-    return Refusal(f"{environment} already runs {revision[:7]}.")
 
 
 def _new(
@@ -353,6 +326,8 @@ def _approval_refusal(
         environment=row.environment,
         actor=actor,
         fix=row.fix_reason is not None,
+        override_bad=row.overrode is not None,
+        again=True,  # what was live when it was asked for is the requester's to judge
     )
 
 

@@ -356,10 +356,15 @@ class _Job:
             deploy = self._mine(session)
             now = self.crew.clock.now()
             left = self._left_revision()
+            replaced = self._replaced(session)
             move(deploy, DeployState.SUCCEEDED)
             deploy.finished_at = now
             session.add(deploy)
             records.went_live(session, environment=self.environment, revision=self.revision, at=now)
+            if replaced is not None and replaced.message_id is not None:
+                # its *Roll back* button can no longer work: the message loses it
+                shown = DeployProgress(self._view(session, replaced.id))
+                notifier.update(MessageRef(replaced.message_id), shown)
             lease.release(session, environment=self.environment, deploy_id=self.deploy_id)
             if self.kind == "rollback" and left is not None:
                 self._rolled_back_from(session, notifier, deploy, left)
@@ -376,7 +381,7 @@ class _Job:
             session,
             environment=self.environment,
             revision=left,
-            reason=f"rolled back from by {who}",
+            reason=f"rolled back by {who}",
         )
         assert self.env is not None
         if self.env.rollback_stops_line:
@@ -388,6 +393,20 @@ class _Job:
                 actor=actor,
                 reason=f"{self.environment} rolled back from {left[:7]} to {self.revision[:7]}",
             )
+
+    def _replaced(self, session: Session) -> Deploy | None:
+        """The deploy whose release runs until this one goes live — its message offers to roll
+        back from it, which stops making sense once something else runs."""
+        live = records.live(session, self.environment)
+        if live is None or live.revision == self.revision:
+            return None
+        return session.exec(
+            select(Deploy)
+            .where(Deploy.environment == self.environment, Deploy.kind == "deploy")
+            .where(Deploy.revision == live.revision, Deploy.status == DeployState.SUCCEEDED.value)
+            .where(Deploy.id != self.deploy_id)
+            .order_by(col(Deploy.id).desc())
+        ).first()
 
     def _fail(self, halt: _HaltError) -> DeployState:
         sentence = f"{self.kind} of {self.revision[:7]} failed: {halt}"
@@ -577,8 +596,10 @@ class _Job:
             return
         notifier.update(MessageRef(deploy.message_id), DeployProgress(self._view(session)))
 
-    def _view(self, session: Session) -> DeployView:
-        return records.view(session, self.deploy_id, health_checked=self._view_health_checked())
+    def _view(self, session: Session, deploy_id: int | None = None) -> DeployView:
+        return records.view(
+            session, deploy_id or self.deploy_id, health_checked=self._view_health_checked()
+        )
 
     def _view_health_checked(self) -> bool:
         assert self.env is not None

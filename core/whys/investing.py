@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from core import line
 from core.actor import Actor
 from core.clock import Clock
 from core.notifier import MessageRef, Notifier
@@ -94,6 +95,8 @@ def close(
     shown = analysis(session, stoppage_id)
     notifier.reply(thread, WhysDone(shown, row.repeat_of))
     notifier.post(WhysDone(shown, row.repeat_of))
+    if row.scheduled_at is None:  # a booked meeting already let it start
+        line.startable(session, notifier=notifier, stoppage_id=stoppage_id)
 
 
 def _early(

@@ -10,7 +10,7 @@ from functools import partial
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, line
 from core.actor import Actor
 from core.audit import Outcome
 from core.clock import Clock
@@ -121,11 +121,14 @@ def schedule(
         record(outcome=Outcome.REFUSED, message=refusal.reason)
         return refusal
     row = whys_of(session, stoppage_id)
+    first = row.scheduled_at is None
     row.scheduled_at, row.scheduled_by, row.remind_at = at, actor.id, at
     session.add(row)
     found = session.get(Stoppage, stoppage_id)
     if found is not None and found.thread_id is not None:
         notifier.reply(MessageRef(found.thread_id), MeetingScheduled(at, actor))
+    if first and row.open_level < DONE:
+        line.startable(session, notifier=notifier, stoppage_id=stoppage_id)
     record(outcome=Outcome.OK, message=f"stoppage #{stoppage_id} at {at.isoformat()}")
     session.flush()
     return Scheduled(analysis(session, stoppage_id), at)
