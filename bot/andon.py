@@ -110,21 +110,29 @@ class Andon:
         if self.homes is not None:
             self.homes.nudge()
 
-    def execute(self, intent: Intent, actor: Actor) -> Result:
-        """Run one command for one person; whatever happens, the audit log has a row for it."""
+    def execute(self, intent: Intent, actor: Actor, *, launch: bool = True) -> Result:
+        """Run one command for one person; whatever happens, the audit log has a row for it.
+
+        A front that answers the person itself passes ``launch=False`` and calls ``launch``
+        once it has answered: the private reply comes before the deploy's channel messages."""
         try:
             if isinstance(intent, ShowDeploys):
                 return self._deploy_status(intent, actor)
             with self.unit_of_work() as (session, outbox):
                 result = self._run(intent, actor, session, outbox)
-            if isinstance(result, Accepted) and result.runs_now and self.deployer is not None:
-                self.deployer.launch(result.deploy.id)
+            if launch:
+                self.launch(result)
             return result
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception("error %s while running %s for %s", error_id, intent, actor.id)
             self._record_failure(intent, actor, error_id)
             return Failure(error_id)
+
+    def launch(self, result: Result) -> None:
+        """A deploy the command accepted starts now (in the background)."""
+        if isinstance(result, Accepted) and result.runs_now and self.deployer is not None:
+            self.deployer.launch(result.deploy.id)
 
     def record_ci(self, report: BuildReport, *, delivery: str | None) -> Recorded | Duplicate:
         """A build result from a webhook or the local runner; a redelivery changes nothing.

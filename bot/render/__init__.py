@@ -12,6 +12,7 @@ from bot.render import (
     gate,
     line,
     not_reached,
+    paged_while_stopped,
     storm,
     whys,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "line",
     "not_reached",
     "notice",
+    "paged_while_stopped",
     "storm",
     "whys",
 ]

@@ -77,16 +77,18 @@ def _(item: FixShipping) -> Message:
 def accepted(result: Accepted) -> Message:
     deploy = result.deploy
     environment = inert(deploy.environment)
+    emoji = ":rocket:"
     if deploy.status == DeployState.AWAITING_APPROVAL:
         text = f"Deploy #{deploy.id} of `{deploy.short}` to {environment} waits for approval."
     elif deploy.is_rollback:
+        emoji = ":rewind:"
         text = f"Rolling back {environment} to `{deploy.short}` (#{deploy.id}) — on every host."
     else:
         text = (
             f"Deploying `{deploy.short}` to {environment} (#{deploy.id}) — the channel "
             "message shows its progress."
         )
-    return message(plain(text), section(f":rocket: {text}"))
+    return message(plain(text), section(f"{emoji} {text}"))
 
 
 def choose(result: ChooseEnvironment) -> Message:

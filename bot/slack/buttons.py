@@ -23,13 +23,14 @@ def _press(andon: Andon, meaning: Callable[[str], Intent]) -> Callable[..., None
         actions = body.get("actions") or [{}]
         intent = meaning(str(actions[0].get("value", "")))
         actor = from_action(body)
-        result = andon.execute(intent, actor)
+        result = andon.execute(intent, actor, launch=False)
         if (body.get("view") or {}).get("type") == "home":
             # A Home has no response_url: the answer is the person's Home, published afresh.
             if andon.homes is not None:
                 andon.homes.show(actor.id)
-            return
-        respond(response_type="ephemeral", replace_original=False, **reply(result))
+        else:
+            respond(response_type="ephemeral", replace_original=False, **reply(result))
+        andon.launch(result)  # after the answer: it reaches the person before the deploy's news
 
     return press
 

@@ -18,7 +18,9 @@ def register(app: App, andon: Andon) -> None:
             decoded(command.get("text", "")),
             environments=andon.config.environments,
         )
-        ack(response_type="ephemeral", **reply(andon.execute(intent, from_command(command))))
+        result = andon.execute(intent, from_command(command), launch=False)
+        ack(response_type="ephemeral", **reply(result))
+        andon.launch(result)  # after the answer: it reaches the person before the deploy's news
 
     for name in COMMANDS:
         app.command(name)(answer)

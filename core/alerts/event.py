@@ -45,6 +45,7 @@ class AlertEvent:
     labels: Mapping[str, str] = field(default_factory=dict)
     started_at: datetime | None = None
     group: str | None = None  # Alertmanager's groupKey, when the alert came in a group
+    sender: str | None = None  # who sent it, when a generic payload names it ("Datadog")
 
     @property
     def identity(self) -> str:

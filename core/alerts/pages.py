@@ -10,6 +10,7 @@ from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
 from core.actor import Actor
+from core.alerts import senders
 from core.clock import Clock
 from core.config import AndonConfig
 from core.deploy import records
@@ -56,6 +57,7 @@ class PageView:
     value: str | None
     url: str | None
     source: str
+    sender: str  # who sent it, as people call it: "Alertmanager", "Datadog", "monitoring"
     status: PageStatus
     opened_at: datetime
     oncall: str | None
@@ -152,6 +154,7 @@ def _shown(
         value=page.value,
         url=page.url,
         source=page.source,
+        sender=senders.named(page.source, page.sender),
         status=PageStatus(page.status),
         opened_at=page.opened_at,
         oncall=page.oncall,

@@ -85,7 +85,7 @@ def complete(session: Session, stoppage_id: int) -> bool:
 def close(
     session: Session, *, notifier: Notifier, thread: MessageRef, clock: Clock, stoppage_id: int
 ) -> None:
-    """The five whys is done: the summary, in the thread and the channel."""
+    """The five whys is done: the summary, once — in the thread, also sent to the channel."""
     row = whys_of(session, stoppage_id)
     row.open_level, row.done_at = DONE, clock.now()
     row.repeat_of = repeats.earlier(session, stoppage_id)
@@ -93,7 +93,6 @@ def close(
     session.flush()
     shown = analysis(session, stoppage_id)
     notifier.reply(thread, WhysDone(shown, row.repeat_of))
-    notifier.post(WhysDone(shown, row.repeat_of))
 
 
 def _early(
