@@ -185,7 +185,7 @@ def test_a_concurrent_stop_is_seen_in_the_announcement_why_1_and_the_summary(
 
     for n in range(1, 6):
         _say(andon, thread, f"because answer {n}")
-    assert _thread(fake_slack, thread)[1].params["text"] == "Why 2: why “answer 1”?"
+    assert _thread(fake_slack, thread)[2].params["text"] == "Why 2: why “answer 1”?"
     _say(andon, thread, "\n".join(f"{n}: none: small enough" for n in range(1, 6)))
     summary = _thread(fake_slack, thread)[-1]
     assert summary.params["text"] == (
