@@ -121,7 +121,7 @@ def _head(page: PageView, *, reminder: bool) -> str:
     match page.status:
         case PageStatus.ACKNOWLEDGED:  # still firing: struck through only once resolved
             by = who(page.acked_by) if page.acked_by else "someone"
-            return f":eyes: *{_name(page)}* — acknowledged by {by}, still firing"
+            return f":white_check_mark: *{_name(page)}* — acknowledged by {by}, still firing"
         case PageStatus.RESOLVED:
             source = inert(clip(page.sender, NAME))
             by = who(page.resolved_by) if page.resolved_by else source
