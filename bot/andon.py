@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,15 +114,21 @@ class Andon:
         if self.homes is not None:
             self.homes.nudge()
 
-    def execute(self, intent: Intent, actor: Actor) -> Result:
-        """Run one command for one person; whatever happens, the audit log has a row for it."""
+    def execute(
+        self, intent: Intent, actor: Actor, *, answered: threading.Event | None = None
+    ) -> Result:
+        """Run one command for one person; whatever happens, the audit log has a row for it.
+
+        A front that answers the person itself passes ``answered`` and sets it once it has: a
+        deploy the command started waits for it, so the private reply comes before the
+        deploy's channel messages."""
         try:
             if isinstance(intent, ShowDeploys):
                 return self._deploy_status(intent, actor)
             with self.unit_of_work() as (session, outbox):
                 result = self._run(intent, actor, session, outbox)
             if isinstance(result, Accepted) and result.runs_now and self.deployer is not None:
-                self.deployer.launch(result.deploy.id)
+                self.deployer.launch(result.deploy.id, after=answered)
             return result
         except Exception:
             error_id = secrets.token_hex(4)

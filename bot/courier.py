@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from bot import holders
 from bot.chat import Chat, Outgoing, RetryLaterError, Sent, UndeliverableError
 from bot.outbox import DM_LANE
+from bot.render import message_links
 from bot.render.minimal import minimal_form
 from core.clock import Clock
 from storage.database import Database
@@ -249,7 +250,7 @@ class Courier:
                 id=message_id,
                 kind=row.kind,
                 target=row.target,
-                payload=row.payload,
+                payload=message_links.resolved(session, row.payload),
                 parent_channel=parent.channel if parent else None,
                 parent_ts=parent.ts if parent else None,
             )

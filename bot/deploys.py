@@ -34,6 +34,7 @@ from storage.tables import Deploy
 log = logging.getLogger(__name__)
 
 BUILD_TAIL = 600  # characters of a failed build's output in its deploy's error
+ANSWER_WAIT = 10.0  # seconds a deploy waits for the person who started it to be answered
 
 
 class Hosts:
@@ -147,13 +148,23 @@ class Deployer:
         # environment -> (revision, rule) auto-deploy was last refused for: audited once
         self._refused: dict[str, tuple[str, str] | None] = {}
 
-    def launch(self, deploy_id: int) -> threading.Thread:
+    def launch(self, deploy_id: int, *, after: threading.Event | None = None) -> threading.Thread:
+        """Run the deploy in the background — once ``after`` is set (the person who asked has
+        been answered), or after ``ANSWER_WAIT`` at most."""
         thread = threading.Thread(
-            target=self.run, args=(deploy_id,), name=f"andon-deploy-{deploy_id}", daemon=True
+            target=self._run_after,
+            args=(deploy_id, after),
+            name=f"andon-deploy-{deploy_id}",
+            daemon=True,
         )
         self._threads[deploy_id] = thread
         thread.start()
         return thread
+
+    def _run_after(self, deploy_id: int, after: threading.Event | None) -> DeployState:
+        if after is not None:
+            after.wait(ANSWER_WAIT)
+        return self.run(deploy_id)
 
     def run(self, deploy_id: int) -> DeployState:
         """Run in this thread (the CLI waits for it); the lease is renewed beside it."""

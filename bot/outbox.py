@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import or_, update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from bot.render.kit import Message
 from core.clock import Clock
@@ -85,10 +85,14 @@ class Outbox:
         return self._queue("file", lane=root.lane, target=root.target, payload=payload, parent=root)
 
     def update(self, message: MessageRef, notice: Notice) -> None:
-        """Only the newest version matters: older updates not yet sent are superseded."""
+        """Only the newest version matters: older updates not yet sent are superseded, and an
+        update that changes nothing people see is not sent at all."""
         parent = self._parent(message)
         if parent.kind == "file":
             raise ValueError(f"message #{parent.id} is a file: a file cannot be updated")
+        payload = self._render(notice)
+        if _shown(payload) == _shown(self._newest(parent)):
+            return
         now = self._clock.now()
         self._session.execute(
             update(OutboxMessage)
@@ -104,12 +108,22 @@ class Outbox:
             .values(status="superseded")
         )
         self._queue(
-            "update",
-            lane=parent.lane,
-            target=parent.target,
-            payload=self._render(notice),
-            parent=parent,
+            "update", lane=parent.lane, target=parent.target, payload=payload, parent=parent
         )
+
+    def _newest(self, parent: OutboxMessage) -> dict[str, Any]:
+        """What the message shows, or will once what is queued is sent: its newest version."""
+        newest = self._session.exec(
+            select(OutboxMessage.payload)
+            .where(
+                col(OutboxMessage.parent_id) == parent.id,
+                col(OutboxMessage.kind) == "update",
+                col(OutboxMessage.status).in_(("pending", "sent")),
+            )
+            .order_by(col(OutboxMessage.id).desc())
+            .limit(1)
+        ).first()
+        return newest if newest is not None else parent.payload
 
     def _root(self, thread: MessageRef) -> OutboxMessage:
         """Slack threads hang off their first message: a reply to a reply goes under the root."""
@@ -151,3 +165,8 @@ class Outbox:
         self.queued += 1
         assert row.id is not None
         return MessageRef(row.id)
+
+
+def _shown(payload: dict[str, Any]) -> tuple[Any, Any]:
+    """What a person sees of a message: its text and blocks."""
+    return payload.get("text"), payload.get("blocks")

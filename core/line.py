@@ -4,7 +4,7 @@ Every change takes the line's row lock first (``SELECT … FOR UPDATE`` on Postg
 lock of ``BEGIN IMMEDIATE`` on SQLite), so concurrent stops end with exactly one stoppage.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -21,6 +21,7 @@ from core.notifier import MessageRef, Notice, Notifier
 from core.refusal import Refusal
 from core.stoppage import Cause, StoppageState, StoppageView, move, view
 from core.whys import restart
+from core.whys.analysis import Analysis, analysis
 from storage.tables import Line, Stoppage, StoppageCause
 
 MAX_REASON = 2000
@@ -36,7 +37,8 @@ class LineState(StrEnum):
 
 @dataclass(frozen=True)
 class LineStopped(Notice):
-    """The announcement in the channel; re-rendered with ``restarted_*`` once the line runs."""
+    """The announcement in the channel; re-rendered as causes join (``others``) and with
+    ``restarted_*`` once the line runs."""
 
     stoppage_id: int
     by: Actor
@@ -47,6 +49,7 @@ class LineStopped(Notice):
     # The five whys' rule would let the line start now (done, or a meeting booked): only then
     # does the notice offer *Start the line* — never a button that can only be refused.
     may_start: bool = False
+    others: tuple[Cause, ...] = ()  # the causes that joined after the first, oldest first
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,15 @@ class ThreadOpened(Notice):
 
 @dataclass(frozen=True)
 class CauseAdded(Notice):
+    """Another cause, said in the stoppage's thread; ``post`` is the cause's own message in the
+    channel (a page's), which the reply links to."""
+
     stoppage_id: int
     by: Actor
     reason: str
     at: datetime
+    post: MessageRef | None = None
+    asks: Analysis | None = None  # why 1, asked again about every cause, while it is open
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,8 @@ class CausesAdded(Notice):
     stoppage_id: int
     causes: tuple[tuple[Actor, str], ...]  # who, and why
     at: datetime
+    post: MessageRef | None = None
+    asks: Analysis | None = None  # why 1, asked again about every cause, while it is open
 
 
 @dataclass(frozen=True)
@@ -165,8 +175,18 @@ def stop(
     return Stopped(shown) if opened else AlreadyStopped(shown)
 
 
+# Given the stoppage a delivery's causes joined and which of them (indexes), posts their own
+# message in the channel and returns it: the thread's reply links to it.
+OwnPost = Callable[[int, Sequence[int]], MessageRef | None]
+
+
 def stop_many(
-    session: Session, *, notifier: Notifier, clock: Clock, causes: Sequence[tuple[Actor, str]]
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    causes: Sequence[tuple[Actor, str]],
+    own_post: OwnPost | None = None,
 ) -> list[int | None]:
     """Pull the cord for several reasons at once — each page of an alert delivery is one.
 
@@ -174,16 +194,19 @@ def stop_many(
     line's row is locked once, no stoppage view is built per cause, and the causes that join
     an open stoppage are said in one reply to its thread: the caller does its other work first,
     so the lock every other stop waits for is held for less, and a storm of pages is one
-    message in the thread, not one per page.
+    message in the thread, not one per page. Causes that join a stoppage opened before the call
+    get their own post from ``own_post`` first, linked from the thread.
     Returns, per reason, the stoppage it joined or opened, or ``None`` when it was refused.
     """
     checked = [_checked(session, clock=clock, actor=actor, reason=r) for actor, r in causes]
     if all(isinstance(cause, Refusal) for cause in checked):
         return [None] * len(checked)
     line = _line(session, lock=True)
+    before = line.stoppage_id if line.state == LineState.STOPPED else None
     joined: list[int | None] = []
     added: list[Cause] = []
-    for cause in checked:
+    indexes: list[int] = []  # of the causes that joined
+    for index, cause in enumerate(checked):
         if isinstance(cause, Refusal):
             joined.append(None)
             continue
@@ -191,12 +214,18 @@ def stop_many(
             _add_cause(session, line.stoppage_id, cause)
             _audit_stop(session, clock=clock, cause=cause, message="cause added")
             added.append(cause)
+            indexes.append(index)
         else:
             _pull(session, line=line, notifier=notifier, clock=clock, cause=cause)
         joined.append(line.stoppage_id)
     if added:
         assert line.stoppage_id is not None
-        _say_added(session, notifier=notifier, stoppage_id=line.stoppage_id, causes=added)
+        post = None
+        if before is not None and own_post is not None:
+            post = own_post(before, indexes)
+        _say_added(
+            session, notifier=notifier, stoppage_id=line.stoppage_id, causes=added, post=post
+        )
     viewers.changed(session, clock=clock)
     return joined
 
@@ -351,18 +380,43 @@ def _join(session: Session, *, notifier: Notifier, stoppage_id: int, cause: Caus
 
 
 def _say_added(
-    session: Session, *, notifier: Notifier, stoppage_id: int, causes: Sequence[Cause]
+    session: Session,
+    *,
+    notifier: Notifier,
+    stoppage_id: int,
+    causes: Sequence[Cause],
+    post: MessageRef | None = None,
 ) -> None:
+    """Said in the thread (linking the causes' own post, if any), and the announcement in the
+    channel updated in place to show every cause."""
     stoppage = session.get(Stoppage, stoppage_id)
     if stoppage is None or stoppage.thread_id is None or not causes:
         return
+    whys = analysis(session, stoppage_id)
+    asks = whys if whys.open_level == 1 else None
     if len(causes) == 1:
         cause = causes[0]
-        added: Notice = CauseAdded(stoppage_id, cause.by, cause.text, cause.at)
+        added: Notice = CauseAdded(stoppage_id, cause.by, cause.text, cause.at, post, asks)
     else:
         shown = tuple((cause.by, cause.text) for cause in causes)
-        added = CausesAdded(stoppage_id, shown, causes[-1].at)
+        added = CausesAdded(stoppage_id, shown, causes[-1].at, post, asks)
     notifier.reply(MessageRef(stoppage.thread_id), added)
+    if stoppage.announcement_id is not None:
+        now = _view(session, stoppage_id)
+        notifier.update(MessageRef(stoppage.announcement_id), _announcement(now))
+
+
+def _announcement(stoppage: StoppageView, started: LineStarted | None = None) -> LineStopped:
+    """The stop announcement as it reads now: every cause, and who restarted the line."""
+    return LineStopped(
+        stoppage.id,
+        stoppage.opened_by,
+        stoppage.reason,
+        stoppage.opened_at,
+        restarted_by=started.by if started else None,
+        restarted_at=started.at if started else None,
+        others=stoppage.causes[1:],
+    )
 
 
 def _announce_restart(
@@ -371,17 +425,7 @@ def _announce_restart(
     """Say so in the channel, and strike through the stop announcement with who restarted it."""
     notifier.post(started)
     if announcement is not None:
-        notifier.update(
-            MessageRef(announcement),
-            LineStopped(
-                stoppage.id,
-                stoppage.opened_by,
-                stoppage.reason,
-                stoppage.opened_at,
-                restarted_by=started.by,
-                restarted_at=started.at,
-            ),
-        )
+        notifier.update(MessageRef(announcement), _announcement(stoppage, started))
 
 
 def _add_cause(session: Session, stoppage_id: int, cause: Cause) -> None:

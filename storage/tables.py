@@ -301,6 +301,7 @@ class Page(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     identity: str = Field(max_length=300)  # the group: source:group:<key> or source:name:<name>
     source: str = Field(max_length=32)
+    sender: str | None = Field(default=None, max_length=100)  # a generic payload's ``source``
     name: str = Field(max_length=255)
     summary: str = Field(sa_column=Column(Text, nullable=False))
     severity: str | None = Field(default=None, max_length=32)

@@ -3,6 +3,7 @@ real fronts: the CLI's ``andon deploy`` with its progress line, approvals presse
 promotion with a bake time, migrations that make a rollback ask first, build steps read from the
 application's repository, and continuous deployment of every green build."""
 
+import itertools
 import json
 import os
 import signal
@@ -184,9 +185,26 @@ def test_a_rollback_across_migrations_asks_for_confirmation(make_line: Any) -> N
     answer = line.slash("/rollback", "")
     assert f"`/rollback production {first[:7]} confirm`" in answer
     assert len(line.deploys()) == 2
-    line.slash("/rollback", f"production {first[:7]} confirm")
+    body, kind = slash_command(
+        "/rollback",
+        f"production {first[:7]} confirm",
+        user="U0MARIA",
+        name="maria",
+        response_url=line.slack.response_url("d"),
+    )
+    answer = line.server.slack_post(body, kind).json()
+    assert answer["text"].startswith("Rolling back production")
+    assert ":rewind:" in json.dumps(answer["blocks"]) and ":rocket:" not in json.dumps(answer)
     assert line.finished(3)["status"] == "succeeded"
     assert line.live("production") == first
+    # a deploy's message is updated only when what it shows changes
+    shown: dict[str, list[Any]] = {}
+    for update in line.slack.calls("chat.update"):
+        shown.setdefault(update.params["ts"], []).append(
+            (update.params.get("text"), update.params.get("blocks"))
+        )
+    for versions in shown.values():
+        assert all(a != b for a, b in itertools.pairwise(versions)), versions
 
 
 def test_the_build_step_comes_from_the_repository_at_that_revision(make_line: Any) -> None:

@@ -173,6 +173,8 @@ def test_acknowledging_from_the_dm_stops_the_repeats(
     andon.deliver()
     updated = fake_slack.wait_for("chat.update", lambda p: "acknowledged by" in p.get("text", ""))
     assert "page_ack" not in json.dumps(updated[-1].params["blocks"])
+    assert "~" not in json.dumps(updated[-1].params["blocks"])  # struck through only when resolved
+    assert "still firing" in updated[-1].params["text"]
     for _ in range(6):
         _tick(andon, timedelta(minutes=2))
     assert len(_paged(fake_slack, ONE)) == 1 and _paged(fake_slack, TWO) == []
@@ -186,7 +188,7 @@ def test_a_resolved_alert_updates_the_page_and_the_line_stays_stopped(
     _alert(andon, "alertmanager", _firing())
     resolved = json.loads((FIXTURES / "resolved.json").read_text())
     assert _alert(andon, "alertmanager", resolved)["updated"] >= 1
-    fake_slack.wait_for("chat.update", lambda p: "resolved by alertmanager" in p.get("text", ""))
+    fake_slack.wait_for("chat.update", lambda p: "resolved by Alertmanager" in p.get("text", ""))
     assert andon.api("/api/line")["state"] == "stopped"
 
 
@@ -305,7 +307,9 @@ def test_a_business_metric_out_of_bounds_for_long_enough_pages_and_resolves(
         andon.clock.advance(timedelta(seconds=30))
         checker.tick()
         andon.deliver()
-        fake_slack.wait_for("chat.update", lambda p: "resolved by check" in p.get("text", ""))
+        fake_slack.wait_for(
+            "chat.update", lambda p: "resolved by Andon's checks" in p.get("text", "")
+        )
     finally:
         checker.close()
         andon.stop()

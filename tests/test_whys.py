@@ -163,7 +163,12 @@ def test_investments_with_owners_dates_and_none_close_the_analysis(
     )
     summary = f"Five whys of stoppage #1 done: {'sign-up is broken'}"
     assert _thread(fake_slack, thread)[-1] == summary
-    assert summary in _channel(fake_slack)
+    # once in full: the thread's reply, also sent to the channel — not a second post
+    summaries = [
+        c.params for c in fake_slack.calls("chat.postMessage") if c.params["text"] == summary
+    ]
+    assert len(summaries) == 1 and summaries[0]["reply_broadcast"] is True
+    assert summary not in _channel(fake_slack)
     stoppage = andon.api("/api/stoppages/1")
     items = {i["level"]: i for i in stoppage["investments"]}
     assert items[1]["owner"] == "U0ANA" and items[1]["due"] == "2026-12-04"

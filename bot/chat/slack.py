@@ -44,6 +44,7 @@ class SlackChat:
                     text=text,
                     blocks=blocks,
                     unfurl_links=False,
+                    **({"reply_broadcast": True} if message.payload.get("reply_broadcast") else {}),
                 )
                 return Sent(answer["channel"], answer["ts"])
             case "dm":

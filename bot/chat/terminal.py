@@ -134,7 +134,8 @@ class TerminalChat:
         else:
             lines = transcript(message.payload, number)
         if message.kind == "reply" or (message.kind == "file" and message.parent_ts):
-            head = f"  ↳ #{number} in thread #{message.parent_ts}: "
+            also = " (also sent to the channel)" if message.payload.get("reply_broadcast") else ""
+            head = f"  ↳ #{number} in thread #{message.parent_ts}{also}: "
             indent = "    "
         elif message.kind == "update":
             head, indent = f"#{number} (updated) ", "  "

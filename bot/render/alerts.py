@@ -111,16 +111,26 @@ def resolved(result: Resolved) -> Message:
     return message(text, section(f":white_check_mark: {text}"))
 
 
+def page_blocks(page: PageView, head: str) -> list[dict]:
+    """A page as its messages show it under ``head``: its alerts, facts, suspects, buttons."""
+    return _body(page, head)
+
+
+def page_text(page: PageView, head: str) -> str:
+    """A page's notification text."""
+    return _plain(page, head)
+
+
 # --- pieces ----------------------------------------------------------------------------------
 
 
 def _head(page: PageView, *, reminder: bool) -> str:
     match page.status:
-        case PageStatus.ACKNOWLEDGED:
+        case PageStatus.ACKNOWLEDGED:  # still firing: struck through only once resolved
             by = who(page.acked_by) if page.acked_by else "someone"
-            return f":white_check_mark: ~{_name(page)}~ — acknowledged by {by}"
+            return f":white_check_mark: *{_name(page)}* — acknowledged by {by}, still firing"
         case PageStatus.RESOLVED:
-            source = inert(clip(page.source, NAME))
+            source = inert(clip(page.sender, NAME))
             by = who(page.resolved_by) if page.resolved_by else source
             if page.resolved_by and page.resolved_by.id.startswith("alerts:"):
                 by = source
@@ -144,7 +154,7 @@ def _body(page: PageView, head: str) -> list[dict]:
     if described:
         lines.append(described)
     blocks = [section("\n".join(lines)), *page_facts.blocks(page)]
-    facts = [f"{page_facts.fired(page)} · from {inert(clip(page.source, NAME))}"]
+    facts = [f"{page_facts.fired(page)} · from {inert(clip(page.sender, NAME))}"]
     if page.cost is not None:
         cost = page.cost
         waiting = (

@@ -75,9 +75,11 @@ def _(item: FixShipping) -> Message:
 def accepted(result: Accepted) -> Message:
     deploy = result.deploy
     environment = inert(deploy.environment)
+    emoji = ":rocket:"
     if deploy.status == DeployState.AWAITING_APPROVAL:
         text = f"Deploy {deploy.id} of `{deploy.short}` to {environment} waits for approval."
     elif deploy.is_rollback:
+        emoji = ":rewind:"
         text = (
             f"Rolling back {environment} to `{deploy.short}` (deploy {deploy.id}) — on every host."
         )
@@ -86,7 +88,6 @@ def accepted(result: Accepted) -> Message:
             f"Deploying `{deploy.short}` to {environment} (deploy {deploy.id}) — the channel "
             "message shows its progress."
         )
-    emoji = ":rewind:" if deploy.is_rollback else ":rocket:"
     return message(plain(text), section(f"{emoji} {text}"))
 
 

@@ -15,8 +15,10 @@ from bot.render.kit import (
     when,
     who,
 )
+from bot.render.message_links import marker
 from bot.render.mrkdwn import inert, link, named, said
 from bot.render.notice import notice
+from bot.render.whys import question
 from core import words
 from core.actor import Actor
 from core.line import (
@@ -31,12 +33,14 @@ from core.line import (
     ThreadOpened,
 )
 from core.stoppage import StoppageView
+from core.whys.analysis import Analysis
 
 QUOTED = 200  # a reason quoted inside a sentence; the thread's head shows it whole
 _STARTS_WHEN = (
     ":memo: `/line start` works once the five whys in the thread is done — or booked: "
     "`/whys schedule tomorrow 10:00` schedules the meeting, and the line may start meanwhile."
 )
+SHOWN_CAUSES = 5  # the announcement lists the first causes that joined; /line status all
 
 
 @notice.register
@@ -46,8 +50,10 @@ def _(item: LineStopped) -> Message:
     if item.restarted_by is not None and item.restarted_at is not None:
         took = words.span(item.restarted_at - item.at)
         return message(
-            f"Line stopped by {named(item.by)}: {_short(item.reason, item.by)} (restarted)",
+            f"Line stopped by {named(item.by)}: {_short(item.reason, item.by)}{_more(item)} "
+            "(restarted)",
             section(f":octagonal_sign: ~{head}~"),
+            *_others(item),
             context(
                 f":white_check_mark: Restarted by {who(item.restarted_by)} at "
                 f"{when(item.restarted_at)}, after {took} · stoppage #{item.stoppage_id}"
@@ -55,6 +61,7 @@ def _(item: LineStopped) -> Message:
         )
     shown = [
         section(f":octagonal_sign: {head}"),
+        *_others(item),
         context(
             f"Deploys and pushes to the line's branch are paused until `/line start`. "
             f"Stoppage #{item.stoppage_id} · its five whys happens in the thread."
@@ -64,7 +71,9 @@ def _(item: LineStopped) -> Message:
         shown.append(actions(_start_button(item.stoppage_id)))
     else:
         shown.append(context(_STARTS_WHEN))
-    return message(f"Line stopped by {named(item.by)}: {_short(item.reason, item.by)}", *shown)
+    return message(
+        f"Line stopped by {named(item.by)}: {_short(item.reason, item.by)}{_more(item)}", *shown
+    )
 
 
 @notice.register
@@ -91,10 +100,19 @@ def _(item: ThreadOpened) -> Message:
 @notice.register
 def _(item: CauseAdded) -> Message:
     reason = said(item.reason, item.by)
+    own = f" — {marker(item.post.id, 'its own post in the channel')}" if item.post else ""
     return message(
         f"{named(item.by)} added a cause: {_short(item.reason, item.by)}",
-        section(f":heavy_plus_sign: {who(item.by)} added a cause: {reason}"),
+        section(f":heavy_plus_sign: {who(item.by)} added a cause: {reason}{own}"),
+        *asked_again(item.asks),
     )
+
+
+def asked_again(asks: Analysis | None) -> list[dict]:
+    """While why 1 is open, a new cause changes it: asked again, about every cause."""
+    if asks is None:
+        return []
+    return [context(f":thinking_face: Now *{question(asks, 1)}*")]
 
 
 @notice.register
@@ -181,6 +199,29 @@ def _causes(stoppage: StoppageView) -> str:
         head="*Causes*",
         more=lambda n: f"… and {n} more: `GET /api/stoppages/{stoppage.id}` lists every cause.",
     )
+
+
+def _more(item: LineStopped) -> str:
+    count = len(item.others)
+    return f" (+{count} more cause{'s' if count > 1 else ''})" if count else ""
+
+
+def _others(item: LineStopped) -> list[dict]:
+    """The causes that joined after the first, as the announcement lists them: the first few,
+    then how many more and where to read them all."""
+    if not item.others:
+        return []
+    lines = [
+        f"• {said(clip(c.text, QUOTED), c.by)} — {who(c.by)}, {when(c.at)}" for c in item.others
+    ]
+    count = len(item.others)
+    shown = listing(
+        lines,
+        head=f":heavy_plus_sign: *+{count} more cause{'s' if count > 1 else ''}:*",
+        shown=SHOWN_CAUSES,
+        more=lambda n: f"… and {n} more: `/line status` and the thread list every cause.",
+    )
+    return [section(shown)]
 
 
 def _thread(stoppage: StoppageView) -> str:

@@ -4,6 +4,7 @@ the pages of an escalation round, the held count, and several causes in one thre
 from bot.buttons import ActionId
 from bot.render.kit import (
     LINE,
+    SECTION_TEXT,
     Message,
     actions,
     button,
@@ -15,6 +16,8 @@ from bot.render.kit import (
     section,
     when,
 )
+from bot.render.line import asked_again
+from bot.render.message_links import marker
 from bot.render.minimal import minimal
 from bot.render.mrkdwn import inert, named, said, who
 from bot.render.notice import notice
@@ -26,6 +29,7 @@ from core.line import CausesAdded
 SHOWN_ALERTS = 10  # alerts a page's message lists; the rest are counted
 SHOWN_BUTTONS = 5  # Acknowledge buttons in a round's message
 LISTED_NAME = 80  # ten pages in a round's message: each line stays short
+LINK_ROOM = 200  # the link to the causes' own post, under their list
 SUMMARY = 160  # an alert in a list: ten of them, and the page around them, fit one section
 
 
@@ -124,15 +128,18 @@ def _(item: CausesAdded) -> Message:
     shown = listing(
         lines,
         head=f":heavy_plus_sign: *{len(item.causes)} more causes* at {when(item.at)}:",
+        limit=SECTION_TEXT - LINK_ROOM,
         more=lambda n: (
             f"… and {n} more: `GET /api/stoppages/{item.stoppage_id}` lists every cause."
         ),
     )
+    if item.post is not None:
+        shown += f"\n{marker(item.post.id, 'Their own post in the channel')}"
     text = f"{len(item.causes)} more causes"
     if item.causes:
         first_by, first = item.causes[0]
         text += f", the first by {named(first_by)}: {said(clip(first, 200), first_by)}"
-    return message(text, section(shown))
+    return message(text, section(shown), *asked_again(item.asks))
 
 
 def _line(page: PageView) -> str:

@@ -36,6 +36,7 @@ from core.whys.rule import Scheduled, SeveritySet
 
 FORMAT = "`3: add a smoke test for sign-up @owner due fri #tests`, or `3: none: &lt;why&gt;`"
 QUOTED = 300  # an answer quoted in the next question; the summary shows each in full up to LINE
+NAMED_CAUSES = 4  # why 1 quotes the first causes; the rest are counted
 
 
 @notice.register
@@ -99,7 +100,10 @@ def _(item: NotUnderstood) -> Message:
 def _(item: WhysDone) -> Message:
     shown = item.analysis
     head = f":white_check_mark: *Five whys of stoppage #{shown.stoppage_id} done* — {_cause(shown)}"
-    blocks = [section(head), section(_whys(shown)), section(_items(shown))]
+    blocks = [section(head)]
+    if shown.others:
+        blocks.append(section(_causes_listed(shown)))
+    blocks += [section(_whys(shown)), section(_items(shown))]
     if item.repeat_of is not None:
         blocks.append(
             context(
@@ -108,7 +112,12 @@ def _(item: WhysDone) -> Message:
             )
         )
     blocks.append(context(f"severity {shown.severity}: {shown.severity.budget}"))
-    return message(f"Five whys of stoppage #{shown.stoppage_id} done: {_cause(shown)}", *blocks)
+    more = len(shown.others)
+    also = f" (+{more} more cause{'s' if more > 1 else ''})" if more else ""
+    done = message(
+        f"Five whys of stoppage #{shown.stoppage_id} done: {_cause(shown)}{also}", *blocks
+    )
+    return {**done, "reply_broadcast": True}  # the thread's reply, also shown in the channel
 
 
 @notice.register
@@ -214,11 +223,30 @@ def _investment(item: Investment) -> str:
 def _question(shown: Analysis, level: int) -> str:
     """Why 1 asks about the cause; every later why quotes the answer before it."""
     if level == 1:
-        return f"Why 1: why did “{_cause(shown, limit=QUOTED)}” happen?"
+        return f"Why 1: why did {_causes_named(shown)} happen?"
     before = next((a for a in shown.answers if a.level == level - 1), None)
     if before is None:
         return f"Why {level}: why “that”?"
     return f"Why {level}: why “{said(clip(before.text, QUOTED), _author(before))}”?"
+
+
+def question(shown: Analysis, level: int) -> str:
+    """The why asked at ``level``, as the thread asks it (why 1 names every cause known)."""
+    return _question(shown, level)
+
+
+def _causes_named(shown: Analysis) -> str:
+    """Every cause, quoted: “a”, “b” and “c” — past the first few, how many more."""
+    named = [f"“{said(clip(text, QUOTED), by)}”" for text, by in shown.causes[:NAMED_CAUSES]]
+    hidden = len(shown.causes) - len(named)
+    if hidden:
+        named.append(f"{hidden} more cause{'s' if hidden > 1 else ''} (`/line status`)")
+    return ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
+
+
+def _causes_listed(shown: Analysis) -> str:
+    lines = [f"• {said(clip(text, LINE), by)} — {who(by)}" for text, by in shown.causes]
+    return listing(lines, head="*Causes*", more=_see_thread)
 
 
 def _cause(shown: Analysis, *, limit: int = LINE) -> str:

@@ -1,5 +1,6 @@
 """Buttons: the same commands as the slash commands, answered through ``response_url``."""
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -23,13 +24,17 @@ def _press(andon: Andon, meaning: Callable[[str], Intent]) -> Callable[..., None
         actions = body.get("actions") or [{}]
         intent = meaning(str(actions[0].get("value", "")))
         actor = from_action(body)
-        result = andon.execute(intent, actor)
-        if (body.get("view") or {}).get("type") == "home":
-            # A Home has no response_url: the answer is the person's Home, published afresh.
-            if andon.homes is not None:
-                andon.homes.show(actor.id)
-            return
-        respond(response_type="ephemeral", replace_original=False, **reply(result))
+        answered = threading.Event()  # a deploy it starts waits: the answer comes first
+        try:
+            result = andon.execute(intent, actor, answered=answered)
+            if (body.get("view") or {}).get("type") == "home":
+                # A Home has no response_url: the answer is the person's Home, published afresh.
+                if andon.homes is not None:
+                    andon.homes.show(actor.id)
+                return
+            respond(response_type="ephemeral", replace_original=False, **reply(result))
+        finally:
+            answered.set()
 
     return press
 

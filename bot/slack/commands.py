@@ -1,5 +1,6 @@
 """Slash commands (``/line``, ``/ci``): parse, execute, answer ephemerally in the ack."""
 
+import threading
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -18,7 +19,12 @@ def register(app: App, andon: Andon) -> None:
             decoded(command.get("text", "")),
             environments=andon.config.environments,
         )
-        ack(response_type="ephemeral", **reply(andon.execute(intent, from_command(command))))
+        answered = threading.Event()  # a deploy it starts waits: the answer comes first
+        try:
+            result = andon.execute(intent, from_command(command), answered=answered)
+            ack(response_type="ephemeral", **reply(result))
+        finally:
+            answered.set()
 
     for name in COMMANDS:
         app.command(name)(answer)

@@ -1,6 +1,7 @@
 """The shell: ``/line stop CI is red``, ``#12 <reply>`` in a thread, ``!press 12 line_start``."""
 
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -68,11 +69,15 @@ class Shell:
             self._execute(Help(not_understood=text))
 
     def _execute(self, intent: Intent) -> None:
-        result = self._andon.execute(intent, self._actor)
-        self._andon.courier.flush(timeout=5)  # the channel speaks first, then the answer
-        self._last_answer = reply(result)
-        first, *rest = transcript(self._last_answer) or [""]
-        self._chat.say(f"(only you) {first}", *(f"  {line}" for line in rest))
+        answered = threading.Event()  # a deploy it starts waits: its news follows the answer
+        try:
+            result = self._andon.execute(intent, self._actor, answered=answered)
+            self._andon.courier.flush(timeout=5)  # the channel speaks first, then the answer
+            self._last_answer = reply(result)
+            first, *rest = transcript(self._last_answer) or [""]
+            self._chat.say(f"(only you) {first}", *(f"  {line}" for line in rest))
+        finally:
+            answered.set()
 
     def _press(self, words: list[str]) -> None:
         """``!press 12 line_start`` presses a button of message #12; ``!press line_start`` one of

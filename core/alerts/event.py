@@ -109,6 +109,7 @@ class AlertEvent:
     started_at: datetime | None = None  # when it fired, as the sender says
     group: str | None = None  # Alertmanager's groupKey, when the alert came in a group
     facts: Facts = field(default_factory=Facts)
+    sender: str | None = None  # who sent it, when a generic payload names it ("Datadog")
 
     @property
     def identity(self) -> str:

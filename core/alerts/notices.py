@@ -65,6 +65,15 @@ class PageWithoutStop(Notice):
 
 
 @dataclass(frozen=True)
+class PagedWhileStopped(Notice):
+    """New pages that joined a stoppage already open: their own post in the channel (one for
+    a delivery's pages), which the stoppage's thread links to as another cause."""
+
+    pages: tuple[PageView, ...]
+    stoppage_id: int
+
+
+@dataclass(frozen=True)
 class Held(Notice):
     """A flapping alert is held: recorded, said once, not paged each time."""
 

@@ -100,6 +100,7 @@ class Opener:
         page = Page(
             identity=alert.page_group,
             source=alert.source,
+            sender=alert.sender,
             name=alert.name[:255],
             summary=alert.summary,
             severity=alert.severity,
@@ -125,6 +126,7 @@ class Opener:
         return {
             "identity": alert.page_group,
             "source": alert.source,
+            "sender": alert.sender,
             "name": alert.name[:255],
             "summary": alert.summary,
             "severity": alert.severity,

@@ -10,6 +10,7 @@ from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
 from core.actor import Actor
+from core.alerts import senders
 from core.alerts.event import Facts
 from core.clock import Clock
 from core.config import AndonConfig
@@ -57,6 +58,7 @@ class PageView:
     value: str | None
     url: str | None
     source: str
+    sender: str  # who sent it, as people call it: "Alertmanager", "Datadog", "monitoring"
     status: PageStatus
     opened_at: datetime
     oncall: str | None
@@ -167,6 +169,7 @@ def _shown(
         value=page.value,
         url=page.url,
         source=page.source,
+        sender=senders.named(page.source, page.sender),
         status=PageStatus(page.status),
         opened_at=page.opened_at,
         oncall=page.oncall,

@@ -141,7 +141,8 @@ def _record(
         page = session.get(Page, page_id)
         assert page is not None
         page.status, page.resolved_at, page.due_at = PageStatus.RESOLVED.value, done.now, None
-        page.resolved_by, page.resolved_by_name = source_actor(page.source).id, page.source
+        source = source_actor(page.source, page.sender)
+        page.resolved_by, page.resolved_by_name = source.id, source.name
         session.add(page)
         event(session, page, done.now, "resolved", page.source, "the source resolved it")
 

@@ -15,15 +15,18 @@ from sqlmodel import Session, col, select
 
 from core import line
 from core.actor import Actor
-from core.alerts import grouping
-from core.alerts.notices import Change, PageChanged, Paged, PageWithoutStop
-from core.alerts.pages import PageStatus, counts, views
+from core.alerts import grouping, senders
+from core.alerts.notices import Change, PageChanged, Paged, PagedWhileStopped, PageWithoutStop
+from core.alerts.opening import event
+from core.alerts.pages import PageStatus, PageView, counts, views
 from core.clock import Clock
 from core.config import AndonConfig
-from core.notifier import MessageRef, Notifier
+from core.notifier import MessageRef, Notice, Notifier
 from core.whys import rule as whys_rule
 from core.whys import severity
-from storage.tables import Page
+from storage.tables import Page, PageEvent
+
+JOINED = "joined"  # a page's event: it joined a stoppage already open, with its own post
 
 
 @dataclass
@@ -36,9 +39,10 @@ class Told:
     news: dict[int, list[Change]] = field(default_factory=dict)  # what firing alerts say now
 
 
-def source_actor(source: str) -> Actor:
-    """Monitoring acts on the line like a person does, and is named like one in the audit log."""
-    return Actor(id=f"alerts:{source}", name=source, via="alert")
+def source_actor(source: str, sender: str | None = None) -> Actor:
+    """Monitoring acts on the line like a person does, and is named like one — by the
+    integration people know ("Alertmanager"), not the webhook format's name."""
+    return Actor(id=f"alerts:{source}", name=senders.named(source, sender), via="alert")
 
 
 def tell(
@@ -61,19 +65,21 @@ def tell(
         and (page.dm_id is not None or page.channel_id is not None)
     ]
     stopping = [page for page in changed if page.id in told.news and _stops_now(page)]
-    _stop_line(session, notifier=notifier, clock=clock, pages=[*untold, *stopping])
+    posted = _stop_line(
+        session, notifier=notifier, clock=clock, config=config, pages=[*untold, *stopping]
+    )
     shown = views(session, [*untold, *changed], clock=clock, config=config)
     for page, view in zip(untold, shown, strict=False):
         if page.oncall is not None:
             page.dm_id = notifier.dm(page.oncall, Paged(view)).id
-        if not page.stops_line or page.oncall is None:
+        if (not page.stops_line or page.oncall is None) and page.id not in posted:
             page.channel_id = notifier.post(PageWithoutStop(view)).id
         session.add(page)
     for page, view in zip(changed, shown[len(untold) :], strict=True):
         if page.dm_id is not None:
             notifier.update(MessageRef(page.dm_id), Paged(view))
         if page.channel_id is not None:
-            notifier.update(MessageRef(page.channel_id), PageWithoutStop(view))
+            notifier.update(MessageRef(page.channel_id), _in_channel(session, page, view))
         news = told.news.get(page.id or 0)
         if news:
             said = PageChanged(view, tuple(news))
@@ -89,6 +95,17 @@ def _stops_now(page: Page) -> bool:
     return live and page.stops_line and page.stoppage_id is None
 
 
+def _in_channel(session: Session, page: Page, view: PageView) -> Notice:
+    """A page's own channel message: a cause that joined a stoppage, or a page the line runs
+    through (or that nobody is on call for)."""
+    joined = session.exec(
+        select(PageEvent.id).where(PageEvent.page_id == page.id, PageEvent.kind == JOINED)
+    ).first()
+    if joined is not None and page.stoppage_id is not None:
+        return PagedWhileStopped((view,), page.stoppage_id)
+    return PageWithoutStop(view)
+
+
 def _untold(page: Page) -> bool:
     """Paged, but nobody has heard of it yet: no DM, no channel message, never escalated."""
     return (
@@ -100,19 +117,46 @@ def _untold(page: Page) -> bool:
 
 
 def _stop_line(
-    session: Session, *, notifier: Notifier, clock: Clock, pages: Sequence[Page]
-) -> None:
-    """Every new page that stops the line is a cause of the stoppage; the lock is taken once."""
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    config: AndonConfig,
+    pages: Sequence[Page],
+) -> set[int]:
+    """Every new page that stops the line is a cause of the stoppage; the lock is taken once.
+
+    A page that opens the stoppage is its announcement; pages that join a stoppage already open
+    get their own post in the channel — one for the delivery's new pages, linked from the
+    thread. Returns the pages so posted."""
     stopping = [page for page in pages if page.stops_line and page.stoppage_id is None]
+    posted: set[int] = set()
     if not stopping:
-        return
+        return posted
+
+    def own_post(stoppage_id: int, indexes: Sequence[int]) -> MessageRef:
+        joining = [stopping[index] for index in indexes]
+        shown = views(session, joining, clock=clock, config=config)
+        post = notifier.post(PagedWhileStopped(tuple(shown), stoppage_id))
+        now = clock.now()
+        for page in joining:
+            posted.add(page.id or 0)
+            if len(joining) == 1:  # its own message, updated as its alerts change
+                page.channel_id = post.id
+            said = f"stoppage #{stoppage_id}, stopped already"
+            event(session, page, now, JOINED, source_actor(page.source, page.sender).name, said)
+        return post
+
     sizes = counts(session, [page.id for page in stopping if page.id is not None])
     causes = []
     for page in stopping:
         more = sum(sizes.get(page.id or 0, {}).values()) - 1
         also = f" (and {more} more alert{'s' if more > 1 else ''})" if more > 0 else ""
-        causes.append((source_actor(page.source), f"page: {page.name} — {page.summary}{also}"))
-    joined = line.stop_many(session, notifier=notifier, clock=clock, causes=causes)
+        said = f"page: {page.name} — {page.summary}{also}"
+        causes.append((source_actor(page.source, page.sender), said))
+    joined = line.stop_many(
+        session, notifier=notifier, clock=clock, causes=causes, own_post=own_post
+    )
     heaviest: dict[int, severity.Severity] = {}  # the analysis takes the worst page's severity
     for page, stoppage_id in zip(stopping, joined, strict=True):
         if stoppage_id is not None:
@@ -122,6 +166,7 @@ def _stop_line(
             heaviest[stoppage_id] = max(heaviest.get(stoppage_id, found), found, key=_ORDER.index)
     for stoppage_id, worst in heaviest.items():
         whys_rule.from_alert(session, stoppage_id, worst)
+    return posted
 
 
 _ORDER = list(severity.Severity)

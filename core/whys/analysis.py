@@ -50,6 +50,13 @@ class Analysis:
     done_at: datetime | None
     repeat_of: int | None
     cause_by: Actor | None = None  # who named the cause: a Slack user's mentions stay live
+    others: tuple[tuple[str, Actor], ...] = ()  # causes that joined after the first, and who
+
+    @property
+    def causes(self) -> tuple[tuple[str, Actor], ...]:
+        """Every cause known now, the first first: why 1 asks about them all."""
+        first = (self.cause, self.cause_by or Actor("andon", "andon", "andon"))
+        return (first, *self.others)
 
     @property
     def done(self) -> bool:
@@ -58,7 +65,9 @@ class Analysis:
     def question(self, level: int) -> str:
         """Why 1 asks about the cause; every later why about the answer before it."""
         if level == 1:
-            return f"Why 1: why did “{self.cause}” happen?"
+            named = [f"“{text}”" for text, _by in self.causes]
+            listed = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else named[0]
+            return f"Why 1: why did {listed} happen?"
         before = next((a.text for a in self.answers if a.level == level - 1), "that")
         return f"Why {level}: why “{before}”?"
 
@@ -91,11 +100,12 @@ def analysis(session: Session, stoppage_id: int) -> Analysis:
     reads it in a read-only transaction, beside writers)."""
     query = select(Whys).where(Whys.stoppage_id == stoppage_id)
     row = session.exec(query).first() or Whys(stoppage_id=stoppage_id)
-    first = session.exec(
+    causes = session.exec(
         select(StoppageCause)
         .where(StoppageCause.stoppage_id == stoppage_id)
         .order_by(col(StoppageCause.id))
-    ).first()
+    ).all()
+    first = causes[0] if causes else None
     answers = session.exec(
         select(WhyAnswer).where(WhyAnswer.stoppage_id == stoppage_id).order_by(col(WhyAnswer.level))
     ).all()
@@ -110,6 +120,7 @@ def analysis(session: Session, stoppage_id: int) -> Analysis:
         done_at=row.done_at,
         repeat_of=row.repeat_of,
         cause_by=Actor(first.actor, first.actor_name, first.via) if first else None,
+        others=tuple((c.text, Actor(c.actor, c.actor_name, c.via)) for c in causes[1:]),
     )
 
 

@@ -86,7 +86,7 @@ def complete(session: Session, stoppage_id: int) -> bool:
 def close(
     session: Session, *, notifier: Notifier, thread: MessageRef, clock: Clock, stoppage_id: int
 ) -> None:
-    """The five whys is done: the summary, in the thread and the channel."""
+    """The five whys is done: the summary, once — in the thread, also sent to the channel."""
     row = whys_of(session, stoppage_id)
     row.open_level, row.done_at = DONE, clock.now()
     row.repeat_of = repeats.earlier(session, stoppage_id)
@@ -94,7 +94,6 @@ def close(
     session.flush()
     shown = analysis(session, stoppage_id)
     notifier.reply(thread, WhysDone(shown, row.repeat_of))
-    notifier.post(WhysDone(shown, row.repeat_of))
     if row.scheduled_at is None:  # a booked meeting already let it start
         line.startable(session, notifier=notifier, stoppage_id=stoppage_id)
 

@@ -52,7 +52,8 @@ class NotUnderstood(Notice):
 
 @dataclass(frozen=True)
 class WhysDone(Notice):
-    """The five whys and the investments, in one summary (thread and channel)."""
+    """The five whys and the investments, in one summary: a reply in the thread that is also
+    sent to the channel (Slack's "Also send to channel"), not a second post."""
 
     analysis: Analysis
     repeat_of: int | None

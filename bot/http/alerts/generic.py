@@ -2,12 +2,15 @@
 payload").
 
 Required: ``name`` and ``status`` (``firing`` | ``resolved``). Optional: ``severity``,
-``summary`` (default: the name and status), ``fingerprint`` (the key; default the name, so one
-name is one alert), ``value`` (a number or a string), ``url`` (http or https) and ``labels`` (an
-object of strings, for routes; ``alertname`` and ``severity`` are added from the fields above).
+``summary`` (default: the name and status), ``source`` (the system that sent it, as people call
+it: "Datadog"; without it the alert is from "monitoring"), ``fingerprint`` (the key; default
+the name, so one name is one alert), ``value`` (a number or a string), ``url`` (http or https)
+and ``labels`` (an object of strings, for routes; ``alertname`` and ``severity`` are added from
+the fields above).
 """
 
 from bot.http.alerts.fields import LONGEST_KEY, LONGEST_NAME, Fields
+from core.alerts import senders
 from core.alerts.event import AlertEvent, AlertStatus
 
 PROVIDER = "generic"
@@ -34,6 +37,7 @@ def read(payload: object) -> list[AlertEvent]:
                 "alertname": name,
                 **({"severity": severity} if severity else {}),
             },
+            sender=body.optional_text("source", longest=senders.LONGEST),
         )
     ]
 

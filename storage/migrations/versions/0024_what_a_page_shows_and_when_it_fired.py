@@ -2,7 +2,7 @@
 severity as last sent
 
 Revision ID: 0024
-Revises: 0019
+Revises: 0021
 Create Date: 2026-12-08 10:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0024"
-down_revision: str | None = "0019"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
