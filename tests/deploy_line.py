@@ -4,6 +4,7 @@ Slack — so ``/deploy`` goes from a signed slash command to files on the hosts.
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -182,14 +183,15 @@ class DeployLine:
 
     def progress(self, deploy_id: int) -> list[dict[str, Any]]:
         """Every version of the deploy's channel message: the post, then its updates."""
+        named = re.compile(rf"\bdeploy {deploy_id}\b")
         posts = [
             c.params
             for c in self.slack.calls("chat.postMessage")
-            if f"#{deploy_id}" in json.dumps(c.params.get("blocks", []))
+            if named.search(json.dumps(c.params.get("blocks", [])))
         ]
         updates = [
             c.params
             for c in self.slack.calls("chat.update")
-            if f"#{deploy_id}" in json.dumps(c.params.get("blocks", []))
+            if named.search(json.dumps(c.params.get("blocks", [])))
         ]
         return posts + updates

@@ -85,7 +85,7 @@ TABLE = (
     Case("/rollback", "", DEPLOYERS_ONLY, "Rolling back", cli=("rollback",)),
     Case("/deploy", "status", {}, "production", cli=("deploy", "status")),
     Case("/ci", "{revision}", {}, "green", cli=("ci", "status", "{revision}")),
-    Case("/line", "status", {}, "The line is", cli=("line", "status")),
+    Case("/line", "status", {}, "The line has been", cli=("line", "status")),
     Case("/line", "stop walking every role", {}, "stopped"),
     Case(
         "/line",

@@ -127,7 +127,7 @@ def test_a_pagerduty_client_posting_to_base_url_v2_enqueue_pages_like_the_base_p
     assert resolved.status_code == 202, resolved.text
     [update] = updates(fake_slack)
     assert update["text"].startswith("DISK at 99% on machine prod-datapipe03.example.com")
-    assert "resolved by pagerduty" in update["text"]
+    assert "resolved by PagerDuty" in update["text"]
 
 
 def test_a_page_from_alertmanagers_pagerduty_sender_is_named_by_its_summary(

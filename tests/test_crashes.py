@@ -380,7 +380,7 @@ def test_andon_killed_mid_deploy_restarts_whole(
         assert f"{fleet.hosts[index].address} — {revision[:7]}" in status, status
 
     # The lock is free: a new deploy is accepted and ships everywhere.
-    assert "Deploying" in team.slash("/deploy", crash.second[:7])
+    assert "Deploying" in team.slash("/deploy", f"{crash.second[:7]} again")
     assert team.finished()["status"] == "succeeded"
     _assert_whole(crash, [crash.second] * 3)
     for index in team.hosts:

@@ -103,7 +103,8 @@ def test_several_reasons_at_once_are_a_cause_each_of_one_stoppage(database: Data
         audited = session.exec(
             select(AuditEntry.outcome, AuditEntry.message).order_by(AuditEntry.id)
         ).all()
-    assert kinds == ["post", "reply", "reply", "reply"]  # announcement, thread, 2 causes added
+    # announcement, thread; each cause added: a reply, and the announcement updated to name it
+    assert kinds == ["post", "reply", "reply", "update", "reply", "update"]
     assert [tuple(row) for row in audited][1:] == [
         ("ok", f"stoppage #{again.stoppage.id}"),
         ("ok", "cause added"),

@@ -256,7 +256,7 @@ def test_slack_keys_are_kept_a_day_and_webhook_ids_a_month(database_url: str) ->
 def test_the_scheduled_job_forgets_what_no_replay_or_redelivery_can_match(
     andon: InProcessAndon,
 ) -> None:
-    assert _slash(andon, "/line", "status").startswith("The line is running")
+    assert _slash(andon, "/line", "status").startswith("The line has been running")
     payload = json.loads((FIXTURES / "github" / "workflow_run.completed.json").read_text())
     payload["workflow_run"].update(head_sha=sha(), head_branch="topic", conclusion="success")
     headers = {"X-GitHub-Event": "workflow_run", "X-GitHub-Delivery": f"delivery-{sha()[:12]}"}

@@ -111,7 +111,7 @@ def test_many_requests_in_a_row_over_one_connection_are_each_acted_on_once(
             _, said = line.command("stop socket B", retry=1)
             assert "added" in said, said
             _, said = line.command("status", retry=2)
-            assert said.startswith("The line is stopped"), said
+            assert said.startswith("The line has been stopped"), said
             _, answer = line.press("U0ANA")
             assert "five whys" in answer.lower(), answer  # refused: the whys is not done
             _, said = line.command("schedule tomorrow 10:00", command="/whys", retry=1)

@@ -109,7 +109,7 @@ def test_a_red_build_whose_ci_says_nothing_is_described_from_the_repository(line
     assert "(no commit message)" not in red and "unknown author" not in red
     assert "Line stopped by tests CI" in red
     refused = "\n".join(line.type("/deploy"))
-    assert re.search(r"Line is stopped since [0-9:]+ UTC by tests CI: CI failed on", refused)
+    assert re.search(r"The line is stopped since [0-9:]+ UTC by tests CI: CI failed on", refused)
     assert "@tests CI" not in refused
 
     unknown = secrets.token_hex(20)  # a revision the repository has never seen: nothing to read

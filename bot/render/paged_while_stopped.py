@@ -15,6 +15,8 @@ SUMMARY = 160
 
 @notice.register
 def _(item: PagedWhileStopped) -> Message:
+    if not item.pages:  # nothing opened after all: nothing to show but the stoppage
+        return message(f"Stoppage #{item.stoppage_id} has no new page.")
     first = item.pages[0]
     sender = f"*{mrkdwn.inert(clip(first.sender, NAME))}*"
     whom = (
