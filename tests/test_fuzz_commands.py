@@ -21,8 +21,8 @@ from bot.commands import COMMANDS, Help, Intent, parse
 from bot.render.reply import Failure, reply
 from core.actor import Actor
 from core.clock import ManualClock
-from core.whys.analysis import DONE, whys_of
-from storage.tables import Stoppage
+from core.whys.analysis import DONE
+from storage.tables import Stoppage, Whys
 from tests.deploy_line import App, toml_value
 from tests.fakes.slack import FakeSlack
 from tests.fuzzing import fuzz
@@ -159,7 +159,13 @@ def _open_thread(andon: InProcessAndon) -> int:
     engine = andon.andon
     with engine.database.reading() as session:
         open_ = session.exec(select(Stoppage).where(col(Stoppage.closed_at).is_(None))).first()
-        finished = open_ is not None and whys_of(session, open_.id).open_level >= DONE
+        # read, never create: whys_of would insert the row inside this read-only session
+        row = (
+            session.exec(select(Whys).where(Whys.stoppage_id == open_.id)).first()
+            if open_ is not None
+            else None
+        )
+        finished = row is not None and row.open_level >= DONE
     if open_ is None or finished:
         engine.execute(parse("/line", "start force fuzzing goes on"), ADMIN)
         engine.execute(parse("/line", "stop fuzzing the five whys"), PERSON)
