@@ -155,7 +155,7 @@ def memory(root: Path, slack: FakeSlack, baseline: Path, size: int) -> list[Memo
                         client.join()
                     peak = status_mb(pid, "VmHWM")
                 finally:
-                    server.stop()
+                    server.stop(graceful=variant != "baseline")
                 row = Memory(variant, door, sent_as, idle, peak, sorted(said))
                 say(f"{variant} {door} {sent_as}: idle {idle:.0f} MB, peak {peak:.0f} MB, {said}")
                 found.append(row)
@@ -210,7 +210,7 @@ def loop(root: Path, slack: FakeSlack, baseline: Path) -> list[Loop]:
             done.set()
             asker.join()
         finally:
-            server.stop()
+            server.stop(graceful=variant != "baseline")
         say(f"{variant}: {said}, /healthz max {max(latencies):.0f} ms")
         found.append(Loop(variant, sorted(said), latencies))
     return found

@@ -307,7 +307,7 @@ def run_case(
             say("\n".join(server.log().splitlines()[-30:]))
             raise
         finally:
-            server.stop()
+            server.stop(graceful=pythonpath is None)  # an older Andon may not stop cleanly
         result.log_errors = complaints(server.log())
     return result
 

@@ -65,13 +65,14 @@ def send_until_answered(
 def read_answer(sock: socket.socket, *, sent: int = 0, timeout: float = 60.0) -> Answer:
     """The answer's status, headers and body (by its Content-Length)."""
     sock.settimeout(timeout)
-    data = b""
-    while b"\r\n\r\n" not in data:
+    data = bytearray()  # an answer may be large (an older Andon echoed bodies): grow in place
+    while b"\r\n\r\n" not in data:  # the head is small: found in the first reads
         more = sock.recv(65536)
         if not more:
-            raise ConnectionError(f"closed without an answer after {data[:200]!r}")
+            raise ConnectionError(f"closed without an answer after {bytes(data[:200])!r}")
         data += more
-    top, _, body = data.partition(b"\r\n\r\n")
+    top, _, rest = bytes(data).partition(b"\r\n\r\n")
+    body = bytearray(rest)
     status_line, *header_lines = top.decode("latin-1").split("\r\n")
     headers = {}
     for line in header_lines:
@@ -83,7 +84,7 @@ def read_answer(sock: socket.socket, *, sent: int = 0, timeout: float = 60.0) ->
         if not more:
             break
         body += more
-    return Answer(int(status_line.split()[1]), headers, body[:length], sent)
+    return Answer(int(status_line.split()[1]), headers, bytes(body[:length]), sent)
 
 
 def closed_by_server(sock: socket.socket, timeout: float = 30.0) -> bool:

@@ -227,7 +227,7 @@ STAMPS = (
 )
 
 
-@fuzz(40)
+@fuzz(25)
 @given(stamp=STAMPS, sign=st.booleans())
 def test_a_slack_timestamp_of_any_wrong_shape_is_401(
     served: Served, stamp: str, sign: bool

@@ -121,7 +121,7 @@ HEADERS = {
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
-@fuzz(40)
+@fuzz(25)
 @given(data=st.data())
 def test_schema_fuzz_never_answers_5xx_nor_half_writes(
     served: Served, operation: str, data: st.DataObject

@@ -30,7 +30,7 @@ ANSWERS = [kind for kind in typing.get_args(Result) if typing.get_origin(kind) i
 
 
 @pytest.mark.parametrize("kind", NOTICES, ids=lambda kind: kind.__name__)
-@fuzz(15)
+@fuzz(8)
 @given(data=st.data())
 def test_every_announcement_fits_slack_and_is_inert(kind: type, data: st.DataObject) -> None:
     item = data.draw(hostile.built(kind))
@@ -40,7 +40,7 @@ def test_every_announcement_fits_slack_and_is_inert(kind: type, data: st.DataObj
 
 
 @pytest.mark.parametrize("kind", ANSWERS, ids=lambda kind: kind.__name__)
-@fuzz(15)
+@fuzz(8)
 @given(data=st.data())
 def test_every_answer_fits_slack_and_is_inert(kind: type, data: st.DataObject) -> None:
     shown = reply(data.draw(hostile.built(kind)))
