@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run demo test conformance fuzz lint format install dev bench clean
+.PHONY: run demo test campaign conformance fuzz lint format install dev bench clean
 
 run: $(VENV)/.runtime
 	$(BIN)/andon serve
@@ -20,7 +20,16 @@ TEST_WORKERS ?= 3
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/conformance $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/conformance \
+		-m "not campaign" $(PYTEST_ARGS)
+
+# The campaigns: every hostile string through every field, every command through every role,
+# kills at every deploy step, outages, races, and the fuzzers at their bounded budgets — the
+# tests marked `campaign`, kept out of `make test` so that it stays a few minutes; .ci/run runs
+# them after it. (`make fuzz` is the long, randomized run of the fuzzers alone.)
+campaign: $(VENV)/.dev
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/conformance \
+		-m campaign $(PYTEST_ARGS)
 
 # The real senders (Alertmanager, Buildbot, the PagerDuty clients, git over file:// and ssh://)
 # against a running Andon; each is skipped, saying why, where it is not installed

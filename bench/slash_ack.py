@@ -78,7 +78,7 @@ def status_request(server: AndonServer) -> Request:
             server.url + "/slack/events", data=body, headers=headers, timeout=TIMEOUT_S
         )
         took = time.perf_counter() - started
-        ok = answer.status_code == 200 and _text(answer).startswith("The line is")
+        ok = answer.status_code == 200 and _text(answer).startswith("The line ")
         return took, answer.status_code, ok
 
     return send

@@ -202,7 +202,7 @@ class Prober:
                     )
                     status = answer.status_code
                     ok = status == 200 and str(answer.json().get("text", "")).startswith(
-                        "The line is"
+                        "The line "  # "is stopped" before 2026-12, "has been stopped" since
                     )
                 except (requests.RequestException, ValueError):
                     status, ok = 0, False

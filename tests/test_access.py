@@ -38,6 +38,9 @@ from tests.harness import CHANNEL, andon_env, run_cli
 from tests.inprocess import InProcessAndon
 from tests.slack_requests import block_action, slash_command, view_submission
 
+# A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
+pytestmark = pytest.mark.campaign
+
 T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 
 # Who presses: Slack user IDs, distinct per role; the requester of the deploy to approve is

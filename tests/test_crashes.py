@@ -22,6 +22,9 @@ from tests.deploy_line import DeployLine
 from tests.fakes.slack import FakeSlack
 from tests.ssh_hosts import SshFleet
 
+# A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
+pytestmark = pytest.mark.campaign
+
 FILES = {"app.py": "print('v1')\n", "README": "app\n"}
 TICK = "0.25"  # ANDON_TICK_SECONDS: the sweep and the deploy tick run four times a second
 

@@ -26,6 +26,9 @@ from tests.harness import CHANNEL, AndonServer
 from tests.inprocess import InProcessAndon
 from tests.slack_requests import slash_command, thread_reply
 
+# A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
+pytestmark = pytest.mark.campaign
+
 ONE, TWO = "U0ONE", "U0TWO"
 _events = itertools.count(1)
 

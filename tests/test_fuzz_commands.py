@@ -30,6 +30,9 @@ from tests.harness import CHANNEL
 from tests.inprocess import InProcessAndon
 from tests.slack_requests import slash_command, thread_reply
 
+# A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
+pytestmark = pytest.mark.campaign
+
 T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 PERSON = Actor(id="U0FUZZ", name="fuzz", via="slack")
 ADMIN = Actor(id="U0LEAD", name="lead", via="slack")

@@ -25,6 +25,9 @@ from tests.raw_http import CHUNK, Answer, chunked, connect, head, read_answer, s
 from tests.slack_requests import signed_headers, slash_command, thread_reply
 from tests.test_fuzz_http import SEEDS
 
+# A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
+pytestmark = pytest.mark.campaign
+
 CONFIG = f"""[slack]
 channel = "{CHANNEL}"
 [gate]

@@ -34,6 +34,9 @@ from tests.fuzzing import fuzz, row_counts
 from tests.harness import API_TOKEN, WEBHOOK_SECRET
 from tests.test_alert_formats import GRAFANA, nagios, trigger
 
+# A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
+pytestmark = pytest.mark.campaign
+
 FIXTURES = Path(__file__).parent / "fixtures"
 MAX_BODY = HttpConfig().max_body
 CONFIG = '[gate]\nprotected = ["refs/heads/main"]\n'

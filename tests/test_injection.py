@@ -40,6 +40,9 @@ from tests.injection_payloads import (
 )
 from tests.slack_requests import view_submission
 
+# A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
+pytestmark = pytest.mark.campaign
+
 PERSON = "<@U0EVE>"  # the person the hostile mention names, live only from a Slack door
 
 

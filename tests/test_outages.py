@@ -26,6 +26,9 @@ from tests.postgres import PostgresCluster, server_binaries
 from tests.slack_requests import slash_command
 from tests.ssh_hosts import SshFleet
 
+# A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
+pytestmark = pytest.mark.campaign
+
 T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 OUTAGE_MINUTES = 30
 ONCALL = "U0ONCALL"

@@ -18,6 +18,9 @@ from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, AndonServer
 from tests.slack_requests import block_action, slash_command, thread_reply
 
+# A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
+pytestmark = pytest.mark.campaign
+
 STOPS = 50  # concurrent /line stop
 START_RACES = 8  # /line start against a red build, per database
 ONCALL = "U0ONCALL"

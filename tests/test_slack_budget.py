@@ -22,6 +22,9 @@ from tests import hostile, inert
 from tests.fakes import slack_rules
 from tests.fuzzing import fuzz
 
+# A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
+pytestmark = pytest.mark.campaign
+
 NOTICES = sorted(
     (kind for kind in notice.registry if kind is not Notice and issubclass(kind, Notice)),
     key=lambda kind: kind.__name__,

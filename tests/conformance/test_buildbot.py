@@ -107,12 +107,9 @@ def test_the_green_build_after_it_is_named_as_the_fix_in_the_thread(story: Story
     assert f"{BUILDER} passed on main" in story.fixed["text"]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the formatter docs/ci.md shows sends no `changes`, and Andon does not yet read the "
-    "author and subject from git at [repo] path: the announcement says 'unknown author'",
-)
 def test_the_red_build_names_its_author_and_subject(story: Story) -> None:
+    """The formatter docs/ci.md shows sends no ``changes``: Andon reads them from git at
+    ``[repo] path``."""
     shown = json.dumps(story.failed, ensure_ascii=False)
     assert RED_SUBJECT in shown
     assert "Maria Kovač" in shown
