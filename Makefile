@@ -67,8 +67,10 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/bodies.py
 
 # uv installs in seconds what pip takes half a minute to: it is put into the virtualenv itself
-# (from PyPI, as pip would fetch anything), so nothing outside the checkout changes.
-INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python
+# (from PyPI, as pip would fetch anything), so nothing outside the checkout changes. Bytecode is
+# compiled once at install: otherwise the first test run's servers and CLI runs, starting
+# together, compile the same modules side by side before any cache is written.
+INSTALL = $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python
 
 $(VENV)/.runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,6 +80,7 @@ $(VENV)/.runtime: pyproject.toml
 
 $(VENV)/.dev: $(VENV)/.runtime
 	$(INSTALL) -e '.[dev]'
+	$(BIN)/python -m compileall -q bot core storage tests
 	touch $@
 
 $(VENV)/.conformance: $(VENV)/.dev
