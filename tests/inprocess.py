@@ -22,7 +22,7 @@ from bot.slack import app as slack_app
 from core.clock import ManualClock
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.harness import API_TOKEN, WEBHOOK_SECRET, free_port
-from tests.slack_requests import SIGNING_SECRET, signed_headers
+from tests.slack_requests import SIGNING_SECRET, signed_headers, slash_command
 
 
 class InProcessAndon:
@@ -88,6 +88,17 @@ class InProcessAndon:
         if answer.status_code == 200 and "json" in answer.headers.get("content-type", ""):
             self.slack.judge_ack(answer.json())
         return answer
+
+    def slash(self, command: str, text: str, *, user: str = "U0MARIA") -> str:
+        """A signed slash command from ``user`` (named after it); what Slack shows them, once
+        everything it queued has reached the fake Slack."""
+        body, kind = slash_command(
+            command, text, user=user, name=user.lower()[2:], response_url=self.slack.response_url()
+        )
+        answer = self.slack_post(body, kind)
+        assert answer.status_code == 200, answer.text
+        self.deliver()
+        return str(answer.json()["text"])
 
     def api(self, path: str) -> Any:
         answer = requests.get(

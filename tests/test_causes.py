@@ -19,7 +19,7 @@ from tests.ci_payloads import signature
 from tests.fakes.slack import Call, FakeSlack
 from tests.harness import CHANNEL
 from tests.inprocess import InProcessAndon
-from tests.slack_requests import slash_command, thread_reply
+from tests.slack_requests import thread_reply
 
 T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)  # a Thursday
 ONCALL = "U0ONE"
@@ -44,13 +44,7 @@ def andon(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[InProcessAndon]:
 
 
 def _slash(andon: InProcessAndon, command: str, text: str, user: str = "U0MARIA") -> str:
-    body, kind = slash_command(
-        command, text, user=user, name=user.lower()[2:], response_url=andon.slack.response_url()
-    )
-    answer = andon.slack_post(body, kind)
-    assert answer.status_code == 200, answer.text
-    andon.deliver()
-    return answer.json()["text"]
+    return andon.slash(command, text, user=user)
 
 
 def _alert(andon: InProcessAndon, provider: str, payload: Any) -> None:

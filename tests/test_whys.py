@@ -17,7 +17,7 @@ from core.clock import ManualClock
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, andon_env, run_cli
 from tests.inprocess import InProcessAndon
-from tests.slack_requests import slash_command, thread_reply
+from tests.slack_requests import thread_reply
 
 T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)  # a Thursday
 CONFIG = f'[slack]\nchannel = "{CHANNEL}"\n[access]\nadmins = ["U0LEAD"]\n[line]\nnag = "2h"\n'
@@ -45,13 +45,7 @@ def andon(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[InProcessAndon]:
 
 
 def _slash(andon: InProcessAndon, command: str, text: str, user: str = "U0MARIA") -> str:
-    body, kind = slash_command(
-        command, text, user=user, name=user.lower()[2:], response_url=andon.slack.response_url()
-    )
-    answer = andon.slack_post(body, kind)
-    assert answer.status_code == 200, answer.text
-    andon.deliver()
-    return answer.json()["text"]
+    return andon.slash(command, text, user=user)
 
 
 def _stop(andon: InProcessAndon, reason: str = "sign-up is broken") -> str:
