@@ -2,8 +2,9 @@
 a malformed, oversized, wrongly typed or unsigned request is a 4xx that names the problem —
 never a 5xx, and never a row written.
 
-The server is the real FastAPI application (``bot.http.app.build``) on a real SQLite database,
-called in-process through schemathesis' ASGI client.
+The server is the real FastAPI application (``bot.http.app.build``) on a real SQLite database
+and on a real PostgreSQL one (where a NUL in a query or a body is the database's refusal, not
+SQLite's silence), called in-process through schemathesis' ASGI client.
 """
 
 import copy
@@ -65,12 +66,18 @@ class Served:
     client: Any
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    workdir = tmp_path_factory.mktemp("fuzz-http")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    workdir = tmp_path_factory.mktemp(f"fuzz-http-{request.param}")
     (workdir / "andon.toml").write_text(CONFIG)
+    if request.param == "sqlite":
+        url = f"sqlite:///{workdir / 'andon.db'}"
+    else:
+        url = request.getfixturevalue("postgres").create_database(f"fuzz_http_{workdir.name[-6:]}")
     settings = Settings(
-        andon_database_url=f"sqlite:///{workdir / 'andon.db'}",
+        andon_database_url=url,
         andon_config=str(workdir / "andon.toml"),
         andon_api_token=API_TOKEN,
         andon_webhook_secret=WEBHOOK_SECRET,
