@@ -92,18 +92,28 @@ def test_a_workflow_run_that_did_not_succeed_is_a_failed_build(conclusion: str) 
     assert report("github", workflow_run(conclusion=conclusion), RUN).status is BuildStatus.FAILED
 
 
-@pytest.mark.parametrize(
-    "conclusion", ["cancelled", "skipped", "neutral", "action_required", "stale"]
-)
+@pytest.mark.parametrize("conclusion", ["cancelled", "skipped"])
+def test_a_cancelled_or_skipped_workflow_run_ends_as_canceled(conclusion: str) -> None:
+    got = report("github", workflow_run(conclusion=conclusion), RUN)
+    assert (got.status, got.failed_tests) == (BuildStatus.CANCELED, ())
+
+
+@pytest.mark.parametrize("conclusion", ["neutral", "action_required", "stale"])
 def test_a_workflow_run_that_says_nothing_about_the_commit_is_ignored(conclusion: str) -> None:
     assert conclusion in ignored("github", workflow_run(conclusion=conclusion), RUN)
 
 
-@pytest.mark.parametrize("action", ["requested", "in_progress"])
-def test_a_workflow_run_that_has_not_finished_is_ignored(action: str) -> None:
-    body = workflow_run(conclusion=None, status=action)
-    body["action"] = action
-    assert "not finished" in ignored("github", body, RUN)
+def test_a_requested_workflow_run_is_ignored_until_it_runs() -> None:
+    body = workflow_run(conclusion=None, status="queued")
+    body["action"] = "requested"
+    assert "queued" in ignored("github", body, RUN)
+
+
+def test_a_workflow_run_in_progress_is_a_running_build_of_its_commit() -> None:
+    body = workflow_run(conclusion=None, status="in_progress")
+    body["action"] = "in_progress"
+    got = report("github", body, RUN)
+    assert (got.status, got.run_id, got.finished_at) == (BuildStatus.RUNNING, "289782451.1", None)
 
 
 def test_the_event_header_is_read_whatever_its_case() -> None:

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from core.clock import ManualClock
-from tests.ci_payloads import sha
+from tests.ci_payloads import sha, signature
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, WEBHOOK_SECRET
 from tests.inprocess import InProcessAndon
@@ -184,6 +184,36 @@ def test_a_gitlab_pipeline_waiting_only_on_a_manual_job_counts_as_passed(
     body["object_attributes"]["sha"] = rev
     assert post(line, "gitlab", body, GITLAB).status_code == 200
     assert slash(line, "/ci", rev)["text"] == f"{rev[:7]} is green"
+
+
+# GitHub ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("conclusion", ["cancelled", "skipped"])
+def test_a_cancelled_github_run_is_no_longer_running_and_not_green(
+    line: InProcessAndon, conclusion: str
+) -> None:
+    rev = sha()
+    running = fixture("github/workflow_run.completed.json")
+    running["action"] = "in_progress"
+    running["workflow_run"].update(head_sha=rev, status="in_progress", conclusion=None)
+    ended = fixture("github/workflow_run.completed.json")
+    ended["workflow_run"].update(head_sha=rev, conclusion=conclusion)
+
+    assert post_github(line, running).status_code == 200
+    assert (
+        slash(line, "/ci", rev)["text"] == f"{rev[:7]} has no passing CI result yet (test: running)"
+    )
+    assert post_github(line, ended).json()["stopped_line"] is False
+    answer = slash(line, "/ci", rev)
+    assert answer["text"] == f"{rev[:7]} has no passing CI result yet (test: canceled)"
+    assert told_in_channel(line, rev) == []
+
+
+def post_github(line: InProcessAndon, body: dict[str, Any]) -> requests.Response:
+    raw = json.dumps(body).encode()
+    headers = {"X-GitHub-Event": "workflow_run", "X-Hub-Signature-256": signature(raw)}
+    return post(line, "github", None, headers, raw=raw)
 
 
 # Jenkins --------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """GitHub's webhooks, read into a build report: a finished workflow run or check suite.
 
-Acted on: ``workflow_run`` and ``check_suite`` with action ``completed`` (GitHub sends no result
-before that; ``requested`` and ``in_progress`` are ignored). Conclusion ``success`` is passed;
-``failure``, ``timed_out`` and ``startup_failure`` are failed; ``cancelled``, ``skipped``,
-``neutral``, ``action_required`` and ``stale`` say nothing about the commit and are ignored.
+Acted on: ``workflow_run`` with action ``in_progress`` (the run is running) or ``completed``, and
+``check_suite`` with action ``completed`` (``requested`` is queued: nothing runs yet). Conclusion
+``success`` is passed; ``failure``, ``timed_out`` and ``startup_failure`` are failed;
+``cancelled`` and ``skipped`` end the run as canceled, neither green nor red; ``neutral``,
+``action_required`` and ``stale`` say nothing about the commit and are ignored.
 A check suite of GitHub Actions itself is ignored: its workflow runs already report, and one red
 build is announced once. A ``pull_request`` that opened, reopened, moved to a new head
 (``synchronize``), left draft or closed is read as a review event: its head gets the line's
@@ -27,8 +28,10 @@ CONCLUSIONS = {
     "failure": BuildStatus.FAILED,
     "timed_out": BuildStatus.FAILED,
     "startup_failure": BuildStatus.FAILED,
+    "cancelled": BuildStatus.CANCELED,
+    "skipped": BuildStatus.CANCELED,
 }
-NOT_RESULTS = {"cancelled", "skipped", "neutral", "action_required", "stale"}
+NOT_RESULTS = {"neutral", "action_required", "stale"}
 REVIEW_ACTIONS = {"opened", "reopened", "synchronize", "closed", "ready_for_review"}
 
 
@@ -48,13 +51,15 @@ def read(headers: Mapping[str, str], payload: object) -> BuildReport | ReviewEve
 
 def _workflow_run(body: Fields) -> BuildReport | Ignored:
     action = body.optional_text("action")
-    if action != "completed":
-        return Ignored(f"workflow_run {(action or 'without action')[:40]}: not finished yet")
+    if action not in ("in_progress", "completed"):
+        return Ignored(
+            f"workflow_run {(action or 'without action')[:40]}: queued, nothing runs yet"
+        )
     run = body.required_child("workflow_run")
-    status = _status(run)
+    status = _status(run) if action == "completed" else BuildStatus.RUNNING
     if isinstance(status, Ignored):
         return status
-    finished = run.timestamp("updated_at")
+    finished = run.timestamp("updated_at") if action == "completed" else None
     attempt = run.optional_identifier("run_attempt") or "1"
     return _report(
         run,
