@@ -123,6 +123,7 @@ class CiResult(SQLModel, table=True):
     revision: str = Field(max_length=40)
     branch: str | None = Field(default=None, max_length=255)
     pipeline: str = Field(max_length=100)
+    label: str | None = Field(default=None, max_length=255)  # the CI's name for this run
     run_id: str = Field(default="", max_length=255)
     status: str = Field(max_length=16)
     url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

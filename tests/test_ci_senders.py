@@ -156,7 +156,9 @@ def test_a_gitlab_pipeline_is_one_pipeline_whatever_its_per_commit_workflow_name
         fixed["text"]
         == f"Fixed by {green[:7]}: shop/storefront (Checkout for {green[:7]}) passed on main"
     )
-    assert slash(line, "/ci", green)["text"] == f"{green[:7]} is green"
+    answer = slash(line, "/ci", green)
+    assert answer["text"] == f"{green[:7]} is green"
+    assert f"*shop/storefront* (Checkout for {green[:7]}) — passed" in shown(answer)
 
 
 def test_a_canceled_gitlab_pipeline_is_no_longer_running_and_not_green(
@@ -172,7 +174,7 @@ def test_a_canceled_gitlab_pipeline_is_no_longer_running_and_not_green(
     assert post(line, "gitlab", canceled, GITLAB).json()["stopped_line"] is False
     answer = slash(line, "/ci", rev)
     assert answer["text"] == f"{rev[:7]} has no passing CI result yet (shop/storefront: canceled)"
-    assert "*shop/storefront* — canceled" in shown(answer)
+    assert "*shop/storefront* (tests) — canceled" in shown(answer)
     assert told_in_channel(line, rev) == []
 
 

@@ -150,7 +150,8 @@ def _result(row: CiResult) -> str:
     took = f" · ran {words.span(_seconds(row.duration_s))}" if row.duration_s else ""
     run = f" · {link(row.url, 'the run')}" if row.url else ""
     failing = f" · {len(row.failed_tests)} failing" if row.failed_tests else ""
-    return f"• *{_name(row.pipeline)}* — {_name(row.status)}{failing}{took}{run}"
+    label = f" ({_name(row.label)})" if row.label and row.label != row.pipeline else ""
+    return f"• *{_name(row.pipeline)}*{label} — {_name(row.status)}{failing}{took}{run}"
 
 
 def _failing(row: CiResult) -> dict:

@@ -133,6 +133,7 @@ def _insert(session: Session, *, clock: Clock, report: BuildReport) -> CiResult 
         revision=report.revision,
         branch=report.branch,
         pipeline=report.pipeline,
+        label=report.label,
         run_id=report.run_id,
         status=report.status.value,
         url=report.url,
