@@ -25,6 +25,7 @@ class ActionId(StrEnum):
     PAGE_RESOLVE = "page_resolve"
     ACTION_DONE = "action_done"
     WHYS_FORM = "whys_form"  # opens the investments form: Slack only, no intent behind it
+    WHYS_SCHEDULE = "whys_schedule"  # opens a modal asking when: Slack only, then /whys schedule
 
     def nth(self, index: int) -> str:
         """Slack refuses a message with two buttons of one ``action_id``: the second *Roll back*
@@ -60,6 +61,12 @@ def _ack(value: str) -> Intent:
 def _resolve(value: str) -> Intent:
     return ResolvePage(int(value)) if value.isdigit() else Help(not_understood=value)
 
+
+# Buttons that open a Slack modal: the terminal has none, so it shows what to type instead.
+TYPED: dict[ActionId, str] = {
+    ActionId.WHYS_FORM: "reply in the thread, e.g. #<thread> 3: <action> @owner due fri",
+    ActionId.WHYS_SCHEDULE: "type /whys schedule tomorrow 10:00",
+}
 
 # What pressing each button does; the value is the one the button carries.
 PRESSES: dict[ActionId, Callable[[str], Intent]] = {

@@ -385,8 +385,9 @@ def test_the_form_button_opens_a_modal_with_one_field_per_level(
     assert all(b["optional"] for b in inputs)
     assert inputs[0]["label"]["text"] == f"Level 1: {WHYS[0]}"
     assert inputs[0]["hint"]["text"] == (
-        "an action @owner due YYYY-MM-DD #category, or none: <why>"
+        "an action @owner due fri (or YYYY-MM-DD) #category, or none: <why>"
     )
+    assert inputs[0]["element"]["placeholder"]["text"].endswith("due fri #tests")
     assert inputs[1]["element"]["initial_value"] == (
         "alert on sign-ups <@U0JOE|joe> due 2026-12-10 #alerting"
     )

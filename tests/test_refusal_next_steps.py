@@ -23,7 +23,7 @@ from tests.deploy_line import App, toml_value
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL
 from tests.inprocess import InProcessAndon
-from tests.slack_requests import block_action, slash_command
+from tests.slack_requests import block_action, fresh_trigger_id, slash_command, view_submission
 
 T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 ONCALL = "U0ONE"
@@ -88,6 +88,20 @@ class Line:
         told = self.slack.wait_for("response_url", count=before + 1)[-1]
         self.settle()
         return html.unescape(told.params["text"])
+
+    def schedule_in_modal(self, when: str) -> dict[str, Any]:
+        """Submit the *Schedule the five whys* modal; what Slack is answered (errors or nothing)."""
+        values = {"when": {"when": {"type": "plain_text_input", "value": when}}}
+        body, kind = view_submission("whys_schedule", values, user="U0ANA", name="ana")
+        answer = self.andon.slack_post(body, kind)
+        assert answer.status_code == 200, answer.text
+        self.andon.deliver()
+        return answer.json() if answer.text else {}
+
+    def in_threads(self) -> list[str]:
+        """What was replied in any thread of the channel."""
+        posts = self.slack.calls("chat.postMessage")
+        return [c.params["text"] for c in posts if c.params.get("thread_ts")]
 
     def ship(self, message: str) -> str:
         """Commit, CI passes, ``/deploy`` it and wait until it runs."""
@@ -272,6 +286,40 @@ def test_a_bad_release_on_a_stopped_line_names_both_and_the_one_command_that_shi
     assert (line.srv / "current" / "REVISION").read_text().strip() == second
 
 
+def test_a_stop_notice_offers_to_schedule_the_five_whys_and_the_modal_schedules_it(
+    make_line: Any,
+) -> None:
+    line = make_line()
+    line.slash("/line", "stop checkout is broken")
+    (schedule,) = buttons(line.shown("Line stopped by maria"), "whys_schedule")
+    assert schedule["text"]["text"] == "Schedule the five whys"
+
+    trigger = fresh_trigger_id()
+    body, kind = block_action(
+        "whys_schedule",
+        schedule["value"],
+        user="U0ANA",
+        name="ana",
+        trigger_id=trigger,
+        response_url=line.slack.response_url("press"),
+    )
+    assert line.andon.slack_post(body, kind).status_code == 200
+    opened = line.slack.wait_for("views.open")[-1].params
+    assert opened["trigger_id"] == trigger
+    field = next(b for b in opened["view"]["blocks"] if b["type"] == "input")
+    assert field["element"]["initial_value"] == "tomorrow 10:00"
+
+    unreadable = line.schedule_in_modal("after lunch")
+    assert unreadable["response_action"] == "errors"
+    assert unreadable["errors"]["when"].startswith("'after lunch' is not a moment; write e.g.")
+    assert buttons(line.shown("Line stopped by maria"), "line_start") == []
+
+    assert line.schedule_in_modal("tomorrow 10:00") == {}
+    assert line.in_threads()[-1] == "Five whys scheduled for 2026-11-27 10:00 UTC"
+    assert len(buttons(line.shown("Line stopped by maria"), "line_start")) == 1
+    assert buttons(line.shown("Line stopped by maria"), "whys_schedule") == []
+
+
 def test_start_the_line_is_offered_only_once_the_five_whys_rule_allows_it(
     make_line: Any,
 ) -> None:
@@ -289,6 +337,7 @@ def test_start_the_line_is_offered_only_once_the_five_whys_rule_allows_it(
     line.slash("/whys", "schedule in 1h")
 
     (start,) = buttons(line.shown("Line stopped by maria"), "line_start")
+    assert buttons(line.shown("Line stopped by maria"), "whys_schedule") == []
     assert len(buttons(line.answer("/line", "status"), "line_start")) == 1
     assert "You started the line" in line.press("line_start", start["value"])
     assert line.andon.api("/api/line")["state"] == "running"

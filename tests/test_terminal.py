@@ -55,6 +55,10 @@ def test_a_stop_is_announced_with_its_thread_and_what_lets_it_start_then_answere
     hint = _where(lines, "/line start works once the five whys", start=announcement)
     assert "/whys schedule tomorrow 10:00" in lines[hint]
     assert not any("line_start" in line for line in lines)
+    # the Slack modal behind "Schedule the five whys" is shown as what to type
+    assert lines[hint + 1].strip() == (
+        "[Schedule the five whys: type /whys schedule tomorrow 10:00]"
+    )
     thread = _where(lines, "↳ #2 in thread #1", start=hint)
     assert "CI is red on main" in lines[thread]
     answer = _where(lines, "(only you) You stopped the line", start=thread)

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.buttons import TYPED, ActionId
 from bot.chat import Outgoing, Sent
 
 _EMOJI = {  # every shortcode the messages use: the terminal shows the picture, not the code
@@ -102,6 +103,10 @@ def transcript(payload: dict[str, Any], number: int | None = None) -> list[str]:
 
 
 def _button(element: dict[str, Any], number: int | None) -> str:
+    family = ActionId.of(str(element.get("action_id", "")))
+    typed = TYPED.get(family) if family is not None else None
+    if typed is not None:  # a Slack modal: the terminal says what to type instead
+        return f"[{element['text']['text']}: {typed}]"
     where = f"{number} " if number is not None else ""
     return f"[{element['text']['text']}: !press {where}{element['action_id']}]"
 

@@ -69,8 +69,9 @@ def _(item: LineStopped) -> Message:
     ]
     if item.may_start:
         shown.append(actions(_start_button(item.stoppage_id)))
-    else:
+    else:  # a Start the rule would refuse is not offered: what clears the way is
         shown.append(context(_STARTS_WHEN))
+        shown.append(actions(_schedule_button(item.stoppage_id)))
     return message(
         f"Line stopped by {named(item.by)}: {_short(item.reason, item.by)}{_more(item)}", *shown
     )
@@ -241,6 +242,10 @@ def _start_button(stoppage_id: int) -> dict:
         yes="Start the line",
     )
     return button("Start the line", ActionId.LINE_START, str(stoppage_id), confirm=sure)
+
+
+def _schedule_button(stoppage_id: int) -> dict:
+    return button("Schedule the five whys", ActionId.WHYS_SCHEDULE, str(stoppage_id))
 
 
 def _bold(text: str, word: str) -> str:

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 
 from bot.andon import Andon
 from bot.chat.slack_calls import counted
-from bot.slack import buttons, commands, home, retries, threads, whys_form
+from bot.slack import buttons, commands, home, retries, threads, whys_form, whys_schedule
 
 
 def build(andon: Andon, *, client: WebClient, signing_secret: str | None) -> App:
@@ -35,6 +35,7 @@ def build(andon: Andon, *, client: WebClient, signing_secret: str | None) -> App
     buttons.register(app, andon)
     threads.register(app, andon)
     whys_form.register(app, andon)
+    whys_schedule.register(app, andon)
     home.register(app, andon)
     return app
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 CALLBACK = "whys_form"
 FIELD = "investment"
-HINT = "an action @owner due YYYY-MM-DD #category, or none: <why>"
+HINT = "an action @owner due fri (or YYYY-MM-DD) #category, or none: <why>"
 _LABEL = 150
 _TAG = {
     Category.TESTS: "tests",
@@ -149,7 +149,7 @@ def _field(level: int, answer: str | None, item: Item | None) -> dict[str, Any]:
         "action_id": FIELD,
         "placeholder": {
             "type": "plain_text",
-            "text": "add a smoke test for sign-up @maria due 2026-12-04 #tests",
+            "text": "add a smoke test for sign-up @maria due fri #tests",  # never in the past
         },
     }
     if item is not None and item.status != "done":
