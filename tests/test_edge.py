@@ -25,7 +25,7 @@ from tests.raw_http import (
     read_answer,
     send_until_answered,
 )
-from tests.slack_requests import signed_headers, slash_command
+from tests.slack_requests import block_action, signed_headers, slash_command
 
 METRICS_TOKEN = "test-metrics-token-3b9d"
 # A server with small bounds, so that a test reaches each of them in a second or two.
@@ -513,3 +513,35 @@ def test_what_is_typed_in_slack_is_kept_without_what_no_database_stores(
     assert [c["text"] for c in server.open_stoppage()["causes"]] == ["disk full"]
     fake_slack.wait_for("chat.postMessage", lambda p: "disk full" in p.get("text", ""))
     no_traceback(server)
+
+
+@pytest.mark.parametrize(
+    ("command", "text"),
+    [
+        ("/actions", "done 2147483648"),
+        ("/actions", "done 9223372036854775808"),
+        ("/whys", "2147483648"),
+        ("/deploy", "status 2147483648"),
+    ],
+)
+def test_a_number_past_what_the_tables_hold_is_answered_not_a_failure(
+    on_each_database: AndonServer, command: str, text: str
+) -> None:
+    body, kind = slash_command(command, text, user="U0EVE", name="eve", response_url="http://x/r")
+    answer = on_each_database.slack_post(body, kind)
+    assert answer.status_code == 200, answer.text
+    assert "went wrong" not in answer.json()["text"], answer.json()["text"]
+    no_traceback(on_each_database)
+
+
+@pytest.mark.parametrize("action", ["page_ack", "page_resolve", "action_done", "deploy_approve"])
+def test_a_button_naming_a_row_past_what_the_tables_hold_is_answered_not_a_failure(
+    on_each_database: AndonServer, fake_slack: FakeSlack, action: str
+) -> None:
+    before = len(fake_slack.calls("response_url"))
+    url = fake_slack.response_url(action)
+    body, kind = block_action(action, "2147483648", user="U0EVE", name="eve", response_url=url)
+    assert on_each_database.slack_post(body, kind).status_code == 200
+    told = fake_slack.wait_for("response_url", count=before + 1)
+    assert "went wrong" not in told[-1].params["text"], told[-1].params["text"]
+    no_traceback(on_each_database)

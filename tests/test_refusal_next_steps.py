@@ -252,6 +252,26 @@ def test_a_page_lists_a_redeployed_suspect_once_with_one_roll_back_button(
     assert rollback["value"] == f"production {first}"
 
 
+def test_once_a_rollback_replaced_the_suspect_the_page_no_longer_offers_to_roll_it_back(
+    make_line: Any,
+) -> None:
+    line = make_line(rollback_stops_line=False)
+    first = line.ship("first")
+    second = line.ship("second")
+    line.alert("checkout_errors")
+    dm = next(c for c in line.slack.calls("chat.postMessage") if c.params["channel"] == "D0ONE")
+    (rollback,) = buttons(dm.params, "deploy_rollback")
+
+    assert "Rolling back production" in line.press("deploy_rollback", rollback["value"])
+
+    assert (line.srv / "current" / "REVISION").read_text().strip() == first
+    updates = [c.params for c in line.slack.calls("chat.update") if c.params["channel"] == "D0ONE"]
+    assert updates, "the page's DM was not shown again"
+    assert buttons(updates[-1], "deploy_rollback") == []
+    assert [b["text"]["text"] for b in buttons(updates[-1], "page_ack")] == ["Acknowledge"]
+    assert f"`{second[:7]}` to production" in json.dumps(updates[-1]["blocks"])
+
+
 def test_a_bad_release_on_a_stopped_line_names_both_and_the_one_command_that_ships_it(
     make_line: Any, database_url: str
 ) -> None:

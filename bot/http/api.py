@@ -18,6 +18,7 @@ from core.deploy.records import DeployView, HostView
 from core.stoppage import StoppageView
 from core.whys import actions as whys_actions
 from core.whys.analysis import Analysis, analysis, items_of
+from storage.ids import MAX_ID  # a larger id is a 422 naming the bound
 from storage.tables import ActionItem, AuditEntry, Page, PageAlert, PageEvent
 
 
@@ -39,9 +40,6 @@ def bearer(token: str | None) -> Callable[[Request], None]:
 
 # A query's text reaches the database: a NUL (``%00``) is a 422 naming it, on every database.
 Said = Annotated[str, AfterValidator(storable_text)]
-
-# Ids are 64-bit in every database: a larger number is a 422, not the driver's OverflowError.
-MAX_ID = 2**63 - 1
 
 
 def router(andon: Andon, *, token: str | None) -> APIRouter:

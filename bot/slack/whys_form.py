@@ -21,6 +21,7 @@ from core.whys import form
 from core.whys.analysis import LEVELS, Analysis, Item, analysis
 from core.whys.form import FieldErrors
 from core.whys.investments import Category
+from storage.ids import fits
 from storage.tables import Stoppage
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def _opener(andon: Andon) -> Callable[..., None]:
     def open_form(body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         value = str((body.get("actions") or [{}])[0].get("value", ""))
         with andon.database.reading() as session:
-            found = session.get(Stoppage, int(value)) if value.isdigit() else None
+            found = session.get(Stoppage, int(value)) if _names_a_row(value) else None
             shown = analysis(session, found.id) if found and found.id is not None else None
         if shown is None:
             text = f"There is no stoppage {value!r} to invest for."
@@ -179,6 +180,10 @@ def _as_written(item: Item) -> str:
     if tag:
         parts.append(f"#{tag}")
     return " ".join(parts)
+
+
+def _names_a_row(value: str) -> bool:
+    return value.isascii() and value.isdigit() and fits(int(value))
 
 
 def _block(level: int) -> str:

@@ -13,6 +13,7 @@ from bot.chat.terminal import TerminalChat, people, transcript
 from bot.commands import Help, Intent, parse
 from bot.render.reply import reply
 from core.actor import Actor
+from storage.ids import fits
 from storage.tables import OutboxMessage
 
 GREETING = "Andon shell — the terminal is the line channel. Try /line status, or help."
@@ -101,6 +102,8 @@ class Shell:
 
     def _blocks_of(self, number: int) -> list[dict[str, Any]]:
         """Message #12 as the terminal shows it now: its newest update shown, or itself."""
+        if not fits(number):
+            return []
         with self._andon.database.reading() as session:
             newest = session.exec(
                 select(OutboxMessage)
@@ -127,6 +130,8 @@ class Shell:
         self._andon.courier.flush(timeout=5)
 
     def _exists(self, number: int) -> bool:
+        if not fits(number):
+            return False
         with self._andon.database.reading() as session:
             return session.get(OutboxMessage, number) is not None
 

@@ -23,6 +23,7 @@ from core.config import AndonConfig
 from core.config_alerts import OncallConfig
 from core.notifier import MessageRef, Notifier
 from core.refusal import Refusal
+from storage.ids import fits
 from storage.tables import Page, PageEvent
 
 CHANNEL_LEVEL = 2
@@ -49,7 +50,7 @@ def acknowledge(
     page_id: int,
 ) -> Acknowledged | Refusal:
     """The Acknowledge button: someone has it; repeats and escalations stop."""
-    page = session.get(Page, page_id)
+    page = session.get(Page, page_id) if fits(page_id) else None
     refusal = _refusal(page, page_id, allowed=(PageStatus.OPEN,))
     if refusal is not None or page is None:
         return _refused(session, clock, actor, "page.ack", page_id, refusal)
@@ -71,7 +72,7 @@ def resolve(
     page_id: int,
 ) -> Resolved | Refusal:
     """The Resolve button: the problem is gone. The line stays stopped — that is the whys' job."""
-    page = session.get(Page, page_id)
+    page = session.get(Page, page_id) if fits(page_id) else None
     allowed = (PageStatus.OPEN, PageStatus.ACKNOWLEDGED, PageStatus.HELD)
     refusal = _refusal(page, page_id, allowed=allowed)
     if refusal is not None or page is None:

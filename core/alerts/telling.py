@@ -79,7 +79,7 @@ def tell(
         if page.dm_id is not None:
             notifier.update(MessageRef(page.dm_id), Paged(view))
         if page.channel_id is not None:
-            notifier.update(MessageRef(page.channel_id), _in_channel(session, page, view))
+            notifier.update(MessageRef(page.channel_id), in_channel(session, page, view))
         news = told.news.get(page.id or 0)
         if news:
             said = PageChanged(view, tuple(news))
@@ -95,7 +95,7 @@ def _stops_now(page: Page) -> bool:
     return live and page.stops_line and page.stoppage_id is None
 
 
-def _in_channel(session: Session, page: Page, view: PageView) -> Notice:
+def in_channel(session: Session, page: Page, view: PageView) -> Notice:
     """A page's own channel message: a cause that joined a stoppage, or a page the line runs
     through (or that nobody is on call for)."""
     joined = session.exec(

@@ -25,6 +25,7 @@ from core.deployable import Ask as DeployAsk
 from core.deployable import busy, may_deploy, user_may_deploy
 from core.notifier import MessageRef, Notifier
 from core.refusal import Refusal
+from storage.ids import fits
 from storage.tables import Deploy, DeployHost, Stoppage
 
 
@@ -135,7 +136,7 @@ def deploy(
 def approve(session: Session, ctx: Context, *, actor: Actor, deploy_id: int) -> Accepted | Refusal:
     """The Approve button: someone else with deploy access lets a waiting request run."""
     record = partial(audit.record, session, clock=ctx.clock, actor=actor, action="deploy.approve")
-    row = session.get(Deploy, deploy_id)
+    row = session.get(Deploy, deploy_id) if fits(deploy_id) else None
     refusal = _approval_refusal(session, ctx, row, actor)
     if refusal is not None or row is None:
         refusal = refusal or Refusal(f"There is no deploy #{deploy_id}.")

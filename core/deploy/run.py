@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from core import line
 from core.actor import Actor
+from core.alerts import suspects
 from core.clock import Clock
 from core.config import AndonConfig
 from core.config_hosts import Environment, Host
@@ -365,6 +366,15 @@ class _Job:
                 # its *Roll back* button can no longer work: the message loses it
                 shown = DeployProgress(self._view(session, replaced.id))
                 notifier.update(MessageRef(replaced.message_id), shown)
+            if left is not None:  # and so do the buttons of the pages that suspect it
+                suspects.release_replaced(
+                    session,
+                    notifier=notifier,
+                    clock=self.crew.clock,
+                    config=self.crew.config,
+                    environment=self.environment,
+                    revision=left,
+                )
             lease.release(session, environment=self.environment, deploy_id=self.deploy_id)
             if self.kind == "rollback" and left is not None:
                 self._rolled_back_from(session, notifier, deploy, left)

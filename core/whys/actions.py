@@ -22,6 +22,7 @@ from core.home import viewers
 from core.notifier import MessageRef, Notice, Notifier
 from core.refusal import Refusal
 from core.whys.analysis import Item, item
+from storage.ids import fits
 from storage.tables import ActionItem, Stoppage
 
 OPEN, DONE, NONE = "open", "done", "none"
@@ -89,6 +90,10 @@ def mark_done(
         audit.record, session, clock=clock, actor=actor, action="action.done", detail=f"#{item_id}"
     )
     now = clock.now()
+    if not fits(item_id):  # names no row; PostgreSQL would refuse to look
+        refusal = _not_open(None, item_id, now)
+        record(outcome=Outcome.REFUSED, message=refusal.reason)
+        return refusal
     # One conditional update decides who closed it: two presses at once close it once.
     closed = session.execute(
         update(ActionItem)

@@ -1,0 +1,44 @@
+"""A page lists the deploys shortly before it with a *Roll back* button each; once another
+release goes live on that environment, the button of the release it replaced can only be
+refused — so the pages that suspect it are shown again without it, in the DM and the channel."""
+
+from sqlmodel import Session, col, select
+
+from core.alerts.notices import Paged
+from core.alerts.pages import PageStatus, views
+from core.alerts.telling import in_channel
+from core.clock import Clock
+from core.config import AndonConfig
+from core.notifier import MessageRef, Notifier
+from storage.tables import Deploy, Page
+
+LIVE = (PageStatus.OPEN.value, PageStatus.ACKNOWLEDGED.value)
+
+
+def release_replaced(
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    config: AndonConfig,
+    environment: str,
+    revision: str,
+) -> None:
+    """``revision`` stopped running on ``environment``: every live page suspecting one of its
+    deploys is updated in place (only those: an unchanged message is never re-sent)."""
+    deploys = set(
+        session.exec(
+            select(Deploy.id).where(Deploy.environment == environment, Deploy.revision == revision)
+        ).all()
+    )
+    pages = session.exec(
+        select(Page).where(col(Page.status).in_(LIVE)).order_by(col(Page.id))
+    ).all()
+    touched = [page for page in pages if deploys & set(page.suspects)]
+    for page, view in zip(
+        touched, views(session, touched, clock=clock, config=config), strict=True
+    ):
+        if page.dm_id is not None:
+            notifier.update(MessageRef(page.dm_id), Paged(view))
+        if page.channel_id is not None:
+            notifier.update(MessageRef(page.channel_id), in_channel(session, page, view))
