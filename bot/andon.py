@@ -243,6 +243,7 @@ class Andon:
                 stoppage_id=stoppage_id,
                 actor=actor,
                 text=text,
+                timezone=self.config.team_timezone,
                 message=message,
             )
 
