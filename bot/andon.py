@@ -243,6 +243,7 @@ class Andon:
                 stoppage_id=stoppage_id,
                 actor=actor,
                 text=text,
+                timezone=self.config.team_timezone,
                 message=message,
             )
 
@@ -440,22 +441,22 @@ class Andon:
         raise TypeError(f"no deploy handler for {intent!r}")
 
     def _deploy_status(self, intent: ShowDeploys, actor: Actor) -> Result:
-        """Asks the hosts themselves, outside any write transaction: SSH may take a moment."""
+        """Asks the hosts themselves, outside any write transaction: SSH may take a moment.
+        Audited once the question is known to be one Andon can answer, refused or not."""
+        refusal = self._deploy_status_refusal(intent)
         with self.database.writing() as session:
             audit.record(
                 session,
                 clock=self.clock,
                 actor=actor,
                 action="deploy.status",
-                outcome=Outcome.OK,
+                outcome=Outcome.OK if refusal is None else Outcome.REFUSED,
                 detail=intent.environment or "",
+                message=refusal.reason if refusal is not None else "",
             )
-        if intent.environment is not None and intent.environment not in self.config.environments:
-            return Refusal(f"{intent.environment!r} is not an environment.")
-        if not self.config.environments or self.deployer is None:
-            return Refusal(
-                "No environments are configured — add `[environments.<name>]` to andon.toml."
-            )
+        if refusal is not None:
+            return refusal
+        assert self.deployer is not None  # refused above without one
         with self.database.reading() as session:
             return deploy_status.status(
                 session,
@@ -464,6 +465,15 @@ class Andon:
                 transport_for=self.deployer.hosts,
                 environment=intent.environment,
             )
+
+    def _deploy_status_refusal(self, intent: ShowDeploys) -> Refusal | None:
+        if intent.environment is not None and intent.environment not in self.config.environments:
+            return Refusal(f"{intent.environment!r} is not an environment.")
+        if not self.config.environments or self.deployer is None:
+            return Refusal(
+                "No environments are configured — add `[environments.<name>]` to andon.toml."
+            )
+        return None
 
     def _record_failure(self, intent: Intent, actor: Actor, error_id: str) -> None:
         try:

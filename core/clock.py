@@ -1,13 +1,19 @@
 """Time as a collaborator: ``core`` asks a clock, so tests can move it."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware, in UTC."""
         ...
+
+
+def today(clock: Clock, timezone: str) -> date:
+    """The team's date: their day turns at their midnight, not at UTC's."""
+    return clock.now().astimezone(ZoneInfo(timezone)).date()
 
 
 class SystemClock:

@@ -23,7 +23,13 @@ from storage.tables import WhyAnswer
 from tests.fakes.slack import FakeSlack
 from tests.harness import API_TOKEN, CHANNEL, andon_env, run_cli
 from tests.inprocess import InProcessAndon
-from tests.slack_requests import block_action, fresh_trigger_id, slash_command, view_submission
+from tests.slack_requests import (
+    block_action,
+    fresh_trigger_id,
+    slash_command,
+    thread_reply,
+    view_submission,
+)
 
 T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)  # a Thursday
 SATURDAY = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
@@ -265,6 +271,38 @@ def test_the_morning_is_the_teams_local_morning(andon: InProcessAndon) -> None:
     assert remind("UTC") == 0
     assert remind("America/New_York") == 2
     assert remind("America/New_York") == 0
+
+
+def test_a_due_date_counts_from_the_teams_today_not_utcs(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """14:00 UTC on Thursday is already Friday in Auckland: an item with no due date is due a
+    week from the team's Friday, from a reply and from the form alike, and "tomorrow" is their
+    Saturday."""
+    fake_slack.forget()
+    config = CONFIG + '[digest]\ntimezone = "Pacific/Auckland"\n'
+    andon = InProcessAndon(tmp_path, config=config, slack=fake_slack, clock=ManualClock(T0))
+    andon.start()
+    try:
+        stoppage_id = _seed(andon)
+        thread_ts = andon.api(f"/api/stoppages/{stoppage_id}")["thread_ts"]
+        body, kind = thread_reply(
+            "1: add a contract test for payments\n3: add a dependency checklist due tomorrow",
+            user="U0MARIA",
+            thread_ts=thread_ts,
+            event_id="EvDUE0000001",
+        )
+        assert andon.slack_post(body, kind).status_code == 200
+        andon.deliver()
+        assert _submit(andon, stoppage_id, {2: "write a payments fake"}) == {}
+
+        due = {a["level"]: a["due"] for a in andon.api("/api/actions")["actions"]}
+        assert due == {1: "2026-12-04", 2: "2026-12-04", 3: "2026-11-28"}
+        mine = _slash(andon, "", user="U0MARIA", name="maria")
+        assert "add a contract test for payments" in json.dumps(mine["blocks"])
+        assert "due 2026-12-04" in json.dumps(mine["blocks"])
+    finally:
+        andon.stop()
 
 
 # --- the API ----------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
+from bot import gate_unchecked
 from bot.git_push import push_options, pusher, read
+from bot.http.gate import GateBody
 from bot.outbox import Outbox
 from bot.render import notice
 from core import line
@@ -25,6 +27,7 @@ from core.clock import ManualClock
 from core.config import AndonConfig, GateCheck, GateConfig, RepoConfig
 from core.gate.decide import GateAnswer, check
 from core.gate.push import ZERO, Push, PushedCommit, RefUpdate
+from core.gate.push import read as read_push
 from storage import migrate
 from storage.database import Database
 from storage.tables import AuditEntry, OutboxMessage, Stoppage
@@ -457,6 +460,40 @@ def test_the_hook_reads_only_the_new_commits_with_their_trailers_and_paths(
     assert [c["sha"] for c in updated["commits"]] == [renamed]
     assert updated["refs"][1] == {"old": base, "new": ZERO, "ref": "refs/heads/x"}
     assert updated["pusher"] == "dana"
+
+
+def test_both_doors_read_the_same_push_each_commit_with_the_refs_it_lands_on(
+    dev: Developer,
+) -> None:
+    """``POST /api/gate`` and the hook's database path read one body into one ``Push``: what
+    the hook sends over HTTP (as JSON, through the door's schema) equals what it reads itself."""
+    base = dev.commit("Add the cart")
+    dev.git("checkout", "-q", "-b", "feature")
+    fix = dev.commit("Fix the flaky test\n\nLine-Fix: green again\n", {"tests/t.py": "ok"})
+    dev.git("checkout", "-q", "main")
+    tip = dev.commit("Add the coupon field\n\nReviewed-by: Ola\n")
+    environ = {
+        **dev.env,
+        "GIT_DIR": str(dev.clone / ".git"),
+        "USER": "dana",
+        "GIT_PUSH_OPTION_COUNT": "1",
+        "GIT_PUSH_OPTION_0": "ci.skip",
+    }
+    body = read([f"{base} {tip} refs/heads/main\n", f"{base} {fix} refs/heads/feature\n"], environ)
+    assert body is not None
+    gate_unchecked.record(environ, body, reason="Andon could not be reached")
+    body["unchecked"] = gate_unchecked.pending(environ)
+
+    over_http = GateBody.model_validate_json(json.dumps(body)).push()
+    from_database = read_push(body)
+
+    assert over_http == from_database
+    assert {c.sha: c.refs for c in from_database.commits} == {
+        tip: ("refs/heads/main",),
+        fix: ("refs/heads/feature",),
+    }
+    assert (from_database.push_options, from_database.pusher) == (("ci.skip",), "dana")
+    assert [u.refs for u in from_database.unchecked] == [from_database.refs]
 
 
 def test_the_pusher_is_the_forge_user_then_user_then_logname() -> None:

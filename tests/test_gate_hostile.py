@@ -219,11 +219,14 @@ def test_fail_open_refuses_when_the_push_cannot_be_recorded(
     assert dev.head() is None
 
 
-def test_without_andon_url_a_fix_for_another_branch_does_not_pass_the_line_branch(
-    dev: Developer, serving: Callable[..., AndonServer]
+@pytest.mark.parametrize("over_http", [True, False], ids=["http", "database"])
+def test_a_fix_for_another_branch_does_not_pass_the_line_branch_through_either_door(
+    dev: Developer, serving: Callable[..., AndonServer], over_http: bool
 ) -> None:
-    """The database path reads the push as the HTTP door does: each commit counts for its refs."""
-    server = serving(over_http=False)
+    """Without ``ANDON_URL`` the hook reads the push as the HTTP door does: each commit counts
+    for the refs it lands on, so a ``Line-Fix`` bound for a feature branch does not pass main."""
+    server = serving(over_http=over_http)
+    assert ("ANDON_URL" in (dev.bare / "hooks" / "pre-receive").read_text()) == over_http
     base = dev.commit("Add the cart")
     assert dev.push().returncode == 0
     stop_line(server)

@@ -361,3 +361,49 @@ def test_start_the_line_is_offered_only_once_the_five_whys_rule_allows_it(
     assert len(buttons(line.answer("/line", "status"), "line_start")) == 1
     assert "You started the line" in line.press("line_start", start["value"])
     assert line.andon.api("/api/line")["state"] == "running"
+
+
+def _status_audit(andon: InProcessAndon) -> list[tuple[str, str, str, str]]:
+    """The audit rows ``/deploy status`` left, oldest first."""
+    return [
+        (e["action"], e["detail"], e["outcome"], e["message"])
+        for e in reversed(andon.api("/api/audit")["entries"])
+        if e["action"] in ("deploy.status", "help")
+    ]
+
+
+def test_deploy_status_is_audited_once_validated_an_unknown_environment_never_as_ok(
+    make_line: Any,
+) -> None:
+    line = make_line()
+
+    unknown = line.slash("/deploy", "status nowhere")
+    shown = line.slash("/deploy", "status production")
+
+    assert unknown == "I don't know `/deploy status nowhere`."
+    assert shown == "production — runs nothing as far as deploys recorded • local — nothing"
+    assert _status_audit(line.andon) == [
+        ("help", "/deploy status nowhere", "unknown", ""),
+        ("deploy.status", "production", "ok", ""),
+    ]
+
+
+def test_deploy_status_without_environments_is_refused_and_audited_as_refused(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    fake_slack.forget()
+    andon = InProcessAndon(
+        tmp_path,
+        config=f'[slack]\nchannel = "{CHANNEL}"\n',
+        slack=fake_slack,
+        clock=ManualClock(T0),
+    ).start()
+    try:
+        answer = html.unescape(andon.slash("/deploy", "status"))
+        audited = _status_audit(andon)
+    finally:
+        andon.stop()
+
+    said = "No environments are configured — add `[environments.<name>]` to andon.toml."
+    assert answer == said
+    assert audited == [("deploy.status", "", "refused", said)]

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
 from bot.http.payloads import BadPayloadError, parsed_json, storable_text
-from core.gate.push import BadPushError, read
+from core.gate.push import BadPushError, Push, read
 
 # Every text is checked again where the model is built without the edge (tests, the CLI).
 Text = Annotated[str, StringConstraints(max_length=1000), AfterValidator(storable_text)]
@@ -73,6 +73,11 @@ class GateBody(BaseModel):
     pusher: Pusher = "unknown"
     unchecked: list[UncheckedBody] = Field(default_factory=list, max_length=100)
 
+    def push(self) -> Push:
+        """The ``Push`` the commit check decides on, from core's one reader — the one the hook's
+        database path reads its body with, so the two doors cannot differ in what a push is."""
+        return read(self.model_dump())
+
 
 def router(andon: Andon, *, authorised: Callable[[Request], None]) -> APIRouter:
     class AuthorisedFirst(APIRoute):
@@ -103,7 +108,7 @@ def router(andon: Andon, *, authorised: Callable[[Request], None]) -> APIRouter:
         """``{"allow": true|false, "message": "...", "unchecked": n}``: what the hook tells the
         pusher, and how many of the unchecked pushes it sent along were taken in."""
         try:
-            push = read(body.model_dump())
+            push = body.push()
         except BadPushError as bad:
             return JSONResponse({"detail": str(bad), "field": bad.field}, status_code=422)
         answer = await run_in_threadpool(andon.check_push, push)

@@ -16,6 +16,7 @@ from bot.render.kit import clip, section
 from bot.render.mrkdwn import said
 from bot.slack.people import from_action
 from core.actor import Actor
+from core.clock import today
 from core.refusal import Refusal
 from core.whys import form
 from core.whys.analysis import LEVELS, Analysis, Item, analysis
@@ -93,7 +94,10 @@ def _record(andon: Andon, body: dict[str, Any], view: dict[str, Any]) -> dict[st
         for level in range(1, LEVELS + 1)
     }
     found = form.read_fields(
-        fields, author=actor.id, author_name=actor.name, today=andon.clock.now().date()
+        fields,
+        author=actor.id,
+        author_name=actor.name,
+        today=today(andon.clock, andon.config.team_timezone),
     )
     if isinstance(found, FieldErrors):
         return {_block(level): reason for level, reason in found.errors.items()}

@@ -42,9 +42,11 @@ def hear(
     stoppage_id: int,
     actor: Actor,
     text: str,
+    timezone: str,
     message: str | None = None,
 ) -> Heard:
-    """One reply in the thread, from a person; ``message`` is its identity in the chat."""
+    """One reply in the thread, from a person; ``message`` is its identity in the chat, and
+    ``timezone`` the team's, whose today an investment's due date counts from."""
     text = text.strip()
     stoppage = session.get(Stoppage, stoppage_id)
     if stoppage is None or stoppage.thread_id is None or not text:
@@ -52,7 +54,7 @@ def hear(
     thread = MessageRef(stoppage.thread_id)
     if whys_of(session, stoppage_id, lock=True).open_level >= DONE:
         return Heard()
-    heard = _meant(session, notifier, thread, clock, stoppage_id, actor, text, message)
+    heard = _meant(session, notifier, thread, clock, stoppage_id, actor, text, message, timezone)
     if heard is None:  # chatter: kept to be pinned, and the analysis does not move
         if message is not None:
             answers.remember(
@@ -84,6 +86,7 @@ def _meant(
     actor: Actor,
     text: str,
     message: str | None,
+    timezone: str,
 ) -> Heard | None:
     """What the reply asks of the analysis, done; None for chatter."""
     common = {"notifier": notifier, "thread": thread, "clock": clock, "stoppage_id": stoppage_id}
@@ -94,7 +97,7 @@ def _meant(
     if text.lower() == "back":
         return answers.back(session, notifier=notifier, thread=thread, stoppage_id=stoppage_id)
     if _INVESTMENT.match(text):
-        return investing.from_reply(session, **common, actor=actor, text=text)
+        return investing.from_reply(session, **common, actor=actor, text=text, timezone=timezone)
     if (why := _WHY_N.fullmatch(text)) is not None:
         return _why_n(session, common, actor, int(why["level"]), why["text"].strip(), message)
     if (because := _BECAUSE.fullmatch(text)) is not None:

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from core import line
 from core.actor import Actor
-from core.clock import Clock
+from core.clock import Clock, today
 from core.notifier import MessageRef, Notifier
 from core.whys import repeats
 from core.whys.analysis import DONE, INVESTING, LEVELS, analysis, whys_of
@@ -31,14 +31,16 @@ def from_reply(
     stoppage_id: int,
     actor: Actor,
     text: str,
+    timezone: str,
 ) -> Heard:
-    """``N: …`` lines in the thread: recorded now, whichever why is open."""
+    """``N: …`` lines in the thread: recorded now, whichever why is open; due dates count
+    from today in the team's ``timezone``."""
     try:
         found = read(
             text,
             author=actor.id,
             author_name=actor.name,
-            today=clock.now().date(),
+            today=today(clock, timezone),
             mentions=actor.is_slack_user,
         )
     except InvestmentError as error:
