@@ -358,7 +358,13 @@ class Andon:
                     timezone=self.config.team_timezone,
                 )
             case ShowActions(everyone=everyone):
-                return whys_actions.listing(session, clock=clock, actor=actor, everyone=everyone)
+                return whys_actions.listing(
+                    session,
+                    clock=clock,
+                    actor=actor,
+                    everyone=everyone,
+                    timezone=self.config.team_timezone,
+                )
             case ActionDone(item_id=item_id):
                 return whys_actions.mark_done(
                     session, notifier=outbox, clock=clock, actor=actor, item_id=item_id

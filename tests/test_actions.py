@@ -281,7 +281,8 @@ def test_a_due_date_counts_from_the_teams_today_not_utcs(
     Saturday."""
     fake_slack.forget()
     config = CONFIG + '[digest]\ntimezone = "Pacific/Auckland"\n'
-    andon = InProcessAndon(tmp_path, config=config, slack=fake_slack, clock=ManualClock(T0))
+    clock = ManualClock(T0)
+    andon = InProcessAndon(tmp_path, config=config, slack=fake_slack, clock=clock)
     andon.start()
     try:
         stoppage_id = _seed(andon)
@@ -301,6 +302,10 @@ def test_a_due_date_counts_from_the_teams_today_not_utcs(
         mine = _slash(andon, "", user="U0MARIA", name="maria")
         assert "add a contract test for payments" in json.dumps(mine["blocks"])
         assert "due 2026-12-04" in json.dumps(mine["blocks"])
+
+        # two days on it is Sunday there, still Saturday in UTC: their Saturday has passed
+        clock.advance(timedelta(days=2))
+        assert _slash(andon, "", user="U0MARIA", name="maria")["text"].endswith(", 1 overdue")
     finally:
         andon.stop()
 

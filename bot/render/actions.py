@@ -16,7 +16,7 @@ def action_list(result: ActionList) -> Message:
     if not result.items:
         text = "No open action items." if result.everyone else "You have no open action items."
         return message(text, section(f":white_check_mark: {text}"))
-    today = result.at.date()
+    today = result.today
     count = len(result.items)
     late = sum(1 for item in result.items if _late(item, today))
     whose = "Open action items" if result.everyone else "Your open action items"

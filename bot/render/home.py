@@ -180,7 +180,7 @@ def _items(view: Home) -> list[Block]:
     blocks = [_divider(), _header("Your action items")]
     if not view.items:
         return [*blocks, section(":white_check_mark: You have no open action items.")]
-    today = view.at.date()
+    today = view.today
     shown = view.items[:SHOWN_ITEMS]
     blocks += [_item(item, today, index) for index, item in enumerate(shown)]
     more = view.open_items - len(shown)

@@ -2,7 +2,7 @@
 the open pages, and their own open action items — gathered from core's own views, read only."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, func
 from sqlmodel import Session, col, select
@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from core import line, oncall
 from core.alerts import pages
 from core.alerts.pages import PageStatus, PageView
-from core.clock import Clock
+from core.clock import Clock, today
 from core.config import AndonConfig
 from core.deploy import records
 from core.deploy.records import DeployView
@@ -51,6 +51,7 @@ class Home:
     items: tuple[Item, ...]  # the viewer's own open action items, soonest due first
     open_items: int
     at: datetime
+    today: date  # the team's date: an item is late once its due date has passed there
 
 
 def read(session: Session, *, clock: Clock, config: AndonConfig, viewer: str) -> Home:
@@ -66,6 +67,7 @@ def read(session: Session, *, clock: Clock, config: AndonConfig, viewer: str) ->
         items=tuple(item(row) for row in _items(session, viewer)),
         open_items=_count(session, _mine(viewer)),
         at=clock.now(),
+        today=today(clock, config.team_timezone),
     )
 
 

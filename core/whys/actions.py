@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from core import audit, words
 from core.actor import Actor
 from core.audit import Outcome
-from core.clock import Clock
+from core.clock import Clock, today
 from core.home import viewers
 from core.notifier import MessageRef, Notice, Notifier
 from core.refusal import Refusal
@@ -32,11 +32,12 @@ _SLACK_USER = re.compile(r"[UW][A-Z0-9]+")
 
 @dataclass(frozen=True)
 class ActionList:
-    """``/actions``: open items, soonest due first; ``at`` lets the front flag the late ones."""
+    """``/actions``: open items, soonest due first; ``today`` (the team's date) lets the front
+    flag the late ones."""
 
     items: tuple[Item, ...]
     everyone: bool
-    at: datetime
+    today: date
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,9 @@ class Overdue(Notice):
     items: tuple[Item, ...]
 
 
-def listing(session: Session, *, clock: Clock, actor: Actor, everyone: bool) -> ActionList:
+def listing(
+    session: Session, *, clock: Clock, actor: Actor, everyone: bool, timezone: str = "UTC"
+) -> ActionList:
     """Open items; "mine" also matches by name, for owners written as ``@maria`` outside Slack."""
     query = select(ActionItem).where(ActionItem.status == OPEN)
     if not everyone:
@@ -79,7 +82,7 @@ def listing(session: Session, *, clock: Clock, actor: Actor, everyone: bool) -> 
         detail="all" if everyone else "mine",
         message=f"{len(rows)} open",
     )
-    return ActionList(tuple(item(row) for row in rows), everyone, clock.now())
+    return ActionList(tuple(item(row) for row in rows), everyone, today(clock, timezone))
 
 
 def mark_done(
