@@ -83,6 +83,7 @@ from bot.andon import Andon  # noqa: E402
 from bot.chat.terminal import TerminalChat  # noqa: E402
 from bot.commands import Deploy as DeployIntent  # noqa: E402
 from bot.commands import Rollback as RollbackIntent  # noqa: E402
+from bot.hosts.ssh import SshTransport  # noqa: E402
 from bot.main import open_andon  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from core.actor import Actor  # noqa: E402
@@ -94,7 +95,6 @@ from core.deploy import run as engine  # noqa: E402
 from core.deploy.bundle import Bundle, cut  # noqa: E402
 from core.deploy.request import Accepted  # noqa: E402
 from core.deploy.source import GitSource  # noqa: E402
-from core.deploy.ssh import SshTransport  # noqa: E402
 from core.deploy.state import DeployState  # noqa: E402
 from core.deploy.transport import Connection, Transport  # noqa: E402
 from tests.git_server import GitWorkspace  # noqa: E402

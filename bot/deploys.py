@@ -18,12 +18,12 @@ from sqlmodel import Session
 from bot import holders
 from bot.andon import Andon
 from bot.commands import Deploy as DeployIntent
+from bot.hosts.local import LocalTransport
 from bot.jail import Jail, JailRefusedError, jail_for
 from core.config_build import BuildConfig
 from core.config_hosts import Environment, Host
 from core.deploy import auto, lease, recovery, status
 from core.deploy.bundle import BuildError, BuildRefusedError
-from core.deploy.local import LocalTransport
 from core.deploy.run import Crew, run
 from core.deploy.source import GitSource, Source
 from core.deploy.state import DeployState
@@ -62,7 +62,7 @@ class Hosts:
 def _ssh(env: Environment) -> Transport:
     """SSH (paramiko) is loaded for the first remote host, not by every command that opens the
     engine: ``andon line status`` has no use for it."""
-    from core.deploy.ssh import SshTransport
+    from bot.hosts.ssh import SshTransport
 
     return SshTransport(env.ssh_key, env.known_hosts)
 

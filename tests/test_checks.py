@@ -23,6 +23,7 @@ from bot.chat.terminal import TerminalChat
 from bot.checks import Checker
 from bot.courier import Courier
 from bot.deploys import Hosts
+from bot.hosts.local import LocalTransport
 from bot.render.checks import NONE_CONFIGURED
 from bot.render.checks import checks as render_checks
 from core.alerts.event import AlertEvent, AlertStatus
@@ -33,7 +34,6 @@ from core.clock import ManualClock
 from core.config import AndonConfig
 from core.config_alerts import Check
 from core.config_hosts import Environment
-from core.deploy.local import LocalTransport
 from storage import migrate
 from storage.database import Database
 from tests.ssh_hosts import SshFleet
