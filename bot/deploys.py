@@ -20,12 +20,14 @@ from bot.andon import Andon
 from bot.commands import Deploy as DeployIntent
 from bot.hosts.local import LocalTransport
 from bot.jail import Jail, JailRefusedError, jail_for
+from bot.releases import bundle
+from bot.releases.git import GitSource
 from core.config_build import BuildConfig
 from core.config_hosts import Environment, Host
 from core.deploy import auto, lease, recovery, status
 from core.deploy.bundle import BuildError, BuildRefusedError
 from core.deploy.run import Crew, run
-from core.deploy.source import GitSource, Source
+from core.deploy.source import Source
 from core.deploy.state import DeployState
 from core.deploy.transport import Connection, Transport
 from core.refusal import Refusal
@@ -136,6 +138,7 @@ class Deployer:
             source=self.source,
             transport_for=self.hosts,
             sleep=sleep or self._sleep,
+            cut=bundle.cut,
             workdir=workdir,
             builder=JailedBuild(
                 andon.jail or jail_for(andon.config),

@@ -30,7 +30,7 @@ from core.clock import Clock
 from core.config import AndonConfig
 from core.config_hosts import Environment, Host
 from core.deploy import batches, health, lease, records, releases
-from core.deploy.bundle import Builder, BuildError, BuildRefusedError, Bundle, cut
+from core.deploy.bundle import Builder, BuildError, BuildRefusedError, Bundle, Cut
 from core.deploy.health import HealthCheck
 from core.deploy.manifest import UnsafeTreeError
 from core.deploy.notices import DeployProgress
@@ -66,6 +66,7 @@ class Crew:
     source: Source | None
     transport_for: Callable[[str], Transport]
     sleep: Callable[[float], None]
+    cut: Cut  # the revision's tree on this machine (``bot/releases/bundle.py``)
     workdir: Path | None = None
     builder: Builder | None = None  # runs a build command (the build's jail)
     stopping: Callable[[], bool] = _never  # Andon is stopping: end at the next safe point
@@ -181,7 +182,7 @@ class _Job:
             raise _HaltError(None, "no [repo] path to cut the release from")
         try:
             self.steps = steps_for(self.crew.config, self.environment, source, self.revision)
-            self.bundle = cut(
+            self.bundle = self.crew.cut(
                 source,
                 self.revision,
                 workdir=workdir,
