@@ -20,6 +20,7 @@ from bot.andon import Andon
 from bot.commands import Deploy as DeployIntent
 from bot.hosts.local import LocalTransport
 from bot.jail import Jail, JailRefusedError, jail_for
+from bot.probes import health
 from bot.releases import bundle
 from bot.releases.git import GitSource
 from core.config_build import BuildConfig
@@ -139,6 +140,7 @@ class Deployer:
             transport_for=self.hosts,
             sleep=sleep or self._sleep,
             cut=bundle.cut,
+            probe=health.probe,
             workdir=workdir,
             builder=JailedBuild(
                 andon.jail or jail_for(andon.config),
