@@ -1,5 +1,5 @@
 """A check's metric endpoint asked over HTTP with ``requests``: the adapter of
-``core/checks/readings.py``'s ``MetricReader``."""
+``core/checks/metric_reader.py``."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from core.checks.readings import Answer, UnreachableError
+from core.checks.metric_reader import Answer, UnreachableError
 
 
 def get(url: str, *, params: Mapping[str, str] | None, timeout: float) -> Answer:

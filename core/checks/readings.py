@@ -3,8 +3,8 @@
 Every way of looking ends in one ``Reading`` or one ``CheckError`` whose sentence says what could
 not be seen — the judge treats a failure as out of bounds, because a check that cannot see is not
 a green check. Messages name URLs without their user and password, and never the response body.
-Endpoints are asked through the ``MetricReader`` port (``bot/probes/metrics.py``), hosts through
-their ``Transport``.
+Endpoints are asked through the ``MetricReader`` port (``core/checks/metric_reader.py``), hosts
+through their ``Transport``.
 """
 
 import math
@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from core.checks import stats
+from core.checks.metric_reader import Answer, MetricReader, UnreachableError
 from core.config_alerts import Check
 from core.config_hosts import Environment, Host
 from core.deploy.transport import HostError, Transport
@@ -36,39 +37,6 @@ class Reading:
 
 class CheckError(Exception):
     """The metric could not be seen; the message is a sentence naming what failed."""
-
-
-class UnreachableError(Exception):
-    """An endpoint gave no answer; the message is the socket's own words, never the URL."""
-
-    def __init__(self, cause: str, *, timed_out: bool = False) -> None:
-        super().__init__(cause)
-        self.timed_out = timed_out
-
-
-class Answer(Protocol):
-    """An endpoint's HTTP answer, as a check reads it."""
-
-    @property
-    def status(self) -> int: ...
-
-    @property
-    def ok(self) -> bool:
-        """Neither a 4xx nor a 5xx status."""
-        ...
-
-    @property
-    def content_type(self) -> str: ...
-
-    def json(self) -> Any:
-        """The body as JSON; raises ``ValueError`` when it is not JSON."""
-        ...
-
-
-class MetricReader(Protocol):
-    def __call__(self, url: str, *, params: Mapping[str, str] | None, timeout: float) -> Answer:
-        """One GET of a metric endpoint; raises ``UnreachableError`` when no answer comes."""
-        ...
 
 
 def read(
