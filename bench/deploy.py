@@ -83,7 +83,10 @@ from bot.andon import Andon  # noqa: E402
 from bot.chat.terminal import TerminalChat  # noqa: E402
 from bot.commands import Deploy as DeployIntent  # noqa: E402
 from bot.commands import Rollback as RollbackIntent  # noqa: E402
+from bot.hosts.ssh import SshTransport  # noqa: E402
 from bot.main import open_andon  # noqa: E402
+from bot.releases.bundle import TreeBundle, cut, scan  # noqa: E402
+from bot.releases.git import GitSource  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from core.actor import Actor  # noqa: E402
 from core.ci.report import BuildReport, BuildStatus  # noqa: E402
@@ -91,10 +94,7 @@ from core.config import load as load_config  # noqa: E402
 from core.config_hosts import Host  # noqa: E402
 from core.deploy import manifest, records, releases  # noqa: E402
 from core.deploy import run as engine  # noqa: E402
-from core.deploy.bundle import Bundle, cut  # noqa: E402
 from core.deploy.request import Accepted  # noqa: E402
-from core.deploy.source import GitSource  # noqa: E402
-from core.deploy.ssh import SshTransport  # noqa: E402
 from core.deploy.state import DeployState  # noqa: E402
 from core.deploy.transport import Connection, Transport  # noqa: E402
 from tests.git_server import GitWorkspace  # noqa: E402
@@ -630,10 +630,10 @@ def _linked(directory: Path) -> int:
     return sum(1 for path in directory.rglob("*") if path.is_file() and path.stat().st_nlink > 1)
 
 
-def stage_once(connection: Connection, path: str, bundle: Bundle, upload: Upload) -> None:
+def stage_once(connection: Connection, path: str, bundle: TreeBundle, upload: Upload) -> None:
     """One ``releases.stage``, timed, with a bundle that has written no archive yet (the
     archive is part of what a deploy costs)."""
-    fresh = Bundle(revision=bundle.revision, root=bundle.root, manifest=bundle.manifest)
+    fresh = TreeBundle(revision=bundle.revision, root=bundle.root, manifest=bundle.manifest)
     release = Path(releases.release_dir(path, bundle.revision))
     shutil.rmtree(release, ignore_errors=True)
     shutil.rmtree(f"{release}.partial", ignore_errors=True)
@@ -743,7 +743,7 @@ def bench_redeploy(fleet: SshFleet, scratch: Path, args: argparse.Namespace) -> 
         cut_s.append(time.perf_counter() - started)
     assert bundle is not None
     started = time.perf_counter()
-    manifest.scan(bundle.root)
+    scan(bundle.root)
     hash_s = time.perf_counter() - started
     git_archive_s = []
     for _ in range(args.redeploys):  # the first step of a cut alone, to /dev/null
@@ -1145,7 +1145,7 @@ def markdown(
         "",
         f"- Andon's cut of the bundle (`git archive`, extraction, hashing), once per deploy: "
         f"{median(r.cut_s):.2f} s median ({max(r.cut_s):.2f} max). Of it, `git archive` alone "
-        f"(to /dev/null) {median(r.git_archive_s):.2f} s, the hashing alone (`manifest.scan`) "
+        f"(to /dev/null) {median(r.git_archive_s):.2f} s, the hashing alone (`bundle.scan`) "
         f"{r.hash_s:.2f} s; the rest is the extraction, {r.files:,} files written to this disk.",
         f"- What the delta's archive ({r.archive_bytes:,} bytes) holds besides the "
         f"{r.changed_bytes:,} changed bytes: the new `.andon-manifest` of every file "

@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bot.andon import Andon
 from bot.deploys import Hosts
+from bot.probes import metrics
 from core.alerts.event import AlertEvent
 from core.checks import judge, readings
 from core.checks.readings import CheckError, Reading
@@ -60,6 +61,7 @@ class Checker:
         try:
             return readings.read(
                 check,
+                metrics=metrics.get,
                 transport_for=self._transport_for,
                 environments=self.andon.config.environments,
                 timeout=self._timeout,

@@ -18,14 +18,17 @@ from sqlmodel import Session
 from bot import holders
 from bot.andon import Andon
 from bot.commands import Deploy as DeployIntent
+from bot.hosts.local import LocalTransport
 from bot.jail import Jail, JailRefusedError, jail_for
+from bot.probes import health
+from bot.releases import bundle
+from bot.releases.git import GitSource
 from core.config_build import BuildConfig
 from core.config_hosts import Environment, Host
 from core.deploy import auto, lease, recovery, status
 from core.deploy.bundle import BuildError, BuildRefusedError
-from core.deploy.local import LocalTransport
 from core.deploy.run import Crew, run
-from core.deploy.source import GitSource, Source
+from core.deploy.source import Source
 from core.deploy.state import DeployState
 from core.deploy.transport import Connection, Transport
 from core.refusal import Refusal
@@ -62,7 +65,7 @@ class Hosts:
 def _ssh(env: Environment) -> Transport:
     """SSH (paramiko) is loaded for the first remote host, not by every command that opens the
     engine: ``andon line status`` has no use for it."""
-    from core.deploy.ssh import SshTransport
+    from bot.hosts.ssh import SshTransport
 
     return SshTransport(env.ssh_key, env.known_hosts)
 
@@ -136,6 +139,8 @@ class Deployer:
             source=self.source,
             transport_for=self.hosts,
             sleep=sleep or self._sleep,
+            cut=bundle.cut,
+            probe=health.probe,
             workdir=workdir,
             builder=JailedBuild(
                 andon.jail or jail_for(andon.config),

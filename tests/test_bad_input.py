@@ -19,8 +19,7 @@ from core.actor import Actor
 from core.clock import ManualClock
 from core.config import problems
 from core.deploy import manifest
-from core.deploy.local import path_inside
-from core.deploy.transport import HostError
+from core.deploy.transport import HostError, path_inside
 from core.gate.push import ZERO, BadPushError, RefUpdate
 from core.refusal import Refusal
 from storage.tables import Deploy as DeployRow

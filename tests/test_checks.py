@@ -23,6 +23,8 @@ from bot.chat.terminal import TerminalChat
 from bot.checks import Checker
 from bot.courier import Courier
 from bot.deploys import Hosts
+from bot.hosts.local import LocalTransport
+from bot.probes import metrics
 from bot.render.checks import NONE_CONFIGURED
 from bot.render.checks import checks as render_checks
 from core.alerts.event import AlertEvent, AlertStatus
@@ -33,7 +35,6 @@ from core.clock import ManualClock
 from core.config import AndonConfig
 from core.config_alerts import Check
 from core.config_hosts import Environment
-from core.deploy.local import LocalTransport
 from storage import migrate
 from storage.database import Database
 from tests.ssh_hosts import SshFleet
@@ -305,7 +306,7 @@ def test_an_alert_that_could_not_be_recorded_is_sent_again_on_the_next_run(
 
 
 def _read(found: Check, **kwargs: Any) -> Reading:
-    return read(found, transport_for=lambda _name: LocalTransport(), **kwargs)
+    return read(found, metrics=metrics.get, transport_for=lambda _name: LocalTransport(), **kwargs)
 
 
 def test_json_path_reaches_into_nested_objects_and_lists(loopback: Loopback) -> None:
@@ -448,13 +449,13 @@ def test_host_stats_over_ssh_come_from_every_host_and_a_dead_one_is_named(
     hosts = Hosts(environments)
     found = check(name="memory", environment="web", stat="memory_used_percent", max=99)
     try:
-        reading = read(found, transport_for=hosts, environments=environments)
+        reading = read(found, metrics=metrics.get, transport_for=hosts, environments=environments)
         assert 0 <= reading.value <= 100
         assert reading.where in {host.address for host in fleet.hosts}
 
         fleet.kill(1)
         with pytest.raises(CheckError, match=rf"^{re.escape(fleet.hosts[1].address)}: "):
-            read(found, transport_for=hosts, environments=environments)
+            read(found, metrics=metrics.get, transport_for=hosts, environments=environments)
     finally:
         hosts.close()
 
@@ -472,7 +473,7 @@ def test_an_unreachable_host_fails_the_check_naming_it(tmp_path: Path) -> None:
     try:
         found = check(name="disk", environment="web", stat="disk_used_percent", max=90)
         with pytest.raises(CheckError, match=rf"^{address}: cannot connect"):
-            read(found, transport_for=hosts, environments=environments)
+            read(found, metrics=metrics.get, transport_for=hosts, environments=environments)
     finally:
         hosts.close()
 

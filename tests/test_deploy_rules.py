@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.commands import Deploy, Help, Rollback, ShowDeploys, parse
+from bot.releases.bundle import scan
 from core.config import AndonConfig, BuildConfig, RepoConfig
 from core.config_hosts import Environment
 from core.deploy import manifest
@@ -77,7 +78,7 @@ def test_a_manifest_survives_its_round_trip_and_refuses_garbage(tmp_path: Path) 
     (tmp_path / "bin" / "run").write_text("#!/bin/sh\n")
     (tmp_path / "bin" / "run").chmod(0o755)
     (tmp_path / "link").symlink_to("bin/run")
-    found = manifest.scan(tmp_path)
+    found = scan(tmp_path)
     assert found["bin/run"].mode == 0o755 and found["link"].link == "bin/run"
     assert manifest.loads(manifest.dumps(found)) == found
     assert manifest.loads("{not json") is None
@@ -87,7 +88,7 @@ def test_a_manifest_survives_its_round_trip_and_refuses_garbage(tmp_path: Path) 
 def test_a_file_name_with_a_newline_is_refused(tmp_path: Path) -> None:
     (tmp_path / "bad\nname").write_text("x")
     with pytest.raises(manifest.UnsafeTreeError, match="newline"):
-        manifest.scan(tmp_path)
+        scan(tmp_path)
 
 
 class _Repo:

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.hosts.local import LocalTransport
+from bot.hosts.ssh import SshTransport
+from bot.hosts.ssh_connection import SshConnection
 from core.config_hosts import Host
-from core.deploy.local import LocalTransport
-from core.deploy.ssh import SshConnection, SshTransport
 from core.deploy.transport import Connection, HostError, HostKeyError
 from tests.ssh_hosts import SshFleet, generate_key
 

@@ -3,6 +3,8 @@
 Every way of looking ends in one ``Reading`` or one ``CheckError`` whose sentence says what could
 not be seen — the judge treats a failure as out of bounds, because a check that cannot see is not
 a green check. Messages name URLs without their user and password, and never the response body.
+Endpoints are asked through the ``MetricReader`` port (``core/checks/metric_reader.py``), hosts
+through their ``Transport``.
 """
 
 import math
@@ -14,9 +16,8 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
 from core.checks import stats
+from core.checks.metric_reader import Answer, MetricReader, UnreachableError
 from core.config_alerts import Check
 from core.config_hosts import Environment, Host
 from core.deploy.transport import HostError, Transport
@@ -41,15 +42,16 @@ class CheckError(Exception):
 def read(
     check: Check,
     *,
+    metrics: MetricReader,
     transport_for: Callable[[str], Transport],
     environments: Mapping[str, Environment] | None = None,
     timeout: float = 10,
 ) -> Reading:
     """Look at the metric once, the way the check says; raises ``CheckError`` when it cannot."""
     if check.url is not None:
-        return _from_json(check.url, check.json_path, timeout)
+        return _from_json(metrics, check.url, check.json_path, timeout)
     if check.prometheus_url is not None and check.query is not None:
-        return _from_prometheus(check, check.prometheus_url, check.query, timeout)
+        return _from_prometheus(metrics, check, check.prometheus_url, check.query, timeout)
     return _from_hosts(check, transport_for, environments or {}, timeout)
 
 
@@ -80,11 +82,11 @@ def public_url(url: str) -> str:
 # --- a JSON document -----------------------------------------------------------------------
 
 
-def _from_json(url: str, json_path: str | None, timeout: float) -> Reading:
+def _from_json(metrics: MetricReader, url: str, json_path: str | None, timeout: float) -> Reading:
     shown = public_url(url)
-    answer = _get(url, params=None, timeout=timeout, shown=shown)
+    answer = _get(metrics, url, params=None, timeout=timeout, shown=shown)
     if not answer.ok:
-        raise CheckError(f"{shown} answered HTTP {answer.status_code}")
+        raise CheckError(f"{shown} answered HTTP {answer.status}")
     document = _json(answer, shown)
     found = _follow(document, json_path, shown) if json_path else document
     return Reading(_defined(_number(found, f"{json_path or 'the answer'} of {shown}"), shown))
@@ -116,16 +118,18 @@ def _follow(document: Any, json_path: str, shown: str) -> Any:
 # --- a Prometheus instant query ------------------------------------------------------------
 
 
-def _from_prometheus(check: Check, base: str, query: str, timeout: float) -> Reading:
+def _from_prometheus(
+    metrics: MetricReader, check: Check, base: str, query: str, timeout: float
+) -> Reading:
     shown = public_url(base)
     url = f"{base.rstrip('/')}/api/v1/query"
-    answer = _get(url, params={"query": query}, timeout=timeout, shown=shown)
+    answer = _get(metrics, url, params={"query": query}, timeout=timeout, shown=shown)
     body = _json(answer, shown) if answer.ok or _says_json(answer) else None
     if isinstance(body, dict) and body.get("status") == "error":
         said = _clip(str(body.get("error") or body.get("errorType") or "no reason given"))
         raise CheckError(f"Prometheus at {shown} refused the query: {said}")
     if not answer.ok:
-        raise CheckError(f"{shown} answered HTTP {answer.status_code}")
+        raise CheckError(f"{shown} answered HTTP {answer.status}")
     data = body.get("data") if isinstance(body, dict) and body.get("status") == "success" else None
     if not isinstance(data, dict):
         raise CheckError(f"{shown} did not answer as Prometheus does")
@@ -213,40 +217,31 @@ def _ask_host(
 # --- HTTP and numbers ----------------------------------------------------------------------
 
 
-def _get(url: str, *, params: dict[str, str] | None, timeout: float, shown: str) -> Any:
+def _get(
+    metrics: MetricReader,
+    url: str,
+    *,
+    params: dict[str, str] | None,
+    timeout: float,
+    shown: str,
+) -> Answer:
     try:
-        return requests.get(url, params=params, timeout=timeout)
-    except requests.Timeout:
-        raise CheckError(f"{shown} did not answer within {timeout:g} s") from None
-    except requests.RequestException as error:
-        raise CheckError(f"{shown} could not be reached: {_cause(error)}") from None
+        return metrics(url, params=params, timeout=timeout)
+    except UnreachableError as error:
+        if error.timed_out:
+            raise CheckError(f"{shown} did not answer within {timeout:g} s") from None
+        raise CheckError(f"{shown} could not be reached: {error}") from None
 
 
-def _json(answer: requests.Response, shown: str) -> Any:
+def _json(answer: Answer, shown: str) -> Any:
     try:
         return answer.json()
     except ValueError:
         raise CheckError(f"{shown} did not answer JSON") from None
 
 
-def _says_json(answer: requests.Response) -> bool:
-    return "json" in answer.headers.get("Content-Type", "")
-
-
-def _cause(error: BaseException) -> str:
-    """The socket's own words ("Connection refused"): they carry no URL, so no secret."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [error]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.strerror:
-            return current.strerror
-        linked = (current.__cause__, current.__context__, getattr(current, "reason", None))
-        todo += [c for c in (*linked, *current.args) if isinstance(c, BaseException)]
-    return type(error).__name__
+def _says_json(answer: Answer) -> bool:
+    return "json" in answer.content_type
 
 
 def _number(found: Any, what: str) -> float:

@@ -1,15 +1,12 @@
 """What a release holds: every path with its sha256 and mode, so deploys can send only the delta.
 
 The manifest travels with the release (``.andon-manifest``), so the next deploy compares
-against what the host really has, not against what Andon believes it sent.
+against what the host really has, not against what Andon believes it sent. A tree on this
+machine is scanned into one by ``bot/releases/bundle.py``.
 """
 
-import hashlib
 import json
-import os
-import stat
 from dataclasses import dataclass
-from pathlib import Path
 
 FILE_NAME = ".andon-manifest"
 _UNSAFE = ("\n", "\r", "\\")
@@ -31,30 +28,11 @@ class UnsafeTreeError(Exception):
     """A tree Andon will not ship: names that a checksum list cannot express safely."""
 
 
-def scan(root: Path) -> Manifest:
-    """Hash every file under ``root``; symlinks are recorded, never followed."""
-    found: Manifest = {}
-    for directory, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in [*files, *(d for d in dirs if Path(directory, d).is_symlink())]:
-            path = Path(directory, name)
-            relative = path.relative_to(root).as_posix()
-            if any(mark in relative for mark in _UNSAFE):
-                raise UnsafeTreeError(f"{relative!r}: file names with newlines or \\ are refused")
-            found[relative] = _entry(path)
-    return found
-
-
-def _entry(path: Path) -> Entry:
-    info = path.lstat()
-    mode = stat.S_IMODE(info.st_mode)
-    if stat.S_ISLNK(info.st_mode):
-        return Entry(mode=mode, link=os.readlink(path))
-    digest = hashlib.sha256()
-    with path.open("rb") as data:
-        for chunk in iter(lambda: data.read(1 << 20), b""):
-            digest.update(chunk)
-    return Entry(mode=mode, sha256=digest.hexdigest())
+def checked(relative: str) -> str:
+    """A tree's path as the manifest may hold it: a checksum list cannot express every name."""
+    if any(mark in relative for mark in _UNSAFE):
+        raise UnsafeTreeError(f"{relative!r}: file names with newlines or \\ are refused")
+    return relative
 
 
 def dumps(manifest: Manifest) -> str:

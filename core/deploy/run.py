@@ -31,8 +31,8 @@ from core.clock import Clock
 from core.config import AndonConfig
 from core.config_hosts import Environment, Host
 from core.deploy import batches, health, lease, records, releases
-from core.deploy.bundle import Builder, BuildError, BuildRefusedError, Bundle, cut
-from core.deploy.health import HealthCheck
+from core.deploy.bundle import Builder, BuildError, BuildRefusedError, Bundle, Cut
+from core.deploy.health import HealthCheck, HealthProbe
 from core.deploy.manifest import UnsafeTreeError
 from core.deploy.notices import DeployProgress
 from core.deploy.records import DeployView
@@ -67,6 +67,8 @@ class Crew:
     source: Source | None
     transport_for: Callable[[str], Transport]
     sleep: Callable[[float], None]
+    cut: Cut  # the revision's tree on this machine (``bot/releases/bundle.py``)
+    probe: HealthProbe  # asks a health URL (``bot/probes/health.py``)
     workdir: Path | None = None
     builder: Builder | None = None  # runs a build command (the build's jail)
     stopping: Callable[[], bool] = _never  # Andon is stopping: end at the next safe point
@@ -182,7 +184,7 @@ class _Job:
             raise _HaltError(None, "no [repo] path to cut the release from")
         try:
             self.steps = steps_for(self.crew.config, self.environment, source, self.revision)
-            self.bundle = cut(
+            self.bundle = self.crew.cut(
                 source,
                 self.revision,
                 workdir=workdir,
@@ -306,7 +308,12 @@ class _Job:
             timeout=self.env.health_timeout,
         )
         reason = health.wait_healthy(
-            check, connection, cwd=cwd, clock=self.crew.clock, sleep=self._nap
+            check,
+            connection,
+            probe=self.crew.probe,
+            cwd=cwd,
+            clock=self.crew.clock,
+            sleep=self._nap,
         )
         if reason is not None:
             halt = _HaltError(target.host.address, reason)

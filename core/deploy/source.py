@@ -1,19 +1,16 @@
-"""Where releases are cut from: the git repository of ``[repo] path``.
+"""Where releases are cut from: the port of the git repository of ``[repo] path``.
 
-Revisions people type are checked before git sees them, and git gets them as arguments, never
-through a shell; what comes back is the full 40-hex-digit sha or nothing.
+Revisions people type are checked before the repository sees them (``plausible``); what comes
+back is the full 40-hex-digit sha or nothing. ``bot/releases/git.py`` speaks it with ``git``.
 """
 
 import re
-import subprocess
-import tarfile
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 _SPELLING = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}")
 _SHA = re.compile(r"[0-9a-f]{40}")
-_GIT_TIMEOUT = 120
 
 
 class SourceError(Exception):
@@ -49,69 +46,3 @@ def plausible(revision: str) -> bool:
 
 def is_sha(text: str) -> bool:
     return bool(_SHA.fullmatch(text))
-
-
-class GitSource:
-    """A local clone (bare or not) that git reads directly."""
-
-    def __init__(self, repository: str | Path) -> None:
-        self._repository = Path(repository).expanduser()
-
-    def resolve(self, revision: str) -> str | None:
-        if not plausible(revision):
-            return None
-        found = self._git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", check=False)
-        sha = found.stdout.decode().strip()
-        return sha if found.returncode == 0 and is_sha(sha) else None
-
-    def export(self, revision: str, into: Path) -> None:
-        if not is_sha(revision):
-            raise SourceError(f"{revision!r} is not a full sha")
-        archive = into.with_name(f"{into.name}.tar")
-        with archive.open("wb") as out:
-            done = subprocess.run(
-                ["git", "-C", str(self._repository), "archive", "--format=tar", revision],
-                stdout=out,
-                stderr=subprocess.PIPE,
-                timeout=_GIT_TIMEOUT,
-                check=False,
-            )
-        if done.returncode != 0:
-            raise SourceError(f"git archive {revision[:7]} failed: {_tail(done.stderr)}")
-        with tarfile.open(archive) as tar:
-            tar.extractall(into, filter="data")
-        archive.unlink()
-
-    def read(self, revision: str, path: str) -> str | None:
-        if not is_sha(revision):
-            raise SourceError(f"{revision!r} is not a full sha")
-        found = self._git("show", f"{revision}:{path}", check=False)
-        return found.stdout.decode(errors="replace") if found.returncode == 0 else None
-
-    def is_ancestor(self, older: str, newer: str) -> bool:
-        if not (is_sha(older) and is_sha(newer)):
-            return False
-        return self._git("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
-
-    def committed_at(self, revision: str) -> datetime | None:
-        if not is_sha(revision):
-            return None
-        found = self._git("show", "-s", "--format=%ct", revision, check=False)
-        seconds = found.stdout.decode().strip()
-        if found.returncode != 0 or not seconds.isdigit():
-            return None
-        return datetime.fromtimestamp(int(seconds), UTC)
-
-    def _git(self, *args: str, check: bool) -> subprocess.CompletedProcess[bytes]:
-        if not self._repository.exists():
-            raise SourceError(f"[repo] path {self._repository} does not exist")
-        return subprocess.run(
-            ["git", "-C", str(self._repository), *args],
-            capture_output=True,
-            timeout=_GIT_TIMEOUT,
-            check=check,
-        )
-
-
-def _tail(output: bytes) -> str:
-    return output.decode(errors="replace").strip()[-300:] or "no output"

@@ -1,15 +1,19 @@
 """The hosts as ``core`` sees them: a few filesystem moves and commands, over SSH or locally.
 
-A deploy is written once against this port; ``core/deploy/ssh.py`` speaks it over paramiko
-(SFTP for the moves, one exec channel per command) and ``core/deploy/local.py`` on this
-machine's own filesystem, for ``hosts = ["local"]`` and the demo.
+A deploy is written once against this port; ``bot/hosts/ssh.py`` speaks it over paramiko
+(SFTP for the moves, one exec channel per command) and ``bot/hosts/local.py`` on this
+machine's own filesystem, for ``hosts = ["local"]`` and the demo. Both keep the rules at the end
+of this module: paths from a manifest stay inside the release, ``rm -rf`` only below ``/``.
 """
 
+import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from core.config_hosts import Host
+from core.config_hosts import LOCAL, Host
+
+OUTPUT_TAIL = 4000  # characters of a command's output worth keeping: the end says what failed
 
 
 @dataclass(frozen=True)
@@ -144,3 +148,35 @@ class Transport(Protocol):
     def close(self) -> None:
         """Close every connection this transport keeps open."""
         ...
+
+
+def path_inside(path: str, address: str = LOCAL) -> str:
+    """Paths from a manifest stay under the release directory, whatever the manifest says."""
+    normalized = posixpath.normpath(path)
+    if posixpath.isabs(path) or normalized == ".." or normalized.startswith("../"):
+        raise HostError(f"{address}: {path!r} is outside the release directory")
+    return normalized
+
+
+def removable(path: str, address: str = LOCAL) -> str:
+    """``rm -rf`` only on absolute paths below the root, whatever the caller passed."""
+    normalized = posixpath.normpath(path)
+    if not posixpath.isabs(normalized) or normalized == "/":
+        raise HostError(f"{address}: refusing to remove {path!r}: not an absolute path below /")
+    return normalized
+
+
+def parse_sums(sums: str, address: str = LOCAL) -> list[tuple[str, str]]:
+    """``sha256sum`` lines: ``<hex>  <path>``, or ``<hex> *<path>`` as written in binary mode.
+
+    Each path must stay inside the directory checked: a manifest is not trusted to.
+    """
+    parsed: list[tuple[str, str]] = []
+    for line in sums.splitlines():
+        if not line.strip():
+            continue
+        digest, separator, rest = line.partition(" ")
+        if not separator or len(digest) != 64 or rest[:1] not in (" ", "*") or not rest[1:]:
+            raise HostError(f"{address}: not a sha256sum line: {line[:100]!r}")
+        parsed.append((digest.lower(), path_inside(rest[1:], address)))
+    return parsed

@@ -3,7 +3,6 @@
 import errno
 import hashlib
 import os
-import posixpath
 import shutil
 import signal
 import subprocess
@@ -14,9 +13,17 @@ from contextlib import contextmanager, suppress
 from typing import BinaryIO
 
 from core.config_hosts import LOCAL, Host
-from core.deploy.transport import CommandResult, Connection, HostError, Unpacked
+from core.deploy.transport import (
+    OUTPUT_TAIL,
+    CommandResult,
+    Connection,
+    HostError,
+    Unpacked,
+    parse_sums,
+    path_inside,
+    removable,
+)
 
-OUTPUT_TAIL = 4000  # characters of a command's output worth keeping: the end says what failed
 _CHUNK = 1 << 16
 
 
@@ -192,22 +199,6 @@ def _reason(error: Exception) -> str:
     return str(error) or type(error).__name__
 
 
-def path_inside(path: str, address: str = LOCAL) -> str:
-    """Paths from a manifest stay under the release directory, whatever the manifest says."""
-    normalized = posixpath.normpath(path)
-    if posixpath.isabs(path) or normalized == ".." or normalized.startswith("../"):
-        raise HostError(f"{address}: {path!r} is outside the release directory")
-    return normalized
-
-
-def removable(path: str, address: str = LOCAL) -> str:
-    """``rm -rf`` only on absolute paths below the root, whatever the caller passed."""
-    normalized = posixpath.normpath(path)
-    if not posixpath.isabs(normalized) or normalized == "/":
-        raise HostError(f"{address}: refusing to remove {path!r}: not an absolute path below /")
-    return normalized
-
-
 def _unlinked_first(tar: tarfile.TarFile, directory: str) -> Iterator[tarfile.TarInfo]:
     """Never write into an existing inode: it may be a hard link shared with the live release."""
     for member in tar:
@@ -215,22 +206,6 @@ def _unlinked_first(tar: tarfile.TarFile, directory: str) -> Iterator[tarfile.Ta
         if not member.isdir() and os.path.lexists(destination) and not os.path.isdir(destination):
             os.unlink(destination)
         yield member
-
-
-def parse_sums(sums: str, address: str = LOCAL) -> list[tuple[str, str]]:
-    """``sha256sum`` lines: ``<hex>  <path>``, or ``<hex> *<path>`` as written in binary mode.
-
-    Each path must stay inside the directory checked: a manifest is not trusted to.
-    """
-    parsed: list[tuple[str, str]] = []
-    for line in sums.splitlines():
-        if not line.strip():
-            continue
-        digest, separator, rest = line.partition(" ")
-        if not separator or len(digest) != 64 or rest[:1] not in (" ", "*") or not rest[1:]:
-            raise HostError(f"{address}: not a sha256sum line: {line[:100]!r}")
-        parsed.append((digest.lower(), path_inside(rest[1:], address)))
-    return parsed
 
 
 def _sha256(path: str) -> str | None:
