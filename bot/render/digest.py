@@ -97,7 +97,7 @@ def _investments(now: WeekFigures, was: WeekFigures, *, mentions: bool, say: Say
         f"Action items created: {_count(a.created, b.created)}; completed:"
         f" {_count(a.completed, b.completed)}{declined}",
         "By category: " + _pairs(a.by_category, say),
-        "By level: " + _pairs(tuple((f"why {lvl}", n) for lvl, n in a.by_level), say),
+        "By level: " + (", ".join(f"{n} at level {lvl}" for lvl, n in a.by_level) or NONE),
         "Overdue: " + _overdue(a.overdue, mentions=mentions, say=say),
         f"Five whys: {a.whys_done} done ({_delta(a.whys_done, b.whys_done)}),"
         f" {a.whys_scheduled} scheduled, {a.whys_missing} missing",
