@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from bot.andon import Andon
     from bot.commands import Intent
     from bot.settings import Settings
+    from core.config import AndonConfig
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -168,12 +169,22 @@ def _config_check(path: str) -> int:
         return 0
     found = problems(path)
     if not found:  # what depends on this machine, for a file that is right in itself
-        found = jail.problems(load(path))
+        config = load(path)
+        found = jail.problems(config) + _ssh_problems(config)
     for problem in found:
         print(f"{path}: {problem}")
     if not found:
         print(f"{path}: no problems.")
     return 1 if found else 0
+
+
+def _ssh_problems(config: AndonConfig) -> list[str]:
+    """The ssh_config's part, read only where an environment has an SSH host (paramiko)."""
+    if all(host.is_local for env in config.environments.values() for host in env.hosts):
+        return []
+    from bot.hosts import ssh_config
+
+    return ssh_config.problems(config.environments)
 
 
 def _audit(settings: Settings, *, limit: int, as_json: bool) -> int:

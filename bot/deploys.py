@@ -67,7 +67,7 @@ def _ssh(env: Environment) -> Transport:
     engine: ``andon line status`` has no use for it."""
     from bot.hosts.ssh import SshTransport
 
-    return SshTransport(env.ssh_key, env.known_hosts)
+    return SshTransport(env.ssh_key, env.known_hosts, ssh_config=env.ssh_config)
 
 
 class _Mixed:

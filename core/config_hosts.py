@@ -22,7 +22,7 @@ _HOST = re.compile(
     r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
     r"(?::(?P<port>\d{1,5}))?"
 )
-_HOST_HINT = "write user@host:port, or local"
+_HOST_HINT = "write user@host:port, an alias of the ssh_config, or local"
 _NAME = re.compile(r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _USER = re.compile(r"[A-Za-z0-9._-]+")
 # A release root reaches sftp, tar and the shell on hosts: plain characters only. A relative
@@ -52,9 +52,11 @@ def _parse_host(text: str) -> dict[str, Any]:
     if text.strip() == LOCAL:
         return {"host": LOCAL}
     match = _HOST.fullmatch(text.strip())
-    if match is None or match["user"] is None:
+    if match is None:
         raise ValueError(f"{text!r} is not a host; {_HOST_HINT}")
-    parts: dict[str, Any] = {"host": match["host"], "user": match["user"]}
+    parts: dict[str, Any] = {"host": match["host"]}
+    if match["user"]:
+        parts["user"] = match["user"]
     if match["port"]:
         parts["port"] = int(match["port"])
     return parts
@@ -95,21 +97,25 @@ class Host(BaseModel):
             return {**_parse_host(host), **{k: v for k, v in value.items() if k != "host"}}
         return value
 
-    @model_validator(mode="after")
-    def _needs_user(self) -> "Host":
-        if not self.is_local and self.user is None:
-            raise ValueError(f"{self.host!r} needs a user; {_HOST_HINT}")
-        return self
-
     @property
     def is_local(self) -> bool:
         """``local`` deploys into a directory on the bot's own machine, without SSH."""
         return self.host == LOCAL
 
     @property
+    def port_given(self) -> bool:
+        """Whether andon.toml names the port: then it wins over the ssh_config's ``Port``."""
+        return "port" in self.model_fields_set
+
+    @property
     def address(self) -> str:
-        """The name people see in chat and in the audit log."""
-        return LOCAL if self.is_local else f"{self.user}@{self.host}:{self.port}"
+        """The name people see in chat and in the audit log, as andon.toml writes the host: a
+        host without a user is an alias its ssh_config completes."""
+        if self.is_local:
+            return LOCAL
+        if self.user is None:
+            return f"{self.host}:{self.port}" if self.port_given else self.host
+        return f"{self.user}@{self.host}:{self.port}"
 
     def __str__(self) -> str:
         return self.address
@@ -143,6 +149,7 @@ class Environment(BaseModel):
     hosts: list[Host] = Field(min_length=1)
     ssh_key: str | None = None
     known_hosts: str | None = None
+    ssh_config: str | None = Field(default=None, min_length=1)  # "none": read no ssh_config
     keep_releases: int = Field(default=5, ge=1)
     batches: list[Batch] = Field(default_factory=lambda: [1, "100%"], min_length=1)
     max_parallel: int = Field(default=10, ge=1)

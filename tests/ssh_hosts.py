@@ -93,6 +93,11 @@ class SshHost:
         return str(self.root / "app")
 
     @property
+    def log(self) -> str:
+        """What its sshd wrote (``-e``: to its stderr, kept in ``sshd.log``)."""
+        return (self.root / "sshd.log").read_text(errors="replace")
+
+    @property
     def health_port(self) -> int:
         return self.health.server_address[1]
 
@@ -104,8 +109,9 @@ class SshHost:
 class SshFleet:
     """``count`` sshd processes on 127.0.0.1 sharing one client key and one known_hosts file."""
 
-    def __init__(self, count: int = 3) -> None:
+    def __init__(self, count: int = 3, *, log_level: str = "INFO") -> None:
         self.root = Path(tempfile.mkdtemp(prefix="andon-ssh-"))
+        self.log_level = log_level  # DEBUG1 logs each direct-tcpip forward (a jump host's)
         self.user = getpass.getuser()
         self.key_path = generate_key(self.root / "client_ed25519")
         self.known_hosts_path = self.root / "known_hosts"
@@ -138,6 +144,7 @@ class SshFleet:
             "StrictModes no\n"
             "UseDNS no\n"
             "PrintMotd no\n"
+            f"LogLevel {self.log_level}\n"
             "Subsystem sftp internal-sftp\n"
         )
         health = _HealthServer(root / "app")

@@ -11,14 +11,18 @@ import os
 import socket
 import threading
 from contextlib import suppress
+from dataclasses import replace
+from itertools import pairwise
 
 import paramiko
-from paramiko.ssh_exception import NoValidConnectionsError
 
+from bot.hosts import ssh_config
+from bot.hosts.ssh_config import Endpoint
 from bot.hosts.ssh_connection import SshConnection
 from bot.hosts.ssh_link import STALL_TIMEOUT, Link, reason
+from bot.hosts.ssh_login import Login, forward, log_in, read_key
 from core.config_hosts import Host
-from core.deploy.transport import Connection, HostError, HostKeyError
+from core.deploy.transport import Connection, HostError
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 _FRESH_FOR = 1.0  # a connection that answered this recently is lent without a liveness check
@@ -27,8 +31,9 @@ _FRESH_FOR = 1.0  # a connection that answered this recently is lent without a l
 class SshTransport:
     """Opens authenticated connections and keeps one warm per host between deploys.
 
-    Only key authentication, and only hosts whose key is already in ``known_hosts``: an
-    unknown or changed host key is refused, never learned.
+    Only key authentication, and only hosts — jump hosts too — whose key is already in
+    ``known_hosts``: an unknown or changed host key is refused, never learned. Hosts are
+    reached as the ssh_config says (bot/hosts/ssh_config.py), andon.toml winning.
     """
 
     def __init__(
@@ -36,12 +41,15 @@ class SshTransport:
         key_path: str | None,
         known_hosts: str | None,
         *,
+        ssh_config: str | None = None,
         connect_timeout: float = 10,
         keepalive: int = 15,
         fresh_for: float = _FRESH_FOR,
     ) -> None:
         self.key_path = os.path.expanduser(key_path) if key_path else None
         self.known_hosts = os.path.expanduser(known_hosts or DEFAULT_KNOWN_HOSTS)
+        self.ssh_config_path = ssh_config  # None: ~/.ssh/config when there is one
+        self._config: paramiko.SSHConfig | None = None
         self.connect_timeout = connect_timeout
         self.keepalive = keepalive
         self.fresh_for = fresh_for
@@ -101,126 +109,88 @@ class SshTransport:
         link.close()
 
     def _dial(self, host: Host) -> Link:
-        client = paramiko.SSHClient()
+        """Log in to each jump host in turn, each forwarding to the next, then to the host."""
+        route = ssh_config.route(self._ssh_config(), host)
+        login = Login(host.address, self.known_hosts, self.connect_timeout)
+        clients: list[paramiko.SSHClient] = []
+        proxy: paramiko.ProxyCommand | None = None
         try:
-            self._authenticate(client, host)
+            if route.proxy_command:
+                proxy = paramiko.ProxyCommand(route.proxy_command)
+            sock: paramiko.Channel | paramiko.ProxyCommand | None = proxy
+            for jump, following in pairwise((*route.jumps, route.target)):
+                clients.append(paramiko.SSHClient())
+                self._log_in(clients[-1], jump, login=login, sock=sock, jump=True)
+                sock = forward(clients[-1], following, via=jump, login=login)
+            client = paramiko.SSHClient()
+            clients.append(client)
+            self._log_in(client, route.target, login=login, sock=sock, jump=False)
             transport = client.get_transport()
             assert transport is not None  # connect() succeeded
             transport.set_keepalive(self.keepalive)
             _no_delay(transport)
             sftp = client.open_sftp()
-        except HostError:
-            client.close()
+        except BaseException as error:
+            _close(clients, proxy)
+            if isinstance(error, (OSError, EOFError, paramiko.SSHException)):
+                raise HostError(f"{host.address}: {reason(error)}") from error
             raise
-        except (OSError, EOFError, paramiko.SSHException) as error:
-            client.close()
-            raise HostError(f"{host.address}: {reason(error)}") from error
         sftp.get_channel().settimeout(STALL_TIMEOUT)
-        link = Link(host.address, client, sftp)
+        link = Link(host.address, client, sftp, jumps=clients[:-1])
         with self._guard:
             self._links.add(link)
         return link
 
-    def _authenticate(self, client: paramiko.SSHClient, host: Host) -> None:
-        self._load_host_keys(client, host)
-        where = f"{host.host}:{host.port}"
-        client.set_missing_host_key_policy(_RefuseUnknown(where, self.known_hosts))
-        key = self._client_key(host)
-        try:
-            client.connect(
-                host.host.strip("[]"),
-                port=host.port,
-                username=host.user,
-                pkey=key,
-                allow_agent=key is None,  # no key configured: the keys ssh itself would use
-                look_for_keys=key is None,
-                timeout=self.connect_timeout,
-                banner_timeout=self.connect_timeout,
-                auth_timeout=self.connect_timeout,
-                channel_timeout=self.connect_timeout,
-            )
-        except paramiko.BadHostKeyException as error:
-            raise HostKeyError(_changed_key_message(where, self.known_hosts, error)) from None
-        except paramiko.AuthenticationException:
-            raise HostError(
-                f"authentication failed for {host.address} with "
-                f"{self.key_path or 'the default SSH keys'} — is its public key in the "
-                "host's authorized_keys?"
-            ) from None
-        except NoValidConnectionsError as error:
-            causes = {reason(cause) for cause in error.errors.values()}
-            raise HostError(
-                f"{host.address}: cannot connect: {', '.join(sorted(causes))}"
-            ) from None
-        except TimeoutError:
-            raise HostError(
-                f"{host.address}: cannot connect: no answer within {self.connect_timeout:g}s"
-            ) from None
-        except socket.gaierror as error:
-            raise HostError(
-                f"{host.address}: cannot resolve {host.host}: {error.strerror}"
-            ) from None
+    def _log_in(
+        self,
+        client: paramiko.SSHClient,
+        endpoint: Endpoint,
+        *,
+        login: Login,
+        sock: paramiko.Channel | paramiko.ProxyCommand | None,
+        jump: bool,
+    ) -> None:
+        """The environment's ssh_key wins for the host; a jump host's own IdentityFile wins
+        for it (docs/deploy.md, SSH as configured)."""
+        self._load_host_keys(client, login.address)
+        if self.key_path is not None and not (jump and endpoint.key_files):
+            key = self._client_key(login.address)
+            login = replace(login, pkey=key, key_described=self.key_path)
+        log_in(client, endpoint, login=login, sock=sock, jump=jump)
 
-    def _load_host_keys(self, client: paramiko.SSHClient, host: Host) -> None:
+    def _ssh_config(self) -> paramiko.SSHConfig:
+        """Read once, on first use; a file that cannot be read is reported per host."""
+        with self._key_lock:
+            if self._config is None:
+                self._config = ssh_config.read(self.ssh_config_path)
+            return self._config
+
+    def _load_host_keys(self, client: paramiko.SSHClient, address: str) -> None:
         if not os.path.exists(self.known_hosts):
             return  # every host is unknown, and refused as such
         try:
             client.load_system_host_keys(self.known_hosts)
         except (OSError, paramiko.SSHException) as error:
             raise HostError(
-                f"{host.address}: cannot read {self.known_hosts}: {reason(error)}"
+                f"{address}: cannot read {self.known_hosts}: {reason(error)}"
             ) from error
 
-    def _client_key(self, host: Host) -> paramiko.PKey | None:
+    def _client_key(self, address: str) -> paramiko.PKey:
         """Read once, on first use: a missing key file is reported per host, like a refusal."""
-        if self.key_path is None:
-            return None
+        assert self.key_path is not None
         with self._key_lock:
             if self._key is None:
-                self._key = _read_key(self.key_path, host.address)
+                self._key = read_key(self.key_path, address)
             return self._key
 
 
-class _RefuseUnknown(paramiko.RejectPolicy):
-    """``RejectPolicy``, with a message that tells the operator what to check and do."""
-
-    def __init__(self, where: str, known_hosts: str) -> None:
-        self.where = where
-        self.known_hosts = known_hosts
-
-    def missing_host_key(
-        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
-    ) -> None:
-        raise HostKeyError(
-            f"host key of {self.where} is not in {self.known_hosts} — add it with ssh-keyscan "
-            f"after checking its fingerprint ({key.get_name()} {key.fingerprint})"
-        )
-
-
-def _changed_key_message(where: str, known_hosts: str, error: paramiko.BadHostKeyException) -> str:
-    return (
-        f"host key of {where} has CHANGED: {known_hosts} lists another key "
-        f"({error.expected_key.fingerprint}, now offered: {error.key.fingerprint}) — if the host "
-        "was rebuilt, check the new fingerprint and replace its line; otherwise someone may be "
-        "intercepting the connection. Nothing was done."
-    )
-
-
-def _read_key(path: str, address: str) -> paramiko.PKey:
-    """Errors name the file and the problem, never the key or a passphrase."""
-    try:
-        return paramiko.PKey.from_path(path)
-    except paramiko.PasswordRequiredException:
-        raise HostError(
-            f"{address}: the SSH key {path} is protected by a passphrase; "
-            "Andon needs a key without one"
-        ) from None
-    except OSError as error:
-        raise HostError(f"{address}: cannot read the SSH key {path}: {reason(error)}") from None
-    except (paramiko.SSHException, ValueError) as error:
-        raise HostError(
-            f"{address}: {path} is not a private key Andon can use ({type(error).__name__})"
-        ) from None
+def _close(clients: list[paramiko.SSHClient], proxy: paramiko.ProxyCommand | None) -> None:
+    """The host's client first, then each jump host's, back to the first."""
+    for client in reversed(clients):
+        client.close()
+    if proxy is not None:
+        with suppress(OSError):
+            proxy.close()
 
 
 def _no_delay(transport: paramiko.Transport) -> None:

@@ -1,7 +1,7 @@
 """One authenticated SSH connection and its SFTP session, as the transport's pool keeps it."""
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import paramiko
 
@@ -18,6 +18,7 @@ class Link:
     client: paramiko.SSHClient
     sftp: paramiko.SFTPClient
     answered_at: float | None = None  # time.monotonic() of the last step that went through
+    jumps: list[paramiko.SSHClient] = field(default_factory=list)  # ProxyJump's, in order
 
     def active(self) -> bool:
         transport = self.client.get_transport()
@@ -56,6 +57,8 @@ class Link:
 
     def close(self) -> None:
         self.client.close()
+        for jump in reversed(self.jumps):
+            jump.close()
 
 
 def reason(error: BaseException) -> str:
