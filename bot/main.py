@@ -140,9 +140,17 @@ def chat_for(settings: Settings) -> Chat:
 
 
 def person(name: str | None, *, via: str) -> Actor:
-    """The person at the keyboard: ``--as`` wins, then ``$USER``."""
-    who = name or os.environ.get("USER") or getpass.getuser()
+    """The person at the keyboard: ``--as`` wins, then ``$USER``, then the account's name — and
+    a container run under a uid with no account (Kubernetes, OpenShift) is still someone."""
+    who = name or os.environ.get("USER") or _account() or f"uid {os.getuid()}"
     return Actor(id=who, name=who, via=via)
+
+
+def _account() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for this uid
+        return None
 
 
 def shell(settings: Settings, *, name: str | None) -> int:

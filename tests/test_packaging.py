@@ -199,3 +199,22 @@ def test_systemd_reads_the_unit_without_a_warning(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert (verify.returncode, verify.stdout + verify.stderr) == (0, "")
+
+
+def test_a_uid_without_an_account_is_still_someone_at_the_keyboard(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Kubernetes and OpenShift run images under an arbitrary uid with no passwd entry (where
+    ``pwd`` raises KeyError): the terminal front names the person after the uid instead of
+    crashing at start."""
+    import pwd
+
+    from bot.main import person
+
+    def no_account(uid: int) -> pwd.struct_passwd:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    for name in ("USER", "LOGNAME", "LNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", no_account)
+    assert person(None, via="cli").name == f"uid {os.getuid()}"
