@@ -13,7 +13,9 @@ from core.deploy import state
 from core.deploy.state import DeployState
 from core.lifecycle import IllegalMoveError, Lifecycle
 from core.stoppage import StoppageState
-from storage.tables import Deploy, Page, Stoppage
+from core.whys import phase
+from core.whys.phase import Phase
+from storage.tables import Deploy, Page, Stoppage, Whys
 
 
 def test_a_table_allows_its_moves_and_names_where_a_state_is_reached_from() -> None:
@@ -28,6 +30,7 @@ def test_every_state_of_every_table_is_named() -> None:
     for enum, life in [
         (PageStatus, pages.LIFECYCLE),
         (StoppageState, stoppage.LIFECYCLE),
+        (Phase, phase.LIFECYCLE),
     ]:
         assert set(life.states) == set(enum)
 
@@ -92,3 +95,50 @@ def test_a_page_never_moves_back(start: str, to: PageStatus) -> None:
     with pytest.raises(IllegalMoveError, match="page #5"):
         pages.move(page, to)
     assert page.status == start
+
+
+def test_the_five_whys_phases_are_read_from_the_stored_level() -> None:
+    assert [Phase.of(Whys(stoppage_id=1, open_level=n)) for n in (1, 5, 6, 7)] == [
+        Phase.WHY_1,
+        Phase.WHY_5,
+        Phase.INVESTING,
+        Phase.DONE,
+    ]
+    assert Phase.WHY_3.asked == 3 and Phase.INVESTING.asked is None
+    assert Phase.INVESTING.answered and not Phase.INVESTING.done and Phase.DONE.answered
+
+
+def test_five_answers_then_the_investments_close_a_five_whys() -> None:
+    row = Whys(stoppage_id=4)  # born asking why 1
+    seen = []
+    while not Phase.of(row).answered:
+        phase.move(row, Phase.of(row).following)
+        seen.append(row.open_level)
+    phase.move(row, Phase.DONE)
+    assert seen == [2, 3, 4, 5, 6] and row.open_level == 7
+
+
+@pytest.mark.parametrize(
+    ("level", "before"), [(2, Phase.WHY_1), (5, Phase.WHY_4), (6, Phase.WHY_5)]
+)
+def test_back_asks_the_why_before(level: int, before: Phase) -> None:
+    row = Whys(stoppage_id=4, open_level=level)
+    assert Phase.of(row).previous is before
+    phase.move(row, before)
+    assert row.open_level == before.value
+
+
+@pytest.mark.parametrize(
+    ("level", "to"),
+    [
+        (1, Phase.WHY_3),  # a why is not skipped
+        (3, Phase.DONE),  # nor are the investments
+        (7, Phase.WHY_5),  # a done five whys stays done
+        (7, Phase.INVESTING),
+    ],
+)
+def test_a_five_whys_skips_no_phase(level: int, to: Phase) -> None:
+    row = Whys(stoppage_id=4, open_level=level)
+    with pytest.raises(IllegalMoveError, match="stoppage #4"):
+        phase.move(row, to)
+    assert row.open_level == level

@@ -144,7 +144,7 @@ def _stoppage(item: StoppageView) -> dict[str, Any]:
 def _whys(shown: Analysis) -> dict[str, Any]:
     return {
         "severity": shown.severity.value,
-        "open_level": shown.open_level,
+        "open_level": shown.phase.value,
         "done_at": _iso(shown.done_at),
         "scheduled_at": _iso(shown.scheduled_at),
         "repeat_of": shown.repeat_of,

@@ -10,7 +10,8 @@ from core import words
 from core.actor import Actor
 from core.clock import Clock
 from core.stoppage import StoppageView
-from core.whys.analysis import LEVELS, Analysis, Item, analysis
+from core.whys.analysis import Analysis, Item, analysis
+from core.whys.phase import LEVELS
 
 
 class UnknownStoppageError(LookupError):
