@@ -13,9 +13,10 @@ from core.deploy import state
 from core.deploy.state import DeployState
 from core.lifecycle import IllegalMoveError, Lifecycle
 from core.stoppage import StoppageState
-from core.whys import phase
+from core.whys import item_status, phase
+from core.whys.item_status import ItemStatus
 from core.whys.phase import Phase
-from storage.tables import Deploy, Page, Stoppage, Whys
+from storage.tables import ActionItem, Deploy, Page, Stoppage, Whys
 
 
 def test_a_table_allows_its_moves_and_names_where_a_state_is_reached_from() -> None:
@@ -31,6 +32,7 @@ def test_every_state_of_every_table_is_named() -> None:
         (PageStatus, pages.LIFECYCLE),
         (StoppageState, stoppage.LIFECYCLE),
         (Phase, phase.LIFECYCLE),
+        (ItemStatus, item_status.LIFECYCLE),
     ]:
         assert set(life.states) == set(enum)
 
@@ -142,3 +144,26 @@ def test_a_five_whys_skips_no_phase(level: int, to: Phase) -> None:
     with pytest.raises(IllegalMoveError, match="stoppage #4"):
         phase.move(row, to)
     assert row.open_level == level
+
+
+@pytest.mark.parametrize(
+    ("start", "to"),
+    [
+        ("open", ItemStatus.DONE),
+        ("open", ItemStatus.NONE),  # restated as "none: <why>"
+        ("done", ItemStatus.OPEN),  # restated: the new investment is open
+        ("none", ItemStatus.OPEN),
+    ],
+)
+def test_an_action_item_moves_as_the_table_says(start: str, to: ItemStatus) -> None:
+    item = ActionItem(id=9, status=start)
+    item_status.move(item, to)
+    assert item.status == to.value
+
+
+def test_an_item_that_invests_nothing_is_never_done() -> None:
+    item = ActionItem(id=9, status="none")
+    with pytest.raises(IllegalMoveError, match="action item 9: none → done"):
+        item_status.move(item, ItemStatus.DONE)
+    assert item.status == "none"
+    assert item_status.LIFECYCLE.sources(ItemStatus.DONE) == (ItemStatus.OPEN,)

@@ -20,6 +20,7 @@ from core import words
 from core.actor import Actor
 from core.whys.analysis import Analysis, Answer
 from core.whys.investments import Investment
+from core.whys.item_status import ItemStatus
 from core.whys.notices import (
     AnswerEdited,
     InvestmentsAsked,
@@ -203,7 +204,7 @@ def _items(shown: Analysis) -> str:
     lines = []
     for item in shown.items:
         text = inert(clip(item.text, LINE))
-        if item.status == "none":
+        if item.status == ItemStatus.NONE:
             lines.append(f"*{item.level}.* none — {text}")
             continue
         owner = _owner(item.owner, item.owner_name)

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from core import words
 from core.actor import Actor
+from core.whys.item_status import ItemStatus
 from core.whys.phase import LEVELS, Phase
 from core.whys.severity import Severity
 from storage.tables import ActionItem, StoppageCause, WhyAnswer, Whys
@@ -28,7 +29,7 @@ class Item:
     stoppage_id: int
     level: int
     text: str
-    status: str
+    status: ItemStatus
     owner: str | None
     owner_name: str | None
     due: str | None
@@ -138,7 +139,7 @@ def item(row: ActionItem) -> Item:
         stoppage_id=row.stoppage_id,
         level=row.level,
         text=row.text,
-        status=row.status,
+        status=ItemStatus(row.status),
         owner=row.owner,
         owner_name=row.owner_name,
         due=row.due.isoformat() if row.due else None,
