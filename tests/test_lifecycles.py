@@ -6,6 +6,8 @@ In-process and without a database: the tables are plain data, the rows plain obj
 
 import pytest
 
+from bot import outbox_message
+from bot.outbox_message import MessageKind, MessageStatus
 from core import stoppage
 from core.alerts import pages
 from core.alerts.pages import PageStatus
@@ -16,7 +18,7 @@ from core.stoppage import StoppageState
 from core.whys import item_status, phase
 from core.whys.item_status import ItemStatus
 from core.whys.phase import Phase
-from storage.tables import ActionItem, Deploy, Page, Stoppage, Whys
+from storage.tables import ActionItem, Deploy, OutboxMessage, Page, Stoppage, Whys
 
 
 def test_a_table_allows_its_moves_and_names_where_a_state_is_reached_from() -> None:
@@ -33,6 +35,7 @@ def test_every_state_of_every_table_is_named() -> None:
         (StoppageState, stoppage.LIFECYCLE),
         (Phase, phase.LIFECYCLE),
         (ItemStatus, item_status.LIFECYCLE),
+        (MessageStatus, outbox_message.LIFECYCLE),
     ]:
         assert set(life.states) == set(enum)
 
@@ -167,3 +170,18 @@ def test_an_item_that_invests_nothing_is_never_done() -> None:
         item_status.move(item, ItemStatus.DONE)
     assert item.status == "none"
     assert item_status.LIFECYCLE.sources(ItemStatus.DONE) == (ItemStatus.OPEN,)
+
+
+@pytest.mark.parametrize("to", [MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.SUPERSEDED])
+def test_a_pending_message_is_sent_given_up_or_superseded(to: MessageStatus) -> None:
+    row = OutboxMessage(id=12, kind=MessageKind.UPDATE.value, status="pending")
+    outbox_message.move(row, to)
+    assert row.status == to.value
+
+
+@pytest.mark.parametrize("start", ["sent", "failed", "superseded"])
+def test_a_settled_message_stays_settled(start: str) -> None:
+    row = OutboxMessage(id=12, kind=MessageKind.POST.value, status=start)
+    with pytest.raises(IllegalMoveError, match="message #12"):
+        outbox_message.move(row, MessageStatus.SENT)
+    assert row.status == start
