@@ -125,11 +125,11 @@ def edit(
         select(WhyAnswer).where(WhyAnswer.stoppage_id == stoppage_id, WhyAnswer.level == level)
     ).first()
     if found is None:
-        open_level = Phase.of(whys_of(session, stoppage_id)).value
+        phase = Phase.of(whys_of(session, stoppage_id))
         notifier.reply(
             thread,
             NotUnderstood(
-                f"There is no answer {level} to edit yet: why {open_level} is the one open — "
+                f"There is no answer {level} to edit yet: why {phase.value} is the one open — "
                 "answer it with `because …`."
             ),
         )
