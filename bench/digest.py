@@ -44,6 +44,7 @@ from bot.render.chart import weekly_chart  # noqa: E402
 from core.config import AndonConfig  # noqa: E402
 from core.digest import report  # noqa: E402
 from core.digest.week import Week  # noqa: E402
+from core.whys.phase import Phase  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.tables import (  # noqa: E402
@@ -146,7 +147,7 @@ def stoppages(rng: random.Random, count: int) -> tuple[list[dict[str, Any]], lis
                 "stoppage_id": n,
                 "severity": "minor",
                 "severity_from": "default",
-                "open_level": 7 if fate < 0.7 else 3,
+                "open_level": (Phase.DONE if fate < 0.7 else Phase.WHY_3).value,
                 "scheduled_at": closed + timedelta(days=1) if 0.7 <= fate < 0.9 else None,
                 "done_at": closed + timedelta(hours=2) if fate < 0.7 else None,
             }

@@ -285,13 +285,17 @@ def _show_queued(andon: Andon, *, since: int) -> int:
 
     from bot.chat import Outgoing
     from bot.chat.terminal import TerminalChat
+    from bot.outbox_message import MessageKind, MessageStatus
     from storage.tables import OutboxMessage
 
     terminal = TerminalChat()
     with andon.database.reading() as session:
         rows = session.exec(
             select(OutboxMessage)
-            .where(col(OutboxMessage.id) > since, OutboxMessage.status != "superseded")
+            .where(
+                col(OutboxMessage.id) > since,
+                OutboxMessage.status != MessageStatus.SUPERSEDED.value,
+            )
             .order_by(col(OutboxMessage.id))
         ).all()
         for row in rows:
@@ -300,7 +304,7 @@ def _show_queued(andon: Andon, *, since: int) -> int:
             terminal.send(
                 Outgoing(
                     id=row.id,
-                    kind=row.kind,
+                    kind=MessageKind(row.kind),
                     target=row.target,
                     payload=row.payload,
                     parent_channel=parent.channel if parent else None,

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from bot import holders
 from bot.chat import Chat, Outgoing, RetryLaterError, Sent, UndeliverableError
 from bot.outbox import DM_LANE
+from bot.outbox_message import MessageKind, MessageStatus, move
 from bot.render import message_links
 from bot.render.minimal import minimal_form
 from core.clock import Clock
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 
 CLAIM = timedelta(seconds=60)
 MAX_BACKOFF = 300.0
-SHRINKABLE = ("post", "reply", "dm", "update")  # a file has no minimal form
+_PENDING = col(OutboxMessage.status) == MessageStatus.PENDING.value
+SHRINKABLE = (MessageKind.POST, MessageKind.REPLY, MessageKind.DM, MessageKind.UPDATE)  # not a file
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,7 @@ class Courier:
         with self._db.writing() as session:
             claimants = session.exec(
                 select(OutboxMessage.claimed_by)
-                .where(
-                    OutboxMessage.status == "pending", col(OutboxMessage.claimed_by).is_not(None)
-                )
+                .where(_PENDING, col(OutboxMessage.claimed_by).is_not(None))
                 .distinct()
             ).all()
             dead = [c for c in claimants if holders.is_dead(c, me=self.holder)]
@@ -109,9 +109,7 @@ class Courier:
                 return 0
             freed = session.execute(
                 update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.status) == "pending", col(OutboxMessage.claimed_by).in_(dead)
-                )
+                .where(_PENDING, col(OutboxMessage.claimed_by).in_(dead))
                 .values(claimed_until=None, claimed_by=None)
             )
             return freed.rowcount
@@ -161,7 +159,7 @@ class Courier:
 
     def pending(self) -> int:
         with self._db.reading() as session:
-            query = select(func.count()).where(OutboxMessage.status == "pending")
+            query = select(func.count()).where(_PENDING)
             return int(session.exec(query).one())
 
     def _heads(self) -> list[tuple[int, str]]:
@@ -169,7 +167,7 @@ class Courier:
         with self._db.reading() as session:
             query = (
                 select(func.min(OutboxMessage.id), OutboxMessage.lane)
-                .where(OutboxMessage.status == "pending")
+                .where(_PENDING)
                 .group_by(OutboxMessage.lane)
             )
             heads = [(int(i), str(lane)) for i, lane in session.exec(query)]
@@ -216,7 +214,7 @@ class Courier:
         """Given up — but a page's DM first hands its page on (each page of a DM that lists
         several); if that fails, all is retried."""
         page_ids = _pages_of(outgoing.payload)
-        if outgoing.kind == "dm" and page_ids and self.lost_page is not None:
+        if outgoing.kind == MessageKind.DM and page_ids and self.lost_page is not None:
             for page_id in page_ids:
                 lost = LostPage(
                     outgoing.id, page_id, outgoing.target, refused.error or str(refused)
@@ -235,20 +233,20 @@ class Courier:
         now = self._clock.now()
         with self._db.writing() as session:
             row = session.get(OutboxMessage, message_id)
-            if row is None or row.status != "pending" or row.next_attempt_at > now:
+            if row is None or row.status != MessageStatus.PENDING or row.next_attempt_at > now:
                 return None
             parent = session.get(OutboxMessage, row.parent_id) if row.parent_id else None
-            if parent is not None and parent.status == "failed":
+            if parent is not None and parent.status == MessageStatus.FAILED:
                 _fail(row, f"its parent message #{parent.id} could not be delivered", now)
                 session.add(row)
                 return None
-            if parent is not None and parent.status != "sent":
+            if parent is not None and parent.status != MessageStatus.SENT:
                 return None  # waits for the parent's ts
             if not _take(session, message_id, now, self.holder):
                 return None
             return Outgoing(
                 id=message_id,
-                kind=row.kind,
+                kind=MessageKind(row.kind),
                 target=row.target,
                 payload=message_links.resolved(session, row.payload),
                 parent_channel=parent.channel if parent else None,
@@ -259,7 +257,10 @@ class Courier:
         with self._db.writing() as session:
             row = session.get(OutboxMessage, message_id)
             assert row is not None
-            row.status, row.channel, row.ts = "sent", sent.channel, sent.ts
+            if _settled_meanwhile(row):
+                return
+            move(row, MessageStatus.SENT)
+            row.channel, row.ts = sent.channel, sent.ts
             row.permalink, row.sent_at, row.claimed_until = sent.permalink, self._clock.now(), None
             row.attempts += 1
             row.last_error = note or row.last_error
@@ -280,6 +281,8 @@ class Courier:
         with self._db.writing() as session:
             row = session.get(OutboxMessage, message_id)
             assert row is not None
+            if _settled_meanwhile(row):
+                return
             _fail(row, reason, self._clock.now())
             session.add(row)
         log.error("message #%s cannot be delivered: %s", message_id, reason)
@@ -291,7 +294,7 @@ def _take(session: Session, message_id: int, now: datetime, holder: str) -> bool
         update(OutboxMessage)
         .where(
             col(OutboxMessage.id) == message_id,
-            col(OutboxMessage.status) == "pending",
+            _PENDING,
             or_(
                 col(OutboxMessage.claimed_until).is_(None),
                 col(OutboxMessage.claimed_until) < now,
@@ -303,7 +306,17 @@ def _take(session: Session, message_id: int, now: datetime, holder: str) -> bool
 
 
 def _fail(row: OutboxMessage, reason: str, now: datetime) -> None:
-    row.status, row.last_error, row.claimed_until, row.sent_at = "failed", reason, None, now
+    move(row, MessageStatus.FAILED)
+    row.last_error, row.claimed_until, row.sent_at = reason, None, now
+
+
+def _settled_meanwhile(row: OutboxMessage) -> bool:
+    """Sent or given up by another courier after this one's claim ran out, or superseded: the
+    message stays as it was settled first."""
+    if row.status == MessageStatus.PENDING:
+        return False
+    log.warning("message #%s was %s meanwhile: left as it is", row.id, row.status)
+    return True
 
 
 def _pages_of(payload: dict[str, Any]) -> list[int]:

@@ -8,9 +8,10 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from bot.outbox_message import MessageKind, MessageStatus, moving
 from bot.render.kit import Message
 from core.clock import Clock
 from core.notifier import MessageRef, Notice
@@ -19,6 +20,7 @@ from storage.tables import OutboxMessage
 DM_LANE = "dm:"  # one person's direct messages: the courier sends these first
 
 MAX_FILE_BYTES = 1_000_000  # a file rides in its outbox row, base64'd: rows stay small
+_SHOWN = (MessageStatus.PENDING.value, MessageStatus.SENT.value)  # an update shown, or to be
 
 
 class Outbox:
@@ -41,7 +43,7 @@ class Outbox:
 
     def post(self, notice: Notice) -> MessageRef:
         return self._queue(
-            "post",
+            MessageKind.POST,
             lane=f"channel:{self._channel}",
             target=self._channel,
             payload=self._render(notice),
@@ -50,11 +52,16 @@ class Outbox:
     def reply(self, thread: MessageRef, notice: Notice) -> MessageRef:
         root = self._root(thread)
         return self._queue(
-            "reply", lane=root.lane, target=root.target, payload=self._render(notice), parent=root
+            MessageKind.REPLY,
+            lane=root.lane,
+            target=root.target,
+            payload=self._render(notice),
+            parent=root,
         )
 
     def dm(self, user: str, notice: Notice) -> MessageRef:
-        return self._queue("dm", lane=f"{DM_LANE}{user}", target=user, payload=self._render(notice))
+        lane = f"{DM_LANE}{user}"
+        return self._queue(MessageKind.DM, lane=lane, target=user, payload=self._render(notice))
 
     def upload(
         self,
@@ -80,35 +87,39 @@ class Outbox:
         }
         if thread is None:
             lane = f"channel:{self._channel}"
-            return self._queue("file", lane=lane, target=self._channel, payload=payload)
+            return self._queue(MessageKind.FILE, lane=lane, target=self._channel, payload=payload)
         root = self._root(thread)
-        return self._queue("file", lane=root.lane, target=root.target, payload=payload, parent=root)
+        return self._queue(
+            MessageKind.FILE, lane=root.lane, target=root.target, payload=payload, parent=root
+        )
 
     def update(self, message: MessageRef, notice: Notice) -> None:
         """Only the newest version matters: older updates not yet sent are superseded, and an
         update that changes nothing people see is not sent at all."""
         parent = self._parent(message)
-        if parent.kind == "file":
+        if parent.kind == MessageKind.FILE:
             raise ValueError(f"message #{parent.id} is a file: a file cannot be updated")
         payload = self._render(notice)
         if _shown(payload) == _shown(self._newest(parent)):
             return
         now = self._clock.now()
         self._session.execute(
-            update(OutboxMessage)
-            .where(
+            moving(
+                MessageStatus.SUPERSEDED,
                 col(OutboxMessage.parent_id) == parent.id,
-                col(OutboxMessage.kind) == "update",
-                col(OutboxMessage.status) == "pending",
+                col(OutboxMessage.kind) == MessageKind.UPDATE.value,
                 or_(
                     col(OutboxMessage.claimed_until).is_(None),
                     col(OutboxMessage.claimed_until) < now,
                 ),
             )
-            .values(status="superseded")
         )
         self._queue(
-            "update", lane=parent.lane, target=parent.target, payload=payload, parent=parent
+            MessageKind.UPDATE,
+            lane=parent.lane,
+            target=parent.target,
+            payload=payload,
+            parent=parent,
         )
 
     def _newest(self, parent: OutboxMessage) -> dict[str, Any]:
@@ -117,8 +128,8 @@ class Outbox:
             select(OutboxMessage.payload)
             .where(
                 col(OutboxMessage.parent_id) == parent.id,
-                col(OutboxMessage.kind) == "update",
-                col(OutboxMessage.status).in_(("pending", "sent")),
+                col(OutboxMessage.kind) == MessageKind.UPDATE.value,
+                col(OutboxMessage.status).in_(_SHOWN),
             )
             .order_by(col(OutboxMessage.id).desc())
             .limit(1)
@@ -128,9 +139,9 @@ class Outbox:
     def _root(self, thread: MessageRef) -> OutboxMessage:
         """Slack threads hang off their first message: a reply to a reply goes under the root."""
         parent = self._parent(thread)
-        while parent.kind in ("reply", "file") and parent.parent_id is not None:
+        while parent.kind in (MessageKind.REPLY, MessageKind.FILE) and parent.parent_id is not None:
             parent = self._parent(MessageRef(parent.parent_id))
-        if parent.kind == "file":
+        if parent.kind == MessageKind.FILE:
             # Slack answers an upload with the file's id, not the ts of the message showing it
             raise ValueError(f"message #{parent.id} is a file shared in the channel: no thread")
         return parent
@@ -143,7 +154,7 @@ class Outbox:
 
     def _queue(
         self,
-        kind: str,
+        kind: MessageKind,
         *,
         lane: str,
         target: str,
@@ -153,7 +164,7 @@ class Outbox:
         now = self._clock.now()
         row = OutboxMessage(
             created_at=now,
-            kind=kind,
+            kind=kind.value,
             lane=lane,
             target=target,
             parent_id=parent.id if parent else None,

@@ -22,6 +22,7 @@ from core.refusal import Refusal
 from core.stoppage import Cause, StoppageState, StoppageView, move, view
 from core.whys import restart
 from core.whys.analysis import Analysis, analysis
+from core.whys.phase import Phase
 from storage.tables import Line, Stoppage, StoppageCause
 
 MAX_REASON = 2000
@@ -393,7 +394,7 @@ def _say_added(
     if stoppage is None or stoppage.thread_id is None or not causes:
         return
     whys = analysis(session, stoppage_id)
-    asks = whys if whys.open_level == 1 else None
+    asks = whys if whys.phase is Phase.WHY_1 else None
     if len(causes) == 1:
         cause = causes[0]
         added: Notice = CauseAdded(stoppage_id, cause.by, cause.text, cause.at, post, asks)

@@ -7,6 +7,7 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from core.actor import Actor
+from core.lifecycle import Lifecycle
 from storage.tables import OutboxMessage, Stoppage, StoppageCause
 
 
@@ -15,22 +16,13 @@ class StoppageState(StrEnum):
     CLOSED = "closed"
 
 
-_ALLOWED = {
-    StoppageState.OPEN: {StoppageState.CLOSED},
-    StoppageState.CLOSED: set(),
-}
-
-
-class IllegalTransitionError(Exception):
-    """A state change the stoppage's life does not allow: a bug, never a user's mistake."""
+LIFECYCLE = Lifecycle({StoppageState.OPEN: {StoppageState.CLOSED}, StoppageState.CLOSED: ()})
 
 
 def move(stoppage: Stoppage, to: StoppageState) -> None:
     """Change state through the table of allowed transitions."""
     current = StoppageState(stoppage.state)
-    if to not in _ALLOWED[current]:
-        raise IllegalTransitionError(f"stoppage #{stoppage.id}: {current} → {to} is not allowed")
-    stoppage.state = to.value
+    stoppage.state = LIFECYCLE.check(current, to, what=f"stoppage #{stoppage.id}").value
 
 
 @dataclass(frozen=True)

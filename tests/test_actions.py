@@ -16,9 +16,10 @@ from core.actor import Actor
 from core.clock import ManualClock
 from core.line import Stopped, stop
 from core.whys.actions import overdue
-from core.whys.analysis import INVESTING, LEVELS, whys_of
+from core.whys.analysis import whys_of
 from core.whys.investing import record_investments
 from core.whys.investments import read
+from core.whys.phase import LEVELS, Phase, move
 from storage.tables import WhyAnswer
 from tests.fakes.slack import FakeSlack
 from tests.harness import API_TOKEN, CHANNEL, andon_env, run_cli
@@ -61,8 +62,8 @@ def andon(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[InProcessAndon]:
     running.stop()
 
 
-def _seed(andon: InProcessAndon, *, open_level: int = INVESTING, investments: str = "") -> int:
-    """A stoppage whose five whys stands at ``open_level``, with ``investments`` recorded."""
+def _seed(andon: InProcessAndon, *, phase: Phase = Phase.INVESTING, investments: str = "") -> int:
+    """A stoppage whose five whys stands at ``phase``, with ``investments`` recorded."""
     clock = andon.clock
     with andon.andon.unit_of_work() as (session, outbox):
         stopped = stop(
@@ -70,7 +71,8 @@ def _seed(andon: InProcessAndon, *, open_level: int = INVESTING, investments: st
         )
         assert isinstance(stopped, Stopped)
         stoppage_id = stopped.stoppage.id
-        for level, text in enumerate(WHYS[: min(open_level - 1, LEVELS)], start=1):
+        answered = phase.asked - 1 if phase.asked is not None else LEVELS
+        for level, text in enumerate(WHYS[:answered], start=1):
             session.add(
                 WhyAnswer(
                     stoppage_id=stoppage_id,
@@ -82,7 +84,8 @@ def _seed(andon: InProcessAndon, *, open_level: int = INVESTING, investments: st
                 )
             )
         row = whys_of(session, stoppage_id)
-        row.open_level = open_level
+        while Phase.of(row) is not phase:  # as the answers move it
+            move(row, Phase.of(row).following)
         session.add(row)
         session.flush()
         if investments:
@@ -483,7 +486,7 @@ def test_an_invalid_field_answers_errors_and_records_nothing(andon: InProcessAnd
 
 
 def test_the_form_waits_for_the_fifth_why(andon: InProcessAndon) -> None:
-    stoppage_id = _seed(andon, open_level=3)
+    stoppage_id = _seed(andon, phase=Phase.WHY_3)
     answer = _submit(andon, stoppage_id, {2: "write a payments fake"})
     assert answer["errors"] == {
         "level_2": (

@@ -21,7 +21,7 @@ from bot.commands import COMMANDS, Help, Intent, parse
 from bot.render.reply import Failure, reply
 from core.actor import Actor
 from core.clock import ManualClock
-from core.whys.analysis import DONE
+from core.whys.phase import Phase
 from storage.tables import Stoppage, Whys
 from tests.deploy_line import App, toml_value
 from tests.fakes.slack import FakeSlack
@@ -168,7 +168,7 @@ def _open_thread(andon: InProcessAndon) -> int:
             if open_ is not None
             else None
         )
-        finished = row is not None and row.open_level >= DONE
+        finished = row is not None and Phase.of(row).done
     if open_ is None or finished:
         engine.execute(parse("/line", "start force fuzzing goes on"), ADMIN)
         engine.execute(parse("/line", "stop fuzzing the five whys"), PERSON)

@@ -13,9 +13,10 @@ from bot.render import notice
 from core import line
 from core.actor import Actor
 from core.clock import ManualClock
+from core.lifecycle import IllegalMoveError
 from core.line import AlreadyStopped, LineState, Started, Stopped
 from core.refusal import Refusal
-from core.stoppage import IllegalTransitionError, StoppageState, move
+from core.stoppage import StoppageState, move
 from core.whys import rule as whys_rule
 from storage import migrate
 from storage.database import Database
@@ -150,7 +151,7 @@ def test_a_stop_without_a_reason_is_refused_and_changes_nothing(database: Databa
 
 def test_a_closed_stoppage_cannot_reopen() -> None:
     stoppage = Stoppage(state="closed")
-    with pytest.raises(IllegalTransitionError):
+    with pytest.raises(IllegalMoveError):
         move(stoppage, StoppageState.OPEN)
 
 

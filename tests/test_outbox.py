@@ -2,16 +2,18 @@
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
 from sqlmodel import select
 
+from bot.chat import Outgoing, Sent
 from bot.chat.slack import SlackChat
-from bot.courier import Courier
+from bot.courier import CLAIM, Courier
 from bot.outbox import Outbox
-from core.clock import SystemClock
+from core.clock import ManualClock, SystemClock
 from core.notifier import MessageRef, Notice
 from storage import migrate
 from storage.database import Database
@@ -211,6 +213,35 @@ def test_a_message_queued_in_a_rolled_back_transaction_is_never_sent(
         raise RuntimeError("the change failed")
     courier(database, slack).flush(timeout=2)
     assert texts(slack) == []
+
+
+def test_a_message_another_courier_sent_meanwhile_keeps_that_courier_s_record(
+    database: Database, slack: FakeSlack
+) -> None:
+    """A courier slower than its claim: another sends the message too (the duplicate a claim
+    running out allows); the slow one's answer, coming last, changes nothing, and the thread
+    hangs off the first."""
+    (started,) = queue(database, ("post", "deploy started", None))
+    clock = ManualClock(datetime.now(UTC))
+    chat = SlackChat(WebClient(token=BOT_TOKEN, base_url=slack.url, timeout=5))
+    other = Courier(database, chat, clock=clock)
+    answers: list[Sent] = []
+
+    class SlowChat:
+        def send(self, message: Outgoing) -> Sent:
+            clock.advance(CLAIM + timedelta(seconds=1))
+            assert other.deliver_due() == 1
+            answers.append(chat.send(message))
+            return answers[-1]
+
+    Courier(database, SlowChat(), clock=clock).deliver_due()
+    first = _ts_of(database, "deploy started")
+    assert texts(slack) == ["deploy started", "deploy started"] and answers[0].ts != first
+    with database.writing() as session:
+        outbox = Outbox(session, channel=CHANNEL, clock=clock, render=render)
+        outbox.update(started, Said("deploy finished"))
+    other.flush(timeout=5)
+    assert [c.params["ts"] for c in slack.calls("chat.update")] == [first]
 
 
 def _ts_of(database: Database, text: str) -> str:

@@ -19,9 +19,10 @@ import requests
 from core.actor import Actor
 from core.clock import ManualClock
 from core.line import Started, Stopped, start, stop
-from core.whys.analysis import INVESTING, LEVELS, whys_of
+from core.whys.analysis import whys_of
 from core.whys.investing import record_investments
 from core.whys.investments import read
+from core.whys.phase import LEVELS, Phase, move
 from storage.tables import WhyAnswer
 from tests.ci_payloads import generic, post, sha, signature
 from tests.deploy_line import UNFINISHED, App, toml_value
@@ -462,7 +463,8 @@ def _hundred_items(andon: InProcessAndon) -> None:
                     )
                 )
             row = whys_of(session, number)
-            row.open_level = INVESTING
+            while not Phase.of(row).answered:  # as five answers move it
+                move(row, Phase.of(row).following)
             session.add(row)
             session.flush()
             text = "\n".join(

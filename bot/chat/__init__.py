@@ -3,13 +3,15 @@
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.outbox_message import MessageKind
+
 
 @dataclass(frozen=True)
 class Outgoing:
     """One queued message as the chat needs it; a reply or update knows its parent's place."""
 
     id: int
-    kind: str  # post | reply | dm | update | file (payload: filename, title, base64 content)
+    kind: MessageKind
     target: str  # a channel for posts, replies and updates; a user for DMs
     payload: dict[str, Any]
     parent_channel: str | None = None

@@ -11,6 +11,7 @@ from slack_sdk.web import SlackResponse
 
 from bot.chat import Outgoing, RetryLaterError, Sent, UndeliverableError
 from bot.chat.slack_calls import Outcome, judged
+from bot.outbox_message import MessageKind
 
 
 class SlackChat:
@@ -31,13 +32,13 @@ class SlackChat:
         text = message.payload.get("text", "")
         blocks = message.payload.get("blocks") or None
         match message.kind:
-            case "post":
+            case MessageKind.POST:
                 answer = self._client.chat_postMessage(
                     channel=message.target, text=text, blocks=blocks, unfurl_links=False
                 )
                 self._channel_ids[message.target] = answer["channel"]
                 return Sent(answer["channel"], answer["ts"], self._permalink(answer))
-            case "reply":
+            case MessageKind.REPLY:
                 answer = self._client.chat_postMessage(
                     channel=message.parent_channel or message.target,
                     thread_ts=message.parent_ts,
@@ -47,14 +48,14 @@ class SlackChat:
                     **({"reply_broadcast": True} if message.payload.get("reply_broadcast") else {}),
                 )
                 return Sent(answer["channel"], answer["ts"])
-            case "dm":
+            case MessageKind.DM:
                 answer = self._direct(message.target, text=text, blocks=blocks)
                 return Sent(answer["channel"], answer["ts"])
-            case "update":
+            case MessageKind.UPDATE:
                 channel, ts = message.parent_channel or message.target, message.parent_ts
                 answer = self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
                 return Sent(answer["channel"], answer["ts"])
-            case "file":
+            case MessageKind.FILE:
                 return self._upload(message)
         raise UndeliverableError(f"unknown message kind {message.kind!r}")
 

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from bot.buttons import TYPED, ActionId
 from bot.chat import Outgoing, Sent
+from bot.outbox_message import MessageKind
 
 _EMOJI = {  # every shortcode the messages use: the terminal shows the picture, not the code
     "alarm_clock": "⏰",
@@ -132,20 +133,22 @@ class TerminalChat:
 
     def send(self, message: Outgoing) -> Sent:
         number = message.id
-        if message.kind == "update":
+        if message.kind == MessageKind.UPDATE:
             # An update is the message the person already sees: its buttons keep that number.
             number = int(message.parent_ts or number)
-        if message.kind == "file":
+        if message.kind == MessageKind.FILE:
             lines = [self._save(message.payload)]
         else:
             lines = transcript(message.payload, number)
-        if message.kind == "reply" or (message.kind == "file" and message.parent_ts):
+        if message.kind == MessageKind.REPLY or (
+            message.kind == MessageKind.FILE and message.parent_ts
+        ):
             also = " (also sent to the channel)" if message.payload.get("reply_broadcast") else ""
             head = f"  ↳ #{number} in thread #{message.parent_ts}{also}: "
             indent = "    "
-        elif message.kind == "update":
+        elif message.kind == MessageKind.UPDATE:
             head, indent = f"#{number} (updated) ", "  "
-        elif message.kind == "dm":
+        elif message.kind == MessageKind.DM:
             head, indent = f"#{number} (DM to @{message.target}) ", "  "
         else:
             head, indent = f"#{number} ", "  "

@@ -18,6 +18,7 @@ from core.deploy.records import DeployView, HostView
 from core.stoppage import StoppageView
 from core.whys import actions as whys_actions
 from core.whys.analysis import Analysis, analysis, items_of
+from core.whys.item_status import ItemStatus
 from storage.ids import MAX_ID  # a larger id is a 422 naming the bound
 from storage.tables import ActionItem, AuditEntry, Page, PageAlert, PageEvent
 
@@ -79,7 +80,7 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
         """Action items of every five whys, oldest first; ``owner`` is a Slack id or a name."""
         with andon.database.reading() as session:
             rows = whys_actions.recorded(
-                session, status=None if status == "all" else status, owner=owner
+                session, status=None if status == "all" else ItemStatus(status), owner=owner
             )
         return {"actions": [_action(row) for row in rows]}
 
@@ -144,7 +145,7 @@ def _stoppage(item: StoppageView) -> dict[str, Any]:
 def _whys(shown: Analysis) -> dict[str, Any]:
     return {
         "severity": shown.severity.value,
-        "open_level": shown.open_level,
+        "open_level": shown.phase.value,
         "done_at": _iso(shown.done_at),
         "scheduled_at": _iso(shown.scheduled_at),
         "repeat_of": shown.repeat_of,

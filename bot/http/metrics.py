@@ -12,6 +12,7 @@ from sqlmodel import select
 from bot.andon import Andon
 from bot.chat.slack_calls import CALLS
 from bot.http.tokens import bearer_or_basic
+from bot.outbox_message import MessageStatus
 from core import line
 from storage.tables import OutboxMessage, Stoppage
 
@@ -47,8 +48,8 @@ class LineCollector(Collector):
         outbox = GaugeMetricFamily(
             "andon_outbox_messages", "Chat messages by status", labels=["status"]
         )
-        for status in ("pending", "sent", "failed"):
-            outbox.add_metric([status], float(queued.get(status, 0)))
+        for status in (MessageStatus.PENDING, MessageStatus.SENT, MessageStatus.FAILED):
+            outbox.add_metric([status.value], float(queued.get(status.value, 0)))
         yield outbox
 
 

@@ -18,8 +18,9 @@ from bot.render.mrkdwn import USER_ID, inert, mention, said
 from bot.render.notice import notice
 from core import words
 from core.actor import Actor
-from core.whys.analysis import LEVELS, Analysis, Answer
+from core.whys.analysis import Analysis, Answer
 from core.whys.investments import Investment
+from core.whys.item_status import ItemStatus
 from core.whys.notices import (
     AnswerEdited,
     InvestmentsAsked,
@@ -85,7 +86,8 @@ def _(item: NotedEarly) -> Message:
     levels = words.listed([str(i.level) for i in item.noted])
     level = "levels" if len(item.noted) > 1 else "level"
     noted = "\n".join(clip(_investment(i), LINE) for i in item.noted)
-    still = f"why {shown.open_level} is still open" if shown.open_level <= LEVELS else ""
+    asked = shown.phase.asked
+    still = f"why {asked} is still open" if asked is not None else ""
     text = f"Noted for {level} {levels}; {still} — answer it with `because …`.\n{noted}"
     return message(f"Noted for {level} {levels}; {still}", section(f":memo: {text}"))
 
@@ -202,7 +204,7 @@ def _items(shown: Analysis) -> str:
     lines = []
     for item in shown.items:
         text = inert(clip(item.text, LINE))
-        if item.status == "none":
+        if item.status == ItemStatus.NONE:
             lines.append(f"*{item.level}.* none — {text}")
             continue
         owner = _owner(item.owner, item.owner_name)
@@ -270,6 +272,6 @@ def _see_thread(count: int) -> str:
 
 
 def _next_step(shown: Analysis) -> str:
-    if shown.open_level <= LEVELS:
-        return f"answer in this thread with `because …`: {_question(shown, shown.open_level)}"
+    if (asked := shown.phase.asked) is not None:
+        return f"answer in this thread with `because …`: {_question(shown, asked)}"
     return f"reply with one investment per missing level: {FORMAT}."

@@ -22,6 +22,7 @@ from core.whys import form
 from core.whys.analysis import LEVELS, Analysis, Item, analysis
 from core.whys.form import FieldErrors
 from core.whys.investments import Category
+from core.whys.item_status import ItemStatus
 from storage.ids import fits
 from storage.tables import Stoppage
 
@@ -147,7 +148,7 @@ def _field(level: int, answer: str | None, item: Item | None) -> dict[str, Any]:
     if len(label) > _LABEL:
         label = label[: _LABEL - 1] + "…"
     hint = HINT
-    if item is not None and item.status == "done":  # shown, not refilled: a resubmit reopens
+    if item is not None and item.status == ItemStatus.DONE:  # shown, not refilled: resubmit reopens
         hint = f"Done already: {item.text}. Whatever you write here replaces it."
     element: dict[str, Any] = {
         "type": "plain_text_input",
@@ -157,7 +158,7 @@ def _field(level: int, answer: str | None, item: Item | None) -> dict[str, Any]:
             "text": "add a smoke test for sign-up @maria due fri #tests",  # never in the past
         },
     }
-    if item is not None and item.status != "done":
+    if item is not None and item.status != ItemStatus.DONE:
         element["initial_value"] = _as_written(item)
     return {
         "type": "input",
@@ -171,7 +172,7 @@ def _field(level: int, answer: str | None, item: Item | None) -> dict[str, Any]:
 
 def _as_written(item: Item) -> str:
     """An investment already made, written the way the form reads it back unchanged."""
-    if item.status == "none":
+    if item.status == ItemStatus.NONE:
         return f"none: {item.text}"
     parts = [item.text]
     if item.owner and item.owner[:1] in "UW" and item.owner[1:].isalnum():

@@ -11,6 +11,7 @@ from bot.andon import Andon, ThreadPlace
 from bot.buttons import PRESSES, ActionId
 from bot.chat.terminal import TerminalChat, people, transcript
 from bot.commands import Help, Intent, parse
+from bot.outbox_message import MessageKind, MessageStatus
 from bot.render.reply import reply
 from core.actor import Actor
 from storage.ids import fits
@@ -109,8 +110,8 @@ class Shell:
                 select(OutboxMessage)
                 .where(
                     col(OutboxMessage.parent_id) == number,
-                    col(OutboxMessage.kind) == "update",
-                    col(OutboxMessage.status) == "sent",
+                    col(OutboxMessage.kind) == MessageKind.UPDATE.value,
+                    col(OutboxMessage.status) == MessageStatus.SENT.value,
                 )
                 .order_by(col(OutboxMessage.id).desc())
             ).first()

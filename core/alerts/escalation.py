@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from core import audit, oncall
 from core.actor import Actor
 from core.alerts.notices import Escalated, Paged, Round, Unacknowledged
-from core.alerts.pages import PageStatus, PageView, view, views
+from core.alerts.pages import LIFECYCLE, PageStatus, PageView, move, view, views
 from core.audit import Outcome
 from core.clock import Clock
 from core.config import AndonConfig
@@ -51,11 +51,12 @@ def acknowledge(
 ) -> Acknowledged | Refusal:
     """The Acknowledge button: someone has it; repeats and escalations stop."""
     page = session.get(Page, page_id) if fits(page_id) else None
-    refusal = _refusal(page, page_id, allowed=(PageStatus.OPEN,))
+    refusal = _refusal(page, page_id, to=PageStatus.ACKNOWLEDGED)
     if refusal is not None or page is None:
         return _refused(session, clock, actor, "page.ack", page_id, refusal)
     now = clock.now()
-    page.status, page.acked_at, page.due_at = PageStatus.ACKNOWLEDGED.value, now, None
+    move(page, PageStatus.ACKNOWLEDGED)
+    page.acked_at, page.due_at = now, None
     page.acked_by, page.acked_by_name = actor.id, actor.name
     session.add(page)
     shown = _announce(session, notifier, clock, config, page, "acknowledged", actor)
@@ -73,12 +74,12 @@ def resolve(
 ) -> Resolved | Refusal:
     """The Resolve button: the problem is gone. The line stays stopped — that is the whys' job."""
     page = session.get(Page, page_id) if fits(page_id) else None
-    allowed = (PageStatus.OPEN, PageStatus.ACKNOWLEDGED, PageStatus.HELD)
-    refusal = _refusal(page, page_id, allowed=allowed)
+    refusal = _refusal(page, page_id, to=PageStatus.RESOLVED)
     if refusal is not None or page is None:
         return _refused(session, clock, actor, "page.resolve", page_id, refusal)
     now = clock.now()
-    page.status, page.resolved_at, page.due_at = PageStatus.RESOLVED.value, now, None
+    move(page, PageStatus.RESOLVED)
+    page.resolved_at, page.due_at = now, None
     page.resolved_by, page.resolved_by_name = actor.id, actor.name
     session.add(page)
     return Resolved(_announce(session, notifier, clock, config, page, "resolved", actor))
@@ -215,10 +216,10 @@ def _announce(
     return shown
 
 
-def _refusal(page: Page | None, page_id: int, *, allowed: tuple[PageStatus, ...]) -> Refusal | None:
+def _refusal(page: Page | None, page_id: int, *, to: PageStatus) -> Refusal | None:
     if page is None:
         return Refusal(f"There is no page #{page_id}.")
-    if PageStatus(page.status) in allowed:
+    if LIFECYCLE.allows(PageStatus(page.status), to):
         return None
     by = page.acked_by_name or page.resolved_by_name
     return Refusal(

@@ -10,7 +10,7 @@ from core import oncall
 from core.alerts.event import AlertEvent
 from core.alerts.grouping import HeldPage
 from core.alerts.notices import Held
-from core.alerts.pages import PageStatus
+from core.alerts.pages import PageStatus, move
 from core.alerts.storm import PAGED, STORM, Room
 from core.clock import Clock
 from core.config import AndonConfig
@@ -80,7 +80,8 @@ class Opener:
         now = self._clock.now()
         if self._room.take(self._session, now) is not None:
             return False
-        page.status, page.held_for = PageStatus.OPEN.value, None
+        move(page, PageStatus.OPEN)
+        page.held_for = None
         page.suspects = self._deploys(now)
         self._paged(page, source, now)
         return True

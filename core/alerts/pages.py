@@ -16,6 +16,7 @@ from core.clock import Clock
 from core.config import AndonConfig
 from core.deploy import records
 from core.deploy.records import DeployView
+from core.lifecycle import Lifecycle
 from core.line import LineState
 from storage.tables import CiResult, Line, Page, PageAlert, PageEvent
 
@@ -30,6 +31,21 @@ class PageStatus(StrEnum):
 
 
 LIVE = (PageStatus.OPEN.value, PageStatus.ACKNOWLEDGED.value, PageStatus.HELD.value)
+
+# A page is born open or held; its last alert resolving, or a person, resolves it.
+LIFECYCLE = Lifecycle(
+    {
+        PageStatus.OPEN: {PageStatus.ACKNOWLEDGED, PageStatus.RESOLVED},
+        PageStatus.ACKNOWLEDGED: {PageStatus.RESOLVED},
+        PageStatus.HELD: {PageStatus.OPEN, PageStatus.RESOLVED},  # open: the storm left room
+        PageStatus.RESOLVED: (),
+    }
+)
+
+
+def move(page: Page, to: PageStatus) -> None:
+    """The one way a page's status changes: through the table."""
+    page.status = LIFECYCLE.check(PageStatus(page.status), to, what=f"page #{page.id}").value
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from core.alerts import changing, grouping, storm, telling
 from core.alerts.event import AlertEvent, AlertStatus
 from core.alerts.grouping import FIRING, RESOLVED, HeldPage, Known
 from core.alerts.opening import Opener, alerts_config, event
-from core.alerts.pages import PageStatus
+from core.alerts.pages import PageStatus, move
 from core.alerts.telling import Told, source_actor
 from core.audit import Outcome
 from core.clock import Clock
@@ -140,7 +140,8 @@ def _record(
     for page_id in grouping.emptied(session, [*done.touched.values(), *done.left_held]):
         page = session.get(Page, page_id)
         assert page is not None
-        page.status, page.resolved_at, page.due_at = PageStatus.RESOLVED.value, done.now, None
+        move(page, PageStatus.RESOLVED)
+        page.resolved_at, page.due_at = done.now, None
         source = source_actor(page.source, page.sender)
         page.resolved_by, page.resolved_by_name = source.id, source.name
         session.add(page)

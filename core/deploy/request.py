@@ -146,11 +146,8 @@ def approve(session: Session, ctx: Context, *, actor: Actor, deploy_id: int) -> 
     move(row, DeployState.PENDING)
     started = _start(session, ctx, row)
     if isinstance(started, Refusal):  # another deploy won the lock: the request keeps waiting
-        row.status, row.approved_by, row.approved_by_name = (
-            DeployState.AWAITING_APPROVAL,
-            None,
-            None,
-        )
+        move(row, DeployState.AWAITING_APPROVAL)
+        row.approved_by, row.approved_by_name = None, None
         session.add(row)
         record(outcome=Outcome.REFUSED, detail=f"#{deploy_id}", message=started.reason)
         return started
@@ -301,7 +298,7 @@ def _hosts(session: Session, deploy_id: int) -> list[DeployHost]:
 
 def _await_approval(session: Session, ctx: Context, row: Deploy, *, record: partial) -> Accepted:
     assert row.id is not None
-    row.status = DeployState.AWAITING_APPROVAL.value
+    move(row, DeployState.AWAITING_APPROVAL)  # a request is born pending; this one waits
     session.add(row)
     session.flush()
     row.message_id = ctx.notifier.post(ApprovalNeeded(_view(session, ctx, row.id))).id

@@ -5,6 +5,7 @@ An illegal move raises: it is a bug in Andon, never a person's mistake.
 
 from enum import StrEnum
 
+from core.lifecycle import IllegalMoveError
 from storage.tables import Deploy, DeployHost
 
 
@@ -43,7 +44,12 @@ _FINISHED = {
 
 _DEPLOY_MOVES: dict[DeployState, set[DeployState]] = {
     DeployState.AWAITING_APPROVAL: {DeployState.PENDING, DeployState.CANCELLED},
-    DeployState.PENDING: {DeployState.RUNNING, DeployState.FAILED, DeployState.INTERRUPTED},
+    DeployState.PENDING: {
+        DeployState.RUNNING,
+        DeployState.FAILED,
+        DeployState.INTERRUPTED,
+        DeployState.AWAITING_APPROVAL,  # approved, but another deploy holds the lock: it waits
+    },
     DeployState.RUNNING: {DeployState.SUCCEEDED, DeployState.FAILED, DeployState.INTERRUPTED},
     DeployState.SUCCEEDED: set(),
     DeployState.FAILED: set(),
@@ -64,10 +70,6 @@ _HOST_MOVES: dict[HostStep, set[HostStep]] = {
 }
 
 UNSETTLED = frozenset(step for step, moves in _HOST_MOVES.items() if HostStep.STOPPED in moves)
-
-
-class IllegalMoveError(Exception):
-    """A state change the tables do not allow."""
 
 
 def move(deploy: Deploy, to: DeployState) -> None:

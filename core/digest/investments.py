@@ -8,6 +8,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from core.digest.window import Window, ranked
+from core.whys.item_status import ItemStatus
 from storage.tables import ActionItem, Stoppage, Whys
 
 UNCATEGORISED = "uncategorised"
@@ -39,9 +40,9 @@ def investments(session: Session, window: Window) -> Investments:
     created = _created(session, window)
     whys = _whys(session, window)
     return Investments(
-        created=sum(n for status, _, _, n in created if status != "none"),
+        created=sum(n for status, _, _, n in created if status != ItemStatus.NONE),
         completed=_completed(session, window),
-        declined=sum(n for status, _, _, n in created if status == "none"),
+        declined=sum(n for status, _, _, n in created if status == ItemStatus.NONE),
         by_category=ranked(_tally(created, key=1)),
         by_level=tuple(sorted((int(k), n) for k, n in _tally(created, key=2).items())),
         overdue=_overdue(session, window),
@@ -56,7 +57,7 @@ def created_count(session: Session, window: Window) -> int:
     query = select(func.count()).where(
         col(ActionItem.created_at) >= window.start,
         col(ActionItem.created_at) < window.end,
-        col(ActionItem.status) != "none",
+        col(ActionItem.status) != ItemStatus.NONE.value,
     )
     return int(session.exec(query).one())
 
@@ -76,7 +77,7 @@ def _created(session: Session, window: Window) -> list[tuple[str, str, str, int]
 def _tally(rows: list[tuple[str, str, str, int]], *, key: int) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in rows:
-        if row[0] != "none":
+        if row[0] != ItemStatus.NONE:
             counts[row[key]] = counts.get(row[key], 0) + row[3]
     return counts
 
@@ -97,7 +98,7 @@ def _overdue(session: Session, window: Window) -> tuple[OverdueItem, ...]:
         .where(
             col(ActionItem.due) < today,
             col(ActionItem.created_at) < cutoff,
-            col(ActionItem.status) != "none",
+            col(ActionItem.status) != ItemStatus.NONE.value,
             or_(col(ActionItem.done_at).is_(None), col(ActionItem.done_at) >= cutoff),
         )
         .order_by(col(ActionItem.due), col(ActionItem.id))

@@ -17,8 +17,8 @@ from core.deploy.records import DeployView
 from core.deploy.state import DeployState
 from core.line import LineStatus
 from core.oncall import Oncall
-from core.whys.actions import OPEN
 from core.whys.analysis import Item, item
+from core.whys.item_status import ItemStatus
 from storage.tables import ActionItem, Deploy, Page
 
 LISTED = 20  # of each list, at most this many are read; the rest are counted
@@ -123,7 +123,7 @@ def _items(session: Session, viewer: str) -> list[ActionItem]:
 
 def _mine(viewer: str) -> ColumnElement[bool]:
     """Items owned by the viewer's Slack id (the Home knows no name to match)."""
-    return and_(col(ActionItem.status) == OPEN, col(ActionItem.owner) == viewer)
+    return and_(col(ActionItem.status) == ItemStatus.OPEN.value, col(ActionItem.owner) == viewer)
 
 
 def _count(session: Session, where: ColumnElement[bool]) -> int:

@@ -22,10 +22,10 @@ from core.home import viewers
 from core.notifier import MessageRef, Notice, Notifier
 from core.refusal import Refusal
 from core.whys.analysis import Item, item
+from core.whys.item_status import ItemStatus, moving
 from storage.ids import fits
 from storage.tables import ActionItem, Stoppage
 
-OPEN, DONE, NONE = "open", "done", "none"
 MORNING = time(9, 0)
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]+")
 
@@ -65,7 +65,7 @@ def listing(
     session: Session, *, clock: Clock, actor: Actor, everyone: bool, timezone: str = "UTC"
 ) -> ActionList:
     """Open items; "mine" also matches by name, for owners written as ``@maria`` outside Slack."""
-    query = select(ActionItem).where(ActionItem.status == OPEN)
+    query = select(ActionItem).where(ActionItem.status == ItemStatus.OPEN.value)
     if not everyone:
         query = query.where(
             or_(col(ActionItem.owner) == actor.id, col(ActionItem.owner_name) == actor.name)
@@ -99,9 +99,7 @@ def mark_done(
         return refusal
     # One conditional update decides who closed it: two presses at once close it once.
     closed = session.execute(
-        update(ActionItem)
-        .where(col(ActionItem.id) == item_id, col(ActionItem.status) == OPEN)
-        .values(status=DONE, done_at=now, done_by=actor.id)
+        moving(ItemStatus.DONE, col(ActionItem.id) == item_id).values(done_at=now, done_by=actor.id)
     )
     row = session.get(ActionItem, item_id, populate_existing=True)
     if closed.rowcount != 1 or row is None:
@@ -120,7 +118,7 @@ def mark_done(
 def _not_open(row: ActionItem | None, item_id: int, now: datetime) -> Refusal:
     if row is None:
         return Refusal(f"There is no action item {item_id}: `/actions all` lists the open ones.")
-    if row.status == NONE:
+    if row.status == ItemStatus.NONE:
         return Refusal(
             f"Level {row.level} of stoppage #{row.stoppage_id} invests nothing on purpose "
             f"({row.text}): there is nothing to mark done."
@@ -142,7 +140,7 @@ def overdue(session: Session, *, notifier: Notifier, clock: Clock, timezone: str
     late = session.exec(
         select(ActionItem)
         .where(
-            ActionItem.status == OPEN,
+            ActionItem.status == ItemStatus.OPEN.value,
             col(ActionItem.due) < today,
             col(ActionItem.owner).is_not(None),
             or_(col(ActionItem.reminded_on).is_(None), col(ActionItem.reminded_on) < today),
@@ -174,12 +172,12 @@ def _claim(session: Session, row: ActionItem, today: date) -> bool:
 
 
 def recorded(
-    session: Session, *, status: str | None = None, owner: str | None = None
+    session: Session, *, status: ItemStatus | None = None, owner: str | None = None
 ) -> list[ActionItem]:
     """Every item, for the API: filtered by status and by owner (id or name), oldest first."""
     query = select(ActionItem)
     if status is not None:
-        query = query.where(ActionItem.status == status)
+        query = query.where(ActionItem.status == status.value)
     if owner is not None:
         query = query.where(
             or_(col(ActionItem.owner) == owner, col(ActionItem.owner_name) == owner)

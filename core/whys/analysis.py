@@ -7,12 +7,10 @@ from sqlmodel import Session, col, select
 
 from core import words
 from core.actor import Actor
+from core.whys.item_status import ItemStatus
+from core.whys.phase import LEVELS, Phase
 from core.whys.severity import Severity
 from storage.tables import ActionItem, StoppageCause, WhyAnswer, Whys
-
-LEVELS = 5
-INVESTING = 6
-DONE = 7
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ class Item:
     stoppage_id: int
     level: int
     text: str
-    status: str
+    status: ItemStatus
     owner: str | None
     owner_name: str | None
     due: str | None
@@ -43,7 +41,7 @@ class Analysis:
     stoppage_id: int
     cause: str
     severity: Severity
-    open_level: int
+    phase: Phase
     answers: tuple[Answer, ...]
     items: tuple[Item, ...]
     scheduled_at: datetime | None
@@ -60,7 +58,7 @@ class Analysis:
 
     @property
     def done(self) -> bool:
-        return self.open_level >= DONE
+        return self.phase.done
 
     def question(self, level: int) -> str:
         """Why 1 asks about the cause; every later why about the answer before it."""
@@ -75,8 +73,8 @@ class Analysis:
         """What the analysis still lacks, in a few words."""
         if self.done:
             return "nothing"
-        if self.open_level <= LEVELS:
-            whys = f"{self.open_level}–{LEVELS}" if self.open_level < LEVELS else str(LEVELS)
+        if (asked := self.phase.asked) is not None:
+            whys = f"{asked}–{LEVELS}" if asked < LEVELS else str(LEVELS)
             return f"why {whys} and the investments"
         levels = [str(n) for n in range(1, LEVELS + 1) if n not in {i.level for i in self.items}]
         return f"investments for {'levels' if len(levels) > 1 else 'level'} {words.listed(levels)}"
@@ -113,7 +111,7 @@ def analysis(session: Session, stoppage_id: int) -> Analysis:
         stoppage_id=stoppage_id,
         cause=first.text if first else "the line stopped",
         severity=Severity(row.severity),
-        open_level=row.open_level,
+        phase=Phase.of(row),
         answers=tuple(Answer(a.level, a.text, a.by, a.by_name, a.at, a.edited_at) for a in answers),
         items=tuple(item(i) for i in items_of(session, stoppage_id)),
         scheduled_at=row.scheduled_at,
@@ -141,7 +139,7 @@ def item(row: ActionItem) -> Item:
         stoppage_id=row.stoppage_id,
         level=row.level,
         text=row.text,
-        status=row.status,
+        status=ItemStatus(row.status),
         owner=row.owner,
         owner_name=row.owner_name,
         due=row.due.isoformat() if row.due else None,

@@ -13,9 +13,10 @@ from core.actor import Actor
 from core.clock import Clock
 from core.notifier import MessageRef, Notifier
 from core.whys import investing
-from core.whys.analysis import INVESTING, LEVELS, analysis, whys_of
+from core.whys.analysis import analysis, whys_of
 from core.whys.heard import Heard
 from core.whys.notices import AnswerEdited, InvestmentsAsked, NotUnderstood, WhyAsked
+from core.whys.phase import LEVELS, Phase, move
 from storage.tables import ThreadReply, WhyAnswer
 
 KEPT_REPLIES = 4_000  # characters of a reply kept for adoption: an answer is a sentence or two
@@ -44,9 +45,11 @@ def answer(
     """The open why is answered: the next is asked about this answer, or after five, the
     investments."""
     row = whys_of(session, stoppage_id)
-    level = row.open_level
+    phase = Phase.of(row)
+    level = phase.asked
+    assert level is not None, "only an open why is answered"
     _put(session, stoppage_id, level, text, actor, clock.now(), message)
-    row.open_level = level + 1
+    move(row, phase.following)
     session.add(row)
     session.flush()
     shown = analysis(session, stoppage_id)
@@ -75,8 +78,8 @@ def answer_level(
     message: str | None,
 ) -> Heard:
     """``why N: …``: the open why is answered; an earlier one is corrected; a later one waits."""
-    open_level = whys_of(session, stoppage_id).open_level
-    if level == open_level:
+    asked = Phase.of(whys_of(session, stoppage_id)).asked
+    if level == asked:
         return answer(
             session,
             notifier=notifier,
@@ -87,7 +90,7 @@ def answer_level(
             text=text,
             message=message,
         )
-    if level < open_level:
+    if asked is None or level < asked:
         return edit(
             session,
             notifier=notifier,
@@ -98,7 +101,7 @@ def answer_level(
             level=level,
             text=text,
         )
-    ahead = f"Why {open_level} is open" if open_level <= LEVELS else "All five whys are answered"
+    ahead = f"Why {asked} is open" if asked is not None else "All five whys are answered"
     notifier.reply(
         thread,
         NotUnderstood(f"Why {level} is not asked yet: {ahead}. Answer it with `because …`."),
@@ -122,11 +125,11 @@ def edit(
         select(WhyAnswer).where(WhyAnswer.stoppage_id == stoppage_id, WhyAnswer.level == level)
     ).first()
     if found is None:
-        open_level = whys_of(session, stoppage_id).open_level
+        phase = Phase.of(whys_of(session, stoppage_id))
         notifier.reply(
             thread,
             NotUnderstood(
-                f"There is no answer {level} to edit yet: why {open_level} is the one open — "
+                f"There is no answer {level} to edit yet: why {phase.value} is the one open — "
                 "answer it with `because …`."
             ),
         )
@@ -140,13 +143,14 @@ def edit(
 def back(session: Session, *, notifier: Notifier, thread: MessageRef, stoppage_id: int) -> Heard:
     """``back``: the previous why is asked again; its answer stands until a new one replaces it."""
     row = whys_of(session, stoppage_id)
-    if row.open_level <= 1:
+    before = Phase.of(row).previous
+    if before is None:
         notifier.reply(thread, NotUnderstood("Why 1 is the first: there is nothing to go back to."))
         return Heard()
-    row.open_level = min(row.open_level, LEVELS + 1) - 1
+    move(row, before)
     session.add(row)
     session.flush()
-    notifier.reply(thread, WhyAsked(analysis(session, stoppage_id), row.open_level))
+    notifier.reply(thread, WhyAsked(analysis(session, stoppage_id), before.value))
     return Heard()
 
 
@@ -177,7 +181,7 @@ def adopt(
 ) -> Heard:
     """Someone pinned a reply with the thread's reaction: it answers the open why, in its
     author's name. A reply already used, or a five whys past its whys, changes nothing."""
-    if whys_of(session, stoppage_id).open_level >= INVESTING:
+    if Phase.of(whys_of(session, stoppage_id)).answered:
         return Heard()
     reply = session.exec(
         select(ThreadReply)

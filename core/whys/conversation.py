@@ -21,9 +21,10 @@ from core.audit import Outcome
 from core.clock import Clock
 from core.notifier import MessageRef, Notifier
 from core.whys import answers, investing
-from core.whys.analysis import DONE, INVESTING, whys_of
+from core.whys.analysis import whys_of
 from core.whys.heard import Heard
 from core.whys.notices import NotUnderstood
+from core.whys.phase import Phase
 from storage.tables import Stoppage
 
 PIN = "pushpin"  # the reaction that makes a reply the open why's answer (📌)
@@ -52,7 +53,7 @@ def hear(
     if stoppage is None or stoppage.thread_id is None or not text:
         return Heard()
     thread = MessageRef(stoppage.thread_id)
-    if whys_of(session, stoppage_id, lock=True).open_level >= DONE:
+    if Phase.of(whys_of(session, stoppage_id, lock=True)).done:
         return Heard()
     heard = _meant(session, notifier, thread, clock, stoppage_id, actor, text, message, timezone)
     if heard is None:  # chatter: kept to be pinned, and the analysis does not move
@@ -101,7 +102,7 @@ def _meant(
     if (why := _WHY_N.fullmatch(text)) is not None:
         return _why_n(session, common, actor, int(why["level"]), why["text"].strip(), message)
     if (because := _BECAUSE.fullmatch(text)) is not None:
-        if whys_of(session, stoppage_id).open_level >= INVESTING:
+        if Phase.of(whys_of(session, stoppage_id)).answered:
             notifier.reply(thread, NotUnderstood(_INVESTING))
             return Heard()
         return answers.answer(
@@ -164,13 +165,13 @@ def wordless(
     stoppage = session.get(Stoppage, stoppage_id)
     if stoppage is None or stoppage.thread_id is None:
         return Heard()
-    row = whys_of(session, stoppage_id, lock=True)
-    if row.open_level >= DONE:
+    phase = Phase.of(whys_of(session, stoppage_id, lock=True))
+    if phase.done:
         return Heard()
-    if row.open_level >= INVESTING:
+    if phase.answered:
         how = "reply with one investment per level in words, e.g. `3: add a smoke test @maria`"
     else:
-        how = f"reply with your answer to why {row.open_level} in words"
+        how = f"reply with your answer to why {phase.asked} in words"
     notifier.reply(
         MessageRef(stoppage.thread_id),
         NotUnderstood(

@@ -13,10 +13,11 @@ from core.audit import Outcome
 from core.clock import Clock
 from core.notifier import Notifier
 from core.refusal import Refusal
-from core.whys.analysis import DONE, INVESTING, LEVELS, whys_of
+from core.whys.analysis import whys_of
 from core.whys.heard import Heard
 from core.whys.investing import record_investments
 from core.whys.investments import Investment, InvestmentError, read
+from core.whys.phase import LEVELS, Phase
 from storage.tables import Stoppage
 
 
@@ -64,13 +65,13 @@ def submit(
     if stoppage is None or stoppage.thread_id is None:
         refusal = Refusal(f"There is no five whys of stoppage #{stoppage_id} to invest in.")
     else:
-        row = whys_of(session, stoppage_id, lock=True)
-        if row.open_level < INVESTING:
+        phase = Phase.of(whys_of(session, stoppage_id, lock=True))
+        if not phase.answered:
             refusal = Refusal(
-                f"Why {row.open_level} of stoppage #{stoppage_id} is still open: answer the "
+                f"Why {phase.asked} of stoppage #{stoppage_id} is still open: answer the "
                 "five whys in the thread first, then invest."
             )
-        elif row.open_level >= DONE:
+        elif phase.done:
             refusal = Refusal(f"The five whys of stoppage #{stoppage_id} is done already.")
     levels = ", ".join(str(i.level) for i in found)
     detail = f"stoppage #{stoppage_id}: levels {levels}"

@@ -13,10 +13,13 @@ from core.actor import Actor
 from core.clock import Clock, today
 from core.notifier import MessageRef, Notifier
 from core.whys import repeats
-from core.whys.analysis import DONE, INVESTING, LEVELS, analysis, whys_of
+from core.whys.analysis import analysis, whys_of
 from core.whys.heard import Heard
 from core.whys.investments import Investment, InvestmentError, read
+from core.whys.item_status import ItemStatus, move
 from core.whys.notices import InvestmentsNoted, NotedEarly, NotUnderstood, WhysDone
+from core.whys.phase import LEVELS, Phase
+from core.whys.phase import move as move_phase
 from storage.tables import ActionItem, Stoppage
 
 HOW = "`3: add a smoke test @maria due fri`, or `3: none: <why>`"
@@ -49,7 +52,7 @@ def from_reply(
     if not found:
         notifier.reply(thread, NotUnderstood(f"One investment per level, levels 1–5: {HOW}."))
         return Heard()
-    if whys_of(session, stoppage_id).open_level < INVESTING:
+    if not Phase.of(whys_of(session, stoppage_id)).answered:
         return _early(session, notifier, thread, clock, stoppage_id, actor, found)
     return record_investments(
         session, notifier=notifier, clock=clock, stoppage_id=stoppage_id, actor=actor, found=found
@@ -90,7 +93,8 @@ def close(
 ) -> None:
     """The five whys is done: the summary, once — in the thread, also sent to the channel."""
     row = whys_of(session, stoppage_id)
-    row.open_level, row.done_at = DONE, clock.now()
+    move_phase(row, Phase.DONE)
+    row.done_at = clock.now()
     row.repeat_of = repeats.earlier(session, stoppage_id)
     session.add(row)
     session.flush()
@@ -126,15 +130,24 @@ def _levels(session: Session, stoppage_id: int) -> set[int]:
 def _put(
     session: Session, stoppage_id: int, investment: Investment, actor: Actor, at: datetime
 ) -> None:
+    status = ItemStatus.NONE if investment.none else ItemStatus.OPEN
     found = session.exec(
         select(ActionItem).where(
             ActionItem.stoppage_id == stoppage_id, ActionItem.level == investment.level
         )
-    ).first() or ActionItem(
-        stoppage_id=stoppage_id, level=investment.level, text="", created_by=actor.id, created_at=at
-    )
+    ).first()
+    if found is None:
+        found = ActionItem(
+            stoppage_id=stoppage_id,
+            level=investment.level,
+            text="",
+            status=status.value,
+            created_by=actor.id,
+            created_at=at,
+        )
+    elif found.status != status:  # restated: the new investment replaces the old
+        move(found, status)
     found.text = investment.text
-    found.status = "none" if investment.none else "open"
     found.owner, found.owner_name = investment.owner, investment.owner_name
     found.due = investment.due
     found.category = investment.category.value if investment.category else None

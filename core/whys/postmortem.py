@@ -10,7 +10,9 @@ from core import words
 from core.actor import Actor
 from core.clock import Clock
 from core.stoppage import StoppageView
-from core.whys.analysis import LEVELS, Analysis, Item, analysis
+from core.whys.analysis import Analysis, Item, analysis
+from core.whys.item_status import ItemStatus
+from core.whys.phase import LEVELS
 
 
 class UnknownStoppageError(LookupError):
@@ -98,7 +100,7 @@ def _investments(shown: Analysis) -> str:
 
 
 def _investment(item: Item) -> str:
-    if item.status == "none":
+    if item.status == ItemStatus.NONE:
         cells = [str(item.level), f"none: {item.text}", "—", "—", "—", "none"]
     else:
         owner = item.owner_name or item.owner or "—"

@@ -6,6 +6,7 @@ from collections import Counter
 
 from sqlmodel import Session, col, select
 
+from core.whys.item_status import ItemStatus
 from storage.tables import ActionItem, WhyAnswer, Whys
 
 _SIMILAR = 0.3
@@ -39,7 +40,7 @@ def _profile(session: Session, stoppage_id: int) -> tuple[str, set[str]] | None:
         c
         for c in session.exec(
             select(ActionItem.category).where(
-                ActionItem.stoppage_id == stoppage_id, ActionItem.status != "none"
+                ActionItem.stoppage_id == stoppage_id, ActionItem.status != ItemStatus.NONE.value
             )
         ).all()
         if c

@@ -18,8 +18,9 @@ from core.line import peek
 from core.moments import MomentError, parse_moment
 from core.notifier import MessageRef, Notifier
 from core.refusal import Refusal
-from core.whys.analysis import DONE, Analysis, analysis, whys_of
+from core.whys.analysis import Analysis, analysis, whys_of
 from core.whys.notices import MeetingScheduled
+from core.whys.phase import Phase, unfinished
 from core.whys.severity import Severity
 from storage.tables import Stoppage, Whys
 
@@ -48,7 +49,7 @@ def owed(session: Session, *, clock: Clock) -> int | None:
     return session.exec(
         select(Stoppage.id)
         .outerjoin(Whys, col(Whys.stoppage_id) == Stoppage.id)
-        .where(or_(col(Whys.stoppage_id).is_(None), col(Whys.open_level) < DONE))
+        .where(or_(col(Whys.stoppage_id).is_(None), unfinished()))
         .order_by(col(Stoppage.id).desc())
         .limit(1)
     ).first()
@@ -127,7 +128,7 @@ def schedule(
     found = session.get(Stoppage, stoppage_id)
     if found is not None and found.thread_id is not None:
         notifier.reply(MessageRef(found.thread_id), MeetingScheduled(at, actor))
-    if first and row.open_level < DONE:
+    if first and not Phase.of(row).done:
         line.startable(session, notifier=notifier, stoppage_id=stoppage_id)
     record(outcome=Outcome.OK, message=f"stoppage #{stoppage_id} at {at.isoformat()}")
     session.flush()
