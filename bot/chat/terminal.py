@@ -135,8 +135,9 @@ class TerminalChat:
         if message.kind == "update":
             # An update is the message the person already sees: its buttons keep that number.
             number = int(message.parent_ts or number)
-        if message.kind == "file":
-            lines = [self._save(message.payload)]
+        if message.kind == "file":  # with the message it is attached to, if any
+            shown = transcript(message.payload, number) if _says(message.payload) else []
+            lines = [*shown, self._save(message.payload)]
         else:
             lines = transcript(message.payload, number)
         if message.kind == "reply" or (message.kind == "file" and message.parent_ts):
@@ -165,3 +166,7 @@ class TerminalChat:
             for line in lines:
                 print(line, file=self._out)
             self._out.flush()
+
+
+def _says(payload: dict[str, Any]) -> bool:
+    return bool(payload.get("text") or payload.get("blocks"))
