@@ -41,6 +41,7 @@ from sqlalchemy import insert, text  # noqa: E402
 
 from bench.slash_ack import _pg_version, load_average, machine, postgres_cluster  # noqa: E402
 from bot.render.chart import weekly_chart  # noqa: E402
+from bot.render.chart_view import chart_view  # noqa: E402
 from core.config import AndonConfig  # noqa: E402
 from core.digest import report  # noqa: E402
 from core.digest.week import Week  # noqa: E402
@@ -294,7 +295,7 @@ def time_digest(database: Database, repeats: int) -> tuple[Timing, Timing, repor
             digest = report.build(session, week=WEEK, config=CONFIG, now=NOW)
         digest_time.samples.append(time.perf_counter() - began)
         began = time.perf_counter()
-        weekly_chart(digest.trend)
+        weekly_chart(chart_view(digest))
         chart_time.samples.append(time.perf_counter() - began)
     assert digest is not None
     return digest_time, chart_time, digest

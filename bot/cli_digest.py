@@ -66,14 +66,15 @@ def _formatted(digest: Digest, form: str) -> str:
 def _write_chart(digest: Digest, path: str | None) -> int:
     from bot.digests import chart_name
     from bot.render.chart import weekly_chart
+    from bot.render.chart_view import chart_view
 
-    target = Path(path or chart_name(digest))
+    target, view = Path(path or chart_name(digest)), chart_view(digest)
     try:
-        target.write_bytes(weekly_chart(digest.trend))
+        target.write_bytes(weekly_chart(view))
     except OSError as failed:
         print(f"andon: cannot write the chart to {target}: {failed.strerror}", file=sys.stderr)
         return 1
-    print(f"Chart of the last 8 weeks: {target}", file=sys.stderr)
+    print(f"Chart written to {target} ({view.title})", file=sys.stderr)
     return 0
 
 

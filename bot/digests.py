@@ -1,10 +1,11 @@
 """The digest's three ways out: the scheduled post, a post on demand, and text for the terminal.
 
 ``core`` computes the figures and decides when a week is due; here the chart is drawn and
-attached under the post, in the same transaction that claims the week.
+attached to the post, in the same transaction that claims the week.
 """
 
 from dataclasses import dataclass
+from functools import partial
 
 from sqlmodel import Session
 
@@ -12,6 +13,7 @@ from bot.andon import Andon
 from bot.outbox import Outbox
 from bot.render import digest as render
 from bot.render.chart import weekly_chart
+from bot.render.chart_view import chart_view
 from core import audit
 from core.actor import Actor
 from core.audit import Outcome
@@ -73,13 +75,17 @@ def _posted_already(andon: Andon, week: Week) -> bool:
 
 def _post(andon: Andon, session: Session, outbox: Outbox, *, week: Week, actor: Actor) -> Posted:
     digest = report.build(session, week=week, config=andon.config, now=andon.clock.now())
-    ref = outbox.post(DigestNotice(digest))
-    outbox.upload(
-        filename=chart_name(digest),
-        content=weekly_chart(digest.trend),
-        title=f"Deploys, stoppages and investments, the 8 weeks to {digest.week}",
-        thread=ref,
+    view = chart_view(digest)
+    chart = partial(
+        outbox.upload, filename=chart_name(digest), content=weekly_chart(view), title=view.title
     )
+    if andon.channel.startswith("#"):
+        # Slack shares a file only in a channel named by its ID, which a #name channel learns
+        # from the answer to a post: the digest goes first, its chart follows in its thread.
+        ref = outbox.post(DigestNotice(digest))
+        chart(thread=ref)
+    else:
+        ref = chart(message=DigestNotice(digest))
     audit.record(
         session,
         clock=andon.clock,

@@ -70,9 +70,11 @@ class Outbox:
         content: bytes,
         title: str,
         thread: MessageRef | None = None,
+        message: Notice | None = None,
     ) -> MessageRef:
         """A file in the channel, or in a thread after its parent; it rides in the row itself,
-        so it commits (or not) with the change it shows."""
+        so it commits (or not) with the change it shows. With ``message`` the file is attached
+        to that message: one post, the text and its picture together."""
         if not filename.strip() or not content:
             raise ValueError("a file needs a name and some content")
         if len(content) > MAX_FILE_BYTES:
@@ -84,6 +86,7 @@ class Outbox:
             "filename": filename,
             "title": title,
             "content": base64.b64encode(content).decode("ascii"),
+            **(self._render(message) if message is not None else {}),
         }
         if thread is None:
             lane = f"channel:{self._channel}"

@@ -21,7 +21,7 @@ from bot import digests
 from core.clock import ManualClock
 from storage.tables import DigestPost
 from tests.ci_payloads import signature
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import FakeSlack, file_message_text
 from tests.harness import CHANNEL, AndonServer
 from tests.inprocess import InProcessAndon
 from tests.slack_requests import slash_command, thread_reply
@@ -52,7 +52,9 @@ timezone = "UTC"
 
 
 def _posts(slack: FakeSlack, where: Callable[[dict[str, Any]], bool]) -> list[str]:
-    return [c.params.get("text", "") for c in slack.calls("chat.postMessage") if where(c.params)]
+    """Every message shown: posts, and the messages files were shared with (the digest)."""
+    shown = [c.params for c in slack.calls("chat.postMessage")] + slack.file_messages()
+    return [p.get("text", "") for p in shown if where(p)]
 
 
 def _texts(slack: FakeSlack, channel: str, thread: str | None = None) -> list[str]:
@@ -131,7 +133,8 @@ def test_due_work_survives_a_kill_and_fires_once(tmp_path: Path, fake_slack: Fak
     server.start()
     try:
         digest = fake_slack.wait_for(
-            "chat.postMessage", lambda p: p.get("text", "").startswith("Weekly digest")
+            "files.completeUploadExternal",
+            lambda p: file_message_text(p).startswith("Weekly digest"),
         )
         _slash(server, fake_slack, "/line", "stop sign-up is broken")
         thread = server.open_stoppage()["thread_ts"]
@@ -178,7 +181,7 @@ def test_due_work_survives_a_kill_and_fires_once(tmp_path: Path, fake_slack: Fak
         assert len([t for t in channel if "Nobody has acknowledged" in t]) == 1, channel
         assert len(_pages(fake_slack, paged, "signups_low")) == 1  # repeat = 1h: no repeat yet
         assert len([t for t in channel if t.startswith("Weekly digest")]) == len(digest) == 1
-        assert len(fake_slack.calls("files.completeUploadExternal")) == 1  # its chart, once
+        assert len(fake_slack.calls("files.completeUploadExternal")) == 1  # with its chart
     finally:
         server.stop()
 

@@ -35,7 +35,7 @@ from bot import digests
 from core.clock import ManualClock
 from tests.ci_payloads import generic, post, signature
 from tests.deploy_line import UNFINISHED, App, toml_value
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import FakeSlack, file_message_text
 from tests.harness import CHANNEL, andon_env, run_cli
 from tests.inprocess import InProcessAndon
 from tests.slack_requests import block_action, slash_command, thread_reply
@@ -337,6 +337,7 @@ def test_the_trend_covers_eight_weeks_ending_with_the_digests(w47: dict[str, Any
         (2, 3, 3),
     ]
     assert all((w["deploys"], w["stoppages"]) == (0, 0) for w in trend[:-2])
+    assert w47["since"] == "2026-W46"  # the chart leaves out the weeks before Andon's first
 
 
 def test_the_text_says_each_figure_and_its_change(history: tuple[Path, InProcessAndon]) -> None:
@@ -413,11 +414,9 @@ def _replica(history: tuple[Path, InProcessAndon], where: Path, slack: FakeSlack
 
 
 def _digest_posts(slack: FakeSlack) -> list[dict[str, Any]]:
-    return [
-        c.params
-        for c in slack.calls("chat.postMessage")
-        if c.params.get("text", "").startswith("Weekly digest")
-    ]
+    """The digest is the message its chart is shared with; none goes out as a plain post."""
+    posts = [c.params for c in slack.calls("chat.postMessage")] + slack.file_messages()
+    return [p for p in posts if p.get("text", "").startswith("Weekly digest")]
 
 
 def test_the_digest_is_posted_once_at_its_minute_even_across_a_restart(
@@ -471,7 +470,7 @@ def test_two_replicas_at_the_same_minute_post_one_digest(
     assert len(_digest_posts(fake_slack)) == 1
 
 
-def test_the_chart_goes_up_through_slacks_external_upload_flow(
+def test_the_chart_is_attached_to_the_digest_through_slacks_external_upload_flow(
     history: tuple[Path, InProcessAndon], tmp_path: Path, fake_slack: FakeSlack
 ) -> None:
     start = _replica(history, tmp_path / "replica", fake_slack)
@@ -486,13 +485,47 @@ def test_the_chart_goes_up_through_slacks_external_upload_flow(
     completed = fake_slack.calls("files.completeUploadExternal")
     assert len(asked) == 1 and len(completed) == 1
     assert asked[0].params["filename"] == "andon-digest-2026-W47.png"
-    assert completed[0].params["channel_id"] == CHANNEL
-    assert completed[0].params.get("thread_ts")  # the chart hangs under the digest
-    file_id = completed[0].params["files"][0]["id"]
+    shared = completed[0].params
+    assert shared["channel_id"] == CHANNEL and "thread_ts" not in shared  # in the channel
+    assert "initial_comment" not in shared  # Slack would ignore the blocks beside it
+    (message,) = fake_slack.file_messages()
+    assert message["text"].startswith("Weekly digest — 2026-W47 (Nov 16 – Nov 22)")
+    assert [b["type"] for b in message["blocks"]][:2] == ["header", "section"]
+    assert not [c for c in fake_slack.calls("chat.postMessage") if "digest" in str(c.params)]
+    file_id = shared["files"][0]["id"]
     uploaded = fake_slack.uploaded(file_id)
     assert uploaded.startswith(b"\x89PNG\r\n\x1a\n")
     assert int(asked[0].params["length"]) == len(uploaded)
-    assert completed[0].params["files"][0]["title"].endswith("the 8 weeks to 2026-W47")
+    title = shared["files"][0]["title"]  # the chart's own title: what it shows
+    assert title.startswith("Stoppages, investments and deploys: week") and title.endswith("W47")
+
+
+def test_a_channel_named_by_hash_gets_the_digest_then_its_chart_in_the_thread(
+    history: tuple[Path, InProcessAndon], tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """Slack shares a file only in a channel named by ID, learned from a post's answer."""
+    _, running = history
+    config = Path(running.settings.andon_config).read_text()
+    named = config.replace(f'channel = "{CHANNEL}"', 'channel = "#line"')
+    (tmp_path / "named").mkdir()
+    shutil.copy(
+        Path(running.settings.andon_database_url.removeprefix("sqlite:///")), tmp_path / "named"
+    )
+    clock = ManualClock(datetime(2026, 11, 23, 9, tzinfo=UTC))
+    fake_slack.forget()
+    replica = InProcessAndon(
+        tmp_path / "named", config=named, slack=fake_slack, clock=clock
+    ).start()
+    try:
+        assert digests.post_due(replica.andon) is not None
+        replica.deliver()
+    finally:
+        replica.stop()
+    (post,) = _digest_posts(fake_slack)
+    assert post["channel"] == "#line"
+    (shared,) = fake_slack.calls("files.completeUploadExternal")
+    assert shared.params["channel_id"].startswith("C") and shared.params["thread_ts"]
+    assert "blocks" not in shared.params
 
 
 def test_andon_serve_posts_the_digest_when_its_moment_comes(
@@ -512,13 +545,13 @@ def test_andon_serve_posts_the_digest_when_its_moment_comes(
     ).start()
     try:
         posted = fake_slack.wait_for(
-            "chat.postMessage", lambda p: p.get("text", "").startswith("Weekly digest"), timeout=20
+            "files.completeUploadExternal",
+            lambda p: file_message_text(p).startswith("Weekly digest"),
+            timeout=20,
         )
-        fake_slack.wait_for("files.completeUploadExternal", lambda p: True, timeout=20)
     finally:
         server.stop()
     last_week = (now - timedelta(days=7)).isocalendar()
-    assert (
-        posted[-1].params["text"].startswith(f"Weekly digest — {last_week[0]}-W{last_week[1]:02d}")
-    )
+    said = file_message_text(posted[-1].params)
+    assert said.startswith(f"Weekly digest — {last_week[0]}-W{last_week[1]:02d}")
     assert len(_digest_posts(fake_slack)) == 1

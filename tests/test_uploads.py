@@ -1,6 +1,7 @@
 """Files in the outbox: the digest's chart reaches Slack through its external upload, in order,
 through outages, and the terminal keeps it in a folder."""
 
+import base64
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,11 +11,13 @@ from PIL import Image
 from slack_sdk import WebClient
 from sqlmodel import Session, select
 
+from bot.chat import Outgoing, RetryLaterError
 from bot.chat.slack import SlackChat
 from bot.chat.terminal import TerminalChat
 from bot.courier import Courier
 from bot.outbox import MAX_FILE_BYTES, Outbox
-from bot.render.chart import HEIGHT, SERIES, WIDTH, weekly_chart
+from bot.render.chart import HEIGHT, SCALE, SERIES, WIDTH, weekly_chart
+from bot.render.chart_view import view_of
 from core.clock import SystemClock
 from core.digest.trend import WeekTotals
 from core.notifier import MessageRef, Notice
@@ -49,9 +52,29 @@ class Said(Notice):
         self.text = text
 
 
+class Shown(Notice):
+    """A message with blocks, the way the digest is."""
+
+    def __init__(self, heading: str, body: str) -> None:
+        self.heading, self.body = heading, body
+
+
 def render(notice: Notice) -> dict:
+    if isinstance(notice, Shown):
+        return {
+            "text": notice.heading,
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": notice.heading}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": notice.body}},
+            ],
+        }
     assert isinstance(notice, Said)
     return {"text": notice.text, "blocks": []}
+
+
+def charted(weeks: list[WeekTotals]) -> bytes:
+    since = weeks[0].week if weeks else None
+    return weekly_chart(view_of(weeks, since=since, complete=True, timezone="UTC"))
 
 
 @pytest.fixture
@@ -70,7 +93,7 @@ def database(tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def chart() -> bytes:
-    return weekly_chart(EIGHT_WEEKS)
+    return charted(EIGHT_WEEKS)
 
 
 def slack_courier(database: Database, slack: FakeSlack) -> Courier:
@@ -168,6 +191,57 @@ def test_a_chart_for_a_channel_named_by_hash_is_shared_with_its_id(
     assert shared.params["channel_id"].startswith("C")
 
 
+def test_a_chart_attached_to_a_message_is_shared_with_its_blocks(
+    database: Database, slack: FakeSlack, chart: bytes
+) -> None:
+    with database.writing() as session:
+        ref = outbox(session).upload(
+            filename=FILENAME, content=chart, title=TITLE, message=Shown("Weekly digest", "*Hi*")
+        )
+
+    assert slack_courier(database, slack).flush(timeout=10) == 0
+    assert not slack.calls("chat.postMessage")  # one message: the text and its picture
+    (shared,) = slack.calls("files.completeUploadExternal")
+    assert [b["type"] for b in shared.params["blocks"]] == ["header", "section"]
+    assert "initial_comment" not in shared.params  # Slack ignores blocks beside it
+    assert slack.uploaded(shared.params["files"][0]["id"]) == chart
+    (row,) = rows(database)
+    assert (row.id, row.status) == (ref.id, "sent")
+
+
+def test_a_chart_attached_to_a_plain_message_takes_it_as_its_comment(
+    database: Database, slack: FakeSlack, chart: bytes
+) -> None:
+    with database.writing() as session:
+        outbox(session).upload(
+            filename=FILENAME, content=chart, title=TITLE, message=Said("Weekly digest")
+        )
+
+    assert slack_courier(database, slack).flush(timeout=10) == 0
+    (shared,) = slack.calls("files.completeUploadExternal")
+    assert shared.params["initial_comment"] == "Weekly digest"
+    assert "blocks" not in shared.params
+
+
+def test_slack_answers_internal_error_to_a_markdown_block_beside_a_file(
+    slack: FakeSlack, chart: bytes
+) -> None:
+    """As real Slack does (chat.postMessage takes the same block): the courier tries again."""
+    slack.expect_refusals()
+    payload = {
+        "filename": FILENAME,
+        "title": TITLE,
+        "content": base64.b64encode(chart).decode(),
+        "blocks": [{"type": "markdown", "text": "**Weekly digest**"}],
+    }
+    chat = SlackChat(WebClient(token=BOT_TOKEN, base_url=slack.url, timeout=5))
+
+    with pytest.raises(RetryLaterError, match="internal_error"):
+        chat.send(Outgoing(1, "file", CHANNEL, payload))
+    (refused,) = slack.refusals()
+    assert (refused.method, refused.error) == ("files.completeUploadExternal", "internal_error")
+
+
 @pytest.mark.parametrize("status", [503, 429])
 @pytest.mark.parametrize(
     "step", ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
@@ -244,18 +318,36 @@ def test_the_terminal_shows_a_file_in_a_thread_under_its_parent(
     assert (tmp_path / "charts" / FILENAME).read_bytes() == chart
 
 
+def test_the_terminal_shows_a_file_under_the_message_it_is_attached_to(
+    database: Database, chart: bytes, tmp_path: Path
+) -> None:
+    shown = io.StringIO()
+    with database.writing() as session:
+        outbox(session, "line").upload(
+            filename=FILENAME, content=chart, title=TITLE, message=Shown("Weekly digest", "Hi")
+        )
+
+    chat = TerminalChat(shown, files=tmp_path / "charts")
+    assert Courier(database, chat, clock=SystemClock()).flush(timeout=10) == 0
+    assert shown.getvalue().splitlines() == [
+        "#1 Weekly digest",
+        "  Hi",
+        f"  📎 {TITLE}: {tmp_path / 'charts' / FILENAME}",
+    ]
+
+
 # --- the chart --------------------------------------------------------------------------------
 
 
 def _image(png: bytes) -> Image.Image:
     assert png.startswith(PNG_SIGNATURE)
     image = Image.open(io.BytesIO(png))
-    assert (image.format, image.size) == ("PNG", (WIDTH, HEIGHT))
+    assert (image.format, image.size) == ("PNG", (WIDTH * SCALE, HEIGHT * SCALE))
     return image
 
 
 def _colours(image: Image.Image) -> set[str]:
-    counted = image.convert("RGB").getcolors(maxcolors=WIDTH * HEIGHT) or []
+    counted = image.convert("RGB").getcolors(maxcolors=image.width * image.height) or []
     return {"#{:02X}{:02X}{:02X}".format(*rgb) for _, rgb in counted}
 
 
@@ -266,7 +358,7 @@ def test_the_chart_of_eight_weeks_is_a_png_with_every_series_drawn(chart: bytes)
 
 
 def test_the_chart_is_the_same_bytes_for_the_same_weeks(chart: bytes) -> None:
-    assert weekly_chart(list(EIGHT_WEEKS)) == chart
+    assert charted(list(EIGHT_WEEKS)) == chart
 
 
 @pytest.mark.parametrize(
@@ -279,6 +371,6 @@ def test_the_chart_is_the_same_bytes_for_the_same_weeks(chart: bytes) -> None:
     ids=["no weeks", "all zeros", "three weeks"],
 )
 def test_the_chart_renders_without_eight_weeks_of_activity(weeks: list[WeekTotals]) -> None:
-    image = _image(weekly_chart(weeks))
+    image = _image(charted(weeks))
 
     assert {colour for _, colour in SERIES} <= _colours(image)  # the legend, at least

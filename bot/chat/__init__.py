@@ -11,7 +11,7 @@ class Outgoing:
     """One queued message as the chat needs it; a reply or update knows its parent's place."""
 
     id: int
-    kind: MessageKind
+    kind: MessageKind  # a file: filename, title, base64 content, [text, blocks]
     target: str  # a channel for posts, replies and updates; a user for DMs
     payload: dict[str, Any]
     parent_channel: str | None = None

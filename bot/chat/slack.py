@@ -1,6 +1,7 @@
 """The courier's hand-over to Slack's Web API, translating its answers into retry or give up."""
 
 import base64
+import json
 from typing import Any
 from urllib.error import URLError
 
@@ -75,6 +76,7 @@ class SlackChat:
             files=[{"id": ticket["file_id"], "title": message.payload["title"]}],
             channel_id=channel,
             thread_ts=message.parent_ts,
+            **_attached_to(message.payload),
         )
         shared = done["files"][0]
         return Sent(channel, str(shared["id"]), shared.get("permalink"))  # the file's id
@@ -129,6 +131,16 @@ class SlackChat:
             return str(link["permalink"])
         except (SlackApiError, URLError, OSError, KeyError):
             return None
+
+
+def _attached_to(payload: dict[str, Any]) -> dict[str, str]:
+    """The message a file is shared with. Slack ignores ``blocks`` beside an ``initial_comment``,
+    so blocks go alone; this method takes form fields, so they go as JSON text."""
+    if payload.get("blocks"):
+        return {"blocks": json.dumps(payload["blocks"])}
+    if payload.get("text"):
+        return {"initial_comment": str(payload["text"])}
+    return {}
 
 
 def _judge(failed: SlackApiError) -> Exception:

@@ -136,8 +136,9 @@ class TerminalChat:
         if message.kind == MessageKind.UPDATE:
             # An update is the message the person already sees: its buttons keep that number.
             number = int(message.parent_ts or number)
-        if message.kind == MessageKind.FILE:
-            lines = [self._save(message.payload)]
+        if message.kind == MessageKind.FILE:  # with the message it is attached to, if any
+            shown = transcript(message.payload, number) if _says(message.payload) else []
+            lines = [*shown, self._save(message.payload)]
         else:
             lines = transcript(message.payload, number)
         if message.kind == MessageKind.REPLY or (
@@ -168,3 +169,7 @@ class TerminalChat:
             for line in lines:
                 print(line, file=self._out)
             self._out.flush()
+
+
+def _says(payload: dict[str, Any]) -> bool:
+    return bool(payload.get("text") or payload.get("blocks"))

@@ -20,7 +20,7 @@ from core.digest.dora import Dora, deploy_count, dora
 from core.digest.investments import Investments, created_count, investments
 from core.digest.pages import PagerWeek, pager_week
 from core.digest.stoppages import LineWeek, line_week, opened_count
-from core.digest.trend import WeekTotals
+from core.digest.trend import WeekTotals, first_record
 from core.digest.week import Week, WeekError
 from core.digest.window import Window
 from core.notifier import Notice
@@ -53,11 +53,12 @@ class Digest:
     this: WeekFigures
     before: WeekFigures
     trend: tuple[WeekTotals, ...]  # oldest first, ending with this week
+    since: str | None = None  # the week of Andon's first record: the trend before it is unknown
 
 
 @dataclass(frozen=True)
 class DigestNotice(Notice):
-    """The digest as posted to the channel; the chart follows it in its thread."""
+    """The digest as posted to the channel, its chart attached."""
 
     digest: Digest
 
@@ -89,6 +90,7 @@ def build(session: Session, *, week: Week, config: AndonConfig, now: datetime) -
         this=figures(week),
         before=figures(week.previous()),
         trend=trend(session, week=week, now=now, environments=environments),
+        since=_since(session, week),
     )
 
 
@@ -123,6 +125,11 @@ def trend(
             )
         )
     return tuple(totals)
+
+
+def _since(session: Session, week: Week) -> str | None:
+    first = first_record(session)
+    return None if first is None else Week.containing(first, week.timezone).label
 
 
 def production(config: AndonConfig) -> tuple[str, ...]:

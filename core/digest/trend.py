@@ -1,6 +1,12 @@
 """Eight weeks side by side: the compounding of investments shows over weeks, not in one."""
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from storage.tables import ActionItem, AuditEntry, Deploy, Stoppage
 
 
 @dataclass(frozen=True)
@@ -11,3 +17,15 @@ class WeekTotals:
     deploys: int
     stoppages: int
     investments: int
+
+
+def first_record(session: Session) -> datetime | None:
+    """When Andon began keeping the team's history: weeks before it are unknown, not zero."""
+    firsts = (
+        session.exec(select(func.min(AuditEntry.at))).one(),
+        session.exec(select(func.min(Deploy.requested_at))).one(),
+        session.exec(select(func.min(Stoppage.opened_at))).one(),
+        session.exec(select(func.min(ActionItem.created_at))).one(),
+    )
+    known = [first for first in firsts if first is not None]
+    return min(known) if known else None

@@ -11,7 +11,8 @@ when Andon sent something Slack would refuse, unless it said it expects that (``
 
 Files take Slack's external upload: ``files.getUploadURLExternal`` hands out an ``upload_url`` on
 this same server, the bytes POSTed there are recorded as method ``upload`` (``uploaded(file_id)``
-returns them), and ``files.completeUploadExternal`` shares only files whose bytes arrived.
+returns them), and ``files.completeUploadExternal`` shares only files whose bytes arrived, with
+the message's ``blocks`` judged by the same rules as a post's.
 """
 
 import itertools
@@ -73,6 +74,7 @@ _VALIDATED = {
     "views.open": lambda p: slack_rules.view(p, kind="modal"),
     "views.update": lambda p: slack_rules.view(p, kind="modal"),
     "views.publish": lambda p: slack_rules.view(p, kind="home"),
+    "files.completeUploadExternal": slack_rules.file_share,
 }
 
 
@@ -165,6 +167,20 @@ class FakeSlack:
         """The bytes POSTed to a file's upload URL."""
         with self._lock:
             return self._bytes[file_id]
+
+    def file_messages(self) -> list[dict[str, Any]]:
+        """The messages files were shared with, shaped like a post's params: ``channel``,
+        ``thread_ts``, ``blocks`` and, for ``text``, what the message says first."""
+        return [
+            {
+                "channel": c.params.get("channel_id"),
+                "thread_ts": c.params.get("thread_ts"),
+                "blocks": c.params.get("blocks"),
+                "text": file_message_text(c.params),
+                "files": c.params.get("files"),
+            }
+            for c in self.calls("files.completeUploadExternal")
+        ]
 
     def add_user(self, user_id: str, email: str, name: str) -> None:
         """A member of the workspace, found by ``users.lookupByEmail`` under ``email``."""
@@ -431,6 +447,16 @@ class FakeSlack:
                 return
 
         return Handler
+
+
+def file_message_text(params: dict[str, Any]) -> str:
+    """What a file share's message says first: its comment, or its first block's text."""
+    if params.get("initial_comment"):
+        return str(params["initial_comment"])
+    blocks = params.get("blocks")
+    first = blocks[0] if isinstance(blocks, list) and blocks else {}
+    text = first.get("text") if isinstance(first, dict) else None
+    return str(text.get("text", "")) if isinstance(text, dict) else ""
 
 
 def _channel_id(channel: str) -> str:

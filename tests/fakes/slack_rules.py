@@ -11,6 +11,9 @@ Each rule names the page of Slack's documentation it comes from:
            neither text nor blocks: ``no_text``; ``invalid_blocks``)
 - VIEWS    https://api.slack.com/reference/surfaces/views  (modal title, submit, close,
            private_metadata, callback_id)
+- FILES    https://api.slack.com/methods/files.completeUploadExternal  (``blocks``: the message
+           the file is shared with, a JSON array; beside ``initial_comment`` they are ignored;
+           a ``markdown`` block there is answered ``internal_error`` — slackapi/node-slack-sdk#2564)
 
 and every block must also parse with slack_sdk's own models (``Block.parse(...).validate_json()``),
 which encode most of the same limits.
@@ -60,6 +63,18 @@ def message(params: dict[str, Any]) -> Refusal | None:
     if blocks:
         return _blocks(blocks, limit=MESSAGE_BLOCKS)
     return None
+
+
+def file_share(params: dict[str, Any]) -> Refusal | None:
+    """files.completeUploadExternal: the blocks of the message a file is shared with."""
+    blocks = params.get("blocks")
+    if blocks is None:
+        return None
+    if isinstance(blocks, list) and any(
+        isinstance(b, dict) and b.get("type") == "markdown" for b in blocks
+    ):
+        return Refusal("internal_error", "a markdown block in a file's message (FILES)")
+    return _blocks(blocks, limit=MESSAGE_BLOCKS)
 
 
 def view(params: dict[str, Any], *, kind: str) -> Refusal | None:
