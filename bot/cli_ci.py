@@ -26,7 +26,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _status(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli import run_intent
+    from bot.cli_intent import run_intent
     from bot.commands import ShowCi
 
     return run_intent(settings, ShowCi(args.revision), name=args.name, announce=False)

@@ -38,7 +38,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.chat.terminal import transcript
-    from bot.cli import deliver, watermark
+    from bot.cli_intent import deliver, watermark
     from bot.main import chat_for, open_andon, person
     from bot.render.reply import Failure, reply
     from core.deploy.request import Accepted

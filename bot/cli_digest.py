@@ -80,7 +80,7 @@ def _write_chart(digest: Digest, path: str | None) -> int:
 
 def _post(andon: Andon, digest: Digest, *, settings: Settings, name: str | None) -> None:
     from bot import digests
-    from bot.cli import deliver, watermark
+    from bot.cli_intent import deliver, watermark
     from bot.main import person
     from core.digest.week import Week
 

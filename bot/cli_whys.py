@@ -29,7 +29,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """The verbs of ``/whys`` go through ``execute`` like Slack's: same rules, same audit."""
-    from bot.cli import run_intent
+    from bot.cli_intent import run_intent
     from bot.commands import ScheduleWhys, SetSeverity, ShowWhys
 
     match args.whys_command:
