@@ -15,11 +15,26 @@ if TYPE_CHECKING:
     from core.config import AndonConfig
 
 
+Commands = argparse._SubParsersAction  # type: ignore[type-arg]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="andon", description="Andon runs the production line: serve it, or act on it."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_fronts(commands)
+    _add_upkeep(commands)
+    _add_hooks(commands)
+    _add_line(commands)
+    cli_deploy.add_parsers(commands)
+    cli_whys.add_parsers(commands)
+    cli_digest.add_parsers(commands)
+    return parser
+
+
+def _add_fronts(commands: Commands) -> None:
+    """``serve``, ``shell`` and ``demo``: the ways to run Andon itself."""
     commands.add_parser(
         "serve", help="serve Slack (or the terminal), the HTTP API and the scheduler"
     )
@@ -32,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--keep", action="store_true", help="keep the temporary dir, say where")
 
+
+def _add_upkeep(commands: Commands) -> None:
+    """``db``, ``config`` and ``audit``: what an operator keeps in order."""
     db = commands.add_parser("db", help="the database")
     db.add_subparsers(dest="db_command", required=True).add_parser(
         "upgrade", help="apply the migrations"
@@ -44,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=50)
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
 
+
+def _add_hooks(commands: Commands) -> None:
+    """``ci`` and ``gate``: the git hooks and what they feed."""
     ci = commands.add_parser("ci", help="CI results and the built-in local runner")
     ci_verbs = ci.add_subparsers(dest="ci_command", required=True)
     ci_status = ci_verbs.add_parser("status", help="what every pipeline said about a revision")
@@ -56,7 +77,6 @@ def _parser() -> argparse.ArgumentParser:
     ci_verbs.add_parser(
         "enqueue", help="queue revisions for the local runner (the hook's entry: reads stdin)"
     )
-
     gate = commands.add_parser("gate", help="the commit check: the git pre-receive hook")
     gate_verbs = gate.add_subparsers(dest="gate_command", required=True)
     gate_install = gate_verbs.add_parser(
@@ -67,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
         "pre-receive", help="ask Andon about a push (the hook's entry: reads stdin)"
     )
 
+
+def _add_line(commands: Commands) -> None:
+    """``line status|stop|start``: the slash command's verbs."""
     line = commands.add_parser("line", help="stop, start or show the production line")
     verbs = line.add_subparsers(dest="verb", required=True)
     verbs.add_parser("status", help="is the line running, since when, and why not")
@@ -80,10 +103,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     for verb in ("status", "stop", "start"):
         verbs.choices[verb].add_argument("--as", dest="name", help="who you are (default: $USER)")
-    cli_deploy.add_parsers(commands)
-    cli_whys.add_parsers(commands)
-    cli_digest.add_parsers(commands)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
