@@ -241,8 +241,8 @@ class Series:
 
 # What ``database`` in bot/gate_ask.py imports when it runs (kept in step with it by hand).
 DATABASE_IMPORTS = (
-    "bot.outbox, bot.render, core.clock, core.config, core.gate.decide, core.gate.push, "
-    "sqlalchemy.exc, storage.database"
+    "bot.bus.dispatch, bot.bus.events, bot.bus.unit, core.actor, core.clock, core.config, "
+    "core.gate.push, sqlalchemy.exc, storage.database"
 )
 STARTUPS = (
     ("python", "`python -c pass` (interpreter + site, same venv)", [str(PYTHON), "-c", "pass"]),

@@ -122,6 +122,15 @@ class ShowDigest:
 
 
 @dataclass(frozen=True)
+class RecordInvestments:
+    """The investments form (``bot.slack.whys_form``): one field per level, as typed, and the
+    stoppage the modal was opened for, as it came back."""
+
+    stoppage: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AckPage:
     page_id: int
 
@@ -151,6 +160,7 @@ Intent = (
     | ShowActions
     | ActionDone
     | ShowDigest
+    | RecordInvestments
     | Help
 )
 

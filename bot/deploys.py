@@ -16,13 +16,16 @@ from pathlib import Path
 from sqlmodel import Session
 
 from bot import holders
-from bot.andon import Andon
+from bot.bus.unit import Units
 from bot.commands import Deploy as DeployIntent
 from bot.hosts.local import LocalTransport
 from bot.jail import Jail, JailRefusedError, jail_for
 from bot.probes import health
 from bot.releases import bundle
 from bot.releases.git import GitSource
+from core.actor import Actor
+from core.clock import Clock
+from core.config import AndonConfig
 from core.config_build import BuildConfig
 from core.config_hosts import Environment, Host
 from core.deploy import auto, lease, recovery, status
@@ -32,6 +35,7 @@ from core.deploy.source import Source
 from core.deploy.state import DeployState
 from core.deploy.transport import Connection, Transport
 from core.refusal import Refusal
+from storage.database import Database
 from storage.tables import Deploy
 
 log = logging.getLogger(__name__)
@@ -117,25 +121,34 @@ class JailedBuild:
 
 
 class Deployer:
-    """Runs accepted deploys; one thread each, the lease renewed while it runs."""
+    """Runs accepted deploys; one thread each, the lease renewed while it runs.
+
+    The bus launches a deploy once the request that accepted it has committed; auto-deploy asks
+    for one through ``execute`` (the bus's door for commands) like any person would."""
 
     def __init__(
         self,
-        andon: Andon,
         *,
+        config: AndonConfig,
+        clock: Clock,
+        database: Database,
+        units: Units,
+        execute: Callable[[DeployIntent, Actor], object],
+        jail: Jail | None = None,
         sleep: Callable[[float], None] | None = None,
         workdir: Path | None = None,
     ) -> None:
-        self.andon = andon
+        self.config, self.clock, self.database, self.units = config, clock, database, units
+        self._execute = execute
         self._stopping = threading.Event()
         self.holder = holders.token()
-        repo = andon.config.repo
+        repo = config.repo
         self.source: Source | None = GitSource(repo.path) if repo else None
-        self.hosts = Hosts(andon.config.environments)
+        self.hosts = Hosts(config.environments)
         self.crew = Crew(
-            units=andon.unit_of_work,
-            clock=andon.clock,
-            config=andon.config,
+            units=units,
+            clock=clock,
+            config=config,
             source=self.source,
             transport_for=self.hosts,
             sleep=sleep or self._sleep,
@@ -143,8 +156,7 @@ class Deployer:
             probe=health.probe,
             workdir=workdir,
             builder=JailedBuild(
-                andon.jail or jail_for(andon.config),
-                timeout=(andon.config.build or BuildConfig()).timeout,
+                jail or jail_for(config), timeout=(config.build or BuildConfig()).timeout
             ),
             stopping=self._stopping.is_set,
         )
@@ -187,16 +199,16 @@ class Deployer:
     def recover(self) -> list[int]:
         """Sweep deploys left by a dead process (on start, then on every scheduler tick)."""
         is_dead = partial(holders.is_dead, me=self.holder)
-        with self.andon.database.reading() as session:
-            abandoned = recovery.abandoned(session, clock=self.andon.clock, is_dead=is_dead)
+        with self.database.reading() as session:
+            abandoned = recovery.abandoned(session, clock=self.clock, is_dead=is_dead)
         if not abandoned:
             return []
         standing = {deploy_id: self._ask(env) for deploy_id, env in abandoned}
-        with self.andon.unit_of_work() as (session, outbox):
+        with self.units() as (session, outbox):
             swept = recovery.sweep(
                 session,
                 notifier=outbox,
-                clock=self.andon.clock,
+                clock=self.clock,
                 is_dead=is_dead,
                 standing=standing,
             )
@@ -206,14 +218,14 @@ class Deployer:
 
     def _ask(self, environment: str) -> recovery.Standing:
         """What each host runs now: the hosts know, the record of a dead process does not."""
-        env = self.andon.config.environments.get(environment)
+        env = self.config.environments.get(environment)
         if env is None:
             return {}
         return {state.address: state for state in status.ask(self.hosts(environment), env)}
 
     def nudge(self) -> None:
         """Run a tick now, beside the caller: a green build may be waiting to ship."""
-        if any(env.auto_deploy for env in self.andon.config.environments.values()):
+        if any(env.auto_deploy for env in self.config.environments.values()):
             threading.Thread(target=self.tick, name="andon-deploy-nudge", daemon=True).start()
 
     def tick(self, *, wait: bool = False) -> None:
@@ -223,7 +235,7 @@ class Deployer:
             return  # Andon is stopping, or a tick is already at it
         try:
             self.recover()
-            for name, environment in self.andon.config.environments.items():
+            for name, environment in self.config.environments.items():
                 if environment.auto_deploy and self.source is not None:
                     self._auto_deploy(name, self.source)
         except Exception:
@@ -234,8 +246,8 @@ class Deployer:
     def _auto_deploy(self, environment: str, source: Source) -> None:
         """Ship the candidate; a refusal that repeats tick after tick is audited when its reason
         (the rule, for that revision) changes, not at every tick."""
-        config, clock = self.andon.config, self.andon.clock
-        with self.andon.database.reading() as session:
+        config, clock = self.config, self.clock
+        with self.database.reading() as session:
             revision = auto.candidate(
                 session, config=config, clock=clock, environment=environment, source=source
             )
@@ -246,7 +258,7 @@ class Deployer:
             )
         if refused is not None and self._refused.get(environment) == _why(revision, refused):
             return
-        result = self.andon.execute(DeployIntent(revision, environment), auto.AUTO_ACTOR)
+        result = self._execute(DeployIntent(revision, environment), auto.AUTO_ACTOR)
         refusal = result if isinstance(result, Refusal) else None
         self._refused[environment] = _why(revision, refusal) if refusal else None
 
@@ -282,9 +294,9 @@ class Deployer:
     def _renew(self, deploy_id: int, done: threading.Event) -> None:
         while not done.wait(lease.RENEW_EVERY):
             try:
-                with self.andon.database.writing() as session:
+                with self.database.writing() as session:
                     environment = _environment_of(session, deploy_id)
-                    clock = self.andon.clock
+                    clock = self.clock
                     if environment is None or not lease.renew(
                         session, environment=environment, deploy_id=deploy_id, clock=clock
                     ):

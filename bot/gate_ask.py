@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the hook's start stays light: these load only on the database path
+    from bot.bus.unit import Units
+    from core.clock import Clock
+    from core.config import AndonConfig
+    from core.gate.decide import GateAnswer
+    from core.gate.push import Push
+    from storage.database import Database
 
 TIMEOUT = 5.0  # seconds, in all, for the HTTP question
 TERMINAL_CHANNEL = "line"  # bot.main's channel when there is no Slack; replies follow the thread
@@ -105,16 +114,12 @@ def _reason(broken: Exception) -> str:
 
 
 def database(environ: Mapping[str, str], body: dict[str, Any]) -> Answer:
-    """No server to ask: decide here, queueing any announcement for `andon serve` to send."""
+    """No server to ask: decide here, through the bus as ``andon serve`` would, queueing any
+    announcement for it to send."""
     from sqlalchemy.exc import DBAPIError
 
-    from bot.outbox import Outbox
-    from bot.render import notice
-    from core.clock import SystemClock
     from core.config import ConfigError, load
-    from core.gate import decide
     from core.gate.push import BadPushError, read
-    from storage.database import Database
 
     path = environ.get("ANDON_CONFIG") or "./andon.toml"
     url = environ.get("ANDON_DATABASE_URL") or "sqlite:///./andon.db"
@@ -125,22 +130,8 @@ def database(environ: Mapping[str, str], body: dict[str, Any]) -> Answer:
         raise UnansweredError(str(broken)) from None
     except OSError as broken:
         raise UnansweredError(f"{path} could not be read: {broken}") from None
-    clock = SystemClock()
     try:
-        database = Database(url)
-        try:
-            with database.writing() as session:
-                outbox = Outbox(
-                    session,
-                    channel=config.slack.channel or TERMINAL_CHANNEL,
-                    clock=clock,
-                    render=notice,
-                )
-                answer = decide.check(
-                    session, notifier=outbox, clock=clock, config=config, push=push
-                )
-        finally:
-            database.dispose()
+        answer = _decided(url, config, push)
     except (DBAPIError, OSError) as broken:
         said = (str(broken).strip().splitlines() or [type(broken).__name__])[0][:300]
         raise UnreachableError(
@@ -148,6 +139,45 @@ def database(environ: Mapping[str, str], body: dict[str, Any]) -> Answer:
             "(has `andon db upgrade` run?)"
         ) from None
     return answer.allow, answer.message, True
+
+
+def _decided(url: str, config: AndonConfig, push: Push) -> GateAnswer:
+    """The bus's answer, as ``POST /api/gate`` gives it; its log goes nowhere, since the hook's
+    stderr is the pusher's terminal (a failure still leaves its audit row)."""
+    import logging
+
+    from bot.bus.dispatch import Bus
+    from bot.bus.events import PushAsked
+    from bot.bus.unit import Units
+    from core.actor import Actor
+    from core.clock import SystemClock
+    from storage.database import Database
+
+    quiet = logging.getLogger("bot.bus")
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
+    clock = SystemClock()
+    database = Database(url)
+    try:
+        channel = config.slack.channel or TERMINAL_CHANNEL
+        units = Units(database, channel=channel, clock=clock)
+        hook = _Hook(config=config, clock=clock, database=database, units=units)
+        return Bus(hook).handle(PushAsked(push), Actor(push.pusher, push.pusher, "git"))
+    finally:
+        database.dispose()
+
+
+@dataclass(frozen=True)
+class _Hook:
+    """The engine as the hook has it (``bot.bus.engine.Engine``): no chat, no hosts."""
+
+    config: AndonConfig
+    clock: Clock
+    database: Database
+    units: Units
+    deployer: None = None
+    directory: None = None
+    commits: None = None
 
 
 def shown_url(url: str) -> str:

@@ -22,7 +22,7 @@ from bot.render.home import home as render
 from core.home import view, viewers
 
 if TYPE_CHECKING:
-    from bot.andon import Andon
+    from bot.bus.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Outcome(StrEnum):
 class Homes:
     """The publisher: one per process, woken after every change and polling every ``every``."""
 
-    def __init__(self, andon: "Andon", *, client: WebClient, every: float = 5.0) -> None:
+    def __init__(self, andon: "Engine", *, client: WebClient, every: float = 5.0) -> None:
         self.holder = holders.token()
         self._andon = andon
         self._client = client

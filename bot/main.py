@@ -89,7 +89,14 @@ def open_andon(
         commits=GitCommits(config.repo.path) if config.repo else None,
     )
     courier.lost_page = andon.page_not_delivered
-    andon.deployer = Deployer(andon)
+    andon.deployer = Deployer(
+        config=config,
+        clock=clock,
+        database=database,
+        units=andon.units,
+        execute=andon.execute,
+        jail=andon.jail,
+    )
     return andon
 
 

@@ -8,6 +8,8 @@ from core.actor import Actor
 from core.clock import Clock
 from storage.tables import AuditEntry
 
+WEBHOOK = "webhook"  # the audit log's name for a delivery that is no alert and no build result
+
 
 class Outcome(StrEnum):
     OK = "ok"
@@ -39,6 +41,17 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def delivered(
+    session: Session, *, clock: Clock, source: str, outcome: Outcome, detail: str
+) -> AuditEntry:
+    """A webhook's delivery, by the sender it came from (``ci:github``): one that changes
+    nothing still leaves its row."""
+    sender = Actor(id=source, name=source, via="http")
+    return record(
+        session, clock=clock, actor=sender, action=WEBHOOK, outcome=outcome, detail=detail
+    )
 
 
 def entries(session: Session, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:

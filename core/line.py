@@ -25,6 +25,9 @@ from core.whys.analysis import Analysis, analysis
 from core.whys.phase import Phase
 from storage.tables import Line, Stoppage, StoppageCause
 
+STOP_ACTION = "line.stop"  # the audit log's name for each command
+START_ACTION = "line.start"
+STATUS_ACTION = "line.status"
 MAX_REASON = 2000
 
 
@@ -142,7 +145,7 @@ def peek(session: Session, *, clock: Clock) -> LineStatus:
 
 def status(session: Session, *, clock: Clock, actor: Actor) -> LineStatus:
     """``/line status``: a command like any other, so it is audited."""
-    audit.record(session, clock=clock, actor=actor, action="line.status", outcome=Outcome.OK)
+    audit.record(session, clock=clock, actor=actor, action=STATUS_ACTION, outcome=Outcome.OK)
     found = peek(session, clock=clock)
     if found.stoppage is None:
         return found
@@ -241,7 +244,7 @@ def _checked(session: Session, *, clock: Clock, actor: Actor, reason: str) -> Ca
         session,
         clock=clock,
         actor=actor,
-        action="line.stop",
+        action=STOP_ACTION,
         detail=reason,
         outcome=Outcome.REFUSED,
         message=refusal.reason,
@@ -267,7 +270,7 @@ def _audit_stop(session: Session, *, clock: Clock, cause: Cause, message: str) -
         session,
         clock=clock,
         actor=cause.by,
-        action="line.stop",
+        action=STOP_ACTION,
         detail=cause.text,
         outcome=Outcome.OK,
         message=message,
@@ -290,7 +293,7 @@ def start(
     """
     detail = f"force: {force}" if force is not None else ""
     record = partial(
-        audit.record, session, clock=clock, actor=actor, action="line.start", detail=detail
+        audit.record, session, clock=clock, actor=actor, action=START_ACTION, detail=detail
     )
     line = _line(session, lock=True)
     now = clock.now()

@@ -21,6 +21,8 @@ from core.notifier import Notice, Notifier
 from core.refusal import Refusal
 from storage.tables import OncallHandoff, OncallOverride
 
+SHOW_ACTION = "oncall"  # the audit log's name for each command
+OVERRIDE_ACTION = "oncall.override"
 _EPOCH = datetime(2024, 1, 1)  # a Monday: handoffs are counted from the first one after it
 _WEEK = timedelta(days=7)
 
@@ -119,7 +121,7 @@ def following(
 def show(
     session: Session, *, config: OncallConfig | None, clock: Clock, actor: Actor
 ) -> Oncall | Refusal:
-    audit.record(session, clock=clock, actor=actor, action="oncall", outcome=Outcome.OK)
+    audit.record(session, clock=clock, actor=actor, action=SHOW_ACTION, outcome=Outcome.OK)
     if config is None:
         return Refusal("Nobody is on call: add `[oncall] rotation = [...]` to andon.toml.")
     at = clock.now()
@@ -157,7 +159,7 @@ def override(
             session,
             clock=clock,
             actor=actor,
-            action="oncall.override",
+            action=OVERRIDE_ACTION,
             outcome=Outcome.REFUSED,
             detail=detail,
             message=refusal.reason,
@@ -168,7 +170,7 @@ def override(
         session,
         clock=clock,
         actor=actor,
-        action="oncall.override",
+        action=OVERRIDE_ACTION,
         outcome=Outcome.OK,
         detail=detail,
     )

@@ -45,3 +45,56 @@ def test_core_never_reads_the_wall_clock() -> None:
         if "datetime.now(" in p.read_text() or "utcnow(" in p.read_text()
     ]
     assert offenders == ["core/clock.py"]
+
+
+def test_no_module_of_bot_imports_itself_back() -> None:
+    """Every import statement counts, inside a function or for type checking alike: a module
+    that needs another's parts must not be needed by it in turn."""
+    graph = {name: set(_project_imports(path, name)) for name, path in _modules("bot").items()}
+    cycles = [cycle for name in sorted(graph) if (cycle := _cycle_from(name, graph))]
+    assert cycles == []
+
+
+def _modules(package: str) -> dict[str, Path]:
+    found = {}
+    for path in (ROOT / package).rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def _project_imports(path: Path, name: str) -> list[str]:
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    known = _modules("bot")
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*up, base] if base else up)
+            targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name and not name.startswith(target + "."):
+                found.append(target)
+    return found
+
+
+def _cycle_from(start: str, graph: dict[str, set[str]]) -> list[str] | None:
+    """A path of imports from ``start`` back to it, if there is one."""
+    paths = [[start]]
+    seen = {start}
+    while paths:
+        path = paths.pop()
+        for following in sorted(graph[path[-1]]):
+            if following == start:
+                return [*path, start]
+            if following not in seen:
+                seen.add(following)
+                paths.append([*path, following])
+    return None

@@ -10,7 +10,8 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.andon import Andon, ThreadPlace
+from bot.andon import Andon
+from bot.bus.events import ThreadPlace
 from bot.slack.text import decoded
 from core.actor import Actor
 

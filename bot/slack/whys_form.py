@@ -1,9 +1,7 @@
 """The investments form: the thread's "Open the form" button opens a modal with one field per
-level; its submission is read like thread replies, and either everything is recorded or the
-form shows what is wrong under each field."""
+level; its submission is read like thread replies (``RecordInvestments``, a command like any
+other), and either everything is recorded or the form shows what is wrong under each field."""
 
-import logging
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -12,21 +10,18 @@ from slack_sdk import WebClient
 
 from bot.andon import Andon
 from bot.buttons import ActionId
+from bot.commands import RecordInvestments
 from bot.render.kit import clip, section
 from bot.render.mrkdwn import said
+from bot.render.reply import Failure
 from bot.slack.people import from_action
 from core.actor import Actor
-from core.clock import today
-from core.refusal import Refusal
-from core.whys import form
 from core.whys.analysis import LEVELS, Analysis, Item, analysis
 from core.whys.form import FieldErrors
 from core.whys.investments import Category
 from core.whys.item_status import ItemStatus
 from storage.ids import fits
 from storage.tables import Stoppage
-
-log = logging.getLogger(__name__)
 
 CALLBACK = "whys_form"
 FIELD = "investment"
@@ -68,15 +63,7 @@ def _opener(andon: Andon) -> Callable[..., None]:
 
 def _submitter(andon: Andon) -> Callable[..., None]:
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        try:
-            errors = _record(andon, body, view)
-        except Exception:
-            error_id = secrets.token_hex(4)
-            log.exception("error %s in the investments form", error_id)
-            errors = {
-                _block(1): f"Something went wrong on Andon's side (error {error_id}); nothing "
-                "was recorded. Tell your Andon operators the error id."
-            }
+        errors = _record(andon, body, view)
         if errors:
             ack(response_action="errors", errors=errors)
         else:
@@ -87,32 +74,20 @@ def _submitter(andon: Andon) -> Callable[..., None]:
 
 def _record(andon: Andon, body: dict[str, Any], view: dict[str, Any]) -> dict[str, str]:
     """The form's fields into the analysis; what is wrong, per block, when nothing was taken."""
-    actor = from_action(body)
-    stoppage_id = int(view.get("private_metadata") or 0)
     values = (view.get("state") or {}).get("values") or {}
-    fields = {
-        level: str((values.get(_block(level)) or {}).get(FIELD, {}).get("value") or "")
+    fields = tuple(
+        str((values.get(_block(level)) or {}).get(FIELD, {}).get("value") or "")
         for level in range(1, LEVELS + 1)
-    }
-    found = form.read_fields(
-        fields,
-        author=actor.id,
-        author_name=actor.name,
-        today=today(andon.clock, andon.config.team_timezone),
     )
-    if isinstance(found, FieldErrors):
-        return {_block(level): reason for level, reason in found.errors.items()}
-    with andon.unit_of_work() as (session, outbox):
-        result = form.submit(
-            session,
-            notifier=outbox,
-            clock=andon.clock,
-            actor=actor,
-            stoppage_id=stoppage_id,
-            found=found,
-        )
-    if isinstance(result, Refusal):
-        return {_block(min(i.level for i in found)): result.reason}
+    intent = RecordInvestments(str(view.get("private_metadata") or ""), fields)
+    result = andon.execute(intent, from_action(body))
+    if isinstance(result, Failure):
+        return {
+            _block(1): f"Something went wrong on Andon's side (error {result.error_id}); nothing "
+            "was recorded. Tell your Andon operators the error id."
+        }
+    if isinstance(result, FieldErrors):
+        return {_block(level): reason for level, reason in result.errors.items()}
     return {}
 
 

@@ -7,7 +7,8 @@ from typing import Any, TextIO
 
 from sqlmodel import col, select
 
-from bot.andon import Andon, ThreadPlace
+from bot.andon import Andon
+from bot.bus.events import ThreadPlace
 from bot.buttons import PRESSES, ActionId
 from bot.chat.terminal import TerminalChat, people, transcript
 from bot.commands import Help, Intent, parse

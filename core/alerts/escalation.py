@@ -26,6 +26,9 @@ from core.refusal import Refusal
 from storage.ids import fits
 from storage.tables import Page, PageEvent
 
+ACK_ACTION = "page.ack"  # the audit log's name for each button
+RESOLVE_ACTION = "page.resolve"
+TICK_ACTION = "pages.tick"  # the scheduler's round of repeats and handoffs, audited if it fails
 CHANNEL_LEVEL = 2
 SHOWN = 10  # pages listed by a round's message; the rest are counted
 
@@ -53,7 +56,7 @@ def acknowledge(
     page = session.get(Page, page_id) if fits(page_id) else None
     refusal = _refusal(page, page_id, to=PageStatus.ACKNOWLEDGED)
     if refusal is not None or page is None:
-        return _refused(session, clock, actor, "page.ack", page_id, refusal)
+        return _refused(session, clock, actor, ACK_ACTION, page_id, refusal)
     now = clock.now()
     move(page, PageStatus.ACKNOWLEDGED)
     page.acked_at, page.due_at = now, None
@@ -76,7 +79,7 @@ def resolve(
     page = session.get(Page, page_id) if fits(page_id) else None
     refusal = _refusal(page, page_id, to=PageStatus.RESOLVED)
     if refusal is not None or page is None:
-        return _refused(session, clock, actor, "page.resolve", page_id, refusal)
+        return _refused(session, clock, actor, RESOLVE_ACTION, page_id, refusal)
     now = clock.now()
     move(page, PageStatus.RESOLVED)
     page.resolved_at, page.due_at = now, None
@@ -206,7 +209,7 @@ def _announce(
         session,
         clock=clock,
         actor=actor,
-        action=f"page.{'ack' if kind == 'acknowledged' else 'resolve'}",
+        action=ACK_ACTION if kind == "acknowledged" else RESOLVE_ACTION,
         outcome=Outcome.OK,
         detail=f"#{page.id} {page.name}",
     )

@@ -31,6 +31,7 @@ from core.config import AndonConfig
 from core.notifier import Notifier
 from storage.tables import Page
 
+ACTION = "alerts"  # the audit log's name for a monitoring delivery
 CHUNK = 250  # alerts per transaction: milliseconds of the writer each, however big the storm
 
 Units = Callable[[], AbstractContextManager[tuple[Session, Notifier]]]
@@ -265,7 +266,7 @@ def _audit(
         session,
         clock=clock,
         actor=source_actor(source),
-        action="alerts",
+        action=ACTION,
         outcome=Outcome.OK,
         detail=f"{len(events)} alert(s): " + ", ".join(e.name for e in events[:5]),
         message=said,

@@ -5,6 +5,7 @@ from sqlmodel import Session
 
 from core import audit
 from core.alerts.notices import SenderTested
+from core.alerts.paging import ACTION
 from core.alerts.telling import source_actor
 from core.audit import Outcome
 from core.clock import Clock
@@ -18,7 +19,7 @@ def heard(session: Session, *, notifier: Notifier, clock: Clock, sender: str, so
         session,
         clock=clock,
         actor=source_actor(source),
-        action="alerts",
+        action=ACTION,
         outcome=Outcome.OK,
         detail=f"{sender}'s test notification",
         message="said in the channel; nobody paged, the line left as it is",

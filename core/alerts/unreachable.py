@@ -22,6 +22,7 @@ from core.config import AndonConfig
 from core.notifier import Notifier
 from storage.tables import Page, PageEvent
 
+ACTION = "page.unreachable"  # the audit log's name for a page the chat could not deliver
 PAGING = Actor(id="andon:paging", name="paging", via="chat")
 UNREACHABLE = "unreachable"  # the page event: detail is "<user> (<the chat's reason>)"
 
@@ -91,7 +92,7 @@ def _audit(session: Session, clock: Clock, detail: str, message: str) -> None:
         session,
         clock=clock,
         actor=PAGING,
-        action="page.unreachable",
+        action=ACTION,
         outcome=Outcome.OK,
         detail=detail,
         message=message,

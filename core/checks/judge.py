@@ -15,14 +15,17 @@ from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from core import words
+from core import audit, words
+from core.actor import Actor
 from core.alerts.event import AlertEvent, AlertStatus
+from core.audit import Outcome
 from core.checks.readings import CheckError, Reading, beyond, public_url
 from core.clock import Clock
 from core.config_alerts import Check
 from storage.tables import CheckState
 
 SOURCE = "check"
+SHOW_ACTION = "checks"  # the audit log's name for ``/checks``
 
 
 class CheckHealth(StrEnum):
@@ -77,6 +80,14 @@ def retract(session: Session, *, events: Sequence[AlertEvent]) -> None:
         if state is not None and event.source == SOURCE:
             state.firing = event.status != AlertStatus.FIRING
             session.add(state)
+
+
+def shown(
+    session: Session, *, checks: Sequence[Check], clock: Clock, actor: Actor
+) -> list[CheckView]:
+    """``/checks``: a command like any other, so it is audited."""
+    audit.record(session, clock=clock, actor=actor, action=SHOW_ACTION, outcome=Outcome.OK)
+    return overview(session, checks=checks, clock=clock)
 
 
 def overview(session: Session, *, checks: Sequence[Check], clock: Clock) -> list[CheckView]:

@@ -16,6 +16,8 @@ from core.notifier import MessageRef, Notifier
 from core.people import Directory, chat_user
 from storage.tables import CiResult, Stoppage
 
+ACTION = "ci.result"  # the audit log's name for a build result
+
 
 @dataclass(frozen=True)
 class Recorded:
@@ -60,7 +62,7 @@ def record(
     actor = ci_actor(report)
     detail = f"{report.pipeline} {report.status} {report.short} ({report.branch or 'no branch'})"
     audit.record(
-        session, clock=clock, actor=actor, action="ci.result", outcome=Outcome.OK, detail=detail
+        session, clock=clock, actor=actor, action=ACTION, outcome=Outcome.OK, detail=detail
     )
     on_line = report.branch == config.line_branch
     stopped = False

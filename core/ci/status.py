@@ -13,6 +13,7 @@ from core.clock import Clock
 from core.config import AndonConfig, CiConfig
 from core.refusal import Refusal
 
+ACTION = "ci.status"  # the audit log's name for ``/ci <sha>``
 _PREFIX = re.compile(r"^[0-9a-fA-F]{7,40}$")
 
 
@@ -31,7 +32,7 @@ def status(
         session,
         clock=clock,
         actor=actor,
-        action="ci.status",
+        action=ACTION,
         outcome=outcome,
         detail=revision[:80],
         message=answer.reason if isinstance(answer, Refusal) else "",

@@ -28,6 +28,10 @@ from core.refusal import Refusal
 from storage.ids import fits
 from storage.tables import Deploy, DeployHost, Stoppage
 
+DEPLOY_ACTION = "deploy"  # the audit log's name for each command
+ROLLBACK_ACTION = "rollback"
+APPROVE_ACTION = "deploy.approve"
+
 
 @dataclass(frozen=True)
 class DeployWish:
@@ -85,7 +89,7 @@ class Context:
 def deploy(
     session: Session, ctx: Context, *, actor: Actor, wish: DeployWish
 ) -> Accepted | ChooseEnvironment | Refusal:
-    record = partial(audit.record, session, clock=ctx.clock, actor=actor, action="deploy")
+    record = partial(audit.record, session, clock=ctx.clock, actor=actor, action=DEPLOY_ACTION)
     found = _environment(ctx.config, wish.environment, "deploy")
     if isinstance(found, ChooseEnvironment) and wish.revision is not None:
         # "/deploy prodution": a mistyped environment, not a question of which one
@@ -135,7 +139,7 @@ def deploy(
 
 def approve(session: Session, ctx: Context, *, actor: Actor, deploy_id: int) -> Accepted | Refusal:
     """The Approve button: someone else with deploy access lets a waiting request run."""
-    record = partial(audit.record, session, clock=ctx.clock, actor=actor, action="deploy.approve")
+    record = partial(audit.record, session, clock=ctx.clock, actor=actor, action=APPROVE_ACTION)
     row = session.get(Deploy, deploy_id) if fits(deploy_id) else None
     refusal = _approval_refusal(session, ctx, row, actor)
     if refusal is not None or row is None:
@@ -159,7 +163,7 @@ def rollback(
     session: Session, ctx: Context, *, actor: Actor, wish: RollbackWish
 ) -> Accepted | ChooseEnvironment | ConfirmRollback | Refusal:
     """Back to the newest earlier release that is not bad; allowed while the line is stopped."""
-    record = partial(audit.record, session, clock=ctx.clock, actor=actor, action="rollback")
+    record = partial(audit.record, session, clock=ctx.clock, actor=actor, action=ROLLBACK_ACTION)
     found = _environment(ctx.config, wish.environment, "rollback")
     if not isinstance(found, str):
         record(outcome=Outcome.REFUSED, detail=wish.revision or "", message=_said(found))

@@ -7,12 +7,18 @@ from functools import partial
 
 from sqlmodel import Session
 
+from core import audit
+from core.actor import Actor
+from core.audit import Outcome
 from core.clock import Clock
 from core.config import AndonConfig
 from core.config_hosts import Environment, Host
 from core.deploy import lease, records, releases
 from core.deploy.records import DeployView
 from core.deploy.transport import HostError, Transport
+from core.refusal import Refusal
+
+ACTION = "deploy.status"  # the audit log's name for ``/deploy status``
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,36 @@ class EnvironmentState:
 @dataclass(frozen=True)
 class DeployStatus:
     environments: tuple[EnvironmentState, ...]
+
+
+def asked(
+    session: Session,
+    *,
+    clock: Clock,
+    actor: Actor,
+    config: AndonConfig,
+    environment: str | None,
+    reachable: bool,
+) -> Refusal | None:
+    """Audited once the question is known to be one Andon can answer, refused or not;
+    ``reachable``: this process has a way to the hosts."""
+    refusal = None
+    if environment is not None and environment not in config.environments:
+        refusal = Refusal(f"{environment!r} is not an environment.")
+    elif not config.environments or not reachable:
+        refusal = Refusal(
+            "No environments are configured — add `[environments.<name>]` to andon.toml."
+        )
+    audit.record(
+        session,
+        clock=clock,
+        actor=actor,
+        action=ACTION,
+        outcome=Outcome.OK if refusal is None else Outcome.REFUSED,
+        detail=environment or "",
+        message=refusal.reason if refusal is not None else "",
+    )
+    return refusal
 
 
 def status(

@@ -26,6 +26,7 @@ from core.digest.window import Window
 from core.notifier import Notice
 from core.refusal import Refusal
 
+SHOW_ACTION = "digest"  # the audit log's name for ``/digest``
 TREND_WEEKS = 8
 DEFAULT_WATCH = timedelta(minutes=30)
 
@@ -99,7 +100,7 @@ def show(
 ) -> Digest | Refusal:
     """``/digest [this|last]`` and ``andon digest --week``: read-only, audited like the rest."""
     now = clock.now()
-    record = partial(audit.record, session, clock=clock, actor=actor, action="digest")
+    record = partial(audit.record, session, clock=clock, actor=actor, action=SHOW_ACTION)
     try:
         week = Week.parse(which, now=now, timezone=config.team_timezone)
     except WeekError as wrong:

@@ -17,6 +17,7 @@ from core.line import LineState, LineStatus, peek
 from core.notifier import MessageRef, Notice, Notifier
 from storage.tables import Stoppage
 
+ACTION = "gate.push"  # the audit log's name for the commit check
 OVERRIDE_OPTION = "line-fix"
 
 
@@ -49,7 +50,7 @@ def check(
         session,
         clock=clock,
         actor=Actor(push.pusher, push.pusher, "git"),
-        action="gate.push",
+        action=ACTION,
         outcome=Outcome.OK if answer.allow else Outcome.REFUSED,
         detail=" ".join(_shown_ref(u) for u in push.refs)[:500],
         message=answer.message,

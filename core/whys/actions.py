@@ -26,6 +26,8 @@ from core.whys.item_status import ItemStatus, moving
 from storage.ids import fits
 from storage.tables import ActionItem, Stoppage
 
+LISTING_ACTION = "actions"  # the audit log's name for each command
+DONE_ACTION = "action.done"
 MORNING = time(9, 0)
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]+")
 
@@ -77,7 +79,7 @@ def listing(
         session,
         clock=clock,
         actor=actor,
-        action="actions",
+        action=LISTING_ACTION,
         outcome=Outcome.OK,
         detail="all" if everyone else "mine",
         message=f"{len(rows)} open",
@@ -90,7 +92,7 @@ def mark_done(
 ) -> Done | Refusal:
     """Anyone may close an item (its owner usually does); a second press finds it closed."""
     record = partial(
-        audit.record, session, clock=clock, actor=actor, action="action.done", detail=f"#{item_id}"
+        audit.record, session, clock=clock, actor=actor, action=DONE_ACTION, detail=f"#{item_id}"
     )
     now = clock.now()
     if not fits(item_id):  # names no row; PostgreSQL would refuse to look

@@ -27,6 +27,8 @@ from core.whys.notices import NotUnderstood
 from core.whys.phase import Phase
 from storage.tables import Stoppage
 
+REPLY_ACTION = "whys.reply"  # the audit log's name for a reply in the thread
+PIN_ACTION = "whys.pin"  # … and for a reply pinned as an answer
 PIN = "pushpin"  # the reaction that makes a reply the open why's answer (📌)
 
 _EDIT = re.compile(r"edit\s+(?P<level>[1-5])\s*[:.]\s*(?P<text>.+)", re.IGNORECASE | re.DOTALL)
@@ -71,7 +73,7 @@ def hear(
         session,
         clock=clock,
         actor=actor,
-        action="whys.reply",
+        action=REPLY_ACTION,
         outcome=Outcome.OK,
         detail=f"stoppage #{stoppage_id}: {text[:200]}",
     )
@@ -130,14 +132,21 @@ def _why_n(
 
 
 def adopt(
-    session: Session, *, notifier: Notifier, clock: Clock, stoppage_id: int, message: str
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    stoppage_id: int,
+    message: str,
+    actor: Actor,
 ) -> Heard:
-    """A reply pinned with the thread's reaction answers the open why (``answers.adopt``)."""
+    """A reply pinned with the thread's reaction answers the open why (``answers.adopt``); the
+    one who pinned it is audited."""
     stoppage = session.get(Stoppage, stoppage_id)
     if stoppage is None or stoppage.thread_id is None:
         return Heard()
     whys_of(session, stoppage_id, lock=True)
-    return answers.adopt(
+    heard = answers.adopt(
         session,
         notifier=notifier,
         thread=MessageRef(stoppage.thread_id),
@@ -145,6 +154,16 @@ def adopt(
         stoppage_id=stoppage_id,
         message=message,
     )
+    if heard.answered is not None:
+        audit.record(
+            session,
+            clock=clock,
+            actor=actor,
+            action=PIN_ACTION,
+            outcome=Outcome.OK,
+            detail=f"stoppage #{stoppage_id}: a reply pinned as answer {heard.answered}",
+        )
+    return heard
 
 
 def _one_line(text: str) -> str:
@@ -183,7 +202,7 @@ def wordless(
         session,
         clock=clock,
         actor=actor,
-        action="whys.reply",
+        action=REPLY_ACTION,
         outcome=Outcome.UNKNOWN,
         detail=f"stoppage #{stoppage_id}: a file with no words",
     )

@@ -14,6 +14,8 @@ from core.whys.analysis import analysis, whys_of
 from core.whys.notices import MeetingNow, StillStopped
 from storage.tables import CiResult, Stoppage, Whys
 
+TICK_ACTION = "whys.tick"  # the scheduler's round of reminders and nags, audited if it fails
+
 
 def tick(session: Session, *, notifier: Notifier, clock: Clock, config: AndonConfig) -> int:
     now = clock.now()

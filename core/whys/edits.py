@@ -19,6 +19,8 @@ from core.whys.heard import Heard
 from core.whys.notices import AnswerEdited, NotUnderstood
 from storage.tables import Stoppage, ThreadReply, WhyAnswer
 
+ACTION = "whys.edit"  # the audit log's name for an edited reply
+
 
 def edited(
     session: Session,
@@ -65,7 +67,7 @@ def edited(
         session,
         clock=clock,
         actor=actor,
-        action="whys.edit",
+        action=ACTION,
         outcome=outcome,
         detail=f"stoppage #{stoppage_id}, answer {found.level}: {detail}",
     )

@@ -20,6 +20,8 @@ from core.whys.investments import Investment, InvestmentError, read
 from core.whys.phase import LEVELS, Phase
 from storage.tables import Stoppage
 
+ACTION = "whys.form"  # the audit log's name for the investments form
+
 
 @dataclass(frozen=True)
 class FieldErrors:
@@ -80,7 +82,7 @@ def submit(
             session,
             clock=clock,
             actor=actor,
-            action="whys.form",
+            action=ACTION,
             outcome=Outcome.REFUSED,
             detail=detail,
             message=refusal.reason,
@@ -90,6 +92,6 @@ def submit(
         session, notifier=notifier, clock=clock, stoppage_id=stoppage_id, actor=actor, found=found
     )
     audit.record(
-        session, clock=clock, actor=actor, action="whys.form", outcome=Outcome.OK, detail=detail
+        session, clock=clock, actor=actor, action=ACTION, outcome=Outcome.OK, detail=detail
     )
     return heard

@@ -24,6 +24,9 @@ from core.whys.phase import Phase, unfinished
 from core.whys.severity import Severity
 from storage.tables import Stoppage, Whys
 
+SHOW_ACTION = "whys"  # the audit log's name for each command
+SEVERITY_ACTION = "whys.severity"
+SCHEDULE_ACTION = "whys.schedule"
 _NO_STOPPAGE = Refusal(
     "There is no five whys to work on: the line is running and every stoppage's is done."
 )
@@ -56,7 +59,7 @@ def owed(session: Session, *, clock: Clock) -> int | None:
 
 
 def show(session: Session, *, clock: Clock, actor: Actor) -> Analysis | Refusal:
-    audit.record(session, clock=clock, actor=actor, action="whys", outcome=Outcome.OK)
+    audit.record(session, clock=clock, actor=actor, action=SHOW_ACTION, outcome=Outcome.OK)
     stoppage_id = owed(session, clock=clock)
     return _NO_STOPPAGE if stoppage_id is None else analysis(session, stoppage_id)
 
@@ -65,7 +68,7 @@ def set_severity(
     session: Session, *, clock: Clock, actor: Actor, severity: str
 ) -> SeveritySet | Refusal:
     record = partial(
-        audit.record, session, clock=clock, actor=actor, action="whys.severity", detail=severity
+        audit.record, session, clock=clock, actor=actor, action=SEVERITY_ACTION, detail=severity
     )
     stoppage_id = owed(session, clock=clock)
     if severity not in {s.value for s in Severity}:
@@ -107,7 +110,7 @@ def schedule(
     """``/whys schedule tomorrow 10:00``: a meeting, a reminder in the thread, and the line may
     start meanwhile."""
     record = partial(
-        audit.record, session, clock=clock, actor=actor, action="whys.schedule", detail=when
+        audit.record, session, clock=clock, actor=actor, action=SCHEDULE_ACTION, detail=when
     )
     stoppage_id = owed(session, clock=clock)
     try:

@@ -1,0 +1,68 @@
+"""One unit of work: a transaction, the outbox bound to it, and what starts once it commits.
+
+Every message the bus handles runs in one; the deploy run and the alert recorder open theirs, a
+step or a chunk at a time, from the same ``Units``.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from bot.outbox import Outbox
+from bot.render import notice
+from core.clock import Clock
+from storage.database import Database
+
+
+@dataclass
+class Unit:
+    """An open unit of work: what ``session`` changes and ``outbox`` queues lands together."""
+
+    session: Session
+    outbox: Outbox
+    _after: list[Callable[[], object]] = field(default_factory=list)
+
+    def after_commit(self, job: Callable[[], object]) -> None:
+        """Run ``job`` once the transaction has committed (a deploy run, a nudge) — never when
+        it rolls back, so nothing starts on a change that did not happen."""
+        self._after.append(job)
+
+    def committed(self) -> None:
+        for job in self._after:
+            job()
+
+
+class Units:
+    """Opens units of work on one database, for one channel. ``settled`` hears after each commit
+    whether messages were queued: the courier and the Home tabs are woken there."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        channel: str,
+        clock: Clock,
+        settled: Callable[[bool], None] | None = None,
+    ) -> None:
+        self._database, self._channel, self._clock = database, channel, clock
+        self._settled = settled
+
+    @contextmanager
+    def open(self) -> Iterator[Unit]:
+        """The unit the bus hands a handler; its after-commit work runs once it has landed."""
+        with self._database.writing() as session:
+            unit = Unit(
+                session, Outbox(session, channel=self._channel, clock=self._clock, render=notice)
+            )
+            yield unit
+        if self._settled is not None:
+            self._settled(unit.outbox.queued > 0)
+        unit.committed()
+
+    @contextmanager
+    def __call__(self) -> Iterator[tuple[Session, Outbox]]:
+        """The unit as ``core`` takes it (``units=``): a transaction and its notifier."""
+        with self.open() as unit:
+            yield unit.session, unit.outbox
