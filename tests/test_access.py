@@ -27,7 +27,7 @@ import requests
 from bot import cli
 from bot.andon import ThreadPlace
 from bot.buttons import PRESSES, ActionId
-from bot.commands import COMMANDS, Intent, parse
+from bot.commands import COMMANDS, Intent, RecordInvestments, parse
 from bot.slack.whys_form import CALLBACK, FIELD
 from core.actor import Actor
 from core.clock import ManualClock
@@ -121,6 +121,8 @@ TABLE = (
 
 def _intent(case: Case) -> Intent | None:
     value = case.text.format(deploy=1, page=1, item=1, stoppage=1, revision="3f2a9c1")
+    if case.front == FORM:
+        return RecordInvestments(value, ())
     if case.front in COMMANDS:
         return parse(case.front, value, environments=("production",))
     meaning = PRESSES.get(ActionId(case.front)) if case.front in set(ActionId) else None
