@@ -101,6 +101,7 @@ TABLE = (
     Case("/whys", "", {}, "Five whys of stoppage", cli=("whys", "status")),
     Case("/whys", "severity minor", {}, "is minor", cli=("whys", "severity", "minor")),
     Case(ActionId.WHYS_FORM, "{stoppage}", {}, "Five whys #", needs="whys answered"),
+    Case(ActionId.WHYS_SCHEDULE, "{stoppage}", {}, "Five whys #"),
     Case(FORM, "{stoppage}", {}, ""),
     Case("/actions", "", {}, "action items"),
     Case("/actions", "all", {}, "Open action items: 1"),
@@ -216,7 +217,7 @@ class Team:
         url = self.slack.response_url() + f"?press={tag}"
         body, kind = block_action(action, value, user=user, name=user.lower(), response_url=url)
         assert self.andon.slack_post(body, kind).status_code == 200
-        if action == ActionId.WHYS_FORM:
+        if action in (ActionId.WHYS_FORM, ActionId.WHYS_SCHEDULE):  # a modal opens
             opened = self.slack.wait_for("views.open", count=modals + 1)[-1]
             return opened.params["view"]["title"]["text"]
         return self.slack.wait_for("response_url", lambda p: p.get("press") == tag)[0].params[
