@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run demo test campaign conformance fuzz lint format install dev bench clean
+.PHONY: run demo test test-lowest campaign conformance fuzz lint format install dev bench lock \
+	upgrade clean
 
 run: $(VENV)/.runtime
 	$(BIN)/andon serve
@@ -66,26 +67,55 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/digest.py
 	$(BIN)/python bench/bodies.py
 
-# uv installs in seconds what pip takes half a minute to: it is put into the virtualenv itself
-# (from PyPI, as pip would fetch anything), so nothing outside the checkout changes. Bytecode is
-# compiled once at install: otherwise the first test run's servers and CLI runs, starting
-# together, compile the same modules side by side before any cache is written.
-INSTALL = $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python
+# The dependencies are locked (uv.lock, every package at one version, extras too): `make run` and
+# `make test` install exactly that set, whatever PyPI published since. uv installs it in seconds
+# where pip takes a minute; it is put into the virtualenv itself (from PyPI, as pip would fetch
+# anything), so nothing outside the checkout changes. `--inexact` keeps what another target
+# added (the dev tools stay when `make run` re-syncs). Bytecode is compiled once at install:
+# otherwise the first test run's servers and CLI runs, starting together, compile the same
+# modules side by side before any cache is written. `make lock` re-resolves after pyproject.toml
+# changes; `make upgrade` moves every package to its newest allowed version (docs/operations.md).
+SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet --compile-bytecode \
+	--python $(BIN)/python
 
-$(VENV)/.runtime: pyproject.toml
+$(BIN)/uv:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv
-	$(INSTALL) -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.runtime: pyproject.toml uv.lock | $(BIN)/uv
+	$(SYNC)
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime
-	$(INSTALL) -e '.[dev]'
+	$(SYNC) --extra dev
 	$(BIN)/python -m compileall -q bot core storage tests
 	touch $@
 
 $(VENV)/.conformance: $(VENV)/.dev
-	$(INSTALL) -e '.[dev,conformance]'
+	$(SYNC) --extra dev --extra conformance
+	touch $@
+
+lock: | $(BIN)/uv
+	$(BIN)/uv lock
+
+upgrade: | $(BIN)/uv
+	$(BIN)/uv lock --upgrade
+
+# The floors in pyproject.toml are true: a virtualenv of its own with every direct dependency
+# at the lowest version pyproject.toml allows (their own dependencies at the newest), then the
+# same suite as `make test`. .ci/run runs it after `make test`.
+LOWEST ?= .venv-lowest
+
+test-lowest: $(LOWEST)/.installed
+	$(LOWEST)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/conformance \
+		-m "not campaign" $(PYTEST_ARGS)
+
+$(LOWEST)/.installed: pyproject.toml | $(BIN)/uv
+	rm -rf $(LOWEST)
+	$(BIN)/uv venv --quiet --python $(BIN)/python $(LOWEST)
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(LOWEST)/bin/python \
+		--resolution lowest-direct -e '.[dev]'
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .ruff_cache
