@@ -69,20 +69,24 @@ bench: $(VENV)/.dev
 
 # The dependencies are locked (uv.lock, every package at one version, extras too): `make run` and
 # `make test` install exactly that set, whatever PyPI published since. uv installs it in seconds
-# where pip takes a minute; it is put into the virtualenv itself (from PyPI, as pip would fetch
-# anything), so nothing outside the checkout changes. `--inexact` keeps what another target
-# added (the dev tools stay when `make run` re-syncs). Bytecode is compiled once at install:
-# otherwise the first test run's servers and CLI runs, starting together, compile the same
-# modules side by side before any cache is written. `make lock` re-resolves after pyproject.toml
-# changes; `make upgrade` moves every package to its newest allowed version (docs/operations.md).
-SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet --compile-bytecode \
+# where pip takes a minute: the machine's own uv when it has one, else uv is put into the
+# virtualenv itself (from PyPI, by pip), so nothing outside the checkout changes; `make UV=…`
+# names another. `--inexact` keeps what another target added (the dev tools stay when `make run`
+# re-syncs). Bytecode is compiled once at install: otherwise the first test run's servers and
+# CLI runs, starting together, compile the same modules side by side before any cache is
+# written. `make lock` re-resolves after pyproject.toml changes; `make upgrade` moves every
+# package to its newest allowed version (docs/operations.md).
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(BIN)/uv)
+SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact --quiet --compile-bytecode \
 	--python $(BIN)/python
 
-$(BIN)/uv:
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(if $(filter $(BIN)/uv,$(UV)),$(PYTHON) -m venv,$(UV) venv --quiet --python $(PYTHON)) $(VENV)
+
+$(BIN)/uv: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 
-$(VENV)/.runtime: pyproject.toml uv.lock | $(BIN)/uv
+$(VENV)/.runtime: pyproject.toml uv.lock | $(UV) $(BIN)/python
 	$(SYNC)
 	touch $@
 
@@ -95,11 +99,11 @@ $(VENV)/.conformance: $(VENV)/.dev
 	$(SYNC) --extra dev --extra conformance
 	touch $@
 
-lock: | $(BIN)/uv
-	$(BIN)/uv lock
+lock: | $(UV)
+	$(UV) lock
 
-upgrade: | $(BIN)/uv
-	$(BIN)/uv lock --upgrade
+upgrade: | $(UV)
+	$(UV) lock --upgrade
 
 # The floors in pyproject.toml are true: a virtualenv of its own with every direct dependency
 # at the lowest version pyproject.toml allows (their own dependencies at the newest), then the
@@ -110,10 +114,10 @@ test-lowest: $(LOWEST)/.installed
 	$(LOWEST)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/conformance \
 		-m "not campaign" $(PYTEST_ARGS)
 
-$(LOWEST)/.installed: pyproject.toml | $(BIN)/uv
+$(LOWEST)/.installed: pyproject.toml | $(UV)
 	rm -rf $(LOWEST)
-	$(BIN)/uv venv --quiet --python $(BIN)/python $(LOWEST)
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(LOWEST)/bin/python \
+	$(UV) venv --quiet --python $(PYTHON) $(LOWEST)
+	$(UV) pip install --quiet --compile-bytecode --python $(LOWEST)/bin/python \
 		--resolution lowest-direct -e '.[dev]'
 	touch $@
 
