@@ -72,13 +72,12 @@ bench: $(VENV)/.dev
 # where pip takes a minute: the machine's own uv when it has one, else uv is put into the
 # virtualenv itself (from PyPI, by pip), so nothing outside the checkout changes; `make UV=…`
 # names another. `--inexact` keeps what another target added (the dev tools stay when `make run`
-# re-syncs). Bytecode is compiled once at install: otherwise the first test run's servers and
-# CLI runs, starting together, compile the same modules side by side before any cache is
-# written. `make lock` re-resolves after pyproject.toml changes; `make upgrade` moves every
+# re-syncs). For the tests, bytecode is compiled once at install: otherwise the first test run's
+# servers and CLI runs, starting together, compile the same modules side by side before any cache
+# is written (`make run` compiles only what it imports, as it imports it). `make lock` re-resolves after pyproject.toml changes; `make upgrade` moves every
 # package to its newest allowed version (docs/operations.md).
 UV ?= $(or $(shell command -v uv 2>/dev/null),$(BIN)/uv)
-SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact --quiet --compile-bytecode \
-	--python $(BIN)/python
+SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact --quiet --python $(BIN)/python
 
 $(BIN)/python:
 	$(if $(filter $(BIN)/uv,$(UV)),$(PYTHON) -m venv,$(UV) venv --quiet --python $(PYTHON)) $(VENV)
@@ -91,12 +90,12 @@ $(VENV)/.runtime: pyproject.toml uv.lock | $(UV) $(BIN)/python
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime
-	$(SYNC) --extra dev
+	$(SYNC) --compile-bytecode --extra dev
 	$(BIN)/python -m compileall -q bot core storage tests
 	touch $@
 
 $(VENV)/.conformance: $(VENV)/.dev
-	$(SYNC) --extra dev --extra conformance
+	$(SYNC) --compile-bytecode --extra dev --extra conformance
 	touch $@
 
 lock: | $(UV)

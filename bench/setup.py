@@ -3,18 +3,20 @@
 Every run clones this checkout's committed HEAD into a new temporary folder and times, wall
 clock (``time.perf_counter``), one of:
 
-- **lock, serve**: ``make run`` until ``GET /healthz`` answers 200 (venv, uv from PyPI into it,
-  ``uv sync --frozen``, ``andon serve`` migrating a new SQLite database and starting);
+- **lock, serve**: ``make run`` until ``GET /healthz`` answers 200 (the virtualenv, ``uv sync
+  --frozen``, ``andon serve`` migrating a new SQLite database and starting);
 - **lock, install**: ``make .venv/.dev``, the install step of ``make test`` (the same, plus the
-  dev extra and the sources' bytecode), nothing run;
+  dev extra and every module's bytecode), nothing run;
 - **baseline, pip**: the same two with the steps the Makefile took before the lock —
   ``python3 -m venv``, ``pip install --upgrade pip``, ``pip install -e .`` (then ``andon serve``
   until ``/healthz``), and ``pip install -e '.[dev]'`` after it for the install.
 
 The runs alternate (lock, pip, lock, pip, …) so both see the same machine. Both tools' download
 caches are warm, as on any machine after its first install: what is timed is resolving,
-installing and starting, not the network. ``andon serve`` reads nothing of the caller's
-environment (no Slack variables: the terminal is the channel) and listens on a free port.
+installing and starting, not the network. ``make`` uses the machine's uv when there is one
+(``UV=.venv/bin/uv`` in the environment times the bootstrap instead: uv put into the virtualenv
+by pip). ``andon serve`` reads nothing of the caller's environment (no Slack variables: the
+terminal is the channel) and listens on a free port.
 
     .venv/bin/python bench/setup.py [--runs 3] [--json]
 
@@ -96,7 +98,8 @@ def lock_install(clone: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
     _run(["make", ".venv/.dev"], cwd=clone, env=env)
     took = time.perf_counter() - start
-    SEEN["uv"] = _version(clone / ".venv/bin/uv")
+    own = clone / ".venv/bin/uv"  # put there by pip when the machine has no uv
+    SEEN["uv"] = f"{_version(own)}, into .venv by pip" if own.exists() else _version("uv")
     return took
 
 
@@ -121,7 +124,7 @@ def pip_install(clone: Path, env: dict[str, str]) -> float:
     return took
 
 
-def _version(tool: Path) -> str:
+def _version(tool: Path | str) -> str:
     return subprocess.run([tool, "--version"], capture_output=True, text=True).stdout.split()[1]
 
 
