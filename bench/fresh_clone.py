@@ -18,7 +18,7 @@ installing and starting, not the network. ``make`` uses the machine's uv when th
 by pip). ``andon serve`` reads nothing of the caller's environment (no Slack variables: the
 terminal is the channel) and listens on a free port.
 
-    .venv/bin/python bench/setup.py [--runs 3] [--json]
+    .venv/bin/python bench/fresh_clone.py [--runs 3] [--json]
 
 Progress goes to stderr; the Markdown for ``bench/README.md`` (or ``--json``) to stdout.
 """
@@ -159,8 +159,13 @@ def _machine() -> dict[str, str]:
     return {
         "CPU": f"{cpu}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable)",
         "memory": f"{pages / 2**30:.1f} GiB",
-        "load average at start": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "OS": f"{platform.system()} {platform.release()} ({platform.machine()})",
         "Python": platform.python_version(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load average (1 min) before": f"{os.getloadavg()[0]:.1f}",
     }
 
 
@@ -180,6 +185,7 @@ def main() -> int:
                 print(f"{what} · {name} · run {run + 1}: {times[name][-1]:.1f} s", file=sys.stderr)
         results[what] = times
     machine.update(SEEN)
+    machine["load average (1 min) after"] = f"{os.getloadavg()[0]:.1f}"
     if args.json:
         print(json.dumps({"machine": machine, "seconds": results}, indent=2))
         return 0
