@@ -59,7 +59,9 @@ def _free_port() -> int:
 
 
 def _run(args: list[str], *, cwd: Path, env: dict[str, str]) -> None:
-    subprocess.run(args, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode:  # pip's warnings are kept out of the figures unless something broke
+        raise SystemExit(f"{' '.join(args)} exited {done.returncode}:\n{done.stderr[-2000:]}")
 
 
 def _served(serve: list[str], *, cwd: Path, env: dict[str, str], start: float) -> float:
