@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run demo test campaign conformance fuzz lint format install dev bench clean
+.PHONY: run demo test test-lowest campaign conformance fuzz lint format install dev bench lock \
+	upgrade clean
 
 run: $(VENV)/.runtime
 	$(BIN)/andon serve
@@ -65,27 +66,60 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/alerts.py
 	$(BIN)/python bench/digest.py
 	$(BIN)/python bench/bodies.py
+	$(BIN)/python bench/fresh_clone.py
 
-# uv installs in seconds what pip takes half a minute to: it is put into the virtualenv itself
-# (from PyPI, as pip would fetch anything), so nothing outside the checkout changes. Bytecode is
-# compiled once at install: otherwise the first test run's servers and CLI runs, starting
-# together, compile the same modules side by side before any cache is written.
-INSTALL = $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python
+# The dependencies are locked (uv.lock, every package at one version, extras too): `make run` and
+# `make test` install exactly that set, whatever PyPI published since. uv installs it in seconds
+# where pip takes a minute: the machine's own uv when it has one, else uv is put into the
+# virtualenv itself (from PyPI, by pip), so nothing outside the checkout changes; `make UV=…`
+# names another. `--inexact` keeps what another target added (the dev tools stay when `make run`
+# re-syncs). For the tests, bytecode is compiled once at install: otherwise the first test run's
+# servers and CLI runs, starting together, compile the same modules side by side before any cache
+# is written (`make run` compiles only what it imports, as it imports it). `make lock` re-resolves after pyproject.toml changes; `make upgrade` moves every
+# package to its newest allowed version (docs/operations.md).
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(BIN)/uv)
+SYNC = UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact --quiet --python $(BIN)/python
 
-$(VENV)/.runtime: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv
-	$(INSTALL) -e .
+$(BIN)/python:
+	$(if $(filter $(BIN)/uv,$(UV)),$(PYTHON) -m venv,$(UV) venv --quiet --python $(PYTHON)) $(VENV)
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.runtime: pyproject.toml uv.lock | $(UV) $(BIN)/python
+	$(SYNC)
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime
-	$(INSTALL) -e '.[dev]'
+	$(SYNC) --compile-bytecode --extra dev
 	$(BIN)/python -m compileall -q bot core storage tests
 	touch $@
 
 $(VENV)/.conformance: $(VENV)/.dev
-	$(INSTALL) -e '.[dev,conformance]'
+	$(SYNC) --compile-bytecode --extra dev --extra conformance
+	touch $@
+
+lock: | $(UV)
+	$(UV) lock
+
+upgrade: | $(UV)
+	$(UV) lock --upgrade
+
+# The floors in pyproject.toml are true: a virtualenv of its own with every direct dependency
+# at the lowest version pyproject.toml allows (their own dependencies at the newest), then the
+# same suite as `make test`. .ci/run runs it after `make test`.
+LOWEST ?= .venv-lowest
+
+test-lowest: $(LOWEST)/.installed
+	$(LOWEST)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/conformance \
+		-m "not campaign" $(PYTEST_ARGS)
+
+$(LOWEST)/.installed: pyproject.toml | $(UV)
+	rm -rf $(LOWEST)
+	$(UV) venv --quiet --python $(PYTHON) $(LOWEST)
+	$(UV) pip install --quiet --compile-bytecode --python $(LOWEST)/bin/python \
+		--resolution lowest-direct -e '.[dev]'
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .ruff_cache

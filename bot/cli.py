@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot import cli_deploy, cli_digest, cli_whys
+from bot.version import VersionFlag
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -22,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="andon", description="Andon runs the production line: serve it, or act on it."
     )
+    parser.add_argument("--version", action=VersionFlag)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_fronts(commands)
     _add_upkeep(commands)
@@ -35,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_fronts(commands: Commands) -> None:
     """``serve``, ``shell`` and ``demo``: the ways to run Andon itself."""
+    commands.add_parser(
+        "init", help="write andon.toml and slack-app-manifest.yml here, to start from"
+    )
     commands.add_parser(
         "serve", help="serve Slack (or the terminal), the HTTP API and the scheduler"
     )
@@ -114,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import gate_hook
 
         return gate_hook.run(args)
+    if args.command == "init":  # before any settings: there is nothing to read yet
+        from bot import cli_init
+
+        return cli_init.run()
     from bot.main import NoDatabaseError
     from bot.settings import load
     from core.config import ConfigError

@@ -7,6 +7,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -385,6 +386,7 @@ def test_the_schema_and_its_docs_are_behind_the_api_token(server: AndonServer, p
     assert requests.get(server.url + path, headers=_basic("guess"), timeout=10).status_code == 401
     schema = requests.get(server.url + "/openapi.json", headers=BEARER, timeout=10).json()
     assert "/api/gate" in schema["paths"]
+    assert schema["info"]["version"] == metadata.version("andon")  # as `andon --version` says
 
 
 def test_metrics_are_behind_andon_metrics_token_when_it_is_set(server: AndonServer) -> None:

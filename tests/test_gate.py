@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ from tests.fakes.slack import FakeSlack
 from tests.git_server import GitWorkspace
 from tests.harness import API_TOKEN, CHANNEL, AndonServer, free_port, run_cli
 
-ANDON = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "andon"
+ANDON = Path(sys.executable).parent / "andon"  # the virtualenv running the tests
 REFUSED_MAIN = "! [remote rejected] main -> main (pre-receive hook declined)"
 
 

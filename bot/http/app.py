@@ -12,6 +12,7 @@ from bot.http.access_log import AccessLog
 from bot.http.bodies import Bounded, Bounds
 from bot.http.tokens import bearer_or_basic
 from bot.settings import Settings
+from bot.version import version
 from core.config_http import HttpConfig
 
 
@@ -20,7 +21,7 @@ def build(
 ) -> FastAPI:
     """Every door; ``limits`` is andon.toml's ``[http]`` (its defaults when not given)."""
     # The schema names every field of the gate's body: it is behind the API token (below).
-    app = FastAPI(title="Andon", version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(title="Andon", version=version(), openapi_url=None, docs_url=None, redoc_url=None)
     token = _secret(settings.andon_api_token)
     app.include_router(api.router(andon, token=token))
     app.include_router(gate.router(andon, authorised=api.bearer(token)))
