@@ -130,6 +130,13 @@ class Line:
     def last_deploy(self) -> dict[str, Any]:
         return self.andon.api("/api/deploys")["deploys"][0]
 
+    def deployed(self, count: int) -> list[str]:
+        """At least ``count`` releases deployed (each test may run alone); the newest first."""
+        while len(done := self.andon.api("/api/deploys")["deploys"]) < count:
+            revision = self.release(f"release {len(done) + 1}")
+            assert "Deploying" in self.slash("/deploy", revision[:7])
+        return [deploy["revision"] for deploy in done]
+
 
 @pytest.fixture(scope="module")
 def line(tmp_path_factory: pytest.TempPathFactory, fake_slack: FakeSlack) -> Iterator[Line]:
@@ -140,8 +147,7 @@ def line(tmp_path_factory: pytest.TempPathFactory, fake_slack: FakeSlack) -> Ite
 
 
 def test_a_deploy_ack_asks_the_database_each_thing_once(line: Line) -> None:
-    first = line.release("first")
-    assert "Deploying" in line.slash("/deploy", first[:7])
+    line.deployed(1)
     second = line.release("second")
     mark = line.statements.mark()
     answer = line.slash("/deploy", second[:7])
@@ -154,8 +160,7 @@ def test_a_deploy_ack_asks_the_database_each_thing_once(line: Line) -> None:
 
 
 def test_a_warm_rollback_of_twenty_hosts_asks_the_database_each_thing_once(line: Line) -> None:
-    deploys = line.andon.api("/api/deploys")["deploys"]
-    first, second = deploys[1]["revision"], deploys[0]["revision"]
+    second, first = line.deployed(2)[:2]
     assert "Rolling back" in line.slash("/rollback", f"production {first[:7]} confirm")
     mark = line.statements.mark()
     started = time.monotonic()
