@@ -156,7 +156,7 @@ def test_a_deploy_ack_asks_the_database_each_thing_once(line: Line) -> None:
     deploy = line.last_deploy()
     assert deploy["status"] == "succeeded", deploy
     print(f"\n/deploy ack: {len(ack)} statements", *ack, sep="\n  ")
-    assert len(ack) == ACK
+    assert len(ack) <= ACK
 
 
 def test_a_warm_rollback_of_twenty_hosts_asks_the_database_each_thing_once(line: Line) -> None:
@@ -174,4 +174,4 @@ def test_a_warm_rollback_of_twenty_hosts_asks_the_database_each_thing_once(line:
     took = time.monotonic() - started
     print(f"\nwarm rollback ({took:.2f} s): {len(rollback)} statements, {len(ack)} in the ack")
     print(*rollback, sep="\n  ")
-    assert len(rollback) == ROLLBACK
+    assert len(rollback) <= ROLLBACK

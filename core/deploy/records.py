@@ -1,12 +1,13 @@
 """What was recorded of deploys and releases, as the fronts and the API show it."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from core.actor import Actor
-from core.deploy.state import DeployState, HostStep
+from core.deploy.state import DeployKind, DeployState, HostStep
 from storage.tables import Deploy, DeployHost, Release
 
 
@@ -32,7 +33,7 @@ class HostView:
 @dataclass(frozen=True)
 class DeployView:
     id: int
-    kind: str
+    kind: DeployKind
     environment: str
     revision: str
     status: DeployState
@@ -56,7 +57,7 @@ class DeployView:
 
     @property
     def is_rollback(self) -> bool:
-        return self.kind == "rollback"
+        return self.kind == DeployKind.ROLLBACK
 
     @property
     def live_hosts(self) -> int:
@@ -97,12 +98,26 @@ def view(session: Session, deploy_id: int, *, health_checked: bool = False) -> D
         .where(DeployHost.deploy_id == deploy.id)
         .order_by(col(DeployHost.position))
     ).all()
+    live = _live_revision(session, deploy.environment) if _offers_rollback(deploy) else None
+    return view_of(deploy, rows, health_checked=health_checked, live_revision=live)
+
+
+def view_of(
+    deploy: Deploy,
+    hosts: Iterable[DeployHost],
+    *,
+    health_checked: bool,
+    live_revision: str | None = None,
+) -> DeployView:
+    """The view of rows already read (a run keeps its hosts' rows): no query. ``live_revision``
+    matters only to a succeeded deploy (its *Roll back* button)."""
+    assert deploy.id is not None
     approver = None
     if deploy.approved_by is not None:
         approver = Actor(deploy.approved_by, deploy.approved_by_name or "", "slack")
     return DeployView(
         id=deploy.id,
-        kind=deploy.kind,
+        kind=DeployKind(deploy.kind),
         environment=deploy.environment,
         revision=deploy.revision,
         status=DeployState(deploy.status),
@@ -114,12 +129,17 @@ def view(session: Session, deploy_id: int, *, health_checked: bool = False) -> D
         finished_at=deploy.finished_at,
         error=deploy.error,
         migrated=deploy.migrated,
-        hosts=tuple(_host(row) for row in rows),
+        hosts=tuple(_host(row) for row in sorted(hosts, key=lambda row: row.position)),
         health_checked=health_checked,
         message_id=deploy.message_id,
         overrode=deploy.overrode,
-        live_revision=_live_revision(session, deploy.environment),
+        live_revision=live_revision,
     )
+
+
+def _offers_rollback(deploy: Deploy) -> bool:
+    """Only a succeeded deploy's view asks what runs now (``DeployView.rollback_to``)."""
+    return deploy.kind == DeployKind.DEPLOY and deploy.status == DeployState.SUCCEEDED
 
 
 def _live_revision(session: Session, environment: str) -> str | None:
@@ -228,7 +248,7 @@ def migrated_since(session: Session, environment: str, revision: str) -> bool:
         session.exec(
             select(Deploy.id).where(
                 Deploy.environment == environment,
-                Deploy.kind == "deploy",
+                Deploy.kind == DeployKind.DEPLOY,
                 col(Deploy.migrated).is_(True),
                 col(Deploy.started_at) > target.live_at,
             )

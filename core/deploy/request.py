@@ -20,7 +20,7 @@ from core.deploy import lease, records, rollback_to
 from core.deploy.notices import ApprovalNeeded, DeployProgress, FixShipping
 from core.deploy.records import DeployView
 from core.deploy.source import Source, SourceError, plausible
-from core.deploy.state import DeployState, move
+from core.deploy.state import DeployKind, DeployState, move
 from core.deployable import Ask as DeployAsk
 from core.deployable import busy, may_deploy, user_may_deploy
 from core.notifier import MessageRef, Notifier
@@ -58,7 +58,7 @@ class Accepted:
 
 @dataclass(frozen=True)
 class ChooseEnvironment:
-    kind: str
+    kind: DeployKind
     names: tuple[str, ...]
 
 
@@ -86,7 +86,7 @@ def deploy(
     session: Session, ctx: Context, *, actor: Actor, wish: DeployWish
 ) -> Accepted | ChooseEnvironment | Refusal:
     record = partial(audit.record, session, clock=ctx.clock, actor=actor, action="deploy")
-    found = _environment(ctx.config, wish.environment, "deploy")
+    found = _environment(ctx.config, wish.environment, DeployKind.DEPLOY)
     if isinstance(found, ChooseEnvironment) and wish.revision is not None:
         # "/deploy prodution": a mistyped environment, not a question of which one
         unknown = _revision(ctx, wish.revision)
@@ -118,7 +118,9 @@ def deploy(
         record(outcome=Outcome.REFUSED, detail=detail, message=refusal.reason)
         return refusal
     bad = records.release(session, found, revision) if wish.override_bad else None
-    row = _new(session, ctx, kind="deploy", environment=found, revision=revision, actor=actor)
+    row = _new(
+        session, ctx, kind=DeployKind.DEPLOY, environment=found, revision=revision, actor=actor
+    )
     row.fix_reason = wish.fix_reason if fix else None
     row.overrode = (bad.bad_reason or "marked bad") if bad is not None and bad.bad else None
     if ctx.config.environments[found].require_approval:
@@ -163,7 +165,7 @@ def rollback(
 ) -> Accepted | ChooseEnvironment | ConfirmRollback | Refusal:
     """Back to the newest earlier release that is not bad; allowed while the line is stopped."""
     record = partial(audit.record, session, clock=ctx.clock, actor=actor, action="rollback")
-    found = _environment(ctx.config, wish.environment, "rollback")
+    found = _environment(ctx.config, wish.environment, DeployKind.ROLLBACK)
     if not isinstance(found, str):
         record(outcome=Outcome.REFUSED, detail=wish.revision or "", message=_said(found))
         return found
@@ -186,7 +188,9 @@ def rollback(
     if question is not None:
         record(outcome=Outcome.REFUSED, detail=detail, message="needs confirmation")
         return ConfirmRollback(found, target, question)
-    row = _new(session, ctx, kind="rollback", environment=found, revision=target, actor=actor)
+    row = _new(
+        session, ctx, kind=DeployKind.ROLLBACK, environment=found, revision=target, actor=actor
+    )
     started = _start(session, ctx, row)
     if isinstance(started, Refusal):
         record(outcome=Outcome.REFUSED, detail=detail, message=started.reason)
@@ -199,7 +203,7 @@ def rollback(
 
 
 def _environment(
-    config: AndonConfig, name: str | None, kind: str
+    config: AndonConfig, name: str | None, kind: DeployKind
 ) -> str | ChooseEnvironment | Refusal:
     names = tuple(config.environments)
     if not names:
@@ -239,7 +243,13 @@ def _unknown(spelled: str, environments: list[str]) -> str:
 
 
 def _new(
-    session: Session, ctx: Context, *, kind: str, environment: str, revision: str, actor: Actor
+    session: Session,
+    ctx: Context,
+    *,
+    kind: DeployKind,
+    environment: str,
+    revision: str,
+    actor: Actor,
 ) -> Deploy:
     row = Deploy(
         kind=kind,
