@@ -25,7 +25,7 @@ from core.deploy.source import SourceError
 from core.deploy.spec import SpecError, SpecRefusedError, steps_for
 from core.deploy.state import DeployKind, HostStep
 from core.notifier import Notifier
-from storage.tables import Deploy
+from storage.tables import Deploy, Release
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,16 @@ class Plan(Protocol):
         ...
 
     def succeeded(
-        self, session: Session, notifier: Notifier, *, hosts: Executor, deploy: Deploy
+        self,
+        session: Session,
+        notifier: Notifier,
+        *,
+        hosts: Executor,
+        deploy: Deploy,
+        before: Release | None,
     ) -> None:
-        """In the end's unit of work, once the release runs everywhere."""
+        """In the end's unit of work, once the release runs everywhere (``before``: the
+        release that ran until now, as recorded)."""
         ...
 
     def failed(self, session: Session, *, hosts: Executor, halt: HaltError) -> None:
@@ -95,7 +102,13 @@ class DeployPlan:
             log.warning("pruning %s failed: %s", target.host.address, error)
 
     def succeeded(
-        self, session: Session, notifier: Notifier, *, hosts: Executor, deploy: Deploy
+        self,
+        session: Session,
+        notifier: Notifier,
+        *,
+        hosts: Executor,
+        deploy: Deploy,
+        before: Release | None,
     ) -> None:
         pass
 
@@ -199,23 +212,29 @@ class RollbackPlan:
         pass
 
     def succeeded(
-        self, session: Session, notifier: Notifier, *, hosts: Executor, deploy: Deploy
+        self,
+        session: Session,
+        notifier: Notifier,
+        *,
+        hosts: Executor,
+        deploy: Deploy,
+        before: Release | None,
     ) -> None:
         """The release left behind is bad, and something escaped every check: the line stops."""
         left = hosts.left_revision()
         if left is None:
             return
         who = Actor(deploy.requested_by, deploy.requested_by_name, deploy.via)
-        reason = f"rolled back by {who.called}"
-        records.mark_bad(session, environment=hosts.environment, revision=left, reason=reason)
-        if hosts.env.rollback_stops_line:
-            line.stop(
-                session,
-                notifier=notifier,
-                clock=hosts.crew.clock,
-                actor=who,
-                reason=(f"{hosts.environment} rolled back from {left[:7]} to {hosts.revision[:7]}"),
-            )
+        records.mark_bad(
+            session,
+            environment=hosts.environment,
+            revision=left,
+            reason=f"rolled back by {who.called}",
+            known=before,
+        )
+        if hosts.env.rollback_stops_line:  # (``stop_many``: the stop, without a view to return)
+            said = f"{hosts.environment} rolled back from {left[:7]} to {hosts.revision[:7]}"
+            line.stop_many(session, notifier=notifier, clock=hosts.crew.clock, causes=[(who, said)])
 
     def failed(self, session: Session, *, hosts: Executor, halt: HaltError) -> None:
         pass

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
@@ -28,17 +28,6 @@ from core.notifier import MessageRef, Notifier
 from storage.tables import Deploy, DeployHost
 
 EVERY = timedelta(milliseconds=250)
-_WRITTEN = (
-    "step",
-    "previous_revision",
-    "started_at",
-    "staged_at",
-    "activated_at",
-    "finished_at",
-    "files_sent",
-    "bytes_sent",
-    "error",
-)
 
 
 class LostError(Exception):
@@ -134,18 +123,18 @@ class Progress:
                 ticket.done = True
 
     def record(self, session: Session, moves: Sequence[Move] = ()) -> dict[int, DeployHost]:
-        """Write the moves (and what was noted) in the caller's unit of work; returns the rows as
+        """Write the moves (and what was noted) in the caller's unit of work — the rows it changes
+        updated as the session flushes them, without reading them first; returns the rows as
         they read once it commits (``keep`` them then)."""
         with self._lock:
             moves, self._noted = [*self._noted, *moves], []
         rows = {position: _copy(row) for position, row in self._rows.items()}
-        moved = {move.position for move in moves}
         for move in moves:
-            _apply(rows[move.position], move)
-        changed = [rows[position] for position in sorted(moved)]
-        if changed:
-            values = [{"id": row.id, **{k: getattr(row, k) for k in _WRITTEN}} for row in changed]
-            session.execute(update(DeployHost), values)
+            row = rows[move.position]
+            if row not in session:
+                session.add(row)
+            _apply(row, move)
+        session.flush()
         return rows
 
     def keep(self, rows: dict[int, DeployHost]) -> None:
@@ -187,8 +176,11 @@ class Progress:
 
 
 def _copy(row: DeployHost) -> DeployHost:
-    """A row apart from any session: changed here, written by ``record``."""
-    return DeployHost(**{name: getattr(row, name) for name in DeployHost.model_fields})
+    """The row as last written, apart from any session: a session it is added to writes only
+    what changed since (``make_transient_to_detached``: as if just read)."""
+    copy = DeployHost(**{name: getattr(row, name) for name in DeployHost.model_fields})
+    make_transient_to_detached(copy)
+    return copy
 
 
 def _apply(row: DeployHost, move: Move) -> None:

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from core.actor import Actor
@@ -93,13 +94,20 @@ def view(session: Session, deploy_id: int, *, health_checked: bool = False) -> D
     if deploy is None:
         raise LookupError(f"no deploy #{deploy_id}")
     assert deploy.id is not None
-    rows = session.exec(
-        select(DeployHost)
-        .where(DeployHost.deploy_id == deploy.id)
-        .order_by(col(DeployHost.position))
-    ).all()
     live = _live_revision(session, deploy.environment) if _offers_rollback(deploy) else None
+    rows = hosts(session, deploy.id)
     return view_of(deploy, rows, health_checked=health_checked, live_revision=live)
+
+
+def hosts(session: Session, deploy_id: int) -> list[DeployHost]:
+    """A deploy's hosts' rows, in the order they go live."""
+    return list(
+        session.exec(
+            select(DeployHost)
+            .where(DeployHost.deploy_id == deploy_id)
+            .order_by(col(DeployHost.position))
+        ).all()
+    )
 
 
 def view_of(
@@ -193,37 +201,62 @@ def live(session: Session, environment: str) -> Release | None:
     ).first()
 
 
-def went_live(session: Session, *, environment: str, revision: str, at: datetime) -> None:
-    """The environment runs ``revision`` now; whatever ran before has left."""
-    for other in session.exec(
-        select(Release).where(Release.environment == environment, col(Release.left_at).is_(None))
-    ).all():
-        if other.revision != revision:
+def went_live(session: Session, *, environment: str, revision: str, at: datetime) -> Release | None:
+    """The environment runs ``revision`` now; whatever ran before has left. Returns the release
+    that was live until now, if it was another one (read with the rest: one query)."""
+    rows = session.exec(
+        select(Release).where(
+            Release.environment == environment,
+            or_(col(Release.left_at).is_(None), Release.revision == revision),
+        )
+    ).all()
+    running = [row for row in rows if row.left_at is None and row.live_at is not None]
+    before = max(running, key=lambda row: row.live_at or at, default=None)
+    for other in rows:
+        if other.revision != revision and other.left_at is None:
             other.left_at = at
             session.add(other)
-    row = release(session, environment, revision) or Release(
+    row = next((row for row in rows if row.revision == revision), None) or Release(
         environment=environment, revision=revision
     )
     row.live_at, row.healthy_since, row.left_at = at, at, None
     session.add(row)
+    return before if before is not None and before.revision != revision else None
 
 
-def mark_bad(session: Session, *, environment: str, revision: str, reason: str) -> None:
-    row = release(session, environment, revision) or Release(
+def mark_bad(
+    session: Session,
+    *,
+    environment: str,
+    revision: str,
+    reason: str,
+    known: Release | None = None,
+) -> None:
+    """The release must not ship again without ``override``; ``known``: its row, when the
+    caller read it already (it is not read again)."""
+    mine = known is not None and (known.environment, known.revision) == (environment, revision)
+    row = (known if mine else release(session, environment, revision)) or Release(
         environment=environment, revision=revision
     )
     row.bad, row.bad_reason = True, reason
     session.add(row)
 
 
+def ran(session: Session, environment: str) -> list[Release]:
+    """The releases the environment has run, the most recently live first (what runs now is
+    the first that has not left)."""
+    return list(
+        session.exec(
+            select(Release)
+            .where(Release.environment == environment, col(Release.live_at).is_not(None))
+            .order_by(col(Release.live_at).desc())
+        ).all()
+    )
+
+
 def newest_first(session: Session, environment: str) -> list[str]:
     """Revisions the environment has run, the most recently live first."""
-    rows = session.exec(
-        select(Release)
-        .where(Release.environment == environment, col(Release.live_at).is_not(None))
-        .order_by(col(Release.live_at).desc())
-    ).all()
-    return [row.revision for row in rows]
+    return [row.revision for row in ran(session, environment)]
 
 
 def rollback_target(session: Session, environment: str, current: str | None) -> Release | None:

@@ -5,10 +5,11 @@ background and reports through the deploy's one progress message.
 """
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from core import audit, line
@@ -25,6 +26,7 @@ from core.deployable import Ask as DeployAsk
 from core.deployable import busy, may_deploy, user_may_deploy
 from core.notifier import MessageRef, Notifier
 from core.refusal import Refusal
+from storage.database import scrubbed
 from storage.ids import fits
 from storage.tables import Deploy, DeployHost, Stoppage
 
@@ -43,6 +45,14 @@ class RollbackWish:
     environment: str | None = None
     revision: str | None = None
     confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which revision, to which environment: both found to exist."""
+
+    environment: str
+    revision: str
 
 
 @dataclass(frozen=True)
@@ -101,37 +111,53 @@ def deploy(
         return revision
     detail = f"{revision[:7]} to {found}"
     detail += f" (fix: {wish.fix_reason})" if wish.fix_reason else ""
-    stopped = line.peek(session, clock=ctx.clock).stoppage
-    fix = wish.fix_reason is not None and stopped is not None
+    where = Where(found, revision)
+    return _deploy(
+        session, ctx, actor=actor, wish=wish, where=where, record=partial(record, detail=detail)
+    )
+
+
+def _deploy(
+    session: Session, ctx: Context, *, actor: Actor, wish: DeployWish, where: Where, record: partial
+) -> Accepted | Refusal:
+    """A revision that exists, to an environment that does: checked, recorded, started — the
+    line read once, for the checks and for a fix's word in the stoppage's thread."""
+    now = line.current(session)
+    fix = wish.fix_reason is not None and now.stoppage_id is not None
     refusal = may_deploy(
         session,
         config=ctx.config,
         clock=ctx.clock,
-        revision=revision,
-        environment=found,
+        revision=where.revision,
+        environment=where.environment,
         actor=actor,
         fix=fix,
         override_bad=wish.override_bad,
         again=wish.again,
+        line=now,
     )
     if refusal is not None:
-        record(outcome=Outcome.REFUSED, detail=detail, message=refusal.reason)
+        record(outcome=Outcome.REFUSED, message=refusal.reason)
         return refusal
-    bad = records.release(session, found, revision) if wish.override_bad else None
-    row = _new(
-        session, ctx, kind=DeployKind.DEPLOY, environment=found, revision=revision, actor=actor
+    bad = records.release(session, where.environment, where.revision) if wish.override_bad else None
+    row, hosts = _new(
+        session,
+        ctx,
+        kind=DeployKind.DEPLOY,
+        where=where,
+        actor=actor,
+        fix_reason=wish.fix_reason if fix else None,
+        overrode=(bad.bad_reason or "marked bad") if bad is not None and bad.bad else None,
     )
-    row.fix_reason = wish.fix_reason if fix else None
-    row.overrode = (bad.bad_reason or "marked bad") if bad is not None and bad.bad else None
-    if ctx.config.environments[found].require_approval:
-        return _await_approval(session, ctx, row, record=partial(record, detail=detail))
-    started = _start(session, ctx, row)
+    if ctx.config.environments[where.environment].require_approval:
+        return _await_approval(session, ctx, row, hosts, record=record)
+    started = _start(session, ctx, row, hosts)
     if isinstance(started, Refusal):
-        record(outcome=Outcome.REFUSED, detail=detail, message=started.reason)
+        record(outcome=Outcome.REFUSED, message=started.reason)
         return started
-    if fix and stopped is not None:
-        _tell_stoppage(session, ctx, stopped.id, started)
-    record(outcome=Outcome.OK, detail=detail, message=f"deploy #{started.id}")
+    if fix and now.stoppage_id is not None:
+        _tell_stoppage(session, ctx, now.stoppage_id, started)
+    record(outcome=Outcome.OK, message=f"deploy #{started.id}")
     return Accepted(started)
 
 
@@ -188,10 +214,9 @@ def rollback(
     if question is not None:
         record(outcome=Outcome.REFUSED, detail=detail, message="needs confirmation")
         return ConfirmRollback(found, target, question)
-    row = _new(
-        session, ctx, kind=DeployKind.ROLLBACK, environment=found, revision=target, actor=actor
-    )
-    started = _start(session, ctx, row)
+    where = Where(found, target)
+    row, hosts = _new(session, ctx, kind=DeployKind.ROLLBACK, where=where, actor=actor)
+    started = _start(session, ctx, row, hosts)
     if isinstance(started, Refusal):
         record(outcome=Outcome.REFUSED, detail=detail, message=started.reason)
         return started
@@ -247,28 +272,38 @@ def _new(
     ctx: Context,
     *,
     kind: DeployKind,
-    environment: str,
-    revision: str,
+    where: Where,
     actor: Actor,
-) -> Deploy:
+    fix_reason: str | None = None,
+    overrode: str | None = None,
+) -> tuple[Deploy, list[DeployHost]]:
+    """The deploy and its hosts, recorded; the hosts as written (the view needs no query)."""
     row = Deploy(
         kind=kind,
-        environment=environment,
-        revision=revision,
+        environment=where.environment,
+        revision=where.revision,
         requested_at=ctx.clock.now(),
         requested_by=actor.id,
         requested_by_name=actor.name,
         via=actor.via,
         holder=ctx.holder,
-        committed_at=_committed(ctx, revision),
+        committed_at=_committed(ctx, where.revision),
+        fix_reason=fix_reason,
+        overrode=overrode,
     )
     session.add(row)
     session.flush()
-    hosts = ctx.config.environments[environment].hosts
-    for position, host in enumerate(hosts):
-        session.add(DeployHost(deploy_id=row.id, position=position, address=host.address))
-    session.flush()
-    return row
+    environment = ctx.config.environments[where.environment]
+    hosts = [
+        DeployHost(deploy_id=row.id, position=position, address=host.address)
+        for position, host in enumerate(environment.hosts)
+    ]
+    values = [
+        scrubbed(session, {"deploy_id": h.deploy_id, "position": h.position, "address": h.address})
+        for h in hosts
+    ]
+    session.execute(insert(DeployHost), values)  # one statement: twenty hosts, one insert
+    return row, hosts
 
 
 def _committed(ctx: Context, revision: str) -> datetime | None:
@@ -281,7 +316,9 @@ def _committed(ctx: Context, revision: str) -> datetime | None:
         return None
 
 
-def _start(session: Session, ctx: Context, row: Deploy) -> DeployView | Refusal:
+def _start(
+    session: Session, ctx: Context, row: Deploy, hosts: list[DeployHost] | None = None
+) -> DeployView | Refusal:
     """Take the environment's lock and post the progress message."""
     assert row.id is not None
     holding = lease.acquire(
@@ -296,28 +333,31 @@ def _start(session: Session, ctx: Context, row: Deploy) -> DeployView | Refusal:
         session.flush()  # the hosts go first: they reference the deploy (PostgreSQL checks)
         session.delete(row)  # never ran: the audit row tells the story
         return refusal
-    view = _view(session, ctx, row.id)
+    view = _view(session, ctx, row, hosts)
     if row.message_id is None:
         row.message_id = ctx.notifier.post(DeployProgress(view)).id
     else:
         ctx.notifier.update(MessageRef(row.message_id), DeployProgress(view))
     session.add(row)
-    return _view(session, ctx, row.id)
+    return replace(view, message_id=row.message_id)
 
 
 def _hosts(session: Session, deploy_id: int) -> list[DeployHost]:
     return list(session.exec(select(DeployHost).where(DeployHost.deploy_id == deploy_id)).all())
 
 
-def _await_approval(session: Session, ctx: Context, row: Deploy, *, record: partial) -> Accepted:
+def _await_approval(
+    session: Session, ctx: Context, row: Deploy, hosts: list[DeployHost], *, record: partial
+) -> Accepted:
     assert row.id is not None
     row.status = DeployState.AWAITING_APPROVAL.value
     session.add(row)
     session.flush()
-    row.message_id = ctx.notifier.post(ApprovalNeeded(_view(session, ctx, row.id))).id
+    view = _view(session, ctx, row, hosts)
+    row.message_id = ctx.notifier.post(ApprovalNeeded(view)).id
     session.add(row)
     record(outcome=Outcome.OK, message=f"deploy #{row.id} awaits approval")
-    return Accepted(_view(session, ctx, row.id))
+    return Accepted(replace(view, message_id=row.message_id))
 
 
 def _approval_refusal(
@@ -348,10 +388,15 @@ def _tell_stoppage(session: Session, ctx: Context, stoppage_id: int, view: Deplo
         ctx.notifier.reply(MessageRef(stoppage.thread_id), FixShipping(view))
 
 
-def _view(session: Session, ctx: Context, deploy_id: int) -> DeployView:
-    row = session.get(Deploy, deploy_id)
-    assert row is not None
-    return records.view(session, deploy_id, health_checked=_health(ctx.config, row.environment))
+def _view(
+    session: Session, ctx: Context, row: Deploy, hosts: list[DeployHost] | None
+) -> DeployView:
+    """The deploy as its message shows it; from ``hosts`` when the request just wrote them."""
+    assert row.id is not None
+    checked = _health(ctx.config, row.environment)
+    if hosts is None:
+        return records.view(session, row.id, health_checked=checked)
+    return records.view_of(row, hosts, health_checked=checked)
 
 
 def _health(config: AndonConfig, environment: str) -> bool:

@@ -33,8 +33,8 @@ from core.deploy.progress import LostError, Progress
 from core.deploy.spec import server_steps
 from core.deploy.state import DeployKind, DeployState, move
 from core.home import viewers
-from core.notifier import MessageRef
-from storage.tables import Deploy
+from core.notifier import MessageRef, Notifier
+from storage.tables import Deploy, Release
 
 log = logging.getLogger(__name__)
 
@@ -125,15 +125,14 @@ class _Run:
             rows = self.progress.record(session)
             now = clock.now()
             left = hosts.left_revision()
-            replaced = self._replaced(session, environment)
             move(deploy, DeployState.SUCCEEDED)
             deploy.finished_at = now
             session.add(deploy)
-            records.went_live(session, environment=environment, revision=self.revision, at=now)
-            if replaced is not None and replaced.message_id is not None:
-                # its *Roll back* button can no longer work: the message loses it
-                shown = DeployProgress(records.view(session, replaced.id))
-                notifier.update(MessageRef(replaced.message_id), shown)
+            before = records.went_live(
+                session, environment=environment, revision=self.revision, at=now
+            )
+            if before is not None:
+                self._replaced(session, notifier, before)
             if left is not None:  # and so do the buttons of the pages that suspect it
                 suspects.release_replaced(
                     session,
@@ -144,25 +143,27 @@ class _Run:
                     revision=left,
                 )
             lease.release(session, environment=environment, deploy_id=self.deploy_id)
-            plan.succeeded(session, notifier, hosts=hosts, deploy=deploy)
+            plan.succeeded(session, notifier, hosts=hosts, deploy=deploy, before=before)
             viewers.changed(session, clock=clock)
             self.progress.show(session, notifier, deploy, rows, force=True)
         self.progress.keep(rows)
         return DeployState.SUCCEEDED
 
-    def _replaced(self, session: Session, environment: str) -> Deploy | None:
-        """The deploy whose release runs until this one goes live — its message offers to roll
-        back from it, which stops making sense once something else runs."""
-        live = records.live(session, environment)
-        if live is None or live.revision == self.revision:
-            return None
-        return session.exec(
+    def _replaced(self, session: Session, notifier: Notifier, before: Release) -> None:
+        """The deploy whose release ran until now offered to roll back from it, which stops
+        making sense once something else runs: its message loses the *Roll back* button."""
+        replaced = session.exec(
             select(Deploy)
-            .where(Deploy.environment == environment, Deploy.kind == DeployKind.DEPLOY)
-            .where(Deploy.revision == live.revision, Deploy.status == DeployState.SUCCEEDED.value)
-            .where(Deploy.id != self.deploy_id)
+            .where(Deploy.environment == before.environment, Deploy.kind == DeployKind.DEPLOY)
+            .where(Deploy.revision == before.revision)
+            .where(Deploy.status == DeployState.SUCCEEDED.value, Deploy.id != self.deploy_id)
             .order_by(col(Deploy.id).desc())
         ).first()
+        if replaced is None or replaced.id is None or replaced.message_id is None:
+            return
+        rows = records.hosts(session, replaced.id)
+        shown = records.view_of(replaced, rows, health_checked=False, live_revision=self.revision)
+        notifier.update(MessageRef(replaced.message_id), DeployProgress(shown))
 
     def _fail(self, halt: HaltError) -> DeployState:
         sentence = f"{self.kind} of {self.revision[:7]} failed: {halt}"
@@ -177,14 +178,9 @@ class _Run:
             lease.release(session, environment=deploy.environment, deploy_id=self.deploy_id)
             if self.plan is not None and self.hosts is not None:
                 self.plan.failed(session, hosts=self.hosts, halt=halt)
-            if halt.stops_line:
-                line.stop(
-                    session,
-                    notifier=notifier,
-                    clock=self.crew.clock,
-                    actor=DEPLOY_ACTOR,
-                    reason=sentence,
-                )
+            if halt.stops_line:  # (``stop_many``: the stop, without a view to return)
+                causes = [(DEPLOY_ACTOR, sentence)]
+                line.stop_many(session, notifier=notifier, clock=self.crew.clock, causes=causes)
             viewers.changed(session, clock=self.crew.clock)
             self.progress.show(session, notifier, deploy, rows, force=True)
         self.progress.keep(rows)
