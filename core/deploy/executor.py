@@ -67,9 +67,9 @@ class Executor:
     steps: Steps
     progress: Progress
     bundle: Bundle | None = None
-    targets: list[Target] = field(default_factory=list)
-    connections: dict[int, Connection] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    targets: list[Target] = field(default_factory=list, init=False)
+    connections: dict[int, Connection] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.targets = [
@@ -93,7 +93,6 @@ class Executor:
     def activate(self, group: Sequence[Target], *, limit: int) -> Failures:
         """Flip the batch live: ``activating`` on record first, then the flips, then each host
         settles; returns the hosts that failed (already recorded as failed)."""
-        self.checkpoint()
         self.progress.write(self.moves(group, HostStep.ACTIVATING))
 
         def flip(target: Target) -> None:

@@ -11,7 +11,6 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 from sqlmodel import Session
 
@@ -30,24 +29,25 @@ from storage.tables import Deploy, Release
 log = logging.getLogger(__name__)
 
 
-class Plan(Protocol):
+class Plan:
+    """What a run of one kind does; what it does not do, it leaves to these no-ops."""
+
     kind: DeployKind
 
     def prepare(self, hosts: Executor, *, workdir: Path) -> None:
         """Everything before the first host goes live."""
-        ...
+        raise NotImplementedError
 
     def batches(self, hosts: Executor) -> list[list[Target]]:
         """The hosts that go live together, in order."""
-        ...
+        raise NotImplementedError
 
     def activate(self, hosts: Executor, group: Sequence[Target]) -> None:
         """One batch live, or ``HaltError``."""
-        ...
+        raise NotImplementedError
 
     def finish(self, hosts: Executor) -> None:
         """After the last batch, before the end is recorded."""
-        ...
 
     def succeeded(
         self,
@@ -60,14 +60,12 @@ class Plan(Protocol):
     ) -> None:
         """In the end's unit of work, once the release runs everywhere (``before``: the
         release that ran until now, as recorded)."""
-        ...
 
     def failed(self, session: Session, *, hosts: Executor, halt: HaltError) -> None:
         """In the end's unit of work, once the run has failed."""
-        ...
 
 
-class DeployPlan:
+class DeployPlan(Plan):
     kind = DeployKind.DEPLOY
 
     def prepare(self, hosts: Executor, *, workdir: Path) -> None:
@@ -100,17 +98,6 @@ class DeployPlan:
 
         for target, error in hosts.each(hosts.targets, prune, limit=keep, mark=False):
             log.warning("pruning %s failed: %s", target.host.address, error)
-
-    def succeeded(
-        self,
-        session: Session,
-        notifier: Notifier,
-        *,
-        hosts: Executor,
-        deploy: Deploy,
-        before: Release | None,
-    ) -> None:
-        pass
 
     def failed(self, session: Session, *, hosts: Executor, halt: HaltError) -> None:
         if halt.unhealthy:
@@ -174,7 +161,7 @@ class DeployPlan:
             hosts.command(connection, command, cwd=cwd, host=address, label="before")
 
 
-class RollbackPlan:
+class RollbackPlan(Plan):
     kind = DeployKind.ROLLBACK
 
     def prepare(self, hosts: Executor, *, workdir: Path) -> None:
@@ -208,9 +195,6 @@ class RollbackPlan:
         if failures:
             raise _halt(failures)
 
-    def finish(self, hosts: Executor) -> None:
-        pass
-
     def succeeded(
         self,
         session: Session,
@@ -235,9 +219,6 @@ class RollbackPlan:
         if hosts.env.rollback_stops_line:  # (``stop_many``: the stop, without a view to return)
             said = f"{hosts.environment} rolled back from {left[:7]} to {hosts.revision[:7]}"
             line.stop_many(session, notifier=notifier, clock=hosts.crew.clock, causes=[(who, said)])
-
-    def failed(self, session: Session, *, hosts: Executor, halt: HaltError) -> None:
-        pass
 
 
 _PLANS: dict[DeployKind, Plan] = {

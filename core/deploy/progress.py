@@ -66,13 +66,13 @@ class Progress:
     clock: Clock
     deploy_id: int
     health_checked: bool = False
-    _rows: dict[int, DeployHost] = field(default_factory=dict)
-    _noted: list[Move] = field(default_factory=list)
-    _queue: list[_Ticket] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)  # the queue and the notes
-    _pen: threading.Lock = field(default_factory=threading.Lock)  # one write at a time
-    _shown_at: datetime | None = None
-    _shown_in_batch: bool = False
+    _rows: dict[int, DeployHost] = field(default_factory=dict, init=False)
+    _noted: list[Move] = field(default_factory=list, init=False)
+    _queue: list[_Ticket] = field(default_factory=list, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)  # queue, notes
+    _pen: threading.Lock = field(default_factory=threading.Lock, init=False)  # one write at a time
+    _shown_at: datetime | None = field(default=None, init=False)
+    _shown_in_batch: bool = field(default=False, init=False)
 
     def begin(self, session: Session, notifier: Notifier, deploy: Deploy) -> None:
         """The run starts (in the caller's unit of work): its hosts read, its message shown."""
@@ -107,27 +107,32 @@ class Progress:
     def _write_waiting(self) -> None:
         with self._lock:
             tickets, self._queue = self._queue, []
-            moves, self._noted = self._noted, []
-        moves += [move for ticket in tickets for move in ticket.moves]
+            noted, self._noted = self._noted, []
+        moves = [*noted, *(move for ticket in tickets for move in ticket.moves)]
         try:
             with self.units() as (session, notifier):
                 deploy = self.mine(session)
-                rows = self.record(session, moves)
+                rows = self._record(session, moves)
                 self.show(session, notifier, deploy, rows)
             self.keep(rows)
         except BaseException as error:  # every host whose step rode in this write hears it
+            self.note(noted)  # and what was noted waits for the end's write
             for ticket in tickets:
                 ticket.error = error
         finally:
             for ticket in tickets:
                 ticket.done = True
 
-    def record(self, session: Session, moves: Sequence[Move] = ()) -> dict[int, DeployHost]:
-        """Write the moves (and what was noted) in the caller's unit of work — the rows it changes
-        updated as the session flushes them, without reading them first; returns the rows as
+    def record(self, session: Session) -> dict[int, DeployHost]:
+        """What was noted, written in the caller's unit of work (the end's); returns the rows as
         they read once it commits (``keep`` them then)."""
         with self._lock:
-            moves, self._noted = [*self._noted, *moves], []
+            noted, self._noted = self._noted, []
+        return self._record(session, noted)
+
+    def _record(self, session: Session, moves: Sequence[Move]) -> dict[int, DeployHost]:
+        """The rows a move changes are added to the session as last written, so it writes what
+        changed without reading them first (and scrubs it as it scrubs every row)."""
         rows = {position: _copy(row) for position, row in self._rows.items()}
         for move in moves:
             row = rows[move.position]

@@ -4,7 +4,6 @@ A request answers at once (Slack wants an answer in three seconds); the run happ
 background and reports through the deploy's one progress message.
 """
 
-import difflib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -18,9 +17,10 @@ from core.audit import Outcome
 from core.clock import Clock
 from core.config import AndonConfig
 from core.deploy import lease, records, rollback_to
+from core.deploy.named import ChooseEnvironment, environment_named, revision_named
 from core.deploy.notices import ApprovalNeeded, DeployProgress, FixShipping
 from core.deploy.records import DeployView
-from core.deploy.source import Source, SourceError, plausible
+from core.deploy.source import Source, SourceError
 from core.deploy.state import DeployKind, DeployState, move
 from core.deployable import Ask as DeployAsk
 from core.deployable import busy, may_deploy, user_may_deploy
@@ -67,12 +67,6 @@ class Accepted:
 
 
 @dataclass(frozen=True)
-class ChooseEnvironment:
-    kind: DeployKind
-    names: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class ConfirmRollback:
     """A rollback across migrations: the schema may not go back with the code."""
 
@@ -96,7 +90,7 @@ def deploy(
     session: Session, ctx: Context, *, actor: Actor, wish: DeployWish
 ) -> Accepted | ChooseEnvironment | Refusal:
     record = partial(audit.record, session, clock=ctx.clock, actor=actor, action="deploy")
-    found = _environment(ctx.config, wish.environment, DeployKind.DEPLOY)
+    found = environment_named(ctx.config, wish.environment, DeployKind.DEPLOY)
     if isinstance(found, ChooseEnvironment) and wish.revision is not None:
         # "/deploy prodution": a mistyped environment, not a question of which one
         unknown = _revision(ctx, wish.revision)
@@ -191,7 +185,7 @@ def rollback(
 ) -> Accepted | ChooseEnvironment | ConfirmRollback | Refusal:
     """Back to the newest earlier release that is not bad; allowed while the line is stopped."""
     record = partial(audit.record, session, clock=ctx.clock, actor=actor, action="rollback")
-    found = _environment(ctx.config, wish.environment, DeployKind.ROLLBACK)
+    found = environment_named(ctx.config, wish.environment, DeployKind.ROLLBACK)
     if not isinstance(found, str):
         record(outcome=Outcome.REFUSED, detail=wish.revision or "", message=_said(found))
         return found
@@ -227,44 +221,8 @@ def rollback(
 # --- the steps -------------------------------------------------------------------------------
 
 
-def _environment(
-    config: AndonConfig, name: str | None, kind: DeployKind
-) -> str | ChooseEnvironment | Refusal:
-    names = tuple(config.environments)
-    if not names:
-        return Refusal(
-            "No environments are configured — add `[environments.<name>]` to andon.toml."
-        )
-    if name is None:
-        return names[0] if len(names) == 1 else ChooseEnvironment(kind, names)
-    if name not in config.environments:
-        return Refusal(f"{name!r} is not an environment; there are: {', '.join(names)}.")
-    return name
-
-
 def _revision(ctx: Context, spelled: str) -> str | Refusal:
-    if ctx.source is None or ctx.config.repo is None:
-        return Refusal("Deploys are cut from `[repo] path`, and andon.toml has none.")
-    if not plausible(spelled):
-        return Refusal(f"{spelled[:60]!r} is not a revision: give a sha, a branch or a tag.")
-    try:
-        sha = ctx.source.resolve(spelled)
-    except SourceError as error:
-        return Refusal(str(error))
-    if sha is None:
-        return Refusal(_unknown(spelled, list(ctx.config.environments)))
-    return sha
-
-
-def _unknown(spelled: str, environments: list[str]) -> str:
-    """Neither a revision of the line's repository nor an environment: say which exist, and the
-    likeliest meant (never the server's paths)."""
-    said = f"{spelled[:60]!r} is neither a revision of the line's repository nor an environment"
-    if not environments:
-        return f"{said}: give a sha, a branch or a tag."
-    close = difflib.get_close_matches(spelled, environments, n=1, cutoff=0.6)
-    meant = f" Did you mean `{close[0]}`?" if close else ""
-    return f"{said}; the environments are {', '.join(environments)}.{meant}"
+    return revision_named(spelled, source=ctx.source, config=ctx.config)
 
 
 def _new(

@@ -133,7 +133,7 @@ class _Run:
             )
             if before is not None:
                 self._replaced(session, notifier, before)
-            if left is not None:  # and so do the buttons of the pages that suspect it
+            if left is not None:  # the pages that suspect the release left lose its button too
                 suspects.release_replaced(
                     session,
                     notifier=notifier,
