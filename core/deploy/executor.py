@@ -1,10 +1,11 @@
 """The hosts of one run, worked on in parallel: connections, safe points, flips, health, revert.
 
 What a deploy and a rollback do differently is their plan's (``core/deploy/plan.py``); what
-they do alike to hosts is here. A batch goes live in three moves, each on record before the
-next begins: every host of the batch ``activating`` (in one write, before the first flip),
-the flips, then ``active`` — and, once each host has run its ``after_activate`` commands and
-passed its health check, ``healthy``. When Andon stops (``stopping``), work ends at the next
+they do alike to hosts is here. A batch goes live in three moves: every host of the batch
+``activating`` (one write, before the first flip), the flips, then ``active`` (one write,
+before any host is waited on) and, once each host has run its ``after_activate`` commands and
+passed its health check, ``healthy``. With nothing to wait for, ``active`` and ``healthy`` go
+on record together with the next write. When Andon stops (``stopping``), work ends at the next
 safe point — before a host stages or flips, between batches, while a health check waits —
 with every step so far on record, as a kill would leave it: the restart sweep settles it.
 """
