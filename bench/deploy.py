@@ -13,14 +13,15 @@ filesystem. Three measurements:
    (its connections in the pool); (b) the whole rollback as ``/rollback <env> <sha>`` runs it:
    ``Andon.execute`` (audit row, deploy and host rows, the environment's lock, the progress
    message queued in the outbox, all in SQLite) and the ``Deployer``'s thread running
-   ``core.deploy.run`` (a record per host step, the progress message updated at each, the release
-   marked bad and the line stopped at the end) — cold (the deployer's transports closed first)
-   and warm (the next rollback, through the connections the last one left in the pool). The hosts
-   hold two releases, deployed by the engine itself first, so the database knows both. No
-   after_activate, no health check. **Target**: 20 hosts under 0.5 s cold and 50 ms warm. Then
-   one more warm rollback of 20 hosts with clocks around every unit of work and SSH call, to see
-   where its time goes, and warm rollbacks with one part of the engine made a no-op by this
-   script (what-ifs, not Andon's behaviour), to see what each part costs.
+   ``core.deploy.run`` (the hosts' steps recorded together, the progress message updated at the
+   start and the end, the release marked bad and the line stopped at the end) — cold (the
+   deployer's transports closed first) and warm (the next rollback, through the connections the
+   last one left in the pool). The hosts hold two releases, deployed by the engine itself first,
+   so the database knows both. No after_activate, no health check. **Target**: 20 hosts under
+   0.5 s cold and 50 ms warm. Then one more warm rollback of 20 hosts with clocks around every
+   unit of work and SSH call, to see where its time goes, and warm rollbacks with one part of the
+   engine made a no-op by this script (what-ifs, not Andon's behaviour), to see what each part
+   costs.
 2. **Redeploy of a 50 MB tree of 5,000 files (random bytes, seeded) with 1 % of them changed**,
    to one host: ``releases.stage`` with no live release (the full upload), ``releases.stage``
    with the previous release live (Andon's delta: a hard-linked copy, the changed files, a
@@ -93,7 +94,7 @@ from core.ci.report import BuildReport, BuildStatus  # noqa: E402
 from core.config import load as load_config  # noqa: E402
 from core.config_hosts import Host  # noqa: E402
 from core.deploy import manifest, records, releases  # noqa: E402
-from core.deploy import run as engine  # noqa: E402
+from core.deploy.progress import Progress  # noqa: E402
 from core.deploy.request import Accepted  # noqa: E402
 from core.deploy.state import DeployState  # noqa: E402
 from core.deploy.transport import Connection, Transport  # noqa: E402
@@ -465,8 +466,8 @@ UNIT_WAIT = "unit of work: waiting for the SQLite writer lock"
 UNIT_WORK = "unit of work: its statements and the progress message"
 UNIT_COMMIT = "unit of work: flush and COMMIT"
 ANNOUNCE = (
-    "… of which the progress message: `_Job._announce` (`records.view` of the deploy and its "
-    "hosts, rendered, the outbox's update queued)"
+    "… of which the progress message: `Progress.show` (the deploy's view from the host rows it "
+    "keeps, rendered, the outbox's update queued)"
 )
 
 
@@ -493,18 +494,18 @@ def clocked_rollback(lab: Lab, size: int) -> dict[str, Any]:
     crew = deployer.crew
     clocks = Clocks()
     units, transport_for = crew.units, crew.transport_for
-    announce = engine._Job._announce
+    announce = Progress.show
 
-    def clocked_announce(job: Any, *args: Any, **kwargs: Any) -> None:
+    def clocked_announce(progress: Any, *args: Any, **kwargs: Any) -> None:
         started = time.perf_counter()
         try:
-            announce(job, *args, **kwargs)
+            announce(progress, *args, **kwargs)
         finally:
             clocks.add(ANNOUNCE, _since(started))
 
     crew.units = clocked_units(units, clocks)
     crew.transport_for = lambda environment: ClockedTransport(transport_for(environment), clocks)
-    engine._Job._announce = clocked_announce  # type: ignore[method-assign]
+    Progress.show = clocked_announce  # type: ignore[method-assign]
     paths = [str(h.path) for h in lab.hosts[size]]
     as_recorded(lab, size)
     try:
@@ -513,7 +514,7 @@ def clocked_rollback(lab: Lab, size: int) -> dict[str, Any]:
         took = rollback(lab, size, lab.other(live_on(paths[0])))
     finally:
         crew.units, crew.transport_for = units, transport_for
-        engine._Job._announce = announce  # type: ignore[method-assign]
+        Progress.show = announce  # type: ignore[method-assign]
     return {
         "hosts": size,
         "total_s": took["total_s"],
@@ -528,14 +529,17 @@ WHAT_IFS = (
     ("as_is", "as Andon runs it (the same warm rollback, for reference)", {}),
     (
         "no_announce",
-        "`_Job._announce` a no-op: the host steps recorded, the progress message never updated",
-        {"_announce": lambda job, *args, **kwargs: None},
+        "`Progress.show` a no-op: the host steps recorded, the progress message never updated",
+        {"show": lambda progress, *args, **kwargs: None},
     ),
     (
         "no_marks",
-        "`_Job._mark_all` a no-op: no per-host record, no update (the message still at begin"
-        " and end)",
-        {"_mark_all": lambda job, *args, **kwargs: None},
+        "`Progress.write` and `Progress.note` no-ops: no per-host record before the end, no"
+        " update (the message still at begin and end)",
+        {
+            "write": lambda progress, *args, **kwargs: None,
+            "note": lambda progress, *args, **kwargs: None,
+        },
     ),
 )
 
@@ -545,15 +549,15 @@ def what_ifs(lab: Lab, size: int, rounds: int) -> dict[str, list[float]]:
     paths = [str(h.path) for h in lab.hosts[size]]
     for r in range(rounds):
         for name, _, patches in _rotated(WHAT_IFS, r):
-            saved = {attribute: getattr(engine._Job, attribute) for attribute in patches}
+            saved = {attribute: getattr(Progress, attribute) for attribute in patches}
             as_recorded(lab, size)
             try:
                 for attribute, replacement in patches.items():
-                    setattr(engine._Job, attribute, replacement)
+                    setattr(Progress, attribute, replacement)
                 took = rollback(lab, size, lab.other(live_on(paths[0])))
             finally:
                 for attribute, original in saved.items():
-                    setattr(engine._Job, attribute, original)
+                    setattr(Progress, attribute, original)
             found[name].append(took["total_s"])
     return found
 

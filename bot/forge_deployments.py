@@ -13,6 +13,7 @@ from bot.forges import GITHUB_API_VERSION, TIMEOUT
 from core.config_hosts import Environment
 from core.deploy.forge_deployments import Created, ForgeDeploymentError
 from core.deploy.forge_records import DeployFacts, Shown
+from core.deploy.state import DeployKind
 from core.words import span
 
 MAX_DESCRIPTION = 140  # GitHub refuses longer status descriptions
@@ -150,7 +151,7 @@ def production(environments: Mapping[str, Environment], name: str) -> bool:
 def summary(deploy: DeployFacts) -> str:
     """The deployment's description: what, by whom, from where."""
     short = deploy.revision[:7]
-    if deploy.kind == "rollback":
+    if deploy.kind == DeployKind.ROLLBACK:
         text = f"Rollback of {deploy.environment} to {short} by {deploy.by} ({deploy.via})"
     else:
         text = f"Deploy of {short} to {deploy.environment} by {deploy.by} ({deploy.via})"
@@ -162,7 +163,7 @@ def summary(deploy: DeployFacts) -> str:
 def progress(deploy: DeployFacts, state: Shown) -> str:
     """A status's description: where the deploy is, and how it ended."""
     short, environment = deploy.revision[:7], deploy.environment
-    rollback = deploy.kind == "rollback"
+    rollback = deploy.kind == DeployKind.ROLLBACK
     took = ""
     if deploy.started_at is not None and deploy.finished_at is not None:
         took = f" in {span(deploy.finished_at - deploy.started_at)}"

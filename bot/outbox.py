@@ -40,6 +40,9 @@ class Outbox:
         self._clock = clock
         self._render = render
         self.queued = 0
+        # Rows of this unit of work's messages, held so the session (whose identity map lets go
+        # of rows nobody holds) need not read a parent again for its next reply or update.
+        self._rows: dict[int, OutboxMessage] = {}
 
     def post(self, notice: Notice) -> MessageRef:
         return self._queue(
@@ -150,9 +153,10 @@ class Outbox:
         return parent
 
     def _parent(self, ref: MessageRef) -> OutboxMessage:
-        parent = self._session.get(OutboxMessage, ref.id)
+        parent = self._rows.get(ref.id) or self._session.get(OutboxMessage, ref.id)
         if parent is None:
             raise LookupError(f"no message #{ref.id} to reply to or update")
+        self._rows[ref.id] = parent
         return parent
 
     def _queue(
@@ -178,6 +182,7 @@ class Outbox:
         self._session.flush()
         self.queued += 1
         assert row.id is not None
+        self._rows[row.id] = row
         return MessageRef(row.id)
 
 

@@ -10,10 +10,10 @@ the table grow.
 from datetime import timedelta
 
 from sqlalchemy import delete, not_, or_
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from core.clock import Clock
+from storage.database import insert_for, scrubbed
 from storage.tables import InboundDelivery
 
 SLACK = "slack"  # the source of Slack's event ids; "slack:<kind>" for its other request keys
@@ -22,13 +22,12 @@ WEBHOOK_KEPT = timedelta(days=30)
 
 
 def first_time(session: Session, *, clock: Clock, source: str, key: str) -> bool:
-    """Mark the delivery seen in the caller's transaction; False when it was seen before."""
-    try:
-        with session.begin_nested():
-            session.add(InboundDelivery(source=source, key=key[:255], at=clock.now()))
-    except IntegrityError:
-        return False
-    return True
+    """Mark the delivery seen in the caller's transaction; False when it was seen before (one
+    statement: a key already there is left alone)."""
+    values = scrubbed(session, {"source": source, "key": key[:255]})
+    seen = insert_for(session)(InboundDelivery).values(**values, at=clock.now())
+    added = seen.on_conflict_do_nothing().returning(InboundDelivery.source)
+    return session.execute(added).first() is not None
 
 
 def forget_old(session: Session, *, clock: Clock) -> int:

@@ -19,8 +19,9 @@ from core.config import AndonConfig, CiConfig
 from core.deploy import lease, records
 from core.deploy.auto import AUTO_ACTOR
 from core.deploy.records import DeployView
-from core.line import LineState, peek
+from core.line import LineNow, LineState, current
 from core.refusal import Refusal
+from core.stoppage import view as stoppage_view
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Ask:
     fix: bool = False  # ``fix: <reason>``: a green fix may ship while the line is stopped
     override_bad: bool = False  # ``override``: ship a release marked bad anyway
     again: bool = False  # ``again``: deploy the revision that is live once more, on purpose
+    line: LineNow | None = None  # the line as the request already read it (else read here)
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,14 @@ def user_may_deploy(session: Session, ask: Ask) -> Refusal | None:
 
 
 def line_runs(session: Session, ask: Ask) -> Blocker | None:
-    status = peek(session, clock=ask.clock)
-    if ask.fix or status.state == LineState.RUNNING or status.stoppage is None:
+    now = ask.line or current(session)
+    if ask.fix or now.state == LineState.RUNNING or now.stoppage_id is None:
         return None
-    stoppage = status.stoppage
+    stoppage = stoppage_view(session, now.stoppage_id)
+    if stoppage is None:
+        return None
     return Blocker(
-        f"The line is stopped since {words.at(status.since, now=status.now)} by "
+        f"The line is stopped since {words.at(now.since, now=ask.clock.now())} by "
         f"{stoppage.opened_by.called}: {stoppage.reason}",
         step="deploys wait for `/line start`",
         clears="fix: <why>",
@@ -204,10 +208,12 @@ def may_deploy(
     fix: bool = False,
     override_bad: bool = False,
     again: bool = False,
+    line: LineNow | None = None,
 ) -> Refusal | None:
     """``None`` means yes; a ``Refusal`` names every condition in the way (who may deploy
-    first and alone: a person who may not learns that, not the state of the line)."""
-    ask = Ask(config, clock, revision, environment, actor, fix, override_bad, again)
+    first and alone: a person who may not learns that, not the state of the line). ``line`` is
+    the line as the caller read it, so it is read once per request."""
+    ask = Ask(config, clock, revision, environment, actor, fix, override_bad, again, line)
     refusal = user_may_deploy(session, ask)
     if refusal is not None:
         return refusal

@@ -107,6 +107,15 @@ class LineStarted(Notice):
 
 
 @dataclass(frozen=True)
+class LineNow:
+    """The line's own row: whether it runs, since when, and which stoppage is open."""
+
+    state: LineState
+    since: datetime
+    stoppage_id: int | None
+
+
+@dataclass(frozen=True)
 class LineStatus:
     state: LineState
     since: datetime
@@ -136,11 +145,18 @@ class Started:
 # --- the commands ----------------------------------------------------------------------------
 
 
+def current(session: Session) -> LineNow:
+    """Whether the line runs, in one query: what a request on the hot path reads once and hands
+    to whatever else needs it (``peek`` also builds the open stoppage's view)."""
+    line = _line(session)
+    return LineNow(LineState(line.state), line.since, line.stoppage_id)
+
+
 def peek(session: Session, *, clock: Clock) -> LineStatus:
     """Where the line stands, and the open stoppage if there is one."""
-    line = _line(session)
-    stoppage = view(session, line.stoppage_id) if line.stoppage_id else None
-    return LineStatus(LineState(line.state), line.since, clock.now(), stoppage)
+    now = current(session)
+    stoppage = view(session, now.stoppage_id) if now.stoppage_id else None
+    return LineStatus(now.state, now.since, clock.now(), stoppage)
 
 
 def status(session: Session, *, clock: Clock, actor: Actor) -> LineStatus:

@@ -105,10 +105,15 @@ def wanted(status: LineStatus) -> Wanted:
 
 
 def due(
-    session: Session, *, clock: Clock, retry_after: timedelta = RETRY_AFTER
+    session: Session,
+    *,
+    clock: Clock,
+    retry_after: timedelta = RETRY_AFTER,
+    want: Wanted | None = None,
 ) -> list[ReviewHead]:
-    """The open heads that do not show the line's state yet; a refused one after a pause."""
-    want = wanted(peek(session, clock=clock))
+    """The open heads that do not show the line's state yet; a refused one after a pause
+    (``want``: the state as the caller read it already)."""
+    want = want or wanted(peek(session, clock=clock))
     now = clock.now()
     heads = session.exec(
         select(ReviewHead).where(col(ReviewHead.open).is_(True)).order_by(col(ReviewHead.id))
@@ -137,7 +142,7 @@ def publish_due(
         want = wanted(peek(session, clock=clock))
         work = [
             (head.id, head.forge, head.project, head.head_sha)
-            for head in due(session, clock=clock, retry_after=retry_after)
+            for head in due(session, clock=clock, retry_after=retry_after, want=want)
             if head.forge in forges
         ]
     published, errors = 0, []

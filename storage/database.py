@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapper
 from sqlmodel import Session
 
 DEFAULT_URL = "sqlite:///./andon.db"
+_SCRUB = "andon.scrub"  # a writing session's scrubber, in ``Session.info``
 _SQLITE_BUSY_MS = 30_000
 
 
@@ -50,6 +52,7 @@ class Database:
         with self._writers, Session(self._writer, expire_on_commit=False) as session:
             if self._scrub is not None:
                 event.listen(session, "before_flush", _scrubbing(self._scrub))
+                session.info[_SCRUB] = self._scrub
             yield session
             session.commit()
 
@@ -72,6 +75,22 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert_for(session: Session) -> Callable[[Any], Any]:
+    """The dialect's ``insert``, which speaks ``ON CONFLICT``: one statement where the ORM would
+    read first (SQLite and PostgreSQL spell it alike)."""
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def scrubbed(session: Session, values: dict[str, Any]) -> dict[str, Any]:
+    """Values for a statement that bypasses the ORM's flush (a many-row insert, an upsert), with
+    the secrets masked as every flushed row's are."""
+    scrub = session.info.get(_SCRUB)
+    if scrub is None:
+        return values
+    return {key: _scrubbed(value, scrub) for key, value in values.items()}
 
 
 def _scrubbing(scrub: Callable[[str], str]) -> Callable[..., None]:

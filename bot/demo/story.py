@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from bot.demo.floor import Floor
 from bot.demo.stage import ONCALL, Repo, Stage
 from core import oncall
-from core.line import peek
+from core.line import current
 from storage.tables import Stoppage
 
 BROKEN_TEST = "tests/test_signup.py::test_signup_without_phone"
@@ -208,8 +208,8 @@ class Story:
         """The number of the open stoppage's announcement: replies to it are the five whys."""
         andon = self._floor.andon
         with andon.database.reading() as session:
-            opened = peek(session, clock=andon.clock).stoppage
-            row = session.get(Stoppage, opened.id) if opened is not None else None
+            opened = current(session).stoppage_id
+            row = session.get(Stoppage, opened) if opened is not None else None
             if row is None or row.announcement_id is None:
                 raise RuntimeError("the line should be stopped here, and it is not")
             return row.announcement_id

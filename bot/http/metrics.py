@@ -27,7 +27,7 @@ class LineCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         with self._andon.database.reading() as session:
-            state = line.peek(session, clock=self._andon.clock)
+            state = line.current(session)
             stoppages = session.exec(select(func.count()).select_from(Stoppage)).one()
             queued = dict(
                 session.exec(

@@ -12,6 +12,7 @@ from pathlib import Path
 from core.deploy.source import SourceError, is_sha, plausible
 
 _GIT_TIMEOUT = 120
+_KNOWN_COMMITS = 1024  # commit times kept from ``resolve``; forgotten all at once past this
 
 
 class GitSource:
@@ -19,13 +20,21 @@ class GitSource:
 
     def __init__(self, repository: str | Path) -> None:
         self._repository = Path(repository).expanduser()
+        # A commit's time never changes: learnt with its sha, so a request asks git once.
+        self._committed: dict[str, datetime] = {}
 
     def resolve(self, revision: str) -> str | None:
         if not plausible(revision):
             return None
-        found = self._git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", check=False)
-        sha = found.stdout.decode().strip()
-        return sha if found.returncode == 0 and is_sha(sha) else None
+        commit = f"{revision}^{{commit}}"
+        found = self._git("rev-list", "--no-walk", "--timestamp", commit, "--", check=False)
+        seconds, _, sha = found.stdout.decode().strip().partition(" ")
+        if found.returncode != 0 or not is_sha(sha) or not seconds.isdigit():
+            return None
+        if len(self._committed) >= _KNOWN_COMMITS:
+            self._committed.clear()
+        self._committed[sha] = datetime.fromtimestamp(int(seconds), UTC)
+        return sha
 
     def export(self, revision: str, into: Path) -> None:
         if not is_sha(revision):
@@ -59,6 +68,8 @@ class GitSource:
     def committed_at(self, revision: str) -> datetime | None:
         if not is_sha(revision):
             return None
+        if revision in self._committed:
+            return self._committed[revision]
         found = self._git("show", "-s", "--format=%ct", revision, check=False)
         seconds = found.stdout.decode().strip()
         if found.returncode != 0 or not seconds.isdigit():

@@ -15,6 +15,7 @@ from core.alerts.storm import PAGED, STORM, Room
 from core.clock import Clock
 from core.config import AndonConfig
 from core.config_alerts import AlertsConfig
+from core.deploy.state import DeployKind
 from core.notifier import Notifier
 from storage.tables import Deploy, Page, PageEvent
 
@@ -162,7 +163,7 @@ class Opener:
         if self._suspects is None:
             found = self._session.exec(
                 select(Deploy.id)
-                .where(Deploy.kind == "deploy", Deploy.status == "succeeded")
+                .where(Deploy.kind == DeployKind.DEPLOY, Deploy.status == "succeeded")
                 .where(col(Deploy.finished_at) >= now - self._alerts.watch)
                 .order_by(col(Deploy.finished_at).desc())
             ).all()

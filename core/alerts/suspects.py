@@ -26,15 +26,19 @@ def release_replaced(
 ) -> None:
     """``revision`` stopped running on ``environment``: every live page suspecting one of its
     deploys is updated in place (only those: an unchanged message is never re-sent)."""
+    pages = session.exec(
+        select(Page).where(col(Page.status).in_(LIVE)).order_by(col(Page.id))
+    ).all()
+    if not any(page.suspects for page in pages):
+        return  # no live page suspects any deploy: nothing to read, nothing to show again
     deploys = set(
         session.exec(
             select(Deploy.id).where(Deploy.environment == environment, Deploy.revision == revision)
         ).all()
     )
-    pages = session.exec(
-        select(Page).where(col(Page.status).in_(LIVE)).order_by(col(Page.id))
-    ).all()
     touched = [page for page in pages if deploys & set(page.suspects)]
+    if not touched:
+        return
     for page, view in zip(
         touched, views(session, touched, clock=clock, config=config), strict=True
     ):

@@ -117,10 +117,10 @@ def _red_on_the_line(
 
 def _say_fixed(session: Session, *, notifier: Notifier, clock: Clock, report: BuildReport) -> None:
     """A short word in the open stoppage's thread; restarting the line stays a human decision."""
-    status = line.peek(session, clock=clock)
-    if status.stoppage is None:
+    stoppage_id = line.current(session).stoppage_id
+    if stoppage_id is None:
         return
-    stoppage = session.get(Stoppage, status.stoppage.id)
+    stoppage = session.get(Stoppage, stoppage_id)
     if stoppage is not None and stoppage.thread_id is not None:
         notifier.reply(MessageRef(stoppage.thread_id), BuildFixed(report))
 

@@ -1,12 +1,14 @@
 """What was recorded of deploys and releases, as the fronts and the API show it."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from core.actor import Actor
-from core.deploy.state import DeployState, HostStep
+from core.deploy.state import DeployKind, DeployState, HostStep
 from storage.tables import Deploy, DeployHost, Release
 
 
@@ -32,7 +34,7 @@ class HostView:
 @dataclass(frozen=True)
 class DeployView:
     id: int
-    kind: str
+    kind: DeployKind
     environment: str
     revision: str
     status: DeployState
@@ -56,7 +58,7 @@ class DeployView:
 
     @property
     def is_rollback(self) -> bool:
-        return self.kind == "rollback"
+        return self.kind == DeployKind.ROLLBACK
 
     @property
     def live_hosts(self) -> int:
@@ -92,17 +94,38 @@ def view(session: Session, deploy_id: int, *, health_checked: bool = False) -> D
     if deploy is None:
         raise LookupError(f"no deploy #{deploy_id}")
     assert deploy.id is not None
-    rows = session.exec(
-        select(DeployHost)
-        .where(DeployHost.deploy_id == deploy.id)
-        .order_by(col(DeployHost.position))
-    ).all()
+    live = _live_revision(session, deploy.environment) if _offers_rollback(deploy) else None
+    rows = hosts(session, deploy.id)
+    return view_of(deploy, rows, health_checked=health_checked, live_revision=live)
+
+
+def hosts(session: Session, deploy_id: int) -> list[DeployHost]:
+    """A deploy's hosts' rows, in the order they go live."""
+    return list(
+        session.exec(
+            select(DeployHost)
+            .where(DeployHost.deploy_id == deploy_id)
+            .order_by(col(DeployHost.position))
+        ).all()
+    )
+
+
+def view_of(
+    deploy: Deploy,
+    hosts: Iterable[DeployHost],
+    *,
+    health_checked: bool,
+    live_revision: str | None = None,
+) -> DeployView:
+    """The view of rows already read (a run keeps its hosts' rows): no query. ``live_revision``
+    matters only to a succeeded deploy (its *Roll back* button)."""
+    assert deploy.id is not None
     approver = None
     if deploy.approved_by is not None:
         approver = Actor(deploy.approved_by, deploy.approved_by_name or "", "slack")
     return DeployView(
         id=deploy.id,
-        kind=deploy.kind,
+        kind=DeployKind(deploy.kind),
         environment=deploy.environment,
         revision=deploy.revision,
         status=DeployState(deploy.status),
@@ -114,12 +137,17 @@ def view(session: Session, deploy_id: int, *, health_checked: bool = False) -> D
         finished_at=deploy.finished_at,
         error=deploy.error,
         migrated=deploy.migrated,
-        hosts=tuple(_host(row) for row in rows),
+        hosts=tuple(_host(row) for row in sorted(hosts, key=lambda row: row.position)),
         health_checked=health_checked,
         message_id=deploy.message_id,
         overrode=deploy.overrode,
-        live_revision=_live_revision(session, deploy.environment),
+        live_revision=live_revision,
     )
+
+
+def _offers_rollback(deploy: Deploy) -> bool:
+    """Only a succeeded deploy's view asks what runs now (``DeployView.rollback_to``)."""
+    return deploy.kind == DeployKind.DEPLOY and deploy.status == DeployState.SUCCEEDED
 
 
 def _live_revision(session: Session, environment: str) -> str | None:
@@ -173,37 +201,62 @@ def live(session: Session, environment: str) -> Release | None:
     ).first()
 
 
-def went_live(session: Session, *, environment: str, revision: str, at: datetime) -> None:
-    """The environment runs ``revision`` now; whatever ran before has left."""
-    for other in session.exec(
-        select(Release).where(Release.environment == environment, col(Release.left_at).is_(None))
-    ).all():
-        if other.revision != revision:
+def went_live(session: Session, *, environment: str, revision: str, at: datetime) -> Release | None:
+    """The environment runs ``revision`` now; whatever ran before has left. Returns the release
+    that was live until now, if it was another one (read with the rest: one query)."""
+    rows = session.exec(
+        select(Release).where(
+            Release.environment == environment,
+            or_(col(Release.left_at).is_(None), Release.revision == revision),
+        )
+    ).all()
+    running = [row for row in rows if row.left_at is None and row.live_at is not None]
+    before = max(running, key=lambda row: row.live_at or at, default=None)
+    for other in rows:
+        if other.revision != revision and other.left_at is None:
             other.left_at = at
             session.add(other)
-    row = release(session, environment, revision) or Release(
+    row = next((row for row in rows if row.revision == revision), None) or Release(
         environment=environment, revision=revision
     )
     row.live_at, row.healthy_since, row.left_at = at, at, None
     session.add(row)
+    return before if before is not None and before.revision != revision else None
 
 
-def mark_bad(session: Session, *, environment: str, revision: str, reason: str) -> None:
-    row = release(session, environment, revision) or Release(
+def mark_bad(
+    session: Session,
+    *,
+    environment: str,
+    revision: str,
+    reason: str,
+    known: Release | None = None,
+) -> None:
+    """The release must not ship again without ``override``; ``known``: its row, when the
+    caller read it already (it is not read again)."""
+    mine = known is not None and (known.environment, known.revision) == (environment, revision)
+    row = (known if mine else release(session, environment, revision)) or Release(
         environment=environment, revision=revision
     )
     row.bad, row.bad_reason = True, reason
     session.add(row)
 
 
+def ran(session: Session, environment: str) -> list[Release]:
+    """The releases the environment has run, the most recently live first (what runs now is
+    the first that has not left)."""
+    return list(
+        session.exec(
+            select(Release)
+            .where(Release.environment == environment, col(Release.live_at).is_not(None))
+            .order_by(col(Release.live_at).desc())
+        ).all()
+    )
+
+
 def newest_first(session: Session, environment: str) -> list[str]:
     """Revisions the environment has run, the most recently live first."""
-    rows = session.exec(
-        select(Release)
-        .where(Release.environment == environment, col(Release.live_at).is_not(None))
-        .order_by(col(Release.live_at).desc())
-    ).all()
-    return [row.revision for row in rows]
+    return [row.revision for row in ran(session, environment)]
 
 
 def rollback_target(session: Session, environment: str, current: str | None) -> Release | None:
@@ -228,7 +281,7 @@ def migrated_since(session: Session, environment: str, revision: str) -> bool:
         session.exec(
             select(Deploy.id).where(
                 Deploy.environment == environment,
-                Deploy.kind == "deploy",
+                Deploy.kind == DeployKind.DEPLOY,
                 col(Deploy.migrated).is_(True),
                 col(Deploy.started_at) > target.live_at,
             )

@@ -4,11 +4,11 @@ A request answers at once (Slack wants an answer in three seconds); the run happ
 background and reports through the deploy's one progress message.
 """
 
-import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from core import audit, line
@@ -17,14 +17,16 @@ from core.audit import Outcome
 from core.clock import Clock
 from core.config import AndonConfig
 from core.deploy import lease, records, rollback_to
+from core.deploy.named import ChooseEnvironment, environment_named, revision_named
 from core.deploy.notices import ApprovalNeeded, DeployProgress, FixShipping
 from core.deploy.records import DeployView
-from core.deploy.source import Source, SourceError, plausible
-from core.deploy.state import DeployState, move
+from core.deploy.source import Source, SourceError
+from core.deploy.state import DeployKind, DeployState, move
 from core.deployable import Ask as DeployAsk
 from core.deployable import busy, may_deploy, user_may_deploy
 from core.notifier import MessageRef, Notifier
 from core.refusal import Refusal
+from storage.database import scrubbed
 from storage.ids import fits
 from storage.tables import Deploy, DeployHost, Stoppage
 
@@ -50,6 +52,14 @@ class RollbackWish:
 
 
 @dataclass(frozen=True)
+class Where:
+    """Which revision, to which environment: both found to exist."""
+
+    environment: str
+    revision: str
+
+
+@dataclass(frozen=True)
 class Accepted:
     """Recorded and locked: the caller starts the run (unless it waits for approval)."""
 
@@ -58,12 +68,6 @@ class Accepted:
     @property
     def runs_now(self) -> bool:
         return self.deploy.status == DeployState.PENDING
-
-
-@dataclass(frozen=True)
-class ChooseEnvironment:
-    kind: str
-    names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def deploy(
     session: Session, ctx: Context, *, actor: Actor, wish: DeployWish
 ) -> Accepted | ChooseEnvironment | Refusal:
     record = partial(audit.record, session, clock=ctx.clock, actor=actor, action=DEPLOY_ACTION)
-    found = _environment(ctx.config, wish.environment, "deploy")
+    found = environment_named(ctx.config, wish.environment, DeployKind.DEPLOY)
     if isinstance(found, ChooseEnvironment) and wish.revision is not None:
         # "/deploy prodution": a mistyped environment, not a question of which one
         unknown = _revision(ctx, wish.revision)
@@ -105,35 +109,53 @@ def deploy(
         return revision
     detail = f"{revision[:7]} to {found}"
     detail += f" (fix: {wish.fix_reason})" if wish.fix_reason else ""
-    stopped = line.peek(session, clock=ctx.clock).stoppage
-    fix = wish.fix_reason is not None and stopped is not None
+    where = Where(found, revision)
+    return _deploy(
+        session, ctx, actor=actor, wish=wish, where=where, record=partial(record, detail=detail)
+    )
+
+
+def _deploy(
+    session: Session, ctx: Context, *, actor: Actor, wish: DeployWish, where: Where, record: partial
+) -> Accepted | Refusal:
+    """A revision that exists, to an environment that does: checked, recorded, started — the
+    line read once, for the checks and for a fix's word in the stoppage's thread."""
+    now = line.current(session)
+    fix = wish.fix_reason is not None and now.stoppage_id is not None
     refusal = may_deploy(
         session,
         config=ctx.config,
         clock=ctx.clock,
-        revision=revision,
-        environment=found,
+        revision=where.revision,
+        environment=where.environment,
         actor=actor,
         fix=fix,
         override_bad=wish.override_bad,
         again=wish.again,
+        line=now,
     )
     if refusal is not None:
-        record(outcome=Outcome.REFUSED, detail=detail, message=refusal.reason)
+        record(outcome=Outcome.REFUSED, message=refusal.reason)
         return refusal
-    bad = records.release(session, found, revision) if wish.override_bad else None
-    row = _new(session, ctx, kind="deploy", environment=found, revision=revision, actor=actor)
-    row.fix_reason = wish.fix_reason if fix else None
-    row.overrode = (bad.bad_reason or "marked bad") if bad is not None and bad.bad else None
-    if ctx.config.environments[found].require_approval:
-        return _await_approval(session, ctx, row, record=partial(record, detail=detail))
-    started = _start(session, ctx, row)
+    bad = records.release(session, where.environment, where.revision) if wish.override_bad else None
+    row, hosts = _new(
+        session,
+        ctx,
+        kind=DeployKind.DEPLOY,
+        where=where,
+        actor=actor,
+        fix_reason=wish.fix_reason if fix else None,
+        overrode=(bad.bad_reason or "marked bad") if bad is not None and bad.bad else None,
+    )
+    if ctx.config.environments[where.environment].require_approval:
+        return _await_approval(session, ctx, row, hosts, record=record)
+    started = _start(session, ctx, row, hosts)
     if isinstance(started, Refusal):
-        record(outcome=Outcome.REFUSED, detail=detail, message=started.reason)
+        record(outcome=Outcome.REFUSED, message=started.reason)
         return started
-    if fix and stopped is not None:
-        _tell_stoppage(session, ctx, stopped.id, started)
-    record(outcome=Outcome.OK, detail=detail, message=f"deploy #{started.id}")
+    if fix and now.stoppage_id is not None:
+        _tell_stoppage(session, ctx, now.stoppage_id, started)
+    record(outcome=Outcome.OK, message=f"deploy #{started.id}")
     return Accepted(started)
 
 
@@ -164,7 +186,7 @@ def rollback(
 ) -> Accepted | ChooseEnvironment | ConfirmRollback | Refusal:
     """Back to the newest earlier release that is not bad; allowed while the line is stopped."""
     record = partial(audit.record, session, clock=ctx.clock, actor=actor, action=ROLLBACK_ACTION)
-    found = _environment(ctx.config, wish.environment, "rollback")
+    found = environment_named(ctx.config, wish.environment, DeployKind.ROLLBACK)
     if not isinstance(found, str):
         record(outcome=Outcome.REFUSED, detail=wish.revision or "", message=_said(found))
         return found
@@ -187,8 +209,9 @@ def rollback(
     if question is not None:
         record(outcome=Outcome.REFUSED, detail=detail, message="needs confirmation")
         return ConfirmRollback(found, target, question)
-    row = _new(session, ctx, kind="rollback", environment=found, revision=target, actor=actor)
-    started = _start(session, ctx, row)
+    where = Where(found, target)
+    row, hosts = _new(session, ctx, kind=DeployKind.ROLLBACK, where=where, actor=actor)
+    started = _start(session, ctx, row, hosts)
     if isinstance(started, Refusal):
         record(outcome=Outcome.REFUSED, detail=detail, message=started.reason)
         return started
@@ -199,67 +222,47 @@ def rollback(
 # --- the steps -------------------------------------------------------------------------------
 
 
-def _environment(
-    config: AndonConfig, name: str | None, kind: str
-) -> str | ChooseEnvironment | Refusal:
-    names = tuple(config.environments)
-    if not names:
-        return Refusal(
-            "No environments are configured — add `[environments.<name>]` to andon.toml."
-        )
-    if name is None:
-        return names[0] if len(names) == 1 else ChooseEnvironment(kind, names)
-    if name not in config.environments:
-        return Refusal(f"{name!r} is not an environment; there are: {', '.join(names)}.")
-    return name
-
-
 def _revision(ctx: Context, spelled: str) -> str | Refusal:
-    if ctx.source is None or ctx.config.repo is None:
-        return Refusal("Deploys are cut from `[repo] path`, and andon.toml has none.")
-    if not plausible(spelled):
-        return Refusal(f"{spelled[:60]!r} is not a revision: give a sha, a branch or a tag.")
-    try:
-        sha = ctx.source.resolve(spelled)
-    except SourceError as error:
-        return Refusal(str(error))
-    if sha is None:
-        return Refusal(_unknown(spelled, list(ctx.config.environments)))
-    return sha
-
-
-def _unknown(spelled: str, environments: list[str]) -> str:
-    """Neither a revision of the line's repository nor an environment: say which exist, and the
-    likeliest meant (never the server's paths)."""
-    said = f"{spelled[:60]!r} is neither a revision of the line's repository nor an environment"
-    if not environments:
-        return f"{said}: give a sha, a branch or a tag."
-    close = difflib.get_close_matches(spelled, environments, n=1, cutoff=0.6)
-    meant = f" Did you mean `{close[0]}`?" if close else ""
-    return f"{said}; the environments are {', '.join(environments)}.{meant}"
+    return revision_named(spelled, source=ctx.source, config=ctx.config)
 
 
 def _new(
-    session: Session, ctx: Context, *, kind: str, environment: str, revision: str, actor: Actor
-) -> Deploy:
+    session: Session,
+    ctx: Context,
+    *,
+    kind: DeployKind,
+    where: Where,
+    actor: Actor,
+    fix_reason: str | None = None,
+    overrode: str | None = None,
+) -> tuple[Deploy, list[DeployHost]]:
+    """The deploy and its hosts, recorded; the hosts as written (the view needs no query)."""
     row = Deploy(
         kind=kind,
-        environment=environment,
-        revision=revision,
+        environment=where.environment,
+        revision=where.revision,
         requested_at=ctx.clock.now(),
         requested_by=actor.id,
         requested_by_name=actor.name,
         via=actor.via,
         holder=ctx.holder,
-        committed_at=_committed(ctx, revision),
+        committed_at=_committed(ctx, where.revision),
+        fix_reason=fix_reason,
+        overrode=overrode,
     )
     session.add(row)
     session.flush()
-    hosts = ctx.config.environments[environment].hosts
-    for position, host in enumerate(hosts):
-        session.add(DeployHost(deploy_id=row.id, position=position, address=host.address))
-    session.flush()
-    return row
+    environment = ctx.config.environments[where.environment]
+    hosts = [
+        DeployHost(deploy_id=row.id, position=position, address=host.address)
+        for position, host in enumerate(environment.hosts)
+    ]
+    values = [
+        scrubbed(session, {"deploy_id": h.deploy_id, "position": h.position, "address": h.address})
+        for h in hosts
+    ]
+    session.execute(insert(DeployHost), values)  # one statement: twenty hosts, one insert
+    return row, hosts
 
 
 def _committed(ctx: Context, revision: str) -> datetime | None:
@@ -272,7 +275,9 @@ def _committed(ctx: Context, revision: str) -> datetime | None:
         return None
 
 
-def _start(session: Session, ctx: Context, row: Deploy) -> DeployView | Refusal:
+def _start(
+    session: Session, ctx: Context, row: Deploy, hosts: list[DeployHost] | None = None
+) -> DeployView | Refusal:
     """Take the environment's lock and post the progress message."""
     assert row.id is not None
     holding = lease.acquire(
@@ -287,28 +292,31 @@ def _start(session: Session, ctx: Context, row: Deploy) -> DeployView | Refusal:
         session.flush()  # the hosts go first: they reference the deploy (PostgreSQL checks)
         session.delete(row)  # never ran: the audit row tells the story
         return refusal
-    view = _view(session, ctx, row.id)
+    view = _view(session, ctx, row, hosts)
     if row.message_id is None:
         row.message_id = ctx.notifier.post(DeployProgress(view)).id
     else:
         ctx.notifier.update(MessageRef(row.message_id), DeployProgress(view))
     session.add(row)
-    return _view(session, ctx, row.id)
+    return replace(view, message_id=row.message_id)
 
 
 def _hosts(session: Session, deploy_id: int) -> list[DeployHost]:
     return list(session.exec(select(DeployHost).where(DeployHost.deploy_id == deploy_id)).all())
 
 
-def _await_approval(session: Session, ctx: Context, row: Deploy, *, record: partial) -> Accepted:
+def _await_approval(
+    session: Session, ctx: Context, row: Deploy, hosts: list[DeployHost], *, record: partial
+) -> Accepted:
     assert row.id is not None
     move(row, DeployState.AWAITING_APPROVAL)  # a request is born pending; this one waits
     session.add(row)
     session.flush()
-    row.message_id = ctx.notifier.post(ApprovalNeeded(_view(session, ctx, row.id))).id
+    view = _view(session, ctx, row, hosts)
+    row.message_id = ctx.notifier.post(ApprovalNeeded(view)).id
     session.add(row)
     record(outcome=Outcome.OK, message=f"deploy #{row.id} awaits approval")
-    return Accepted(_view(session, ctx, row.id))
+    return Accepted(replace(view, message_id=row.message_id))
 
 
 def _approval_refusal(
@@ -339,10 +347,15 @@ def _tell_stoppage(session: Session, ctx: Context, stoppage_id: int, view: Deplo
         ctx.notifier.reply(MessageRef(stoppage.thread_id), FixShipping(view))
 
 
-def _view(session: Session, ctx: Context, deploy_id: int) -> DeployView:
-    row = session.get(Deploy, deploy_id)
-    assert row is not None
-    return records.view(session, deploy_id, health_checked=_health(ctx.config, row.environment))
+def _view(
+    session: Session, ctx: Context, row: Deploy, hosts: list[DeployHost] | None
+) -> DeployView:
+    """The deploy as its message shows it; from ``hosts`` when the request just wrote them."""
+    assert row.id is not None
+    checked = _health(ctx.config, row.environment)
+    if hosts is None:
+        return records.view(session, row.id, health_checked=checked)
+    return records.view_of(row, hosts, health_checked=checked)
 
 
 def _health(config: AndonConfig, environment: str) -> bool:

@@ -28,11 +28,14 @@ def target(
 ) -> str | Refusal:
     """The revision to go back to: the newest earlier release not marked bad, or the one named
     — if the environment ran it."""
-    current = records.live(session, environment)
+    releases = records.ran(session, environment)  # one query: what runs now is among them
+    current = next((row for row in releases if row.left_at is None), None)
     current_revision = current.revision if current else None
-    ran = records.newest_first(session, environment)
+    ran = [row.revision for row in releases]
     if spelled is None:
-        earlier = records.rollback_target(session, environment, current_revision)
+        earlier = next(
+            (row for row in releases if not row.bad and row.revision != current_revision), None
+        )
         if earlier is None:
             return _nothing_earlier(environment, current_revision, ran)
         return earlier.revision

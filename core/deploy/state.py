@@ -9,6 +9,13 @@ from core.lifecycle import IllegalMoveError
 from storage.tables import Deploy, DeployHost
 
 
+class DeployKind(StrEnum):
+    """What a run does to the hosts; chosen when the request is recorded and never changed."""
+
+    DEPLOY = "deploy"  # a new release: staged everywhere, then live batch by batch
+    ROLLBACK = "rollback"  # back to a release the hosts still hold, every host at once
+
+
 class DeployState(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"
     PENDING = "pending"

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core.deploy.state import DeployKind
 from core.digest.window import Window, seconds_median
 from storage.tables import Deploy, Release, Stoppage, StoppageCause
 
@@ -71,7 +72,7 @@ def dora(
 
 def deploy_count(session: Session, window: Window, *, environments: Collection[str]) -> int:
     query = select(func.count()).where(
-        col(Deploy.kind) == "deploy",
+        col(Deploy.kind) == DeployKind.DEPLOY,
         col(Deploy.status) == SUCCEEDED,
         col(Deploy.finished_at) >= window.start,
         col(Deploy.finished_at) < window.end,
@@ -83,7 +84,7 @@ def deploy_count(session: Session, window: Window, *, environments: Collection[s
 
 def _changes(session: Session, window: Window, environments: Collection[str]) -> list[Change]:
     query = select(Deploy).where(
-        col(Deploy.kind) == "deploy",
+        col(Deploy.kind) == DeployKind.DEPLOY,
         col(Deploy.status).in_((SUCCEEDED, FAILED)),
         col(Deploy.finished_at) >= window.start,
         col(Deploy.finished_at) < window.end,

@@ -21,6 +21,7 @@ from storage.types import UTCDateTime
 RECENT = timedelta(days=30)  # a Home opened longer ago is not kept fresh
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=5)
+_MARKED = "andon.homes_marked"  # in ``Session.info``: this unit of work marked every Home stale
 
 
 def seen(session: Session, *, clock: Clock, user: str) -> None:
@@ -39,6 +40,10 @@ def seen(session: Session, *, clock: Clock, user: str) -> None:
 def changed(session: Session, *, clock: Clock, users: Iterable[str] | None = None) -> None:
     """Something the Home shows changed: the Homes of recent viewers (or of these ``users``
     among them) are stale, in the caller's transaction."""
+    if users is None:
+        if session.info.get(_MARKED):
+            return  # every recent Home is marked already: they are published after the commit
+        session.info[_MARKED] = True
     now = clock.now()
     query = select(HomeViewer.user_id).where(col(HomeViewer.opened_at) >= now - RECENT)
     if users is not None:
