@@ -16,7 +16,8 @@ STARTER = ROOT / "bot" / "starter"
 
 
 def test_the_package_ships_the_example_config_and_manifest_as_they_are_in_the_sources() -> None:
-    # bot/starter/ is what the wheel carries: a copy that drifted would start people elsewhere.
+    # bot/starter/ is what the wheel carries: links to the sources (setuptools copies what they
+    # point at), so nothing can drift; a copy put there instead would fail here once it does.
     assert (STARTER / "andon.example.toml").read_text() == EXAMPLE.read_text()
     assert (STARTER / "slack-app-manifest.yml").read_text() == MANIFEST.read_text()
 
