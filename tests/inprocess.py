@@ -81,9 +81,13 @@ class InProcessAndon:
 
     # --- talking to it ---------------------------------------------------------------------
 
-    def slack_post(self, body: bytes, content_type: str) -> requests.Response:
+    def slack_post(
+        self, body: bytes, content_type: str, *, timeout: float = 10
+    ) -> requests.Response:
         headers = {"Content-Type": content_type, **signed_headers(body)}
-        answer = requests.post(self.url + "/slack/events", data=body, headers=headers, timeout=10)
+        answer = requests.post(
+            self.url + "/slack/events", data=body, headers=headers, timeout=timeout
+        )
         if answer.status_code == 200 and "json" in answer.headers.get("content-type", ""):
             self.slack.judge_ack(answer.json())
         return answer
@@ -99,9 +103,9 @@ class InProcessAndon:
         self.deliver()
         return str(answer.json()["text"])
 
-    def api(self, path: str) -> Any:
+    def api(self, path: str, *, timeout: float = 10) -> Any:
         answer = requests.get(
-            self.url + path, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10
+            self.url + path, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=timeout
         )
         assert answer.status_code == 200, answer.text
         return answer.json()
