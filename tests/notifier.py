@@ -11,6 +11,7 @@ from typing import Literal
 
 from sqlmodel import Session
 
+from bot.outbox_message import MessageKind
 from core.notifier import MessageRef, Notice
 from storage.tables import OutboxMessage
 
@@ -96,7 +97,7 @@ class RecordingNotifier:
         now = datetime.now(UTC)  # never delivered: no courier reads these rows
         row = OutboxMessage(
             created_at=now,
-            kind=how,
+            kind=MessageKind.FILE if how == "upload" else MessageKind(how),
             lane=f"recorded:{how}",
             target="",
             payload={},
