@@ -179,7 +179,10 @@ def test_a_red_push_stops_the_line_and_the_green_one_says_fixed_in_its_thread(
     assert "Send the welcome mail on signup" in shown
     assert "Maria Lopez" in shown
     line = eventually(
-        lambda: stopped_line(server), timeout=60, what="the line to stop, its thread open"
+        lambda: stopped_line(server),
+        timeout=60,
+        every=0.1,
+        what="the line to stop, its thread open",
     )
     assert [c["text"] for c in line["stoppage"]["causes"]] == [f"CI failed on {red[:7]}"]
     assert dev.worktrees() == 1, "the runner's worktree was left behind"
@@ -212,7 +215,9 @@ def test_a_command_past_its_time_limit_is_killed_and_fails_saying_it_timed_out(
     assert "timed out after 2 s" in failed
     assert "waiting for the database" in failed
     sleeper = int(pid_file.read_text())
-    eventually(lambda: not _alive(sleeper), timeout=10, what="the command's child to be killed")
+    eventually(
+        lambda: not _alive(sleeper), timeout=10, every=0.1, what="the command's child to be killed"
+    )
     assert dev.worktrees() == 1
 
 
@@ -229,6 +234,7 @@ def test_stopping_andon_serve_kills_the_running_command_and_leaves_its_job_for_t
         eventually(
             lambda: pid_file.exists() and pid_file.read_text().strip(),
             timeout=60,
+            every=0.1,
             what="the command to write its child's pid",
         )
     )
@@ -236,7 +242,9 @@ def test_stopping_andon_serve_kills_the_running_command_and_leaves_its_job_for_t
     server.stop()
 
     assert server.process.returncode == 0, server.log()
-    eventually(lambda: not _alive(sleeper), timeout=10, what="the command's child to be killed")
+    eventually(
+        lambda: not _alive(sleeper), timeout=10, every=0.1, what="the command's child to be killed"
+    )
     assert _jobs(server.env["ANDON_DATABASE_URL"]) == [(revision, "running")]
     assert "CI failed" not in server.log() and "Traceback" not in server.log()
     assert dev.worktrees() == 1
