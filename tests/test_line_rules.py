@@ -9,6 +9,7 @@ from core import line
 from core.actor import Actor
 from core.clock import ManualClock
 from core.line import (
+    AlreadyStopped,
     CauseAdded,
     LineStarted,
     LineStopped,
@@ -22,6 +23,7 @@ from core.stoppage import Cause
 from core.whys import conversation
 from core.whys import rule as whys_rule
 from core.whys.notices import InvestmentsAsked, MeetingScheduled, WhyAsked, WhysDone
+from core.whys.rule import Scheduled
 from storage.database import Database
 from tests.notifier import RecordingNotifier
 
@@ -39,14 +41,14 @@ class Team:
     def __init__(self, database: Database, clock: ManualClock, told: RecordingNotifier) -> None:
         self.database, self.clock, self.told = database, clock, told
 
-    def stop(self, actor: Actor, reason: str) -> object:
+    def stop(self, actor: Actor, reason: str) -> Stopped | AlreadyStopped | Refusal:
         with self.database.writing() as session:
             notifier = self.told.on(session)
             return line.stop(
                 session, notifier=notifier, clock=self.clock, actor=actor, reason=reason
             )
 
-    def start(self, actor: Actor, *, force: str | None = None) -> object:
+    def start(self, actor: Actor, *, force: str | None = None) -> Started | Refusal:
         with self.database.writing() as session:
             return line.start(
                 session,
@@ -57,7 +59,7 @@ class Team:
                 admins=[ADMIN.id],
             )
 
-    def schedule(self, actor: Actor, when: str) -> object:
+    def schedule(self, actor: Actor, when: str) -> Scheduled | Refusal:
         with self.database.writing() as session:
             notifier = self.told.on(session)
             return whys_rule.schedule(
@@ -213,5 +215,6 @@ def test_five_answers_then_an_investment_per_level_finish_the_whys_and_free_the_
     team.say(stoppage, MARIA, "\n".join(f"{n}: none: enough as it is" for n in range(1, 6)))
     done = [n for n in team.told.notices("reply", to=thread) if isinstance(n, WhysDone)]
     assert len(done) == 1 and done[0].analysis.done_at is not None
-    assert team.told.notices("update", to=announcement)[-1].may_start  # type: ignore[attr-defined]
+    offered = team.told.notices("update", to=announcement)[-1]
+    assert isinstance(offered, LineStopped) and offered.may_start
     assert isinstance(team.start(OPS), Started)
