@@ -5,7 +5,7 @@ Slack — so ``/deploy`` goes from a signed slash command to files on the hosts.
 import json
 import os
 import re
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from tests.git_server import GitWorkspace
 from tests.harness import CHANNEL, AndonServer
 from tests.slack_requests import block_action, slash_command
 from tests.ssh_hosts import SshFleet
+from tests.waiting import eventually
 
 
 def toml_value(value: Any) -> str:
@@ -33,6 +34,21 @@ def toml_value(value: Any) -> str:
 
 
 UNFINISHED = ("awaiting_approval", "pending", "running")
+
+
+def newest_ended(
+    deploys: Callable[[], list[dict[str, Any]]], *, count: int = 1, timeout: float = 60.0
+) -> dict[str, Any]:
+    """The newest deploy (``deploys()`` lists them newest first, as ``/api/deploys`` does) once
+    there are ``count`` and it has ended."""
+
+    def ended() -> dict[str, Any] | None:
+        found = deploys()
+        return found[0] if len(found) >= count and found[0]["status"] not in UNFINISHED else None
+
+    return eventually(
+        ended, timeout=timeout, every=0.1, what=lambda: f"deploy #{count} ended: {deploys()[:1]}"
+    )
 
 
 class App(GitWorkspace):
@@ -149,22 +165,18 @@ class DeployLine:
 
     def finished(self, timeout: float = 60.0) -> dict[str, Any]:
         """The newest deploy once it has ended."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.deploys()
-            if found and found[0]["status"] not in UNFINISHED:
-                return found[0]
-            assert time.monotonic() < deadline, f"deploy still running: {found[:1]}"
-            time.sleep(0.1)
+        return newest_ended(self.deploys, timeout=timeout)
 
     def wait_for_step(self, position: int, step: str, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
+        def reached() -> bool:
             found = self.deploys()
-            if found and found[0]["hosts"][position]["step"] == step:
-                return
-            assert time.monotonic() < deadline, f"host {position} never {step}: {found[:1]}"
-            time.sleep(0.05)
+            return bool(found) and found[0]["hosts"][position]["step"] == step
+
+        eventually(
+            reached,
+            timeout=timeout,
+            what=lambda: f"host {position} at step {step}: {self.deploys()[:1]}",
+        )
 
     def live(self, position: int) -> str | None:
         """What the host serves: its ``current/REVISION``."""

@@ -5,7 +5,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from storage import migrate
 from storage.database import Database
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.slack_requests import SIGNING_SECRET, signed_headers
+from tests.waiting import eventually
 
 API_TOKEN = "test-api-token-7c2e91"
 WEBHOOK_SECRET = "test-webhook-secret-a81f"
@@ -135,17 +135,19 @@ class AndonServer:
         return self.log_path.read_text()
 
     def _wait_healthy(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"andon serve exited {self.process.returncode}:\n{self.log()}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except (requests.ConnectionError, requests.Timeout):  # a busy machine answers late
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"andon serve did not answer /healthz:\n{self.log()}")
+        eventually(
+            self._healthy,
+            timeout=timeout,
+            what=lambda: f"andon serve answering /healthz:\n{self.log()}",
+        )
+
+    def _healthy(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"andon serve exited {self.process.returncode}:\n{self.log()}")
+        try:
+            return requests.get(self.url + "/healthz", timeout=1).status_code == 200
+        except (requests.ConnectionError, requests.Timeout):  # a busy machine answers late
+            return False
 
     # --- talking to it -------------------------------------------------------------------------
 
@@ -176,13 +178,16 @@ class AndonServer:
 
     def open_stoppage(self, timeout: float = 10.0) -> dict[str, Any]:
         """The open stoppage once its announcement was delivered (its thread ``ts`` known)."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def delivered() -> dict[str, Any] | None:
             stoppage = self.api("/api/line").json()["stoppage"]
-            if stoppage and stoppage["thread_ts"]:
-                return stoppage
-            assert time.monotonic() < deadline, f"no delivered open stoppage: {stoppage}"
-            time.sleep(0.05)
+            return stoppage if stoppage and stoppage["thread_ts"] else None
+
+        return eventually(
+            delivered,
+            timeout=timeout,
+            what=lambda: f"a delivered open stoppage: {self.api('/api/line').json()['stoppage']}",
+        )
 
     def cli(self, *args: str, stdin: str = "") -> Any:
         return run_cli(list(args), env=self.env, cwd=self.workdir, stdin=stdin)

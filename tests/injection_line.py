@@ -5,7 +5,6 @@ host step fails on demand — and what a person saw there, as the fake Slack rec
 import itertools
 import json
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from tests.slack_requests import (
     thread_broadcast,
     thread_reply,
 )
+from tests.waiting import eventually
 
 ADMIN, MARIA, ONCALL, DEV = "U0LEAD", "U0MARIA", "U0ONCALL", "U0DEV0001"
 DEV_EMAIL = "dev@example.com"
@@ -156,10 +156,11 @@ before_activate = [{toml_value(FAILING_STEP)}]
 
     def _delivered(self, timeout: float = 10.0) -> None:
         """Wait until the outbox holds nothing pending (``/metrics`` says how many)."""
-        deadline = time.monotonic() + timeout
-        while 'andon_outbox_messages{status="pending"} 0.0' not in self._metrics():
-            assert time.monotonic() < deadline, "the outbox did not empty"
-            time.sleep(0.05)
+        eventually(
+            lambda: 'andon_outbox_messages{status="pending"} 0.0' in self._metrics(),
+            timeout=timeout,
+            what="the outbox to empty",
+        )
 
     def _metrics(self) -> str:
         return requests.get(self.server.url + "/metrics", timeout=10).text

@@ -6,7 +6,6 @@ and runs the scheduler's ticks itself instead of waiting for them.
 """
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from core.clock import ManualClock
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.harness import API_TOKEN, WEBHOOK_SECRET, free_port
 from tests.slack_requests import SIGNING_SECRET, signed_headers, slash_command
+from tests.waiting import eventually
 
 
 class InProcessAndon:
@@ -61,10 +61,9 @@ class InProcessAndon:
     def start(self) -> "InProcessAndon":
         self.andon.courier.start()
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            assert time.monotonic() < deadline, "the in-process server did not start"
-            time.sleep(0.01)
+        eventually(
+            lambda: self._server.started, timeout=10, every=0.01, what="the in-process server"
+        )
         return self
 
     def stop(self) -> None:
@@ -82,9 +81,13 @@ class InProcessAndon:
 
     # --- talking to it ---------------------------------------------------------------------
 
-    def slack_post(self, body: bytes, content_type: str) -> requests.Response:
+    def slack_post(
+        self, body: bytes, content_type: str, *, timeout: float = 10
+    ) -> requests.Response:
         headers = {"Content-Type": content_type, **signed_headers(body)}
-        answer = requests.post(self.url + "/slack/events", data=body, headers=headers, timeout=10)
+        answer = requests.post(
+            self.url + "/slack/events", data=body, headers=headers, timeout=timeout
+        )
         if answer.status_code == 200 and "json" in answer.headers.get("content-type", ""):
             self.slack.judge_ack(answer.json())
         return answer
@@ -100,9 +103,9 @@ class InProcessAndon:
         self.deliver()
         return str(answer.json()["text"])
 
-    def api(self, path: str) -> Any:
+    def api(self, path: str, *, timeout: float = 10) -> Any:
         answer = requests.get(
-            self.url + path, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10
+            self.url + path, headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=timeout
         )
         assert answer.status_code == 200, answer.text
         return answer.json()

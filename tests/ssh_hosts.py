@@ -13,13 +13,13 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from tests.harness import free_port
+from tests.waiting import eventually
 
 SSHD = "/usr/sbin/sshd"
 _READY_TIMEOUT = 10.0
@@ -230,18 +230,25 @@ class SshFleet:
 
 def _wait_for_banner(host: SshHost) -> None:
     """sshd is ready in a few ms; its ``SSH-`` banner is the signal, not a fixed sleep."""
-    deadline = time.monotonic() + _READY_TIMEOUT
-    while time.monotonic() < deadline:
+
+    def log() -> str:
+        return (host.root / "sshd.log").read_text(errors="replace")
+
+    def greets() -> bool:
         if host.process is None or host.process.poll() is not None:
-            break
+            raise RuntimeError(f"sshd for host {host.index} exited:\n{log()}")
         try:
             with socket.create_connection(("127.0.0.1", host.port), timeout=1) as sock:
-                if sock.recv(4).startswith(b"SSH-"):
-                    return
+                return sock.recv(4).startswith(b"SSH-")
         except OSError:
-            time.sleep(0.01)
-    log = (host.root / "sshd.log").read_text(errors="replace")
-    raise RuntimeError(f"sshd for host {host.index} on port {host.port} did not start:\n{log}")
+            return False
+
+    eventually(
+        greets,
+        timeout=_READY_TIMEOUT,
+        every=0.01,
+        what=lambda: f"sshd for host {host.index} greeting on port {host.port}:\n{log()}",
+    )
 
 
 def _descendants(pid: int) -> list[int]:

@@ -13,7 +13,6 @@ everyone may deploy and nobody may force.
 
 import json
 import os
-import time
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, andon_env, run_cli
 from tests.inprocess import InProcessAndon
 from tests.slack_requests import block_action, slash_command, view_submission
+from tests.waiting import eventually
 
 # A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
 pytestmark = pytest.mark.campaign
@@ -237,10 +237,11 @@ class Team:
 
     def settle(self) -> None:
         """Every deploy that runs has ended, every message is delivered."""
-        deadline = time.monotonic() + 30
-        while any(d["status"] in UNFINISHED[1:] for d in self.deploys()):
-            assert time.monotonic() < deadline, self.deploys()[:2]
-            time.sleep(0.05)
+        eventually(
+            lambda: not any(d["status"] in UNFINISHED[1:] for d in self.deploys()),
+            timeout=30,
+            what=lambda: f"every deploy to end: {self.deploys()[:2]}",
+        )
         self.andon.deliver()
 
     def deploys(self) -> list[dict[str, Any]]:

@@ -2,7 +2,6 @@
 and nothing a request carried in its headers, body or query values."""
 
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +10,7 @@ import requests
 from tests.fakes.slack import FakeSlack
 from tests.harness import API_TOKEN, WEBHOOK_SECRET, AndonServer
 from tests.slack_requests import signed_headers, slash_command
+from tests.waiting import eventually
 
 LOGGER = "bot.http.access_log: "
 STRANGER = "stranger-token-8c1e4f"  # no setting knows it: only the access log can hide it
@@ -36,13 +36,12 @@ def access_lines(server: AndonServer) -> list[str]:
 
 def logged(server: AndonServer, starts: str, timeout: float = 10.0) -> str:
     """The access line that starts so, once the server has written it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [line for line in access_lines(server) if line.startswith(starts)]
-        if found:
-            return found[-1]
-        assert time.monotonic() < deadline, f"no access line {starts!r} in:\n{server.log()[-3000:]}"
-        time.sleep(0.05)
+    found = eventually(
+        lambda: [line for line in access_lines(server) if line.startswith(starts)],
+        timeout=timeout,
+        what=lambda: f"an access line {starts!r} in:\n{server.log()[-3000:]}",
+    )
+    return found[-1]
 
 
 def test_each_request_is_one_line_with_method_path_status_duration_and_sender(

@@ -11,7 +11,6 @@ import copy
 import json
 import re
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from tests.fakes.slack import Call, FakeSlack
 from tests.harness import CHANNEL, WEBHOOK_SECRET, AndonServer
 from tests.inprocess import InProcessAndon
 from tests.slack_requests import block_action, slash_command
+from tests.waiting import eventually
 
 FIXTURE = Path(__file__).parent / "fixtures" / "alertmanager" / "firing.json"
 BEARER = {"Content-Type": "application/json", "Authorization": f"Bearer {WEBHOOK_SECRET}"}
@@ -76,14 +76,17 @@ def post(server: AndonServer, body: dict[str, Any]) -> dict[str, Any]:
 
 def drained(server: AndonServer, timeout: float = 60.0) -> None:
     """Every message queued so far has reached the fake Slack (the outbox has none pending)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def pending() -> str | None:
         metrics = requests.get(server.url + "/metrics", timeout=10).text
         found = re.search(r'^andon_outbox_messages\{status="pending"\} (\S+)$', metrics, re.M)
-        if found and float(found.group(1)) == 0:
-            return
-        assert time.monotonic() < deadline, f"messages still pending: {found and found.group(1)}"
-        time.sleep(0.05)
+        return found and found.group(1)
+
+    eventually(
+        lambda: (count := pending()) is not None and float(count) == 0,
+        timeout=timeout,
+        what=lambda: f"no message pending (pending: {pending()})",
+    )
 
 
 def dms(slack: FakeSlack, user: str) -> list[dict[str, Any]]:

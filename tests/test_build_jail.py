@@ -18,7 +18,6 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,13 @@ import pytest
 import requests
 
 from tests.ci_payloads import generic
-from tests.deploy_line import UNFINISHED, App, toml_value
+from tests.deploy_line import App, newest_ended, toml_value
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, AndonServer
 from tests.leaks import SECRETS, database_dump, leaks, slack_calls
 from tests.slack_requests import signed_headers, slash_command
 from tests.test_ci_local import Developer
+from tests.waiting import eventually
 
 AS_ROOT = os.geteuid() == 0
 BUILD_USER = {"user": "nobody"} if AS_ROOT else {}
@@ -172,13 +172,9 @@ def slash(server: AndonServer, slack: FakeSlack, command: str, text: str) -> str
 
 
 def finished(server: AndonServer, count: int = 1, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = api(server, "/api/deploys")["deploys"]
-        if len(found) >= count and found[0]["status"] not in UNFINISHED:
-            return found[0]
-        assert time.monotonic() < deadline, f"no finished deploy #{count}: {found[:1]}"
-        time.sleep(0.1)
+    return newest_ended(
+        lambda: api(server, "/api/deploys")["deploys"], count=count, timeout=timeout
+    )
 
 
 def spec(build: str) -> str:
@@ -306,10 +302,9 @@ def test_a_build_past_its_output_or_time_limit_is_cut_off_with_a_sentence(
         "its last output: waiting for the database"
     )
     sleeper = int((stage.shared / "pid").read_text())
-    deadline = time.monotonic() + 10
-    while _alive(sleeper):  # what the build left running was stopped with it
-        assert time.monotonic() < deadline, f"the build's sleep {sleeper} still runs"
-        time.sleep(0.1)
+    eventually(  # what the build left running was stopped with it
+        lambda: not _alive(sleeper), every=0.1, what=f"the build's sleep {sleeper} stopped"
+    )
 
 
 def _alive(pid: int) -> bool:

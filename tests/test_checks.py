@@ -35,12 +35,14 @@ from core.clock import ManualClock
 from core.config import AndonConfig
 from core.config_alerts import Check
 from core.config_hosts import Environment
-from storage import migrate
 from storage.database import Database
 from tests.ssh_hosts import SshFleet
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
+
+# What a check reads and how it is judged does not depend on the database; the claim does.
+pytestmark = pytest.mark.databases("sqlite")
 
 
 class Loopback:
@@ -129,14 +131,6 @@ def loopback() -> Iterator[Loopback]:
     server = Loopback()
     yield server
     server.close()
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'andon.db'}")
-    migrate.upgrade(db)
-    yield db
-    db.dispose()
 
 
 @pytest.fixture
@@ -481,11 +475,9 @@ def test_an_unreachable_host_fails_the_check_naming_it(tmp_path: Path) -> None:
 # --- claiming and showing ------------------------------------------------------------------
 
 
-def test_due_claims_each_check_once_per_every(database_url: str) -> None:
+@pytest.mark.databases("sqlite", "postgresql")
+def test_due_claims_each_check_once_per_every(database: Database, clock: ManualClock) -> None:
     """On both databases: the claim is what keeps two replicas from running one check twice."""
-    database = Database(database_url)
-    migrate.upgrade(database)
-    clock = ManualClock(START)
     fast = check(name="fast", url="http://127.0.0.1:9/a", min=1, every="30s")
     slow = check(name="slow", url="http://127.0.0.1:9/b", min=1, every="5m")
 
@@ -501,7 +493,6 @@ def test_due_claims_each_check_once_per_every(database_url: str) -> None:
     assert due() == ["fast"]
     clock.advance(timedelta(minutes=5))
     assert due() == ["fast", "slow"]
-    database.dispose()
 
 
 def test_the_overview_says_how_each_check_stands(loopback: Loopback, andon_with: Callable) -> None:

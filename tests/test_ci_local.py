@@ -8,25 +8,23 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
 from core.ci import queue
 from core.clock import ManualClock
-from storage import migrate
 from storage.database import Database
 from storage.tables import CiJob
 from tests.fakes.slack import FakeSlack
 from tests.git_server import GitWorkspace
 from tests.harness import CHANNEL, AndonServer, andon_env, run_cli
+from tests.waiting import eventually
 
-T = TypeVar("T")
 ZERO = "0" * 40
 SHA = "3f2a9c1" + "0" * 33
 OTHER_SHA = "b" * 40
@@ -55,18 +53,6 @@ cat > report.xml <<'XML'
 XML
 echo "2 passed"
 """
-
-
-def eventually(probe: Callable[[], T | None], *, timeout: float = 60.0, what: str = "") -> T:
-    """Poll until ``probe`` returns something truthy; a deadline, never a fixed sleep."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting {timeout}s for {what or probe}")
-        time.sleep(0.1)
 
 
 class Developer(GitWorkspace):
@@ -192,7 +178,12 @@ def test_a_red_push_stops_the_line_and_the_green_one_says_fixed_in_its_thread(
     assert "expected 1 mail, got 0" in shown
     assert "Send the welcome mail on signup" in shown
     assert "Maria Lopez" in shown
-    line = eventually(lambda: stopped_line(server), what="the line to stop, its thread open")
+    line = eventually(
+        lambda: stopped_line(server),
+        timeout=60,
+        every=0.1,
+        what="the line to stop, its thread open",
+    )
     assert [c["text"] for c in line["stoppage"]["causes"]] == [f"CI failed on {red[:7]}"]
     assert dev.worktrees() == 1, "the runner's worktree was left behind"
 
@@ -224,7 +215,9 @@ def test_a_command_past_its_time_limit_is_killed_and_fails_saying_it_timed_out(
     assert "timed out after 2 s" in failed
     assert "waiting for the database" in failed
     sleeper = int(pid_file.read_text())
-    eventually(lambda: not _alive(sleeper), timeout=10, what="the command's child to be killed")
+    eventually(
+        lambda: not _alive(sleeper), timeout=10, every=0.1, what="the command's child to be killed"
+    )
     assert dev.worktrees() == 1
 
 
@@ -237,12 +230,21 @@ def test_stopping_andon_serve_kills_the_running_command_and_leaves_its_job_for_t
     assert server.cli("ci", "install", str(dev.bare)).returncode == 0
     revision = dev.commit("Wait for the database", {"check.sh": slow})
     dev.push()
-    sleeper = int(eventually(lambda: pid_file.exists() and pid_file.read_text().strip()))
+    sleeper = int(
+        eventually(
+            lambda: pid_file.exists() and pid_file.read_text().strip(),
+            timeout=60,
+            every=0.1,
+            what="the command to write its child's pid",
+        )
+    )
 
     server.stop()
 
     assert server.process.returncode == 0, server.log()
-    eventually(lambda: not _alive(sleeper), timeout=10, what="the command's child to be killed")
+    eventually(
+        lambda: not _alive(sleeper), timeout=10, every=0.1, what="the command's child to be killed"
+    )
     assert _jobs(server.env["ANDON_DATABASE_URL"]) == [(revision, "running")]
     assert "CI failed" not in server.log() and "Traceback" not in server.log()
     assert dev.worktrees() == 1
@@ -395,14 +397,6 @@ def _queued(url: str) -> list[str]:
 
 START = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    db = Database(database_url)
-    migrate.upgrade(db)
-    yield db
-    db.dispose()
 
 
 def _enqueue(db: Database, clock: ManualClock, revision: str, branch: str = "main") -> bool:

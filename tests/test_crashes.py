@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +20,7 @@ import pytest
 from tests.deploy_line import DeployLine
 from tests.fakes.slack import FakeSlack
 from tests.ssh_hosts import SshFleet
+from tests.waiting import eventually
 
 # A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
 pytestmark = pytest.mark.campaign
@@ -103,17 +103,15 @@ class Crash:
         (self.scratch / f"{name}.armed").touch()
 
     def reached(self, name: str) -> None:
-        _until(lambda: (self.scratch / f"{name}.at").exists(), f"{name} never reached")
+        eventually(
+            lambda: (self.scratch / f"{name}.at").exists(),
+            timeout=30,
+            every=0.02,
+            what=f"the deploy reaching {name}",
+        )
 
     def go(self, name: str) -> None:
         (self.scratch / f"{name}.go").touch()
-
-
-def _until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.02)
 
 
 def _steps(crash: Crash) -> list[str]:
@@ -157,9 +155,11 @@ def _staging_arm(crash: Crash) -> None:
 
 def _staging_reach(crash: Crash) -> None:
     partial = Path(crash.fleet.hosts[1].path) / "releases" / f"{crash.second}.partial"
-    _until(
+    eventually(
         lambda: _steps(crash) == ["staged", "staging", "staged"] and partial.exists(),
-        "hosts 0 and 2 never staged beside a half-built host 1",
+        timeout=30,
+        every=0.02,
+        what="hosts 0 and 2 staged beside a half-built host 1",
     )
 
 
@@ -195,9 +195,11 @@ def _between_reach(crash: Crash) -> None:
     for index in (1, 2):
         _stop_sshd(crash.fleet, index)
     crash.gate.let_go(0)
-    _until(
+    eventually(
         lambda: _steps(crash) == ["healthy", "activating", "activating"],
-        "the second batch never started its flip",
+        timeout=30,
+        every=0.02,
+        what="the second batch starting its flip",
     )
 
 
@@ -208,7 +210,12 @@ def _between_after(crash: Crash) -> None:
 
 def _rollback_reach(crash: Crash) -> None:
     assert crash.gate.asked[0].wait(30), "host 0's health was never asked"
-    _until(lambda: _steps(crash)[0] == "active", "the rollback never flipped host 0")
+    eventually(
+        lambda: _steps(crash)[0] == "active",
+        timeout=30,
+        every=0.02,
+        what="the rollback flipping host 0",
+    )
 
 
 def _nothing(crash: Crash) -> None:

@@ -8,7 +8,6 @@ a real server cannot be made to sit at a weekly minute without waiting for it.""
 import itertools
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 import requests
 
 from bot import digests
+from bot.andon import Andon
 from core.clock import ManualClock
 from storage.tables import DigestPost
 from tests.ci_payloads import signature
@@ -25,6 +25,7 @@ from tests.fakes.slack import FakeSlack, file_message_text
 from tests.harness import CHANNEL, AndonServer
 from tests.inprocess import InProcessAndon
 from tests.slack_requests import slash_command, thread_reply
+from tests.waiting import eventually
 
 # A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
 pytestmark = pytest.mark.campaign
@@ -109,26 +110,36 @@ def _settled(database: Path, timeout: float = 10.0) -> None:
     marked sent, goes out again after the restart. This test is about the due work firing once,
     so it kills Andon between deliveries.
     """
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def pending() -> int:
         with sqlite3.connect(database) as connection:
-            (pending,) = connection.execute(
+            (count,) = connection.execute(
                 "SELECT count(*) FROM outbox_message WHERE status = 'pending'"
             ).fetchone()
-        if pending == 0:
-            return
-        assert time.monotonic() < deadline, f"{pending} message(s) still pending"
-        time.sleep(0.05)
+        return count
+
+    eventually(
+        lambda: pending() == 0,
+        timeout=timeout,
+        what=lambda: f"no message pending ({pending()} still are)",
+    )
+
+
+def _tick(andon: Andon, clock: ManualClock, *, ticks: int, every: timedelta) -> None:
+    """The scheduler's due-work jobs, run by the test ``ticks`` times ``every`` apart, each
+    followed by a delivery: what fired once and fires again would show in Slack."""
+    for _ in range(ticks):
+        clock.advance(every)
+        andon.tick_pages()
+        andon.tick_whys()
+        digests.post_due(andon)
+        assert andon.courier.flush(timeout=10) == 0, "messages left undelivered"
 
 
 def test_due_work_survives_a_kill_and_fires_once(tmp_path: Path, fake_slack: FakeSlack) -> None:
     fake_slack.forget()
-    server = AndonServer(
-        tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'andon.db'}",
-        slack=fake_slack,
-        config=_config(datetime.now(UTC)),
-    )
+    database_url, config = f"sqlite:///{tmp_path / 'andon.db'}", _config(datetime.now(UTC))
+    server = AndonServer(tmp_path, database_url=database_url, slack=fake_slack, config=config)
     server.env["ANDON_TICK_SECONDS"] = "0.25"
     server.start()
     try:
@@ -169,7 +180,19 @@ def test_due_work_survives_a_kill_and_fires_once(tmp_path: Path, fake_slack: Fak
         fake_slack.wait_for(  # the second climb, a further ack_timeout later: the channel
             "chat.postMessage", lambda p: "Nobody has acknowledged" in p.get("text", ""), timeout=20
         )
-        time.sleep(1.0)  # four more ticks: long enough for anything due twice to show up
+        server.stop()
+        # four more ticks, a tick apart, by the test itself: anything due twice would show up
+        again = InProcessAndon(
+            tmp_path / "again",
+            config=config,
+            slack=fake_slack,
+            clock=ManualClock(datetime.now(UTC)),
+            database_url=database_url,
+        )
+        try:
+            _tick(again.andon, again.clock, ticks=4, every=timedelta(seconds=0.25))
+        finally:
+            again.andon.database.dispose()
 
         in_thread = _texts(fake_slack, CHANNEL, thread)
         assert len([t for t in in_thread if t.startswith("Why 3")]) == 1, in_thread

@@ -5,7 +5,6 @@ server runs in this process; the test runs the scheduler's deploy tick itself, o
 PostgreSQL."""
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from bot.commands import StartLine
 from core.actor import Actor
 from core.clock import ManualClock
 from tests.ci_payloads import generic, signature
-from tests.deploy_line import UNFINISHED, App, toml_value
+from tests.deploy_line import App, newest_ended, toml_value
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL
 from tests.inprocess import InProcessAndon
@@ -95,13 +94,7 @@ class AutoLine:
         return self.line.api("/api/deploys")["deploys"]
 
     def finished(self, count: int = 1, timeout: float = 30.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.deploys()
-            if len(found) >= count and found[0]["status"] not in UNFINISHED:
-                return found[0]
-            assert time.monotonic() < deadline, f"no finished deploy #{count}: {found[:1]}"
-            time.sleep(0.05)
+        return newest_ended(self.deploys, count=count, timeout=timeout)
 
     def refusals(self) -> list[dict[str, Any]]:
         """Auto-deploy's refused ``deploy`` rows in the audit log, oldest first."""

@@ -1,12 +1,7 @@
 """The deploy gate: one question every deploy path asks — on SQLite and PostgreSQL."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-
-from bot.outbox import Outbox
-from bot.render import notice
 from core import line
 from core.actor import Actor
 from core.ci.report import BuildReport, BuildStatus
@@ -14,20 +9,12 @@ from core.ci.results import record
 from core.clock import ManualClock
 from core.config import AndonConfig, CiConfig
 from core.deployable import may_deploy
-from storage import migrate
 from storage.database import Database
+from tests.notifier import RecordingNotifier
 
 REV = "3f2a9c1" + "0" * 33
 T0 = datetime(2026, 11, 23, 14, 2, tzinfo=UTC)
 MARIA = Actor("U0MARIA", "maria", "slack")
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    migrate.upgrade(database)
-    yield database
-    database.dispose()
 
 
 def report(pipeline: str, status: BuildStatus, branch: str = "feature/x") -> BuildReport:
@@ -45,8 +32,8 @@ def tell(database: Database, config: AndonConfig, *reports: BuildReport) -> None
     clock = ManualClock(T0)
     for item in reports:
         with database.writing() as session:
-            outbox = Outbox(session, channel="C0LINE001", clock=clock, render=notice)
-            record(session, notifier=outbox, clock=clock, config=config, report=item, author=None)
+            told = RecordingNotifier().on(session)
+            record(session, notifier=told, clock=clock, config=config, report=item, author=None)
 
 
 def ask(database: Database, config: AndonConfig) -> str | None:
@@ -104,8 +91,8 @@ def test_a_stopped_line_refuses_even_a_green_revision(database: Database) -> Non
     tell(database, config, report("tests", BuildStatus.PASSED))
     clock = ManualClock(T0)
     with database.writing() as session:
-        outbox = Outbox(session, channel="C0LINE001", clock=clock, render=notice)
-        line.stop(session, notifier=outbox, clock=clock, actor=MARIA, reason="CI failed on 3f2a9c1")
+        told = RecordingNotifier().on(session)
+        line.stop(session, notifier=told, clock=clock, actor=MARIA, reason="CI failed on 3f2a9c1")
     assert ask(database, config) == (
         "The line is stopped since 14:02 UTC by @maria: CI failed on 3f2a9c1 — deploys wait for "
         "`/line start`; if this deploy is the fix: `/deploy 3f2a9c1 fix: <why>`."

@@ -7,7 +7,6 @@ import itertools
 import json
 import os
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,11 @@ from typing import Any
 import pytest
 
 from tests.ci_payloads import generic, post
-from tests.deploy_line import UNFINISHED, App, toml_value
+from tests.deploy_line import App, newest_ended, toml_value
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, AndonServer
 from tests.slack_requests import block_action, slash_command
+from tests.waiting import eventually
 
 # The repository's own build runs where andon.toml allows it; as root, as a user of its own.
 REPOSITORY_BUILDS = {"from_repo": True, **({"user": "nobody"} if os.geteuid() == 0 else {})}
@@ -78,13 +78,7 @@ class LocalLine:
 
     def finished(self, count: int = 1, timeout: float = 30.0) -> dict[str, Any]:
         """The newest deploy once ``count`` deploys exist and the newest has ended."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.deploys()
-            if len(found) >= count and found[0]["status"] not in UNFINISHED:
-                return found[0]
-            assert time.monotonic() < deadline, f"no finished deploy #{count}: {found[:1]}"
-            time.sleep(0.1)
+        return newest_ended(self.deploys, count=count, timeout=timeout)
 
     def live(self, environment: str) -> str | None:
         path = self.paths[environment] / "current" / "REVISION"
@@ -264,13 +258,6 @@ def test_the_roll_back_button_on_a_finished_deploy_rolls_back(make_line: Any) ->
 # --- stopped by a signal in the middle of a deploy -----------------------------------------------
 
 
-def _until(condition: Any, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_during_a_health_check_stops_at_that_safe_point_and_the_restart_sweeps_it(
     make_line: Any, tmp_path: Path, sig: signal.Signals
@@ -279,7 +266,11 @@ def test_a_signal_during_a_health_check_stops_at_that_safe_point_and_the_restart
     line = make_line(production={"health_command": f"test -e {healthy}", "health_timeout": "60s"})
     first = line.release("first", {"app.py": "print(1)\n"})
     assert "Deploying" in line.slash("/deploy", "")
-    _until(lambda: line.deploys()[0]["hosts"][0]["step"] == "active", "never flipped")
+    eventually(
+        lambda: line.deploys()[0]["hosts"][0]["step"] == "active",
+        timeout=30,
+        what="host 0 flipped to the new release",
+    )
 
     line.server.stop(sig)  # exit 0, and at once: the health check's wait is a safe point
 
@@ -303,10 +294,14 @@ def test_a_signal_during_a_deploy_step_lets_the_step_finish_within_the_grace(
     line = make_line(production={"after_activate": [hold]})
     revision = line.release("first", {"app.py": "print(1)\n"})
     assert "Deploying" in line.slash("/deploy", "")
-    _until(at.exists, "after_activate never ran")
+    eventually(at.exists, timeout=30, what="after_activate running")
 
     line.server.process.send_signal(sig)
-    _until(lambda: f"stopping ({sig.name})" in line.server.log(), f"{sig.name} not heard")
+    eventually(
+        lambda: f"stopping ({sig.name})" in line.server.log(),
+        timeout=30,
+        what=f"andon serve hearing {sig.name}",
+    )
     go.touch()
     line.server.stop(sig)  # still exit 0: the step ended inside the grace, and the deploy with it
 

@@ -4,22 +4,14 @@ and a deploy whose process died is swept as interrupted."""
 
 from datetime import UTC, datetime, timedelta
 
-from bot.outbox import Outbox
-from bot.render import notice
 from core.clock import ManualClock
 from core.deploy import lease, recovery
 from core.deploy.state import DeployState
-from storage import migrate
 from storage.database import Database
 from storage.tables import Deploy
+from tests.notifier import RecordingNotifier
 
 T0 = datetime(2026, 11, 26, 14, 2, tzinfo=UTC)
-
-
-def _database(url: str) -> Database:
-    database = Database(url)
-    migrate.upgrade(database)
-    return database
 
 
 def _deploy(database: Database, *, status: str = "running", holder: str = "elsewhere:1:aa") -> int:
@@ -41,8 +33,8 @@ def _deploy(database: Database, *, status: str = "running", holder: str = "elsew
         return row.id
 
 
-def test_one_deploy_holds_an_environment_until_it_releases_it(database_url: str) -> None:
-    database, clock = _database(database_url), ManualClock(T0)
+def test_one_deploy_holds_an_environment_until_it_releases_it(database: Database) -> None:
+    clock = ManualClock(T0)
     first, second = _deploy(database), _deploy(database)
     with database.writing() as session:
         assert (
@@ -66,8 +58,8 @@ def test_one_deploy_holds_an_environment_until_it_releases_it(database_url: str)
         assert lease.holding(session, environment="production", clock=clock) is None
 
 
-def test_a_lease_that_is_not_renewed_frees_itself(database_url: str) -> None:
-    database, clock = _database(database_url), ManualClock(T0)
+def test_a_lease_that_is_not_renewed_frees_itself(database: Database) -> None:
+    clock = ManualClock(T0)
     first, second = _deploy(database), _deploy(database)
     with database.writing() as session:
         lease.acquire(session, environment="production", deploy_id=first, holder="a", clock=clock)
@@ -89,17 +81,18 @@ def test_a_lease_that_is_not_renewed_frees_itself(database_url: str) -> None:
         assert not lease.renew(session, environment="production", deploy_id=first, clock=clock)
 
 
-def test_a_deploy_whose_process_died_is_swept_as_interrupted(database_url: str) -> None:
-    database, clock = _database(database_url), ManualClock(T0)
+def test_a_deploy_whose_process_died_is_swept_as_interrupted(
+    database: Database, notifier: RecordingNotifier
+) -> None:
+    clock = ManualClock(T0)
     dead, alive = _deploy(database, holder="dead"), _deploy(database, holder="alive")
     with database.writing() as session:
         lease.acquire(session, environment="production", deploy_id=dead, holder="dead", clock=clock)
         lease.acquire(session, environment="staging", deploy_id=alive, holder="alive", clock=clock)
         session.get(Deploy, alive).environment = "staging"  # type: ignore[union-attr]
     with database.writing() as session:
-        outbox = Outbox(session, channel="C0LINE001", clock=clock, render=notice)
         swept = recovery.sweep(
-            session, notifier=outbox, clock=clock, is_dead=lambda holder: holder == "dead"
+            session, notifier=notifier.on(session), clock=clock, is_dead=lambda h: h == "dead"
         )
     assert swept == [dead]
     with database.reading() as session:

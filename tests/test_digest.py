@@ -34,7 +34,7 @@ import requests
 from bot import digests
 from core.clock import ManualClock
 from tests.ci_payloads import generic, post, signature
-from tests.deploy_line import UNFINISHED, App, toml_value
+from tests.deploy_line import App, newest_ended, toml_value
 from tests.fakes.slack import FakeSlack, file_message_text
 from tests.harness import CHANNEL, andon_env, run_cli
 from tests.inprocess import InProcessAndon
@@ -143,14 +143,10 @@ class Team:
         self.andon.deliver()
 
     def _finished(self, count: int) -> None:
-        deadline = datetime.now(UTC) + timedelta(seconds=30)
-        while True:
-            found = self.andon.api("/api/deploys")["deploys"]
-            if len(found) >= count and found[0]["status"] not in UNFINISHED:
-                assert found[0]["status"] == "succeeded", found[0]
-                return
-            assert datetime.now(UTC) < deadline, f"deploy #{count} never finished: {found[:1]}"
-            threading.Event().wait(0.05)
+        newest = newest_ended(
+            lambda: self.andon.api("/api/deploys")["deploys"], count=count, timeout=30
+        )
+        assert newest["status"] == "succeeded", newest
 
 
 def _play(team: Team) -> None:

@@ -13,7 +13,6 @@ from sqlmodel import Session
 from core.digest.dora import dora
 from core.digest.week import Week
 from core.digest.window import Window
-from storage import migrate
 from storage.database import Database
 from storage.tables import Deploy, Release, Stoppage, StoppageCause
 
@@ -60,9 +59,9 @@ def _stop(session: Session, at: datetime, reason: str) -> None:
     )
 
 
-def test_failures_are_a_changes_own_and_restore_runs_to_what_replaced_it(database_url: str) -> None:
-    database = Database(database_url)
-    migrate.upgrade(database)
+def test_failures_are_a_changes_own_and_restore_runs_to_what_replaced_it(
+    database: Database,
+) -> None:
     tue = MONDAY + timedelta(days=1, hours=10)
     with database.writing() as session:
         _deploy(session, A, tue)  # stands all week
@@ -89,7 +88,6 @@ def test_failures_are_a_changes_own_and_restore_runs_to_what_replaced_it(databas
             environments=["production"],
             watch=timedelta(minutes=30),
         )
-    database.dispose()
 
     # changes: A, B, C, D, E, A (the rollback is not a change); failed: C, D, E
     assert (found.changes, found.failed_changes) == (6, 3)

@@ -6,9 +6,8 @@ GitHub and GitLab APIs that check every request against the forges' documentatio
 """
 
 import itertools
-import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,10 @@ from core.config import problems
 from core.deploy import forge_records
 from core.deploy.forge_deployments import Created, ForgeDeploymentError, Round, mirror_due
 from core.deploy.forge_records import TAKE_ON, DeployFacts, Shown
-from storage import migrate
 from storage.database import Database
 from storage.tables import Deploy, ForgeDeployment
 from tests.ci_payloads import generic, post, sha
-from tests.deploy_line import UNFINISHED, App, toml_value
+from tests.deploy_line import App, newest_ended, toml_value
 from tests.fakes.forges import FakeDeployment, FakeGitHub, FakeGitLab
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, AndonServer
@@ -112,13 +110,9 @@ class ForgeLine:
 
     def finished(self, count: int) -> dict[str, Any]:
         """The newest deploy once ``count`` deploys exist and the newest has ended."""
-        deadline = time.monotonic() + 30
-        while True:
-            found = self.server.api("/api/deploys").json()["deploys"]
-            if len(found) >= count and found[0]["status"] not in UNFINISHED:
-                return found[0]
-            assert time.monotonic() < deadline, f"no finished deploy #{count}: {found[:1]}"
-            time.sleep(0.1)
+        return newest_ended(
+            lambda: self.server.api("/api/deploys").json()["deploys"], count=count, timeout=30
+        )
 
 
 @pytest.fixture
@@ -363,18 +357,9 @@ def mirror(database: Database, clock: ManualClock, forge: Recording, *, holder: 
     )
 
 
-@pytest.fixture
-def ledger(database_url: str) -> Iterator[tuple[Database, ManualClock]]:
-    database = Database(database_url)
-    migrate.upgrade(database)
-    yield database, ManualClock(datetime(2026, 12, 9, 10, 0, tzinfo=UTC))
-    database.dispose()
-
-
 def test_each_step_is_told_once_in_order_and_an_outage_waits_longer_each_time(
-    ledger: tuple[Database, ManualClock],
+    database: Database, clock: ManualClock
 ) -> None:
-    database, clock = ledger
     old = deploy_row(database, clock, "succeeded")
     clock.advance(TAKE_ON + timedelta(minutes=1))
     deploy_row(database, clock, "cancelled")  # never approved: never a deployment
@@ -414,9 +399,8 @@ def test_each_step_is_told_once_in_order_and_an_outage_waits_longer_each_time(
 
 
 def test_a_second_mirror_never_tells_a_step_another_one_holds(
-    ledger: tuple[Database, ManualClock],
+    database: Database, clock: ManualClock
 ) -> None:
-    database, clock = ledger
     deploy_id = deploy_row(database, clock, "running")
     forge, rival = Recording(), Recording()
     rounds: list[Any] = []
@@ -443,9 +427,8 @@ def test_a_second_mirror_never_tells_a_step_another_one_holds(
 
 
 def test_a_request_the_forge_refuses_as_wrong_is_given_up(
-    ledger: tuple[Database, ManualClock],
+    database: Database, clock: ManualClock
 ) -> None:
-    database, clock = ledger
     deploy_row(database, clock, "running")
     forge = Recording()
     forge.refusal = ForgeDeploymentError("GitHub answered 422: No ref found", lasting=True)

@@ -8,7 +8,6 @@ import copy
 import itertools
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from sqlmodel import col, select
 from core import review
 from core.clock import ManualClock
 from core.review import ForgeError
-from storage import migrate
 from storage.database import Database
 from storage.tables import ReviewHead
 from tests.ci_payloads import post, sha
@@ -283,11 +281,8 @@ class Recording:
 
 
 def test_a_refused_head_waits_and_is_retried_while_the_others_are_published(
-    database_url: str,
+    database: Database, clock: ManualClock
 ) -> None:
-    database = Database(database_url)
-    migrate.upgrade(database)
-    clock = ManualClock(datetime(2026, 11, 23, 14, 2, tzinfo=UTC))
     down, up = sha(), sha()
     with database.writing() as session:
         for project, head in (("acme/down", down), ("acme/up", up)):
@@ -315,4 +310,3 @@ def test_a_refused_head_waits_and_is_retried_while_the_others_are_published(
             ("success", up, None),
         ]
         assert review.due(session, clock=clock) == []
-    database.dispose()

@@ -29,7 +29,6 @@ from core.config import AndonConfig, GateCheck, GateConfig, RepoConfig
 from core.gate.decide import GateAnswer, check
 from core.gate.push import ZERO, Push, PushedCommit, RefUpdate
 from core.gate.push import read as read_push
-from storage import migrate
 from storage.database import Database
 from storage.tables import AuditEntry, OutboxMessage, Stoppage
 from tests.fakes.slack import FakeSlack
@@ -521,14 +520,6 @@ T0 = datetime(2026, 11, 23, 14, 2, tzinfo=UTC)
 MARIA = Actor("U0MARIA", "maria", "slack")
 OLD, NEW = "a" * 40, "b" * 40
 MAIN = "refs/heads/main"
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    db = Database(database_url)
-    migrate.upgrade(db)
-    yield db
-    db.dispose()
 
 
 @pytest.fixture

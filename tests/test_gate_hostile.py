@@ -6,7 +6,7 @@ in the channel by the next push that reaches Andon."""
 
 import json
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +20,6 @@ from core.clock import ManualClock
 from core.config import AndonConfig
 from core.gate.decide import check
 from core.gate.push import ZERO, Push, RefUpdate, UncheckedPush
-from storage import migrate
 from storage.database import Database
 from storage.tables import AuditEntry, OutboxMessage
 from tests.fakes.slack import FakeSlack
@@ -243,14 +242,6 @@ def test_a_fix_for_another_branch_does_not_pass_the_line_branch_through_either_d
 
 
 # --- the announcement, in-process, on SQLite and PostgreSQL --------------------------------------
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    db = Database(database_url)
-    migrate.upgrade(db)
-    yield db
-    db.dispose()
 
 
 def test_andon_tells_each_unchecked_push_once_however_often_it_is_sent(database: Database) -> None:

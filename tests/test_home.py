@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import Block
 from storage.database import Database
 from storage.tables import ActionItem, Stoppage
 from tests.ci_payloads import generic, post, signature
-from tests.deploy_line import UNFINISHED, App, toml_value
+from tests.deploy_line import App, newest_ended, toml_value
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, AndonServer
 from tests.slack_requests import slash_command
@@ -77,14 +77,10 @@ class Line:
         """``/deploy <revision> <environment>``, waited for until it has ended."""
         before = len(self.server.api("/api/deploys").json()["deploys"])
         _line(self.server, f"{revision} {environment}", command="/deploy", user="U0OPS", name="ops")
-        deadline = time.monotonic() + 60
-        while True:
-            found = self.server.api("/api/deploys").json()["deploys"]
-            if len(found) > before and found[0]["status"] not in UNFINISHED:
-                assert found[0]["status"] == "succeeded", found[0]
-                return
-            assert time.monotonic() < deadline, f"deploy of {revision[:7]} did not end: {found[:1]}"
-            time.sleep(0.1)
+        newest = newest_ended(
+            lambda: self.server.api("/api/deploys").json()["deploys"], count=before + 1, timeout=60
+        )
+        assert newest["status"] == "succeeded", newest
 
 
 @pytest.fixture(scope="module")

@@ -27,14 +27,6 @@ OPS = Actor("ops", "ops", "cli")
 T0 = datetime(2026, 11, 23, 14, 2, tzinfo=UTC)
 
 
-@pytest.fixture
-def database(database_url: str) -> Database:
-    database = Database(database_url)
-    migrate.upgrade(database)
-    yield database
-    database.dispose()
-
-
 def _stop(database: Database, clock: ManualClock, actor: Actor, reason: str):
     with database.writing() as session:
         outbox = Outbox(session, channel="C0LINE001", clock=clock, render=notice)

@@ -3,7 +3,6 @@
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
@@ -15,12 +14,13 @@ from bot.courier import CLAIM, Courier
 from bot.outbox import Outbox
 from core.clock import ManualClock, SystemClock
 from core.notifier import MessageRef, Notice
-from storage import migrate
 from storage.database import Database
 from storage.tables import OutboxMessage
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 
 CHANNEL = "C0LINE001"
+
+pytestmark = pytest.mark.databases("sqlite")  # the courier's rules, not the database's
 
 
 class Said(Notice):
@@ -37,14 +37,6 @@ def render(notice: Notice) -> dict:
 def slack() -> Iterator[FakeSlack]:
     with FakeSlack() as fake:
         yield fake
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'andon.db'}")
-    migrate.upgrade(database)
-    yield database
-    database.dispose()
 
 
 def courier(database: Database, slack: FakeSlack) -> Courier:

@@ -4,7 +4,6 @@ build — and Slack retries and webhook redeliveries, alone or at once, act only
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,10 +12,11 @@ import pytest
 import requests
 
 from tests.ci_payloads import generic, post, sha, signature
-from tests.deploy_line import UNFINISHED, App, toml_value
+from tests.deploy_line import UNFINISHED, App, newest_ended, toml_value
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, AndonServer
 from tests.slack_requests import block_action, slash_command, thread_reply
+from tests.waiting import eventually
 
 # A campaign: `make campaign` (run by .ci/run after `make test`), not `make test`.
 pytestmark = pytest.mark.campaign
@@ -209,10 +209,7 @@ def test_two_concurrent_deploys_one_runs_and_the_other_is_told_why(line: Line) -
     )
     assert [e["outcome"] for e in refused] == ["refused"]
     line.gate.touch()
-    deadline = time.monotonic() + 30
-    while (newest := line.api("/api/deploys")["deploys"][0])["status"] in UNFINISHED:
-        assert time.monotonic() < deadline, newest
-        time.sleep(0.1)
+    newest = newest_ended(lambda: line.api("/api/deploys")["deploys"], timeout=30)
     assert newest["status"] == "succeeded" and newest["requested_by"]["name"] == winner
     line.gate.unlink()
 
@@ -301,10 +298,10 @@ def test_a_retried_button_press_is_one_press(line: Line) -> None:
     marker = line.slack.response_url(f"marker-{presser}")
     body2, _ = block_action("line_start", "", user="U0LATER", name="later", response_url=marker)
     assert line.server.slack_post(body2, kind).status_code == 200
-    deadline = time.monotonic() + 10
-    while not line.audit("line.start", lambda e: e["actor"]["id"] == "U0LATER"):
-        assert time.monotonic() < deadline, "the marker press was never handled"
-        time.sleep(0.05)
+    eventually(
+        lambda: line.audit("line.start", lambda e: e["actor"]["id"] == "U0LATER"),
+        what="the marker press handled",
+    )
     presses = line.audit("line.start", lambda e: e["actor"]["id"] == presser)
     assert [e["outcome"] for e in presses] == ["refused"]  # the five whys is not done: refused
 

@@ -9,7 +9,6 @@ channel hears it once. Every refusal is logged at ERROR with the outbox id and c
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from tests.ci_payloads import signature
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, AndonServer
 from tests.slack_requests import block_action, slash_command
+from tests.waiting import eventually
 
 ONE, TWO = "U0ONE", "U0TWO"
 CONFIG = f"""
@@ -79,18 +79,24 @@ class Line:
 
     def counted(self, minimum: float, name: str, timeout: float = 10.0, **labels: str) -> float:
         """The metric once it reached ``minimum``: a call is counted when its answer is read."""
-        deadline = time.monotonic() + timeout
-        while (value := self.metric(name, **labels)) < minimum:
-            assert time.monotonic() < deadline, f"{name}{labels} stayed at {value}"
-            time.sleep(0.05)
-        return value
+
+        def reached() -> float | None:
+            value = self.metric(name, **labels)
+            return value if value >= minimum else None
+
+        return eventually(
+            reached,
+            timeout=timeout,
+            what=lambda: f"{name}{labels} at {minimum} (it is {self.metric(name, **labels)})",
+        )
 
     def settled(self, timeout: float = 15.0) -> None:
         """Wait until the outbox holds nothing pending: everything queued had its answer."""
-        deadline = time.monotonic() + timeout
-        while self.metric("andon_outbox_messages", status="pending") > 0:
-            assert time.monotonic() < deadline, "messages still pending"
-            time.sleep(0.05)
+        eventually(
+            lambda: self.metric("andon_outbox_messages", status="pending") == 0,
+            timeout=timeout,
+            what="no message pending",
+        )
 
     def outbox(self) -> list[OutboxMessage]:
         database = Database(self.database_url)

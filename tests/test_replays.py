@@ -18,7 +18,6 @@ from sqlmodel import select
 from bot import scheduler
 from core import deliveries
 from core.clock import ManualClock
-from storage import migrate
 from storage.database import Database
 from storage.tables import InboundDelivery
 from tests.ci_payloads import post, sha
@@ -229,28 +228,24 @@ def _event_id() -> str:
 # --- how long keys are kept --------------------------------------------------------------------
 
 
-def test_slack_keys_are_kept_a_day_and_webhook_ids_a_month(database_url: str) -> None:
-    database = Database(database_url)
-    migrate.upgrade(database)
-    clock = ManualClock(T0)
-    try:
-        with database.writing() as session:
-            for source, key in (("slack", "Ev1"), ("slack:trigger", "1.2.3"), ("ci:github", "d1")):
-                assert deliveries.first_time(session, clock=clock, source=source, key=key)
-        clock.advance(timedelta(hours=23))  # far past Slack's five minutes, still kept
-        with database.writing() as session:
-            assert deliveries.forget_old(session, clock=clock) == 0
-            assert not deliveries.first_time(session, clock=clock, source="slack", key="Ev1")
-        clock.advance(timedelta(hours=2))
-        with database.writing() as session:
-            assert deliveries.forget_old(session, clock=clock) == 2
-            assert not deliveries.first_time(session, clock=clock, source="ci:github", key="d1")
-        clock.advance(timedelta(days=30))
-        with database.writing() as session:
-            assert deliveries.forget_old(session, clock=clock) == 1
-            assert deliveries.first_time(session, clock=clock, source="ci:github", key="d1")
-    finally:
-        database.dispose()
+def test_slack_keys_are_kept_a_day_and_webhook_ids_a_month(
+    database: Database, clock: ManualClock
+) -> None:
+    with database.writing() as session:
+        for source, key in (("slack", "Ev1"), ("slack:trigger", "1.2.3"), ("ci:github", "d1")):
+            assert deliveries.first_time(session, clock=clock, source=source, key=key)
+    clock.advance(timedelta(hours=23))  # far past Slack's five minutes, still kept
+    with database.writing() as session:
+        assert deliveries.forget_old(session, clock=clock) == 0
+        assert not deliveries.first_time(session, clock=clock, source="slack", key="Ev1")
+    clock.advance(timedelta(hours=2))
+    with database.writing() as session:
+        assert deliveries.forget_old(session, clock=clock) == 2
+        assert not deliveries.first_time(session, clock=clock, source="ci:github", key="d1")
+    clock.advance(timedelta(days=30))
+    with database.writing() as session:
+        assert deliveries.forget_old(session, clock=clock) == 1
+        assert deliveries.first_time(session, clock=clock, source="ci:github", key="d1")
 
 
 def test_the_scheduled_job_forgets_what_no_replay_or_redelivery_can_match(

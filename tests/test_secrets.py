@@ -10,7 +10,6 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,12 +28,13 @@ from storage import migrate
 from storage.database import Database
 from storage.tables import AuditEntry, OutboxMessage
 from tests.ci_payloads import generic
-from tests.deploy_line import UNFINISHED, App, toml_value
+from tests.deploy_line import App, newest_ended, toml_value
 from tests.fakes.slack import APP_TOKEN, FakeSlack
 from tests.fakes.socket_mode import FakeSocketMode
 from tests.harness import CHANNEL, AndonServer, run_cli
 from tests.leaks import SECRETS, database_dump, leaks, slack_calls
 from tests.slack_requests import signed_headers, slash_command, thread_reply, view_submission
+from tests.waiting import eventually
 
 
 def test_every_secret_setting_of_env_example_is_searched_for() -> None:
@@ -112,11 +112,15 @@ class Day:
         return self.slack_post(body, kind, good=good)
 
     def open_stoppage(self, timeout: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while not ((found := self.api("/api/line")["stoppage"]) and found["thread_ts"]):
-            assert time.monotonic() < deadline, found
-            time.sleep(0.05)
-        return found
+        def delivered() -> dict[str, Any] | None:
+            found = self.api("/api/line")["stoppage"]
+            return found if found and found["thread_ts"] else None
+
+        return eventually(
+            delivered,
+            timeout=timeout,
+            what=lambda: f"a delivered open stoppage: {self.api('/api/line')['stoppage']}",
+        )
 
     def api(self, path: str) -> Any:
         answer = self.server.api(path, token=SECRETS["ANDON_API_TOKEN"])
@@ -218,18 +222,16 @@ def test_no_secret_reaches_a_log_a_message_the_audit_log_or_the_database(day: Da
 
 
 def _audited(day: Day, action: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not any(e["action"] == action for e in day.api("/api/audit")["entries"]):
-        assert time.monotonic() < deadline, f"no {action} in the audit log"
-        time.sleep(0.05)
+    eventually(
+        lambda: any(e["action"] == action for e in day.api("/api/audit")["entries"]),
+        timeout=timeout,
+        what=f"{action} in the audit log",
+    )
 
 
 def _finished(day: Day, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while (deploys := day.api("/api/deploys")["deploys"])[0]["status"] in UNFINISHED:
-        assert time.monotonic() < deadline, deploys[0]
-        time.sleep(0.1)
-    assert deploys[0]["status"] == "succeeded", deploys[0]
+    newest = newest_ended(lambda: day.api("/api/deploys")["deploys"], timeout=timeout)
+    assert newest["status"] == "succeeded", newest
 
 
 def _cli_outputs(day: Day) -> str:

@@ -6,7 +6,6 @@ fixture of tests/conftest.py fails a test during which Andon sent anything it re
 
 import itertools
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -25,7 +24,7 @@ from core.whys.investments import read
 from core.whys.phase import LEVELS, Phase, move
 from storage.tables import WhyAnswer
 from tests.ci_payloads import generic, post, sha, signature
-from tests.deploy_line import UNFINISHED, App, toml_value
+from tests.deploy_line import App, newest_ended, toml_value
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, AndonServer, free_port
 from tests.inprocess import InProcessAndon
@@ -168,13 +167,9 @@ def _deployed(server: AndonServer, revision: str, environment: str) -> dict[str,
 
 
 def _ended(server: AndonServer, count: int, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = server.api("/api/deploys").json()["deploys"]
-        if len(found) >= count and found[0]["status"] not in UNFINISHED:
-            return found[0]
-        assert time.monotonic() < deadline, f"deploy #{count} never ended: {found[:1]}"
-        time.sleep(0.1)
+    return newest_ended(
+        lambda: server.api("/api/deploys").json()["deploys"], count=count, timeout=timeout
+    )
 
 
 def _final(slack: FakeSlack, deploy_id: int, words: str) -> str:

@@ -5,7 +5,6 @@ deploys run through the in-process server."""
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from bot.hosts.ssh import SshTransport
 from core.clock import ManualClock
 from core.config_hosts import Host
 from tests.ci_payloads import generic, signature
-from tests.deploy_line import UNFINISHED, App, toml_value
+from tests.deploy_line import App, newest_ended, toml_value
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, andon_env, run_cli
 from tests.inprocess import InProcessAndon
@@ -95,13 +94,7 @@ class AliasLine:
         return revision
 
     def finished(self, timeout: float = 60.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.andon.api("/api/deploys")["deploys"]
-            if found and found[0]["status"] not in UNFINISHED:
-                return dict(found[0])
-            assert time.monotonic() < deadline, f"deploy still running: {found[:1]}"
-            time.sleep(0.05)
+        return newest_ended(lambda: self.andon.api("/api/deploys")["deploys"], timeout=timeout)
 
 
 @pytest.fixture

@@ -2,14 +2,14 @@
 the line channel, and what a person sees there is what these scenarios read."""
 
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.harness import AndonServer, andon_env, run_cli
+from tests.waiting import eventually
 
 USAGE_OF_PRESS = "(only you) Press a button with: !press <message number> <action>"
 USAGE_OF_REPLY = "(only you) Reply in a thread with: #<message number> <text>"
@@ -30,13 +30,6 @@ def _where(lines: list[str], text: str, *, start: int = 0) -> int:
             return index
     shown = "\n".join(lines)
     raise AssertionError(f"no line with {text!r} after line {start} in:\n{shown}")
-
-
-def _eventually(check: Callable[[], bool], *, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout}s: {what}"
-        time.sleep(0.05)
 
 
 # --- andon shell -------------------------------------------------------------------------------
@@ -246,16 +239,18 @@ def test_serve_without_a_slack_token_reads_commands_typed_on_its_terminal(
     typed.write("/line stop disk full\n")
     typed.flush()
 
-    _eventually(
+    eventually(
         lambda: "Line stopped by maria" in terminal_server.log(),
+        timeout=15,
         what="the announcement in the terminal",
     )
     announcement = next(
         line for line in terminal_server.log().splitlines() if "Line stopped by maria" in line
     )
     assert announcement.startswith("#1 ") and "disk full" in announcement
-    _eventually(
+    eventually(
         lambda: "(only you) You stopped the line" in terminal_server.log(),
+        timeout=15,
         what="the answer to the person who typed it",
     )
     line = terminal_server.api("/api/line").json()
@@ -270,15 +265,17 @@ def test_a_stop_from_the_cli_is_told_on_the_servers_terminal_in_order(
     assert done.returncode == 0, done.stderr
     assert "#1 🛑 Line stopped by ops" in done.stdout
 
-    _eventually(
+    eventually(
         lambda: "Line stopped by ops" in terminal_server.log(),
+        timeout=15,
         what="the CLI's stop on the server's terminal",
     )
     told = terminal_server.log().splitlines()
     announcement = next(n for n, line in enumerate(told) if "Line stopped by ops" in line)
     assert told[announcement].startswith("#1 ") and "disk is full" in told[announcement]
-    _eventually(
+    eventually(
         lambda: "in thread #1" in terminal_server.log(),
+        timeout=15,
         what="the five whys' opener under it, as thread #1",
     )
 

@@ -21,7 +21,6 @@ from bot.render.chart_view import view_of
 from core.clock import SystemClock
 from core.digest.trend import WeekTotals
 from core.notifier import MessageRef, Notice
-from storage import migrate
 from storage.database import Database
 from storage.tables import OutboxMessage
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
@@ -30,6 +29,8 @@ CHANNEL = "C0LINE001"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FILENAME = "digest-2026-W47.png"
 TITLE = "Last 8 weeks"
+
+pytestmark = pytest.mark.databases("sqlite")  # files in the outbox, not the database's rules
 EIGHT_WEEKS = [
     WeekTotals(f"2026-W{40 + n}", deploys=d, stoppages=s, investments=i)
     for n, (d, s, i) in enumerate(
@@ -81,14 +82,6 @@ def charted(weeks: list[WeekTotals]) -> bytes:
 def slack() -> Iterator[FakeSlack]:
     with FakeSlack() as fake:
         yield fake
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'andon.db'}")
-    migrate.upgrade(database)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture(scope="module")

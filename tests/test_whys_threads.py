@@ -7,7 +7,6 @@ find its answer, on SQLite and PostgreSQL."""
 
 import itertools
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from tests.slack_requests import (
     thread_broadcast,
     thread_reply,
 )
+from tests.waiting import eventually
 
 T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 CONFIG = f'[slack]\nchannel = "{CHANNEL}"\n'
@@ -119,10 +119,12 @@ def _answers(andon: InProcessAndon) -> list[str]:
 
 def _open_level_is(andon: InProcessAndon, level: int, timeout: float = 10.0) -> None:
     """Wait for the bot's stored state before the next reply (never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while (seen := _whys(andon)["open_level"]) != level:
-        assert time.monotonic() < deadline, f"open level {seen}, not {level}, after {timeout}s"
-        time.sleep(0.02)
+    eventually(
+        lambda: _whys(andon)["open_level"] == level,
+        timeout=timeout,
+        every=0.02,
+        what=lambda: f"open level {level} (it is {_whys(andon)['open_level']})",
+    )
 
 
 def _thread(slack: FakeSlack, thread: str) -> list[str]:

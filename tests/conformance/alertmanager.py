@@ -8,8 +8,9 @@ from typing import Any
 
 import requests
 
-from tests.conformance.senders import Child, program, wait_until
+from tests.conformance.senders import Child, program
 from tests.harness import free_port
+from tests.waiting import eventually
 
 INSTALL = "apt-get install prometheus-alertmanager"
 
@@ -32,7 +33,7 @@ class Alertmanager:
             cwd=root,
             env={"PATH": "/usr/bin:/bin"},
         )
-        wait_until(f"Alertmanager ready at {self.url}", self._ready)
+        eventually(self._ready, timeout=30, every=0.1, what=f"Alertmanager ready at {self.url}")
 
     def _ready(self) -> bool:
         assert self.child.running(), f"Alertmanager exited:\n{self.child.log()}"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.senders import Child, wait_until
+from tests.conformance.senders import Child
 from tests.harness import free_port
+from tests.waiting import eventually
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "ci.md"
 BIN = Path(sys.executable).parent
@@ -121,15 +122,17 @@ class Buildbot:
 
     def wait_polling(self) -> None:
         """The worker attached and the poller past its first look (which builds nothing)."""
-        wait_until(
-            "the Buildbot worker attaching",
+        eventually(
             lambda: "attaching" in self.log() or self._dead(),
             timeout=90,
+            every=0.1,
+            what="the Buildbot worker attaching",
         )
-        wait_until(
-            "the GitPoller's second poll",
+        eventually(
             lambda: self.log().count("gitpoller: processing changes from") >= 2 or self._dead(),
             timeout=60,
+            every=0.1,
+            what="the GitPoller's second poll",
         )
         assert not self._dead(), f"Buildbot exited:\n{self.log()[-3000:]}"
 

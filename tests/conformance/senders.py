@@ -6,10 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,17 +19,6 @@ def program(name: str, *, install: str) -> str:
     if found is None:
         pytest.skip(f"{name} is not installed ({install})")
     return found
-
-
-def wait_until(what: str, ready: Callable[[], Any], *, timeout: float = 30.0) -> Any:
-    """Poll ``ready`` until it returns something true; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = ready()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what}: not within {timeout:g} s"
-        time.sleep(0.1)
 
 
 class Child:

@@ -9,9 +9,9 @@ import pytest
 
 from tests.conformance.alertmanager import Alertmanager
 from tests.conformance.conftest import ONCALL, causes, deliveries, dms, edits
-from tests.conformance.senders import wait_until
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, WEBHOOK_SECRET, AndonServer
+from tests.waiting import eventually
 
 CONFIG = f"""
 [slack]
@@ -117,25 +117,29 @@ def test_a_group_pages_once_stops_the_line_grows_and_resolves(
 
     alertmanager.fire(web1, summary="Checkout answers 500 on web1")
 
-    page = wait_until(f"a page DM for {name}", lambda: dms(slack, name), timeout=WAIT)
+    page = eventually(
+        lambda: dms(slack, name), timeout=WAIT, every=0.1, what=f"a page DM for {name}"
+    )
     assert page[0]["text"].startswith(f"{name} (critical) — page #")
     assert "Checkout answers 500 on web1" in page[0]["text"]
     assert f"page: {name} — Checkout answers 500 on web1" in causes(andon)
 
     seen = deliveries(andon, "alertmanager", name)
-    wait_until(
-        f"Alertmanager sending {name} again",
+    eventually(
         lambda: deliveries(andon, "alertmanager", name) > seen,
         timeout=WAIT,
+        every=0.1,
+        what=f"Alertmanager sending {name} again",
     )
     assert len(dms(slack, name)) == 1 and edits(slack, name) == []  # a repeat is nothing new
 
     alertmanager.fire(web2, summary="Checkout answers 500 on web2")
 
-    grown = wait_until(
-        f"{name}'s DM edited for the second alert",
+    grown = eventually(
         lambda: [text for text in edits(slack, name) if "2 alerts firing" in text],
         timeout=WAIT,
+        every=0.1,
+        what=f"{name}'s DM edited for the second alert",
     )
     assert grown[0].startswith(f"{name} (critical) — page #")
     assert len(dms(slack, name)) == 1  # joined the page, no second DM
@@ -143,10 +147,11 @@ def test_a_group_pages_once_stops_the_line_grows_and_resolves(
     alertmanager.resolve(web1, summary="Checkout answers 500 on web1")
     alertmanager.resolve(web2, summary="Checkout answers 500 on web2")
 
-    resolved = wait_until(
-        f"{name}'s DM edited to resolved",
+    resolved = eventually(
         lambda: [text for text in edits(slack, name) if "resolved" in text.lower()],
         timeout=WAIT,
+        every=0.1,
+        what=f"{name}'s DM edited to resolved",
     )
     assert name in resolved[-1]
     assert len(dms(slack, name)) == 1
@@ -157,10 +162,11 @@ def test_a_wrong_secret_is_refused_and_alertmanager_logs_the_401(
 ) -> None:
     alertmanager.fire({"alertname": "WrongSecret", "via": "wrong"}, summary="never paged")
 
-    logged = wait_until(
-        "Alertmanager logging the refusal",
+    logged = eventually(
         lambda: [line for line in alertmanager.log().splitlines() if "status code 401" in line],
         timeout=WAIT,
+        every=0.1,
+        what="Alertmanager logging the refusal",
     )
     assert "wrong/webhook" in logged[0]
     assert "missing or wrong webhook signature or token" in logged[0]  # Andon's answer, shown
@@ -175,17 +181,21 @@ def test_its_pagerduty_sender_pages_and_resolves_through_the_pagerduty_door(
     labels = {"alertname": "QueueStuck", "via": "pagerduty", "severity": "critical"}
     alertmanager.fire(labels, summary="The orders queue has not moved for 10 min")
 
-    page = wait_until(
-        "a page DM from the PagerDuty sender", lambda: dms(slack, "QueueStuck"), timeout=WAIT
+    page = eventually(
+        lambda: dms(slack, "QueueStuck"),
+        timeout=WAIT,
+        every=0.1,
+        what="a page DM from the PagerDuty sender",
     )
     assert "page #" in page[0]["text"]
     assert any("QueueStuck" in cause for cause in causes(andon))
 
     alertmanager.resolve(labels, summary="The orders queue has not moved for 10 min")
 
-    wait_until(
-        "the PagerDuty page's DM edited to resolved",
+    eventually(
         lambda: [text for text in edits(slack, "QueueStuck") if "resolved" in text.lower()],
         timeout=WAIT,
+        every=0.1,
+        what="the PagerDuty page's DM edited to resolved",
     )
     assert len(dms(slack, "QueueStuck")) == 1

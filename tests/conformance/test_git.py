@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.senders import wait_until
 from tests.fakes.slack import FakeSlack
 from tests.git_server import GitWorkspace
 from tests.harness import CHANNEL, AndonServer, run_cli
 from tests.slack_requests import slash_command
 from tests.ssh_hosts import SSHD, SshFleet
+from tests.waiting import eventually
 
 CONFIG = """
 [slack]
@@ -128,7 +128,12 @@ def dana(repository: Pusher, andon: AndonServer, slack: FakeSlack) -> Iterator[P
     yield repository
     if andon.api("/api/line").json()["state"] == "stopped":
         line(andon, slack, "start force the next test")
-        wait_until("the line running", lambda: andon.api("/api/line").json()["state"] == "running")
+        eventually(
+            lambda: andon.api("/api/line").json()["state"] == "running",
+            timeout=30,
+            every=0.1,
+            what="the line running",
+        )
 
 
 def line(andon: AndonServer, slack: FakeSlack, text: str) -> None:

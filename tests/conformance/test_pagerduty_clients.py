@@ -14,10 +14,10 @@ from typing import Any, Protocol
 import pytest
 
 from tests.conformance.conftest import ONCALL, causes, dms, edits
-from tests.conformance.senders import wait_until
 from tests.conformance.tls import TlsTerminator
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, WEBHOOK_SECRET, AndonServer
+from tests.waiting import eventually
 
 CONFIG = f"""
 [slack]
@@ -101,7 +101,9 @@ def test_a_client_triggers_repeats_acknowledges_and_resolves_a_page(
             pytest.xfail(NO_ENQUEUE)
         raise
 
-    page = wait_until(f"a page DM for {summary!r}", lambda: dms(slack, summary))
+    page = eventually(
+        lambda: dms(slack, summary), timeout=30, every=0.1, what=f"a page DM for {summary!r}"
+    )
     assert "page #" in page[0]["text"] and source in json.dumps(page[0])
     assert any(summary in cause for cause in causes(andon))
 
@@ -110,12 +112,14 @@ def test_a_client_triggers_repeats_acknowledges_and_resolves_a_page(
     assert len(dms(slack, summary)) == 1
 
     assert events.resolve(key) == key
-    resolved = wait_until(
-        f"the page DM for {summary!r} edited to resolved",
+    resolved = eventually(
         lambda: (
             [text for text in edits(slack, summary) if "resolved" in text.lower()]
             or [text for text in edits(slack, source) if "resolved" in text.lower()]
         ),
+        timeout=30,
+        every=0.1,
+        what=f"the page DM for {summary!r} edited to resolved",
     )
     assert resolved
     assert len(dms(slack, summary)) == 1

@@ -20,7 +20,8 @@ import json
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -33,6 +34,7 @@ BOT_TOKEN = "xoxb-test-0000-andon"
 APP_TOKEN = "xapp-test-1-andon"
 BOT_USER = "UANDONBOT"
 TEAM = "T0ANDON01"
+HOLD_LIMIT = 60.0  # seconds a held call waits at most, should a test never let go
 
 
 @dataclass
@@ -87,6 +89,8 @@ class FakeSlack:
         self._calls: list[Call] = []
         self._lock = threading.Condition()
         self._faults: list[Fault] = []
+        self._answering = threading.Event()  # cleared while ``holding``
+        self._answering.set()
         self._ts = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._files: dict[str, dict[str, Any]] = {}  # file id → filename, length, state
@@ -218,6 +222,16 @@ class FakeSlack:
         """The outage is over: faults not yet used up are dropped."""
         with self._lock:
             self._faults.clear()
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Slack hears every call but answers none until the block ends: whatever Andon answers
+        inside the block, it answered without waiting for Slack."""
+        self._answering.clear()
+        try:
+            yield
+        finally:
+            self._answering.set()
 
     # --- the server --------------------------------------------------------------------------
 
@@ -410,6 +424,7 @@ class FakeSlack:
                     "response_url" if path.startswith("/response/") else path.rsplit("/", 1)[-1]
                 )
                 fake._record(Call(method, params, dict(self.headers.items())))
+                fake._answering.wait(timeout=HOLD_LIMIT)
                 status, body, headers = fake._answer(
                     method, params, self.headers.get("Authorization", "")
                 )
@@ -427,6 +442,7 @@ class FakeSlack:
             def _upload(self, file_id: str, data: bytes) -> None:
                 params = {"file_id": file_id, "length": len(data)}
                 fake._record(Call("upload", params, dict(self.headers.items())))
+                fake._answering.wait(timeout=HOLD_LIMIT)
                 fault = fake._fault("upload")
                 if fault is not None:
                     status = fault.status
