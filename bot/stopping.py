@@ -10,7 +10,7 @@ process, exit 1, saying what was still running.
 
 uvicorn catches both signals while it serves, and re-raises the one it caught once it has shut
 down — which, for SIGTERM, would kill the process before any cleanup. The handlers installed
-here receive that re-raise instead (TESTING.md).
+here receive that re-raise instead.
 """
 
 import logging

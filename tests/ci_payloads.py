@@ -1,4 +1,4 @@
-"""Build results as the CIs send them, signed as DESIGN.md says."""
+"""Build results as the CIs send them, signed as docs/ci.md says."""
 
 import hashlib
 import hmac

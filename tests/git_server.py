@@ -1,5 +1,5 @@
 """A bare repository on the "git server" and a developer's clone of it, with git isolated from
-this host's configuration (TESTING.md: GIT_CONFIG_GLOBAL, GIT_CONFIG_NOSYSTEM, author env)."""
+this host's configuration (GIT_CONFIG_GLOBAL, GIT_CONFIG_NOSYSTEM, the author's env)."""
 
 import os
 import subprocess

@@ -1,7 +1,7 @@
 """A fleet of real OpenSSH servers on loopback, one per "host", each with a health endpoint.
 
 Every host is this machine seen through its own sshd port, host key and app directory, so a
-test can check on the local filesystem what a transport did over SSH (TESTING.md, SSH hosts).
+test can check on the local filesystem what a transport did over SSH.
 """
 
 import contextlib

@@ -4,7 +4,8 @@ pressed by a deployer, another deployer, an admin and anyone else, through signe
 asserted in the words people read.
 
 The table is the rule book: a command or a button that is not in it fails the test, so a new
-one is walked through every role before it ships. The rules it holds (DESIGN.md, ``[access]``):
+one is walked through every role before it ships. The rules it holds (docs/configuration.md,
+``[access]``):
 ``/deploy``, ``/rollback``, the Roll back and Approve buttons need a deployer, and Approve someone
 other than the requester; ``/line start force`` needs an admin; an admin is not a deployer unless
 listed as one; everything else — stopping the line above all — is anyone's. With empty lists

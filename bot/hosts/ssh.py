@@ -4,7 +4,7 @@ Every exec channel costs 90–155 ms even on an open connection (sshd forks a se
 shell), while an SFTP request costs a round trip: so the flip of ``current`` is two SFTP
 requests, a look at a host one (pipelined), commands run only where a tool must (staging —
 ``cp -al``, ``tar`` and ``sha256sum`` as one script — and hooks), and connections stay open
-between deploys (TESTING.md, SSH hosts).
+between deploys.
 """
 
 import os

@@ -1,4 +1,4 @@
-"""``POST /api/gate``: the commit check the git hook asks (shape in DESIGN.md)."""
+"""``POST /api/gate``: the commit check the git hook asks (shape in docs/gate.md)."""
 
 import email.message
 from collections.abc import Callable

@@ -69,7 +69,8 @@ class SlackCallsCollector(Collector):
 
 
 def router(andon: Andon, *, token: str | None) -> APIRouter:
-    """Open to anyone who reaches the port unless ``ANDON_METRICS_TOKEN`` closes it (DESIGN.md)."""
+    """Open to anyone who reaches the port unless ``ANDON_METRICS_TOKEN`` closes it
+    (docs/operations.md)."""
     registry = CollectorRegistry()
     registry.register(LineCollector(andon))
     registry.register(SlackCallsCollector())

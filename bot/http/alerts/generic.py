@@ -1,5 +1,5 @@
-"""Andon's own alert payload, for anything that can POST JSON (see DESIGN.md, "Generic alert
-payload").
+"""Andon's own alert payload, for anything that can POST JSON (docs/alerts.md
+describes it).
 
 Required: ``name`` and ``status`` (``firing`` | ``resolved``). Optional: ``severity``,
 ``summary`` (default: the name and status), ``source`` (the system that sent it, as people call

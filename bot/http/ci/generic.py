@@ -1,4 +1,4 @@
-"""Andon's own CI payload, for any CI that can POST JSON (see DESIGN.md, "Generic CI payload").
+"""Andon's own CI payload, for any CI that can POST JSON (docs/ci.md, "the generic format").
 
 Required: ``revision`` (40-hex), ``branch``, ``status`` (``passed`` | ``failed`` | ``running`` |
 ``canceled``).
