@@ -5,10 +5,12 @@ import sys
 from urllib.parse import unquote, urlsplit
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import secret_files
+from bot.secret_files import PROVIDER_SECRET, SecretFileError
 from bot.secrets import Scrubber
 
 SLACK_API = "https://slack.com/api/"
@@ -35,6 +37,11 @@ class Settings(BaseSettings):
     andon_gitlab_token: SecretStr | None = None
     andon_tick_seconds: float = Field(default=5.0, gt=0, le=300)
     andon_access_log: bool = True  # one log line per HTTP request; "off" silences it
+    # ANDON_WEBHOOK_SECRET_<PROVIDER>: read once, here, never per request
+    _provider: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, _context: object) -> None:
+        self._provider = _provider_secrets()
 
     @field_validator("*", mode="before")
     @classmethod
@@ -55,8 +62,7 @@ class Settings(BaseSettings):
 
     def webhook_secret(self, provider: str) -> str | None:
         """``ANDON_WEBHOOK_SECRET_<PROVIDER>`` overrides the shared secret for one provider."""
-        name = f"ANDON_WEBHOOK_SECRET_{provider.upper()}"
-        specific = os.environ.get(name) or dotenv_values(".env").get(name)
+        specific = self._provider.get(f"{PROVIDER_SECRET}{provider.upper()}")
         if specific:
             return specific
         return self.andon_webhook_secret.get_secret_value() if self.andon_webhook_secret else None
@@ -77,24 +83,44 @@ class Settings(BaseSettings):
         password = urlsplit(self.andon_database_url).password  # postgresql://u:<this>@host/db
         if password:
             found += sorted({password, unquote(password)})
-        return found + [v for v in self._provider_secrets().values() if v not in found]
+        return found + [v for v in self._provider.values() if v not in found]
 
     def scrubber(self) -> Scrubber:
         """What masks every secret in what Andon logs, stores, posts and answers."""
         return Scrubber(self.secrets())
 
-    @staticmethod
-    def _provider_secrets() -> dict[str, str]:
-        """Every ``ANDON_WEBHOOK_SECRET_<PROVIDER>`` set, in ``.env`` or the environment."""
-        prefix = "ANDON_WEBHOOK_SECRET_"
-        named = {**dotenv_values(".env"), **os.environ}
-        return {k: v for k, v in named.items() if k.upper().startswith(prefix) and v}
+    def with_webhook_secrets(self, secrets: dict[str, str]) -> "Settings":
+        """Webhooks' own secrets read from files (``bot.secret_files``) join those set."""
+        self._provider.update(secrets)
+        return self
+
+
+def _given() -> dict[str, str | None]:
+    """What the process was given: ``.env`` in the working folder, the environment over it."""
+    return {**dotenv_values(".env"), **os.environ}
+
+
+def _provider_secrets() -> dict[str, str]:
+    """Every ``ANDON_WEBHOOK_SECRET_<PROVIDER>`` set, in ``.env`` or the environment."""
+    return {
+        k.upper(): v
+        for k, v in _given().items()
+        if k.upper().startswith(PROVIDER_SECRET) and not k.upper().endswith("_FILE") and v
+    }
 
 
 def load() -> Settings:
-    """The settings, or a one-line complaint and exit 2 when a variable is malformed."""
+    """The settings, secrets from files included, or a one-line complaint and exit 2 when a
+    variable is malformed or a secret file cannot be read."""
     try:
-        return Settings()
+        files = secret_files.read(_given())
+        fields = {name.lower(): v for name, v in files.items() if name in secret_files.SECRETS}
+        settings = Settings(**fields)
+    except SecretFileError as bad:
+        print(f"andon: {bad}", file=sys.stderr)
+        raise SystemExit(2) from bad
     except ValueError as bad:  # e.g. a port that is not a number
         print(f"andon: bad environment: {bad}", file=sys.stderr)
         raise SystemExit(2) from bad
+    own = {name: v for name, v in files.items() if name.startswith(PROVIDER_SECRET)}
+    return settings.with_webhook_secrets(own)
