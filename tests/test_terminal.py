@@ -1,7 +1,11 @@
 """The terminal front: ``andon shell`` and ``andon serve`` without a Slack token; the terminal is
 the line channel, and what a person sees there is what these scenarios read."""
 
+import os
+import pty
+import select
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -293,3 +297,48 @@ def test_every_emoji_a_message_uses_shows_as_a_picture_in_the_terminal() -> None
     used = {code for path in sources for code in shortcode.findall(path.read_text())}
     assert used, "no shortcodes found: the search is wrong"
     assert sorted(code for code in used if plain(code) == code) == []
+
+
+def test_at_a_terminal_the_up_arrow_recalls_the_last_command_and_history_is_kept(
+    tmp_path: Path,
+) -> None:
+    """``andon shell`` at a real terminal (a pty) edits lines with readline: ↑ then Enter runs
+    the previous command again, and the history is in ~/.andon_history afterwards."""
+    env = andon_env(tmp_path, database_url=f"sqlite:///{tmp_path / 'a.db'}", slack=None)
+    env.update(HOME=str(tmp_path), TERM="xterm")
+    controller, terminal = pty.openpty()
+    shell = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "shell", "--as", "maria"],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=env,
+        cwd=tmp_path,
+    )
+    os.close(terminal)
+    seen = bytearray()
+
+    def shown(text: str) -> bytes:
+        def arrived() -> bool:
+            while select.select([controller], [], [], 0)[0]:
+                seen.extend(os.read(controller, 65536))
+            return seen.count(text.encode()) > 0
+
+        eventually(arrived, what=lambda: f"{text!r} at the terminal; it shows {bytes(seen)!r}")
+        return bytes(seen)
+
+    try:
+        shown("andon> ")
+        os.write(controller, b"/line status\r")
+        shown("The line has been running")
+        os.write(controller, b"\x1b[A\r")  # the up arrow, then Enter
+        eventually(
+            lambda: shown("andon> ").count(b"The line has been running") == 2,
+            what=lambda: f"the status answered twice; the terminal shows {bytes(seen)!r}",
+        )
+        os.write(controller, b"quit\r")
+        assert shell.wait(timeout=30) == 0
+    finally:
+        shell.kill()
+        os.close(controller)
+    assert "/line status" in (tmp_path / ".andon_history").read_text()

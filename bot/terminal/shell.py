@@ -14,6 +14,7 @@ from bot.chat.terminal import TerminalChat, people, transcript
 from bot.commands import Help, Intent, parse
 from bot.outbox_message import MessageKind, MessageStatus
 from bot.render.reply import reply
+from bot.terminal import line_editing
 from core.actor import Actor
 from storage.ids import fits
 from storage.tables import OutboxMessage
@@ -42,12 +43,13 @@ class Shell:
         """
         source = source or sys.stdin
         interactive = source.isatty()
+        read = line_editing.reader() if interactive and source is sys.stdin else source.readline
         if greet:
             self._chat.say(GREETING)
         while True:
-            if interactive:
+            if interactive and read == source.readline:
                 print("andon> ", end="", flush=True)
-            text = source.readline()
+            text = read()
             asked = text.strip() in ("quit", "exit") or (not text and interactive)
             if asked or not text:
                 break
