@@ -27,7 +27,9 @@ def _config(database: Database) -> "Config":
 
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
-    config.attributes["engine"] = database.engine
+    # On SQLite the migration takes the write lock as it begins, before it reads the version:
+    # a second process starting at once waits, then finds the schema current.
+    config.attributes["engine"] = database.engine.execution_options(andon_begin="IMMEDIATE")
     return config
 
 
