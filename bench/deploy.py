@@ -81,18 +81,18 @@ import paramiko  # noqa: E402
 
 from bench.slash_ack import load_average  # noqa: E402
 from bot.andon import Andon  # noqa: E402
-from bot.chat.terminal import TerminalChat  # noqa: E402
-from bot.commands import Deploy as DeployIntent  # noqa: E402
-from bot.commands import Rollback as RollbackIntent  # noqa: E402
 from bot.hosts.ssh import SshTransport  # noqa: E402
+from bot.intents.typed import Deploy as DeployIntent  # noqa: E402
+from bot.intents.typed import Rollback as RollbackIntent  # noqa: E402
 from bot.main import open_andon  # noqa: E402
 from bot.releases.bundle import TreeBundle, cut, scan  # noqa: E402
 from bot.releases.git import GitSource  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from bot.settings.environment import Settings  # noqa: E402
+from bot.terminal.chat import TerminalChat  # noqa: E402
 from core.actor import Actor  # noqa: E402
 from core.ci.report import BuildReport, BuildStatus  # noqa: E402
-from core.config import load as load_config  # noqa: E402
-from core.config_hosts import Host  # noqa: E402
+from core.config.file import load as load_config  # noqa: E402
+from core.config.hosts import Host  # noqa: E402
 from core.deploy import manifest, records, releases  # noqa: E402
 from core.deploy.progress import Progress  # noqa: E402
 from core.deploy.request import Accepted  # noqa: E402

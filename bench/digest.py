@@ -42,7 +42,7 @@ from sqlalchemy import insert, text  # noqa: E402
 from bench.slash_ack import _pg_version, load_average, machine, postgres_cluster  # noqa: E402
 from bot.render.chart import weekly_chart  # noqa: E402
 from bot.render.chart_view import chart_view  # noqa: E402
-from core.config import AndonConfig  # noqa: E402
+from core.config.file import AndonConfig  # noqa: E402
 from core.digest import report  # noqa: E402
 from core.digest.week import Week  # noqa: E402
 from core.whys.phase import Phase  # noqa: E402

@@ -239,7 +239,7 @@ class Series:
 
 # --- start-up of the hook's command -----------------------------------------------------------
 
-# What ``database`` in bot/gate_ask.py imports when it runs (kept in step with it by hand).
+# What ``database`` in bot/githooks/gate_ask.py imports when it runs (kept in step with it by hand).
 DATABASE_IMPORTS = (
     "bot.bus.dispatch, bot.bus.events, bot.bus.unit, core.actor, core.clock, core.config, "
     "core.gate.push, sqlalchemy.exc, storage.database"
@@ -258,14 +258,14 @@ STARTUPS = (
     ),
     (
         "http_imports",
-        '`python -c "import bot.cli, bot.gate_hook, requests"` (the HTTP path\'s imports)',
-        [str(PYTHON), "-c", "import bot.cli, bot.gate_hook, requests"],
+        '`python -c "import bot.cli, bot.githooks.gate, requests"` (the HTTP path\'s imports)',
+        [str(PYTHON), "-c", "import bot.cli, bot.githooks.gate, requests"],
     ),
     (
         "database_imports",
-        '`python -c "import bot.cli, bot.gate_hook, <what gate_ask.database imports>"` '
+        '`python -c "import bot.cli, bot.githooks.gate, <what gate_ask.database imports>"` '
         "(the database path's imports)",
-        [str(PYTHON), "-c", f"import bot.cli, bot.gate_hook, {DATABASE_IMPORTS}"],
+        [str(PYTHON), "-c", f"import bot.cli, bot.githooks.gate, {DATABASE_IMPORTS}"],
     ),
 )
 

@@ -28,9 +28,9 @@ from bot.bus.events import (
     WhysDue,
 )
 from bot.bus.unit import Units
-from bot.commands import Intent
-from bot.courier import Courier, LostPage
-from bot.outbox import Outbox
+from bot.intents.typed import Intent
+from bot.outbox.courier import Courier, LostPage
+from bot.outbox.notifier import Outbox
 from bot.render.reply import Result
 from core.actor import Actor
 from core.alerts.event import AlertEvent
@@ -42,7 +42,7 @@ from core.ci.commits import Commits
 from core.ci.report import BuildReport
 from core.ci.results import Duplicate, Recorded, ci_actor
 from core.clock import Clock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.gate.decide import GateAnswer
 from core.gate.push import Push
 from core.people import Directory
@@ -52,9 +52,9 @@ from core.whys.heard import Heard
 from storage.database import Database
 
 if TYPE_CHECKING:
-    from bot.deploys import Deployer
-    from bot.homes import Homes
-    from bot.jail import Jail
+    from bot.slack.homes import Homes
+    from bot.workers.deploys import Deployer
+    from bot.workers.jail import Jail
 
 
 @dataclass

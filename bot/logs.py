@@ -3,7 +3,7 @@
 import logging
 import sys
 
-from bot.secrets import Scrubber
+from bot.settings.secrets import Scrubber
 
 
 class ScrubSecrets(logging.Filter):

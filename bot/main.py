@@ -1,7 +1,7 @@
 """The composition root: the one place that reads settings and wires the engine together.
 
 Every command opens the engine here; what only ``andon serve`` runs around it (Slack, the HTTP
-server, the scheduler, the pollers) is wired in ``bot.serving``, so a command such as
+server, the scheduler, the pollers) is wired in ``bot.server.run``, so a command such as
 ``andon line status`` starts without importing any of it.
 """
 
@@ -10,18 +10,19 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from bot import jail, logs
+from bot import logs
 from bot.andon import Andon
-from bot.chat import Chat
-from bot.chat.terminal import TerminalChat
-from bot.courier import Courier
-from bot.deploys import Deployer
-from bot.git_commits import GitCommits
-from bot.settings import Settings
+from bot.outbox.chat import Chat
+from bot.outbox.courier import Courier
+from bot.releases.commits import GitCommits
+from bot.settings.environment import Settings
+from bot.terminal.chat import TerminalChat
 from bot.terminal.shell import Shell
+from bot.workers import jail
+from bot.workers.deploys import Deployer
 from core.actor import Actor
 from core.clock import Clock, SystemClock
-from core.config import AndonConfig, load
+from core.config.file import AndonConfig, load
 from core.people import Directory
 from storage import migrate
 from storage.database import Database
@@ -45,7 +46,7 @@ def slack_client(
 
     ``retry=False``: no second try after a dropped connection, for callers that would rather go
     without an answer than wait twice; ``logger``: for callers that log their own."""
-    from bot.chat.slack_calls import CountedClient
+    from bot.slack.calls import CountedClient
 
     assert settings.slack_bot_token is not None
     return CountedClient(
@@ -141,7 +142,7 @@ def _found(database: Database, settings: Settings) -> None:
 def chat_for(settings: Settings) -> Chat:
     if not settings.uses_slack:
         return TerminalChat()
-    from bot.chat.slack import SlackChat
+    from bot.slack.web import SlackChat
 
     return SlackChat(slack_client(settings))
 

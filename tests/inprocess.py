@@ -13,11 +13,11 @@ import requests
 import uvicorn
 
 from bot.andon import Andon
-from bot.chat.slack import SlackChat
 from bot.http import app as http_app
 from bot.main import open_andon, slack_client
-from bot.settings import Settings
+from bot.settings.environment import Settings
 from bot.slack import app as slack_app
+from bot.slack.web import SlackChat
 from core.clock import ManualClock
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.harness import API_TOKEN, WEBHOOK_SECRET, free_port

@@ -11,7 +11,7 @@ from typing import Literal
 
 from sqlmodel import Session
 
-from bot.outbox_message import MessageKind
+from bot.outbox.message import MessageKind
 from core.notifier import MessageRef, Notice
 from storage.tables import OutboxMessage
 

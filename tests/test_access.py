@@ -24,10 +24,10 @@ from typing import Any
 import pytest
 import requests
 
-from bot import cli
 from bot.andon import ThreadPlace
-from bot.buttons import PRESSES, ActionId
-from bot.commands import COMMANDS, Intent, RecordInvestments, parse
+from bot.cli import main as cli
+from bot.intents.pressed import PRESSES, ActionId
+from bot.intents.typed import COMMANDS, Intent, RecordInvestments, parse
 from bot.slack.whys_form import CALLBACK, FIELD
 from core.actor import Actor
 from core.clock import ManualClock

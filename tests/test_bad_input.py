@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.commands import Deploy, Help, Rollback, ShowCi, parse
-from bot.git_push import UnreadablePushError
-from bot.git_push import read as read_push
+from bot.githooks.push import UnreadablePushError
+from bot.githooks.push import read as read_push
+from bot.intents.typed import Deploy, Help, Rollback, ShowCi, parse
 from bot.render.reply import Failure
 from core.actor import Actor
 from core.clock import ManualClock
-from core.config import problems
+from core.config.file import problems
 from core.deploy import manifest
 from core.deploy.transport import HostError, path_inside
 from core.gate.push import ZERO, BadPushError, RefUpdate

@@ -354,7 +354,7 @@ _PROBE = """
 import sys
 from datetime import timedelta
 from pathlib import Path
-from bot.jail import Jail, sealed
+from bot.workers.jail import Jail, sealed
 read = "tr '\\\\0' '\\\\n' < /proc/$PPID/environ | grep SEKRIT; exit 0"
 tree = Path(sys.argv[1])
 before = Jail(user=None).run(read, cwd=tree, timeout=timedelta(seconds=20), trusted=True)

@@ -28,7 +28,7 @@ from core import audit
 from core.actor import Actor
 from core.audit import Outcome
 from core.clock import ManualClock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.digest import report
 from core.digest.report import Digest
 from core.digest.week import Week

@@ -19,22 +19,22 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.andon import Andon
-from bot.chat.terminal import TerminalChat
-from bot.checks import Checker
-from bot.courier import Courier
-from bot.deploys import Hosts
 from bot.hosts.local import LocalTransport
+from bot.outbox.courier import Courier
 from bot.probes import metrics
 from bot.render.checks import NONE_CONFIGURED
 from bot.render.checks import checks as render_checks
+from bot.terminal.chat import TerminalChat
+from bot.workers.checks import Checker
+from bot.workers.deploys import Hosts
 from core.alerts.event import AlertEvent, AlertStatus
 from core.checks import judge
 from core.checks.judge import CheckHealth, CheckView
 from core.checks.readings import CheckError, Reading, read
 from core.clock import ManualClock
-from core.config import AndonConfig
-from core.config_alerts import Check
-from core.config_hosts import Environment
+from core.config.alerts import Check
+from core.config.file import AndonConfig
+from core.config.hosts import Environment
 from storage.database import Database
 from tests.ssh_hosts import SshFleet
 

@@ -11,8 +11,8 @@ from typing import Any, get_args
 import pytest
 from pydantic import BaseModel
 
-from core.config import AndonConfig, BuildConfig, ConfigError, Weekly, load, problems
-from core.config_build import root_problems
+from core.config.build import root_problems
+from core.config.file import AndonConfig, BuildConfig, ConfigError, Weekly, load, problems
 from core.durations import parse_duration
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "andon.example.toml"

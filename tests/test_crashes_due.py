@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from bot import digests
 from bot.andon import Andon
+from bot.workers import digests
 from core.clock import ManualClock
 from storage.tables import DigestPost
 from tests.ci_payloads import signature

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from bot.commands import StartLine
+from bot.intents.typed import StartLine
 from core.actor import Actor
 from core.clock import ManualClock
 from tests.ci_payloads import generic, signature

@@ -7,8 +7,8 @@ from core.actor import Actor
 from core.ci.report import BuildReport, BuildStatus
 from core.ci.results import record
 from core.clock import ManualClock
-from core.config import AndonConfig, CiConfig
-from core.deployable import may_deploy
+from core.config.file import AndonConfig, CiConfig
+from core.deploy.deployable import may_deploy
 from storage.database import Database
 from tests.notifier import RecordingNotifier
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import Deploy, Help, Rollback, ShowDeploys, parse
+from bot.intents.typed import Deploy, Help, Rollback, ShowDeploys, parse
 from bot.releases.bundle import scan
-from core.config import AndonConfig, BuildConfig, RepoConfig
-from core.config_hosts import Environment
+from core.config.file import AndonConfig, BuildConfig, RepoConfig
+from core.config.hosts import Environment
 from core.deploy import manifest
 from core.deploy.batches import split
 from core.deploy.manifest import Entry

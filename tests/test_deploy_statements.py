@@ -30,7 +30,7 @@ from sqlalchemy import event
 
 from bot.hosts.local import LocalConnection
 from core.clock import ManualClock
-from core.config_hosts import Host
+from core.config.hosts import Host
 from core.deploy.transport import Connection
 from tests.ci_payloads import generic, signature
 from tests.deploy_line import App, toml_value

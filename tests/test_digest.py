@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 import requests
 
-from bot import digests
+from bot.workers import digests
 from core.clock import ManualClock
 from tests.ci_payloads import generic, post, signature
 from tests.deploy_line import App, newest_ended, toml_value

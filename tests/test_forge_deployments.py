@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from core.clock import ManualClock
-from core.config import problems
+from core.config.file import problems
 from core.deploy import forge_records
 from core.deploy.forge_deployments import Created, ForgeDeploymentError, Round, mirror_due
 from core.deploy.forge_records import TAKE_ON, DeployFacts, Shown

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from bot.andon import ThreadPlace
-from bot.commands import COMMANDS, Help, Intent, parse
+from bot.intents.typed import COMMANDS, Help, Intent, parse
 from bot.render.reply import Failure, reply
 from core.actor import Actor
 from core.clock import ManualClock

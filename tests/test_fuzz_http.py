@@ -23,13 +23,13 @@ from schemathesis import GenerationMode
 from schemathesis.python import asgi
 
 from bot.andon import Andon
-from bot.chat.terminal import TerminalChat
 from bot.http import app as http_app
 from bot.http.alerts import READERS as ALERT_READERS
 from bot.http.ci import READERS as CI_READERS
 from bot.main import open_andon
-from bot.settings import Settings
-from core.config_http import HttpConfig
+from bot.settings.environment import Settings
+from bot.terminal.chat import TerminalChat
+from core.config.http import HttpConfig
 from tests.ci_payloads import signature
 from tests.fuzzing import fuzz, row_counts
 from tests.harness import API_TOKEN, WEBHOOK_SECRET

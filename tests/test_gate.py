@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from bot import gate_unchecked
-from bot.git_push import push_options, pusher, read
+from bot.githooks import unchecked as gate_unchecked
+from bot.githooks.push import push_options, pusher, read
 from bot.http.gate import GateBody
-from bot.outbox import Outbox
+from bot.outbox.notifier import Outbox
 from bot.render import notice
 from core import line
 from core.actor import Actor
 from core.clock import ManualClock
-from core.config import AndonConfig, GateCheck, GateConfig, RepoConfig
+from core.config.file import AndonConfig, GateCheck, GateConfig, RepoConfig
 from core.gate.decide import GateAnswer, check
 from core.gate.push import ZERO, Push, PushedCommit, RefUpdate
 from core.gate.push import read as read_push

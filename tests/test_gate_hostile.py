@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot.git_push import read
-from bot.outbox import Outbox
+from bot.githooks.push import read
+from bot.outbox.notifier import Outbox
 from bot.render import notice
 from core.clock import ManualClock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.gate.decide import check
 from core.gate.push import ZERO, Push, RefUpdate, UncheckedPush
 from storage.database import Database

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from tests.fakes.slack import FakeSlack
 from tests.harness import API_TOKEN, CHANNEL, AndonServer, run_cli
 from tests.slack_requests import slash_command

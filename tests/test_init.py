@@ -6,7 +6,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from core.config import problems
+from core.config.file import problems
 from tests.harness import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

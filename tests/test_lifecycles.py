@@ -6,8 +6,8 @@ In-process and without a database: the tables are plain data, the rows plain obj
 
 import pytest
 
-from bot import outbox_message
-from bot.outbox_message import MessageKind, MessageStatus
+from bot.outbox import message as outbox_message
+from bot.outbox.message import MessageKind, MessageStatus
 from core import stoppage
 from core.alerts import pages
 from core.alerts.pages import PageStatus

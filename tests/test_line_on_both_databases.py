@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel, func, select
 
-from bot.outbox import Outbox
+from bot.outbox.notifier import Outbox
 from bot.render import notice
 from core import line
 from core.actor import Actor

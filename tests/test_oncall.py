@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.config_alerts import OncallConfig
+from core.alerts.oncall import after, scheduled
+from core.config.alerts import OncallConfig
 from core.moments import MomentError, parse_moment
-from core.oncall import after, scheduled
 
 THURSDAY = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 

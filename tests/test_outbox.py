@@ -8,10 +8,10 @@ import pytest
 from slack_sdk import WebClient
 from sqlmodel import select
 
-from bot.chat import Outgoing, Sent
-from bot.chat.slack import SlackChat
-from bot.courier import CLAIM, Courier
-from bot.outbox import Outbox
+from bot.outbox.chat import Outgoing, Sent
+from bot.outbox.courier import CLAIM, Courier
+from bot.outbox.notifier import Outbox
+from bot.slack.web import SlackChat
 from core.clock import ManualClock, SystemClock
 from core.notifier import MessageRef, Notice
 from storage.database import Database

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from core.clock import ManualClock
-from core.config_http import HttpConfig
+from core.config.http import HttpConfig
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL
 from tests.inprocess import InProcessAndon

@@ -272,7 +272,7 @@ class _Metric:
 def test_a_business_metric_out_of_bounds_for_long_enough_pages_and_resolves(
     tmp_path: Path, fake_slack: FakeSlack
 ) -> None:
-    from bot.checks import Checker
+    from bot.workers.checks import Checker
 
     fake_slack.forget()
     metric = _Metric()

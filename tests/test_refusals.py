@@ -194,7 +194,7 @@ def test_a_page_slack_refuses_once_arrives_as_text_with_an_acknowledge_that_work
     )
     log = line.server.log()
     assert (
-        f"ERROR bot.courier: message #{sent.id} refused by Slack (invalid_blocks): "
+        f"ERROR bot.outbox.courier: message #{sent.id} refused by Slack (invalid_blocks): "
         "sent again in minimal form"
     ) in log
     assert "Signups are below" not in log  # never the message itself
@@ -233,7 +233,7 @@ def test_a_page_refused_even_in_minimal_form_goes_to_the_next_person_and_the_cha
         assert entry["detail"] == f"#1 signups_low: {line.oncall} (invalid_blocks)"
         assert entry["message"] == f"paged {line.following}"
         lost = line.page_dm(line.oncall).id
-        assert f"ERROR bot.courier: message #{lost} cannot be delivered" in line.server.log()
+        assert f"ERROR bot.outbox.courier: message #{lost} cannot be delivered" in line.server.log()
 
         # the next person's Acknowledge works, and updates their DM
         body, kind = block_action(
@@ -328,8 +328,11 @@ def test_a_message_refused_twice_is_given_up_after_one_minimal_try(line: Line) -
     assert "invalid_blocks" in (announced.last_error or "")
     assert line.metric("andon_outbox_messages", status="failed") == 2
     log = line.server.log()
-    assert f"ERROR bot.courier: message #{announced.id} refused by Slack (invalid_blocks)" in log
-    assert f"ERROR bot.courier: message #{announced.id} cannot be delivered" in log
+    assert (
+        f"ERROR bot.outbox.courier: message #{announced.id} refused by Slack (invalid_blocks)"
+        in log
+    )
+    assert f"ERROR bot.outbox.courier: message #{announced.id} cannot be delivered" in log
     assert line.server.api("/api/line").json()["state"] == "stopped"  # the line did not wait
 
     # bolt's own client counts too: the investments form opens through views.open

@@ -15,7 +15,7 @@ import pytest
 import requests
 from sqlmodel import select
 
-from bot import scheduler
+from bot.workers import scheduler
 from core import deliveries
 from core.clock import ManualClock
 from storage.database import Database

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.settings import load
+from bot.settings.environment import load
 from tests.ci_payloads import generic, sha, signature
 from tests.harness import API_TOKEN, WEBHOOK_SECRET, AndonServer, andon_env, run_cli
 

@@ -22,8 +22,8 @@ from fastapi.routing import APIRoute
 from sqlmodel import select
 
 from bot.http import app as http_app
-from bot.secrets import Scrubber
-from bot.settings import Settings
+from bot.settings.environment import Settings
+from bot.settings.secrets import Scrubber
 from storage import migrate
 from storage.database import Database
 from storage.tables import AuditEntry, OutboxMessage
@@ -311,7 +311,7 @@ def test_every_api_route_answers_401_and_nothing_else_without_the_token(day: Day
 
 def test_the_database_password_is_a_secret_too() -> None:
     """A PostgreSQL URL carries its password; logs scrub it as written and as decoded."""
-    from bot.settings import Settings
+    from bot.settings.environment import Settings
 
     url = "postgresql://andon:s%40cret-pw@db.internal/andon"
     assert {"s%40cret-pw", "s@cret-pw"} <= set(Settings(andon_database_url=url).secrets())

@@ -15,7 +15,7 @@ import requests
 
 from bot.hosts.ssh import SshTransport
 from core.clock import ManualClock
-from core.config_hosts import Host
+from core.config.hosts import Host
 from tests.ci_payloads import generic, signature
 from tests.deploy_line import App, newest_ended, toml_value
 from tests.fakes.slack import FakeSlack

@@ -288,7 +288,7 @@ def test_every_emoji_a_message_uses_shows_as_a_picture_in_the_terminal() -> None
     """A shortcode the terminal does not know would reach the reader as ``:rocket:``."""
     import re
 
-    from bot.chat.terminal import plain
+    from bot.terminal.chat import plain
 
     root = Path(__file__).resolve().parents[1]
     sources = [*root.glob("bot/render/*.py"), *root.glob("core/**/*.py")]

@@ -16,7 +16,7 @@ import requests
 from bot.hosts.local import LocalTransport
 from bot.hosts.ssh import SshTransport
 from bot.hosts.ssh_connection import SshConnection
-from core.config_hosts import Host
+from core.config.hosts import Host
 from core.deploy.transport import Connection, HostError, HostKeyError
 from tests.ssh_hosts import SshFleet, generate_key
 

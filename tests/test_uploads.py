@@ -11,13 +11,13 @@ from PIL import Image
 from slack_sdk import WebClient
 from sqlmodel import Session, select
 
-from bot.chat import Outgoing, RetryLaterError
-from bot.chat.slack import SlackChat
-from bot.chat.terminal import TerminalChat
-from bot.courier import Courier
-from bot.outbox import MAX_FILE_BYTES, Outbox
+from bot.outbox.chat import Outgoing, RetryLaterError
+from bot.outbox.courier import Courier
+from bot.outbox.notifier import MAX_FILE_BYTES, Outbox
 from bot.render.chart import HEIGHT, SCALE, SERIES, WIDTH, weekly_chart
 from bot.render.chart_view import view_of
+from bot.slack.web import SlackChat
+from bot.terminal.chat import TerminalChat
 from core.clock import SystemClock
 from core.digest.trend import WeekTotals
 from core.notifier import MessageRef, Notice

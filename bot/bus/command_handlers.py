@@ -2,7 +2,7 @@
 the unit of work the bus opened, and that rule audits it under the action the table names."""
 
 from bot.bus.engine import Work
-from bot.commands import (
+from bot.intents.typed import (
     AckPage,
     ActionDone,
     Help,
@@ -22,8 +22,8 @@ from bot.commands import (
     StopLine,
 )
 from bot.render.reply import Result
-from core import help, line, oncall
-from core.alerts import escalation
+from core import help, line
+from core.alerts import escalation, oncall
 from core.checks import judge
 from core.ci import status as ci_status
 from core.clock import today

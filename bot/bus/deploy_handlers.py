@@ -5,7 +5,7 @@ run a deploy that exists, and never needs to know who asked."""
 from functools import partial
 
 from bot.bus.engine import Call, Work
-from bot.commands import ApproveDeploy, Deploy, Rollback, ShowDeploys
+from bot.intents.typed import ApproveDeploy, Deploy, Rollback, ShowDeploys
 from bot.render.reply import Result
 from core.deploy import request as deploy_request
 from core.deploy import status as deploy_status

@@ -15,7 +15,7 @@ from typing import Any, get_args
 
 from bot.bus.engine import Call, Engine
 from bot.bus.table import HANDLERS, Handler
-from bot.commands import Intent
+from bot.intents.typed import Intent
 from bot.render.reply import Failure
 from core import audit, help
 from core.actor import Actor

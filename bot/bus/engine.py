@@ -11,11 +11,11 @@ from typing import Protocol
 from sqlmodel import Session
 
 from bot.bus.unit import Unit, Units
-from bot.outbox import Outbox
+from bot.outbox.notifier import Outbox
 from core.actor import Actor
 from core.ci.commits import Commits
 from core.clock import Clock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.deploy.source import Source
 from core.deploy.transport import Transport
 from core.people import Directory
@@ -23,7 +23,7 @@ from storage.database import Database
 
 
 class Deploys(Protocol):
-    """What handlers ask of the deployer (``bot.deploys.Deployer``)."""
+    """What handlers ask of the deployer (``bot.workers.deploys.Deployer``)."""
 
     @property
     def source(self) -> Source | None: ...

@@ -21,8 +21,8 @@ from bot.bus.events import (
     WebhookNoted,
     WhysDue,
 )
-from core import audit, oncall, review
-from core.alerts import escalation, opening, paging, storm, tested, unreachable
+from core import audit, review
+from core.alerts import escalation, oncall, opening, paging, storm, tested, unreachable
 from core.alerts.paging import AlertsRecorded
 from core.audit import Outcome
 from core.ci import commits as ci_commits

@@ -1,7 +1,8 @@
 """What happens to Andon that nobody typed as a command: a reply in a stoppage's thread, a
 webhook's delivery, a push the commit check is asked about, a round of the scheduler. Each is a
-message the bus hands its handler, as it does a command's intent (``bot.commands``); its repr is
-what the log and a failure's audit row say of it, so bulky ones say only what identifies them."""
+message the bus hands its handler, as it does a command's intent (``bot.intents.typed``); its
+repr is what the log and a failure's audit row say of it, so bulky ones say only what identifies
+them."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass

@@ -23,7 +23,7 @@ from bot.bus.events import (
     WebhookNoted,
     WhysDue,
 )
-from bot.commands import (
+from bot.intents.typed import (
     AckPage,
     ActionDone,
     ApproveDeploy,
@@ -46,8 +46,8 @@ from bot.commands import (
     StartLine,
     StopLine,
 )
-from core import audit, help, line, oncall
-from core.alerts import escalation, paging, unreachable
+from core import audit, help, line
+from core.alerts import escalation, oncall, paging, unreachable
 from core.checks import judge
 from core.ci import results as ci_results
 from core.ci import status as ci_status

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from bot.outbox import Outbox
+from bot.outbox.notifier import Outbox
 from bot.render import notice
 from core.clock import Clock
 from storage.database import Database

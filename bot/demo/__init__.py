@@ -11,12 +11,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot import gate_hook
 from bot.demo import stage as stages
 from bot.demo.floor import Floor
 from bot.demo.stage import Repo, Stage
 from bot.demo.story import Story
-from bot.digests import digest_text
+from bot.githooks import gate as gate_hook
+from bot.workers.digests import digest_text
 
 
 def run(*, keep: bool) -> int:

@@ -23,12 +23,12 @@ from sqlmodel import col, func, select
 
 from bot import logs
 from bot.andon import Andon
-from bot.chat.terminal import TerminalChat
 from bot.demo.stage import Stage
 from bot.http import app as http_app
 from bot.main import open_andon
-from bot.secrets import Scrubber
-from bot.settings import Settings
+from bot.settings.environment import Settings
+from bot.settings.secrets import Scrubber
+from bot.terminal.chat import TerminalChat
 from bot.terminal.shell import Shell
 from core.actor import Actor
 from storage.tables import Deploy

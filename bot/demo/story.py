@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from bot.demo.floor import Floor
 from bot.demo.stage import ONCALL, Repo, Stage
-from core import oncall
+from core.alerts import oncall
 from core.line import current
 from storage.tables import Stoppage
 

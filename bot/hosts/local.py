@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import BinaryIO
 
-from core.config_hosts import LOCAL, Host
+from core.config.hosts import LOCAL, Host
 from core.deploy.transport import (
     OUTPUT_TAIL,
     CommandResult,

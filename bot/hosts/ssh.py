@@ -21,7 +21,7 @@ from bot.hosts.ssh_config import Endpoint
 from bot.hosts.ssh_connection import SshConnection
 from bot.hosts.ssh_link import STALL_TIMEOUT, Link, reason
 from bot.hosts.ssh_login import Login, forward, log_in, read_key
-from core.config_hosts import Host
+from core.config.hosts import Host
 from core.deploy.transport import Connection, HostError
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import paramiko
 
-from core.config_hosts import Environment, Host
+from core.config.hosts import Environment, Host
 from core.deploy.transport import HostError
 
 DEFAULT_SSH_CONFIG = "~/.ssh/config"

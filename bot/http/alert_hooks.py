@@ -20,7 +20,7 @@ from bot.http.alerts import READERS, pagerduty
 from bot.http.alerts.ignored import Ignored, Tested
 from bot.http.payloads import FORM, BadPayloadError, form, parsed_json
 from bot.http.signatures import authenticated, claimed
-from bot.settings import Settings
+from bot.settings.environment import Settings
 from core.alerts.event import AlertEvent, BadAlertError
 from core.audit import Outcome
 

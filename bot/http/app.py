@@ -11,9 +11,9 @@ from bot.http import alert_hooks, api, gate, hooks, metrics, slack_door
 from bot.http.access_log import AccessLog
 from bot.http.bodies import Bounded, Bounds
 from bot.http.tokens import bearer_or_basic
-from bot.settings import Settings
+from bot.settings.environment import Settings
 from bot.version import version
-from core.config_http import HttpConfig
+from core.config.http import HttpConfig
 
 
 def build(

@@ -12,7 +12,7 @@ from bot.http.artifacts import with_junit
 from bot.http.ci import NOT_JSON, READERS
 from bot.http.payloads import BadPayloadError, parsed_json
 from bot.http.signatures import authenticated, claimed
-from bot.settings import Settings
+from bot.settings.environment import Settings
 from core.audit import Outcome
 from core.ci.report import BadReportError, BuildReport, Ignored
 from core.ci.results import Duplicate

@@ -10,9 +10,9 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from bot.andon import Andon
-from bot.chat.slack_calls import CALLS
 from bot.http.tokens import bearer_or_basic
-from bot.outbox_message import MessageStatus
+from bot.outbox.message import MessageStatus
+from bot.slack.calls import CALLS
 from core import line
 from storage.tables import OutboxMessage, Stoppage
 

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from bot.buttons import ActionId
+from bot.intents.pressed import ActionId
 from bot.render.kit import LINE, Message, button, clip, context, message, section, who
 from bot.render.mrkdwn import USER_ID, inert, mention, named
 from bot.render.notice import notice

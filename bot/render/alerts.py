@@ -1,6 +1,6 @@
 """Paging's messages: the DM to the person on call, escalations, and the on-call answers."""
 
-from bot.buttons import ActionId
+from bot.intents.pressed import ActionId
 from bot.render import page_facts
 from bot.render.kit import (
     LINE,
@@ -23,8 +23,8 @@ from bot.render.storm import alerts_listed, counted, first_and_more, many
 from core import words
 from core.alerts.escalation import Acknowledged, Resolved
 from core.alerts.notices import Escalated, Held, Paged, PageWithoutStop
+from core.alerts.oncall import HandedOver, Oncall, OverrideSet
 from core.alerts.pages import PageStatus, PageView
-from core.oncall import HandedOver, Oncall, OverrideSet
 
 SHOWN_SUSPECTS = 10  # one Roll back button each: a page offers every recent suspect
 NAME = 150

@@ -1,6 +1,6 @@
 """Deploy messages: one progress message updated in place, and the answers to the requester."""
 
-from bot.buttons import ActionId
+from bot.intents.pressed import ActionId
 from bot.render.kit import (
     LINE,
     Message,

@@ -10,7 +10,7 @@ them all.
 from datetime import date
 from typing import Any
 
-from bot.buttons import ActionId
+from bot.intents.pressed import ActionId
 from bot.render.kit import button, context, section, when
 from bot.render.mrkdwn import inert, link, mention, said, who
 from core import words

@@ -1,6 +1,6 @@
 """The line's messages: announcements in the channel, answers to the person who asked."""
 
-from bot.buttons import ActionId
+from bot.intents.pressed import ActionId
 from bot.render.kit import (
     LINE,
     Message,

@@ -1,6 +1,6 @@
 """What the channel hears when a page's DM could not be delivered to the person paged."""
 
-from bot.buttons import ActionId
+from bot.intents.pressed import ActionId
 from bot.render.kit import Message, actions, button, message, section
 from bot.render.mrkdwn import inert, mention
 from bot.render.notice import notice

@@ -2,19 +2,19 @@
 
 from dataclasses import dataclass
 
-from bot import help
-from bot.commands import Help
+from bot.intents import help
+from bot.intents.typed import Help
 from bot.render import actions, alerts, checks, ci, deploy, digest, line, whys
 from bot.render.kit import Message, clip, message, section
 from bot.render.mrkdwn import inert
 from core.alerts.escalation import Acknowledged, Resolved
+from core.alerts.oncall import Oncall, OverrideSet
 from core.checks.judge import CheckView
 from core.ci.status import RevisionCi
 from core.deploy.request import Accepted, ChooseEnvironment, ConfirmRollback
 from core.deploy.status import DeployStatus
 from core.digest.report import Digest
 from core.line import AlreadyStopped, LineStatus, Started, Stopped
-from core.oncall import Oncall, OverrideSet
 from core.refusal import Refusal
 from core.whys.actions import ActionList, Done
 from core.whys.analysis import Analysis

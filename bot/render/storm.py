@@ -1,7 +1,7 @@
 """What a storm of alerts looks like in chat: a page's alerts listed (clipped), one message for
 the pages of an escalation round, the held count, and several causes in one thread reply."""
 
-from bot.buttons import ActionId
+from bot.intents.pressed import ActionId
 from bot.render.kit import (
     LINE,
     SECTION_TEXT,

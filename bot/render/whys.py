@@ -1,6 +1,6 @@
 """The five whys' messages: questions and answers in the thread, the summary, the nag."""
 
-from bot.buttons import ActionId
+from bot.intents.pressed import ActionId
 from bot.render.kit import (
     LINE,
     Message,

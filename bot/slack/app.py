@@ -9,8 +9,8 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.andon import Andon
-from bot.chat.slack_calls import counted
 from bot.slack import buttons, commands, home, retries, threads, whys_form, whys_schedule
+from bot.slack.calls import counted
 
 
 def build(andon: Andon, *, client: WebClient, signing_secret: str | None) -> App:

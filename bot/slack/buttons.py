@@ -7,8 +7,8 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.andon import Andon
-from bot.buttons import PRESSES
-from bot.commands import Intent
+from bot.intents.pressed import PRESSES
+from bot.intents.typed import Intent
 from bot.render.reply import reply
 from bot.slack.people import from_action
 

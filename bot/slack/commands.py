@@ -6,7 +6,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.andon import Andon
-from bot.commands import COMMANDS, parse
+from bot.intents.typed import COMMANDS, parse
 from bot.render.reply import reply
 from bot.slack.people import from_command
 from bot.slack.text import decoded

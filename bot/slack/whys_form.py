@@ -9,8 +9,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.andon import Andon
-from bot.buttons import ActionId
-from bot.commands import RecordInvestments
+from bot.intents.pressed import ActionId
+from bot.intents.typed import RecordInvestments
 from bot.render.kit import clip, section
 from bot.render.mrkdwn import said
 from bot.render.reply import Failure

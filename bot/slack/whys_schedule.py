@@ -10,8 +10,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.andon import Andon
-from bot.buttons import ActionId
-from bot.commands import ScheduleWhys
+from bot.intents.pressed import ActionId
+from bot.intents.typed import ScheduleWhys
 from bot.render.kit import section
 from bot.render.reply import Failure
 from bot.slack.people import from_action

@@ -9,12 +9,12 @@ from sqlmodel import col, select
 
 from bot.andon import Andon
 from bot.bus.events import ThreadPlace
-from bot.buttons import PRESSES, ActionId
-from bot.chat.terminal import TerminalChat, people, transcript
-from bot.commands import Help, Intent, parse
-from bot.outbox_message import MessageKind, MessageStatus
+from bot.intents.pressed import PRESSES, ActionId
+from bot.intents.typed import Help, Intent, parse
+from bot.outbox.message import MessageKind, MessageStatus
 from bot.render.reply import reply
 from bot.terminal import line_editing
+from bot.terminal.chat import TerminalChat, people, transcript
 from core.actor import Actor
 from storage.ids import fits
 from storage.tables import OutboxMessage

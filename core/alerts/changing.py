@@ -12,7 +12,7 @@ from core.alerts.grouping import Member
 from core.alerts.notices import Change
 from core.alerts.opening import event, stops_line
 from core.alerts.pages import PageStatus
-from core.config_alerts import AlertsConfig
+from core.config.alerts import AlertsConfig
 from storage.tables import Page, PageAlert
 
 LONGEST_VALUE = 255

@@ -13,14 +13,15 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from core import audit, oncall
+from core import audit
 from core.actor import Actor
+from core.alerts import oncall
 from core.alerts.notices import Escalated, Paged, Round, Unacknowledged
 from core.alerts.pages import LIFECYCLE, PageStatus, PageView, move, view, views
 from core.audit import Outcome
 from core.clock import Clock
-from core.config import AndonConfig
-from core.config_alerts import OncallConfig
+from core.config.alerts import OncallConfig
+from core.config.file import AndonConfig
 from core.notifier import MessageRef, Notifier
 from core.refusal import Refusal
 from storage.ids import fits

@@ -6,15 +6,15 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from core import oncall
+from core.alerts import oncall
 from core.alerts.event import AlertEvent
 from core.alerts.grouping import HeldPage
 from core.alerts.notices import Held
 from core.alerts.pages import PageStatus, move
 from core.alerts.storm import PAGED, STORM, Room
 from core.clock import Clock
-from core.config import AndonConfig
-from core.config_alerts import AlertsConfig
+from core.config.alerts import AlertsConfig
+from core.config.file import AndonConfig
 from core.deploy.state import DeployKind
 from core.notifier import Notifier
 from storage.tables import Deploy, Page, PageEvent

@@ -13,7 +13,7 @@ from core.actor import Actor
 from core.alerts import senders
 from core.alerts.event import Facts
 from core.clock import Clock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.deploy import records
 from core.deploy.records import DeployView
 from core.lifecycle import Lifecycle

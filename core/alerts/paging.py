@@ -27,7 +27,7 @@ from core.alerts.pages import PageStatus, move
 from core.alerts.telling import Told, source_actor
 from core.audit import Outcome
 from core.clock import Clock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.notifier import Notifier
 from storage.tables import Page
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, func, select
 
 from core.alerts.notices import StormHeld
 from core.clock import Clock
-from core.config_alerts import AlertsConfig
+from core.config.alerts import AlertsConfig
 from core.notifier import MessageRef, Notifier
 from storage.tables import AlertStorm, PageEvent
 

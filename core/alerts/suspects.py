@@ -8,7 +8,7 @@ from core.alerts.notices import Paged
 from core.alerts.pages import PageStatus, views
 from core.alerts.telling import in_channel
 from core.clock import Clock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.notifier import MessageRef, Notifier
 from storage.tables import Deploy, Page
 

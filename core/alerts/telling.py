@@ -20,7 +20,7 @@ from core.alerts.notices import Change, PageChanged, Paged, PagedWhileStopped, P
 from core.alerts.opening import event
 from core.alerts.pages import PageStatus, PageView, counts, views
 from core.clock import Clock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.notifier import MessageRef, Notice, Notifier
 from core.whys import rule as whys_rule
 from core.whys import severity

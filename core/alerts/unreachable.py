@@ -11,14 +11,15 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from core import audit, oncall
+from core import audit
 from core.actor import Actor
+from core.alerts import oncall
 from core.alerts.escalation import CHANNEL_LEVEL
 from core.alerts.notices import NotReached, Paged
 from core.alerts.pages import PageStatus, view
 from core.audit import Outcome
 from core.clock import Clock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.notifier import Notifier
 from storage.tables import Page, PageEvent
 

@@ -21,7 +21,7 @@ from core.alerts.event import AlertEvent, AlertStatus
 from core.audit import Outcome
 from core.checks.readings import CheckError, Reading, beyond, public_url
 from core.clock import Clock
-from core.config_alerts import Check
+from core.config.alerts import Check
 from storage.tables import CheckState
 
 SOURCE = "check"

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from core.checks import stats
 from core.checks.metric_reader import Answer, MetricReader, UnreachableError
-from core.config_alerts import Check
-from core.config_hosts import Environment, Host
+from core.config.alerts import Check
+from core.config.hosts import Environment, Host
 from core.deploy.transport import HostError, Transport
 
 MAX_HOSTS_AT_ONCE = 20

@@ -8,7 +8,7 @@ import re
 import shlex
 from collections.abc import Callable
 
-from core.config_hosts import Host
+from core.config.hosts import Host
 from core.deploy.transport import Transport
 
 _SHOWN_OUTPUT = 160  # characters of a command's output worth quoting: its end says what failed

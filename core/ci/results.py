@@ -11,7 +11,7 @@ from core.audit import Outcome
 from core.ci.notices import BranchBuildFailed, BuildFailed, BuildFixed, TestFailure
 from core.ci.report import BuildReport, BuildStatus, test_identity
 from core.clock import Clock
-from core.config import AndonConfig, CiConfig
+from core.config.file import AndonConfig, CiConfig
 from core.notifier import MessageRef, Notifier
 from core.people import Directory, chat_user
 from storage.tables import CiResult, Stoppage

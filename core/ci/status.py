@@ -10,7 +10,7 @@ from core.actor import Actor
 from core.audit import Outcome
 from core.ci.verdict import Verdict, resolve, verdict
 from core.clock import Clock
-from core.config import AndonConfig, CiConfig
+from core.config.file import AndonConfig, CiConfig
 from core.refusal import Refusal
 
 ACTION = "ci.status"  # the audit log's name for ``/ci <sha>``

@@ -3,8 +3,8 @@
 Asked on every scheduler tick rather than on each CI result, so several revisions turning
 green during one deploy end in one deploy of the newest — never a queue of stale ones. It asks
 as Andon's own actor (``AUTO_ACTOR``), which ``[access] deployers`` does not need to name; every
-other rule of ``core.deployable`` holds, and a refusal that would repeat every tick (the line
-stopped, a bake not done) is audited once per change of reason — see ``bot.deploys``.
+other rule of ``core.deploy.deployable`` holds, and a refusal that would repeat every tick (the line
+stopped, a bake not done) is audited once per change of reason — see ``bot.workers.deploys``.
 """
 
 from sqlmodel import Session, col, select
@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from core.actor import Actor
 from core.ci.verdict import verdict
 from core.clock import Clock
-from core.config import AndonConfig, CiConfig
+from core.config.file import AndonConfig, CiConfig
 from core.deploy import lease, records
 from core.deploy.source import Source
 from core.refusal import Refusal
@@ -70,7 +70,7 @@ def refusal(
 ) -> Refusal | None:
     """What ``/deploy`` would answer auto-deploy now — asked before it asks, so a refusal
     already audited is not asked (and audited) again at every tick."""
-    from core.deployable import may_deploy  # it imports AUTO_ACTOR from here
+    from core.deploy.deployable import may_deploy  # it imports AUTO_ACTOR from here
 
     return may_deploy(
         session,

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from core.clock import Clock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.deploy.bundle import Builder, Cut
 from core.deploy.health import HealthProbe
 from core.deploy.source import Source

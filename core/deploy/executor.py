@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.config_hosts import Environment, Host
+from core.config.hosts import Environment, Host
 from core.deploy import health, releases
 from core.deploy.bundle import Bundle
 from core.deploy.crew import Crew

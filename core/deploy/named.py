@@ -7,7 +7,7 @@ what there is instead — the environments, the likeliest one meant — never th
 import difflib
 from dataclasses import dataclass
 
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.deploy.source import Source, SourceError, plausible
 from core.deploy.state import DeployKind
 from core.refusal import Refusal

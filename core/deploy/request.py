@@ -15,15 +15,15 @@ from core import audit, line
 from core.actor import Actor
 from core.audit import Outcome
 from core.clock import Clock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.deploy import lease, records, rollback_to
+from core.deploy.deployable import Ask as DeployAsk
+from core.deploy.deployable import busy, may_deploy, user_may_deploy
 from core.deploy.named import ChooseEnvironment, environment_named, revision_named
 from core.deploy.notices import ApprovalNeeded, DeployProgress, FixShipping
 from core.deploy.records import DeployView
 from core.deploy.source import Source, SourceError
 from core.deploy.state import DeployKind, DeployState, move
-from core.deployable import Ask as DeployAsk
-from core.deployable import busy, may_deploy, user_may_deploy
 from core.notifier import MessageRef, Notifier
 from core.refusal import Refusal
 from storage.database import scrubbed

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from sqlmodel import Session
 
 from core.ci.verdict import verdict
-from core.config import AndonConfig, CiConfig
+from core.config.file import AndonConfig, CiConfig
 from core.deploy import records
 from core.deploy.source import plausible
 from core.refusal import Refusal

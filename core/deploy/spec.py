@@ -19,7 +19,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.deploy.source import Source
 
 FILE_NAME = "andon.deploy.toml"

@@ -11,8 +11,8 @@ from core import audit
 from core.actor import Actor
 from core.audit import Outcome
 from core.clock import Clock
-from core.config import AndonConfig
-from core.config_hosts import Environment, Host
+from core.config.file import AndonConfig
+from core.config.hosts import Environment, Host
 from core.deploy import lease, records, releases
 from core.deploy.records import DeployView
 from core.deploy.transport import HostError, Transport

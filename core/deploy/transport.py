@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from core.config_hosts import LOCAL, Host
+from core.config.hosts import LOCAL, Host
 
 OUTPUT_TAIL = 4000  # characters of a command's output worth keeping: the end says what failed
 

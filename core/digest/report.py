@@ -14,7 +14,7 @@ from core import audit
 from core.actor import Actor
 from core.audit import Outcome
 from core.clock import Clock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.digest.builds import CiWeek, ci_week
 from core.digest.dora import Dora, deploy_count, dora
 from core.digest.investments import Investments, created_count, investments

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from core.config import DigestConfig
+from core.config.file import DigestConfig
 from core.digest.week import Week
 from storage.tables import DigestPost
 

@@ -9,7 +9,7 @@ from core import audit, words
 from core.actor import Actor
 from core.audit import Outcome
 from core.clock import Clock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.gate import rewrites, unchecked
 from core.gate.push import Push, PushedCommit, RefUpdate
 from core.gate.rules import broken_rules

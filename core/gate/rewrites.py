@@ -7,7 +7,7 @@ check lets through, with the commit the ref was at, so it can be put back.
 
 from dataclasses import dataclass
 
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.gate.push import Push, RefUpdate
 from core.notifier import Notice, Notifier
 

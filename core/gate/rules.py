@@ -3,7 +3,7 @@
 import re
 from fnmatch import fnmatch
 
-from core.config import GateCheck
+from core.config.file import GateCheck
 from core.gate.push import PushedCommit
 
 FIX_TRAILERS = ("Fixes",)

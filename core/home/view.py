@@ -7,16 +7,16 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, func
 from sqlmodel import Session, col, select
 
-from core import line, oncall
-from core.alerts import pages
+from core import line
+from core.alerts import oncall, pages
+from core.alerts.oncall import Oncall
 from core.alerts.pages import PageStatus, PageView
 from core.clock import Clock, today
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.deploy import records
 from core.deploy.records import DeployView
 from core.deploy.state import DeployState
 from core.line import LineStatus
-from core.oncall import Oncall
 from core.whys.analysis import Item, item
 from core.whys.item_status import ItemStatus
 from storage.tables import ActionItem, Deploy, Page

@@ -7,7 +7,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from core.clock import Clock
-from core.config import AndonConfig
+from core.config.file import AndonConfig
 from core.line import peek
 from core.notifier import MessageRef, Notifier
 from core.whys.analysis import analysis, whys_of

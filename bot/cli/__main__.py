@@ -1,0 +1,7 @@
+"""``python -m bot.cli``: the same ``andon`` as the console script, for a venv without one."""
+
+import sys
+
+from bot.cli.main import main
+
+sys.exit(main())

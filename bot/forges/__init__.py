@@ -1,0 +1,1 @@
+"""GitHub and GitLab as Andon writes to them: commit statuses and deployments."""

@@ -1,0 +1,190 @@
+"""The hook's question to Andon: over HTTP (``ANDON_URL``), else straight from the database.
+
+Two kinds of failure, told apart because ``[gate] fail_open`` may let only the first through:
+``UnreachableError`` — Andon could not be reached (no connection, no answer in time, a proxy's
+502/503/504, its database down) — and ``UnansweredError`` — anything else that stops the hook
+from getting an answer it can trust (a refused token, a broken config, an answer not in the
+commit check's shape). Asking over HTTP imports only ``requests`` and the standard library and
+gives up after ``TIMEOUT`` seconds in all, so a push never hangs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the hook's start stays light: these load only on the database path
+    from bot.bus.unit import Units
+    from core.clock import Clock
+    from core.config.file import AndonConfig
+    from core.gate.decide import GateAnswer
+    from core.gate.push import Push
+    from storage.database import Database
+
+TIMEOUT = 5.0  # seconds, in all, for the HTTP question
+TERMINAL_CHANNEL = "line"  # bot.main's channel when there is no Slack; replies follow the thread
+NOT_REACHED = (502, 503, 504)  # a proxy or a full server answering for an Andon it cannot reach
+
+
+class UnreachableError(Exception):
+    """Andon could not be reached; the sentence names what failed."""
+
+
+class UnansweredError(Exception):
+    """Andon was reached (or its settings read) but gave no answer the hook can trust."""
+
+
+class _DeadlineError(Exception):
+    pass
+
+
+Answer = tuple[bool, str, bool]  # allow, the message for the pusher, unchecked pushes taken in
+
+
+def server(url: str, environ: Mapping[str, str], body: dict[str, Any]) -> Answer:
+    """``POST /api/gate``: Andon's answer."""
+    import requests
+
+    token = environ.get("ANDON_API_TOKEN", "").strip()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with _deadline(TIMEOUT):
+            response = requests.post(
+                url.rstrip("/") + "/api/gate", json=body, headers=headers, timeout=TIMEOUT
+            )
+    except (_DeadlineError, requests.Timeout):
+        raise UnreachableError(
+            f"Andon could not be reached at {url}: no answer within {TIMEOUT:g} s."
+        ) from None
+    except requests.RequestException as broken:
+        raise UnreachableError(f"Andon could not be reached at {url}: {_reason(broken)}.") from None
+    if response.status_code == 401:
+        raise UnansweredError(
+            f"Andon at {url} refused the hook's token (HTTP 401): check ANDON_API_TOKEN."
+        )
+    if response.status_code != 200:
+        detail = response.text.strip().splitlines()[:1]
+        shown = f": {detail[0][:200]}" if detail else ""
+        said = f"Andon at {url} answered HTTP {response.status_code}{shown}."
+        if response.status_code in NOT_REACHED:
+            raise UnreachableError(f"Andon could not be reached: {said}")
+        raise UnansweredError(said)
+    try:
+        answer = response.json()
+        allow, message = answer["allow"], answer.get("message") or ""
+        if not isinstance(allow, bool) or not isinstance(message, str):
+            raise TypeError
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise UnansweredError(
+            f"Andon at {url} answered, but not as the commit check does: {response.text[:200]!r}"
+        ) from None
+    return allow, message, answer.get("unchecked") == len(body.get("unchecked", ()))
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """One clock for the whole question: connect and every read together, not each alone."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _expired(_signum: int, _frame: object) -> None:
+        raise _DeadlineError
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _reason(broken: Exception) -> str:
+    """ "connection refused" rather than urllib3's paragraph."""
+    import re
+
+    found = re.search(r"\[Errno -?\d+\] ([^'\"\)]+)", str(broken))
+    return found.group(1).strip().lower() if found else type(broken).__name__
+
+
+def database(environ: Mapping[str, str], body: dict[str, Any]) -> Answer:
+    """No server to ask: decide here, through the bus as ``andon serve`` would, queueing any
+    announcement for it to send."""
+    from sqlalchemy.exc import DBAPIError
+
+    from core.config.file import ConfigError, load
+    from core.gate.push import BadPushError, read
+
+    path = environ.get("ANDON_CONFIG") or "./andon.toml"
+    url = environ.get("ANDON_DATABASE_URL") or "sqlite:///./andon.db"
+    try:
+        config = load(path)
+        push = read(body)
+    except (ConfigError, BadPushError) as broken:
+        raise UnansweredError(str(broken)) from None
+    except OSError as broken:
+        raise UnansweredError(f"{path} could not be read: {broken}") from None
+    try:
+        answer = _decided(url, config, push)
+    except (DBAPIError, OSError) as broken:
+        said = (str(broken).strip().splitlines() or [type(broken).__name__])[0][:300]
+        raise UnreachableError(
+            f"Andon's database {shown_url(url)} could not be used: {said} "
+            "(has `andon db upgrade` run?)"
+        ) from None
+    return answer.allow, answer.message, True
+
+
+def _decided(url: str, config: AndonConfig, push: Push) -> GateAnswer:
+    """The bus's answer, as ``POST /api/gate`` gives it; its log goes nowhere, since the hook's
+    stderr is the pusher's terminal (a failure still leaves its audit row)."""
+    import logging
+
+    from bot.bus.dispatch import Bus
+    from bot.bus.events import PushAsked
+    from bot.bus.unit import Units
+    from core.actor import Actor
+    from core.clock import SystemClock
+    from storage.database import Database
+
+    quiet = logging.getLogger("bot.bus")
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
+    clock = SystemClock()
+    database = Database(url)
+    try:
+        channel = config.slack.channel or TERMINAL_CHANNEL
+        units = Units(database, channel=channel, clock=clock)
+        hook = _Hook(config=config, clock=clock, database=database, units=units)
+        return Bus(hook).handle(PushAsked(push), Actor(push.pusher, push.pusher, "git"))
+    finally:
+        database.dispose()
+
+
+@dataclass(frozen=True)
+class _Hook:
+    """The engine as the hook has it (``bot.bus.engine.Engine``): no chat, no hosts."""
+
+    config: AndonConfig
+    clock: Clock
+    database: Database
+    units: Units
+    deployer: None = None
+    directory: None = None
+    commits: None = None
+
+
+def shown_url(url: str) -> str:
+    """A database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(an unreadable ANDON_DATABASE_URL)"

@@ -1,0 +1,1 @@
+"""What ``andon serve`` runs around the engine, and how it stops."""

@@ -1,0 +1,1 @@
+"""The environment the process runs in, and the secrets it must never repeat."""

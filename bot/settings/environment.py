@@ -1,0 +1,126 @@
+"""The environment the process runs in (``.env`` in the working folder is read at start)."""
+
+import os
+import sys
+from urllib.parse import unquote, urlsplit
+
+from dotenv import dotenv_values
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic_core import PydanticUseDefault
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.settings import secret_files
+from bot.settings.secret_files import PROVIDER_SECRET, SecretFileError
+from bot.settings.secrets import Scrubber
+
+SLACK_API = "https://slack.com/api/"
+
+
+class Settings(BaseSettings):
+    """Every variable of ``.env.example``; real environment variables win over ``.env``."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = SLACK_API
+    andon_database_url: str = "sqlite:///./andon.db"
+    andon_config: str = "./andon.toml"
+    andon_http_host: str = "127.0.0.1"
+    andon_http_port: int = 3000
+    andon_webhook_secret: SecretStr | None = None
+    andon_api_token: SecretStr | None = None
+    andon_metrics_token: SecretStr | None = None
+    andon_url: str | None = None
+    andon_github_token: SecretStr | None = None
+    andon_gitlab_token: SecretStr | None = None
+    andon_tick_seconds: float = Field(default=5.0, gt=0, le=300)
+    andon_access_log: bool = True  # one log line per HTTP request; "off" silences it
+    # ANDON_WEBHOOK_SECRET_<PROVIDER>: read once, here, never per request
+    _provider: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, _context: object) -> None:
+        self._provider = _provider_secrets()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """``KEY=`` copied unchanged from .env.example means "not set", not "the empty secret"."""
+        if isinstance(value, str) and not value.strip():
+            raise PydanticUseDefault()
+        return value
+
+    @property
+    def slack_api_base(self) -> str:
+        """slack_sdk joins method names with ``urljoin``: the base must end in a slash."""
+        return self.slack_api_url if self.slack_api_url.endswith("/") else self.slack_api_url + "/"
+
+    @property
+    def uses_slack(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_bot_token.get_secret_value())
+
+    def webhook_secret(self, provider: str) -> str | None:
+        """``ANDON_WEBHOOK_SECRET_<PROVIDER>`` overrides the shared secret for one provider."""
+        specific = self._provider.get(f"{PROVIDER_SECRET}{provider.upper()}")
+        if specific:
+            return specific
+        return self.andon_webhook_secret.get_secret_value() if self.andon_webhook_secret else None
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, so that logs can be checked (and scrubbed) for them."""
+        values = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.andon_webhook_secret,
+            self.andon_api_token,
+            self.andon_metrics_token,
+            self.andon_github_token,
+            self.andon_gitlab_token,
+        ]
+        found = [v.get_secret_value() for v in values if v and v.get_secret_value()]
+        password = urlsplit(self.andon_database_url).password  # postgresql://u:<this>@host/db
+        if password:
+            found += sorted({password, unquote(password)})
+        return found + [v for v in self._provider.values() if v not in found]
+
+    def scrubber(self) -> Scrubber:
+        """What masks every secret in what Andon logs, stores, posts and answers."""
+        return Scrubber(self.secrets())
+
+    def with_webhook_secrets(self, secrets: dict[str, str]) -> "Settings":
+        """Webhooks' own secrets read from files (``bot.settings.secret_files``) join those set."""
+        self._provider.update(secrets)
+        return self
+
+
+def _given() -> dict[str, str | None]:
+    """What the process was given: ``.env`` in the working folder, the environment over it."""
+    return {**dotenv_values(".env"), **os.environ}
+
+
+def _provider_secrets() -> dict[str, str]:
+    """Every ``ANDON_WEBHOOK_SECRET_<PROVIDER>`` set, in ``.env`` or the environment."""
+    return {
+        k.upper(): v
+        for k, v in _given().items()
+        if k.upper().startswith(PROVIDER_SECRET) and not k.upper().endswith("_FILE") and v
+    }
+
+
+def load() -> Settings:
+    """The settings, secrets from files included, or a one-line complaint and exit 2 when a
+    variable is malformed or a secret file cannot be read."""
+    try:
+        files = secret_files.read(_given())
+        fields = {name.lower(): v for name, v in files.items() if name in secret_files.SECRETS}
+        settings = Settings(**fields)
+    except SecretFileError as bad:
+        print(f"andon: {bad}", file=sys.stderr)
+        raise SystemExit(2) from bad
+    except ValueError as bad:  # e.g. a port that is not a number
+        print(f"andon: bad environment: {bad}", file=sys.stderr)
+        raise SystemExit(2) from bad
+    own = {name: v for name, v in files.items() if name.startswith(PROVIDER_SECRET)}
+    return settings.with_webhook_secrets(own)
