@@ -9,14 +9,15 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from bot.http.alerts.fields import (
+from bot.http.alerts.ignored import Ignored
+from bot.http.fields import (
+    ALERTS,
     LONGEST_KEY,
     LONGEST_NAME,
     LONGEST_SEVERITY,
     LONGEST_VALUE,
     Fields,
 )
-from bot.http.alerts.ignored import Ignored
 from core.alerts.event import AlertEvent, AlertStatus, Facts
 
 PROVIDER = "alertmanager"
@@ -44,11 +45,11 @@ def read_group(
     """The ``alerts[]`` of an Alertmanager-shaped body; ``value_of``, ``url_of`` and
     ``links_of`` read what the sender adds (an alert's fields and annotations; an alert's fields
     and the body's; the links it carries besides)."""
-    body = Fields(payload)
+    body = Fields(payload, rules=ALERTS)
     group = body.optional_text("groupKey")
     events = []
     for index, item in enumerate(body.required_items("alerts")):
-        alert = Fields(item, f"alerts[{index}]")
+        alert = Fields(item, f"alerts[{index}]", rules=ALERTS)
         labels = alert.labels("labels")
         annotations = alert.labels("annotations")
         name = _alertname(alert, labels)

@@ -9,7 +9,7 @@ and ``labels`` (an object of strings, for routes; ``alertname`` and ``severity``
 the fields above).
 """
 
-from bot.http.alerts.fields import LONGEST_KEY, LONGEST_NAME, Fields
+from bot.http.fields import ALERTS, LONGEST_KEY, LONGEST_NAME, Fields
 from core.alerts import senders
 from core.alerts.event import AlertEvent, AlertStatus
 
@@ -18,7 +18,7 @@ PROVIDER = "generic"
 
 def read(payload: object) -> list[AlertEvent]:
     """The one alert of the body; every field is checked before anything is kept."""
-    body = Fields(payload)
+    body = Fields(payload, rules=ALERTS)
     name = body.text("name", longest=LONGEST_NAME)
     status = _status(body)
     severity = body.severity("severity")

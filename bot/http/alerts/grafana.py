@@ -12,8 +12,8 @@ said in the channel, never paged.
 """
 
 from bot.http.alerts import alertmanager
-from bot.http.alerts.fields import LONGEST_VALUE, Fields
 from bot.http.alerts.ignored import Tested
+from bot.http.fields import LONGEST_VALUE, Fields
 from core.alerts.event import AlertEvent
 
 PROVIDER = "grafana"

@@ -8,8 +8,8 @@ old one in ``LASTSERVICEPROBLEMID`` (the same for hosts). Only ``PROBLEM`` pages
 new alert.
 """
 
-from bot.http.alerts.fields import LONGEST_NAME, Fields
 from bot.http.alerts.ignored import Ignored
+from bot.http.fields import ALERTS, LONGEST_NAME, Fields
 from core.alerts.event import AlertEvent, AlertStatus
 
 PROVIDER = "nagios"
@@ -26,7 +26,7 @@ NO_PROBLEM = "0"  # what Nagios puts in a problem id while there is no problem
 
 def read(payload: object) -> list[AlertEvent]:
     """The one alert of a PROBLEM or RECOVERY notification; nothing for the other types."""
-    macros = Fields(_upper(payload))
+    macros = Fields(_upper(payload), rules=ALERTS)
     kind = macros.text("NOTIFICATIONTYPE").upper()
     if kind not in STATUSES:
         return Ignored(f"{kind[:40]} notifications are not alerts: only PROBLEM and RECOVERY")

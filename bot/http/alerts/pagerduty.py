@@ -17,8 +17,8 @@ import hmac
 import json
 from urllib.parse import quote, quote_plus
 
-from bot.http.alerts.fields import LONGEST_KEY, LONGEST_NAME, Fields
 from bot.http.alerts.ignored import Ignored
+from bot.http.fields import ALERTS, LONGEST_KEY, LONGEST_NAME, Fields
 from core.alerts.event import LONGEST_DETAIL, MOST_DETAILS, AlertEvent, AlertStatus, Facts
 
 PROVIDER = "pagerduty"
@@ -47,7 +47,7 @@ def may_carry(raw: bytes, secret: str | None) -> bool:
 
 def read(payload: object) -> list[AlertEvent]:
     """The one alert of a trigger or a resolve; nothing for an acknowledge."""
-    event = Fields(payload)
+    event = Fields(payload, rules=ALERTS)
     action = event.text("event_action")
     if action == "acknowledge":
         return Ignored("acknowledge: pages are acknowledged in Slack by the person paged")
@@ -114,7 +114,7 @@ def _links(event: Fields) -> list[tuple[str, str]]:
     if client_url:
         found.append((event.optional_text("client") or "sender", client_url))
     for index, item in enumerate(event.items("links")):
-        link = Fields(item, f"links[{index}]")
+        link = Fields(item, f"links[{index}]", rules=ALERTS)
         href = link.optional_text("href")
         if href:
             found.append((link.optional_text("text") or href, href))

@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 
 from bot.http.ci import normal
-from bot.http.ci.fields import MAX_TEXT, Fields, full_sha
+from bot.http.fields import BUILD_RESULTS, MAX_TEXT, Fields
 from core.ci.report import BadReportError, BuildReport, BuildStatus, Ignored
 
 PROVIDER = "buildbot"
@@ -48,7 +48,7 @@ _NAMED = re.compile(r"^\s*(?P<name>[^<]*?)\s*<(?P<email>[^<>\s]+@[^<>\s]+)>\s*$"
 
 def read(headers: Mapping[str, str], payload: object) -> BuildReport | Ignored:
     """A Buildbot build record as a build result, or why it is none."""
-    build = Fields(payload)
+    build = Fields(payload, rules=BUILD_RESULTS)
     status = _status(build)
     if isinstance(status, Ignored):
         return status
@@ -101,19 +101,19 @@ def _status(build: Fields) -> BuildStatus | Ignored:
 def _first_sourcestamp(build: Fields) -> Fields | None:
     buildset = build.child("buildset")
     stamps = buildset.items("sourcestamps") if buildset else []
-    return Fields(stamps[0], "buildset.sourcestamps[0]") if stamps else None
+    return Fields(stamps[0], "buildset.sourcestamps[0]", rules=BUILD_RESULTS) if stamps else None
 
 
 def _revision(build: Fields, stamp: Fields | None) -> str | None:
     if stamp is not None and stamp.optional_text("revision"):
-        return stamp.revision("revision")
+        return normal.revision(stamp, "revision")
     properties = build.child("properties")
     got = properties.raw("got_revision") if properties else None
     if isinstance(got, list) and got:  # Buildbot sends a property as [value, source]
         got = got[0]
     if isinstance(got, dict):  # several codebases: codebase → revision
         return _codebase_revision(got, stamp)
-    return None if got is None else full_sha(got, "properties.got_revision")
+    return None if got is None else normal.full_sha(got, "properties.got_revision")
 
 
 def _codebase_revision(got: dict, stamp: Fields | None) -> str | None:
@@ -121,13 +121,16 @@ def _codebase_revision(got: dict, stamp: Fields | None) -> str | None:
     chosen = codebase if isinstance(codebase, str) and codebase in got else next(iter(got), None)
     if chosen is None:
         return None
-    return full_sha(got[chosen], f"properties.got_revision.{chosen}")
+    return normal.full_sha(got[chosen], f"properties.got_revision.{chosen}")
 
 
 def _author_and_subject(
     build: Fields, stamp: Fields | None, revision: str
 ) -> tuple[str | None, str | None]:
-    changes = [Fields(item, f"changes[{n}]") for n, item in enumerate(build.items("changes"))]
+    changes = [
+        Fields(item, f"changes[{n}]", rules=BUILD_RESULTS)
+        for n, item in enumerate(build.items("changes"))
+    ]
     if changes:
         built = [c for c in changes if (c.optional_text("revision") or "").lower() == revision]
         change = (built or changes)[-1]

@@ -12,7 +12,7 @@ that chose this format sends only what it means.
 from collections.abc import Mapping
 
 from bot.http.ci import normal
-from bot.http.ci.fields import MAX_TEXT, Fields
+from bot.http.fields import BUILD_RESULTS, MAX_TEXT, Fields
 from core.ci.junit import failing_tests
 from core.ci.report import BadReportError, BuildReport, BuildStatus, FailedTest, Ignored
 
@@ -21,10 +21,10 @@ PROVIDER = "generic"
 
 def read(headers: Mapping[str, str], payload: object) -> BuildReport | Ignored:
     """A generic payload as a build result; every field is checked before anything is kept."""
-    body = Fields(payload)
+    body = Fields(payload, rules=BUILD_RESULTS)
     return BuildReport(
         provider=PROVIDER,
-        revision=body.revision("revision"),
+        revision=normal.revision(body, "revision"),
         branch=normal.branch(body.text("branch", longest=MAX_TEXT)),
         status=_status(body),
         pipeline="ci" if body.raw("pipeline") is None else body.text("pipeline"),

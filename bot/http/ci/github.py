@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from bot.http.ci import normal
-from bot.http.ci.fields import MAX_TEXT, Fields
+from bot.http.fields import BUILD_RESULTS, MAX_TEXT, Fields
 from core.ci.report import BadReportError, BuildReport, BuildStatus, Ignored
 from core.review import ReviewEvent
 
@@ -41,11 +41,11 @@ def read(headers: Mapping[str, str], payload: object) -> BuildReport | ReviewEve
     if not event.strip():
         raise BadReportError("X-GitHub-Event", "the header is missing")
     if event == "workflow_run":
-        return _workflow_run(Fields(payload))
+        return _workflow_run(Fields(payload, rules=BUILD_RESULTS))
     if event == "check_suite":
-        return _check_suite(Fields(payload))
+        return _check_suite(Fields(payload, rules=BUILD_RESULTS))
     if event == "pull_request":
-        return _pull_request(Fields(payload))
+        return _pull_request(Fields(payload, rules=BUILD_RESULTS))
     return Ignored(f"GitHub event {event[:40]!r} is not a build result")
 
 
@@ -110,7 +110,7 @@ def _pull_request(body: Fields) -> ReviewEvent | Ignored:
         forge=PROVIDER,
         project=body.required_child("repository").text("full_name", longest=MAX_TEXT),
         number=number,
-        head_sha=pull.required_child("head").revision("sha"),
+        head_sha=normal.revision(pull.required_child("head"), "sha"),
         open=action != "closed" and pull.optional_text("state") != "closed",
     )
 
@@ -131,7 +131,7 @@ def _report(
     message = commit.optional_text("message") if commit else None
     return BuildReport(
         provider=PROVIDER,
-        revision=run.revision("head_sha"),
+        revision=normal.revision(run, "head_sha"),
         branch=normal.branch(run.optional_text("head_branch", longest=MAX_TEXT)),
         status=status,
         pipeline=pipeline,
@@ -171,4 +171,4 @@ def _checks_page(body: Fields, suite: Fields) -> str | None:
     home = repository.optional_text("html_url") if repository else None
     if home is None:
         return None
-    return f"{home.rstrip('/')}/commit/{suite.revision('head_sha')}/checks"
+    return f"{home.rstrip('/')}/commit/{normal.revision(suite, 'head_sha')}/checks"

@@ -24,7 +24,7 @@ in the same pipeline is the same red result, announced once.
 from collections.abc import Mapping
 
 from bot.http.ci import normal
-from bot.http.ci.fields import MAX_TEXT, Fields
+from bot.http.fields import BUILD_RESULTS, MAX_TEXT, Fields
 from core.ci.report import BadReportError, BuildReport, BuildStatus, FailedTest, Ignored
 from core.review import ReviewEvent
 
@@ -43,7 +43,7 @@ OPEN_STATES = {"opened", "locked"}
 
 def read(headers: Mapping[str, str], payload: object) -> BuildReport | ReviewEvent | Ignored:
     """A GitLab delivery as a build result, or why it is none; the hook kind is in the body."""
-    body = Fields(payload)
+    body = Fields(payload, rules=BUILD_RESULTS)
     kind = body.optional_text("object_kind")
     if kind == "merge_request":
         return _merge_request(body)
@@ -61,7 +61,7 @@ def read(headers: Mapping[str, str], payload: object) -> BuildReport | ReviewEve
     on_review = request is not None or source == MERGE_REQUEST_SOURCE
     return BuildReport(
         provider=PROVIDER,
-        revision=attributes.revision("sha"),
+        revision=normal.revision(attributes, "sha"),
         branch=_review_ref(request) if on_review else _branch(attributes),
         status=status,
         pipeline=_identity(
@@ -117,7 +117,7 @@ def _merge_request(body: Fields) -> ReviewEvent:
         forge=PROVIDER,
         project=body.required_child("project").identifier("id"),
         number=number,
-        head_sha=attributes.required_child("last_commit").revision("id"),
+        head_sha=normal.revision(attributes.required_child("last_commit"), "id"),
         open=attributes.text("state") in OPEN_STATES,
     )
 
@@ -140,7 +140,7 @@ def _status(attributes: Fields, *, failed_jobs: bool) -> BuildStatus | Ignored:
 def _failed_jobs(body: Fields) -> tuple[FailedTest, ...]:
     failed = []
     for index, item in enumerate(body.items("builds")):
-        job = Fields(item, f"builds[{index}]")
+        job = Fields(item, f"builds[{index}]", rules=BUILD_RESULTS)
         if job.optional_text("status") == "failed" and job.raw("allow_failure") is not True:
             failed.append(FailedTest(f"job:{job.text('name')}", job.optional_text("stage") or ""))
     return normal.kept(failed)

@@ -21,7 +21,7 @@ from datetime import timedelta
 from urllib.parse import unquote
 
 from bot.http.ci import normal
-from bot.http.ci.fields import MAX_TEXT, Fields
+from bot.http.fields import BUILD_RESULTS, MAX_TEXT, Fields
 from core.ci.report import BadReportError, BuildReport, BuildStatus, FailedTest, Ignored
 
 PROVIDER = "jenkins"
@@ -36,7 +36,7 @@ CANCELED = {"NOT_BUILT", "ABORTED"}
 
 def read(headers: Mapping[str, str], payload: object) -> BuildReport | Ignored:
     """A Jenkins notification as a build result, or why it is none."""
-    job = Fields(payload)
+    job = Fields(payload, rules=BUILD_RESULTS)
     build = job.required_child("build")
     status = _status(build)
     if isinstance(status, Ignored):
@@ -51,7 +51,7 @@ def read(headers: Mapping[str, str], payload: object) -> BuildReport | Ignored:
     culprit = _first_culprit(scm)
     return BuildReport(
         provider=PROVIDER,
-        revision=scm.revision("commit"),
+        revision=normal.revision(scm, "commit"),
         branch=branch,
         status=status,
         pipeline=normal.pipeline(_job_name(job, branch)),
@@ -121,7 +121,7 @@ def _failed_test(item: object, where: str) -> FailedTest:
         if not item.strip():
             raise BadReportError(where, "is blank")
         return FailedTest(item.strip())
-    test = Fields(item, where)
+    test = Fields(item, where, rules=BUILD_RESULTS)
     name = test.text("name").strip()
     classname = test.optional_text("className") or test.optional_text("classname")
     message = test.optional_text("message") or test.optional_text("errorDetails") or ""

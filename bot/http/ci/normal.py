@@ -3,9 +3,25 @@
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from core.ci.report import MAX_FAILED_TESTS_KEPT, FailedTest
+from bot.http.fields import Fields, kind
+from core.ci.report import FULL_SHA, MAX_FAILED_TESTS_KEPT, BadReportError, FailedTest
 
 LONGEST_PIPELINE = 100
+
+
+def revision(fields: Fields, name: str) -> str:
+    """A full commit sha, lower-cased: the key every result of a commit is filed under."""
+    return full_sha(fields.text(name), fields.where(name))
+
+
+def full_sha(value: object, where: str) -> str:
+    """``value`` as a lower-cased 40-hex sha, or a BadReportError naming ``where``."""
+    if not isinstance(value, str):
+        raise BadReportError(where, f"must be a commit sha, not {kind(value)}")
+    sha = value.strip().lower()
+    if not FULL_SHA.fullmatch(sha):
+        raise BadReportError(where, f"{sha[:60]!r} is not a 40-hex commit sha")
+    return sha
 
 
 def branch(ref: str | None) -> str | None:
