@@ -44,20 +44,20 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.slash_ack import (  # noqa: E402
-    Sample,
-    _tail,
-    _ticks,
+from common import (
     complaints,
+    cpu_ticks,
     load_average,
+    log_tail,
     machine,
+    machine_table,
+    percentile,
+    progress,
+    rotated,
 )
-from tests.fakes.slack import FakeSlack  # noqa: E402
-from tests.harness import CHANNEL, AndonServer, run_cli  # noqa: E402
+
+from tests.fakes.slack import FakeSlack
+from tests.harness import CHANNEL, AndonServer, run_cli
 
 TARGET_ADDED_MS = 150.0
 PYTHON = Path(sys.executable).absolute()  # not resolved: the venv's python is a symlink
@@ -74,9 +74,7 @@ VARIANTS = (
 )
 HOOKED = ("http", "database")
 
-
-def say(text: str) -> None:
-    print(f"[gate {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+say = progress("gate")
 
 
 # --- git --------------------------------------------------------------------------------------
@@ -220,8 +218,8 @@ class Series:
             self.said.append(pushed.said[:400])
 
     def ms(self, p: float) -> float:
-        """Nearest rank, as bench/slash_ack.py reports its percentiles."""
-        return Sample("", self.name, 1, latencies_s=self.latencies_s).percentile_ms(p)
+        """Nearest rank, as the other benchmarks report their percentiles."""
+        return percentile(self.latencies_s, p) * 1000
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -273,7 +271,7 @@ STARTUPS = (
 def startups(rounds: int, env: dict[str, str], cwd: Path) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name, _, _ in STARTUPS}
     for r in range(rounds + 2):  # the first two rounds warm the page cache and are dropped
-        for name, _, command in _rotated(STARTUPS, r):
+        for name, _, command in rotated(STARTUPS, r):
             started = time.perf_counter()
             done = subprocess.run(
                 command,
@@ -289,11 +287,6 @@ def startups(rounds: int, env: dict[str, str], cwd: Path) -> dict[str, list[floa
             if r >= 2:
                 times[name].append(took)
     return times
-
-
-def _rotated(items: tuple, r: int) -> tuple:
-    k = r % len(items)
-    return items[k:] + items[:k]
 
 
 # --- where the hook's imports go --------------------------------------------------------------
@@ -372,16 +365,16 @@ def bench(scratch: Path, args: argparse.Namespace) -> Run:
             pid = server.process.pid
             say(f"warm-up: {args.warmup} pushes to each repository (the first creates main)")
             for r in range(args.warmup):
-                for name, _ in _rotated(VARIANTS, r):
+                for name, _ in rotated(VARIANTS, r):
                     pushed = push(repos[name])
                     if not pushed.landed:
                         raise RuntimeError(f"{name}: warm-up push refused:\n{pushed.said}")
             say(f"{args.pushes} rounds of one push to each, the order rotating")
             for r in range(args.pushes):
-                for name, _ in _rotated(VARIANTS, r):
-                    serve_before = _ticks(pid)
+                for name, _ in rotated(VARIANTS, r):
+                    serve_before = cpu_ticks(pid)
                     pushed = push(repos[name])
-                    series[name].add(pushed, (_ticks(pid) - serve_before) / tick)
+                    series[name].add(pushed, (cpu_ticks(pid) - serve_before) / tick)
                 if (r + 1) % 10 == 0:
                     say(f"  {r + 1}/{args.pushes} rounds")
             say("one push per hooked variant with PYTHONPROFILEIMPORTTIME=1")
@@ -394,7 +387,7 @@ def bench(scratch: Path, args: argparse.Namespace) -> Run:
             say(f"start-up: {args.startups} rounds of the hook's command and its baselines")
             startup_s = startups(args.startups, env, repos["http"].bare)
         except BaseException:
-            say("failed; the end of the server's log:\n" + _tail(server, 30))
+            say("failed; the end of the server's log:\n" + log_tail(server, 30))
             raise
         finally:
             server.stop()
@@ -410,14 +403,13 @@ def bench(scratch: Path, args: argparse.Namespace) -> Run:
 
 
 def _ms(seconds: list[float], p: float) -> float:
-    return Sample("", "", 1, latencies_s=seconds).percentile_ms(p)
+    return percentile(seconds, p) * 1000
 
 
 def markdown(run: Run, box: dict[str, str], args: argparse.Namespace) -> str:
     s = {name: x.summary() for name, x in run.series.items()}
     base = s["baseline"]["p50_ms"]
-    out = ["**Machine**", "", "| | |", "|---|---|"]
-    out += [f"| {key} | {value} |" for key, value in box.items()]
+    out = machine_table(box)
     out += [
         "",
         f"**Load**: {args.pushes} rounds, each one `git push origin main` of a new one-commit "
