@@ -51,6 +51,7 @@ from clients import Request, Sample, alone, answer_json, concurrent, healthz_req
 from common import (
     TIMEOUT_S,
     Clock,
+    backends,
     complaints,
     cpu_cell,
     cpu_clock,
@@ -61,9 +62,6 @@ from common import (
     machine_table,
     name_uncommitted,
     percentile,
-    postgres_cluster,
-    postgres_version,
-    postmaster_pid,
     progress,
     server_log,
     spent,
@@ -730,23 +728,14 @@ def main(argv: list[str] | None = None) -> int:
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="andon-bench-") as scratch:
         where = filesystem(scratch)
-        if "sqlite" in wanted:
-            url = f"sqlite:///{Path(scratch) / 'sqlite' / 'andon.db'}"
-            runs.append(bench("sqlite", url, Path(scratch) / "sqlite", args))
-        if "postgresql" in wanted:
-            with postgres_cluster(say) as (cluster, why):
-                if cluster is None:
-                    say(f"postgresql: skipped — {why}")
-                    pg_version = f"skipped: {why}"
-                    runs.append(Run("postgresql", skipped=why))
-                else:
-                    url, pg_version = (
-                        cluster.create_database("andon_bench"),
-                        postgres_version(cluster),
-                    )
-                    pg_version += f", fsync=off, data in {filesystem(str(cluster.root))}"
-                    workdir = Path(scratch) / "postgresql"
-                    runs.append(bench("postgresql", url, workdir, args, postmaster_pid(cluster)))
+        for on in backends(wanted, scratch=Path(scratch), say=say):
+            if on.skipped:
+                runs.append(Run(on.name, skipped=on.skipped))
+            else:
+                runs.append(bench(on.name, on.url, on.workdir, args, on.postmaster))
+            pg_version = on.version or pg_version
+            if on.data:
+                pg_version += f", fsync=off, data in {filesystem(on.data)}"
 
     box = machine(pg_version, load_before)
     name_uncommitted(box)

@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -205,6 +206,41 @@ def postmaster_pid(cluster: PostgresCluster) -> int | None:
         return int((cluster.root / "data" / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One database a benchmark runs ``andon serve`` on, or why it was skipped."""
+
+    name: str  # "sqlite" or "postgresql"
+    url: str = ""
+    workdir: Path = Path()
+    postmaster: int | None = None
+    version: str = ""  # for the machine table: PostgreSQL's version, or why it was skipped
+    data: str = ""  # where PostgreSQL keeps its files
+    skipped: str | None = None
+
+
+def backends(wanted: list[str], *, scratch: Path, say: Say) -> Iterator[Backend]:
+    """SQLite, then PostgreSQL in a throwaway cluster, each if wanted: every script that
+    compares the two runs them alike. The cluster stops when the next one is asked for."""
+    if "sqlite" in wanted:
+        yield Backend("sqlite", f"sqlite:///{scratch / 'sqlite' / 'andon.db'}", scratch / "sqlite")
+    if "postgresql" not in wanted:
+        return
+    with postgres_cluster(say) as (cluster, why):
+        if cluster is None:
+            say(f"postgresql: skipped — {why}")
+            yield Backend("postgresql", version=f"skipped: {why}", skipped=why)
+            return
+        yield Backend(
+            "postgresql",
+            cluster.create_database("andon_bench"),
+            scratch / "postgresql",
+            postmaster_pid(cluster),
+            postgres_version(cluster),
+            str(cluster.root),
+        )
 
 
 # --- the machine ----------------------------------------------------------------------------

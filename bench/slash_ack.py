@@ -35,6 +35,7 @@ import requests
 from clients import Request, Sample, alone, answer_json, concurrent, healthz_request
 from common import (
     TIMEOUT_S,
+    backends,
     complaints,
     cpu_cell,
     cpu_clock,
@@ -42,9 +43,6 @@ from common import (
     log_tail,
     machine,
     machine_table,
-    postgres_cluster,
-    postgres_version,
-    postmaster_pid,
     progress,
     server_log,
 )
@@ -337,22 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     pg_version = "not measured"
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="andon-bench-") as scratch:
-        if "sqlite" in wanted:
-            url = f"sqlite:///{Path(scratch) / 'sqlite' / 'andon.db'}"
-            runs.append(bench("sqlite", url, Path(scratch) / "sqlite", args))
-        if "postgresql" in wanted:
-            with postgres_cluster(say) as (cluster, why):
-                if cluster is None:
-                    say(f"postgresql: skipped — {why}")
-                    pg_version = f"skipped: {why}"
-                    runs.append(Run("postgresql", skipped=why))
-                else:
-                    url, pg_version = (
-                        cluster.create_database("andon_bench"),
-                        postgres_version(cluster),
-                    )
-                    workdir = Path(scratch) / "postgresql"
-                    runs.append(bench("postgresql", url, workdir, args, postmaster_pid(cluster)))
+        for on in backends(wanted, scratch=Path(scratch), say=say):
+            if on.skipped:
+                runs.append(Run(on.name, skipped=on.skipped))
+            else:
+                runs.append(bench(on.name, on.url, on.workdir, args, on.postmaster))
+            pg_version = on.version or pg_version
 
     box = machine(pg_version, load_before)
     problems = [(r.database, p) for r in runs if r.stops for p in r.stops.problems]
