@@ -46,7 +46,6 @@ import hashlib
 import itertools
 import json
 import math
-import subprocess
 import sys
 import tempfile
 import threading
@@ -58,34 +57,34 @@ from pathlib import Path
 from typing import Any
 
 import requests
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench import slash_ack, storms  # noqa: E402
-from bench.slash_ack import (  # noqa: E402
+from clients import Sample, answer_json
+from common import (
     TIMEOUT_S,
     Clock,
-    Sample,
-    _pg_version,
-    _postmaster,
-    _spent,
-    _tail,
+    backends,
     complaints,
+    cpu_cell,
     cpu_clock,
+    filesystem,
     load_average,
+    log_tail,
     machine,
-    postgres_cluster,
+    machine_table,
+    name_uncommitted,
+    percentile,
+    progress,
     server_log,
+    spent,
 )
-from tests.fakes.slack import Call, FakeSlack  # noqa: E402
-from tests.harness import API_TOKEN, CHANNEL, WEBHOOK_SECRET, AndonServer  # noqa: E402
+from storm_report import as_json as storms_json
+from storm_report import markdown as storms_markdown
+from storm_report import problems as storm_problems
+from storm_runs import BEARER, CASES, CONFIG, FIXTURE, ROTATION, with_postgres
+
+from tests.fakes.slack import Call, FakeSlack
+from tests.harness import API_TOKEN, CHANNEL, AndonServer
 
 TARGET_DM_P99_S = 1.0
-FIXTURE = ROOT / "tests" / "fixtures" / "alertmanager" / "firing.json"
-ROTATION = ("U0BENCHA", "U0BENCHB")
-BEARER = {"Content-Type": "application/json", "Authorization": f"Bearer {WEBHOOK_SECRET}"}
 ALERTNAMES = (
     "InstanceDown",
     "HighRequestLatency",
@@ -104,23 +103,9 @@ LABELS = {
     "storm": "**the storm: alerts paged**",
     "replay": "the storm again, every alert open (dedup baseline)",
 }
-CONFIG = f"""
-[slack]
-channel = "{CHANNEL}"
-
-[oncall]
-rotation = {json.dumps(list(ROTATION))}
-handoff = "mon 09:00"
-repeat = "5m"
-ack_timeout = "5m"
-"""
 
 
-def say(text: str) -> None:
-    print(f"[alerts {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-slash_ack.say = say  # its cluster start-up and stop report progress under this script's name
+say = progress("alerts")
 
 
 # --- the fake Slack, with arrival times -----------------------------------------------------
@@ -330,9 +315,7 @@ class Phase:
         return {
             **s,
             "alerts": self.alerts,
-            "start_lag_p99_ms": round(lags[max(1, math.ceil(0.99 * len(lags))) - 1] * 1000, 2)
-            if lags
-            else math.nan,
+            "start_lag_p99_ms": round(percentile(lags, 99) * 1000, 2),
             "start_lag_max_ms": round(lags[-1] * 1000, 2) if lags else math.nan,
             "last_left_s": round(last, 3),
             "sent_in_window": len(done) == self.planned and last < window_s,
@@ -391,16 +374,8 @@ def fire(
     for thread in threads:
         thread.join()
     phase.wall_s = time.perf_counter() - phase.start
-    phase.cpu_s = _spent(cpu_before, cpu())
+    phase.cpu_s = spent(cpu_before, cpu())
     return phase
-
-
-def _json(answer: requests.Response) -> dict[str, Any]:
-    try:
-        got = answer.json()
-    except ValueError:
-        return {}
-    return got if isinstance(got, dict) else {}
 
 
 def alert_sender(url: str, bodies: list[bytes]) -> Send:
@@ -412,7 +387,7 @@ def alert_sender(url: str, bodies: list[bytes]) -> Send:
 
 def alert_judge(counts: list[int]) -> Judge:
     def judge(n: int, answer: requests.Response) -> tuple[bool, dict[str, Any]]:
-        got = _json(answer)
+        got = answer_json(answer)
         return answer.status_code == 200 and got.get("alerts") == counts[n], got
 
     return judge
@@ -670,7 +645,7 @@ def bench(
             if posted:
                 run.messages = (len(posted), round(min(posted), 3), round(max(posted), 3))
         except BaseException:
-            say(f"{database}: failed; the end of the server's log:\n" + _tail(server, 30))
+            say(f"{database}: failed; the end of the server's log:\n" + log_tail(server, 30))
             raise
         finally:
             server.stop()
@@ -687,12 +662,11 @@ def bench(
 # --- the report -----------------------------------------------------------------------------
 
 
-def percentile(values: list[float], p: float) -> float:
+def _slowest_if_missing(values: list[float], p: float) -> float:
     """Nearest rank, as the other benchmarks; of 10 values, p99 is the largest."""
-    ordered = sorted(v for v in values if not math.isnan(v))
-    if len(ordered) < len(values) or not ordered:
-        return math.inf if values else math.nan  # a DM that never came is slower than any
-    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
+    if any(math.isnan(v) for v in values):
+        return math.inf  # a DM that never came is slower than any
+    return percentile(values, p)
 
 
 def dm_figures(run: Run) -> dict[str, float]:
@@ -700,22 +674,15 @@ def dm_figures(run: Run) -> dict[str, float]:
     answer = [d.first_answer_ms for d in run.deliveries]
     courier = [round(d.dm_after_ms - d.first_answer_ms, 2) for d in run.deliveries]
     return {
-        "p50_ms": percentile(after, 50),
-        "p95_ms": percentile(after, 95),
-        "p99_ms": percentile(after, 99),
+        "p50_ms": _slowest_if_missing(after, 50),
+        "p95_ms": _slowest_if_missing(after, 95),
+        "p99_ms": _slowest_if_missing(after, 99),
         "max_ms": max(after) if after and not any(math.isnan(a) for a in after) else math.inf,
-        "answer_p50_ms": percentile(answer, 50),
-        "answer_max_ms": percentile(answer, 100),
-        "after_answer_p50_ms": percentile(courier, 50),
-        "after_answer_max_ms": percentile(courier, 100),
+        "answer_p50_ms": _slowest_if_missing(answer, 50),
+        "answer_max_ms": _slowest_if_missing(answer, 100),
+        "after_answer_p50_ms": _slowest_if_missing(courier, 50),
+        "after_answer_max_ms": _slowest_if_missing(courier, 100),
     }
-
-
-def _cpu(summary: dict[str, Any]) -> str:
-    used = summary["cpu_ms_per_request"]
-    return " · ".join(
-        f"{used[k]:.2f}" if k in used else "–" for k in ("andon", "postgres", "client")
-    )
 
 
 def _ms(x: float) -> str:
@@ -736,8 +703,7 @@ def markdown(
         else "all fingerprints fire from the start, so every group's first POST carries all its "
         "alerts (as Alertmanager's `group_wait` batches them)"
     )
-    out = ["**Machine**", "", "| | |", "|---|---|"]
-    out += [f"| {key} | {value} |" for key, value in box.items()]
+    out = machine_table(box)
     out += [
         "",
         f"**Load**: {alerts} Alertmanager alerts over {args.fingerprints} fingerprints in "
@@ -769,7 +735,7 @@ def markdown(
                 f"| {run.database} | {LABELS[name]} | {s['requests']} | {s['alerts'] or '–'} | "
                 f"{s['not_ok']} | {s['sent_per_s']:.0f} | {s['start_lag_p99_ms']:.1f} / "
                 f"{s['start_lag_max_ms']:.1f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | "
-                f"{s['max_ms']:.1f} | {_cpu(s)} | "
+                f"{s['max_ms']:.1f} | {cpu_cell(s)} | "
                 f"{'yes' if s['sent_in_window'] else 'NO'} ({s['last_left_s']:.2f} s) |"
             )
     out += [
@@ -856,17 +822,6 @@ def markdown(
     return "\n".join(out)
 
 
-def _filesystem(path: str) -> str:
-    """The file system the databases live on (tmpfs or a disk changes what a commit costs)."""
-    best, kind = "", "?"
-    with open("/proc/mounts") as mounts:
-        for line in mounts:
-            parts = line.split()
-            if len(parts) > 2 and path.startswith(parts[1]) and len(parts[1]) >= len(best):
-                best, kind = parts[1], parts[2]
-    return f"{kind} ({path})"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--json", action="store_true", help="print raw figures as JSON")
@@ -886,7 +841,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--storms",
-        default=",".join(storms.CASES),
+        default=",".join(CASES),
         help="the storms of bench/storms.py to run after (comma-separated; empty: none)",
     )
     parser.add_argument("--baseline", default=None, help="an older checkout, run side by side")
@@ -901,26 +856,18 @@ def main(argv: list[str] | None = None) -> int:
     pg_version = "not measured"
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="andon-bench-") as scratch:
-        where = _filesystem(scratch)
-        if "sqlite" in wanted:
-            url = f"sqlite:///{Path(scratch) / 'sqlite' / 'andon.db'}"
-            runs.append(bench("sqlite", url, Path(scratch) / "sqlite", args, fps, posts))
-        if "postgresql" in wanted:
-            with postgres_cluster() as (cluster, why):
-                if cluster is None:
-                    say(f"postgresql: skipped — {why}")
-                    pg_version = f"skipped: {why}"
-                    runs.append(Run("postgresql", skipped=why))
-                else:
-                    url, pg_version = cluster.create_database("andon_bench"), _pg_version(cluster)
-                    pg_version += f", fsync=off, data in {_filesystem(str(cluster.root))}"
-                    workdir = Path(scratch) / "postgresql"
-                    runs.append(
-                        bench("postgresql", url, workdir, args, fps, posts, _postmaster(cluster))
-                    )
+        where = filesystem(scratch)
+        for on in backends(wanted, scratch=Path(scratch), say=say):
+            if on.skipped:
+                runs.append(Run(on.name, skipped=on.skipped))
+            else:
+                runs.append(bench(on.name, on.url, on.workdir, args, fps, posts, on.postmaster))
+            pg_version = on.version or pg_version
+            if on.data:
+                pg_version += f", fsync=off, data in {filesystem(on.data)}"
 
         cases = [c.strip() for c in args.storms.split(",") if c.strip()]
-        stormed = storms.with_postgres(
+        stormed = with_postgres(
             cases=cases,
             databases=wanted,
             scratch=Path(scratch) / "storms",
@@ -929,16 +876,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     box = machine(pg_version, load_before)
-    changed = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout.splitlines()
-    if changed:  # the server runs the working tree, not only the commit
-        names = [line[3:] for line in changed]
-        shown = ", ".join(names) if len(names) <= 4 else f"{len(names)} tracked files"
-        box["commit"] += f" + uncommitted changes to {shown}"
+    name_uncommitted(box)
     box["SQLite database"] = f"WAL, synchronous=NORMAL, on {where}"
     box["Andon"] = (
         f"`[oncall] rotation = {json.dumps(list(ROTATION))}`, `repeat`/`ack_timeout` 5 min; "
@@ -946,7 +884,7 @@ def main(argv: list[str] | None = None) -> int:
         "the default storm limits, 20 new pages a delivery and 60 a minute)"
     )
     problems = [(r.database, p) for r in runs if r.checks for p in r.checks.problems]
-    problems += [("storms", p) for p in storms.problems(stormed)]
+    problems += [("storms", p) for p in storm_problems(stormed)]
     if args.json:
         raw = {
             "machine": box,
@@ -976,13 +914,13 @@ def main(argv: list[str] | None = None) -> int:
                 }
                 for r in runs
             ],
-            "storms": storms.as_json(stormed),
+            "storms": storms_json(stormed),
         }
         print(json.dumps(raw, indent=2, default=str))
     else:
         print(markdown(runs, box, args, posts))
         if stormed:
-            print("\n" + storms.markdown(stormed))
+            print("\n" + storms_markdown(stormed))
     for database, problem in problems:
         say(f"{database}: {problem}")
     if problems:

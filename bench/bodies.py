@@ -36,16 +36,12 @@ from pathlib import Path
 from statistics import median
 
 import requests
+from common import ROOT, load_average, machine, machine_table, progress
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.slash_ack import load_average, machine  # noqa: E402
-from tests.ci_payloads import generic, signature  # noqa: E402
-from tests.fakes.slack import FakeSlack  # noqa: E402
-from tests.harness import API_TOKEN, AndonServer  # noqa: E402
-from tests.raw_http import connect, head, read_answer, send_until_answered  # noqa: E402
+from tests.ci_payloads import generic, signature
+from tests.fakes.slack import FakeSlack
+from tests.harness import API_TOKEN, AndonServer
+from tests.raw_http import connect, head, read_answer, send_until_answered
 
 MB = 1024 * 1024
 CLIENTS = 4
@@ -53,9 +49,7 @@ TARGET_MB = 50
 WRONG = "sha256=" + "0" * 64
 DOORS = ("/hooks/ci/generic", "/hooks/alerts/generic", "/slack/events", "/api/gate")
 
-
-def say(text: str) -> None:
-    print(f"[bodies {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+say = progress("bodies")
 
 
 @dataclass
@@ -217,7 +211,7 @@ def loop(root: Path, slack: FakeSlack, baseline: Path) -> list[Loop]:
 
 
 def markdown(box: dict[str, str], rows: list[Memory], loops: list[Loop], size: int) -> str:
-    out = ["**Machine**", "", "| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in box.items())]
+    out = machine_table(box)
     out += [
         "",
         f"**Peak RSS of `andon serve`, MB**: idle, then the peak while {CLIENTS} clients each "

@@ -37,7 +37,6 @@ import json
 import math
 import random
 import secrets
-import subprocess
 import sys
 import tempfile
 import threading
@@ -48,32 +47,29 @@ from pathlib import Path
 from typing import Any
 
 import requests
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench import slash_ack  # noqa: E402
-from bench.slash_ack import (  # noqa: E402
+from clients import Request, Sample, alone, answer_json, concurrent, healthz_request
+from common import (
     TIMEOUT_S,
     Clock,
-    Request,
-    Sample,
-    _pg_version,
-    _postmaster,
-    _spent,
-    _tail,
-    alone,
+    backends,
     complaints,
-    concurrent,
+    cpu_cell,
     cpu_clock,
+    filesystem,
     load_average,
+    log_tail,
     machine,
-    postgres_cluster,
+    machine_table,
+    name_uncommitted,
+    percentile,
+    progress,
+    server_log,
+    spent,
 )
-from tests.ci_payloads import signature  # noqa: E402
-from tests.fakes.slack import FakeSlack  # noqa: E402
-from tests.harness import API_TOKEN, AndonServer  # noqa: E402
+
+from tests.ci_payloads import signature
+from tests.fakes.slack import FakeSlack
+from tests.harness import API_TOKEN, AndonServer
 
 TARGET_RESULTS_PER_S = 300.0
 TARGET_PACED_P99_MS = 50.0
@@ -89,11 +85,7 @@ LABELS = {
 }
 
 
-def say(text: str) -> None:
-    print(f"[ci_ingest {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-slash_ack.say = say  # its cluster start-up and stop report progress under this script's name
+say = progress("ci_ingest")
 
 
 # --- the deliveries -------------------------------------------------------------------------
@@ -160,7 +152,7 @@ class Deliveries:
             started = time.perf_counter()
             answer = session.post(url, data=body, headers=headers, timeout=TIMEOUT_S)
             took = time.perf_counter() - started
-            got = _json(answer)
+            got = answer_json(answer)
             self.sent[short].answer = got
             ok = (
                 answer.status_code == 200
@@ -204,7 +196,7 @@ class Deliveries:
             return (
                 took,
                 answer.status_code,
-                answer.status_code == 202 and "ignored" in _json(answer),
+                answer.status_code == 202 and "ignored" in answer_json(answer),
             )
 
         return send
@@ -236,20 +228,12 @@ class Deliveries:
         return send
 
     def healthz(self) -> Request:
-        return slash_ack.healthz_request(self.server)
+        return healthz_request(self.server)
 
     def request(self, kind: str, phase: str, count: int) -> Request:
         if kind == "result":
             return self.results(phase, count)
         return {"healthz": self.healthz, "rejected": self.rejected, "ignored": self.ignored}[kind]()
-
-
-def _json(answer: requests.Response) -> dict[str, Any]:
-    try:
-        got = answer.json()
-    except ValueError:
-        return {}
-    return got if isinstance(got, dict) else {}
 
 
 # --- paced: an open-loop sender ------------------------------------------------------------
@@ -270,7 +254,7 @@ class Paced:
         lags = sorted(self.lags_s)
         span = self.last_start - self.first_start
         achieved = (len(lags) - 1) / span if len(lags) > 1 and span > 0 else math.nan
-        lag_p99 = lags[max(1, math.ceil(0.99 * len(lags))) - 1] * 1000 if lags else math.nan
+        lag_p99 = percentile(lags, 99) * 1000
         lag_max = lags[-1] * 1000 if lags else math.nan
         return {
             **self.sample.summary(),
@@ -340,7 +324,7 @@ def paced(
     for thread in threads:
         thread.join()
     result.sample.wall_s = time.perf_counter() - start[0]
-    result.sample.cpu_s = _spent(cpu_before, cpu())
+    result.sample.cpu_s = spent(cpu_before, cpu())
     return result
 
 
@@ -468,7 +452,7 @@ def red_build(database: str, server: AndonServer, slack: FakeSlack) -> RedBuild:
             server.url + "/hooks/ci/generic", data=body, headers=headers, timeout=TIMEOUT_S
         )
         red.latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        red.status, red.answer = answer.status_code, _json(answer)
+        red.status, red.answer = answer.status_code, answer_json(answer)
         try:
             slack.wait_for("chat.postMessage", lambda p: revision[:7] in str(p), timeout=30)
             red.announced_after_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -519,7 +503,7 @@ def bench(
             # which a paced phase's CPU per request includes.
             before, started = cpu(), time.perf_counter()
             time.sleep(args.idle)
-            idle = _spent(before, cpu())
+            idle = spent(before, cpu())
             run.idle_cpu = {
                 k: round(v * 100 / (time.perf_counter() - started), 2) for k, v in idle.items()
             }
@@ -553,7 +537,7 @@ def bench(
             say(f"{database}: a red build on main, alone")
             run.red = red_build(database, server, slack)
         except BaseException:
-            say(f"{database}: failed; the end of the server's log:\n" + _tail(server, 30))
+            say(f"{database}: failed; the end of the server's log:\n" + log_tail(server, 30))
             raise
         finally:
             server.stop()
@@ -566,30 +550,11 @@ def bench(
     return run
 
 
-def _filesystem(path: str) -> str:
-    """The file system the databases live on (tmpfs or a disk changes what a commit costs)."""
-    best, kind = "", "?"
-    with open("/proc/mounts") as mounts:
-        for line in mounts:
-            parts = line.split()
-            if len(parts) > 2 and path.startswith(parts[1]) and len(parts[1]) >= len(best):
-                best, kind = parts[1], parts[2]
-    return f"{kind} ({path})"
-
-
 # --- the report -----------------------------------------------------------------------------
 
 
-def _cpu(summary: dict[str, Any]) -> str:
-    used = summary["cpu_ms_per_request"]
-    return " · ".join(
-        f"{used[k]:.2f}" if k in used else "–" for k in ("andon", "postgres", "client")
-    )
-
-
 def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> str:
-    out = ["**Machine**", "", "| | |", "|---|---|"]
-    out += [f"| {key} | {value} |" for key, value in box.items()]
+    out = machine_table(box)
     clients = " and ".join(str(c) for c in args.clients)
     out += [
         "",
@@ -614,7 +579,7 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
             out.append(
                 f"| {s['database']} | {LABELS[s['request']]} | {s['clients']} | "
                 f"{s['requests']} | {s['not_ok']} | {s['requests_per_s']:.0f} | "
-                f"{s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['max_ms']:.1f} | {_cpu(s)} |"
+                f"{s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['max_ms']:.1f} | {cpu_cell(s)} |"
             )
     out += [
         "",
@@ -634,7 +599,7 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
                 f"| {s['database']} | {LABELS[s['request']]} | {s['requests']} | {s['not_ok']} | "
                 f"{s['achieved_per_s']:.1f} | {s['start_lag_p99_ms']:.1f} / "
                 f"{s['start_lag_max_ms']:.1f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | "
-                f"{s['max_ms']:.1f} | {_cpu(s)} | {'yes' if s['pace_held'] else 'NO'} |"
+                f"{s['max_ms']:.1f} | {cpu_cell(s)} | {'yes' if s['pace_held'] else 'NO'} |"
             )
     out.append("")
     for run in runs:
@@ -739,7 +704,7 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
                 out.append(
                     f"- {run.database}, paced {args.rate:g}/s: p99 {s['p99_ms']:.1f} ms — {verdict}"
                 )
-    out += slash_ack.server_log(runs)
+    out += server_log(runs)
     return "\n".join(out)
 
 
@@ -762,33 +727,18 @@ def main(argv: list[str] | None = None) -> int:
     pg_version = "not measured"
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="andon-bench-") as scratch:
-        where = _filesystem(scratch)
-        if "sqlite" in wanted:
-            url = f"sqlite:///{Path(scratch) / 'sqlite' / 'andon.db'}"
-            runs.append(bench("sqlite", url, Path(scratch) / "sqlite", args))
-        if "postgresql" in wanted:
-            with postgres_cluster() as (cluster, why):
-                if cluster is None:
-                    say(f"postgresql: skipped — {why}")
-                    pg_version = f"skipped: {why}"
-                    runs.append(Run("postgresql", skipped=why))
-                else:
-                    url, pg_version = cluster.create_database("andon_bench"), _pg_version(cluster)
-                    pg_version += f", fsync=off, data in {_filesystem(str(cluster.root))}"
-                    workdir = Path(scratch) / "postgresql"
-                    runs.append(bench("postgresql", url, workdir, args, _postmaster(cluster)))
+        where = filesystem(scratch)
+        for on in backends(wanted, scratch=Path(scratch), say=say):
+            if on.skipped:
+                runs.append(Run(on.name, skipped=on.skipped))
+            else:
+                runs.append(bench(on.name, on.url, on.workdir, args, on.postmaster))
+            pg_version = on.version or pg_version
+            if on.data:
+                pg_version += f", fsync=off, data in {filesystem(on.data)}"
 
     box = machine(pg_version, load_before)
-    changed = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout.splitlines()
-    if changed:  # the server runs the working tree, not only the commit
-        names = [line[3:] for line in changed]
-        shown = ", ".join(names) if len(names) <= 4 else f"{len(names)} tracked files"
-        box["commit"] += f" + uncommitted changes to {shown}"
+    name_uncommitted(box)
     box["SQLite database"] = f"WAL, synchronous=NORMAL, on {where}"
     problems = [
         (r.database, p)

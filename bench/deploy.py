@@ -51,7 +51,6 @@ import gzip
 import io
 import json
 import os
-import platform
 import random
 import re
 import shlex
@@ -73,39 +72,46 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import paramiko
+from common import (
+    commit,
+    filesystem,
+    host,
+    load_average,
+    machine_table,
+    progress,
+    rotated,
+    uncommitted,
+)
 
-import paramiko  # noqa: E402
-
-from bench.slash_ack import load_average  # noqa: E402
-from bot.andon import Andon  # noqa: E402
-from bot.hosts.ssh import SshTransport  # noqa: E402
-from bot.intents.typed import Deploy as DeployIntent  # noqa: E402
-from bot.intents.typed import Rollback as RollbackIntent  # noqa: E402
-from bot.main import open_andon  # noqa: E402
-from bot.releases.bundle import TreeBundle, cut, scan  # noqa: E402
-from bot.releases.git import GitSource  # noqa: E402
-from bot.settings.environment import Settings  # noqa: E402
-from bot.terminal.chat import TerminalChat  # noqa: E402
-from core.actor import Actor  # noqa: E402
-from core.ci.report import BuildReport, BuildStatus  # noqa: E402
-from core.config.file import load as load_config  # noqa: E402
-from core.config.hosts import Host  # noqa: E402
-from core.deploy import manifest, records, releases  # noqa: E402
-from core.deploy.progress import Progress  # noqa: E402
-from core.deploy.request import Accepted  # noqa: E402
-from core.deploy.state import DeployState  # noqa: E402
-from core.deploy.transport import Connection, Transport  # noqa: E402
-from tests.git_server import GitWorkspace  # noqa: E402
-from tests.ssh_hosts import SSHD, SshFleet  # noqa: E402
+from bot.andon import Andon
+from bot.hosts.ssh import SshTransport
+from bot.intents.typed import Deploy as DeployIntent
+from bot.intents.typed import Rollback as RollbackIntent
+from bot.main import open_andon
+from bot.releases.bundle import TreeBundle, cut, scan
+from bot.releases.git import GitSource
+from bot.settings.environment import Settings
+from bot.terminal.chat import TerminalChat
+from core.actor import Actor
+from core.ci.report import BuildReport, BuildStatus
+from core.config.file import load as load_config
+from core.config.hosts import Host
+from core.deploy import manifest, records, releases
+from core.deploy.progress import Progress
+from core.deploy.request import Accepted
+from core.deploy.state import DeployState
+from core.deploy.transport import Connection, Transport
+from tests.git_server import GitWorkspace
+from tests.ssh_hosts import SSHD, SshFleet
 
 TARGET_COLD_S = 0.5
 TARGET_WARM_S = 0.050
 TARGET_BYTES_RATIO = 2.0
 ACTOR = Actor(id="U0BENCH", name="bench", via="cli")
 SCRIPT_FLIP = "ln -sfn releases/{sha} current.tmp && mv -T current.tmp current"
+
+say = progress("deploy")
 
 # name, label in the report; the ways of flipping a set of hosts to the other release
 WAYS = (
@@ -125,17 +131,8 @@ GROUPS = (
 )
 
 
-def say(text: str) -> None:
-    print(f"[deploy {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
 def _ms(seconds: list[float], how: Callable[[list[float]], float] = median) -> float:
     return how(seconds) * 1000 if seconds else float("nan")
-
-
-def _rotated(items: tuple, r: int) -> tuple:
-    k = r % len(items)
-    return items[k:] + items[:k]
 
 
 # --- hosts and releases on them ----------------------------------------------------------------
@@ -356,7 +353,7 @@ def bench_rollbacks(lab: Lab, sizes: tuple[int, ...], reps: int) -> Rollbacks:
         for size in sizes:
             hosts = lab.hosts[size]
             paths = [str(h.path) for h in hosts]
-            for group in _rotated(GROUPS, r + size):
+            for group in rotated(GROUPS, r + size):
                 if group[0].startswith("engine"):
                     as_recorded(lab, size)
                     deployer.hosts.close()  # cold: the process's transports start afresh
@@ -548,7 +545,7 @@ def what_ifs(lab: Lab, size: int, rounds: int) -> dict[str, list[float]]:
     found: dict[str, list[float]] = defaultdict(list)
     paths = [str(h.path) for h in lab.hosts[size]]
     for r in range(rounds):
-        for name, _, patches in _rotated(WHAT_IFS, r):
+        for name, _, patches in rotated(WHAT_IFS, r):
             saved = {attribute: getattr(Progress, attribute) for attribute in patches}
             as_recorded(lab, size)
             try:
@@ -775,7 +772,7 @@ def bench_redeploy(fleet: SshFleet, scratch: Path, args: argparse.Namespace) -> 
             releases.activate(connection, delta, old.revision)
             for r in range(args.redeploys):
                 say(f"redeploy: round {r + 1}/{args.redeploys}: full upload, delta, rsync")
-                for name in _rotated(("full", "delta", "rsync"), r):
+                for name in rotated(("full", "delta", "rsync"), r):
                     if name == "full":
                         shutil.rmtree(full, ignore_errors=True)  # no current, no release
                         stage_once(connection, full, bundle, uploads["full"])
@@ -961,51 +958,18 @@ def _first_line(command: list[str]) -> str:
     return ((done.stdout or done.stderr).strip().splitlines() or ["?"])[0]
 
 
-def _filesystem(path: str) -> str:
-    best, kind = "", "?"
-    with open("/proc/mounts") as mounts:
-        for line in mounts:
-            parts = line.split()
-            if len(parts) > 2 and path.startswith(parts[1]) and len(parts[1]) > len(best):
-                best, kind = parts[1], parts[2]
-    return kind
-
-
 def machine(load_before: str, scratch: str, neighbours: Neighbours) -> dict[str, str]:
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory = ""
-    with open("/proc/meminfo") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal"):
-                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    changed = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    commit = f"{commit} + uncommitted changes" if commit and changed else commit
+    revision = commit()
+    revision = f"{revision} + uncommitted changes" if revision and uncommitted() else revision
     return {
-        "CPU": f"{cpu}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable)",
-        "memory": memory,
-        "OS": f"{platform.system()} {platform.release()} ({platform.machine()})",
-        "Python": platform.python_version(),
+        **host(),
         "OpenSSH": _first_line(["ssh", "-V"]),
         "paramiko": metadata.version("paramiko"),
         "rsync": _first_line(["rsync", "--version"]),
         "git": _first_line(["git", "--version"]),
         "SQLite": sqlite3.sqlite_version,
-        "hosts' directories": f"{_filesystem(scratch)} ({scratch})",
-        "commit": commit or "unknown",
+        "hosts' directories": filesystem(scratch),
+        "commit": revision or "unknown",
         "load average (1 min) before / highest / after": (
             f"{load_before} / {max(neighbours.loads, default=0):.2f} / {load_average()}"
         ),
@@ -1046,8 +1010,7 @@ def markdown(
     redeploy: Redeploy,
     flips: list[Flips],
 ) -> str:
-    out = ["**Machine**", "", "| | |", "|---|---|"]
-    out += [f"| {key} | {value} |" for key, value in box.items()]
+    out = machine_table(box)
     big = max(sizes)
     heads = " | ".join(f"{n} host{'s' if n > 1 else ''}" for n in sizes)
     out += [

@@ -23,7 +23,6 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -33,22 +32,25 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from common import (
+    load_average,
+    machine,
+    machine_table,
+    postgres_cluster,
+    postgres_version,
+    progress,
+)
+from sqlalchemy import insert, text
 
-from sqlalchemy import insert, text  # noqa: E402
-
-from bench.slash_ack import _pg_version, load_average, machine, postgres_cluster  # noqa: E402
-from bot.render.chart import weekly_chart  # noqa: E402
-from bot.render.chart_view import chart_view  # noqa: E402
-from core.config.file import AndonConfig  # noqa: E402
-from core.digest import report  # noqa: E402
-from core.digest.week import Week  # noqa: E402
-from core.whys.phase import Phase  # noqa: E402
-from storage import migrate  # noqa: E402
-from storage.database import Database  # noqa: E402
-from storage.tables import (  # noqa: E402
+from bot.render.chart import weekly_chart
+from bot.render.chart_view import chart_view
+from core.config.file import AndonConfig
+from core.digest import report
+from core.digest.week import Week
+from core.whys.phase import Phase
+from storage import migrate
+from storage.database import Database
+from storage.tables import (
     ActionItem,
     CiResult,
     Deploy,
@@ -83,8 +85,7 @@ CONFIG = AndonConfig.model_validate(
 )
 
 
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+say = progress("digest")
 
 
 # --- a year of history ----------------------------------------------------------------------
@@ -315,12 +316,12 @@ def databases(names: list[str]) -> Iterator[list[tuple[str, str, str]]]:
     if "postgresql" not in names:
         yield found
         return
-    with postgres_cluster() as (cluster, why):
+    with postgres_cluster(say) as (cluster, why):
         if cluster is None:
             say(f"postgresql skipped: {why}")
             yield found
             return
-        found.append(("postgresql", cluster.create_database("digest"), _pg_version(cluster)))
+        found.append(("postgresql", cluster.create_database("digest"), postgres_version(cluster)))
         yield found
 
 
@@ -361,8 +362,7 @@ def run_one(name: str, url: str, scale: float, repeats: int) -> dict[str, Any]:
 
 
 def markdown(runs: list[dict[str, Any]], box: dict[str, str], repeats: int) -> str:
-    out = ["**Machine**", "", "| | |", "|---|---|"]
-    out += [f"| {key} | {value} |" for key, value in box.items()]
+    out = machine_table(box)
     rows = runs[0]["rows"] if runs else {}
     out += [
         "",

@@ -26,7 +26,6 @@ Progress goes to stderr; the Markdown for ``bench/README.md`` (or ``--json``) to
 import argparse
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -37,8 +36,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
+from common import ROOT, commit, host, machine_table
 
-ROOT = Path(__file__).resolve().parents[1]
 PYTHON = "python3"
 SERVE_TIMEOUT = 300.0
 PIP = ("--quiet", "--disable-pip-version-check")
@@ -149,23 +148,9 @@ def _once(way: Way) -> float:
 
 
 def _machine() -> dict[str, str]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     return {
-        "CPU": f"{cpu}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable)",
-        "memory": f"{pages / 2**30:.1f} GiB",
-        "OS": f"{platform.system()} {platform.release()} ({platform.machine()})",
-        "Python": platform.python_version(),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip(),
+        **host(),
+        "commit": commit(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load average (1 min) before": f"{os.getloadavg()[0]:.1f}",
     }
@@ -191,9 +176,7 @@ def main() -> int:
     if args.json:
         print(json.dumps({"machine": machine, "seconds": results}, indent=2))
         return 0
-    print("**Machine**\n\n| | |\n|---|---|")
-    for key, value in machine.items():
-        print(f"| {key} | {value} |")
+    print("\n".join(machine_table(machine)))
     print(f"\n**Figures** (wall seconds, {args.runs} runs each after one warm-up, alternating)\n")
     print(
         "| what | uv from uv.lock: median (min–max) | pip, baseline: median (min–max) | pip ÷ uv |"

@@ -32,37 +32,33 @@ Markdown for ``bench/README.md`` (or ``--json``) goes to stdout.
 import argparse
 import json
 import os
-import re
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from statistics import mean
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.slash_ack import (  # noqa: E402
-    Sample,
-    _tail,
-    _ticks,
+from common import (
     complaints,
+    cpu_ticks,
     load_average,
+    log_tail,
     machine,
+    machine_table,
+    percentile,
+    progress,
+    rotated,
 )
-from tests.fakes.slack import FakeSlack  # noqa: E402
-from tests.harness import CHANNEL, AndonServer, run_cli  # noqa: E402
+from git_pushes import Pushed, Repo, git_env, push
+from hook_startup import ANDON, STARTUPS, import_profile, startups
+
+from tests.fakes.slack import FakeSlack
+from tests.harness import CHANNEL, AndonServer, run_cli
 
 TARGET_ADDED_MS = 150.0
-PYTHON = Path(sys.executable).absolute()  # not resolved: the venv's python is a symlink
-ANDON = PYTHON.parent / "andon"
-GIT_TIMEOUT = 60
 NOOP_HOOK = "#!/bin/sh\ncat >/dev/null\n"
 
 # name, label in the report
@@ -74,127 +70,7 @@ VARIANTS = (
 )
 HOOKED = ("http", "database")
 
-
-def say(text: str) -> None:
-    print(f"[gate {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-# --- git --------------------------------------------------------------------------------------
-
-
-def git_env(root: Path) -> dict[str, str]:
-    """A developer's git, isolated from this host's configuration (as tests/test_gate.py does)."""
-    gitconfig = root / "gitconfig"
-    gitconfig.touch()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "ANDON_", "SLACK_", "GL_"))
-    }
-    env.update(
-        GIT_CONFIG_GLOBAL=str(gitconfig),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="Dana Kim",
-        GIT_AUTHOR_EMAIL="dana@example.com",
-        GIT_COMMITTER_NAME="Dana Kim",
-        GIT_COMMITTER_EMAIL="dana@example.com",
-        USER="dana",
-        LOGNAME="dana",
-        # Bytecode as a server that has run the hook once has it: cached (here in the temporary
-        # directory, so nothing is written into the checkout), not compiled at every start.
-        PYTHONPYCACHEPREFIX=str(root / "pycache"),
-    )
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
-
-
-def uncached_env(env: dict[str, str]) -> dict[str, str]:
-    """No bytecode written or read for the checkout's own modules (site-packages keep the .pyc
-    pip wrote): a process started with ``PYTHONDONTWRITEBYTECODE=1`` from a checkout that has
-    no ``__pycache__``."""
-    return {
-        **{k: v for k, v in env.items() if k != "PYTHONPYCACHEPREFIX"},
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-
-
-@dataclass
-class Repo:
-    """A bare repository on the "git server" and a developer's clone of it."""
-
-    name: str
-    bare: Path
-    clone: Path
-    env: dict[str, str]
-    pushes: int = 0
-
-    @classmethod
-    def create(cls, name: str, root: Path, env: dict[str, str]) -> "Repo":
-        root.mkdir(parents=True, exist_ok=True)
-        repo = cls(name, root / f"{name}.git", root / name, env)
-        repo.git("init", "-q", "--bare", "-b", "main", str(repo.bare), cwd=root)
-        repo.git("init", "-q", "-b", "main", str(repo.clone), cwd=root)
-        repo.git("remote", "add", "origin", str(repo.bare))
-        return repo
-
-    def git(self, *args: str, cwd: Path | None = None) -> str:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=cwd or self.clone,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"git {' '.join(args)}:\n{done.stdout}{done.stderr}")
-        return done.stdout
-
-    def commit(self) -> str:
-        """One new commit changing one file: what a developer pushes to main."""
-        self.pushes += 1
-        (self.clone / "app.py").write_text(f"VERSION = {self.pushes}\n")
-        self.git("add", "app.py")
-        self.git("commit", "-q", "-m", f"Change {self.pushes}")
-        return self.git("rev-parse", "HEAD").strip()
-
-    def head(self) -> str:
-        found = subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", "refs/heads/main"],
-            cwd=self.bare,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-        )
-        return found.stdout.strip()
-
-
-@dataclass
-class Pushed:
-    seconds: float
-    cpu_s: float  # of git push and every process it (and its hook) waited for
-    landed: bool
-    said: str  # what the pusher read (git's stderr/stdout)
-
-
-def push(repo: Repo, **env: str) -> Pushed:
-    """Commit (not timed), then ``git push origin main`` timed; did the commit land?"""
-    revision = repo.commit()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(
-        ["git", "push", "-q", "origin", "main"],
-        cwd=repo.clone,
-        env={**repo.env, **env},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=GIT_TIMEOUT,
-    )
-    took = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    landed = done.returncode == 0 and repo.head() == revision
-    return Pushed(took, cpu, landed, (done.stdout + done.stderr).strip())
+say = progress("gate")
 
 
 # --- one variant's figures --------------------------------------------------------------------
@@ -220,8 +96,8 @@ class Series:
             self.said.append(pushed.said[:400])
 
     def ms(self, p: float) -> float:
-        """Nearest rank, as bench/slash_ack.py reports its percentiles."""
-        return Sample("", self.name, 1, latencies_s=self.latencies_s).percentile_ms(p)
+        """Nearest rank, as the other benchmarks report their percentiles."""
+        return percentile(self.latencies_s, p) * 1000
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -235,91 +111,6 @@ class Series:
             "cpu_ms_push": round(mean(self.cpu_s) * 1000, 1),
             "cpu_ms_serve": round(mean(self.serve_cpu_s) * 1000, 1),
         }
-
-
-# --- start-up of the hook's command -----------------------------------------------------------
-
-# What ``database`` in bot/githooks/gate_ask.py imports when it runs (kept in step with it by hand).
-DATABASE_IMPORTS = (
-    "bot.bus.dispatch, bot.bus.events, bot.bus.unit, core.actor, core.clock, core.config, "
-    "core.gate.push, sqlalchemy.exc, storage.database"
-)
-STARTUPS = (
-    ("python", "`python -c pass` (interpreter + site, same venv)", [str(PYTHON), "-c", "pass"]),
-    (
-        "hook",
-        "`andon gate pre-receive` < empty stdin (the hook's command, nothing to check)",
-        [str(ANDON), "gate", "pre-receive"],
-    ),
-    (
-        "hook_uncached",
-        "the same, the checkout's modules compiled at every start (no bytecode cache)",
-        [str(ANDON), "gate", "pre-receive"],
-    ),
-    (
-        "http_imports",
-        '`python -c "import bot.cli, bot.githooks.gate, requests"` (the HTTP path\'s imports)',
-        [str(PYTHON), "-c", "import bot.cli, bot.githooks.gate, requests"],
-    ),
-    (
-        "database_imports",
-        '`python -c "import bot.cli, bot.githooks.gate, <what gate_ask.database imports>"` '
-        "(the database path's imports)",
-        [str(PYTHON), "-c", f"import bot.cli, bot.githooks.gate, {DATABASE_IMPORTS}"],
-    ),
-)
-
-
-def startups(rounds: int, env: dict[str, str], cwd: Path) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {name: [] for name, _, _ in STARTUPS}
-    for r in range(rounds + 2):  # the first two rounds warm the page cache and are dropped
-        for name, _, command in _rotated(STARTUPS, r):
-            started = time.perf_counter()
-            done = subprocess.run(
-                command,
-                cwd=cwd,
-                env=uncached_env(env) if name.endswith("_uncached") else env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=60,
-            )
-            took = time.perf_counter() - started
-            if done.returncode != 0:
-                raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr!r}")
-            if r >= 2:
-                times[name].append(took)
-    return times
-
-
-def _rotated(items: tuple, r: int) -> tuple:
-    k = r % len(items)
-    return items[k:] + items[:k]
-
-
-# --- where the hook's imports go --------------------------------------------------------------
-
-_IMPORT = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|( +)(\S+)")
-
-
-def import_profile(said: str) -> dict[str, Any]:
-    """``-X importtime`` lines the hook printed (as ``remote: …``), in µs: the modules imported at
-    the top level (cumulative), and every module's own time summed by its top package."""
-    top: dict[str, int] = {}
-    by_package: dict[str, int] = {}
-    for line in said.splitlines():
-        found = _IMPORT.search(line)
-        if not found:
-            continue
-        own, cumulative, indent, module = found.groups()
-        package = module.split(".")[0]
-        by_package[package] = by_package.get(package, 0) + int(own)
-        if len(indent) == 1:  # one space: imported at the top level
-            top[module] = top.get(module, 0) + int(cumulative)
-    return {
-        "total_ms": round(sum(top.values()) / 1000, 1),
-        "top_ms": sorted(top.items(), key=lambda kv: -kv[1]),
-        "by_package_ms": sorted(by_package.items(), key=lambda kv: -kv[1]),
-    }
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -372,16 +163,16 @@ def bench(scratch: Path, args: argparse.Namespace) -> Run:
             pid = server.process.pid
             say(f"warm-up: {args.warmup} pushes to each repository (the first creates main)")
             for r in range(args.warmup):
-                for name, _ in _rotated(VARIANTS, r):
+                for name, _ in rotated(VARIANTS, r):
                     pushed = push(repos[name])
                     if not pushed.landed:
                         raise RuntimeError(f"{name}: warm-up push refused:\n{pushed.said}")
             say(f"{args.pushes} rounds of one push to each, the order rotating")
             for r in range(args.pushes):
-                for name, _ in _rotated(VARIANTS, r):
-                    serve_before = _ticks(pid)
+                for name, _ in rotated(VARIANTS, r):
+                    serve_before = cpu_ticks(pid)
                     pushed = push(repos[name])
-                    series[name].add(pushed, (_ticks(pid) - serve_before) / tick)
+                    series[name].add(pushed, (cpu_ticks(pid) - serve_before) / tick)
                 if (r + 1) % 10 == 0:
                     say(f"  {r + 1}/{args.pushes} rounds")
             say("one push per hooked variant with PYTHONPROFILEIMPORTTIME=1")
@@ -394,7 +185,7 @@ def bench(scratch: Path, args: argparse.Namespace) -> Run:
             say(f"start-up: {args.startups} rounds of the hook's command and its baselines")
             startup_s = startups(args.startups, env, repos["http"].bare)
         except BaseException:
-            say("failed; the end of the server's log:\n" + _tail(server, 30))
+            say("failed; the end of the server's log:\n" + log_tail(server, 30))
             raise
         finally:
             server.stop()
@@ -410,14 +201,13 @@ def bench(scratch: Path, args: argparse.Namespace) -> Run:
 
 
 def _ms(seconds: list[float], p: float) -> float:
-    return Sample("", "", 1, latencies_s=seconds).percentile_ms(p)
+    return percentile(seconds, p) * 1000
 
 
 def markdown(run: Run, box: dict[str, str], args: argparse.Namespace) -> str:
     s = {name: x.summary() for name, x in run.series.items()}
     base = s["baseline"]["p50_ms"]
-    out = ["**Machine**", "", "| | |", "|---|---|"]
-    out += [f"| {key} | {value} |" for key, value in box.items()]
+    out = machine_table(box)
     out += [
         "",
         f"**Load**: {args.pushes} rounds, each one `git push origin main` of a new one-commit "

@@ -21,45 +21,40 @@ Progress goes to stderr; the Markdown for ``bench/README.md`` (or ``--json``) go
 import argparse
 import json
 import math
-import os
-import platform
 import re
-import shutil
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import requests
+from clients import Request, Sample, alone, answer_json, concurrent, healthz_request
+from common import (
+    TIMEOUT_S,
+    backends,
+    complaints,
+    cpu_cell,
+    cpu_clock,
+    load_average,
+    log_tail,
+    machine,
+    machine_table,
+    progress,
+    server_log,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.fakes.slack import FakeSlack  # noqa: E402
-from tests.harness import API_TOKEN, AndonServer  # noqa: E402
-from tests.postgres import PostgresCluster, server_binaries  # noqa: E402
-from tests.slack_requests import signed_headers, slash_command  # noqa: E402
+from tests.fakes.slack import FakeSlack
+from tests.harness import API_TOKEN, AndonServer
+from tests.slack_requests import signed_headers, slash_command
 
 TARGET_P99_MS = 100.0
-TIMEOUT_S = 10.0
-
-# One request: given a client's session and its running number, send it and say whether the
-# answer was the right one. Returns (seconds from POST to answer, HTTP status or 0, ok).
-Request = Callable[[requests.Session, int], tuple[float, int, bool]]
 
 
-def say(text: str) -> None:
-    print(f"[slash_ack {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+say = progress("slash_ack")
 
 
 # --- the requests ---------------------------------------------------------------------------
@@ -84,181 +79,8 @@ def status_request(server: AndonServer) -> Request:
     return send
 
 
-def healthz_request(server: AndonServer) -> Request:
-    def send(session: requests.Session, n: int) -> tuple[float, int, bool]:
-        started = time.perf_counter()
-        answer = session.get(server.url + "/healthz", timeout=TIMEOUT_S)
-        took = time.perf_counter() - started
-        return took, answer.status_code, answer.status_code == 200
-
-    return send
-
-
 def _text(answer: requests.Response) -> str:
-    try:
-        return str(answer.json().get("text", ""))
-    except ValueError:
-        return ""
-
-
-# --- load -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Sample:
-    """The latencies of one phase, and what went wrong in it."""
-
-    database: str
-    request: str
-    clients: int
-    latencies_s: list[float] = field(default_factory=list)
-    statuses: dict[str, int] = field(default_factory=dict)
-    wrong: int = 0  # answered, but not a 200 with the expected body
-    failed: int = 0  # no answer at all (timeout, connection refused)
-    wall_s: float = 0.0
-    cpu_s: dict[str, float] = field(default_factory=dict)  # by process: andon, postgres, client
-
-    def add(self, took: float, status: int, ok: bool) -> None:
-        self.latencies_s.append(took)
-        self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
-        self.wrong += 0 if ok else 1
-
-    def merge(self, other: "Sample") -> None:
-        self.latencies_s += other.latencies_s
-        for status, count in other.statuses.items():
-            self.statuses[status] = self.statuses.get(status, 0) + count
-        self.wrong += other.wrong
-        self.failed += other.failed
-
-    def percentile_ms(self, p: float) -> float:
-        """Nearest rank: the smallest latency that ``p`` per cent of the requests did not exceed."""
-        ordered = sorted(self.latencies_s)
-        if not ordered:
-            return math.nan
-        rank = max(1, math.ceil(p / 100 * len(ordered)))
-        return ordered[rank - 1] * 1000
-
-    def summary(self) -> dict[str, Any]:
-        n = len(self.latencies_s)
-        return {
-            "database": self.database,
-            "request": self.request,
-            "clients": self.clients,
-            "requests": n + self.failed,
-            "not_ok": self.wrong + self.failed,
-            "statuses": self.statuses,
-            "p50_ms": round(self.percentile_ms(50), 2),
-            "p99_ms": round(self.percentile_ms(99), 2),
-            "max_ms": round(max(self.latencies_s) * 1000, 2) if n else math.nan,
-            "requests_per_s": round(n / self.wall_s, 1) if self.wall_s else math.nan,
-            "cpu_ms_per_request": {k: round(v * 1000 / n, 2) for k, v in self.cpu_s.items()}
-            if n
-            else {},
-        }
-
-
-def _one_client(send: Request, count: int, first: int, into: Sample) -> None:
-    with requests.Session() as session:
-        _run_client(session, send, count, first, into)
-
-
-def _run_client(
-    session: requests.Session, send: Request, count: int, first: int, into: Sample
-) -> None:
-    for n in range(first, first + count):
-        try:
-            into.add(*send(session, n))
-        except requests.RequestException:
-            into.failed += 1
-
-
-Clock = Callable[[], dict[str, float]]
-
-
-def _ticks(pid: int | str, *, children: bool = False) -> int:
-    """utime + stime of one process (+ its reaped children's), in clock ticks; 0 if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0
-    used = int(fields[11]) + int(fields[12])
-    return used + (int(fields[13]) + int(fields[14]) if children else 0)
-
-
-def cpu_clock(andon_pid: int, postmaster_pid: int | None) -> Clock:
-    """CPU seconds used so far by ``andon serve``, the PostgreSQL cluster and this client."""
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def postgres() -> float:
-        assert postmaster_pid is not None
-        used = _ticks(postmaster_pid, children=True)  # exited backends were reaped by it
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                ppid = stat.read_text().rsplit(")", 1)[1].split()[1]
-            except (OSError, IndexError):
-                continue
-            if ppid == str(postmaster_pid):
-                used += _ticks(stat.parent.name)
-        return used / tick
-
-    def now() -> dict[str, float]:
-        used = {"andon": _ticks(andon_pid) / tick}
-        if postmaster_pid is not None:
-            used["postgres"] = postgres()
-        used["client"] = time.process_time()
-        return used
-
-    return now
-
-
-def _spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {k: after[k] - before[k] for k in before}
-
-
-def alone(database: str, name: str, send: Request, count: int, cpu: Clock) -> Sample:
-    sample = Sample(database, name, 1)
-    with requests.Session() as session:
-        cpu_before, started = cpu(), time.perf_counter()
-        _run_client(session, send, count, 0, sample)
-        sample.wall_s = time.perf_counter() - started
-        sample.cpu_s = _spent(cpu_before, cpu())
-    return sample
-
-
-def concurrent(
-    database: str,
-    name: str,
-    send: Request,
-    clients: int,
-    each: int,
-    url: str,
-    cpu: Clock,
-) -> Sample:
-    """``clients`` threads, one ``requests.Session`` each, released together by a barrier."""
-    barrier = threading.Barrier(clients + 1)
-    parts = [Sample(database, name, clients) for _ in range(clients)]
-
-    def client(i: int) -> None:
-        with requests.Session() as session:
-            session.get(url + "/healthz", timeout=TIMEOUT_S)  # the connection, opened untimed
-            barrier.wait()
-            _run_client(session, send, each, i * each, parts[i])
-
-    threads = [
-        threading.Thread(target=client, args=(i,), name=f"client-{i}", daemon=True)
-        for i in range(clients)
-    ]
-    for thread in threads:
-        thread.start()
-    barrier.wait(timeout=60)
-    cpu_before, started = cpu(), time.perf_counter()
-    for thread in threads:
-        thread.join()
-    sample = Sample(database, name, clients, wall_s=time.perf_counter() - started)
-    sample.cpu_s = _spent(cpu_before, cpu())
-    for part in parts:
-        sample.merge(part)
-    return sample
+    return str(answer_json(answer).get("text", ""))
 
 
 # --- 50 concurrent stops --------------------------------------------------------------------
@@ -413,7 +235,7 @@ def bench(
             say(f"{database}: {args.stops} concurrent /line stop")
             run.stops = concurrent_stops(database, server, slack, args.stops)
         except BaseException:
-            say(f"{database}: failed; the end of the server's log:\n" + _tail(server, 30))
+            say(f"{database}: failed; the end of the server's log:\n" + log_tail(server, 30))
             raise
         finally:
             server.stop()
@@ -426,130 +248,11 @@ def bench(
     return run
 
 
-# A log record's first line: Andon's format (``2026-… LEVEL name: …``), uvicorn's (``LEVEL: …``),
-# or what Python prints for an exception nobody caught in a thread.
-_RECORD = re.compile(
-    r"^(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (?P<level>[A-Z]+) |(?P<uvicorn>[A-Z]+):\s"
-    r"|Exception in thread)"
-)
-
-
-def complaints(log: str) -> list[str]:
-    """The server log's warnings, errors and tracebacks, each with its continuation lines."""
-    records: list[list[str]] = []
-    for line in log.splitlines():
-        # A traceback belongs to the one-line record that announced it, else it stands alone.
-        lone_traceback = line.startswith("Traceback") and (not records or len(records[-1]) > 1)
-        if _RECORD.match(line) or lone_traceback or not records:
-            records.append([])
-        records[-1].append(line)
-    found = []
-    for record in records:
-        head = _RECORD.match(record[0])
-        level = (head.group("level") or head.group("uvicorn") or "ERROR") if head else ""
-        if level not in ("", "INFO", "DEBUG") or any(x.startswith("Traceback") for x in record):
-            found.append("\n".join(record))
-    return found
-
-
-def _tail(server: AndonServer, lines: int) -> str:
-    try:
-        return "\n".join(server.log().splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-@contextmanager
-def postgres_cluster() -> Iterator[tuple[PostgresCluster | None, str]]:
-    """A throwaway cluster, or ``None`` and why there is none."""
-    binaries = server_binaries()
-    if binaries is None:
-        yield None, "no PostgreSQL server binaries (initdb) on this machine"
-        return
-    try:
-        cluster = PostgresCluster(binaries)
-    except KeyError:
-        yield None, "running as root but there is no 'postgres' user to own the cluster"
-        return
-    say("postgresql: initdb and start a throwaway cluster")
-    try:
-        cluster.start()
-    except BaseException:
-        shutil.rmtree(cluster.root, ignore_errors=True)
-        raise
-    try:
-        yield cluster, ""
-    finally:
-        cluster.stop()
-
-
-def _pg_version(cluster: PostgresCluster) -> str:
-    import psycopg
-
-    with psycopg.connect(cluster.url("postgres")) as connection:
-        row = connection.execute("SHOW server_version").fetchone()
-    return f"PostgreSQL {row[0] if row else '?'}"
-
-
-def _postmaster(cluster: PostgresCluster) -> int | None:
-    try:
-        return int((cluster.root / "data" / "postmaster.pid").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-# --- the machine ----------------------------------------------------------------------------
-
-
-def load_average() -> str:
-    """The 1-minute load: other work on the machine skews every figure, so the report shows it."""
-    try:
-        return Path("/proc/loadavg").read_text().split()[0]
-    except (OSError, IndexError):
-        return "?"
-
-
-def machine(pg_version: str, load_before: str) -> dict[str, str]:
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory = ""
-    with open("/proc/meminfo") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal"):
-                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    usable = len(os.sched_getaffinity(0))
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    packages = ", ".join(
-        f"{name} {metadata.version(name)}"
-        for name in ("uvicorn", "fastapi", "slack_bolt", "SQLAlchemy", "psycopg")
-    )
-    return {
-        "CPU": f"{cpu}, {os.cpu_count()} cores ({usable} usable)",
-        "memory": memory,
-        "OS": f"{platform.system()} {platform.release()} ({platform.machine()})",
-        "Python": platform.python_version(),
-        "SQLite": sqlite3.sqlite_version,
-        "PostgreSQL": pg_version,
-        "packages": packages,
-        "commit": commit or "unknown",
-        "load average (1 min) before / after": f"{load_before} / {load_average()}",
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-
-
 # --- the report -----------------------------------------------------------------------------
 
 
 def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> str:
-    out = ["**Machine**", "", "| | |", "|---|---|"]
-    out += [f"| {key} | {value} |" for key, value in box.items()]
+    out = machine_table(box)
     out += [
         "",
         "**Load**: client and server on the same machine over loopback; one `requests.Session` "
@@ -569,10 +272,7 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
             continue
         for s in (x.summary() for x in run.samples):
             label = "`/line status`" if s["request"] == "status" else "`GET /healthz` (baseline)"
-            used = s["cpu_ms_per_request"]
-            cpu = " · ".join(
-                f"{used[k]:.2f}" if k in used else "–" for k in ("andon", "postgres", "client")
-            )
+            cpu = cpu_cell(s)
             out.append(
                 f"| {s['database']} | {label} | {s['clients']} | {s['requests']} | "
                 f"{s['not_ok']} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['max_ms']:.1f} | "
@@ -619,17 +319,6 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
     return "\n".join(out)
 
 
-def server_log(runs: list[Any]) -> list[str]:
-    """The Markdown lines that report what the servers logged: warnings, errors, tracebacks."""
-    logged = [(run.database, entry) for run in runs for entry in run.log_errors]
-    out = ["", f"**Server log**: {len(logged)} warnings, errors or tracebacks during the run."]
-    for database, entry in logged[:12]:
-        lines = entry.splitlines()
-        shown = lines[0] if len(lines) == 1 else f"{lines[0][:100]} … {lines[-1]}"
-        out.append(f"- {database}: `{shown[:220]}`")
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--json", action="store_true", help="print raw figures as JSON")
@@ -646,19 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     pg_version = "not measured"
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="andon-bench-") as scratch:
-        if "sqlite" in wanted:
-            url = f"sqlite:///{Path(scratch) / 'sqlite' / 'andon.db'}"
-            runs.append(bench("sqlite", url, Path(scratch) / "sqlite", args))
-        if "postgresql" in wanted:
-            with postgres_cluster() as (cluster, why):
-                if cluster is None:
-                    say(f"postgresql: skipped — {why}")
-                    pg_version = f"skipped: {why}"
-                    runs.append(Run("postgresql", skipped=why))
-                else:
-                    url, pg_version = cluster.create_database("andon_bench"), _pg_version(cluster)
-                    workdir = Path(scratch) / "postgresql"
-                    runs.append(bench("postgresql", url, workdir, args, _postmaster(cluster)))
+        for on in backends(wanted, scratch=Path(scratch), say=say):
+            if on.skipped:
+                runs.append(Run(on.name, skipped=on.skipped))
+            else:
+                runs.append(bench(on.name, on.url, on.workdir, args, on.postmaster))
+            pg_version = on.version or pg_version
 
     box = machine(pg_version, load_before)
     problems = [(r.database, p) for r in runs if r.stops for p in r.stops.problems]
