@@ -27,3 +27,7 @@ class Actor:
         """``@maria`` for a person, ``tests CI`` for a system: only people read like mentions."""
         name = self.name or self.id
         return name if self.via in SYSTEMS else f"@{name}"
+
+
+# Andon deploying on its own (``auto_deploy``): ``[access] deployers`` need not name it.
+AUTO_DEPLOY = Actor(id="andon:auto-deploy", name="auto-deploy", via="auto")

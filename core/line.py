@@ -15,15 +15,19 @@ from sqlmodel import Session, select
 from core import audit, words
 from core.actor import Actor
 from core.audit import Outcome
+from core.causes import add_cause, join_stoppage, open_stoppage, say_added
 from core.clock import Clock
 from core.home import viewers
-from core.notifier import MessageRef, Notice, Notifier
+from core.line_notices import (
+    LineStarted,
+    LineStopped,
+    announcement,
+)
+from core.notifier import MessageRef, Notifier
 from core.refusal import Refusal
 from core.stoppage import Cause, StoppageState, StoppageView, move, view
 from core.whys import restart
-from core.whys.analysis import Analysis, analysis
-from core.whys.phase import Phase
-from storage.tables import Line, Stoppage, StoppageCause
+from storage.tables import Line, Stoppage
 
 STOP_ACTION = "line.stop"  # the audit log's name for each command
 START_ACTION = "line.start"
@@ -34,73 +38,6 @@ MAX_REASON = 2000
 class LineState(StrEnum):
     RUNNING = "running"
     STOPPED = "stopped"
-
-
-# --- what the line tells the channel -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LineStopped(Notice):
-    """The announcement in the channel; re-rendered as causes join (``others``) and with
-    ``restarted_*`` once the line runs."""
-
-    stoppage_id: int
-    by: Actor
-    reason: str
-    at: datetime
-    restarted_by: Actor | None = None
-    restarted_at: datetime | None = None
-    # The five whys' rule would let the line start now (done, or a meeting booked): only then
-    # does the notice offer *Start the line* — never a button that can only be refused.
-    may_start: bool = False
-    others: tuple[Cause, ...] = ()  # the causes that joined after the first, oldest first
-
-
-@dataclass(frozen=True)
-class ThreadOpened(Notice):
-    """The first message of the stoppage's thread, where its five whys happens."""
-
-    stoppage_id: int
-    reason: str
-    by: Actor
-
-
-@dataclass(frozen=True)
-class CauseAdded(Notice):
-    """Another cause, said in the stoppage's thread; ``post`` is the cause's own message in the
-    channel (a page's), which the reply links to."""
-
-    stoppage_id: int
-    by: Actor
-    reason: str
-    at: datetime
-    post: MessageRef | None = None
-    asks: Analysis | None = None  # why 1, asked again about every cause, while it is open
-
-
-@dataclass(frozen=True)
-class CausesAdded(Notice):
-    """Several causes added at once (the pages of one alert delivery): one reply, not one each."""
-
-    stoppage_id: int
-    causes: tuple[tuple[Actor, str], ...]  # who, and why
-    at: datetime
-    post: MessageRef | None = None
-    asks: Analysis | None = None  # why 1, asked again about every cause, while it is open
-
-
-@dataclass(frozen=True)
-class LineStarted(Notice):
-    """The line runs again; the post says what the five whys still owes, and when it meets, or
-    that an admin forced the start and why — one post either way."""
-
-    stoppage_id: int
-    by: Actor
-    at: datetime
-    stopped_for: timedelta
-    owed: str | None = None  # what the stoppage's five whys still lacks
-    meeting: datetime | None = None
-    forced: str | None = None  # an admin's reason for starting before the five whys is done
 
 
 # --- what the person who asked gets back ---------------------------------------------------
@@ -231,7 +168,7 @@ def stop_many(
             joined.append(None)
             continue
         if line.state == LineState.STOPPED and line.stoppage_id is not None:
-            _add_cause(session, line.stoppage_id, cause)
+            add_cause(session, line.stoppage_id, cause)
             _audit_stop(session, clock=clock, cause=cause, message="cause added")
             added.append(cause)
             indexes.append(index)
@@ -243,9 +180,7 @@ def stop_many(
         post = None
         if before is not None and own_post is not None:
             post = own_post(before, indexes)
-        _say_added(
-            session, notifier=notifier, stoppage_id=line.stoppage_id, causes=added, post=post
-        )
+        say_added(session, notifier=notifier, stoppage_id=line.stoppage_id, causes=added, post=post)
     viewers.changed(session, clock=clock)
     return joined
 
@@ -271,10 +206,10 @@ def _checked(session: Session, *, clock: Clock, actor: Actor, reason: str) -> Ca
 def _pull(session: Session, *, line: Line, notifier: Notifier, clock: Clock, cause: Cause) -> bool:
     """One cause on the locked line: join the open stoppage, or open one (then True)."""
     if line.state == LineState.STOPPED and line.stoppage_id is not None:
-        _join(session, notifier=notifier, stoppage_id=line.stoppage_id, cause=cause)
+        join_stoppage(session, notifier=notifier, stoppage_id=line.stoppage_id, cause=cause)
         _audit_stop(session, clock=clock, cause=cause, message="cause added")
         return False
-    line.stoppage_id = _open(session, notifier=notifier, cause=cause)
+    line.stoppage_id = open_stoppage(session, notifier=notifier, cause=cause)
     line.state, line.since = LineState.STOPPED.value, cause.at
     session.add(line)
     _audit_stop(session, clock=clock, cause=cause, message=f"stoppage #{line.stoppage_id}")
@@ -334,7 +269,7 @@ def start(
         closed.id, actor, now, stopped_for, owed.missing, owed.meeting, forced=force
     )
     _announce_restart(
-        notifier, started=started, announcement=stoppage.announcement_id, stoppage=closed
+        notifier, started=started, announced=stoppage.announcement_id, stoppage=closed
     )
     record(outcome=Outcome.OK, message=f"after {words.span(stopped_for)}")
     return Started(closed, stopped_for)
@@ -373,93 +308,13 @@ def _check_reason(reason: str) -> Refusal | None:
     return None
 
 
-def _open(session: Session, *, notifier: Notifier, cause: Cause) -> int:
-    """A new stoppage, its first cause, its announcement and the thread under it."""
-    stoppage = Stoppage(
-        state=StoppageState.OPEN.value,
-        opened_at=cause.at,
-        opened_by=cause.by.id,
-        opened_by_name=cause.by.name,
-        opened_via=cause.by.via,
-    )
-    session.add(stoppage)
-    session.flush()
-    assert stoppage.id is not None
-    _add_cause(session, stoppage.id, cause)
-    announcement = notifier.post(LineStopped(stoppage.id, cause.by, cause.text, cause.at))
-    thread = notifier.reply(announcement, ThreadOpened(stoppage.id, cause.text, cause.by))
-    stoppage.announcement_id, stoppage.thread_id = announcement.id, thread.id
-    session.add(stoppage)
-    return stoppage.id
-
-
-def _join(session: Session, *, notifier: Notifier, stoppage_id: int, cause: Cause) -> None:
-    """Another reason for a line already stopped: said in the stoppage's thread."""
-    _add_cause(session, stoppage_id, cause)
-    _say_added(session, notifier=notifier, stoppage_id=stoppage_id, causes=[cause])
-
-
-def _say_added(
-    session: Session,
-    *,
-    notifier: Notifier,
-    stoppage_id: int,
-    causes: Sequence[Cause],
-    post: MessageRef | None = None,
-) -> None:
-    """Said in the thread (linking the causes' own post, if any), and the announcement in the
-    channel updated in place to show every cause."""
-    stoppage = session.get(Stoppage, stoppage_id)
-    if stoppage is None or stoppage.thread_id is None or not causes:
-        return
-    whys = analysis(session, stoppage_id)
-    asks = whys if whys.phase is Phase.WHY_1 else None
-    if len(causes) == 1:
-        cause = causes[0]
-        added: Notice = CauseAdded(stoppage_id, cause.by, cause.text, cause.at, post, asks)
-    else:
-        shown = tuple((cause.by, cause.text) for cause in causes)
-        added = CausesAdded(stoppage_id, shown, causes[-1].at, post, asks)
-    notifier.reply(MessageRef(stoppage.thread_id), added)
-    if stoppage.announcement_id is not None:
-        now = _view(session, stoppage_id)
-        notifier.update(MessageRef(stoppage.announcement_id), _announcement(now))
-
-
-def _announcement(stoppage: StoppageView, started: LineStarted | None = None) -> LineStopped:
-    """The stop announcement as it reads now: every cause, and who restarted the line."""
-    return LineStopped(
-        stoppage.id,
-        stoppage.opened_by,
-        stoppage.reason,
-        stoppage.opened_at,
-        restarted_by=started.by if started else None,
-        restarted_at=started.at if started else None,
-        others=stoppage.causes[1:],
-    )
-
-
 def _announce_restart(
-    notifier: Notifier, *, started: LineStarted, stoppage: StoppageView, announcement: int | None
+    notifier: Notifier, *, started: LineStarted, stoppage: StoppageView, announced: int | None
 ) -> None:
     """Say so in the channel, and strike through the stop announcement with who restarted it."""
     notifier.post(started)
-    if announcement is not None:
-        notifier.update(MessageRef(announcement), _announcement(stoppage, started))
-
-
-def _add_cause(session: Session, stoppage_id: int, cause: Cause) -> None:
-    session.add(
-        StoppageCause(
-            stoppage_id=stoppage_id,
-            at=cause.at,
-            actor=cause.by.id,
-            actor_name=cause.by.name,
-            via=cause.by.via,
-            text=cause.text,
-        )
-    )
-    session.flush()
+    if announced is not None:
+        notifier.update(MessageRef(announced), announcement(stoppage, started))
 
 
 def _line(session: Session, *, lock: bool = False) -> Line:

@@ -1,9 +1,11 @@
 """Column types shared by the tables."""
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import Column, DateTime
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -21,3 +23,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+def moment(*, nullable: bool = False, index: bool = False) -> Any:
+    """A point in time as every table stores it: UTC, aware when read back."""
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))

@@ -8,15 +8,8 @@ import pytest
 from core import line
 from core.actor import Actor
 from core.clock import ManualClock
-from core.line import (
-    AlreadyStopped,
-    CauseAdded,
-    LineStarted,
-    LineStopped,
-    Started,
-    Stopped,
-    ThreadOpened,
-)
+from core.line import AlreadyStopped, Started, Stopped
+from core.line_notices import CauseAdded, LineStarted, LineStopped, ThreadOpened
 from core.notifier import MessageRef
 from core.refusal import Refusal
 from core.stoppage import Cause

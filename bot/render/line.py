@@ -21,17 +21,8 @@ from bot.render.notice import notice
 from bot.render.whys import question
 from core import words
 from core.actor import Actor
-from core.line import (
-    AlreadyStopped,
-    CauseAdded,
-    LineStarted,
-    LineState,
-    LineStatus,
-    LineStopped,
-    Started,
-    Stopped,
-    ThreadOpened,
-)
+from core.line import AlreadyStopped, LineState, LineStatus, Started, Stopped
+from core.line_notices import CauseAdded, LineStarted, LineStopped, ThreadOpened
 from core.stoppage import StoppageView
 from core.whys.analysis import Analysis
 

@@ -24,7 +24,7 @@ from bot.render.notice import notice
 from core import words
 from core.alerts.notices import Round, StormHeld, Unacknowledged
 from core.alerts.pages import PageStatus, PageView
-from core.line import CausesAdded
+from core.line_notices import CausesAdded
 
 SHOWN_ALERTS = 10  # alerts a page's message lists; the rest are counted
 SHOWN_BUTTONS = 5  # Acknowledge buttons in a round's message

@@ -23,7 +23,7 @@ from bot.releases import bundle
 from bot.releases.git import GitSource
 from bot.workers import holders
 from bot.workers.jail import Jail, JailRefusedError, jail_for
-from core.actor import Actor
+from core.actor import AUTO_DEPLOY, Actor
 from core.clock import Clock
 from core.config.build import BuildConfig
 from core.config.file import AndonConfig
@@ -258,7 +258,7 @@ class Deployer:
             )
         if refused is not None and self._refused.get(environment) == _why(revision, refused):
             return
-        result = self._execute(DeployIntent(revision, environment), auto.AUTO_ACTOR)
+        result = self._execute(DeployIntent(revision, environment), AUTO_DEPLOY)
         refusal = result if isinstance(result, Refusal) else None
         self._refused[environment] = _why(revision, refusal) if refusal else None
 

@@ -2,23 +2,24 @@
 
 Asked on every scheduler tick rather than on each CI result, so several revisions turning
 green during one deploy end in one deploy of the newest — never a queue of stale ones. It asks
-as Andon's own actor (``AUTO_ACTOR``), which ``[access] deployers`` does not need to name; every
-other rule of ``core.deploy.deployable`` holds, and a refusal that would repeat every tick (the line
-stopped, a bake not done) is audited once per change of reason — see ``bot.workers.deploys``.
+as Andon's own actor (``core.actor.AUTO_DEPLOY``), which ``[access] deployers`` does not need to
+name; every other rule of ``core.deploy.deployable`` holds, and a refusal that would repeat every
+tick (the line stopped, a bake not done) is audited once per change of reason — see
+``bot.workers.deploys``.
 """
 
 from sqlmodel import Session, col, select
 
-from core.actor import Actor
+from core.actor import AUTO_DEPLOY
 from core.ci.verdict import verdict
 from core.clock import Clock
 from core.config.file import AndonConfig, CiConfig
 from core.deploy import lease, records
+from core.deploy.deployable import may_deploy
 from core.deploy.source import Source
 from core.refusal import Refusal
 from storage.tables import CiResult, Deploy
 
-AUTO_ACTOR = Actor(id="andon:auto-deploy", name="auto-deploy", via="auto")
 _LOOK_BACK = 50
 
 
@@ -70,13 +71,11 @@ def refusal(
 ) -> Refusal | None:
     """What ``/deploy`` would answer auto-deploy now — asked before it asks, so a refusal
     already audited is not asked (and audited) again at every tick."""
-    from core.deploy.deployable import may_deploy  # it imports AUTO_ACTOR from here
-
     return may_deploy(
         session,
         config=config,
         clock=clock,
         revision=revision,
         environment=environment,
-        actor=AUTO_ACTOR,
+        actor=AUTO_DEPLOY,
     )

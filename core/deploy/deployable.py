@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from core import words
-from core.actor import Actor
+from core.actor import AUTO_DEPLOY, Actor
 from core.ci.verdict import verdict
 from core.clock import Clock
 from core.config.file import AndonConfig, CiConfig
 from core.deploy import lease, records
-from core.deploy.auto import AUTO_ACTOR
 from core.deploy.records import DeployView
 from core.line import LineNow, LineState, current
 from core.refusal import Refusal
@@ -74,7 +73,7 @@ def user_may_deploy(session: Session, ask: Ask) -> Refusal | None:
     if ask.actor is None or not deployers or ask.actor.id in deployers:
         return None
     environment = ask.config.environments.get(ask.environment or "")
-    if ask.actor == AUTO_ACTOR and environment is not None and environment.auto_deploy:
+    if ask.actor == AUTO_DEPLOY and environment is not None and environment.auto_deploy:
         return None
     return Refusal(
         f"@{ask.actor.name} may not deploy: only the people in `[access] deployers` may — "
