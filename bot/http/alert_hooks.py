@@ -35,7 +35,7 @@ def router(andon: Andon, *, settings: Settings) -> APIRouter:
     @hooks.post("/pagerduty/v2/enqueue", status_code=202)
     async def pagerduty_enqueue(request: Request) -> Any:
         """PagerDuty's Events API v2 as its clients call it: the base URL and ``/v2/enqueue``."""
-        return await _alerts(pagerduty.PROVIDER, request)
+        return await _alerts(pagerduty.PROVIDER, request, andon=andon, settings=settings)
 
     @hooks.post("/{provider}", status_code=200)
     async def alerts(
@@ -45,61 +45,78 @@ def router(andon: Andon, *, settings: Settings) -> APIRouter:
         authorization: Optional = None,
     ) -> Any:
         """Alerts firing or resolved; notifications that are no alert are answered and ignored."""
-        return await _alerts(provider, request)
-
-    async def _alerts(provider: str, request: Request) -> Any:
-        if provider not in READERS:
-            known = ", ".join(sorted(READERS))
-            raise HTTPException(404, f"unknown alert provider {provider[:40]!r}; one of: {known}")
-        secret = settings.webhook_secret(provider)
-        by_routing_key = provider == pagerduty.PROVIDER
-        if not by_routing_key and (not secret or not claimed(provider, request.headers)):
-            raise HTTPException(401, "missing or wrong webhook signature or token")
-        raw = await request.body()  # bounded by [http] max_body before it is read
-        if not by_routing_key and not authenticated(provider, request.headers, raw, secret):
-            raise HTTPException(401, "missing or wrong webhook signature or token")
-        if by_routing_key and not pagerduty.may_carry(raw, secret):
-            raise HTTPException(401, "missing or wrong routing_key")
-        content_type = request.headers.get("content-type", "")
-        try:
-            payload = await run_in_threadpool(_payload, raw, content_type)
-            if by_routing_key and not pagerduty.authenticated(payload, secret):
-                raise HTTPException(401, "missing or wrong routing_key")
-            events = await run_in_threadpool(READERS[provider], payload)
-        except BadPayloadError as bad:
-            return JSONResponse(bad.answer(), status_code=bad.status)
-        except BadAlertError as bad:
-            return JSONResponse({"detail": str(bad), "field": bad.field}, status_code=422)
-
-        if isinstance(events, Tested):
-            await run_in_threadpool(andon.sender_tested, events.sender, source=provider)
-            return {
-                **NOTHING_RECORDED,
-                "test": f"{events.sender}'s test notification reached Andon",
-            }
-        if not events:
-            why = events.why if isinstance(events, Ignored) else "no alerts in the body"
-            await run_in_threadpool(
-                andon.note_webhook,
-                source=f"alerts:{provider}",
-                outcome=Outcome.OK,
-                detail=f"ignored: {why}",
-            )
-            if by_routing_key:
-                return JSONResponse({**_pagerduty(payload, events), "ignored": why}, 202)
-            return JSONResponse({"ignored": why}, status_code=202)
-        recorded = await run_in_threadpool(andon.record_alerts, events, source=provider)
-        if by_routing_key:
-            return JSONResponse(_pagerduty(payload, events), status_code=202)
-        return {
-            "alerts": len(events),
-            "paged": recorded.paged,
-            "updated": recorded.updated,
-            "held": recorded.held,
-            "unchanged": recorded.unchanged,
-        }
+        return await _alerts(provider, request, andon=andon, settings=settings)
 
     return hooks
+
+
+async def _alerts(provider: str, request: Request, *, andon: Andon, settings: Settings) -> Any:
+    """One delivery: authenticated, read, then recorded — or answered as a test or ignored."""
+    if provider not in READERS:
+        known = ", ".join(sorted(READERS))
+        raise HTTPException(404, f"unknown alert provider {provider[:40]!r}; one of: {known}")
+    secret = settings.webhook_secret(provider)
+    raw = await _proven_body(provider, request, secret=secret)
+    content_type = request.headers.get("content-type", "")
+    try:
+        payload = await run_in_threadpool(_payload, raw, content_type)
+        if provider == pagerduty.PROVIDER and not pagerduty.authenticated(payload, secret):
+            raise HTTPException(401, "missing or wrong routing_key")
+        events = await run_in_threadpool(READERS[provider], payload)
+    except BadPayloadError as bad:
+        return JSONResponse(bad.answer(), status_code=bad.status)
+    except BadAlertError as bad:
+        return JSONResponse({"detail": str(bad), "field": bad.field}, status_code=422)
+    return await _answer(events, andon=andon, provider=provider, payload=payload)
+
+
+async def _proven_body(provider: str, request: Request, *, secret: str | None) -> bytes:
+    """The raw body, read only once the request claims to know the secret, then proven on it;
+    PagerDuty's, which carries it inside, is first checked to hold it anywhere at all."""
+    if provider == pagerduty.PROVIDER:
+        raw = await request.body()  # bounded by [http] max_body before it is read
+        if not pagerduty.may_carry(raw, secret):
+            raise HTTPException(401, "missing or wrong routing_key")
+        return raw
+    if not secret or not claimed(provider, request.headers):
+        raise HTTPException(401, "missing or wrong webhook signature or token")
+    raw = await request.body()  # bounded by [http] max_body before it is read
+    if not authenticated(provider, request.headers, raw, secret):
+        raise HTTPException(401, "missing or wrong webhook signature or token")
+    return raw
+
+
+async def _answer(events: list[AlertEvent], *, andon: Andon, provider: str, payload: object) -> Any:
+    """A test said in the channel, a notification that is no alert audited, or alerts recorded;
+    PagerDuty's senders get PagerDuty's own answer."""
+    by_routing_key = provider == pagerduty.PROVIDER
+    if isinstance(events, Tested):
+        await run_in_threadpool(andon.sender_tested, events.sender, source=provider)
+        return {
+            **NOTHING_RECORDED,
+            "test": f"{events.sender}'s test notification reached Andon",
+        }
+    if not events:
+        why = events.why if isinstance(events, Ignored) else "no alerts in the body"
+        await run_in_threadpool(
+            andon.note_webhook,
+            source=f"alerts:{provider}",
+            outcome=Outcome.OK,
+            detail=f"ignored: {why}",
+        )
+        if by_routing_key:
+            return JSONResponse({**_pagerduty(payload, events), "ignored": why}, 202)
+        return JSONResponse({"ignored": why}, status_code=202)
+    recorded = await run_in_threadpool(andon.record_alerts, events, source=provider)
+    if by_routing_key:
+        return JSONResponse(_pagerduty(payload, events), status_code=202)
+    return {
+        "alerts": len(events),
+        "paged": recorded.paged,
+        "updated": recorded.updated,
+        "held": recorded.held,
+        "unchanged": recorded.unchanged,
+    }
 
 
 def _payload(raw: bytes, content_type: str) -> object:

@@ -36,43 +36,60 @@ def router(andon: Andon, *, settings: Settings) -> APIRouter:
         authorization: Optional = None,
     ) -> Any:
         """A result of any supported CI; other events of the provider are answered and ignored."""
-        if provider not in READERS:
-            known = ", ".join(sorted(READERS))
-            raise HTTPException(404, f"unknown CI provider {provider[:40]!r}; one of: {known}")
-        secret = settings.webhook_secret(provider)
-        if not secret or not claimed(provider, request.headers):
-            raise HTTPException(401, "missing or wrong webhook signature or token")
-        raw = await request.body()  # bounded by [http] max_body before it is read
-        if not authenticated(provider, request.headers, raw, secret):
-            raise HTTPException(401, "missing or wrong webhook signature or token")
+        raw = await _proven_body(provider, request, settings=settings)
         try:
             report = await run_in_threadpool(_read, provider, request.headers, raw)
         except BadPayloadError as bad:
             return JSONResponse(bad.answer(), status_code=bad.status)
         except BadReportError as bad:
             return JSONResponse({"detail": str(bad), "field": bad.field}, status_code=422)
-
-        def note(detail: str) -> None:
-            andon.note_webhook(source=f"ci:{provider}", outcome=Outcome.OK, detail=detail)
-
-        if isinstance(report, Ignored):
-            await run_in_threadpool(note, f"ignored: {report.why}")
-            return JSONResponse({"ignored": report.why}, status_code=202)
-        if isinstance(report, ReviewEvent):
-            await run_in_threadpool(andon.track_review, report)
-            return JSONResponse({"tracked": _tracked(report)}, status_code=202)
-        ci = andon.config.ci
-        if ci is not None and ci.junit_url:
-            report = await run_in_threadpool(with_junit, report, template=ci.junit_url)
-        result = await run_in_threadpool(andon.record_ci, report, delivery=x_github_delivery)
-        if isinstance(result, Duplicate):
-            await run_in_threadpool(
-                note, f"duplicate: {report.pipeline} {report.status} {report.short}"
-            )
-            return {"duplicate": True}
-        return {"recorded": result.result_id, "stopped_line": result.stopped_line}
+        return await _taken(report, andon=andon, provider=provider, delivery=x_github_delivery)
 
     return hooks
+
+
+async def _proven_body(provider: str, request: Request, *, settings: Settings) -> bytes:
+    """The raw body, read only once the request claims to know the secret, then proven on it."""
+    if provider not in READERS:
+        known = ", ".join(sorted(READERS))
+        raise HTTPException(404, f"unknown CI provider {provider[:40]!r}; one of: {known}")
+    secret = settings.webhook_secret(provider)
+    if not secret or not claimed(provider, request.headers):
+        raise HTTPException(401, "missing or wrong webhook signature or token")
+    raw = await request.body()  # bounded by [http] max_body before it is read
+    if not authenticated(provider, request.headers, raw, secret):
+        raise HTTPException(401, "missing or wrong webhook signature or token")
+    return raw
+
+
+async def _taken(
+    report: BuildReport | ReviewEvent | Ignored,
+    *,
+    andon: Andon,
+    provider: str,
+    delivery: str | None,
+) -> Any:
+    """What became of a report: ignored, a review tracked, or a CI result recorded once."""
+
+    def note(detail: str) -> None:
+        andon.note_webhook(source=f"ci:{provider}", outcome=Outcome.OK, detail=detail)
+
+    if isinstance(report, Ignored):
+        await run_in_threadpool(note, f"ignored: {report.why}")
+        return JSONResponse({"ignored": report.why}, status_code=202)
+    if isinstance(report, ReviewEvent):
+        await run_in_threadpool(andon.track_review, report)
+        return JSONResponse({"tracked": _tracked(report)}, status_code=202)
+    ci = andon.config.ci
+    if ci is not None and ci.junit_url:
+        report = await run_in_threadpool(with_junit, report, template=ci.junit_url)
+    result = await run_in_threadpool(andon.record_ci, report, delivery=delivery)
+    if isinstance(result, Duplicate):
+        await run_in_threadpool(
+            note, f"duplicate: {report.pipeline} {report.status} {report.short}"
+        )
+        return {"duplicate": True}
+    return {"recorded": result.result_id, "stopped_line": result.stopped_line}
 
 
 def _tracked(event: ReviewEvent) -> dict[str, object]:

@@ -1,6 +1,8 @@
 """The answer the person who asked sees (ephemeral in Slack, printed in the terminal)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.intents import help
 from bot.intents.typed import Help
@@ -55,48 +57,42 @@ Result = (
 )
 
 
+# Which renderer says each result, tried in order: the first whose type it is.
+RENDERERS: tuple[tuple[type, Callable[[Any], Message]], ...] = (
+    (LineStatus, line.status),
+    (Stopped, line.stopped),
+    (AlreadyStopped, line.already_stopped),
+    (Started, line.started),
+    (RevisionCi, ci.revision),
+    (Accepted, deploy.accepted),
+    (ChooseEnvironment, deploy.choose),
+    (ConfirmRollback, deploy.confirm),
+    (DeployStatus, deploy.status),
+    (Oncall, alerts.oncall),
+    (OverrideSet, alerts.override_set),
+    (Acknowledged, alerts.acknowledged),
+    (Resolved, alerts.resolved),
+    (list, checks.checks),
+    (Analysis, whys.analysis),
+    (SeveritySet, whys.severity_set),
+    (Scheduled, whys.scheduled),
+    (ActionList, actions.action_list),
+    (Done, actions.done),
+    (Digest, digest.blocks),
+)
+
+
 def reply(result: Result) -> Message:
+    """What a command answered, said by the renderer of its kind."""
+    for kind, render in RENDERERS:
+        if isinstance(result, kind):
+            return render(result)
+    return _said_by_andon(result)
+
+
+def _said_by_andon(result: Result) -> Message:
+    """A refusal, the usage, or a failure: answers every command may give, said here."""
     match result:
-        case LineStatus():
-            return line.status(result)
-        case Stopped():
-            return line.stopped(result)
-        case AlreadyStopped():
-            return line.already_stopped(result)
-        case Started():
-            return line.started(result)
-        case RevisionCi():
-            return ci.revision(result)
-        case Accepted():
-            return deploy.accepted(result)
-        case ChooseEnvironment():
-            return deploy.choose(result)
-        case ConfirmRollback():
-            return deploy.confirm(result)
-        case DeployStatus():
-            return deploy.status(result)
-        case Oncall():
-            return alerts.oncall(result)
-        case OverrideSet():
-            return alerts.override_set(result)
-        case Acknowledged():
-            return alerts.acknowledged(result)
-        case Resolved():
-            return alerts.resolved(result)
-        case list():
-            return checks.checks(result)
-        case Analysis():
-            return whys.analysis(result)
-        case SeveritySet():
-            return whys.severity_set(result)
-        case Scheduled():
-            return whys.scheduled(result)
-        case ActionList():
-            return actions.action_list(result)
-        case Done():
-            return actions.done(result)
-        case Digest():
-            return digest.blocks(result)
         case Refusal(reason=reason):
             said = inert(reason)
             return message(said, section(f":no_entry: {said}"))

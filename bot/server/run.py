@@ -7,6 +7,7 @@ importing the web server, Slack's SDK or the forges: they answer in a fraction o
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -27,6 +28,7 @@ from bot.workers import deployment_mirror, jail
 from bot.workers.checks import Checker
 from core.config.build import runs_repository_code
 from core.config.file import AndonConfig, load
+from core.config.http import HttpConfig
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -37,11 +39,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("andon")
 
 
+@dataclass(frozen=True)
+class Workers:
+    """What runs beside the HTTP server: started before it, stopped after it (``_shut_down``)."""
+
+    checker: Checker | None
+    jobs: "BackgroundScheduler"
+    runner: "LocalRunner | None"
+    statuses: "ForgeStatuses | None"
+    deployments: "deployment_mirror.ForgeDeployments | None"
+
+
 def serve(settings: Settings) -> int:
     """One process: Slack (HTTP or Socket Mode) or the terminal, the HTTP API, the scheduler."""
-    from bot.slack import app as slack_app
-    from bot.workers import scheduler
-
     logs.configure(settings.scrubber())
     config = load(settings.andon_config)
     if settings.uses_slack and not config.slack.channel:
@@ -53,17 +63,46 @@ def serve(settings: Settings) -> int:
     stopping.install(stop)
     chat = chat_for(settings)
     andon = open_andon(settings, chat, config=config, create=True)
-    slack = None
-    if settings.uses_slack:
-        signing = settings.slack_signing_secret
-        slack = slack_app.build(
-            andon,
-            client=slack_client(settings),
-            signing_secret=signing.get_secret_value() if signing else None,
-        )
-        andon.homes = Homes(andon, client=slack.client, every=settings.andon_tick_seconds)
+    slack = _slack(andon, settings)
     _say_closed_doors(settings)
     _say_who_builds(config)
+    workers = _start_workers(andon, settings)
+    server = _http_server(andon, settings, slack=slack, limits=config.http)
+    stop.attach(server)
+    socket = _socket_mode(settings, slack)
+    if isinstance(chat, TerminalChat):
+        _start_shell(andon, chat, stop=stop)
+    log.info("serving on http://%s:%s", settings.andon_http_host, settings.andon_http_port)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass  # a Ctrl-C before the handlers were in place: stop all the same
+    finally:
+        _shut_down(stop, andon, socket=socket, workers=workers)
+    return 0
+
+
+def _slack(andon: Andon, settings: Settings) -> App | None:
+    """Slack's app when a bot token is set, and the Home tabs it keeps fresh."""
+    if not settings.uses_slack:
+        return None
+    from bot.slack import app as slack_app
+
+    signing = settings.slack_signing_secret
+    slack = slack_app.build(
+        andon,
+        client=slack_client(settings),
+        signing_secret=signing.get_secret_value() if signing else None,
+    )
+    andon.homes = Homes(andon, client=slack.client, every=settings.andon_tick_seconds)
+    return slack
+
+
+def _start_workers(andon: Andon, settings: Settings) -> Workers:
+    """The outbox and Home tabs first, deploys a stop cut short recovered before any tick can
+    start another, then the scheduler and the pollers."""
+    from bot.workers import scheduler
+
     andon.courier.start()
     if andon.homes is not None:
         andon.homes.start()
@@ -74,8 +113,14 @@ def serve(settings: Settings) -> int:
     runner = _local_ci(andon)
     statuses = _forge_statuses(andon, settings)
     deployments = deployment_mirror.start(andon, settings)
-    limits = config.http
-    server = uvicorn.Server(
+    return Workers(checker, jobs, runner, statuses, deployments)
+
+
+def _http_server(
+    andon: Andon, settings: Settings, *, slack: App | None, limits: HttpConfig
+) -> uvicorn.Server:
+    """The HTTP front within [http]'s bounds: slow or too many clients are cut."""
+    return uvicorn.Server(
         uvicorn.Config(
             http_app.build(andon, slack=slack, settings=settings, limits=limits),
             host=settings.andon_http_host,
@@ -89,48 +134,22 @@ def serve(settings: Settings) -> int:
             timeout_keep_alive=limits.keep_alive.total_seconds(),  # type: ignore[arg-type]
         )
     )
-    stop.attach(server)
-    socket = _socket_mode(settings, slack)
-    if isinstance(chat, TerminalChat):
-        print(
-            "No SLACK_BOT_TOKEN: the terminal is the line channel (type /line status).", flush=True
-        )
-        shell = Shell(andon, chat, person(None, via="terminal"))
-        threading.Thread(
-            target=shell.run,
-            kwargs={"on_quit": lambda: stop.begin("quit"), "greet": False},
-            name="andon-shell",
-            daemon=True,
-        ).start()
-    log.info("serving on http://%s:%s", settings.andon_http_host, settings.andon_http_port)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass  # a Ctrl-C before the handlers were in place: stop all the same
-    finally:
-        _shut_down(
-            stop,
-            andon,
-            socket=socket,
-            runner=runner,
-            statuses=statuses,
-            deployments=deployments,
-            jobs=jobs,
-            checker=checker,
-        )
-    return 0
+
+
+def _start_shell(andon: Andon, chat: TerminalChat, *, stop: stopping.Stop) -> None:
+    """Without Slack the terminal is the line channel: a shell whose ``quit`` stops the server."""
+    print("No SLACK_BOT_TOKEN: the terminal is the line channel (type /line status).", flush=True)
+    shell = Shell(andon, chat, person(None, via="terminal"))
+    threading.Thread(
+        target=shell.run,
+        kwargs={"on_quit": lambda: stop.begin("quit"), "greet": False},
+        name="andon-shell",
+        daemon=True,
+    ).start()
 
 
 def _shut_down(
-    stop: stopping.Stop,
-    andon: Andon,
-    *,
-    socket: SocketModeHandler | None,
-    runner: "LocalRunner | None",
-    statuses: "ForgeStatuses | None",
-    deployments: "deployment_mirror.ForgeDeployments | None",
-    jobs: "BackgroundScheduler",
-    checker: Checker | None,
+    stop: stopping.Stop, andon: Andon, *, socket: SocketModeHandler | None, workers: Workers
 ) -> None:
     """The order of a stop (bot.server.stopping): intake ends while deploys reach a safe point, then
     the outbox's last delivery, then pools and the database — each within what is left."""
@@ -140,9 +159,10 @@ def _shut_down(
     deployer.stop_taking_work()
     reserve = stopping.LAST_DELIVERY + stopping.CLOSING
     intake = {
-        "the scheduler": lambda: jobs.shutdown(wait=True),
+        "the scheduler": lambda: workers.jobs.shutdown(wait=True),
         "deploys in flight": lambda: deployer.finish(max(stop.left() - reserve, 0)),
     }
+    runner, statuses, deployments = workers.runner, workers.statuses, workers.deployments
     for what, part in (
         ("Socket Mode", socket.close if socket else None),
         ("the CI runner", runner.stop if runner else None),
@@ -155,6 +175,7 @@ def _shut_down(
     stop.together(intake, within=stop.left() - reserve)
     last = min(stopping.LAST_DELIVERY, stop.left() - stopping.CLOSING)
     stop.step("the outbox's last delivery", lambda: _last_delivery(andon, last), within=last)
+    checker = workers.checker
     closing = {"SSH pools": deployer.close, **({"checks": checker.close} if checker else {})}
     stop.together(closing)
     stop.step("the database", andon.database.dispose)

@@ -1,5 +1,6 @@
 """The scheduler: periodic jobs that only call in; the due work itself lives in the database."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -11,63 +12,17 @@ from core import deliveries
 
 TICK_SECONDS = 5.0  # ANDON_TICK_SECONDS overrides it (tests of a running serve use less)
 
+Job = tuple[str, Callable[..., object], tuple[object, ...]]  # id, call, its arguments
+
 
 def start(
     andon: Andon, *, checker: Checker | None = None, every: float = TICK_SECONDS
 ) -> BackgroundScheduler:
     """Every job on one tick of ``every`` seconds: due work is found in the database, not here."""
     scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(
-        andon.courier.nudge,
-        "interval",
-        seconds=every,
-        id="tick",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        andon.tick_pages,
-        "interval",
-        seconds=every,
-        id="pages",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        andon.tick_whys,
-        "interval",
-        seconds=every,
-        id="whys",
-        max_instances=1,
-        coalesce=True,
-    )
-    if andon.config.digest is not None:
+    for job_id, call, args in on_the_tick(andon, checker=checker):
         scheduler.add_job(
-            digests.post_due,
-            "interval",
-            args=(andon,),
-            seconds=every,
-            id="digest",
-            max_instances=1,
-            coalesce=True,
-        )
-    if checker is not None:
-        scheduler.add_job(
-            checker.tick,
-            "interval",
-            seconds=every,
-            id="checks",
-            max_instances=1,
-            coalesce=True,
-        )
-    if andon.deployer is not None:
-        scheduler.add_job(
-            andon.deployer.tick,
-            "interval",
-            seconds=every,
-            id="deploys",
-            max_instances=1,
-            coalesce=True,
+            call, "interval", args=args, seconds=every, id=job_id, max_instances=1, coalesce=True
         )
     scheduler.add_job(
         forget_old_deliveries,
@@ -81,6 +36,22 @@ def start(
     )
     scheduler.start()
     return scheduler
+
+
+def on_the_tick(andon: Andon, *, checker: Checker | None) -> list[Job]:
+    """The jobs of every tick, in the order they are added: the optional ones only when on."""
+    jobs: list[Job] = [
+        ("tick", andon.courier.nudge, ()),
+        ("pages", andon.tick_pages, ()),
+        ("whys", andon.tick_whys, ()),
+    ]
+    if andon.config.digest is not None:
+        jobs.append(("digest", digests.post_due, (andon,)))
+    if checker is not None:
+        jobs.append(("checks", checker.tick, ()))
+    if andon.deployer is not None:
+        jobs.append(("deploys", andon.deployer.tick, ()))
+    return jobs
 
 
 def forget_old_deliveries(andon: Andon) -> int:

@@ -147,6 +147,16 @@ def _stop_line(
             event(session, page, now, JOINED, source_actor(page.source, page.sender).name, said)
         return post
 
+    causes = _causes(session, stopping)
+    joined = line.stop_many(
+        session, notifier=notifier, clock=clock, causes=causes, own_post=own_post
+    )
+    _tie_to_stoppages(session, stopping, joined=joined)
+    return posted
+
+
+def _causes(session: Session, stopping: Sequence[Page]) -> list[tuple[Actor, str]]:
+    """Each page as a cause of the stoppage, by its sender, with how many alerts it holds."""
     sizes = counts(session, [page.id for page in stopping if page.id is not None])
     causes = []
     for page in stopping:
@@ -154,10 +164,14 @@ def _stop_line(
         also = f" (and {more} more alert{'s' if more > 1 else ''})" if more > 0 else ""
         said = f"page: {page.name} — {page.summary}{also}"
         causes.append((source_actor(page.source, page.sender), said))
-    joined = line.stop_many(
-        session, notifier=notifier, clock=clock, causes=causes, own_post=own_post
-    )
-    heaviest: dict[int, severity.Severity] = {}  # the analysis takes the worst page's severity
+    return causes
+
+
+def _tie_to_stoppages(
+    session: Session, stopping: Sequence[Page], *, joined: Sequence[int | None]
+) -> None:
+    """Pages are tied to the stoppage they caused, whose analysis takes the worst severity."""
+    heaviest: dict[int, severity.Severity] = {}
     for page, stoppage_id in zip(stopping, joined, strict=True):
         if stoppage_id is not None:
             page.stoppage_id = stoppage_id
@@ -166,7 +180,6 @@ def _stop_line(
             heaviest[stoppage_id] = max(heaviest.get(stoppage_id, found), found, key=_ORDER.index)
     for stoppage_id, worst in heaviest.items():
         whys_rule.from_alert(session, stoppage_id, worst)
-    return posted
 
 
 _ORDER = list(severity.Severity)
