@@ -72,7 +72,11 @@ class Scrape:
         return found[0] if found else 0.0
 
     def names(self) -> set[str]:
-        return {s.name for s in self.samples}
+        """Every name a query may use, a series with no sample yet too (a histogram before its
+        first observation is only its HELP and TYPE)."""
+        suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}
+        declared = {f.name + suffix for f in self.families for suffix in suffixes.get(f.type, [""])}
+        return declared | {s.name for s in self.samples}
 
 
 def scrape(line: LocalLine) -> Scrape:
