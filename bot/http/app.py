@@ -11,6 +11,7 @@ from bot.http import alert_hooks, api, gate, hooks, metrics, slack_door
 from bot.http.access_log import AccessLog
 from bot.http.bodies import Bounded, Bounds
 from bot.http.tokens import bearer_or_basic
+from bot.http.webhook_metrics import WebhookMetrics
 from bot.settings.environment import Settings
 from bot.version import version
 from core.config.http import HttpConfig
@@ -40,6 +41,7 @@ def build(
             body_stall=limits.body_stall.total_seconds(),
         ),
     )
+    app.add_middleware(WebhookMetrics)  # outside the bounds: a body refused as too big counts
     if settings.andon_access_log:
         app.add_middleware(AccessLog)  # added last: the outermost, it sees every answer
 

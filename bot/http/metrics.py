@@ -1,56 +1,32 @@
-"""``/metrics``: the bot's own health in Prometheus' text format, read from the database."""
+"""``/metrics``: the bot's own health in Prometheus' text format (docs/operations.md lists it).
+
+Two kinds of series: those read from the database (bot/http/recorded_metrics.py), the same from
+every replica; and those only this process sees — the webhooks it answered, the Slack calls it
+made, the messages it delivered — counted from zero at each start, summed over replicas.
+"""
 
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends, Response
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func
-from sqlmodel import select
 
 from bot.andon import Andon
+from bot.http.recorded_metrics import RecordedCollector
 from bot.http.tokens import bearer_or_basic
-from bot.outbox.message import MessageStatus
+from bot.http.webhook_metrics import WEBHOOK_SECONDS, WEBHOOKS
+from bot.outbox.delivery_times import DELIVERY_SECONDS
 from bot.slack.calls import CALLS
-from core import line
-from storage.tables import OutboxMessage, Stoppage
+from bot.version import version
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
-
-class LineCollector(Collector):
-    """Reads at scrape time, so every replica reports the same shared state."""
-
-    def __init__(self, andon: Andon) -> None:
-        self._andon = andon
-
-    def collect(self) -> Iterator[Metric]:
-        with self._andon.database.reading() as session:
-            state = line.current(session)
-            stoppages = session.exec(select(func.count()).select_from(Stoppage)).one()
-            queued = dict(
-                session.exec(
-                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-                ).all()
-            )
-        stopped = GaugeMetricFamily("andon_line_stopped", "1 while the line is stopped")
-        stopped.add_metric([], 1.0 if state.state == line.LineState.STOPPED else 0.0)
-        yield stopped
-        since = GaugeMetricFamily(
-            "andon_line_state_since_seconds", "Unix time of the line's last change of state"
-        )
-        since.add_metric([], state.since.timestamp())
-        yield since
-        total = GaugeMetricFamily("andon_stoppages", "Stoppages recorded since the start")
-        total.add_metric([], float(stoppages))
-        yield total
-        outbox = GaugeMetricFamily(
-            "andon_outbox_messages", "Chat messages by status", labels=["status"]
-        )
-        for status in (MessageStatus.PENDING, MessageStatus.SENT, MessageStatus.FAILED):
-            outbox.add_metric([status.value], float(queued.get(status.value, 0)))
-        yield outbox
 
 
 class SlackCallsCollector(Collector):
@@ -68,17 +44,45 @@ class SlackCallsCollector(Collector):
         yield calls
 
 
+class BuildCollector(Collector):
+    """``andon_build_info{version}``: which release each replica runs, 1 by convention."""
+
+    def __init__(self) -> None:
+        self._version = version()
+
+    def collect(self) -> Iterator[Metric]:
+        build = InfoMetricFamily("andon_build", "The Andon release this process runs")
+        build.add_metric([], {"version": self._version})
+        yield build
+
+
+def registry(andon: Andon) -> CollectorRegistry:
+    """Every series of /metrics, in a registry of its own: several apps (tests) share a process."""
+    collected = CollectorRegistry()
+    for collector in (
+        BuildCollector(),
+        RecordedCollector(andon),
+        SlackCallsCollector(),
+        WEBHOOKS,
+        WEBHOOK_SECONDS,
+        DELIVERY_SECONDS,
+    ):
+        collected.register(collector)
+    GCCollector(registry=collected)  # python_gc_*
+    ProcessCollector(registry=collected)  # process_*: CPU, memory, open files (Linux)
+    PlatformCollector(registry=collected)  # python_info
+    return collected
+
+
 def router(andon: Andon, *, token: str | None) -> APIRouter:
     """Open to anyone who reaches the port unless ``ANDON_METRICS_TOKEN`` closes it
     (docs/operations.md)."""
-    registry = CollectorRegistry()
-    registry.register(LineCollector(andon))
-    registry.register(SlackCallsCollector())
+    collected = registry(andon)
     closed = [Depends(bearer_or_basic(token, variable="ANDON_METRICS_TOKEN"))] if token else []
     metrics = APIRouter(dependencies=closed)
 
     @metrics.get("/metrics", response_class=Response)
     def get_metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE)
+        return Response(generate_latest(collected), media_type=CONTENT_TYPE)
 
     return metrics

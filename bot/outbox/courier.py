@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
+from bot.outbox import delivery_times
 from bot.outbox.chat import Chat, Outgoing, RetryLaterError, Sent, UndeliverableError
 from bot.outbox.message import MessageKind, MessageStatus, move
 from bot.outbox.notifier import DM_LANE
@@ -261,10 +262,13 @@ class Courier:
                 return
             move(row, MessageStatus.SENT)
             row.channel, row.ts = sent.channel, sent.ts
-            row.permalink, row.sent_at, row.claimed_until = sent.permalink, self._clock.now(), None
+            now = self._clock.now()
+            row.permalink, row.sent_at, row.claimed_until = sent.permalink, now, None
             row.attempts += 1
             row.last_error = note or row.last_error
             session.add(row)
+            kind, queued_at = row.kind, row.created_at
+        delivery_times.delivered(kind, queued_at=queued_at, sent_at=now)
 
     def _postpone(self, message_id: int, reason: str, after: float | None) -> None:
         with self._db.writing() as session:
