@@ -10,6 +10,7 @@ from bot.andon import Andon
 from bot.http import alert_hooks, api, gate, hooks, metrics, slack_door
 from bot.http.access_log import AccessLog
 from bot.http.bodies import Bounded, Bounds
+from bot.http.refusals import WebhookRefusals
 from bot.http.tokens import bearer_or_basic
 from bot.settings.environment import Settings
 from bot.version import version
@@ -40,6 +41,7 @@ def build(
             body_stall=limits.body_stall.total_seconds(),
         ),
     )
+    app.add_middleware(WebhookRefusals)  # outside the bounds: a body too large is refused too
     if settings.andon_access_log:
         app.add_middleware(AccessLog)  # added last: the outermost, it sees every answer
 
