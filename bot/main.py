@@ -70,7 +70,7 @@ def open_andon(
     migrate one; the other commands find the line's or say where they looked), config read,
     courier ready (not yet started)."""
     scrub = settings.scrubber()
-    database = Database(settings.andon_database_url, scrub=scrub or None)
+    database = Database(settings.andon_database_url, scrub=scrub)  # learns secrets on SIGHUP
     if create:
         migrate.upgrade(database)
     else:
@@ -163,7 +163,7 @@ def _account() -> str | None:
 
 def shell(settings: Settings, *, name: str | None) -> int:
     """The engine with the terminal as its channel, and nothing else."""
-    logs.configure(settings.scrubber(), level=logging.WARNING)
+    logs.configure(settings.scrubber(), level=logging.WARNING, form=settings.andon_log_format)
     chat = TerminalChat()
     andon = open_andon(settings, chat, create=True)
     Shell(andon, chat, person(name, via="terminal")).run()

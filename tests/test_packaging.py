@@ -184,14 +184,16 @@ def test_the_unit_writes_only_to_its_state_folder_and_reaches_only_the_network()
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
 def test_systemd_reads_the_unit_without_a_warning(tmp_path: Path) -> None:
-    """Verified in a root of its own: the system's units, the unit, and its ExecStart."""
+    """Verified in a root of its own: the system's units, the unit, its ExecStart and the
+    ``kill`` of its ExecReload."""
     shutil.copytree("/usr/lib/systemd/system", tmp_path / "usr/lib/systemd/system", symlinks=True)
     (tmp_path / "etc/systemd/system").mkdir(parents=True)
     shutil.copy(UNIT, tmp_path / "etc/systemd/system")
-    andon = tmp_path / "opt/andon/.venv/bin/andon"
-    andon.parent.mkdir(parents=True)
-    andon.write_text("#!/bin/sh\n")
-    andon.chmod(0o755)
+    for program in ("opt/andon/.venv/bin/andon", "bin/kill"):
+        stub = tmp_path / program
+        stub.parent.mkdir(parents=True)
+        stub.write_text("#!/bin/sh\n")
+        stub.chmod(0o755)
     verify = subprocess.run(
         ["systemd-analyze", "verify", f"--root={tmp_path}", "andon.service"],
         capture_output=True,

@@ -41,7 +41,7 @@ class Bus:
         deploy the command started waits for it, so the private reply comes before the
         deploy's channel messages."""
         try:
-            return self._run(message, Call(actor, self._engine, answered))
+            result = self._run(message, Call(actor, self._engine, answered))
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception("error %s while running %s for %s", error_id, message, actor.id)
@@ -49,6 +49,8 @@ class Bus:
             if isinstance(message, _COMMANDS):
                 return Failure(error_id)
             raise
+        self._engine.units.events.handled(message, result)
+        return result
 
     def _run(self, message: object, call: Call) -> Any:
         handler = HANDLERS.get(type(message))

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from bot.event_log import EventLog
 from bot.outbox.notifier import Outbox
 from bot.render import notice
 from core.clock import Clock
+from core.notifier import Notice
 from storage.database import Database
 
 
@@ -48,15 +50,23 @@ class Units:
     ) -> None:
         self._database, self._channel, self._clock = database, channel, clock
         self._settled = settled
+        self.events = EventLog()  # what the units tell, logged once each has committed
 
     @contextmanager
     def open(self) -> Iterator[Unit]:
         """The unit the bus hands a handler; its after-commit work runs once it has landed."""
+        said: list[tuple[str, Notice]] = []
         with self._database.writing() as session:
-            unit = Unit(
-                session, Outbox(session, channel=self._channel, clock=self._clock, render=notice)
+            outbox = Outbox(
+                session,
+                channel=self._channel,
+                clock=self._clock,
+                render=notice,
+                heard=lambda how, told: said.append((how, told)),
             )
+            unit = Unit(session, outbox)
             yield unit
+        self.events.told(said)
         if self._settled is not None:
             self._settled(unit.outbox.queued > 0)
         unit.committed()

@@ -10,6 +10,7 @@ from bot.andon import Andon
 from bot.http import alert_hooks, api, gate, hooks, metrics, slack_door
 from bot.http.access_log import AccessLog
 from bot.http.bodies import Bounded, Bounds
+from bot.http.refusals import WebhookRefusals
 from bot.http.tokens import bearer_or_basic
 from bot.http.webhook_metrics import WebhookMetrics
 from bot.settings.environment import Settings
@@ -42,6 +43,7 @@ def build(
         ),
     )
     app.add_middleware(WebhookMetrics)  # outside the bounds: a body refused as too big counts
+    app.add_middleware(WebhookRefusals)  # outside the bounds: a body too large is refused too
     if settings.andon_access_log:
         app.add_middleware(AccessLog)  # added last: the outermost, it sees every answer
 

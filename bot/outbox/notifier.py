@@ -34,17 +34,22 @@ class Outbox:
         channel: str,
         clock: Clock,
         render: Callable[[Notice], Message],
+        heard: Callable[[str, Notice], object] | None = None,
     ) -> None:
         self._session = session
         self._channel = channel
         self._clock = clock
         self._render = render
+        # hears each notice told and how (``post``, ``reply``, ``dm``, ``update``, ``upload``):
+        # the event log (``bot.event_log``) reads it once the unit of work has committed
+        self._heard = heard or (lambda how, notice: None)
         self.queued = 0
         # Rows of this unit of work's messages, held so the session (whose identity map lets go
         # of rows nobody holds) need not read a parent again for its next reply or update.
         self._rows: dict[int, OutboxMessage] = {}
 
     def post(self, notice: Notice) -> MessageRef:
+        self._heard("post", notice)
         return self._queue(
             MessageKind.POST,
             lane=f"channel:{self._channel}",
@@ -53,6 +58,7 @@ class Outbox:
         )
 
     def reply(self, thread: MessageRef, notice: Notice) -> MessageRef:
+        self._heard("reply", notice)
         root = self._root(thread)
         return self._queue(
             MessageKind.REPLY,
@@ -63,6 +69,7 @@ class Outbox:
         )
 
     def dm(self, user: str, notice: Notice) -> MessageRef:
+        self._heard("dm", notice)
         lane = f"{DM_LANE}{user}"
         return self._queue(MessageKind.DM, lane=lane, target=user, payload=self._render(notice))
 
@@ -85,6 +92,8 @@ class Outbox:
                 f"{filename} is {len(content):,} bytes; the outbox carries files of at most "
                 f"{MAX_FILE_BYTES:,} bytes"
             )
+        if message is not None:
+            self._heard("upload", message)
         payload = {
             "filename": filename,
             "title": title,
@@ -102,6 +111,7 @@ class Outbox:
     def update(self, message: MessageRef, notice: Notice) -> None:
         """Only the newest version matters: older updates not yet sent are superseded, and an
         update that changes nothing people see is not sent at all."""
+        self._heard("update", notice)
         parent = self._parent(message)
         if parent.kind == MessageKind.FILE:
             raise ValueError(f"message #{parent.id} is a file: a file cannot be updated")

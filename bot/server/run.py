@@ -19,7 +19,7 @@ from bot.andon import Andon
 from bot.http import app as http_app
 from bot.http import slow_clients
 from bot.main import chat_for, open_andon, person, slack_client
-from bot.server import stopping
+from bot.server import reread, stopping
 from bot.settings.environment import Settings
 from bot.slack.homes import Homes
 from bot.terminal.chat import TerminalChat
@@ -52,7 +52,7 @@ class Workers:
 
 def serve(settings: Settings) -> int:
     """One process: Slack (HTTP or Socket Mode) or the terminal, the HTTP API, the scheduler."""
-    logs.configure(settings.scrubber())
+    logs.configure(settings.scrubber(), form=settings.andon_log_format)
     config = load(settings.andon_config)
     if settings.uses_slack and not config.slack.channel:
         log.error(
@@ -61,6 +61,7 @@ def serve(settings: Settings) -> int:
         return 2
     stop = stopping.Stop(config.http.stop_grace.total_seconds())
     stopping.install(stop)
+    reread.install(reread.Reread(settings, config))
     chat = chat_for(settings)
     andon = open_andon(settings, chat, config=config, create=True)
     slack = _slack(andon, settings)

@@ -5,10 +5,11 @@ import sys
 from urllib.parse import unquote, urlsplit
 
 from dotenv import dotenv_values
-from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.logs import FORMATS
 from bot.settings import secret_files
 from bot.settings.secret_files import PROVIDER_SECRET, SecretFileError
 from bot.settings.secrets import Scrubber
@@ -37,8 +38,10 @@ class Settings(BaseSettings):
     andon_gitlab_token: SecretStr | None = None
     andon_tick_seconds: float = Field(default=5.0, gt=0, le=300)
     andon_access_log: bool = True  # one log line per HTTP request; "off" silences it
+    andon_log_format: str = "text"  # or "json": one JSON object per line
     # ANDON_WEBHOOK_SECRET_<PROVIDER>: read once, here, never per request
     _provider: dict[str, str] = PrivateAttr(default_factory=dict)
+    _scrubber: Scrubber | None = PrivateAttr(default=None)
 
     def model_post_init(self, _context: object) -> None:
         self._provider = _provider_secrets()
@@ -50,6 +53,13 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             raise PydanticUseDefault()
         return value
+
+    @field_validator("andon_log_format", mode="before")
+    @classmethod
+    def _known_format(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in FORMATS:
+            return value.strip().lower()
+        raise ValueError(f"{value!r} is not a log format: {' or '.join(FORMATS)}")
 
     @property
     def slack_api_base(self) -> str:
@@ -86,8 +96,19 @@ class Settings(BaseSettings):
         return found + [v for v in self._provider.values() if v not in found]
 
     def scrubber(self) -> Scrubber:
-        """What masks every secret in what Andon logs, stores, posts and answers."""
-        return Scrubber(self.secrets())
+        """What masks every secret in what Andon logs, stores, posts and answers: one for the
+        process, so a secret read again (SIGHUP) is masked everywhere at once."""
+        if self._scrubber is None:
+            self._scrubber = Scrubber(self.secrets())
+        return self._scrubber
+
+    def provider_secrets(self) -> dict[str, str]:
+        """Every ``ANDON_WEBHOOK_SECRET_<PROVIDER>`` set, by its variable's name."""
+        return dict(self._provider)
+
+    def use_provider_secrets(self, secrets: dict[str, str]) -> None:
+        """The providers' secrets swapped whole (SIGHUP): each webhook reads them as it comes."""
+        self._provider = dict(secrets)
 
     def with_webhook_secrets(self, secrets: dict[str, str]) -> "Settings":
         """Webhooks' own secrets read from files (``bot.settings.secret_files``) join those set."""
@@ -109,18 +130,39 @@ def _provider_secrets() -> dict[str, str]:
     }
 
 
+def read() -> Settings:
+    """The settings as the environment, ``.env`` and the secret files give them now; raises
+    ``SecretFileError`` or ``BadEnvironmentError`` saying what is wrong."""
+    files = secret_files.read(_given())
+    fields = {name.lower(): v for name, v in files.items() if name in secret_files.SECRETS}
+    try:
+        settings = Settings(**fields)
+    except ValidationError as bad:  # e.g. a port that is not a number
+        raise BadEnvironmentError(_said(bad)) from None
+    own = {name: v for name, v in files.items() if name.startswith(PROVIDER_SECRET)}
+    return settings.with_webhook_secrets(own)
+
+
+class BadEnvironmentError(ValueError):
+    """A variable Andon cannot use; the message names it."""
+
+
+def _said(bad: ValidationError) -> str:
+    """``ANDON_HTTP_PORT: Input should be a valid integer…`` — by the variable's name."""
+    return "; ".join(
+        f"{'.'.join(map(str, error['loc'])).upper()}: {error['msg'].removeprefix('Value error, ')}"
+        for error in bad.errors()
+    )
+
+
 def load() -> Settings:
     """The settings, secrets from files included, or a one-line complaint and exit 2 when a
     variable is malformed or a secret file cannot be read."""
     try:
-        files = secret_files.read(_given())
-        fields = {name.lower(): v for name, v in files.items() if name in secret_files.SECRETS}
-        settings = Settings(**fields)
+        return read()
     except SecretFileError as bad:
         print(f"andon: {bad}", file=sys.stderr)
         raise SystemExit(2) from bad
-    except ValueError as bad:  # e.g. a port that is not a number
+    except BadEnvironmentError as bad:
         print(f"andon: bad environment: {bad}", file=sys.stderr)
         raise SystemExit(2) from bad
-    own = {name: v for name, v in files.items() if name.startswith(PROVIDER_SECRET)}
-    return settings.with_webhook_secrets(own)

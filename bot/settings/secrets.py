@@ -23,18 +23,29 @@ class Scrubber:
     """``scrub(text)``: the text with every secret masked; without secrets, the text itself."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        spellings: set[str] = set()
+        self._spellings: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self.learn(secrets)
+
+    def learn(self, secrets: Iterable[str]) -> None:
+        """Secrets read again (SIGHUP) are masked from now on, beside those known before: text
+        written with an old one may still come back."""
+        spellings = set(self._spellings)
         for secret in secrets:
             if len(secret) >= SHORTEST:
                 spellings.add(secret)
                 spellings |= {s for s in _encodings(secret) if len(s) >= _SHORTEST_ENCODED}
+        if spellings == self._spellings:
+            return
         ordered = sorted(spellings, key=len, reverse=True)  # the longest spelling wins
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._spellings = spellings
+        self._pattern = re.compile("|".join(map(re.escape, ordered)))  # one swap: thread-safe
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None or not text:
+        pattern = self._pattern
+        if pattern is None or not text:
             return text
-        return self._pattern.sub(MASK, text)
+        return pattern.sub(MASK, text)
 
     def __bool__(self) -> bool:
         return self._pattern is not None
