@@ -21,6 +21,7 @@ from hypothesis import assume, event, given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.python import asgi
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from bot.andon import Andon
 from bot.http import app as http_app
@@ -152,6 +153,8 @@ def test_schema_fuzz_never_answers_5xx_nor_half_writes(
     _judge(served, before, answer, sent=f"{mode.value} {auth} {case.as_curl_command()}")
     if auth != "good" and path.startswith("/api/"):
         assert answer.status_code == 401, answer.text
+    if path.startswith("/api/"):  # every answer is the shape /openapi.json documents for it
+        case.validate_response(answer, checks=[response_schema_conformance])
 
 
 # Webhooks signed with the right secret, so garbage reaches the parsers -----------------------
