@@ -9,6 +9,7 @@ in-process through schemathesis' ASGI client (a ``requests`` session).
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,7 +34,7 @@ from core.whys.investing import record_investments
 from core.whys.investments import read
 from core.whys.phase import LEVELS, Phase, move
 from storage.tables import Deploy, DeployHost, WhyAnswer
-from tests.ci_payloads import signature
+from tests.ci_payloads import generic, signature
 from tests.harness import API_TOKEN, WEBHOOK_SECRET
 
 T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
@@ -180,9 +181,9 @@ def _closed(node: Any) -> Any:
 
 def _documented(schema: dict[str, Any], path: str, status: int, method: str) -> dict[str, Any]:
     """What the schema says ``method path`` answers with ``status``."""
-    template = path.split("?")[0]
-    if template.startswith("/api/stoppages/"):
-        template = "/api/stoppages/{stoppage_id}"
+    asked = path.split("?")[0]
+    templates = [t for t in schema["paths"] if re.fullmatch(re.sub(r"{\w+}", "[^/]+", t), asked)]
+    template = asked if asked in templates else templates[0]
     responses = schema["paths"][template][method]["responses"]
     content = responses[str(status)]["content"]["application/json"]["schema"]
     return {**content, "components": _closed(schema["components"])}
@@ -268,6 +269,37 @@ def test_the_gate_answers_as_its_schema_says(
     answer = served.post("/api/gate", json=body, headers=BEARER)
     assert answer.status_code == status, answer.text
     assert _problems(schema, "/api/gate", status, answer.json(), method="post") == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/hooks/ci/generic", generic("c" * 40, "failed", pipeline="tests"), 200),
+        ("/hooks/ci/generic", generic("c" * 40, "failed", pipeline="tests"), 200),  # again
+        ("/hooks/ci/generic", {"revision": "c" * 40}, 422),
+        ("/hooks/ci/travis", {}, 404),
+        ("/hooks/alerts/generic", {"name": "disk_full", "status": "firing"}, 200),
+        ("/hooks/alerts/nagios", {"NOTIFICATIONTYPE": "ACKNOWLEDGEMENT", "HOSTNAME": "w"}, 202),
+        (
+            "/hooks/alerts/pagerduty/v2/enqueue",
+            {
+                "routing_key": WEBHOOK_SECRET,
+                "event_action": "trigger",
+                "payload": {"summary": "Disk is full", "source": "web1", "severity": "error"},
+            },
+            202,
+        ),
+        ("/hooks/alerts/generic", {"name": "disk_full", "status": "sideways"}, 422),
+    ],
+)
+def test_the_hooks_answer_as_the_schema_says(
+    served: ASGIClient, schema: dict[str, Any], path: str, body: Any, status: int
+) -> None:
+    raw = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", "X-Andon-Signature": signature(raw)}
+    answer = served.post(path, data=raw, headers=headers)
+    assert answer.status_code == status, answer.text
+    assert _problems(schema, path, status, answer.json(), method="post") == []
 
 
 def _basic(password: str) -> dict[str, str]:
