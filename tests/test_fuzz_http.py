@@ -21,6 +21,7 @@ from hypothesis import assume, event, given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.python import asgi
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from bot.andon import Andon
 from bot.http import app as http_app
@@ -152,6 +153,8 @@ def test_schema_fuzz_never_answers_5xx_nor_half_writes(
     _judge(served, before, answer, sent=f"{mode.value} {auth} {case.as_curl_command()}")
     if auth != "good" and path.startswith("/api/"):
         assert answer.status_code == 401, answer.text
+    if path != "/metrics":  # every answer is the shape /openapi.json documents for it
+        case.validate_response(answer, checks=[response_schema_conformance])
 
 
 # Webhooks signed with the right secret, so garbage reaches the parsers -----------------------
@@ -264,6 +267,7 @@ def test_signed_garbage_to_a_ci_hook_is_refused_naming_the_problem(
     )
     _judge(served, before, answer, sent=f"{provider} {headers} {body[:300]!r}")
     assert answer.status_code in (200, 202, 400, 422), answer.text
+    served.schema["/hooks/ci/{provider}"]["POST"].validate_response(answer)
 
 
 @pytest.mark.parametrize("provider", sorted(ALERT_READERS))
@@ -290,6 +294,7 @@ def test_signed_garbage_to_an_alert_hook_is_refused_naming_the_problem(
     _judge(served, before, answer, sent=f"{provider} {content_type} {body[:300]!r}")
     allowed = {200, 202, 400, 422} | ({401} if provider == "pagerduty" else set())
     assert answer.status_code in allowed, answer.text
+    served.schema["/hooks/alerts/{provider}"]["POST"].validate_response(answer)
 
 
 # Oversized -----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from bot.andon import Andon
 from bot.http.alerts import READERS, pagerduty
 from bot.http.alerts.ignored import Ignored, Tested
 from bot.http.payloads import FORM, BadPayloadError, form, parsed_json
+from bot.http.schemas.hooks import AlertsRecorded, AlertsSkipped, PagerDutyAnswer, refusals
 from bot.http.signatures import authenticated, claimed
 from bot.settings.environment import Settings
 from core.alerts.event import AlertEvent, BadAlertError
@@ -27,17 +28,27 @@ from core.audit import Outcome
 Optional = Annotated[str | None, Header()]
 PAGERDUTY_ACCEPTED = {"status": "success", "message": "Event processed"}  # as PagerDuty answers
 NOTHING_RECORDED = {"alerts": 0, "paged": 0, "updated": 0, "held": 0, "unchanged": 0}
+REFUSED = refusals(unknown="No such alert provider; the answer names the ones there are.")
+ANSWERS = {
+    200: {"model": AlertsRecorded, "description": "The alerts recorded: who was paged."},
+    202: {"model": AlertsSkipped, "description": "No alert in the body, or PagerDuty's answer."},
+    **REFUSED,
+}
+ENQUEUED = {
+    202: {"model": PagerDutyAnswer, "description": "PagerDuty's answer."},
+    **{status: said for status, said in REFUSED.items() if status != 404},
+}
 
 
 def router(andon: Andon, *, settings: Settings) -> APIRouter:
     hooks = APIRouter(prefix="/hooks/alerts")
 
-    @hooks.post("/pagerduty/v2/enqueue", status_code=202)
+    @hooks.post("/pagerduty/v2/enqueue", status_code=202, responses=ENQUEUED)
     async def pagerduty_enqueue(request: Request) -> Any:
         """PagerDuty's Events API v2 as its clients call it: the base URL and ``/v2/enqueue``."""
         return await _alerts(pagerduty.PROVIDER, request, andon=andon, settings=settings)
 
-    @hooks.post("/{provider}", status_code=200)
+    @hooks.post("/{provider}", status_code=200, responses=ANSWERS)
     async def alerts(
         provider: str,
         request: Request,

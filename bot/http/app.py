@@ -11,11 +11,19 @@ from bot.http import alert_hooks, api, gate, hooks, metrics, slack_door
 from bot.http.access_log import AccessLog
 from bot.http.bodies import Bounded, Bounds
 from bot.http.refusals import WebhookRefusals
+from bot.http.schemas.health import Health
 from bot.http.tokens import bearer_or_basic
 from bot.http.webhook_metrics import WebhookMetrics
 from bot.settings.environment import Settings
 from bot.version import version
 from core.config.http import HttpConfig
+
+# What /docs shows above the endpoints: how to call them from the page itself.
+ABOUT = (
+    "What Andon recorded, as JSON. Every `/api/*` call needs the API token "
+    "(`ANDON_API_TOKEN`) as a bearer token: press **Authorize**, paste it, then "
+    "*Try it out*. Answers may gain fields; none is removed or renamed."
+)
 
 
 def build(
@@ -23,7 +31,14 @@ def build(
 ) -> FastAPI:
     """Every door; ``limits`` is andon.toml's ``[http]`` (its defaults when not given)."""
     # The schema names every field of the gate's body: it is behind the API token (below).
-    app = FastAPI(title="Andon", version=version(), openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Andon",
+        version=version(),
+        description=ABOUT,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     token = _secret(settings.andon_api_token)
     app.include_router(api.router(andon, token=token))
     app.include_router(gate.router(andon, authorised=api.bearer(token)))
@@ -48,10 +63,10 @@ def build(
         app.add_middleware(AccessLog)  # added last: the outermost, it sees every answer
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
+    def healthz() -> Health:
         """Liveness: the process answers and its database does too."""
         andon.database.ping()
-        return {"status": "ok"}
+        return Health(status="ok")
 
     return app
 

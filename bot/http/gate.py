@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response, Security
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import (
@@ -20,6 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
 from bot.http.payloads import BadPayloadError, parsed_json, storable_text
+from bot.http.schemas.gate import REFUSED, GateAnswer
+from bot.http.schemas.problems import API_TOKEN, UNAUTHORISED
 from core.gate.push import BadPushError, Push, read
 
 # Every text is checked again where the model is built without the edge (tests, the CLI).
@@ -101,9 +103,15 @@ def router(andon: Andon, *, authorised: Callable[[Request], None]) -> APIRouter:
 
             return checked
 
-    gate = APIRouter(prefix="/api", dependencies=[Depends(authorised)], route_class=AuthorisedFirst)
+    gate = APIRouter(
+        prefix="/api",
+        tags=["gate"],
+        dependencies=[Depends(authorised), Security(API_TOKEN)],
+        responses={**UNAUTHORISED, **REFUSED},
+        route_class=AuthorisedFirst,
+    )
 
-    @gate.post("/gate")
+    @gate.post("/gate", response_model=GateAnswer)
     async def check_push(body: GateBody) -> Any:
         """``{"allow": true|false, "message": "...", "unchecked": n}``: what the hook tells the
         pusher, and how many of the unchecked pushes it sent along were taken in."""

@@ -11,6 +11,7 @@ from bot.andon import Andon
 from bot.http.artifacts import with_junit
 from bot.http.ci import NOT_JSON, READERS
 from bot.http.payloads import BadPayloadError, parsed_json
+from bot.http.schemas.hooks import CiAnswer, CiSkipped, refusals
 from bot.http.signatures import authenticated, claimed
 from bot.settings.environment import Settings
 from core.audit import Outcome
@@ -19,12 +20,17 @@ from core.ci.results import Duplicate
 from core.review import ReviewEvent
 
 Optional = Annotated[str | None, Header()]
+ANSWERS = {
+    200: {"model": CiAnswer, "description": "Recorded, or already recorded."},
+    202: {"model": CiSkipped, "description": "Not a result: ignored, or a review followed."},
+    **refusals(unknown="No such CI provider; the answer names the ones there are."),
+}
 
 
 def router(andon: Andon, *, settings: Settings) -> APIRouter:
     hooks = APIRouter(prefix="/hooks")
 
-    @hooks.post("/ci/{provider}", status_code=200)
+    @hooks.post("/ci/{provider}", status_code=200, responses=ANSWERS)
     async def ci_result(
         provider: str,
         request: Request,
