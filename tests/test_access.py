@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from bot.andon import ThreadPlace
-from bot.cli import main as cli
+from bot.cli import command_line as cli
 from bot.intents.pressed import PRESSES, ActionId
 from bot.intents.typed import COMMANDS, Intent, RecordInvestments, parse
 from bot.slack.whys_form import CALLBACK, FIELD
@@ -365,8 +365,9 @@ def test_the_cli_refuses_the_same_people_with_the_same_words(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """``andon … --as <id>`` for every row the CLI has, every role: ``bot.cli.main`` itself, in
-    this process (a subprocess per row would cost seconds each; one below proves the script)."""
+    """``andon … --as <id>`` for every row the CLI has, every role: ``bot.cli.command_line``
+    itself, in this process (a subprocess per row would cost seconds each; one below proves the
+    script)."""
     team = Team(tmp_path / "slack", fake_slack, access=RESTRICTED)
     try:
         revision = team.release("first")
