@@ -61,25 +61,28 @@ from clients import Sample, answer_json
 from common import (
     TIMEOUT_S,
     Clock,
-    backends,
     complaints,
     cpu_cell,
     cpu_clock,
+    each_database,
     filesystem,
     load_average,
     log_tail,
-    machine,
     machine_table,
-    name_uncommitted,
     percentile,
     progress,
     server_log,
+    skipped_row,
     spent,
+    sqlite_machine,
+    unmet,
+    verdict,
+    wanted_databases,
 )
 from storm_report import as_json as storms_json
 from storm_report import markdown as storms_markdown
 from storm_report import problems as storm_problems
-from storm_runs import BEARER, CASES, CONFIG, FIXTURE, ROTATION, with_postgres
+from storm_runs import BEARER, CASES, CONFIG, FIXTURE, ROTATION, Result, with_postgres
 
 from tests.fakes.slack import Call, FakeSlack
 from tests.harness import API_TOKEN, CHANNEL, AndonServer
@@ -491,14 +494,7 @@ def check(
 ) -> Checks:
     c = Checks()
     pages = server.api("/api/pages?limit=500", token=API_TOKEN).json()["pages"]
-    c.pages = len(pages)
-    on_pages = Counter(a["identity"] for p in pages for a in p.get("alerts", []))
-    c.pages_by_fingerprint = {
-        fp.fingerprint: on_pages.get(f"alertmanager:{fp.fingerprint}", 0) for fp in fps
-    }
-    by_name = Counter(p["name"] for p in pages)
-    c.pages_by_group = {fp.alertname: by_name.get(fp.alertname, 0) for fp in fps}
-    c.oncall = sorted({str(p["oncall"]) for p in pages})
+    count_pages(c, pages, fps)
     c.page_dms = len(page_dms(slack))
     storm, replay = run.phases["storm"], run.phases["replay"]
     c.answered_paged = sum(int(s.answer.get("paged", 0)) for s in storm.done())
@@ -509,6 +505,25 @@ def check(
     stoppage = line["stoppage"] or {}
     c.causes = len(stoppage.get("causes", []))
     c.stoppages = len({p["stoppage_id"] for p in pages if p["stoppage_id"] is not None})
+    count_channel(c, slack, storm)
+    c.problems = unmet(page_expectations(c, run, pages, fps, posts))
+    return c
+
+
+def count_pages(c: Checks, pages: list[dict[str, Any]], fps: list[Fingerprint]) -> None:
+    """The pages by fingerprint and by group, and whom they paged."""
+    c.pages = len(pages)
+    on_pages = Counter(a["identity"] for p in pages for a in p.get("alerts", []))
+    c.pages_by_fingerprint = {
+        fp.fingerprint: on_pages.get(f"alertmanager:{fp.fingerprint}", 0) for fp in fps
+    }
+    by_name = Counter(p["name"] for p in pages)
+    c.pages_by_group = {fp.alertname: by_name.get(fp.alertname, 0) for fp in fps}
+    c.oncall = sorted({str(p["oncall"]) for p in pages})
+
+
+def count_channel(c: Checks, slack: TimedSlack, storm: Phase) -> None:
+    """The line-stopped announcement and the cause replies in the channel, and when."""
     channel = [(at, p) for at, p in slack.posts() if p.get("channel") == CHANNEL]
     c.announcements = sum(p.get("text", "").startswith("Line stopped by") for _, p in channel)
     c.cause_replies = sum(
@@ -519,8 +534,13 @@ def check(
     if announced:
         c.announced_after_ms = round((announced[0] - min(s.left for s in storm.done())) * 1000, 2)
 
+
+def page_expectations(
+    c: Checks, run: Run, pages: list[dict[str, Any]], fps: list[Fingerprint], posts: list[Post]
+) -> dict[str, tuple[Any, Any]]:
+    storm, replay = run.phases["storm"], run.phases["replay"]
     n, alerts = len({fp.group for fp in fps}), sum(len(p.fingerprints) for p in posts)
-    expect: dict[str, tuple[Any, Any]] = {
+    return {
         "pages (GET /api/pages)": (c.pages, n),
         "page DMs at the fake Slack": (c.page_dms, n),
         "groups with exactly one page": (sum(v == 1 for v in c.pages_by_group.values()), n),
@@ -548,10 +568,22 @@ def check(
         "stoppages the pages stopped": (c.stoppages, 1),
         "causes on the open stoppage": (c.causes, n),
     }
-    for what, (got, wanted) in expect.items():
-        if got != wanted:
-            c.problems.append(f"{what}: {got}, expected {wanted}")
-    return c
+
+
+@dataclass
+class Storm:
+    """What every phase of one database sends: the schedule, the bodies, alerts per body."""
+
+    fps: list[Fingerprint]
+    posts: list[Post]
+    schedule: list[float] = field(init=False)
+    bodies: list[bytes] = field(init=False)
+    counts: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.schedule = [p.at_s for p in self.posts]
+        self.bodies = [p.body for p in self.posts]
+        self.counts = [len(p.fingerprints) for p in self.posts]
 
 
 def bench(
@@ -564,25 +596,14 @@ def bench(
     postmaster: int | None = None,
 ) -> Run:
     run = Run(database)
-    schedule = [p.at_s for p in posts]
-    bodies = [p.body for p in posts]
-    counts = [len(p.fingerprints) for p in posts]
-    alerts = sum(counts)
+    storm = Storm(fps, posts)
     with TimedSlack(args.slack_latency / 1000) as slack:
         server = AndonServer(workdir, database_url=url, slack=slack, config=CONFIG)
         try:
             say(f"{database}: starting andon serve")
             server.start()
-            hook = server.url + "/hooks/alerts/alertmanager"
             cpu = cpu_clock(server.process.pid, postmaster)
-            say(f"{database}: warm-up")
-            warm = warmup_bodies(args.warmup)
-            for name, send, judge in (
-                ("warm-up", healthz_sender(server.url), healthz_judge),
-                ("warm-up", alert_sender(hook, warm), alert_judge([1] * len(warm))),
-            ):
-                times = [i * 0.005 for i in range(len(warm))]
-                fire(Phase(database, name, 0, len(warm)), times, send, judge, 4, server.url, cpu)
+            warm_up(database, server.url, args.warmup, cpu)
             # The scheduler's first tick (5 s after the start) tells the person on call so by
             # DM; waiting for it keeps that note out of the storm's DM lane.
             slack.wait_for(
@@ -591,59 +612,7 @@ def bench(
                 timeout=15,
             )
             slack.forget()
-
-            say(f"{database}: baseline, {len(posts)} × GET /healthz on the storm's schedule")
-            run.phases["healthz"] = fire(
-                Phase(database, "healthz", 0, len(posts)),
-                schedule,
-                healthz_sender(server.url),
-                healthz_judge,
-                args.senders,
-                server.url,
-                cpu,
-            )
-            say(
-                f"{database}: the storm, {alerts} alerts over {len(fps)} fingerprints in "
-                f"{len(posts)} POSTs within {args.seconds:g} s"
-            )
-            storm = fire(
-                Phase(database, "storm", alerts, len(posts)),
-                schedule,
-                alert_sender(hook, bodies),
-                alert_judge(counts),
-                args.senders,
-                server.url,
-                cpu,
-            )
-            run.phases["storm"] = storm
-            try:
-                slack.wait_for(
-                    "chat.postMessage",
-                    lambda p: p.get("channel", "").startswith("D"),
-                    count=args.groups,
-                    timeout=args.dm_timeout,
-                )
-            except AssertionError:
-                say(f"{database}: fewer than {len(fps)} DMs after {args.dm_timeout:g} s")
-            run.deliveries = deliveries(storm, posts, fps, slack)
-            arrived = [at - storm.start for at, _ in page_dms(slack)]
-            if arrived:
-                run.dm_span_s = (round(min(arrived), 3), round(max(arrived), 3))
-            say(f"{database}: the storm again, every alert open (the dedup baseline)")
-            run.phases["replay"] = fire(
-                Phase(database, "replay", alerts, len(posts)),
-                schedule,
-                alert_sender(hook, bodies),
-                alert_judge(counts),
-                args.senders,
-                server.url,
-                cpu,
-            )
-            time.sleep(args.settle)  # a DM of a doubled page would come now: let it
-            run.checks = check(server, slack, run, fps, posts)
-            posted = [at - storm.start for at, _ in slack.posts()]
-            if posted:
-                run.messages = (len(posted), round(min(posted), 3), round(max(posted), 3))
+            phases(run, storm, server, slack, args, cpu)
         except BaseException:
             say(f"{database}: failed; the end of the server's log:\n" + log_tail(server, 30))
             raise
@@ -657,6 +626,73 @@ def bench(
         if s.wrong or s.failed:
             say(f"{database}: {phase.name}: {s.summary()['statuses']}")
     return run
+
+
+def warm_up(database: str, url: str, count: int, cpu: Clock) -> None:
+    say(f"{database}: warm-up")
+    hook = url + "/hooks/alerts/alertmanager"
+    warm = warmup_bodies(count)
+    for name, send, judge in (
+        ("warm-up", healthz_sender(url), healthz_judge),
+        ("warm-up", alert_sender(hook, warm), alert_judge([1] * len(warm))),
+    ):
+        times = [i * 0.005 for i in range(len(warm))]
+        fire(Phase(database, name, 0, len(warm)), times, send, judge, 4, url, cpu)
+
+
+def phases(
+    run: Run,
+    storm: Storm,
+    server: AndonServer,
+    slack: TimedSlack,
+    args: argparse.Namespace,
+    cpu: Clock,
+) -> None:
+    """The baseline, the storm and its DMs, the storm again; then the checks."""
+    database, url, posts = run.database, server.url, storm.posts
+    alerts = sum(storm.counts)
+    hook = url + "/hooks/alerts/alertmanager"
+
+    def timed(name: str, alerts: int, send: Send, judge: Judge) -> Phase:
+        phase = Phase(database, name, alerts, len(posts))
+        return fire(phase, storm.schedule, send, judge, args.senders, url, cpu)
+
+    say(f"{database}: baseline, {len(posts)} × GET /healthz on the storm's schedule")
+    run.phases["healthz"] = timed("healthz", 0, healthz_sender(url), healthz_judge)
+    say(
+        f"{database}: the storm, {alerts} alerts over {len(storm.fps)} fingerprints in "
+        f"{len(posts)} POSTs within {args.seconds:g} s"
+    )
+    stormed = timed("storm", alerts, alert_sender(hook, storm.bodies), alert_judge(storm.counts))
+    run.phases["storm"] = stormed
+    wait_for_dms(run, storm, slack, args)
+    say(f"{database}: the storm again, every alert open (the dedup baseline)")
+    run.phases["replay"] = timed(
+        "replay", alerts, alert_sender(hook, storm.bodies), alert_judge(storm.counts)
+    )
+    time.sleep(args.settle)  # a DM of a doubled page would come now: let it
+    run.checks = check(server, slack, run, storm.fps, posts)
+    posted = [at - stormed.start for at, _ in slack.posts()]
+    if posted:
+        run.messages = (len(posted), round(min(posted), 3), round(max(posted), 3))
+
+
+def wait_for_dms(run: Run, storm: Storm, slack: TimedSlack, args: argparse.Namespace) -> None:
+    """The pages' DMs, one per group, and when each arrived after its group's first POST."""
+    stormed = run.phases["storm"]
+    try:
+        slack.wait_for(
+            "chat.postMessage",
+            lambda p: p.get("channel", "").startswith("D"),
+            count=args.groups,
+            timeout=args.dm_timeout,
+        )
+    except AssertionError:
+        say(f"{run.database}: fewer than {len(storm.fps)} DMs after {args.dm_timeout:g} s")
+    run.deliveries = deliveries(stormed, storm.posts, storm.fps, slack)
+    arrived = [at - stormed.start for at, _ in page_dms(slack)]
+    if arrived:
+        run.dm_span_s = (round(min(arrived), 3), round(max(arrived), 3))
 
 
 # --- the report -----------------------------------------------------------------------------
@@ -695,6 +731,19 @@ def markdown(
     args: argparse.Namespace,
     posts: list[Post],
 ) -> str:
+    out = machine_table(box)
+    out += _load(args, posts)
+    out += _answers_table(runs, args)
+    out += _added_table(runs, args)
+    out += _dm_table(runs, args)
+    out += _checked_table(runs)
+    out += _targets(runs, args)
+    out += server_log(runs)
+    return "\n".join(out)
+
+
+def _load(args: argparse.Namespace, posts: list[Post]) -> list[str]:
+    """What was sent, how paced, and the baselines beside it."""
     alerts = sum(len(p.fingerprints) for p in posts)
     sizes = Counter(len(p.fingerprints) for p in posts)
     onset = (
@@ -703,8 +752,7 @@ def markdown(
         else "all fingerprints fire from the start, so every group's first POST carries all its "
         "alerts (as Alertmanager's `group_wait` batches them)"
     )
-    out = machine_table(box)
-    out += [
+    return [
         "",
         f"**Load**: {alerts} Alertmanager alerts over {args.fingerprints} fingerprints in "
         f"{args.groups} groups, in {len(posts)} POSTs of one group each "
@@ -717,6 +765,11 @@ def markdown(
         + (f" after {args.slack_latency:g} ms per call (a what-if)" if args.slack_latency else "")
         + ". The baselines: the same number of requests on the same schedule from the same "
         "senders, in the same run.",
+    ]
+
+
+def _answers_table(runs: list[Run], args: argparse.Namespace) -> list[str]:
+    out = [
         "",
         "**Webhook answers** — time from POST to answer, ms (CPU: per request, of `andon serve` · "
         "of PostgreSQL · of this client)",
@@ -727,7 +780,7 @@ def markdown(
     ]
     for run in runs:
         if run.skipped:
-            out.append(f"| {run.database} | skipped: {run.skipped} | | | | | | | | | | |")
+            out.append(skipped_row(run.database, run.skipped, 12))
             continue
         for name in PHASES:
             s = run.phases[name].summary(args.seconds)
@@ -738,7 +791,12 @@ def markdown(
                 f"{s['max_ms']:.1f} | {cpu_cell(s)} | "
                 f"{'yes' if s['sent_in_window'] else 'NO'} ({s['last_left_s']:.2f} s) |"
             )
-    out += [
+    return out
+
+
+def _added_table(runs: list[Run], args: argparse.Namespace) -> list[str]:
+    """storm − each baseline: what opening pages adds to a webhook's answer."""
+    out = [
         "",
         "**What paging adds to the answer** (storm − baseline, ms)",
         "",
@@ -756,7 +814,12 @@ def markdown(
             f"{st['p99_ms'] - rp['p99_ms']:+.1f} | {st['p50_ms'] - hz['p50_ms']:+.1f} | "
             f"{st['p99_ms'] - hz['p99_ms']:+.1f} | {cpu:+.2f} |"
         )
-    out += [
+    return out
+
+
+def _dm_table(runs: list[Run], args: argparse.Namespace) -> list[str]:
+    """From each group's first POST to its page's DM, and the split at the POST's answer."""
+    out = [
         "",
         "**From a group's first POST to its page's DM at the fake Slack**, ms (one value per "
         f"group, nearest rank: of {args.groups}, p99 is the largest; the split: the "
@@ -782,7 +845,11 @@ def markdown(
             f"{_ms(f['after_answer_p50_ms'])} / {_ms(f['after_answer_max_ms'])} | "
             f"{first:.2f} – {last:.2f} | {count}: {begun:.2f} – {ended:.2f} | {announced} |"
         )
-    out += [
+    return out
+
+
+def _checked_table(runs: list[Run]) -> list[str]:
+    out = [
         "",
         "**Checked** (pages from `GET /api/pages`; DMs and channel posts at the fake Slack)",
         "",
@@ -797,13 +864,17 @@ def markdown(
             continue
         one_page = sum(v == 1 for v in c.pages_by_fingerprint.values())
         one_dm = sum(d.dms == 1 for d in run.deliveries)
-        verdict = "ok" if not c.problems else "FAILED: " + "; ".join(c.problems)
         out.append(
             f"| {run.database} | {c.pages} | {c.page_dms} | {one_page} / {one_dm} | "
             f"{c.answered_paged} | {c.replay_paged} | {', '.join(c.oncall)} | {c.line_state} | "
-            f"{c.stoppages} / {c.causes} | {c.announcements} / {c.cause_replies} | {verdict} |"
+            f"{c.stoppages} / {c.causes} | {c.announcements} / {c.cause_replies} | "
+            f"{verdict(c.problems)} |"
         )
-    out += [
+    return out
+
+
+def _targets(runs: list[Run], args: argparse.Namespace) -> list[str]:
+    out = [
         "",
         f"**Targets**: exactly {args.groups} pages, one per group; p99 from a group's first POST "
         f"to its DM under {TARGET_DM_P99_S:.0f} s.",
@@ -813,16 +884,15 @@ def markdown(
         if run.skipped or run.checks is None:
             continue
         c = run.checks
-        verdict = "met" if c.pages == args.groups == c.page_dms else "MISSED"
-        out.append(f"- {run.database}: {c.pages} pages, {c.page_dms} page DMs — {verdict}")
+        met = "met" if c.pages == args.groups == c.page_dms else "MISSED"
+        out.append(f"- {run.database}: {c.pages} pages, {c.page_dms} page DMs — {met}")
         p99 = dm_figures(run)["p99_ms"]
-        verdict = "met" if p99 < TARGET_DM_P99_S * 1000 else "MISSED"
-        out.append(f"- {run.database}: first POST to DM p99 {_ms(p99)} ms — {verdict}")
-    out += server_log(runs)
-    return "\n".join(out)
+        met = "met" if p99 < TARGET_DM_P99_S * 1000 else "MISSED"
+        out.append(f"- {run.database}: first POST to DM p99 {_ms(p99)} ms — {met}")
+    return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--json", action="store_true", help="print raw figures as JSON")
     parser.add_argument("--quick", action="store_true", help="500 alerts in 2.5 s")
@@ -849,78 +919,94 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.alerts, args.seconds = 500, 2.5
-    wanted = [d.strip() for d in args.databases.split(",") if d.strip()]
-    fps, posts = storm_plan(args)
+    return args
 
-    runs: list[Run] = []
-    pg_version = "not measured"
-    load_before = load_average()
-    with tempfile.TemporaryDirectory(prefix="andon-bench-") as scratch:
-        where = filesystem(scratch)
-        for on in backends(wanted, scratch=Path(scratch), say=say):
-            if on.skipped:
-                runs.append(Run(on.name, skipped=on.skipped))
-            else:
-                runs.append(bench(on.name, on.url, on.workdir, args, fps, posts, on.postmaster))
-            pg_version = on.version or pg_version
-            if on.data:
-                pg_version += f", fsync=off, data in {filesystem(on.data)}"
 
-        cases = [c.strip() for c in args.storms.split(",") if c.strip()]
-        stormed = with_postgres(
-            cases=cases,
-            databases=wanted,
-            scratch=Path(scratch) / "storms",
-            baseline=args.baseline,
-            baseline_name=args.baseline_name,
-        )
-
-    box = machine(pg_version, load_before)
-    name_uncommitted(box)
-    box["SQLite database"] = f"WAL, synchronous=NORMAL, on {where}"
+def alerts_machine(pg_version: str, load_before: str, where: str) -> dict[str, str]:
+    """The machine table, with how this script configures Andon."""
+    box = sqlite_machine(pg_version, load_before, where)
     box["Andon"] = (
         f"`[oncall] rotation = {json.dumps(list(ROTATION))}`, `repeat`/`ack_timeout` 5 min; "
         f'`[slack] channel = "{CHANNEL}"`; no `[alerts]` section (no routes, no flap damping; '
         "the default storm limits, 20 new pages a delivery and 60 a minute)"
     )
-    problems = [(r.database, p) for r in runs if r.checks for p in r.checks.problems]
-    problems += [("storms", p) for p in storm_problems(stormed)]
+    return box
+
+
+def run_json(r: Run, args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "database": r.database,
+        "skipped": r.skipped,
+        "phases": {
+            name: {
+                **phase.summary(args.seconds),
+                "latencies_ms": [round((s.answered - s.left) * 1000, 3) for s in phase.done()],
+            }
+            for name, phase in r.phases.items()
+        },
+        "dm": dm_figures(r) if r.deliveries else None,
+        "dm_span_s": r.dm_span_s,
+        "slack_posts": r.messages,
+        "deliveries": [asdict(d) for d in r.deliveries],
+        "checks": asdict(r.checks) if r.checks else None,
+        "log_errors": r.log_errors,
+    }
+
+
+def raw(
+    runs: list[Run],
+    stormed: list[Result],
+    box: dict[str, str],
+    args: argparse.Namespace,
+    posts: list[Post],
+) -> dict[str, Any]:
+    return {
+        "machine": box,
+        "settings": vars(args),
+        "targets": {"pages": args.groups, "dm_p99_s": TARGET_DM_P99_S},
+        "posts": len(posts),
+        "alerts_per_post": dict(Counter(len(p.fingerprints) for p in posts)),
+        "runs": [run_json(r, args) for r in runs],
+        "storms": storms_json(stormed),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    wanted = wanted_databases(args.databases)
+    fps, posts = storm_plan(args)
+    load_before = load_average()
+    with tempfile.TemporaryDirectory(prefix="andon-bench-") as scratch:
+        where = filesystem(scratch)
+        runs, pg_version = each_database(
+            wanted,
+            scratch=Path(scratch),
+            run=lambda on: bench(on.name, on.url, on.workdir, args, fps, posts, on.postmaster),
+            skip=lambda name, why: Run(name, skipped=why),
+            say=say,
+            note_data=True,
+        )
+        stormed = with_postgres(
+            cases=[c.strip() for c in args.storms.split(",") if c.strip()],
+            databases=wanted,
+            scratch=Path(scratch) / "storms",
+            baseline=args.baseline,
+            baseline_name=args.baseline_name,
+        )
+    box = alerts_machine(pg_version, load_before, where)
     if args.json:
-        raw = {
-            "machine": box,
-            "settings": vars(args),
-            "targets": {"pages": args.groups, "dm_p99_s": TARGET_DM_P99_S},
-            "posts": len(posts),
-            "alerts_per_post": dict(Counter(len(p.fingerprints) for p in posts)),
-            "runs": [
-                {
-                    "database": r.database,
-                    "skipped": r.skipped,
-                    "phases": {
-                        name: {
-                            **phase.summary(args.seconds),
-                            "latencies_ms": [
-                                round((s.answered - s.left) * 1000, 3) for s in phase.done()
-                            ],
-                        }
-                        for name, phase in r.phases.items()
-                    },
-                    "dm": dm_figures(r) if r.deliveries else None,
-                    "dm_span_s": r.dm_span_s,
-                    "slack_posts": r.messages,
-                    "deliveries": [asdict(d) for d in r.deliveries],
-                    "checks": asdict(r.checks) if r.checks else None,
-                    "log_errors": r.log_errors,
-                }
-                for r in runs
-            ],
-            "storms": storms_json(stormed),
-        }
-        print(json.dumps(raw, indent=2, default=str))
+        print(json.dumps(raw(runs, stormed, box, args, posts), indent=2, default=str))
     else:
         print(markdown(runs, box, args, posts))
         if stormed:
             print("\n" + storms_markdown(stormed))
+    return tell(runs, stormed)
+
+
+def tell(runs: list[Run], stormed: list[Result]) -> int:
+    """On stderr, what missed a target (then 1), or the pages each database opened."""
+    problems = [(r.database, p) for r in runs if r.checks for p in r.checks.problems]
+    problems += [("storms", p) for p in storm_problems(stormed)]
     for database, problem in problems:
         say(f"{database}: {problem}")
     if problems:

@@ -42,6 +42,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,20 +52,23 @@ from clients import Request, Sample, alone, answer_json, concurrent, healthz_req
 from common import (
     TIMEOUT_S,
     Clock,
-    backends,
     complaints,
     cpu_cell,
     cpu_clock,
+    each_database,
     filesystem,
     load_average,
     log_tail,
-    machine,
     machine_table,
-    name_uncommitted,
     percentile,
     progress,
+    sample_json,
     server_log,
+    skipped_row,
     spent,
+    sqlite_machine,
+    verdict,
+    wanted_databases,
 )
 
 from tests.ci_payloads import signature
@@ -268,6 +272,26 @@ class Paced:
         }
 
 
+@dataclass
+class Schedule:
+    """Request ``n`` is due at ``start + n / rate``; ``numbers`` hands out the next ``n``."""
+
+    rate: float
+    planned: int
+    workers: int
+    start: float = 0.0
+    numbers: Iterator[int] = field(default_factory=itertools.count)  # next() is atomic (GIL)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    barrier: threading.Barrier = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The schedule begins once every sender has its connection open and waits at the barrier.
+        self.barrier = threading.Barrier(self.workers + 1, action=self._begin)
+
+    def _begin(self) -> None:
+        self.start = time.perf_counter() + 0.01
+
+
 def paced(
     database: str,
     name: str,
@@ -279,53 +303,53 @@ def paced(
     cpu: Clock,
 ) -> Paced:
     """Request ``i`` leaves at ``start + i / rate``, taken by whichever sender thread is free."""
-    planned = int(rate * seconds)
-    result = Paced(Sample(database, name, 1), rate, planned)
-    numbers = itertools.count()  # next() of a count is atomic under the GIL
-    lock = threading.Lock()
-    start = [0.0]
-    # The schedule begins once every sender has its connection open and waits at the barrier.
-    barrier = threading.Barrier(
-        workers + 1, action=lambda: start.__setitem__(0, time.perf_counter() + 0.01)
-    )
-
-    def sender() -> None:
-        part = Sample(database, name, 1)
-        lags, starts = [], []
-        with requests.Session() as session:
-            session.get(url + "/healthz", timeout=TIMEOUT_S)  # the connection, opened untimed
-            barrier.wait()
-            while (n := next(numbers)) < planned:
-                due = start[0] + n / rate
-                wait = due - time.perf_counter()
-                if wait > 0:
-                    time.sleep(wait)
-                left = time.perf_counter()
-                lags.append(left - due)
-                starts.append(left)
-                try:
-                    part.add(*send(session, n))
-                except requests.RequestException:
-                    part.failed += 1
-        with lock:
-            result.sample.merge(part)
-            result.lags_s += lags
-            if starts:
-                result.first_start = min(result.first_start, starts[0], key=_nan_last)
-                result.last_start = max(result.last_start, starts[-1], key=_nan_first)
-
+    schedule = Schedule(rate, int(rate * seconds), workers)
+    result = Paced(Sample(database, name, 1), rate, schedule.planned)
     threads = [
-        threading.Thread(target=sender, name=f"sender-{i}", daemon=True) for i in range(workers)
+        threading.Thread(
+            target=send_on_schedule,
+            args=(schedule, send, url, result),
+            name=f"sender-{i}",
+            daemon=True,
+        )
+        for i in range(workers)
     ]
     for thread in threads:
         thread.start()
-    barrier.wait(timeout=60)
+    schedule.barrier.wait(timeout=60)
     cpu_before = cpu()
     for thread in threads:
         thread.join()
-    result.sample.wall_s = time.perf_counter() - start[0]
+    result.sample.wall_s = time.perf_counter() - schedule.start
     result.sample.cpu_s = spent(cpu_before, cpu())
     return result
+
+
+def send_on_schedule(schedule: Schedule, send: Request, url: str, result: Paced) -> None:
+    """One sender thread: the next request due, sent at its time (or late, the lag counted)."""
+    part = Sample(result.sample.database, result.sample.request, 1)
+    lags, starts = [], []
+    with requests.Session() as session:
+        session.get(url + "/healthz", timeout=TIMEOUT_S)  # the connection, opened untimed
+        schedule.barrier.wait()
+        while (n := next(schedule.numbers)) < schedule.planned:
+            due = schedule.start + n / schedule.rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            left = time.perf_counter()
+            lags.append(left - due)
+            starts.append(left)
+            try:
+                part.add(*send(session, n))
+            except requests.RequestException:
+                part.failed += 1
+    with schedule.lock:
+        result.sample.merge(part)
+        result.lags_s += lags
+        if starts:
+            result.first_start = min(result.first_start, starts[0], key=_nan_last)
+            result.last_start = max(result.last_start, starts[-1], key=_nan_first)
 
 
 def _nan_last(x: float) -> float:
@@ -492,46 +516,10 @@ def bench(
             server.start()
             load = Deliveries(server)
             cpu = cpu_clock(server.process.pid, postmaster)
-            say(f"{database}: warm-up")
-            for kind in KINDS:
-                send = load.request(kind, "warm-up", args.warmup)
-                alone(database, "warm-up", send, args.warmup, cpu)
-                clients = max(args.clients)
-                send = load.request(kind, "warm-up", clients * 5)
-                concurrent(database, "warm-up", send, clients, 5, server.url, cpu)
-            # What the processes burn with no requests at all (the courier's and scheduler's polls),
-            # which a paced phase's CPU per request includes.
-            before, started = cpu(), time.perf_counter()
-            time.sleep(args.idle)
-            idle = spent(before, cpu())
-            run.idle_cpu = {
-                k: round(v * 100 / (time.perf_counter() - started), 2) for k, v in idle.items()
-            }
-            for clients in args.clients:
-                each = math.ceil(args.results / clients)
-                for kind in KINDS:
-                    say(f"{database}: {kind}, {clients} clients × {each} requests")
-                    send = load.request(kind, f"{clients} clients", clients * each)
-                    sample = concurrent(database, kind, send, clients, each, server.url, cpu)
-                    run.samples.append(sample)
-                    s = sample.summary()
-                    say(
-                        f"{database}: {kind} ×{clients}: {s['requests_per_s']}/s, "
-                        f"p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, not ok {s['not_ok']}"
-                    )
-            planned = int(args.rate * args.seconds)
-            for kind in KINDS:
-                say(f"{database}: {kind} paced at {args.rate:g}/s for {args.seconds:g} s")
-                send = load.request(kind, "paced", planned)
-                done = paced(
-                    database, kind, send, args.rate, args.seconds, args.senders, server.url, cpu
-                )
-                run.paced.append(done)
-                s = done.summary()
-                say(
-                    f"{database}: {kind} paced: p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, "
-                    f"max {s['max_ms']} ms, held {s['pace_held']}"
-                )
+            warm_up(database, load, args, server.url, cpu)
+            run.idle_cpu = idle_cpu(args.idle, cpu)
+            run.samples = throughput(database, load, args, server.url, cpu)
+            run.paced = paced_phases(database, load, args, server.url, cpu)
             say(f"{database}: checking that every result was stored exactly once")
             run.stored = check_stored(database, server, load, slack)
             say(f"{database}: a red build on main, alone")
@@ -550,13 +538,84 @@ def bench(
     return run
 
 
+def warm_up(
+    database: str, load: Deliveries, args: argparse.Namespace, url: str, cpu: Clock
+) -> None:
+    say(f"{database}: warm-up")
+    for kind in KINDS:
+        send = load.request(kind, "warm-up", args.warmup)
+        alone(database, "warm-up", send, args.warmup, cpu)
+        clients = max(args.clients)
+        send = load.request(kind, "warm-up", clients * 5)
+        concurrent(database, "warm-up", send, clients, 5, url, cpu)
+
+
+def idle_cpu(seconds: float, cpu: Clock) -> dict[str, float]:
+    """What the processes burn with no requests at all (the courier's and scheduler's polls),
+    which a paced phase's CPU per request includes: per cent of a core."""
+    before, started = cpu(), time.perf_counter()
+    time.sleep(seconds)
+    idle = spent(before, cpu())
+    return {k: round(v * 100 / (time.perf_counter() - started), 2) for k, v in idle.items()}
+
+
+def throughput(
+    database: str, load: Deliveries, args: argparse.Namespace, url: str, cpu: Clock
+) -> list[Sample]:
+    """Each kind of request as fast as each number of clients can send it."""
+    samples = []
+    for clients in args.clients:
+        each = math.ceil(args.results / clients)
+        for kind in KINDS:
+            say(f"{database}: {kind}, {clients} clients × {each} requests")
+            send = load.request(kind, f"{clients} clients", clients * each)
+            sample = concurrent(database, kind, send, clients, each, url, cpu)
+            samples.append(sample)
+            s = sample.summary()
+            say(
+                f"{database}: {kind} ×{clients}: {s['requests_per_s']}/s, "
+                f"p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, not ok {s['not_ok']}"
+            )
+    return samples
+
+
+def paced_phases(
+    database: str, load: Deliveries, args: argparse.Namespace, url: str, cpu: Clock
+) -> list[Paced]:
+    """Each kind of request at the paced rate."""
+    phases = []
+    planned = int(args.rate * args.seconds)
+    for kind in KINDS:
+        say(f"{database}: {kind} paced at {args.rate:g}/s for {args.seconds:g} s")
+        send = load.request(kind, "paced", planned)
+        done = paced(database, kind, send, args.rate, args.seconds, args.senders, url, cpu)
+        phases.append(done)
+        s = done.summary()
+        say(
+            f"{database}: {kind} paced: p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, "
+            f"max {s['max_ms']} ms, held {s['pace_held']}"
+        )
+    return phases
+
+
 # --- the report -----------------------------------------------------------------------------
 
 
 def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> str:
     out = machine_table(box)
+    out += _throughput_table(runs, args)
+    out += _paced_table(runs, args)
+    out += _added_table(runs, args)
+    out += _stored_table(runs)
+    out += _red_build_table(runs)
+    out += _targets(runs, args)
+    out += server_log(runs)
+    return "\n".join(out)
+
+
+def _throughput_table(runs: list[Run], args: argparse.Namespace) -> list[str]:
     clients = " and ".join(str(c) for c in args.clients)
-    out += [
+    out = [
         "",
         "**Load**: client and server on the same machine over loopback; one `requests.Session` "
         f"per client thread. Throughput: {clients} clients sharing {args.results} requests of "
@@ -573,7 +632,7 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
     ]
     for run in runs:
         if run.skipped:
-            out.append(f"| {run.database} | skipped: {run.skipped} | | | | | | | | |")
+            out.append(skipped_row(run.database, run.skipped, 10))
             continue
         for s in (x.summary() for x in run.samples):
             out.append(
@@ -581,7 +640,12 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
                 f"{s['requests']} | {s['not_ok']} | {s['requests_per_s']:.0f} | "
                 f"{s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['max_ms']:.1f} | {cpu_cell(s)} |"
             )
-    out += [
+    return out
+
+
+def _paced_table(runs: list[Run], args: argparse.Namespace) -> list[str]:
+    """The paced phases, then what each process burns idle (their CPU includes it)."""
+    out = [
         "",
         f"**Paced at {args.rate:g}/s** — time from POST to answer, ms; start lag: how late a "
         "request left against its schedule",
@@ -606,7 +670,12 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
         if run.idle_cpu:
             shown = " · ".join(f"{k} {v:.1f} %" for k, v in run.idle_cpu.items())
             out.append(f"- {run.database}, idle for {args.idle:g} s, CPU of one core: {shown}")
-    out += [
+    return out
+
+
+def _added_table(runs: list[Run], args: argparse.Namespace) -> list[str]:
+    """result − each baseline, at each load."""
+    out = [
         "",
         "**What storing a result adds** (result − baseline; throughput in req/s, the rest in ms)",
         "",
@@ -615,28 +684,40 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
         "|---|---|--:|--:|--:|--:|--:|",
     ]
     for run in runs:
-        by = {(s.request, s.clients): s for s in run.samples}
-        loads: list[tuple[str, dict[str, Sample]]] = [
-            (f"{c} clients", {k: by[(k, c)] for k in KINDS if (k, c) in by}) for c in args.clients
-        ]
-        loads.append((f"paced {args.rate:g}/s", {p.sample.request: p.sample for p in run.paced}))
-        for name, kinds in loads:
-            if not all(k in kinds for k in KINDS):
-                continue
-            r, h, i, j = (kinds[k].summary() for k in ("result", "healthz", "ignored", "rejected"))
-            rate = f"{r['requests_per_s']:.0f}"
-            if not name.startswith("paced"):
-                rate += (
-                    f" ({r['requests_per_s'] / h['requests_per_s']:.2f} · "
-                    f"{r['requests_per_s'] / i['requests_per_s']:.2f})"
-                )
-            cpu_i = r["cpu_ms_per_request"]["andon"] - i["cpu_ms_per_request"]["andon"]
-            cpu_j = r["cpu_ms_per_request"]["andon"] - j["cpu_ms_per_request"]["andon"]
-            out.append(
-                f"| {run.database} | {name} | {rate} | {r['p50_ms'] - i['p50_ms']:+.1f} | "
-                f"{r['p99_ms'] - i['p99_ms']:+.1f} | {cpu_i:+.2f} | {cpu_j:+.2f} |"
-            )
-    out += [
+        for name, kinds in _loads(run, args):
+            if all(k in kinds for k in KINDS):
+                out.append(_added_row(run.database, name, kinds))
+    return out
+
+
+def _loads(run: Run, args: argparse.Namespace) -> list[tuple[str, dict[str, Sample]]]:
+    """Each load's samples by kind: every number of clients, then the paced phase."""
+    by = {(s.request, s.clients): s for s in run.samples}
+    loads: list[tuple[str, dict[str, Sample]]] = [
+        (f"{c} clients", {k: by[(k, c)] for k in KINDS if (k, c) in by}) for c in args.clients
+    ]
+    loads.append((f"paced {args.rate:g}/s", {p.sample.request: p.sample for p in run.paced}))
+    return loads
+
+
+def _added_row(database: str, name: str, kinds: dict[str, Sample]) -> str:
+    r, h, i, j = (kinds[k].summary() for k in ("result", "healthz", "ignored", "rejected"))
+    rate = f"{r['requests_per_s']:.0f}"
+    if not name.startswith("paced"):
+        rate += (
+            f" ({r['requests_per_s'] / h['requests_per_s']:.2f} · "
+            f"{r['requests_per_s'] / i['requests_per_s']:.2f})"
+        )
+    cpu_i = r["cpu_ms_per_request"]["andon"] - i["cpu_ms_per_request"]["andon"]
+    cpu_j = r["cpu_ms_per_request"]["andon"] - j["cpu_ms_per_request"]["andon"]
+    return (
+        f"| {database} | {name} | {rate} | {r['p50_ms'] - i['p50_ms']:+.1f} | "
+        f"{r['p99_ms'] - i['p99_ms']:+.1f} | {cpu_i:+.2f} | {cpu_j:+.2f} |"
+    )
+
+
+def _stored_table(runs: list[Run]) -> list[str]:
+    out = [
         "",
         "**Stored exactly once** (every result's `ci.result` audit row, read back through "
         "`GET /api/audit`)",
@@ -656,13 +737,16 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
         st = run.stored
         if st is None:
             continue
-        verdict = "ok" if not st.problems else "FAILED: " + "; ".join(st.problems)
         out.append("")
         out.append(
             f"- {run.database}: {st.ignored_audited} of {st.ignored_sent} ignored deliveries "
-            f"audited; line {st.line_state}; {st.slack_writes} Slack posts; {verdict}"
+            f"audited; line {st.line_state}; {st.slack_writes} Slack posts; {verdict(st.problems)}"
         )
-    out += [
+    return out
+
+
+def _red_build_table(runs: list[Run]) -> list[str]:
+    out = [
         "",
         "**A red build on `main`, alone** (stored, announced, the line stopped)",
         "",
@@ -674,12 +758,15 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
         red = run.red
         if red is None:
             continue
-        verdict = "ok" if not red.problems else "FAILED: " + "; ".join(red.problems)
         out.append(
             f"| {red.database} | {red.status} | {red.latency_ms:.1f} | "
-            f"{red.announced_after_ms:.1f} | {red.line_state} | {verdict} |"
+            f"{red.announced_after_ms:.1f} | {red.line_state} | {verdict(red.problems)} |"
         )
-    out += [
+    return out
+
+
+def _targets(runs: list[Run], args: argparse.Namespace) -> list[str]:
+    out = [
         "",
         f"**Target**: ≥ {TARGET_RESULTS_PER_S:.0f} results/s on SQLite on 2 cores; p99 under "
         f"{TARGET_PACED_P99_MS:.0f} ms at {args.rate:g} results/s.",
@@ -690,25 +777,22 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
             if s.request == "result":
                 got = s.summary()["requests_per_s"]
                 clean = not (s.wrong or s.failed)
-                verdict = "met" if got >= TARGET_RESULTS_PER_S and clean else "MISSED"
+                met = "met" if got >= TARGET_RESULTS_PER_S and clean else "MISSED"
                 if run.database != "sqlite":
-                    verdict = "for comparison: the target names SQLite"
-                out.append(
-                    f"- {run.database}, {s.clients} clients: {got:.0f} results/s — {verdict}"
-                )
+                    met = "for comparison: the target names SQLite"
+                out.append(f"- {run.database}, {s.clients} clients: {got:.0f} results/s — {met}")
         for p in run.paced:
             if p.sample.request == "result":
                 s = p.summary()
                 clean = not (p.sample.wrong or p.sample.failed) and s["pace_held"]
-                verdict = "met" if s["p99_ms"] < TARGET_PACED_P99_MS and clean else "MISSED"
+                met = "met" if s["p99_ms"] < TARGET_PACED_P99_MS and clean else "MISSED"
                 out.append(
-                    f"- {run.database}, paced {args.rate:g}/s: p99 {s['p99_ms']:.1f} ms — {verdict}"
+                    f"- {run.database}, paced {args.rate:g}/s: p99 {s['p99_ms']:.1f} ms — {met}"
                 )
-    out += server_log(runs)
-    return "\n".join(out)
+    return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--json", action="store_true", help="print raw figures as JSON")
     parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated")
@@ -721,64 +805,62 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=3.0, help="seconds of idle CPU measured")
     args = parser.parse_args(argv)
     args.clients = [int(c) for c in str(args.clients).split(",") if c.strip()]
-    wanted = [d.strip() for d in args.databases.split(",") if d.strip()]
+    return args
 
-    runs: list[Run] = []
-    pg_version = "not measured"
+
+def raw(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "machine": box,
+        "settings": vars(args),
+        "targets": {
+            "results_per_s_sqlite_2_cores": TARGET_RESULTS_PER_S,
+            "paced_p99_ms": TARGET_PACED_P99_MS,
+        },
+        "runs": [
+            {
+                "database": r.database,
+                "skipped": r.skipped,
+                "throughput": [sample_json(s) for s in r.samples],
+                "paced": [
+                    {
+                        **p.summary(),
+                        "latencies_ms": [round(x * 1000, 3) for x in p.sample.latencies_s],
+                    }
+                    for p in r.paced
+                ],
+                "idle_cpu_percent": r.idle_cpu,
+                "stored": asdict(r.stored) if r.stored else None,
+                "red_build": asdict(r.red) if r.red else None,
+                "log_errors": r.log_errors,
+            }
+            for r in runs
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="andon-bench-") as scratch:
         where = filesystem(scratch)
-        for on in backends(wanted, scratch=Path(scratch), say=say):
-            if on.skipped:
-                runs.append(Run(on.name, skipped=on.skipped))
-            else:
-                runs.append(bench(on.name, on.url, on.workdir, args, on.postmaster))
-            pg_version = on.version or pg_version
-            if on.data:
-                pg_version += f", fsync=off, data in {filesystem(on.data)}"
-
-    box = machine(pg_version, load_before)
-    name_uncommitted(box)
-    box["SQLite database"] = f"WAL, synchronous=NORMAL, on {where}"
+        runs, pg_version = each_database(
+            wanted_databases(args.databases),
+            scratch=Path(scratch),
+            run=lambda on: bench(on.name, on.url, on.workdir, args, on.postmaster),
+            skip=lambda name, why: Run(name, skipped=why),
+            say=say,
+            note_data=True,
+        )
+    box = sqlite_machine(pg_version, load_before, where)
+    if args.json:
+        print(json.dumps(raw(runs, box, args), indent=2, default=str))
+    else:
+        print(markdown(runs, box, args))
     problems = [
         (r.database, p)
         for r in runs
         for p in [*(r.stored.problems if r.stored else []), *(r.red.problems if r.red else [])]
     ]
-    if args.json:
-        raw = {
-            "machine": box,
-            "settings": vars(args),
-            "targets": {
-                "results_per_s_sqlite_2_cores": TARGET_RESULTS_PER_S,
-                "paced_p99_ms": TARGET_PACED_P99_MS,
-            },
-            "runs": [
-                {
-                    "database": r.database,
-                    "skipped": r.skipped,
-                    "throughput": [
-                        {**s.summary(), "latencies_ms": [round(x * 1000, 3) for x in s.latencies_s]}
-                        for s in r.samples
-                    ],
-                    "paced": [
-                        {
-                            **p.summary(),
-                            "latencies_ms": [round(x * 1000, 3) for x in p.sample.latencies_s],
-                        }
-                        for p in r.paced
-                    ],
-                    "idle_cpu_percent": r.idle_cpu,
-                    "stored": asdict(r.stored) if r.stored else None,
-                    "red_build": asdict(r.red) if r.red else None,
-                    "log_errors": r.log_errors,
-                }
-                for r in runs
-            ],
-        }
-        print(json.dumps(raw, indent=2, default=str))
-    else:
-        print(markdown(runs, box, args))
     for database, problem in problems:
         say(f"{database}: {problem}")
     if problems:

@@ -94,6 +94,11 @@ def answer_json(answer: requests.Response) -> dict[str, Any]:
     return got if isinstance(got, dict) else {}
 
 
+def answer_text(answer: requests.Response) -> str:
+    """What a Slack answer says: its JSON's ``text``, or nothing."""
+    return str(answer_json(answer).get("text", ""))
+
+
 def _run_client(
     session: requests.Session, send: Request, count: int, first: int, into: Sample
 ) -> None:

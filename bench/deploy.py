@@ -724,7 +724,18 @@ def paramiko_connect(fleet: SshFleet, host: Host) -> float:
         transport.close()
 
 
-def bench_redeploy(fleet: SshFleet, scratch: Path, args: argparse.Namespace) -> Redeploy:
+@dataclass
+class Trees:
+    """The redeployed checkout: the previous commit, the next one (1 % of the files changed)."""
+
+    repo: GitWorkspace
+    tree: dict[str, bytes]
+    changes: dict[str, bytes]
+    previous: str
+    revision: str
+
+
+def commit_trees(scratch: Path, args: argparse.Namespace) -> Trees:
     rng = random.Random(args.seed)
     repo = workspace(scratch / "big")
     say(f"redeploy: {args.files} files of random bytes, committed (not timed)")
@@ -733,96 +744,154 @@ def bench_redeploy(fleet: SshFleet, scratch: Path, args: argparse.Namespace) -> 
     changed_names = sorted(rng.sample(sorted(tree), max(1, args.files // 100)))
     changes = {name: rng.randbytes(rng.randint(9000, 11000)) for name in changed_names}
     revision = git_commit(repo, changes, "1 % of the files changed")
-    source = GitSource(repo.clone)
+    return Trees(repo, tree, changes, previous, revision)
 
+
+@dataclass
+class Cuts:
+    """Andon's bundles of both commits, and what cutting the next one cost."""
+
+    bundle: TreeBundle
+    old: TreeBundle
+    cut_s: list[float]
+    hash_s: float
+    git_archive_s: list[float]
+
+
+def cut_bundles(trees: Trees, scratch: Path, redeploys: int) -> Cuts:
     say("redeploy: the bundle cut (git archive + hashing)")
+    source = GitSource(trees.repo.clone)
     cut_s = []
-    bundle = old = None
-    for r in range(args.redeploys):
+    bundle = None
+    for r in range(redeploys):
         started = time.perf_counter()
-        bundle = cut(source, revision, workdir=scratch / f"cut-{r}", build=None)
+        bundle = cut(source, trees.revision, workdir=scratch / f"cut-{r}", build=None)
         cut_s.append(time.perf_counter() - started)
     assert bundle is not None
     started = time.perf_counter()
     scan(bundle.root)
     hash_s = time.perf_counter() - started
     git_archive_s = []
-    for _ in range(args.redeploys):  # the first step of a cut alone, to /dev/null
+    for _ in range(redeploys):  # the first step of a cut alone, to /dev/null
         started = time.perf_counter()
         subprocess.run(
-            ["git", "-C", str(repo.clone), "archive", "--format=tar", revision],
+            ["git", "-C", str(trees.repo.clone), "archive", "--format=tar", trees.revision],
             check=True,
             stdout=subprocess.DEVNULL,
-            env=repo.env,
+            env=trees.repo.env,
             timeout=120,
         )
         git_archive_s.append(time.perf_counter() - started)
-    old = cut(source, previous, workdir=scratch / "cut-previous", build=None)
+    old = cut(source, trees.previous, workdir=scratch / "cut-previous", build=None)
+    return Cuts(bundle, old, cut_s, hash_s, git_archive_s)
 
+
+@dataclass
+class Uploads:
+    """The timed uploads, commands on the open connection and the clocked delta."""
+
+    uploads: dict[str, Upload]
+    exec_s: list[float]
+    delta_breakdown: dict[str, Any]
+
+
+def upload_rounds(
+    fleet: SshFleet, connection: Connection, trees: Trees, cuts: Cuts, redeploys: int
+) -> Uploads:
+    """The full upload, Andon's delta and rsync, interleaved, then the delta once more clocked."""
+    full, delta, mirror = (
+        f"{fleet.hosts[0].path}/redeploy-{n}" for n in ("full", "delta", "rsync")
+    )
+    uploads = {name: Upload() for name in ("full", "delta", "rsync")}
+    say("redeploy: Andon's delta — the previous release staged and live first")
+    releases.stage(connection, delta, cuts.old)
+    releases.activate(connection, delta, cuts.old.revision)
+    for r in range(redeploys):
+        say(f"redeploy: round {r + 1}/{redeploys}: full upload, delta, rsync")
+        for name in rotated(("full", "delta", "rsync"), r):
+            if name == "full":
+                shutil.rmtree(full, ignore_errors=True)  # no current, no release
+                stage_once(connection, full, cuts.bundle, uploads["full"])
+            elif name == "delta":
+                stage_once(connection, delta, cuts.bundle, uploads["delta"])
+            else:
+                if r == 0:
+                    rsync_previous(fleet, trees, mirror)
+                rsync_once(
+                    fleet,
+                    trees.repo.clone,
+                    mirror,
+                    trees.previous,
+                    trees.revision,
+                    uploads["rsync"],
+                )
+    exec_s = []
+    for _ in range(10):
+        started = time.perf_counter()
+        connection.run("true", cwd=delta, timeout=30)
+        exec_s.append(time.perf_counter() - started)
+    say("redeploy: one more delta, each call to the host clocked")
+    clocks, clocked = Clocks(), Upload()
+    stage_once(ClockedConnection(connection, clocks), delta, cuts.bundle, clocked)
+    delta_breakdown = {
+        "total_s": clocked.seconds[0],
+        "spans": {name: [len(t), sum(t)] for name, t in clocks.spans.items()},
+    }
+    return Uploads(uploads, exec_s, delta_breakdown)
+
+
+def rsync_previous(fleet: SshFleet, trees: Trees, mirror: str) -> None:
+    """rsync's previous release, from the checkout at it: what ``--link-dest`` links to."""
+    trees.repo.git("checkout", "-q", trees.previous)
+    os.makedirs(f"{mirror}/releases", exist_ok=True)
+    rsync_once(fleet, trees.repo.clone, mirror, "", trees.previous, None)
+    trees.repo.git("checkout", "-q", "main")
+
+
+def bench_redeploy(fleet: SshFleet, scratch: Path, args: argparse.Namespace) -> Redeploy:
+    trees = commit_trees(scratch, args)
+    cuts = cut_bundles(trees, scratch, args.redeploys)
     host = fleet.hosts[0]
     ssh_host = Host(host="127.0.0.1", user=host.user, port=host.port)
-    full, delta, mirror = (f"{host.path}/redeploy-{name}" for name in ("full", "delta", "rsync"))
-    uploads = {name: Upload() for name in ("full", "delta", "rsync")}
     transport = SshTransport(str(fleet.key_path), str(fleet.known_hosts_path))
     try:
         connection = transport.connect(ssh_host)
         try:
-            say("redeploy: Andon's delta — the previous release staged and live first")
-            releases.stage(connection, delta, old)
-            releases.activate(connection, delta, old.revision)
-            for r in range(args.redeploys):
-                say(f"redeploy: round {r + 1}/{args.redeploys}: full upload, delta, rsync")
-                for name in rotated(("full", "delta", "rsync"), r):
-                    if name == "full":
-                        shutil.rmtree(full, ignore_errors=True)  # no current, no release
-                        stage_once(connection, full, bundle, uploads["full"])
-                    elif name == "delta":
-                        stage_once(connection, delta, bundle, uploads["delta"])
-                    else:
-                        if r == 0:  # rsync's previous release, from the checkout at it
-                            repo.git("checkout", "-q", previous)
-                            os.makedirs(f"{mirror}/releases", exist_ok=True)
-                            rsync_once(fleet, repo.clone, mirror, "", previous, None)
-                            repo.git("checkout", "-q", "main")
-                        rsync_once(fleet, repo.clone, mirror, previous, revision, uploads["rsync"])
-            exec_s = []
-            for _ in range(10):
-                started = time.perf_counter()
-                connection.run("true", cwd=delta, timeout=30)
-                exec_s.append(time.perf_counter() - started)
-            say("redeploy: one more delta, each call to the host clocked")
-            clocks, clocked = Clocks(), Upload()
-            stage_once(ClockedConnection(connection, clocks), delta, bundle, clocked)
-            delta_breakdown = {
-                "total_s": clocked.seconds[0],
-                "spans": {name: [len(t), sum(t)] for name, t in clocks.spans.items()},
-            }
+            done = upload_rounds(fleet, connection, trees, cuts, args.redeploys)
         finally:
             connection.close()
     finally:
         transport.close()
     ssh_s = [ssh_true(fleet) for _ in range(max(3, args.redeploys))]
     connect_s = [paramiko_connect(fleet, ssh_host) for _ in range(max(3, args.redeploys))]
-    archive, _ = bundle.archive(manifest.changes(old.manifest, bundle.manifest)[0])
+    return redeploy_figures(trees, cuts, done, ssh_true_s=ssh_s, connect_s=connect_s)
+
+
+def redeploy_figures(
+    trees: Trees, cuts: Cuts, done: Uploads, *, ssh_true_s: list[float], connect_s: list[float]
+) -> Redeploy:
+    """The sizes of what was sent beside the timings."""
+    tree, changes, bundle = trees.tree, trees.changes, cuts.bundle
+    archive, _ = bundle.archive(manifest.changes(cuts.old.manifest, bundle.manifest)[0])
     listed = manifest.dumps(bundle.manifest).encode()
     return Redeploy(
         files=len(tree),
         tree_bytes=sum(len(tree[n]) if n not in changes else len(changes[n]) for n in tree),
         changed_files=len(changes),
         changed_bytes=sum(len(data) for data in changes.values()),
-        cut_s=cut_s,
-        hash_s=hash_s,
-        git_archive_s=git_archive_s,
+        cut_s=cuts.cut_s,
+        hash_s=cuts.hash_s,
+        git_archive_s=cuts.git_archive_s,
         manifest_bytes=len(listed),
         manifest_gz_bytes=len(gzip.compress(listed)),
         sums_bytes=len(manifest.sums(bundle.manifest).encode()),
         archive_bytes=archive.stat().st_size,
         archive_gz_bytes=len(gzip.compress(archive.read_bytes())),
-        uploads=uploads,
-        ssh_true_s=ssh_s,
+        uploads=done.uploads,
+        ssh_true_s=ssh_true_s,
         connect_s=connect_s,
-        exec_s=exec_s,
-        delta_breakdown=delta_breakdown,
+        exec_s=done.exec_s,
+        delta_breakdown=done.delta_breakdown,
     )
 
 
@@ -1011,15 +1080,34 @@ def markdown(
     flips: list[Flips],
 ) -> str:
     out = machine_table(box)
+    out += _rollback_table(args, sizes, rolls)
+    out += _request_table(sizes, rolls)
+    out += _rollback_breakdown(rolls.breakdown)
+    out += _what_if_table(rolls, max(sizes))
+    out += _redeploy_table(args, redeploy)
+    out += _redeploy_notes(redeploy)
+    out += _delta_breakdown(redeploy.delta_breakdown)
+    out += _atomicity_table(flips)
+    out += _targets(max(sizes), rolls, redeploy, flips)
+    return "\n".join(out)
+
+
+def _hosts_heads(sizes: tuple[int, ...]) -> str:
+    return " | ".join(f"{n} host{'s' if n > 1 else ''}" for n in sizes)
+
+
+def _rollback_table(
+    args: argparse.Namespace, sizes: tuple[int, ...], rolls: Rollbacks
+) -> list[str]:
+    """Every way of rolling back, at every size, against the script's."""
     big = max(sizes)
-    heads = " | ".join(f"{n} host{'s' if n > 1 else ''}" for n in sizes)
-    out += [
+    out = [
         "",
         f"**Rollback** — time until every host's `current` points at the other release, ms: "
         f"median (max) of {args.reps} rounds; the ways interleaved in each round, their order "
         "rotating. (b) is timed from `Andon.execute` to the end of the deployer's thread.",
         "",
-        f"| way | {heads} | faster than the baseline, {big} hosts |",
+        f"| way | {_hosts_heads(sizes)} | faster than the baseline, {big} hosts |",
         "|---|" + "--:|" * (len(sizes) + 1),
     ]
     base = _ms(rolls.seconds["script", big])
@@ -1030,19 +1118,27 @@ def markdown(
         ]
         ratio = "–" if name == "script" else f"{base / _ms(rolls.seconds[name, big]):.1f}×"
         out.append(f"| {label} | {' | '.join(cells)} | {ratio} |")
-    out += [
+    return out
+
+
+def _request_table(sizes: tuple[int, ...], rolls: Rollbacks) -> list[str]:
+    """(b)'s request alone: what the person typing ``/rollback`` waits for."""
+    out = [
         "",
         "(b)'s request alone — `Andon.execute` of the `/rollback`, until it answers, ms: median",
         "",
-        f"| | {heads} |",
+        f"| | {_hosts_heads(sizes)} |",
         "|---|" + "--:|" * len(sizes),
     ]
     for name in ("engine_cold", "engine_warm"):
         cells = [f"{_ms(rolls.request_s[name, n]):.1f}" for n in sizes]
         out.append(f"| {name.replace('_', ', ')} | {' | '.join(cells)} |")
+    return out
 
-    b = rolls.breakdown
-    out += [
+
+def _rollback_breakdown(b: dict[str, Any]) -> list[str]:
+    """Where the clocked warm rollback spent its time, the units of work first."""
+    out = [
         "",
         f"**Where a warm rollback of {b['hosts']} hosts through the engine spends its time** "
         f"(one more run, clocked: {b['total_s'] * 1000:.1f} ms in all, "
@@ -1057,7 +1153,6 @@ def markdown(
         if name in b["spans"]:
             calls, total, longest = b["spans"][name]
             out.append(f"| {name} | {calls} | {total * 1000:.1f} | {longest * 1000:.1f} |")
-
     serial = sum(b["spans"].get(name, [0, 0.0])[1] for name in (UNIT_WORK, UNIT_COMMIT))
     units = b["spans"].get(UNIT_WORK, [0])[0]
     out += [
@@ -1066,7 +1161,11 @@ def markdown(
         f"queue on the in-process writer lock): their statements and commits alone add up to "
         f"{serial * 1000:.0f} of the {b['total_s'] * 1000:.0f} ms.",
     ]
-    out += [
+    return out
+
+
+def _what_if_table(rolls: Rollbacks, big: int) -> list[str]:
+    out = [
         "",
         f"**What-if** — the same warm rollback of {big} hosts with one part of the engine "
         f"switched off by the benchmark (not Andon's behaviour), ms: median (max) of "
@@ -1078,13 +1177,19 @@ def markdown(
     for name, label, _ in WHAT_IFS:
         t = rolls.what_if.get(name, [])
         out.append(f"| {label} | {_ms(t):.1f} ({_ms(t, max):.1f}) |")
-    cold, warm = _ms(rolls.seconds["engine_cold", big]), _ms(rolls.seconds["engine_warm", big])
-    a_cold, a_warm = _ms(rolls.seconds["port_cold", big]), _ms(rolls.seconds["port_warm", big])
-    r = redeploy
-    ups = {name: u.summary() for name, u in r.uploads.items()}
-    overhead = r.archive_bytes - r.manifest_bytes - r.changed_bytes
-    d = r.delta_breakdown
-    out += [
+    return out
+
+
+UPLOADS = {
+    "full": "Andon, `releases.stage`, no previous release (full upload)",
+    "delta": "Andon, `releases.stage`, previous release live (delta)",
+    "rsync": "`rsync -a --delete --link-dest=../<prev>` over OpenSSH (baseline)",
+}
+
+
+def _redeploy_table(args: argparse.Namespace, r: Redeploy) -> list[str]:
+    """The full upload, Andon's delta and rsync: time and bytes."""
+    out = [
         "",
         f"**Redeploy to one host** — {r.files:,} files, {r.tree_bytes / 1e6:.1f} MB of random "
         f"bytes; {r.changed_files} files changed ({r.changed_bytes:,} bytes, the **changed "
@@ -1095,20 +1200,21 @@ def markdown(
         "files sent | hard-linked |",
         "|---|--:|--:|--:|--:|--:|--:|",
     ]
-    labels = {
-        "full": "Andon, `releases.stage`, no previous release (full upload)",
-        "delta": "Andon, `releases.stage`, previous release live (delta)",
-        "rsync": "`rsync -a --delete --link-dest=../<prev>` over OpenSSH (baseline)",
-    }
-    for name in ("full", "delta", "rsync"):
-        u = ups[name]
+    for name, label in UPLOADS.items():
+        u = r.uploads[name].summary()
         out.append(
-            f"| {labels[name]} | {u['median_s']:.2f} ({u['max_s']:.2f}) | "
+            f"| {label} | {u['median_s']:.2f} ({u['max_s']:.2f}) | "
             f"{_mb(u['payload_sent'])} | {u['payload_sent'] / r.changed_bytes:.2f}× | "
             f"{_mb(u['wire_sent'])} · {_mb(u['wire_received'])} | {u['files_sent']:.0f} | "
             f"{u['linked']:.0f} |"
         )
-    out += [
+    return out
+
+
+def _redeploy_notes(r: Redeploy) -> list[str]:
+    """The cut, the archive's contents and what connecting costs, under the redeploy table."""
+    overhead = r.archive_bytes - r.manifest_bytes - r.changed_bytes
+    return [
         "",
         f"- Andon's cut of the bundle (`git archive`, extraction, hashing), once per deploy: "
         f"{median(r.cut_s):.2f} s median ({max(r.cut_s):.2f} max). Of it, `git archive` alone "
@@ -1128,6 +1234,12 @@ def markdown(
         f'`Connection.run("true")` (an SFTP `stat` and an exec channel: the host\'s sshd '
         f"starts the user's shell), {median(r.exec_s) * 1000:.0f} ms median of "
         f"{len(r.exec_s)}.",
+    ]
+
+
+def _delta_breakdown(d: dict[str, Any]) -> list[str]:
+    """Each call the clocked delta made to the host, the longest first, then the local rest."""
+    out = [
         "",
         f"**Where a delta's {d['total_s']:.2f} s go** (one more delta stage, each call to the "
         "host clocked; the rest is local: the manifests compared, the archive written)",
@@ -1139,9 +1251,21 @@ def markdown(
         what = CALLS.get(name.removeprefix("ssh "), "")
         out.append(f"| `{name.removeprefix('ssh ')}` | {what} | {calls} | {total * 1000:.0f} |")
     local = d["total_s"] - sum(total for _, total in d["spans"].values())
-    out += [
+    out.append(
         f"| (local) | the old manifest parsed, the delta computed, its archive written | | "
-        f"{local * 1000:.0f} |",
+        f"{local * 1000:.0f} |"
+    )
+    return out
+
+
+FLIP_LABELS = {
+    "rename": "Andon: `releases.activate` (symlink to a temporary name, `posix_rename`)",
+    "unlink": "control: unlink `current`, then symlink it again",
+}
+
+
+def _atomicity_table(flips: list[Flips]) -> list[str]:
+    out = [
         "",
         "**Atomicity** — a thread opening and reading `current/REVISION` in a tight loop "
         "(local filesystem) while the flips run over SFTP",
@@ -1149,20 +1273,23 @@ def markdown(
         "| flip | flips | s | reads | failed reads |",
         "|---|--:|--:|--:|--:|",
     ]
-    flip_labels = {
-        "rename": "Andon: `releases.activate` (symlink to a temporary name, `posix_rename`)",
-        "unlink": "control: unlink `current`, then symlink it again",
-    }
     for f in flips:
         first = f" ({f.first_failure})" if f.first_failure else ""
         out.append(
-            f"| {flip_labels[f.way]} | {f.flips} | {f.seconds:.2f} | {f.reads:,} | "
+            f"| {FLIP_LABELS[f.way]} | {f.flips} | {f.seconds:.2f} | {f.reads:,} | "
             f"{f.failures:,}{first} |"
         )
-    delta, rsync = ups["delta"], ups["rsync"]
+    return out
+
+
+def _targets(big: int, rolls: Rollbacks, r: Redeploy, flips: list[Flips]) -> list[str]:
+    """Each target with its figure and whether it was met."""
+    cold, warm = _ms(rolls.seconds["engine_cold", big]), _ms(rolls.seconds["engine_warm", big])
+    a_cold, a_warm = _ms(rolls.seconds["port_cold", big]), _ms(rolls.seconds["port_warm", big])
+    delta, rsync = r.uploads["delta"].summary(), r.uploads["rsync"].summary()
     ratio = delta["payload_sent"] / r.changed_bytes
     atomic = next(f for f in flips if f.way == "rename")
-    out += [
+    return [
         "",
         "**Targets**",
         "",
@@ -1180,7 +1307,6 @@ def markdown(
         f"- no failed read during {atomic.flips} flips: {atomic.failures} failed of "
         f"{atomic.reads:,} reads — {_verdict(atomic.failures == 0)}",
     ]
-    return "\n".join(out)
 
 
 def _verdict(met: bool) -> str:
