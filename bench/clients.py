@@ -1,16 +1,18 @@
 """The clients that put load on ``andon serve``, and what they measured: one after the other
-(``alone``) or many at once released by a barrier (``concurrent``), each request timed with
-``time.perf_counter`` and counted in a ``Sample``.
+(``alone``), many at once released by a barrier (``concurrent``), or each at its scheduled time
+whatever the answers before it did (``paced``); each request timed with ``time.perf_counter``
+and counted in a ``Sample``.
 
 Shared by the benchmarks that time requests (``slash_ack.py``, ``ci_ingest.py``, ``alerts.py``);
 kept apart from ``common.py``, which holds what surrounds a run (the machine, PostgreSQL, the
 server's log, CPU clocks), so that neither grows past a screenful of concepts.
 """
 
+import itertools
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +96,11 @@ def answer_json(answer: requests.Response) -> dict[str, Any]:
     return got if isinstance(got, dict) else {}
 
 
+def answer_text(answer: requests.Response) -> str:
+    """What a Slack answer says: its JSON's ``text``, or nothing."""
+    return str(answer_json(answer).get("text", ""))
+
+
 def _run_client(
     session: requests.Session, send: Request, count: int, first: int, into: Sample
 ) -> None:
@@ -149,3 +156,123 @@ def concurrent(
     for part in parts:
         sample.merge(part)
     return sample
+
+
+# --- paced: an open-loop sender -------------------------------------------------------------
+
+
+@dataclass
+class Paced:
+    """One paced phase: each request's latency, and how late it left against its schedule."""
+
+    sample: Sample
+    rate: float
+    planned: int
+    lags_s: list[float] = field(default_factory=list)
+    first_start: float = math.nan
+    last_start: float = math.nan
+
+    def summary(self) -> dict[str, Any]:
+        lags = sorted(self.lags_s)
+        span = self.last_start - self.first_start
+        achieved = (len(lags) - 1) / span if len(lags) > 1 and span > 0 else math.nan
+        lag_p99 = percentile(lags, 99) * 1000
+        lag_max = lags[-1] * 1000 if lags else math.nan
+        return {
+            **self.sample.summary(),
+            "target_per_s": self.rate,
+            "planned": self.planned,
+            "achieved_per_s": round(achieved, 2),
+            "start_lag_p99_ms": round(lag_p99, 2),
+            "start_lag_max_ms": round(lag_max, 2),
+            # Held: every request left before the next one's slot was due.
+            "pace_held": bool(lags) and lag_max < 1000 / self.rate and len(lags) == self.planned,
+        }
+
+
+@dataclass
+class Schedule:
+    """Request ``n`` is due at ``start + n / rate``; ``numbers`` hands out the next ``n``."""
+
+    rate: float
+    planned: int
+    workers: int
+    start: float = 0.0
+    numbers: Iterator[int] = field(default_factory=itertools.count)  # next() is atomic (GIL)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    barrier: threading.Barrier = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The schedule begins once every sender has its connection open and waits at the barrier.
+        self.barrier = threading.Barrier(self.workers + 1, action=self._begin)
+
+    def _begin(self) -> None:
+        self.start = time.perf_counter() + 0.01
+
+
+def paced(
+    database: str,
+    name: str,
+    send: Request,
+    rate: float,
+    seconds: float,
+    workers: int,
+    url: str,
+    cpu: Clock,
+) -> Paced:
+    """Request ``i`` leaves at ``start + i / rate``, taken by whichever sender thread is free."""
+    schedule = Schedule(rate, int(rate * seconds), workers)
+    result = Paced(Sample(database, name, 1), rate, schedule.planned)
+    threads = [
+        threading.Thread(
+            target=send_on_schedule,
+            args=(schedule, send, url, result),
+            name=f"sender-{i}",
+            daemon=True,
+        )
+        for i in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    schedule.barrier.wait(timeout=60)
+    cpu_before = cpu()
+    for thread in threads:
+        thread.join()
+    result.sample.wall_s = time.perf_counter() - schedule.start
+    result.sample.cpu_s = spent(cpu_before, cpu())
+    return result
+
+
+def send_on_schedule(schedule: Schedule, send: Request, url: str, result: Paced) -> None:
+    """One sender thread: the next request due, sent at its time (or late, the lag counted)."""
+    part = Sample(result.sample.database, result.sample.request, 1)
+    lags, starts = [], []
+    with requests.Session() as session:
+        session.get(url + "/healthz", timeout=TIMEOUT_S)  # the connection, opened untimed
+        schedule.barrier.wait()
+        while (n := next(schedule.numbers)) < schedule.planned:
+            due = schedule.start + n / schedule.rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            left = time.perf_counter()
+            lags.append(left - due)
+            starts.append(left)
+            try:
+                part.add(*send(session, n))
+            except requests.RequestException:
+                part.failed += 1
+    with schedule.lock:
+        result.sample.merge(part)
+        result.lags_s += lags
+        if starts:
+            result.first_start = min(result.first_start, starts[0], key=_nan_last)
+            result.last_start = max(result.last_start, starts[-1], key=_nan_first)
+
+
+def _nan_last(x: float) -> float:
+    return math.inf if math.isnan(x) else x
+
+
+def _nan_first(x: float) -> float:
+    return -math.inf if math.isnan(x) else x

@@ -333,3 +333,64 @@ def machine(pg_version: str, load_before: str) -> dict[str, str]:
 def machine_table(box: dict[str, str]) -> list[str]:
     """The Markdown lines of the machine table that opens every report."""
     return ["**Machine**", "", "| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in box.items())]
+
+
+# --- what every report and check shares -------------------------------------------------------
+
+
+def wanted_databases(text: str) -> list[str]:
+    """``--databases sqlite,postgresql`` as a list, blanks dropped."""
+    return [d.strip() for d in text.split(",") if d.strip()]
+
+
+def each_database(
+    wanted: list[str],
+    *,
+    scratch: Path,
+    run: Callable[[Backend], Any],
+    skip: Callable[[str, str], Any],
+    say: Say,
+    note_data: bool = False,
+) -> tuple[list[Any], str]:
+    """One run per wanted database (``skip``'s for one that could not be had), and PostgreSQL's
+    version for the machine table — with where its data lived if ``note_data``."""
+    runs: list[Any] = []
+    pg_version = "not measured"
+    for on in backends(wanted, scratch=scratch, say=say):
+        runs.append(skip(on.name, on.skipped) if on.skipped else run(on))
+        pg_version = on.version or pg_version
+        if note_data and on.data:
+            pg_version += f", fsync=off, data in {filesystem(on.data)}"
+    return runs, pg_version
+
+
+def sqlite_machine(pg_version: str, load_before: str, where: str) -> dict[str, str]:
+    """The machine table of a script that measures writes: uncommitted changes, SQLite's disk."""
+    box = machine(pg_version, load_before)
+    name_uncommitted(box)
+    box["SQLite database"] = f"WAL, synchronous=NORMAL, on {where}"
+    return box
+
+
+def unmet(expect: dict[str, tuple[Any, Any]]) -> list[str]:
+    """A check's problems: each thing counted whose figure is not what was expected."""
+    return [
+        f"{what}: {got}, expected {wanted}"
+        for what, (got, wanted) in expect.items()
+        if got != wanted
+    ]
+
+
+def verdict(problems: list[str]) -> str:
+    """A check's result cell."""
+    return "ok" if not problems else "FAILED: " + "; ".join(problems)
+
+
+def skipped_row(database: str, why: str, columns: int) -> str:
+    """A table's row for a database that was not measured, its other cells empty."""
+    return f"| {database} | skipped: {why} |" + " |" * (columns - 2)
+
+
+def sample_json(sample: Any) -> dict[str, Any]:
+    """A ``clients.Sample``'s summary with every latency, for ``--json``."""
+    return {**sample.summary(), "latencies_ms": [round(x * 1000, 3) for x in sample.latencies_s]}

@@ -21,14 +21,13 @@ dropped — what the digest would cost on the schema as it stood before.
 
 import argparse
 import json
-import random
 import statistics
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,32 +39,18 @@ from common import (
     postgres_version,
     progress,
 )
-from sqlalchemy import insert, text
+from digest_history import END, WEEK, fill
+from sqlalchemy import text
 
 from bot.render.chart import weekly_chart
 from bot.render.chart_view import chart_view
 from core.config.file import AndonConfig
 from core.digest import report
-from core.digest.week import Week
-from core.whys.phase import Phase
 from storage import migrate
 from storage.database import Database
-from storage.tables import (
-    ActionItem,
-    CiResult,
-    Deploy,
-    Page,
-    PageEvent,
-    Stoppage,
-    Whys,
-)
 
 TARGET_S = 1.0
-WEEK = Week(2026, 47)
-END = WEEK.end  # Monday 2026-11-23 00:00 UTC: the history's last instant
-START = END - timedelta(weeks=52)
 NOW = END + timedelta(hours=9)  # when the scheduled digest is computed
-SIZES = {"deploys": 50_000, "stoppages": 5_000, "items": 20_000, "ci": 200_000, "pages": 10_000}
 DIGEST_INDEXES = {
     "action_item": ("ix_action_item_created_at", "ix_action_item_done_at"),
     "ci_result": ("ix_ci_result_received_at",),
@@ -86,181 +71,6 @@ CONFIG = AndonConfig.model_validate(
 
 
 say = progress("digest")
-
-
-# --- a year of history ----------------------------------------------------------------------
-
-
-def _moment(rng: random.Random) -> datetime:
-    return START + timedelta(seconds=rng.uniform(0, (END - START).total_seconds()))
-
-
-def _sha(rng: random.Random) -> str:
-    return f"{rng.getrandbits(160):040x}"
-
-
-def deploys(rng: random.Random, count: int) -> list[dict[str, Any]]:
-    rows = []
-    for n in range(count):
-        at = _moment(rng)
-        rollback = n % 50 == 0
-        rows.append(
-            {
-                "kind": "rollback" if rollback else "deploy",
-                "environment": "production" if n % 3 else "staging",
-                "revision": _sha(rng),
-                "status": "failed" if rng.random() < 0.02 else "succeeded",
-                "requested_at": at,
-                "requested_by": "U0DEPLOY",
-                "requested_by_name": "deployer",
-                "via": "auto",
-                "started_at": at,
-                "finished_at": at + timedelta(seconds=rng.uniform(20, 300)),
-                "migrated": False,
-                "committed_at": at - timedelta(minutes=rng.uniform(10, 600)),
-            }
-        )
-    return rows
-
-
-def stoppages(rng: random.Random, count: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rows, whys = [], []
-    vias = ("ci", "alert", "deploy", "slack", "cli")
-    for n in range(1, count + 1):
-        at = _moment(rng)
-        closed = at + timedelta(minutes=rng.expovariate(1 / 45))
-        rows.append(
-            {
-                "id": n,
-                "state": "closed",
-                "opened_at": at,
-                "opened_by": "andon",
-                "opened_by_name": "andon",
-                "opened_via": rng.choice(vias),
-                "closed_at": closed,
-                "closed_by": "U0MARIA",
-                "closed_by_name": "maria",
-                "closed_via": "slack",
-            }
-        )
-        fate = rng.random()
-        whys.append(
-            {
-                "stoppage_id": n,
-                "severity": "minor",
-                "severity_from": "default",
-                "open_level": (Phase.DONE if fate < 0.7 else Phase.WHY_3).value,
-                "scheduled_at": closed + timedelta(days=1) if 0.7 <= fate < 0.9 else None,
-                "done_at": closed + timedelta(hours=2) if fate < 0.7 else None,
-            }
-        )
-    return rows, whys
-
-
-def items(rng: random.Random, count: int, stoppage_count: int) -> list[dict[str, Any]]:
-    rows = []
-    categories = ("tests/CI", "commit check", "deploy", "alerting", "code & process", None)
-    for n in range(count):
-        at = _moment(rng)
-        status = "none" if n % 5 == 0 else ("done" if rng.random() < 0.7 else "open")
-        rows.append(
-            {
-                "stoppage_id": n // 4 % stoppage_count + 1,
-                "level": n % 5 + 1,
-                "text": f"investment {n}",
-                "status": status,
-                "owner": f"U0OWNER{n % 12}",
-                "owner_name": f"owner{n % 12}",
-                "due": (at + timedelta(days=7)).date(),
-                "category": rng.choice(categories),
-                "created_by": "U0MARIA",
-                "created_at": at,
-                "done_at": at + timedelta(days=rng.uniform(1, 14)) if status == "done" else None,
-            }
-        )
-    return rows
-
-
-def ci_results(rng: random.Random, count: int) -> list[dict[str, Any]]:
-    pipelines = (("tests", 600), ("lint", 60), ("e2e", 1500), ("build", 240))
-    rows = []
-    for n in range(count):
-        pipeline, typical = pipelines[n % 4]
-        rows.append(
-            {
-                "received_at": _moment(rng),
-                "provider": "generic",
-                "revision": _sha(rng),
-                "branch": "main",
-                "pipeline": pipeline,
-                "run_id": str(n),
-                "status": "failed" if rng.random() < 0.08 else "passed",
-                "duration_s": rng.uniform(0.5, 1.5) * typical,
-                "failed_tests": [],
-            }
-        )
-    return rows
-
-
-def pages(rng: random.Random, count: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rows, events = [], []
-    names = [f"check_{k}" for k in range(40)]
-    for n in range(1, count + 1):
-        at = _moment(rng)
-        acked = at + timedelta(minutes=rng.expovariate(1 / 6))
-        name = names[min(int(rng.expovariate(0.15)), len(names) - 1)]  # a few are noisy
-        rows.append(
-            {
-                "id": n,
-                "identity": f"generic:{name}:{n}",
-                "source": "generic",
-                "name": name,
-                "summary": f"{name} is off",
-                "labels": {},
-                "status": "resolved",
-                "stops_line": True,
-                "opened_at": at,
-                "last_fired_at": at,
-                "fired": 1,
-                "level": 0,
-                "acked_at": acked,
-                "resolved_at": acked + timedelta(minutes=rng.expovariate(1 / 30)),
-                "suspects": [],
-            }
-        )
-        events.append({"page_id": n, "at": at, "kind": "paged", "actor": "generic"})
-        if acked - at > timedelta(minutes=5):
-            events.append(
-                {"page_id": n, "at": at + timedelta(minutes=5), "kind": "escalated", "actor": "a"}
-            )
-        events.append({"page_id": n, "at": acked, "kind": "acknowledged", "actor": "U0ONE"})
-    return rows, events
-
-
-def fill(database: Database, scale: float) -> dict[str, int]:
-    """Write the year; returns how many rows each table got."""
-    rng = random.Random(47)
-    size = {key: int(value * scale) for key, value in SIZES.items()}
-    stop_rows, whys_rows = stoppages(rng, size["stoppages"])
-    page_rows, event_rows = pages(rng, size["pages"])
-    tables = [
-        (Deploy, deploys(rng, size["deploys"])),
-        (Stoppage, stop_rows),
-        (Whys, whys_rows),
-        (ActionItem, items(rng, size["items"], size["stoppages"])),
-        (CiResult, ci_results(rng, size["ci"])),
-        (Page, page_rows),
-        (PageEvent, [{**e, "detail": ""} for e in event_rows]),
-    ]
-    counts = {}
-    with database.writing() as session:
-        for model, rows in tables:
-            for chunk in range(0, len(rows), 5_000):
-                session.execute(insert(model.__table__), rows[chunk : chunk + 5_000])  # type: ignore[attr-defined]
-            counts[model.__tablename__] = len(rows)  # type: ignore[attr-defined]
-    with database.writing() as session:
-        session.execute(text("ANALYZE"))  # the planner sees a year, as a live database's would
-    return counts
 
 
 def drop_digest_indexes(database: Database) -> None:

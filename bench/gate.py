@@ -159,29 +159,9 @@ def bench(scratch: Path, args: argparse.Namespace) -> Run:
             server.start()
             install(server, repos["http"], over_http=True)
             install(server, repos["database"], over_http=False)
-            tick = os.sysconf("SC_CLK_TCK")
-            pid = server.process.pid
-            say(f"warm-up: {args.warmup} pushes to each repository (the first creates main)")
-            for r in range(args.warmup):
-                for name, _ in rotated(VARIANTS, r):
-                    pushed = push(repos[name])
-                    if not pushed.landed:
-                        raise RuntimeError(f"{name}: warm-up push refused:\n{pushed.said}")
-            say(f"{args.pushes} rounds of one push to each, the order rotating")
-            for r in range(args.pushes):
-                for name, _ in rotated(VARIANTS, r):
-                    serve_before = cpu_ticks(pid)
-                    pushed = push(repos[name])
-                    series[name].add(pushed, (cpu_ticks(pid) - serve_before) / tick)
-                if (r + 1) % 10 == 0:
-                    say(f"  {r + 1}/{args.pushes} rounds")
-            say("one push per hooked variant with PYTHONPROFILEIMPORTTIME=1")
-            imports = {}
-            for name in HOOKED:
-                pushed = push(repos[name], PYTHONPROFILEIMPORTTIME="1")
-                if not pushed.landed:
-                    raise RuntimeError(f"{name}: the profiled push was refused:\n{pushed.said}")
-                imports[name] = import_profile(pushed.said)
+            warm_up(repos, args.warmup)
+            timed_pushes(repos, series, args.pushes, server.process.pid)
+            imports = profiled_imports(repos)
             say(f"start-up: {args.startups} rounds of the hook's command and its baselines")
             startup_s = startups(args.startups, env, repos["http"].bare)
         except BaseException:
@@ -197,6 +177,42 @@ def bench(scratch: Path, args: argparse.Namespace) -> Run:
     return Run(series, startup_s, imports, log_errors, versions)
 
 
+def warm_up(repos: dict[str, Repo], rounds: int) -> None:
+    say(f"warm-up: {rounds} pushes to each repository (the first creates main)")
+    for r in range(rounds):
+        for name, _ in rotated(VARIANTS, r):
+            pushed = push(repos[name])
+            if not pushed.landed:
+                raise RuntimeError(f"{name}: warm-up push refused:\n{pushed.said}")
+
+
+def timed_pushes(
+    repos: dict[str, Repo], series: dict[str, Series], rounds: int, serve_pid: int
+) -> None:
+    """One push to each repository a round, the order rotating, with the server's CPU."""
+    tick = os.sysconf("SC_CLK_TCK")
+    say(f"{rounds} rounds of one push to each, the order rotating")
+    for r in range(rounds):
+        for name, _ in rotated(VARIANTS, r):
+            serve_before = cpu_ticks(serve_pid)
+            pushed = push(repos[name])
+            series[name].add(pushed, (cpu_ticks(serve_pid) - serve_before) / tick)
+        if (r + 1) % 10 == 0:
+            say(f"  {r + 1}/{rounds} rounds")
+
+
+def profiled_imports(repos: dict[str, Repo]) -> dict[str, dict[str, Any]]:
+    """The hook's own imports, as it really runs: one push per hooked variant."""
+    say("one push per hooked variant with PYTHONPROFILEIMPORTTIME=1")
+    imports = {}
+    for name in HOOKED:
+        pushed = push(repos[name], PYTHONPROFILEIMPORTTIME="1")
+        if not pushed.landed:
+            raise RuntimeError(f"{name}: the profiled push was refused:\n{pushed.said}")
+        imports[name] = import_profile(pushed.said)
+    return imports
+
+
 # --- the report -------------------------------------------------------------------------------
 
 
@@ -206,9 +222,20 @@ def _ms(seconds: list[float], p: float) -> float:
 
 def markdown(run: Run, box: dict[str, str], args: argparse.Namespace) -> str:
     s = {name: x.summary() for name, x in run.series.items()}
-    base = s["baseline"]["p50_ms"]
     out = machine_table(box)
-    out += [
+    out += _push_table(s, args)
+    out += _targets(run, s)
+    out += _startup_table(run, args)
+    out += _imports_table(run)
+    out += _pushes_said(run)
+    out += _server_log(run)
+    return "\n".join(out)
+
+
+def _push_table(s: dict[str, dict[str, Any]], args: argparse.Namespace) -> list[str]:
+    """Each variant's pushes, and what its hook adds to the baseline's median."""
+    base = s["baseline"]["p50_ms"]
+    out = [
         "",
         f"**Load**: {args.pushes} rounds, each one `git push origin main` of a new one-commit "
         f"change to each of the {len(VARIANTS)} repositories in turn, the order rotating every "
@@ -230,14 +257,24 @@ def markdown(run: Run, box: dict[str, str], args: argparse.Namespace) -> str:
             f"{x['p90_ms']:.1f} | {x['min_ms']:.1f} | {x['max_ms']:.1f} | {added} | "
             f"{x['cpu_ms_push']:.1f} · {x['cpu_ms_serve']:.1f} |"
         )
+    return out
+
+
+def _targets(run: Run, s: dict[str, dict[str, Any]]) -> list[str]:
+    base = s["baseline"]["p50_ms"]
     http_added = s["http"]["p50_ms"] - base
     met = http_added < TARGET_ADDED_MS and not run.series["http"].failed
-    out += [
+    return [
         "",
         f"**Target**: under {TARGET_ADDED_MS:.0f} ms added per push over HTTP (median).",
         "",
         f"- HTTP: {http_added:+.1f} ms — {'met' if met else 'MISSED'}",
         f"- direct database (no target): {s['database']['p50_ms'] - base:+.1f} ms",
+    ]
+
+
+def _startup_table(run: Run, args: argparse.Namespace) -> list[str]:
+    out = [
         "",
         f"**Start-up**, ms ({args.startups} rounds, the order rotating, after 2 dropped)",
         "",
@@ -250,7 +287,11 @@ def markdown(run: Run, box: dict[str, str], args: argparse.Namespace) -> str:
             f"| {label} | {_ms(t, 50):.1f} | {_ms(t, 90):.1f} | {min(t) * 1000:.1f} | "
             f"{max(t) * 1000:.1f} |"
         )
-    out += [
+    return out
+
+
+def _imports_table(run: Run) -> list[str]:
+    out = [
         "",
         "**The hook's imports**, ms (one push each with `PYTHONPROFILEIMPORTTIME=1`, which "
         "inflates them: read the shares, not the sums)",
@@ -263,24 +304,33 @@ def markdown(run: Run, box: dict[str, str], args: argparse.Namespace) -> str:
         largest = ", ".join(f"{m} {us / 1000:.1f}" for m, us in profile["top_ms"][:5])
         packages = ", ".join(f"{m} {us / 1000:.1f}" for m, us in profile["by_package_ms"][:7])
         out.append(f"| {name} | {profile['total_ms']:.1f} | {largest} | {packages} |")
+    return out
+
+
+def _pushes_said(run: Run) -> list[str]:
+    """Pushes that did not land, then anything said to the pusher."""
     said = [(x.name, text) for x in run.series.values() for text in x.said]
     failed = [(x.name, text) for x in run.series.values() for text in x.failed]
-    out += [
+    out = [
         "",
         f"**Pushes**: {len(failed)} not landed; {len(said)} with anything said to the pusher.",
     ]
     for name, text in (failed + said)[:6]:
         out.append(f"- {name}: `{text.splitlines()[0][:200] if text else ''}`")
-    out.append("")
-    out.append(
-        f"**Server log**: {len(run.log_errors)} warnings, errors or tracebacks during the run."
-    )
+    return out
+
+
+def _server_log(run: Run) -> list[str]:
+    out = [
+        "",
+        f"**Server log**: {len(run.log_errors)} warnings, errors or tracebacks during the run.",
+    ]
     for entry in run.log_errors[:6]:
         out.append(f"- `{entry.splitlines()[0][:200]}`")
-    return "\n".join(out)
+    return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--json", action="store_true", help="print raw figures as JSON")
     parser.add_argument("--pushes", type=int, default=30, help="timed pushes per variant (≥ 20)")
@@ -291,40 +341,52 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--pushes, --warmup and --startups must be at least 1")
     if not ANDON.is_file():
         parser.error(f"{ANDON} is not there: run `make dev` first")
+    return args
 
-    load_before = load_average()
-    with tempfile.TemporaryDirectory(prefix="andon-bench-gate-") as scratch:
-        run = bench(Path(scratch), args)
+
+def gate_machine(run: Run, load_before: str) -> dict[str, str]:
+    """The shared machine table, with git and requests, without PostgreSQL."""
     box = machine("not used (SQLite only)", load_before)
     box.pop("PostgreSQL", None)
     box["packages"] += f", requests {run.versions['requests']}"
-    box = {
+    return {
         **box,
         "git": run.versions["git"],
         "bytecode": "cached (a `PYTHONPYCACHEPREFIX` in the temporary directory, warmed by the "
         "warm-up pushes); `PYTHONDONTWRITEBYTECODE` unset for git and the hook",
     }
+
+
+def raw(run: Run, box: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "machine": box,
+        "settings": vars(args),
+        "target_added_ms": TARGET_ADDED_MS,
+        "series": [
+            {
+                **x.summary(),
+                "latencies_ms": [round(t * 1000, 2) for t in x.latencies_s],
+                "cpu_ms": [round(t * 1000, 2) for t in x.cpu_s],
+                "serve_cpu_ms": [round(t * 1000, 2) for t in x.serve_cpu_s],
+                "failed": x.failed,
+                "said": x.said,
+            }
+            for x in run.series.values()
+        ],
+        "startup_ms": {k: [round(t * 1000, 2) for t in v] for k, v in run.startup_s.items()},
+        "imports": run.imports,
+        "log_errors": run.log_errors,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    load_before = load_average()
+    with tempfile.TemporaryDirectory(prefix="andon-bench-gate-") as scratch:
+        run = bench(Path(scratch), args)
+    box = gate_machine(run, load_before)
     if args.json:
-        raw = {
-            "machine": box,
-            "settings": vars(args),
-            "target_added_ms": TARGET_ADDED_MS,
-            "series": [
-                {
-                    **x.summary(),
-                    "latencies_ms": [round(t * 1000, 2) for t in x.latencies_s],
-                    "cpu_ms": [round(t * 1000, 2) for t in x.cpu_s],
-                    "serve_cpu_ms": [round(t * 1000, 2) for t in x.serve_cpu_s],
-                    "failed": x.failed,
-                    "said": x.said,
-                }
-                for x in run.series.values()
-            ],
-            "startup_ms": {k: [round(t * 1000, 2) for t in v] for k, v in run.startup_s.items()},
-            "imports": run.imports,
-            "log_errors": run.log_errors,
-        }
-        print(json.dumps(raw, indent=2))
+        print(json.dumps(raw(run, box, args), indent=2))
     else:
         print(markdown(run, box, args))
     failed = sum(len(x.failed) for x in run.series.values())

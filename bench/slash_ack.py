@@ -20,35 +20,36 @@ Progress goes to stderr; the Markdown for ``bench/README.md`` (or ``--json``) go
 
 import argparse
 import json
-import math
-import re
 import sys
 import tempfile
-import threading
 import time
-from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
-from clients import Request, Sample, alone, answer_json, concurrent, healthz_request
+from clients import Request, Sample, alone, answer_text, concurrent, healthz_request
 from common import (
     TIMEOUT_S,
-    backends,
     complaints,
     cpu_cell,
     cpu_clock,
+    each_database,
     load_average,
     log_tail,
     machine,
     machine_table,
     progress,
+    sample_json,
     server_log,
+    skipped_row,
+    verdict,
+    wanted_databases,
 )
+from line_stops import StopCheck, concurrent_stops
 
 from tests.fakes.slack import FakeSlack
-from tests.harness import API_TOKEN, AndonServer
+from tests.harness import AndonServer
 from tests.slack_requests import signed_headers, slash_command
 
 TARGET_P99_MS = 100.0
@@ -73,127 +74,10 @@ def status_request(server: AndonServer) -> Request:
             server.url + "/slack/events", data=body, headers=headers, timeout=TIMEOUT_S
         )
         took = time.perf_counter() - started
-        ok = answer.status_code == 200 and _text(answer).startswith("The line ")
+        ok = answer.status_code == 200 and answer_text(answer).startswith("The line ")
         return took, answer.status_code, ok
 
     return send
-
-
-def _text(answer: requests.Response) -> str:
-    return str(answer_json(answer).get("text", ""))
-
-
-# --- 50 concurrent stops --------------------------------------------------------------------
-
-
-@dataclass
-class StopCheck:
-    database: str
-    people: int
-    answers: dict[str, int] = field(default_factory=dict)
-    stopped_answers: int = 0
-    already_stopped_answers: int = 0
-    line_state: str = ""
-    open_stoppage: dict[str, Any] | None = None
-    causes: int = 0
-    audit_stops: int = 0
-    audit_opened: int = 0
-    stoppages_recorded: float = math.nan
-    announcements: int = 0
-    cause_replies: int = 0
-    p50_ms: float = math.nan
-    max_ms: float = math.nan
-    problems: list[str] = field(default_factory=list)
-
-
-def concurrent_stops(
-    database: str, server: AndonServer, slack: FakeSlack, people: int
-) -> StopCheck:
-    check = StopCheck(database, people)
-    barrier = threading.Barrier(people)
-    answers: list[tuple[float, int, str]] = [(math.nan, 0, "")] * people
-    reasons = [f"bench cause {i:02d} from person {i}" for i in range(people)]
-    slack.forget()
-
-    def person(i: int) -> None:
-        body, kind = slash_command(
-            "/line",
-            f"stop {reasons[i]}",
-            user=f"U0STOP{i:03d}",
-            name=f"person{i}",
-            response_url=slack.response_url(f"stop{i}"),
-        )
-        with requests.Session() as session:
-            session.get(server.url + "/healthz", timeout=TIMEOUT_S)
-            barrier.wait(timeout=60)
-            headers = {"Content-Type": kind, **signed_headers(body)}
-            started = time.perf_counter()
-            try:
-                answer = session.post(
-                    server.url + "/slack/events", data=body, headers=headers, timeout=TIMEOUT_S
-                )
-            except requests.RequestException as failed:
-                answers[i] = (time.perf_counter() - started, 0, repr(failed))
-                return
-            answers[i] = (time.perf_counter() - started, answer.status_code, _text(answer))
-
-    threads = [threading.Thread(target=person, args=(i,), daemon=True) for i in range(people)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    for _took, status, text in answers:
-        check.answers[str(status)] = check.answers.get(str(status), 0) + 1
-        check.stopped_answers += text.startswith("You stopped the line")
-        check.already_stopped_answers += text.startswith("The line was already stopped")
-    took = Sample(database, "stop", people, latencies_s=[a[0] for a in answers])
-    check.p50_ms, check.max_ms = (
-        round(took.percentile_ms(50), 2),
-        round(max(took.latencies_s) * 1000, 2),
-    )
-
-    line = server.api("/api/line", token=API_TOKEN).json()
-    check.line_state = line["state"]
-    check.open_stoppage = line["stoppage"]
-    stoppage = line["stoppage"] or {}
-    check.causes = len(stoppage.get("causes", []))
-    entries = server.api("/api/audit?limit=1000", token=API_TOKEN).json()["entries"]
-    stops = [e for e in entries if e["action"] == "line.stop"]
-    check.audit_stops = len(stops)
-    check.audit_opened = sum(e["message"].startswith("stoppage #") for e in stops)
-    metrics = requests.get(server.url + "/metrics", timeout=TIMEOUT_S).text
-    found = re.search(r"^andon_stoppages (\S+)$", metrics, re.MULTILINE)
-    check.stoppages_recorded = float(found.group(1)) if found else math.nan
-
-    # The courier delivers after the acks: one announcement, its thread, a reply per extra cause.
-    with suppress(AssertionError):  # counted below; a shortfall is a problem of its own
-        slack.wait_for("chat.postMessage", count=people + 1, timeout=30)
-    posts = [c.params for c in slack.calls("chat.postMessage")]
-    check.announcements = sum(
-        p.get("thread_ts") is None and "Line stopped by" in p.get("text", "") for p in posts
-    )
-    check.cause_replies = sum("added a cause" in p.get("text", "") for p in posts)
-
-    expect = {
-        "HTTP 200 answers": (check.answers.get("200", 0), people),
-        "'You stopped the line' answers": (check.stopped_answers, 1),
-        "'already stopped' answers": (check.already_stopped_answers, people - 1),
-        "line state": (check.line_state, "stopped"),
-        "open stoppage": (stoppage.get("state"), "open"),
-        "causes on the open stoppage": (check.causes, people),
-        "line.stop audit entries": (check.audit_stops, people),
-        "audit entries that opened a stoppage": (check.audit_opened, 1),
-        "stoppages recorded (andon_stoppages)": (check.stoppages_recorded, 1.0),
-        "announcements in the channel": (check.announcements, 1),
-        "'added a cause' replies in the thread": (check.cause_replies, people - 1),
-    }
-    for what, (got, wanted) in expect.items():
-        if got != wanted:
-            check.problems.append(f"{what}: {got}, expected {wanted}")
-    if sorted(c["text"] for c in stoppage.get("causes", [])) != sorted(reasons):
-        check.problems.append("the open stoppage's causes are not the 50 reasons sent")
-    return check
 
 
 # --- one database ---------------------------------------------------------------------------
@@ -253,7 +137,16 @@ def bench(
 
 def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> str:
     out = machine_table(box)
-    out += [
+    out += _latency_table(runs, args)
+    out += _added_table(runs)
+    out += _target(runs, args)
+    out += _stops_table(runs, args)
+    out += server_log(runs)
+    return "\n".join(out)
+
+
+def _latency_table(runs: list[Run], args: argparse.Namespace) -> list[str]:
+    out = [
         "",
         "**Load**: client and server on the same machine over loopback; one `requests.Session` "
         f"per client thread. Alone: {args.alone} requests, one after the other. Concurrent: "
@@ -268,7 +161,7 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
     ]
     for run in runs:
         if run.skipped:
-            out.append(f"| {run.database} | skipped: {run.skipped} | | | | | | | | |")
+            out.append(skipped_row(run.database, run.skipped, 10))
             continue
         for s in (x.summary() for x in run.samples):
             label = "`/line status`" if s["request"] == "status" else "`GET /healthz` (baseline)"
@@ -278,7 +171,12 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
                 f"{s['not_ok']} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['max_ms']:.1f} | "
                 f"{s['requests_per_s']:.0f} | {cpu} |"
             )
-    out += ["", "**What the slash path adds over the baseline** (status − healthz, ms)", ""]
+    return out
+
+
+def _added_table(runs: list[Run]) -> list[str]:
+    """status − healthz at each load: what Andon's slash path adds."""
+    out = ["", "**What the slash path adds over the baseline** (status − healthz, ms)", ""]
     out += ["| database | clients | p50 | p99 |", "|---|--:|--:|--:|"]
     for run in runs:
         by = {(s.request, s.clients): s for s in run.samples}
@@ -288,14 +186,22 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
                 p50 = status.percentile_ms(50) - healthz.percentile_ms(50)
                 p99 = status.percentile_ms(99) - healthz.percentile_ms(99)
                 out.append(f"| {run.database} | {clients} | {p50:+.1f} | {p99:+.1f} |")
-    out += ["", f"**Target**: p99 under {TARGET_P99_MS:.0f} ms at {args.clients} concurrent.", ""]
+    return out
+
+
+def _target(runs: list[Run], args: argparse.Namespace) -> list[str]:
+    out = ["", f"**Target**: p99 under {TARGET_P99_MS:.0f} ms at {args.clients} concurrent.", ""]
     for run in runs:
         for s in run.samples:
             if s.request == "status" and s.clients == args.clients:
                 p99 = s.percentile_ms(99)
-                verdict = "met" if p99 < TARGET_P99_MS and not (s.wrong or s.failed) else "MISSED"
-                out.append(f"- {run.database}: p99 {p99:.1f} ms — {verdict}")
-    out += [
+                met = p99 < TARGET_P99_MS and not (s.wrong or s.failed)
+                out.append(f"- {run.database}: p99 {p99:.1f} ms — {'met' if met else 'MISSED'}")
+    return out
+
+
+def _stops_table(runs: list[Run], args: argparse.Namespace) -> list[str]:
+    out = [
         "",
         f"**{args.stops} concurrent `/line stop <reason>`** (different people, one barrier)",
         "",
@@ -308,18 +214,16 @@ def markdown(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> 
         if c is None:
             continue
         opened = 1 if c.open_stoppage and c.open_stoppage.get("state") == "open" else 0
-        result = "ok" if not c.problems else "FAILED: " + "; ".join(c.problems)
         out.append(
             f"| {c.database} | {c.answers.get('200', 0)}/{c.people} | "
             f"{c.stopped_answers} / {c.already_stopped_answers} | {opened} | {c.causes} | "
             f"{c.stoppages_recorded:.0f} | {c.announcements} / {c.cause_replies} | "
-            f"{c.p50_ms:.1f} | {c.max_ms:.1f} | {result} |"
+            f"{c.p50_ms:.1f} | {c.max_ms:.1f} | {verdict(c.problems)} |"
         )
-    out += server_log(runs)
-    return "\n".join(out)
+    return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--json", action="store_true", help="print raw figures as JSON")
     parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated")
@@ -328,44 +232,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--each", type=int, default=50, help="requests per concurrent client")
     parser.add_argument("--warmup", type=int, default=30, help="warm-up requests of each kind")
     parser.add_argument("--stops", type=int, default=50, help="people stopping at once")
-    args = parser.parse_args(argv)
-    wanted = [d.strip() for d in args.databases.split(",") if d.strip()]
+    return parser.parse_args(argv)
 
-    runs: list[Run] = []
-    pg_version = "not measured"
+
+def raw(runs: list[Run], box: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "machine": box,
+        "settings": vars(args),
+        "target_p99_ms": TARGET_P99_MS,
+        "runs": [
+            {
+                "database": r.database,
+                "skipped": r.skipped,
+                "samples": [sample_json(s) for s in r.samples],
+                "stops": asdict(r.stops) if r.stops else None,
+                "log_errors": r.log_errors,
+            }
+            for r in runs
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="andon-bench-") as scratch:
-        for on in backends(wanted, scratch=Path(scratch), say=say):
-            if on.skipped:
-                runs.append(Run(on.name, skipped=on.skipped))
-            else:
-                runs.append(bench(on.name, on.url, on.workdir, args, on.postmaster))
-            pg_version = on.version or pg_version
-
+        runs, pg_version = each_database(
+            wanted_databases(args.databases),
+            scratch=Path(scratch),
+            run=lambda on: bench(on.name, on.url, on.workdir, args, on.postmaster),
+            skip=lambda name, why: Run(name, skipped=why),
+            say=say,
+        )
     box = machine(pg_version, load_before)
-    problems = [(r.database, p) for r in runs if r.stops for p in r.stops.problems]
     if args.json:
-        raw = {
-            "machine": box,
-            "settings": vars(args),
-            "target_p99_ms": TARGET_P99_MS,
-            "runs": [
-                {
-                    "database": r.database,
-                    "skipped": r.skipped,
-                    "samples": [
-                        {**s.summary(), "latencies_ms": [round(x * 1000, 3) for x in s.latencies_s]}
-                        for s in r.samples
-                    ],
-                    "stops": asdict(r.stops) if r.stops else None,
-                    "log_errors": r.log_errors,
-                }
-                for r in runs
-            ],
-        }
-        print(json.dumps(raw, indent=2, default=str))
+        print(json.dumps(raw(runs, box, args), indent=2, default=str))
     else:
         print(markdown(runs, box, args))
+    return tell_stops(runs)
+
+
+def tell_stops(runs: list[Run]) -> int:
+    """On stderr, how the concurrent stops ended; 1 if not as they should."""
+    problems = [(r.database, p) for r in runs if r.stops for p in r.stops.problems]
     for database, problem in problems:
         say(f"{database}: concurrent stops: {problem}")
     if problems:

@@ -41,6 +41,13 @@ def _drained(result: Result) -> str:
 
 
 def markdown(results: list[Result]) -> str:
+    out = _storms_table(results)
+    out += _targets(results)
+    out += _server_logs(results)
+    return "\n".join(out)
+
+
+def _storms_table(results: list[Result]) -> list[str]:
     out = [
         "**The storms** — from the first POST until the outbox had nothing left to send; "
         "`/line status` sent 10 times a second throughout (open loop, 8 clients)",
@@ -66,7 +73,12 @@ def markdown(results: list[Result]) -> str:
             f"{f['status_p50_ms']:,.0f} · {f['status_p99_ms']:,.0f} · {f['status_max_ms']:,.0f} · "
             f"{f['status_over_3s']} |"
         )
-    out += [
+    return out
+
+
+def _targets(results: list[Result]) -> list[str]:
+    """This checkout's runs against the targets (an older checkout's are for comparison)."""
+    out = [
         "",
         f"**Targets** (this checkout): a one-request storm costs at most {FEW_DOZEN} Slack calls "
         "(a few dozen); `/line status` p99 under 3 s during every storm.",
@@ -84,13 +96,17 @@ def markdown(results: list[Result]) -> str:
             f"- {r.database}, {r.case}: `/line status` p99 {f['status_p99_ms']:,.0f} ms, "
             f"{f['status_not_ok']} not ok — {'met' if ok else 'MISSED'}"
         )
+    return out
+
+
+def _server_logs(results: list[Result]) -> list[str]:
     logged = [(r, e) for r in results for e in r.log_errors]
-    out += ["", f"**Server logs** (storms): {len(logged)} warnings, errors or tracebacks."]
+    out = ["", f"**Server logs** (storms): {len(logged)} warnings, errors or tracebacks."]
     for r, entry in logged[:12]:
         lines = entry.splitlines()
         shown = lines[0] if len(lines) == 1 else f"{lines[0][:100]} … {lines[-1]}"
         out.append(f"- {r.database} · {r.case} · {r.code}: `{shown[:220]}`")
-    return "\n".join(out)
+    return out
 
 
 def problems(results: list[Result]) -> list[str]:
