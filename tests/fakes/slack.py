@@ -30,11 +30,11 @@ from urllib.parse import ParseResult, parse_qsl, urlparse
 
 from tests.fakes import slack_rules
 from tests.fakes.slack_rules import Refusal
+from tests.fakes.slack_workspace import TEAM, Files, Members
 
 BOT_TOKEN = "xoxb-test-0000-andon"
 APP_TOKEN = "xapp-test-1-andon"
 BOT_USER = "UANDONBOT"
-TEAM = "T0ANDON01"
 HOLD_LIMIT = 60.0  # seconds a held call waits at most, should a test never let go
 
 
@@ -103,10 +103,8 @@ class FakeSlack:
         self._answering = threading.Event()  # cleared while ``holding``
         self._answering.set()
         self._ts = itertools.count(1)
-        self._file_ids = itertools.count(1)
-        self._files: dict[str, dict[str, Any]] = {}  # file id → filename, length, state
-        self._bytes: dict[str, bytes] = {}
-        self._people: dict[str, dict[str, Any]] = {}  # e-mail (lower case) → the user's record
+        self._files = Files(self._lock)
+        self._members = Members(self._lock)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -180,8 +178,7 @@ class FakeSlack:
 
     def uploaded(self, file_id: str) -> bytes:
         """The bytes POSTed to a file's upload URL."""
-        with self._lock:
-            return self._bytes[file_id]
+        return self._files.uploaded(file_id)
 
     def file_messages(self) -> list[dict[str, Any]]:
         """The messages files were shared with, shaped like a post's params: ``channel``,
@@ -199,16 +196,7 @@ class FakeSlack:
 
     def add_user(self, user_id: str, email: str, name: str) -> None:
         """A member of the workspace, found by ``users.lookupByEmail`` under ``email``."""
-        with self._lock:
-            self._people[email.lower()] = {
-                "id": user_id,
-                "team_id": TEAM,
-                "name": name.lower().replace(" ", "."),
-                "real_name": name,
-                "deleted": False,
-                "is_bot": False,
-                "profile": {"email": email, "real_name": name, "display_name": name},
-            }
+        self._members.add(user_id, email, name)
 
     def forget(self) -> None:
         with self._lock:
@@ -279,61 +267,6 @@ class FakeSlack:
             return {"ok": False, "error": "unknown_method"}
         return answer(self, params, ts)
 
-    def _lookup_by_email(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Slack's answer: the member whose profile has the e-mail (any case), or
-        ``users_not_found``; slack_sdk asks with GET and a query string."""
-        email = str(params.get("email", "")).strip()
-        if not email:
-            return {"ok": False, "error": "invalid_arguments"}
-        with self._lock:
-            user = self._people.get(email.lower())
-        if user is None:
-            return {"ok": False, "error": "users_not_found"}
-        return {"ok": True, "user": json.loads(json.dumps(user))}
-
-    def _upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
-        length = str(params.get("length", ""))
-        if not params.get("filename") or not length.isdigit() or int(length) <= 0:
-            return {"ok": False, "error": "invalid_arguments"}
-        file_id = f"F0ANDON{next(self._file_ids):04d}"
-        with self._lock:
-            self._files[file_id] = {
-                "filename": params["filename"],
-                "length": int(length),
-                "state": "issued",
-            }
-        return {
-            "ok": True,
-            "upload_url": f"http://127.0.0.1:{self.port}/upload/v1/{file_id}",
-            "file_id": file_id,
-        }
-
-    def _receive(self, file_id: str, data: bytes) -> tuple[int, str]:
-        """Slack's file service: 200 ``OK - <length>`` once the bytes the ticket named arrive."""
-        with self._lock:
-            issued = self._files.get(file_id)
-            if issued is None or issued["state"] != "issued":
-                return 404, "Not Found"
-            if len(data) != issued["length"]:
-                return 400, f"expected {issued['length']} bytes, got {len(data)}"
-            issued["state"] = "uploaded"
-            self._bytes[file_id] = data
-        return 200, f"OK - {len(data)}"
-
-    def _complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
-        files = params.get("files")
-        if not isinstance(files, list) or not files:
-            return {"ok": False, "error": "invalid_arguments"}
-        channel = params.get("channel_id")
-        if channel is not None and str(channel)[:1] not in ("C", "G", "D"):
-            return {"ok": False, "error": "channel_not_found"}
-        with self._lock:
-            if any(self._files.get(f.get("id"), {}).get("state") != "uploaded" for f in files):
-                return {"ok": False, "error": "file_not_found"}
-            for f in files:
-                self._files[f["id"]]["state"] = "completed"  # completing is once only
-        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
-
     def _fault(self, method: str, params: dict[str, Any] | None = None) -> Fault | None:
         with self._lock:
             for fault in self._faults:
@@ -376,7 +309,7 @@ class FakeSlack:
             text = "Too Many Requests" if status == 429 else "Service Unavailable"
             extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
         else:
-            (status, text), extra = self._receive(file_id, data), {}
+            (status, text), extra = self._files.receive(file_id, data), {}
         return _Reply(status, "text/plain", text.encode(), extra)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -502,9 +435,11 @@ _ANSWERS: dict[str, Callable[[FakeSlack, dict[str, Any], str], dict[str, Any]]] 
     "apps.connections.open": _open_socket,
     "views.open": _open_view,
     "views.publish": _publish,
-    "files.getUploadURLExternal": lambda fake, params, _ts: fake._upload_url(params),
-    "files.completeUploadExternal": lambda fake, params, _ts: fake._complete_upload(params),
-    "users.lookupByEmail": lambda fake, params, _ts: fake._lookup_by_email(params),
+    "files.getUploadURLExternal": lambda fake, params, _ts: fake._files.ticket(
+        params, port=fake.port
+    ),
+    "files.completeUploadExternal": lambda fake, params, _ts: fake._files.complete(params),
+    "users.lookupByEmail": lambda fake, params, _ts: fake._members.lookup_by_email(params),
     "users.info": _user_info,
 }
 
