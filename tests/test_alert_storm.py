@@ -128,6 +128,32 @@ def serve(tmp_path: Path, database_url: str, slack: FakeSlack, config: str) -> A
 # One request, two thousand alerts --------------------------------------------------------------
 
 
+def _assert_the_held_told_once_without_here(slack: FakeSlack) -> None:
+    """The channel is told once what the caps held, and nobody is called with ``@here``."""
+    told = channel_posts(slack)
+    held = [p["text"] for p in told if p["text"].startswith("Alert storm")]
+    assert held == [
+        "Alert storm: 5 new pages (400 alerts) held, not paged — over 20 new pages per "
+        "delivery or 60 a minute"
+    ]
+    assert not any("@here" in p["text"] or "<!here>" in json.dumps(p) for p in told)
+
+
+def _assert_twenty_open_and_five_held(server: AndonServer) -> None:
+    """The storm's 25 groups are 25 pages of 80 alerts: the first 20 open, the last 5 held."""
+    recorded = pages(server)
+    assert len(recorded) == 25 and all(len(p["alerts"]) == 80 for p in recorded)
+    statuses = sorted((p["status"], p["held_for"]) for p in recorded)
+    assert statuses == [("held", "storm")] * 5 + [("open", None)] * 20
+    held_pages = server.api("/api/pages?status=held").json()["pages"]
+    assert [p["name"] for p in held_pages] == [f"Storm{n}" for n in range(24, 19, -1)]
+    held_event = held_pages[0]["events"][0]
+    assert (held_event["kind"], held_event["detail"]) == (
+        "held",
+        "storm: over 20 new pages in one delivery",
+    )
+
+
 def test_two_thousand_fingerprints_in_one_post_page_once_per_group_and_the_held_are_told_once(
     tmp_path: Path, database_url: str, slack: FakeSlack
 ) -> None:
@@ -151,25 +177,8 @@ def test_two_thousand_fingerprints_in_one_post_page_once_per_group_and_the_held_
         assert "Storm00 on node-0025:9100" in blocks
         assert "… and 70 more: `GET /api/pages` lists every alert of page #1." in blocks
 
-        told = channel_posts(slack)
-        held = [p["text"] for p in told if p["text"].startswith("Alert storm")]
-        assert held == [
-            "Alert storm: 5 new pages (400 alerts) held, not paged — over 20 new pages per "
-            "delivery or 60 a minute"
-        ]
-        assert not any("@here" in p["text"] or "<!here>" in json.dumps(p) for p in told)
-
-        recorded = pages(server)
-        assert len(recorded) == 25 and all(len(p["alerts"]) == 80 for p in recorded)
-        statuses = sorted((p["status"], p["held_for"]) for p in recorded)
-        assert statuses == [("held", "storm")] * 5 + [("open", None)] * 20
-        held_pages = server.api("/api/pages?status=held").json()["pages"]
-        assert [p["name"] for p in held_pages] == [f"Storm{n}" for n in range(24, 19, -1)]
-        held_event = held_pages[0]["events"][0]
-        assert (held_event["kind"], held_event["detail"]) == (
-            "held",
-            "storm: over 20 new pages in one delivery",
-        )
+        _assert_the_held_told_once_without_here(slack)
+        _assert_twenty_open_and_five_held(server)
         line = server.api("/api/line").json()
         assert line["state"] == "stopped" and len(line["stoppage"]["causes"]) == 20
         audited = server.api("/api/audit?limit=20").json()["entries"]

@@ -136,6 +136,76 @@ def _tick(andon: Andon, clock: ManualClock, *, ticks: int, every: timedelta) -> 
         assert andon.courier.flush(timeout=10) == 0, "messages left undelivered"
 
 
+def _leave_all_four_due(server: AndonServer, slack: FakeSlack) -> tuple[int, str]:
+    """The digest posted, then a stoppage whose whys stop at why 3, a meeting scheduled and a
+    page sent: the escalation, the reminder and the nag are all due. Returns how many digests
+    were shared and the stoppage's thread."""
+    digest = slack.wait_for(
+        "files.completeUploadExternal",
+        lambda p: file_message_text(p).startswith("Weekly digest"),
+    )
+    _slash(server, slack, "/line", "stop sign-up is broken")
+    thread = server.open_stoppage()["thread_ts"]
+    _say(server, thread, "because the sign-up test called the real payment API")
+    _wait(slack, thread, "Why 2")
+    _say(server, thread, "because the test has no fake for payments")
+    _wait(slack, thread, "Why 3")
+    assert "scheduled" in _slash(server, slack, "/whys", "schedule in 6s")
+    _page(server)
+    slack.wait_for("chat.postMessage", lambda p: p.get("channel") in ("D0ONE", "D0TWO"))
+    return len(digest), thread
+
+
+def _wait_for_what_was_due(
+    server: AndonServer, slack: FakeSlack, *, thread: str, following: str
+) -> None:
+    """After the restart: the conversation goes on at why 3, the reminder, the nag and both
+    climbs of the escalation fire."""
+    _say(server, thread, "because nobody wrote one when payments came in")
+    _wait(slack, thread, "Why 4")  # the conversation goes on at why 3
+    _wait(slack, thread, "Time for the five whys")
+    _wait(slack, thread, "Line stopped for")
+    slack.wait_for(
+        "chat.postMessage",
+        lambda p: p.get("channel") == "D" + following[1:] and "escalated" in p.get("text", ""),
+        timeout=20,
+    )
+    slack.wait_for(  # the second climb, a further ack_timeout later: the channel
+        "chat.postMessage", lambda p: "Nobody has acknowledged" in p.get("text", ""), timeout=20
+    )
+
+
+def _tick_in_process(tmp_path: Path, slack: FakeSlack, *, config: str, database_url: str) -> None:
+    """Four more ticks, a tick apart, by the test itself: anything due twice would show up."""
+    again = InProcessAndon(
+        tmp_path / "again",
+        config=config,
+        slack=slack,
+        clock=ManualClock(datetime.now(UTC)),
+        database_url=database_url,
+    )
+    try:
+        _tick(again.andon, again.clock, ticks=4, every=timedelta(seconds=0.25))
+    finally:
+        again.andon.database.dispose()
+
+
+def _assert_each_fired_once(
+    slack: FakeSlack, *, thread: str, paged: str, following: str, digests_shared: int
+) -> None:
+    in_thread = _texts(slack, CHANNEL, thread)
+    assert len([t for t in in_thread if t.startswith("Why 3")]) == 1, in_thread
+    assert len([t for t in in_thread if t.startswith("Time for the five whys")]) == 1
+    nags = [t for t in in_thread if t.startswith("Line stopped for")]
+    assert len(nags) == len(set(nags)), nags  # each nag claimed once
+    assert len(_pages(slack, following, "escalated to you")) == 1
+    channel = _texts(slack, CHANNEL)
+    assert len([t for t in channel if "Nobody has acknowledged" in t]) == 1, channel
+    assert len(_pages(slack, paged, "signups_low")) == 1  # repeat = 1h: no repeat yet
+    assert len([t for t in channel if t.startswith("Weekly digest")]) == digests_shared == 1
+    assert len(slack.calls("files.completeUploadExternal")) == 1  # with its chart
+
+
 def test_due_work_survives_a_kill_and_fires_once(tmp_path: Path, fake_slack: FakeSlack) -> None:
     fake_slack.forget()
     database_url, config = f"sqlite:///{tmp_path / 'andon.db'}", _config(datetime.now(UTC))
@@ -143,68 +213,26 @@ def test_due_work_survives_a_kill_and_fires_once(tmp_path: Path, fake_slack: Fak
     server.env["ANDON_TICK_SECONDS"] = "0.25"
     server.start()
     try:
-        digest = fake_slack.wait_for(
-            "files.completeUploadExternal",
-            lambda p: file_message_text(p).startswith("Weekly digest"),
-        )
-        _slash(server, fake_slack, "/line", "stop sign-up is broken")
-        thread = server.open_stoppage()["thread_ts"]
-        _say(server, thread, "because the sign-up test called the real payment API")
-        _wait(fake_slack, thread, "Why 2")
-        _say(server, thread, "because the test has no fake for payments")
-        _wait(fake_slack, thread, "Why 3")
-        assert "scheduled" in _slash(server, fake_slack, "/whys", "schedule in 6s")
-        _page(server)
-        fake_slack.wait_for("chat.postMessage", lambda p: p.get("channel") in ("D0ONE", "D0TWO"))
+        digests_shared, thread = _leave_all_four_due(server, fake_slack)
         _settled(tmp_path / "andon.db")  # a kill mid-send would resend: see docs/reliability.md
         server.process.kill()  # SIGKILL with all four due
         server.process.wait()
         paged = ONE if _pages(fake_slack, ONE, "signups_low") else TWO
         following = TWO if paged == ONE else ONE
-        before = {
-            "escalated": _pages(fake_slack, following, "escalated to you"),
-            "reminder": _texts(fake_slack, CHANNEL, thread),
-        }
-        assert before["escalated"] == [], "the escalation fired before the kill: too slow a run"
+        escalated = _pages(fake_slack, following, "escalated to you")
+        assert escalated == [], "the escalation fired before the kill: too slow a run"
 
         server.start()
-        _say(server, thread, "because nobody wrote one when payments came in")
-        _wait(fake_slack, thread, "Why 4")  # the conversation goes on at why 3
-        _wait(fake_slack, thread, "Time for the five whys")
-        _wait(fake_slack, thread, "Line stopped for")
-        fake_slack.wait_for(
-            "chat.postMessage",
-            lambda p: p.get("channel") == "D" + following[1:] and "escalated" in p.get("text", ""),
-            timeout=20,
-        )
-        fake_slack.wait_for(  # the second climb, a further ack_timeout later: the channel
-            "chat.postMessage", lambda p: "Nobody has acknowledged" in p.get("text", ""), timeout=20
-        )
+        _wait_for_what_was_due(server, fake_slack, thread=thread, following=following)
         server.stop()
-        # four more ticks, a tick apart, by the test itself: anything due twice would show up
-        again = InProcessAndon(
-            tmp_path / "again",
-            config=config,
-            slack=fake_slack,
-            clock=ManualClock(datetime.now(UTC)),
-            database_url=database_url,
+        _tick_in_process(tmp_path, fake_slack, config=config, database_url=database_url)
+        _assert_each_fired_once(
+            fake_slack,
+            thread=thread,
+            paged=paged,
+            following=following,
+            digests_shared=digests_shared,
         )
-        try:
-            _tick(again.andon, again.clock, ticks=4, every=timedelta(seconds=0.25))
-        finally:
-            again.andon.database.dispose()
-
-        in_thread = _texts(fake_slack, CHANNEL, thread)
-        assert len([t for t in in_thread if t.startswith("Why 3")]) == 1, in_thread
-        assert len([t for t in in_thread if t.startswith("Time for the five whys")]) == 1
-        nags = [t for t in in_thread if t.startswith("Line stopped for")]
-        assert len(nags) == len(set(nags)), nags  # each nag claimed once
-        assert len(_pages(fake_slack, following, "escalated to you")) == 1
-        channel = _texts(fake_slack, CHANNEL)
-        assert len([t for t in channel if "Nobody has acknowledged" in t]) == 1, channel
-        assert len(_pages(fake_slack, paged, "signups_low")) == 1  # repeat = 1h: no repeat yet
-        assert len([t for t in channel if t.startswith("Weekly digest")]) == len(digest) == 1
-        assert len(fake_slack.calls("files.completeUploadExternal")) == 1  # with its chart
     finally:
         server.stop()
 

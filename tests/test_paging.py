@@ -316,43 +316,63 @@ def test_a_business_metric_out_of_bounds_for_long_enough_pages_and_resolves(
         metric.stop()
 
 
-def test_an_alert_soon_after_a_deploy_names_it_and_offers_to_roll_it_back(
-    tmp_path: Path, fake_slack: FakeSlack
-) -> None:
-    from tests.ci_payloads import generic
+def _with_production(tmp_path: Path, slack: FakeSlack) -> tuple[InProcessAndon, Any]:
+    """Andon with a repository and a production environment on this machine, and the app."""
     from tests.deploy_line import App, toml_value
 
-    fake_slack.forget()
     app = App(tmp_path / "git")
     config = CONFIG + (
         f"[repo]\npath = {toml_value(str(app.clone))}\n"
         f"[environments.production]\npath = {toml_value(str(tmp_path / 'srv'))}\n"
         'hosts = ["local"]\nrollback_stops_line = false\n'
     )
-    andon = InProcessAndon(
-        tmp_path / "andon", config=config, slack=fake_slack, clock=ManualClock(T0)
+    andon = InProcessAndon(tmp_path / "andon", config=config, slack=slack, clock=ManualClock(T0))
+    return andon.start(), app
+
+
+def _ship(andon: InProcessAndon, app: Any, message: str) -> str:
+    """A commit, its green build and ``/deploy`` of it by Maria, deployed: its revision."""
+    from tests.ci_payloads import generic
+
+    revision = app.commit(message, {"app.py": f"print({message!r})\n"})
+    _ci(andon, generic(revision, "passed", run_id=revision[:8]))
+    body, kind = slash_command(
+        "/deploy",
+        revision,
+        user="U0MARIA",
+        name="maria",
+        response_url=andon.slack.response_url(),
     )
-    andon.start()
+    assert "Deploying" in andon.slack_post(body, kind).json()["text"]
+    assert andon.andon.deployer is not None
+    andon.andon.deployer.wait(timeout=30)
+    return revision
 
-    def ship(message: str) -> str:
-        revision = app.commit(message, {"app.py": f"print({message!r})\n"})
-        _ci(andon, generic(revision, "passed", run_id=revision[:8]))
-        body, kind = slash_command(
-            "/deploy",
-            revision,
-            user="U0MARIA",
-            name="maria",
-            response_url=fake_slack.response_url(),
-        )
-        assert "Deploying" in andon.slack_post(body, kind).json()["text"]
-        assert andon.andon.deployer is not None
-        andon.andon.deployer.wait(timeout=30)
-        return revision
 
+def _press_roll_back(andon: InProcessAndon, value: str) -> None:
+    """The on-call person presses the page's Roll back button; the roll-back runs to its end."""
+    body, kind = block_action(
+        "deploy_rollback",
+        value,
+        user=ONE,
+        name="one",
+        response_url=andon.slack.response_url("rb"),
+    )
+    assert andon.slack_post(body, kind).status_code == 200
+    andon.slack.wait_for("response_url", lambda p: "Rolling back production" in p.get("text", ""))
+    assert andon.andon.deployer is not None
+    andon.andon.deployer.wait(timeout=30)
+
+
+def test_an_alert_soon_after_a_deploy_names_it_and_offers_to_roll_it_back(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    fake_slack.forget()
+    andon, app = _with_production(tmp_path, fake_slack)
     try:
-        first = ship("first")
+        first = _ship(andon, app, "first")
         andon.clock.advance(timedelta(minutes=40))  # outside the 30 min watch
-        second = ship("second")
+        second = _ship(andon, app, "second")
         andon.clock.advance(timedelta(minutes=12))
         _alert(andon, "generic", _generic("checkout_errors"))
         page = _dms(fake_slack, ONE)[-1]
@@ -361,19 +381,7 @@ def test_an_alert_soon_after_a_deploy_names_it_and_offers_to_roll_it_back(
         assert first[:7] not in shown.split("Deployed shortly before")[1].split("Roll back")[0]
         assert f'"text": "Roll back {second[:7]}"' in shown
         assert f'"value": "production {first}"' in shown
-        body, kind = block_action(
-            "deploy_rollback",
-            f"production {first}",
-            user=ONE,
-            name="one",
-            response_url=fake_slack.response_url("rb"),
-        )
-        assert andon.slack_post(body, kind).status_code == 200
-        fake_slack.wait_for(
-            "response_url", lambda p: "Rolling back production" in p.get("text", "")
-        )
-        assert andon.andon.deployer is not None
-        andon.andon.deployer.wait(timeout=30)
+        _press_roll_back(andon, f"production {first}")
         live = (tmp_path / "srv" / "current" / "REVISION").read_text().strip()
         assert live == first
     finally:

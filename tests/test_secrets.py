@@ -139,14 +139,13 @@ def day(tmp_path: Path) -> Iterator[Day]:
         running.server.stop()
 
 
-def test_no_secret_reaches_a_log_a_message_the_audit_log_or_the_database(day: Day) -> None:
-    server, slack = day.server, day.slack
-    # A red build on main stops the line; the thread opens.
+def _stop_the_line_and_answer_a_why(day: Day) -> str:
+    """A red build on main stops the line; someone answers the first why in the thread (a
+    signed event). Returns the red revision."""
     red = day.app.commit("break sign-up", {"app.py": "raise SystemExit(1)\n"})
     answer = day.hook("/hooks/ci/generic", generic(red, "failed", run_id="r1"))
     assert answer.status_code == 200, answer.text
     stoppage = day.open_stoppage()
-    # Someone answers the first why in the thread (a signed event).
     body, kind = thread_reply(
         "because the sign-up test was skipped",
         user="U0ANA",
@@ -155,7 +154,11 @@ def test_no_secret_reaches_a_log_a_message_the_audit_log_or_the_database(day: Da
     )
     assert day.slack_post(body, kind).status_code == 200
     _audited(day, "whys.reply")
-    # A green fix ships to `local` while the line is stopped.
+    return red
+
+
+def _ship_a_fix(day: Day) -> None:
+    """A green fix ships to ``local`` while the line is stopped."""
     fix = day.app.commit("fix sign-up", {"app.py": "print('ok')\n"})
     assert day.hook("/hooks/ci/generic", generic(fix, "passed", run_id="r2")).status_code == 200
     body, kind = slash_command(
@@ -163,11 +166,15 @@ def test_no_secret_reaches_a_log_a_message_the_audit_log_or_the_database(day: Da
         f"{fix[:7]} fix: sign-up",
         user="U0ANA",
         name="ana",
-        response_url=slack.response_url(),
+        response_url=day.slack.response_url(),
     )
     assert "Deploying" in day.slack_post(body, kind).json()["text"]
     _finished(day)
-    # Pages: the generic provider's own secret, and the shared one as a bearer token.
+
+
+def _page_twice(day: Day) -> dict[str, Any]:
+    """Pages: the generic provider's own secret, and the shared one as a bearer token. Returns
+    the generic alert."""
     alert = {"name": "signups_low", "status": "firing", "summary": "no sign-ups"}
     assert day.hook("/hooks/alerts/generic", alert).status_code in (200, 202)
     shared = {"Authorization": f"Bearer {SECRETS['ANDON_WEBHOOK_SECRET']}"}
@@ -178,33 +185,53 @@ def test_no_secret_reaches_a_log_a_message_the_audit_log_or_the_database(day: Da
         "alerts": [{"status": "firing", "labels": {"alertname": "disk_full"}, "annotations": {}}],
     }
     assert day.hook("/hooks/alerts/alertmanager", alertmanager, **shared).status_code in (200, 202)
-    slack.wait_for("chat.postMessage", lambda p: str(p.get("channel", "")).startswith("D"))
-    # Slack fails for a while; the courier retries and logs it.
-    # Someone pastes a token into the reason: the channel, the stoppage and the audit log get
-    # it masked, as everything Andon stores and posts.
-    slack.fail(500, count=2, methods={"chat.postMessage"})
+    day.slack.wait_for("chat.postMessage", lambda p: str(p.get("channel", "")).startswith("D"))
+    return alert
+
+
+def _paste_a_token_during_an_outage(day: Day) -> None:
+    """Slack fails for a while; the courier retries and logs it. Someone pastes a token into the
+    reason: the channel, the stoppage and the audit log get it masked, as everything Andon
+    stores and posts."""
+    day.slack.fail(500, count=2, methods={"chat.postMessage"})
     pasted = f"stop during an outage, the token {SECRETS['ANDON_API_TOKEN']} is in the log"
     body, kind = slash_command(
-        "/line", pasted, user="U0ANA", name="ana", response_url=slack.response_url()
+        "/line", pasted, user="U0ANA", name="ana", response_url=day.slack.response_url()
     )
     assert day.slack_post(body, kind).status_code == 200
-    stopped = slack.wait_for(
+    stopped = day.slack.wait_for(
         "chat.postMessage", lambda p: "during an outage" in str(p.get("text", ""))
     )
     assert "the token [secret] is in the log" in stopped[-1].params["text"]
-    # Bad signatures and wrong tokens at every door.
+
+
+def _knock_with_wrong_secrets(day: Day, *, red: str, alert: dict[str, Any]) -> None:
+    """Bad signatures and wrong tokens at every door."""
     assert day.slash("/line", "status", good=False).status_code == 401
     wrong = {"X-Andon-Signature": _sign(b"{}", "guess")}
     assert day.hook("/hooks/ci/generic", generic(red, "failed"), **wrong).status_code == 401
     assert day.hook("/hooks/alerts/generic", alert, **wrong).status_code == 401
-    assert server.api("/api/line", token="guess").status_code == 401
-    # An error on Andon's side whose message carries every secret: logged, scrubbed.
+    assert day.server.api("/api/line", token="guess").status_code == 401
+
+
+def _fail_with_every_secret_in_the_message(day: Day) -> None:
+    """An error on Andon's side whose message carries every secret: logged, scrubbed."""
     everything = " ".join(SECRETS.values())
     body, kind = view_submission(
         "whys_form", {}, user="U0ANA", name="ana", private_metadata=everything
     )
     answer = day.slack_post(body, kind)
     assert answer.status_code == 200 and "error" in answer.text, answer.text
+
+
+def test_no_secret_reaches_a_log_a_message_the_audit_log_or_the_database(day: Day) -> None:
+    server, slack = day.server, day.slack
+    red = _stop_the_line_and_answer_a_why(day)
+    _ship_a_fix(day)
+    alert = _page_twice(day)
+    _paste_a_token_during_an_outage(day)
+    _knock_with_wrong_secrets(day, red=red, alert=alert)
+    _fail_with_every_secret_in_the_message(day)
 
     audit = day.api("/api/audit?limit=1000")["entries"]
     server.stop()

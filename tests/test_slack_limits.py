@@ -368,32 +368,29 @@ def in_process(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Callable[..., 
 # --- 1. a page with several suspect deploys -----------------------------------------------------
 
 
-@pytest.mark.parametrize("count", [2, 5])
-def test_a_page_with_several_suspects_offers_one_working_roll_back_each(
-    in_process: Callable[..., InProcessAndon], fake_slack: FakeSlack, tmp_path: Path, count: int
-) -> None:
-    app = App(tmp_path / "git")
-    names = [f"shard{n}" for n in range(1, count + 1)]
+def _shards(app: App, hosts: Path, names: list[str]) -> str:
+    """A config with one environment per shard, each on ``local`` under ``hosts``."""
     config = f'[slack]\nchannel = "{CHANNEL}"\n[oncall]\nrotation = ["{ONE}"]\n'
     config += f"[repo]\npath = {toml_value(str(app.clone))}\n"
     for name in names:
-        where = toml_value(str(tmp_path / "hosts" / name))
+        where = toml_value(str(hosts / name))
         config += f'[environments.{name}]\npath = {where}\nhosts = ["local"]\n'
-    andon = in_process(config)
+    return config
 
-    def ship(message: str) -> str:
-        revision = app.commit(message, {"app.py": f"print({message!r})\n"})
-        assert post(andon, "generic", generic(revision, "passed", run_id=revision[:8])).ok  # type: ignore[arg-type]
-        for name in names:
-            assert "Deploying" in _said(andon, "/deploy", f"{revision} {name}")["text"]
-            assert andon.andon.deployer is not None
-            andon.andon.deployer.wait(timeout=30)
-            andon.clock.advance(timedelta(minutes=1))
-        return revision
 
-    old = ship("old")
-    andon.clock.advance(timedelta(minutes=40))  # outside the 30 min watch: not a suspect
-    new = ship("new")
+def _ship_to_every_shard(andon: InProcessAndon, app: App, names: list[str], message: str) -> str:
+    """A commit and its green build, deployed to each shard a minute apart: its revision."""
+    revision = app.commit(message, {"app.py": f"print({message!r})\n"})
+    assert post(andon, "generic", generic(revision, "passed", run_id=revision[:8])).ok  # type: ignore[arg-type]
+    for name in names:
+        assert "Deploying" in _said(andon, "/deploy", f"{revision} {name}")["text"]
+        assert andon.andon.deployer is not None
+        andon.andon.deployer.wait(timeout=30)
+        andon.clock.advance(timedelta(minutes=1))
+    return revision
+
+
+def _checkout_errors_fire(andon: InProcessAndon) -> None:
     body = json.dumps({"name": "checkout_errors", "status": "firing", "summary": "5xx up"})
     answer = requests.post(
         f"{andon.url}/hooks/alerts/generic",
@@ -403,6 +400,38 @@ def test_a_page_with_several_suspects_offers_one_working_roll_back_each(
     )
     assert answer.status_code in (200, 202), answer.text
     andon.deliver()
+
+
+def _assert_rolled_back_only(
+    andon: InProcessAndon, hosts: Path, names: list[str], *, environment: str, old: str, new: str
+) -> None:
+    """The roll-back of ``environment`` to ``old`` succeeded, is said in its final message,
+    and every other shard still runs ``new``."""
+    assert andon.slack is not None
+    newest = andon.api("/api/deploys")["deploys"][0]
+    assert (newest["kind"], newest["environment"], newest["revision"]) == (
+        "rollback",
+        environment,
+        old,
+    )
+    assert newest["status"] == "succeeded"
+    live = {n: (hosts / n / "current" / "REVISION").read_text().strip() for n in names}
+    assert live == {n: old if n == environment else new for n in names}
+    shown = _final(andon.slack, newest["id"], "Rolled back")
+    assert f"*Rolled back* *{environment}* to `{old[:7]}`" in shown
+
+
+@pytest.mark.parametrize("count", [2, 5])
+def test_a_page_with_several_suspects_offers_one_working_roll_back_each(
+    in_process: Callable[..., InProcessAndon], fake_slack: FakeSlack, tmp_path: Path, count: int
+) -> None:
+    app = App(tmp_path / "git")
+    names = [f"shard{n}" for n in range(1, count + 1)]
+    andon = in_process(_shards(app, tmp_path / "hosts", names))
+    old = _ship_to_every_shard(andon, app, names, "old")
+    andon.clock.advance(timedelta(minutes=40))  # outside the 30 min watch: not a suspect
+    new = _ship_to_every_shard(andon, app, names, "new")
+    _checkout_errors_fire(andon)
 
     page = _posted(fake_slack, lambda p: p["channel"] == "D" + ONE[1:] and "page #1" in p["text"])
     assert page["text"].startswith("checkout_errors — page #1")
@@ -421,17 +450,9 @@ def test_a_page_with_several_suspects_offers_one_working_roll_back_each(
     assert andon.andon.deployer is not None
     andon.andon.deployer.wait(timeout=30)
     andon.deliver()
-    newest = andon.api("/api/deploys")["deploys"][0]
-    assert (newest["kind"], newest["environment"], newest["revision"]) == (
-        "rollback",
-        environment,
-        old,
+    _assert_rolled_back_only(
+        andon, tmp_path / "hosts", names, environment=environment, old=old, new=new
     )
-    assert newest["status"] == "succeeded"
-    live = {n: (tmp_path / "hosts" / n / "current" / "REVISION").read_text().strip() for n in names}
-    assert live == {n: old if n == environment else new for n in names}
-    shown = _final(fake_slack, newest["id"], "Rolled back")
-    assert f"*Rolled back* *{environment}* to `{old[:7]}`" in shown
 
 
 # --- 6. /actions all with 100 open items --------------------------------------------------------

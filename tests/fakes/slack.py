@@ -23,17 +23,18 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlparse
+from urllib.parse import ParseResult, parse_qsl, urlparse
 
 from tests.fakes import slack_rules
 from tests.fakes.slack_rules import Refusal
+from tests.fakes.slack_workspace import TEAM, Files, Members
 
 BOT_TOKEN = "xoxb-test-0000-andon"
 APP_TOKEN = "xapp-test-1-andon"
 BOT_USER = "UANDONBOT"
-TEAM = "T0ANDON01"
 HOLD_LIMIT = 60.0  # seconds a held call waits at most, should a test never let go
 
 
@@ -56,6 +57,16 @@ class Fault:
 
 # every fake alive, so a test's teardown can see what any of them refused
 ALIVE: "weakref.WeakSet[FakeSlack]" = weakref.WeakSet()
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """What the fake's HTTP server sends back: status, body and extra headers."""
+
+    status: int
+    content_type: str
+    body: bytes
+    headers: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -92,10 +103,8 @@ class FakeSlack:
         self._answering = threading.Event()  # cleared while ``holding``
         self._answering.set()
         self._ts = itertools.count(1)
-        self._file_ids = itertools.count(1)
-        self._files: dict[str, dict[str, Any]] = {}  # file id → filename, length, state
-        self._bytes: dict[str, bytes] = {}
-        self._people: dict[str, dict[str, Any]] = {}  # e-mail (lower case) → the user's record
+        self._files = Files(self._lock)
+        self._members = Members(self._lock)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -169,8 +178,7 @@ class FakeSlack:
 
     def uploaded(self, file_id: str) -> bytes:
         """The bytes POSTed to a file's upload URL."""
-        with self._lock:
-            return self._bytes[file_id]
+        return self._files.uploaded(file_id)
 
     def file_messages(self) -> list[dict[str, Any]]:
         """The messages files were shared with, shaped like a post's params: ``channel``,
@@ -188,16 +196,7 @@ class FakeSlack:
 
     def add_user(self, user_id: str, email: str, name: str) -> None:
         """A member of the workspace, found by ``users.lookupByEmail`` under ``email``."""
-        with self._lock:
-            self._people[email.lower()] = {
-                "id": user_id,
-                "team_id": TEAM,
-                "name": name.lower().replace(" ", "."),
-                "real_name": name,
-                "deleted": False,
-                "is_bot": False,
-                "profile": {"email": email, "real_name": name, "display_name": name},
-            }
+        self._members.add(user_id, email, name)
 
     def forget(self) -> None:
         with self._lock:
@@ -261,135 +260,12 @@ class FakeSlack:
             self._refusals.append(Refused(method, refusal.error, refusal.detail, params))
 
     def _method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        ts = f"1780000000.{next(self._ts):06d}"
-        channel = params.get("channel", "")
-        match method:
-            case "auth.test":
-                return {
-                    "ok": True,
-                    "user_id": BOT_USER,
-                    "bot_id": "BANDON01",
-                    "team_id": TEAM,
-                    "user": "andon",
-                    "team": "Andon test",
-                    "url": "https://andon-test.slack.com/",
-                }
-            case "chat.postMessage":
-                if not channel:
-                    return {"ok": False, "error": "channel_not_found"}
-                return {
-                    "ok": True,
-                    "channel": _channel_id(channel),  # Slack answers a #name with its ID
-                    "ts": ts,
-                    "message": {"text": params.get("text")},
-                }
-            case "chat.update":
-                return {
-                    "ok": True,
-                    "channel": channel,
-                    "ts": params.get("ts"),
-                    "text": params.get("text"),
-                }
-            case "chat.postEphemeral":
-                return {"ok": True, "message_ts": ts}
-            case "chat.getPermalink":
-                mts = str(params.get("message_ts", "")).replace(".", "")
-                return {
-                    "ok": True,
-                    "channel": channel,
-                    "permalink": f"https://andon-test.slack.com/archives/{channel}/p{mts}",
-                }
-            case "conversations.open":
-                users = str(params.get("users", ""))
-                return {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
-            case "apps.connections.open":
-                if not self.socket_url:
-                    return {"ok": False, "error": "not_allowed_token_type"}
-                return {"ok": True, "url": self.socket_url}
-            case "views.open":
-                return {"ok": True, "view": {"id": "V0001"}}
-            case "views.publish":
-                return self._publish(params)
-            case "files.getUploadURLExternal":
-                return self._upload_url(params)
-            case "files.completeUploadExternal":
-                return self._complete_upload(params)
-            case "users.lookupByEmail":
-                return self._lookup_by_email(params)
-            case "users.info":
-                user = params.get("user", "")
-                return {
-                    "ok": True,
-                    "user": {
-                        "id": user,
-                        "name": user.lower(),
-                        "real_name": user,
-                        "profile": {"email": f"{user.lower()}@example.com"},
-                    },
-                }
-        return {"ok": False, "error": "unknown_method"}
-
-    def _publish(self, params: dict[str, Any]) -> dict[str, Any]:
-        """A Home tab: ``user_id`` and a ``view`` are required (Slack: ``invalid_arguments``)."""
-        user, view = params.get("user_id"), params.get("view")
-        if not user or not isinstance(view, dict) or not view.get("type"):
-            return {"ok": False, "error": "invalid_arguments"}
-        return {"ok": True, "view": {"id": f"V0HOME{user}", **view}}
-
-    def _lookup_by_email(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Slack's answer: the member whose profile has the e-mail (any case), or
-        ``users_not_found``; slack_sdk asks with GET and a query string."""
-        email = str(params.get("email", "")).strip()
-        if not email:
-            return {"ok": False, "error": "invalid_arguments"}
-        with self._lock:
-            user = self._people.get(email.lower())
-        if user is None:
-            return {"ok": False, "error": "users_not_found"}
-        return {"ok": True, "user": json.loads(json.dumps(user))}
-
-    def _upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
-        length = str(params.get("length", ""))
-        if not params.get("filename") or not length.isdigit() or int(length) <= 0:
-            return {"ok": False, "error": "invalid_arguments"}
-        file_id = f"F0ANDON{next(self._file_ids):04d}"
-        with self._lock:
-            self._files[file_id] = {
-                "filename": params["filename"],
-                "length": int(length),
-                "state": "issued",
-            }
-        return {
-            "ok": True,
-            "upload_url": f"http://127.0.0.1:{self.port}/upload/v1/{file_id}",
-            "file_id": file_id,
-        }
-
-    def _receive(self, file_id: str, data: bytes) -> tuple[int, str]:
-        """Slack's file service: 200 ``OK - <length>`` once the bytes the ticket named arrive."""
-        with self._lock:
-            issued = self._files.get(file_id)
-            if issued is None or issued["state"] != "issued":
-                return 404, "Not Found"
-            if len(data) != issued["length"]:
-                return 400, f"expected {issued['length']} bytes, got {len(data)}"
-            issued["state"] = "uploaded"
-            self._bytes[file_id] = data
-        return 200, f"OK - {len(data)}"
-
-    def _complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
-        files = params.get("files")
-        if not isinstance(files, list) or not files:
-            return {"ok": False, "error": "invalid_arguments"}
-        channel = params.get("channel_id")
-        if channel is not None and str(channel)[:1] not in ("C", "G", "D"):
-            return {"ok": False, "error": "channel_not_found"}
-        with self._lock:
-            if any(self._files.get(f.get("id"), {}).get("state") != "uploaded" for f in files):
-                return {"ok": False, "error": "file_not_found"}
-            for f in files:
-                self._files[f["id"]]["state"] = "completed"  # completing is once only
-        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+        """Slack's answer to a call that broke no rule, from the table of methods it knows."""
+        ts = f"1780000000.{next(self._ts):06d}"  # every call takes a number, as ever
+        answer = _ANSWERS.get(method)
+        if answer is None:
+            return {"ok": False, "error": "unknown_method"}
+        return answer(self, params, ts)
 
     def _fault(self, method: str, params: dict[str, Any] | None = None) -> Fault | None:
         with self._lock:
@@ -407,62 +283,165 @@ class FakeSlack:
             self._calls.append(call)
             self._lock.notify_all()
 
+    def _serve_api(self, url: ParseResult, data: bytes, headers: Message) -> _Reply:
+        """A Web API call (or a ``response_url`` post): recorded, held while ``holding``, then
+        answered in JSON."""
+        params = _params(data.decode(), headers.get("Content-Type", ""))
+        params.update(dict(parse_qsl(url.query)))
+        method = (
+            "response_url" if url.path.startswith("/response/") else url.path.rsplit("/", 1)[-1]
+        )
+        self._record(Call(method, params, dict(headers.items())))
+        self._answering.wait(timeout=HOLD_LIMIT)
+        status, body, extra = self._answer(method, params, headers.get("Authorization", ""))
+        return _Reply(status, "application/json", json.dumps(body).encode(), extra)
+
+    def _serve_upload(self, file_id: str, data: bytes, headers: Message) -> _Reply:
+        """The bytes of a file POSTed to its upload URL: recorded, held while ``holding``, then
+        received, or refused by a fault the test set."""
+        self._record(
+            Call("upload", {"file_id": file_id, "length": len(data)}, dict(headers.items()))
+        )
+        self._answering.wait(timeout=HOLD_LIMIT)
+        fault = self._fault("upload")
+        if fault is not None:
+            status = fault.status
+            text = "Too Many Requests" if status == 429 else "Service Unavailable"
+            extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+        else:
+            (status, text), extra = self._files.receive(file_id, data), {}
+        return _Reply(status, "text/plain", text.encode(), extra)
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                path = urlparse(self.path).path
-                length = int(self.headers.get("Content-Length", 0))
-                if path.startswith("/upload/"):
-                    self._upload(path.rsplit("/", 1)[-1], self.rfile.read(length))
-                    return
-                raw = self.rfile.read(length).decode()
-                params = _params(raw, self.headers.get("Content-Type", ""))
-                params.update(dict(parse_qsl(urlparse(self.path).query)))
-                method = (
-                    "response_url" if path.startswith("/response/") else path.rsplit("/", 1)[-1]
-                )
-                fake._record(Call(method, params, dict(self.headers.items())))
-                fake._answering.wait(timeout=HOLD_LIMIT)
-                status, body, headers = fake._answer(
-                    method, params, self.headers.get("Authorization", "")
-                )
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
+                url = urlparse(self.path)
+                data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if url.path.startswith("/upload/"):
+                    reply = fake._serve_upload(url.path.rsplit("/", 1)[-1], data, self.headers)
+                else:
+                    reply = fake._serve_api(url, data, self.headers)
+                self.send_response(reply.status)
+                self.send_header("Content-Type", reply.content_type)
+                self.send_header("Content-Length", str(len(reply.body)))
+                for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(data)
+                self.wfile.write(reply.body)
 
             do_GET = do_POST  # noqa: N815
-
-            def _upload(self, file_id: str, data: bytes) -> None:
-                params = {"file_id": file_id, "length": len(data)}
-                fake._record(Call("upload", params, dict(self.headers.items())))
-                fake._answering.wait(timeout=HOLD_LIMIT)
-                fault = fake._fault("upload")
-                if fault is not None:
-                    status = fault.status
-                    text = "Too Many Requests" if status == 429 else "Service Unavailable"
-                    extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
-                else:
-                    (status, text), extra = fake._receive(file_id, data), {}
-                body = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
 
             def log_message(self, *args: object) -> None:
                 return
 
         return Handler
+
+
+# --- Slack's answers, one a method: (the fake, the call's params, a fresh ts) -> the JSON --------
+
+
+def _auth_test(fake: FakeSlack, params: dict[str, Any], ts: str) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "user_id": BOT_USER,
+        "bot_id": "BANDON01",
+        "team_id": TEAM,
+        "user": "andon",
+        "team": "Andon test",
+        "url": "https://andon-test.slack.com/",
+    }
+
+
+def _post_message(fake: FakeSlack, params: dict[str, Any], ts: str) -> dict[str, Any]:
+    channel = params.get("channel", "")
+    if not channel:
+        return {"ok": False, "error": "channel_not_found"}
+    return {
+        "ok": True,
+        "channel": _channel_id(channel),  # Slack answers a #name with its ID
+        "ts": ts,
+        "message": {"text": params.get("text")},
+    }
+
+
+def _update(fake: FakeSlack, params: dict[str, Any], ts: str) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "channel": params.get("channel", ""),
+        "ts": params.get("ts"),
+        "text": params.get("text"),
+    }
+
+
+def _post_ephemeral(fake: FakeSlack, params: dict[str, Any], ts: str) -> dict[str, Any]:
+    return {"ok": True, "message_ts": ts}
+
+
+def _permalink(fake: FakeSlack, params: dict[str, Any], ts: str) -> dict[str, Any]:
+    channel = params.get("channel", "")
+    mts = str(params.get("message_ts", "")).replace(".", "")
+    return {
+        "ok": True,
+        "channel": channel,
+        "permalink": f"https://andon-test.slack.com/archives/{channel}/p{mts}",
+    }
+
+
+def _open_conversation(fake: FakeSlack, params: dict[str, Any], ts: str) -> dict[str, Any]:
+    users = str(params.get("users", ""))
+    return {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
+
+
+def _open_socket(fake: FakeSlack, params: dict[str, Any], ts: str) -> dict[str, Any]:
+    if not fake.socket_url:
+        return {"ok": False, "error": "not_allowed_token_type"}
+    return {"ok": True, "url": fake.socket_url}
+
+
+def _open_view(fake: FakeSlack, params: dict[str, Any], ts: str) -> dict[str, Any]:
+    return {"ok": True, "view": {"id": "V0001"}}
+
+
+def _publish(fake: FakeSlack, params: dict[str, Any], ts: str) -> dict[str, Any]:
+    """A Home tab: ``user_id`` and a ``view`` are required (Slack: ``invalid_arguments``)."""
+    user, view = params.get("user_id"), params.get("view")
+    if not user or not isinstance(view, dict) or not view.get("type"):
+        return {"ok": False, "error": "invalid_arguments"}
+    return {"ok": True, "view": {"id": f"V0HOME{user}", **view}}
+
+
+def _user_info(fake: FakeSlack, params: dict[str, Any], ts: str) -> dict[str, Any]:
+    user = params.get("user", "")
+    return {
+        "ok": True,
+        "user": {
+            "id": user,
+            "name": user.lower(),
+            "real_name": user,
+            "profile": {"email": f"{user.lower()}@example.com"},
+        },
+    }
+
+
+_ANSWERS: dict[str, Callable[[FakeSlack, dict[str, Any], str], dict[str, Any]]] = {
+    "auth.test": _auth_test,
+    "chat.postMessage": _post_message,
+    "chat.update": _update,
+    "chat.postEphemeral": _post_ephemeral,
+    "chat.getPermalink": _permalink,
+    "conversations.open": _open_conversation,
+    "apps.connections.open": _open_socket,
+    "views.open": _open_view,
+    "views.publish": _publish,
+    "files.getUploadURLExternal": lambda fake, params, _ts: fake._files.ticket(
+        params, port=fake.port
+    ),
+    "files.completeUploadExternal": lambda fake, params, _ts: fake._files.complete(params),
+    "users.lookupByEmail": lambda fake, params, _ts: fake._members.lookup_by_email(params),
+    "users.info": _user_info,
+}
 
 
 def file_message_text(params: dict[str, Any]) -> str:
