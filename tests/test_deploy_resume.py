@@ -189,6 +189,7 @@ def test_a_deploy_interrupted_between_batches_resumes_with_fix_while_the_line_is
     assert resumed["status"] == "succeeded", resumed
     assert [host["step"] for host in resumed["hosts"]] == ["healthy"] * 3
     assert [line.live(i) for i in range(3)] == [second] * 3
+    assert (resumed["resumes"], resumed["resumed_by"]["name"]) == (2, "ana")
     assert line.deploys()[1]["status"] == "interrupted"  # the record of what happened stays
     line.andon.deliver()
     shown = _message_updates(line.slack, ts)[-1]  # the same message, updated in place
