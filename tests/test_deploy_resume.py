@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from core.clock import ManualClock
+from storage.tables import Deploy
 from tests.ci_payloads import generic, signature
 from tests.deploy_line import App, newest_ended, toml_value
 from tests.fakes.slack import FakeSlack
@@ -270,3 +271,50 @@ def test_the_terminal_and_the_cli_say_there_is_nothing_to_resume_alike(tmp_path:
     shell = run_cli(["shell", "--as", "maria"], env=env, cwd=tmp_path, stdin="/deploy resume\n")
     assert shell.returncode == 0, shell.stderr
     assert said in shell.stdout
+
+
+def _interrupted(andon: InProcessAndon, environment: str, kind: str) -> int:
+    """A deploy of the environment as the sweep leaves one whose process died."""
+    with andon.andon.database.writing() as session:
+        row = Deploy(
+            kind=kind,
+            environment=environment,
+            revision="a" * 40,
+            status="interrupted",
+            requested_at=T0,
+            requested_by="U0MARIA",
+            requested_by_name="maria",
+            via="slack",
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        return row.id
+
+
+def test_with_several_environments_it_asks_which_and_never_resumes_a_rollback(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    fake_slack.forget()
+    config = f'[slack]\nchannel = "{CHANNEL}"\n' + "".join(
+        f'[environments.{name}]\npath = {toml_value(str(tmp_path / name))}\nhosts = ["local"]\n'
+        for name in ("staging", "production")
+    )
+    andon = InProcessAndon(
+        tmp_path / "andon", config=config, slack=fake_slack, clock=ManualClock(T0)
+    ).start()
+    try:
+        said = andon.slash("/deploy", "resume")
+        assert said == "Nothing to resume: no environment has an interrupted deploy."
+        rollback = _interrupted(andon, "staging", "rollback")
+        _interrupted(andon, "production", "deploy")
+
+        assert andon.slash("/deploy", "resume").startswith("Which environment?")
+        refused = andon.slash("/deploy", "resume staging")
+        assert refused == (
+            f"Rollback {rollback} was interrupted: a rollback is not resumed — "
+            "`/rollback staging` runs one again."
+        )
+        assert [d["status"] for d in andon.api("/api/deploys")["deploys"]] == ["interrupted"] * 2
+    finally:
+        andon.stop()
