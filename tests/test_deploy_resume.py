@@ -196,6 +196,7 @@ def test_a_deploy_interrupted_between_batches_resumes_with_fix_while_the_line_is
     shown = _message_updates(line.slack, ts)[-1]  # the same message, updated in place
     assert f"Deployed {second[:7]} to production" in shown, shown
     assert f"by <@U0MARIA> — resumed by <@{ANA}>" in shown, shown
+    assert "fix while the line is stopped: the rest of the checkout fix" in shown, shown
 
 
 def test_a_deploy_stopped_mid_step_is_not_resumed_and_the_refusal_says_why(

@@ -100,6 +100,12 @@ def _fix_reason(wish: ResumeWish, deploy: Deploy) -> str | None:
     return wish.fix_reason or deploy.fix_reason
 
 
+def _shown_fix(session: Session, wish: ResumeWish, deploy: Deploy) -> str | None:
+    """As with ``/deploy``, a ``fix:`` said while the line runs is not kept; a fix's stays."""
+    stopped = line.current(session).stoppage_id is not None
+    return wish.fix_reason if wish.fix_reason and stopped else deploy.fix_reason
+
+
 def _continued(
     session: Session, ctx: Context, *, actor: Actor, wish: ResumeWish, found: Interrupted
 ) -> tuple[Deploy, list[DeployHost]]:
@@ -119,7 +125,7 @@ def _continued(
         approved_by_name=old.approved_by_name,
         holder=ctx.holder,
         committed_at=old.committed_at,
-        fix_reason=_fix_reason(wish, old),
+        fix_reason=_shown_fix(session, wish, old),
         overrode=overrode or old.overrode,
         migrated=old.migrated,
         message_id=old.message_id,
