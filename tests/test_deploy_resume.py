@@ -6,6 +6,7 @@ Andon runs in this process against the session's SSH hosts; a restart is a new A
 same database whose start sweeps what the stopped one left, as ``andon serve`` does."""
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -222,6 +223,24 @@ def test_a_deploy_stopped_mid_step_is_not_resumed_and_the_refusal_says_why(
     assert len(line.deploys()) == 2
     entry = line.audited("deploy.resume")[0]
     assert (entry["outcome"], entry["message"]) == ("refused", refused)
+
+
+def test_a_host_that_moved_since_the_interruption_stops_the_resume_before_anything_changes(
+    resume_line: Any,
+) -> None:
+    line = resume_line()
+    first = line.first_live()
+    second, _ = line.interrupted_between_batches()
+    shutil.rmtree(Path(line.fleet.hosts[2].path) / "releases" / second)  # pruned by hand, say
+
+    assert "Resuming deploy 2" in line.slash("/deploy", "resume")
+
+    failed = line.finished(3)
+    assert failed["status"] == "failed", failed
+    assert f"{line.fleet.hosts[2].address} runs {first[:7]} and no longer holds" in failed["error"]
+    assert failed["error"].endswith("nothing was changed")
+    assert [line.live(i) for i in range(3)] == [second, first, first]
+    assert line.andon.api("/api/line")["state"] == "running"
 
 
 def test_with_resume_true_the_start_after_an_interruption_continues_the_deploy(
