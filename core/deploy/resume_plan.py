@@ -2,9 +2,9 @@
 
 The release is already staged on every host, so nothing is cut or uploaded; each host is asked
 first whether it still stands where the record left it — live on the new release, or on the old
-one with the new one complete beside it — and a host that does not stops the run before anything
-changes. ``before_activate`` runs only if no host went live yet (else it ran already). The
-hosts done count as switched: when a later batch fails, they are flipped back with the rest.
+one with the new one complete beside it — and a host that does not fails the run before any
+other goes live. ``before_activate`` runs only if no host went live yet (else it ran already).
+The hosts done count as switched: when the run fails, they flip back, as in any failed deploy.
 """
 
 import threading
@@ -29,7 +29,11 @@ class ResumePlan(DeployPlan):
             deploy = session.get(Deploy, hosts.progress.deploy_id)
             assert deploy is not None
             rows = {row.position: row for row in records.hosts(session, hosts.progress.deploy_id)}
-        self._look(hosts, rows, resumes=deploy.resumes)
+        try:
+            self._look(hosts, rows, resumes=deploy.resumes)
+        except HaltError:
+            hosts.revert()  # a failed deploy leaves every host where it was before it
+            raise
         hosts.checkpoint()
         if not any(target.flipped for target in hosts.targets):
             self._before_activate(hosts)
@@ -62,6 +66,7 @@ class ResumePlan(DeployPlan):
         def look(target: Target) -> None:
             row = rows[target.position]
             done = row.step == HostStep.HEALTHY
+            target.previous, target.flipped = row.previous_revision, done
             connection = hosts.connect(target)
             live, present = releases.look_up(connection, target.path, hosts.revision)
             expected = hosts.revision if done else row.previous_revision
@@ -70,14 +75,12 @@ class ResumePlan(DeployPlan):
                 said += "" if present else f" and no longer holds {hosts.revision[:7]}"
                 with lock:
                     astray.append(f"{said} (deploy {resumes} left it on {_short(expected)})")
-            target.previous, target.flipped = row.previous_revision, done
 
         halt_on(hosts.each(hosts.targets, look, limit=hosts.env.max_parallel))
         if astray:
             raise HaltError(
                 None,
-                f"the hosts moved since the interruption: {'; '.join(sorted(astray))} — "
-                "nothing was changed",
+                f"the hosts moved since the interruption: {'; '.join(sorted(astray))}",
                 stops_line=False,
             )
 
