@@ -329,7 +329,10 @@ def test_with_several_environments_it_asks_which_and_never_resumes_a_rollback(
         rollback = _interrupted(andon, "staging", "rollback")
         _interrupted(andon, "production", "deploy")
 
-        assert andon.slash("/deploy", "resume").startswith("Which environment?")
+        asked = andon.slash("/deploy", "resume")
+        assert (
+            asked == "Which environment? Say /deploy resume staging or /deploy resume production."
+        )
         refused = andon.slash("/deploy", "resume staging")
         assert refused == (
             f"Rollback {rollback} was interrupted: a rollback is not resumed — "

@@ -100,7 +100,8 @@ def accepted(result: Accepted) -> Message:
 
 def choose(result: ChooseEnvironment) -> Message:
     kind = inert(result.kind)
-    options = " or ".join(f"`/{kind} … {inert(name)}`" for name in result.names[:20])
+    verb = inert(result.verb or "…")
+    options = " or ".join(f"`/{kind} {verb} {inert(name)}`" for name in result.names[:20])
     text = f"Which environment? Say {options}."
     return message(plain(text), section(text))
 

@@ -71,7 +71,7 @@ def find(
     if environment is None and len(names) > 1:
         waiting = [name for name in names if _interrupted(newest(session, name))]
         if len(waiting) > 1:
-            return ChooseEnvironment(DeployKind.DEPLOY, tuple(waiting))
+            return ChooseEnvironment(DeployKind.DEPLOY, tuple(waiting), verb="resume")
         if not waiting:
             return NothingToResume(None, "no environment has an interrupted deploy")
         environment = waiting[0]
