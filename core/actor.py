@@ -31,3 +31,6 @@ class Actor:
 
 # Andon deploying on its own (``auto_deploy``): ``[access] deployers`` need not name it.
 AUTO_DEPLOY = Actor(id="andon:auto-deploy", name="auto-deploy", via="auto")
+
+# Andon continuing a deploy interrupted between batches (``resume = true``).
+AUTO_RESUME = Actor(id="andon:auto-resume", name="auto-resume", via="auto")

@@ -5,9 +5,10 @@ run a deploy that exists, and never needs to know who asked."""
 from functools import partial
 
 from bot.bus.engine import Call, Work
-from bot.intents.typed import ApproveDeploy, Deploy, Rollback, ShowDeploys
+from bot.intents.typed import ApproveDeploy, Deploy, ResumeDeploy, Rollback, ShowDeploys
 from bot.render.reply import Result
 from core.deploy import request as deploy_request
+from core.deploy import resume as deploy_resume
 from core.deploy import status as deploy_status
 from core.deploy.request import Accepted, DeployWish, RollbackWish
 
@@ -36,6 +37,14 @@ def approve_deploy(intent: ApproveDeploy, work: Work) -> Result:
         work.session, _context(work), actor=work.actor, deploy_id=intent.deploy_id
     )
     return _run(accepted, work)
+
+
+def resume_deploy(intent: ResumeDeploy, work: Work) -> Result:
+    """``/deploy resume [env]``, and ``resume = true`` after an interruption."""
+    wish = deploy_resume.ResumeWish(intent.environment, intent.fix_reason, intent.override)
+    return _run(
+        deploy_resume.resume(work.session, _context(work), actor=work.actor, wish=wish), work
+    )
 
 
 def show_deploys(intent: ShowDeploys, call: Call) -> Result:

@@ -32,6 +32,7 @@ from bot.intents.typed import (
     OverrideOncall,
     RecordInvestments,
     ResolvePage,
+    ResumeDeploy,
     Rollback,
     ScheduleWhys,
     SetSeverity,
@@ -52,6 +53,7 @@ from core.checks import judge
 from core.ci import results as ci_results
 from core.ci import status as ci_status
 from core.deploy import request as deploy_request
+from core.deploy import resume as deploy_resume
 from core.deploy import status as deploy_status
 from core.digest import report as digest_report
 from core.gate import decide
@@ -78,6 +80,7 @@ HANDLERS: dict[type, Handler] = {
     Deploy: Handler(deploy_request.DEPLOY_ACTION, deploys.deploy),
     Rollback: Handler(deploy_request.ROLLBACK_ACTION, deploys.rollback),
     ApproveDeploy: Handler(deploy_request.APPROVE_ACTION, deploys.approve_deploy),
+    ResumeDeploy: Handler(deploy_resume.RESUME_ACTION, deploys.resume_deploy),
     ShowDeploys: Handler(deploy_status.ACTION, deploys.show_deploys, own_units=True),
     ShowOncall: Handler(oncall.SHOW_ACTION, commands.show_oncall),
     OverrideOncall: Handler(oncall.OVERRIDE_ACTION, commands.override_oncall),

@@ -11,7 +11,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from bot.intents.typed import Deploy, Help, Rollback, ShowDeploys, parse
+from bot.intents.typed import Deploy, Help, ResumeDeploy, Rollback, ShowDeploys, parse
 
 if TYPE_CHECKING:  # the git hook parses these arguments too: keep its start light
     from bot.andon import Andon
@@ -24,9 +24,12 @@ _POLL = 0.5
 def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     deploy = commands.add_parser(
         "deploy",
-        help="deploy a green revision (or `deploy status`: which host runs which revision)",
+        help="deploy a green revision (or `deploy status`: which host runs which revision; "
+        "`deploy resume [env]`: continue a deploy interrupted between batches)",
     )
-    deploy.add_argument("words", nargs="*", help="[revision] [environment], or status [env]")
+    deploy.add_argument(
+        "words", nargs="*", help="[revision] [environment], status [env] or resume [env]"
+    )
     deploy.add_argument("--fix", metavar="REASON", help="ship a green fix while the line stops")
     deploy.add_argument("--override", action="store_true", help="ship a release marked bad")
     rollback = commands.add_parser("rollback", help="back to the previous good release")
@@ -70,7 +73,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     return code
 
 
-def _intent(andon: Andon, args: argparse.Namespace) -> Deploy | Rollback | ShowDeploys | Help:
+def _intent(
+    andon: Andon, args: argparse.Namespace
+) -> Deploy | Rollback | ResumeDeploy | ShowDeploys | Help:
     environments = andon.config.environments
     text = " ".join(args.words)
     if args.command == "rollback":
@@ -82,6 +87,9 @@ def _intent(andon: Andon, args: argparse.Namespace) -> Deploy | Rollback | ShowD
     if isinstance(found, Deploy):
         override = args.override or found.override
         return Deploy(found.revision, found.environment, args.fix, override, found.again)
+    if isinstance(found, ResumeDeploy):
+        override = args.override or found.override
+        return ResumeDeploy(found.environment, args.fix or found.fix_reason, override)
     return found if isinstance(found, ShowDeploys | Help) else Help(not_understood=text)
 
 

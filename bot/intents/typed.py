@@ -66,6 +66,15 @@ class Rollback:
 
 
 @dataclass(frozen=True)
+class ResumeDeploy:
+    """``/deploy resume [env] [override] [fix: <reason>]``: continue an interrupted deploy."""
+
+    environment: str | None = None
+    fix_reason: str | None = None
+    override: bool = False
+
+
+@dataclass(frozen=True)
 class ShowDeploys:
     environment: str | None = None
 
@@ -147,6 +156,7 @@ Intent = (
     | ShowCi
     | Deploy
     | Rollback
+    | ResumeDeploy
     | ShowDeploys
     | ApproveDeploy
     | ShowOncall
@@ -220,7 +230,8 @@ def _parse(command: str, text: str, environments: Collection[str]) -> Intent:
 
 
 def _deploy(text: str, environments: Collection[str]) -> Intent:
-    """``/deploy [rev] [env] [override] [again] [fix: <reason>]`` or ``/deploy status [env]``."""
+    """``/deploy [rev] [env] [override] [again] [fix: <reason>]``, ``/deploy status [env]`` or
+    ``/deploy resume [env]``."""
     head, fix, reason = text.partition("fix:")
     words = head.split()
     if words[:1] == ["status"] and len(words) <= 2:
@@ -229,6 +240,8 @@ def _deploy(text: str, environments: Collection[str]) -> Intent:
             return ShowDeploys(chosen)
     if words[:1] == ["help"]:
         return Help()
+    if words[:1] == ["resume"] and _resume_words(words[1:], environments):
+        return _resume(words[1:], environments, fix, reason, text)
     revision: str | None = None
     environment: str | None = None
     override = again = False
@@ -247,6 +260,23 @@ def _deploy(text: str, environments: Collection[str]) -> Intent:
     if fix and not fix_reason:
         return Help(not_understood=f"/deploy {text} (say why after fix:)".strip())
     return Deploy(revision, environment, fix_reason, override, again)
+
+
+def _resume_words(words: list[str], environments: Collection[str]) -> bool:
+    """``resume`` followed by an environment and ``override`` at most: else ``resume`` may be a
+    branch to deploy (``/deploy resume production`` means the command, as ``status`` does)."""
+    return all(word in environments or word.lower() == "override" for word in words)
+
+
+def _resume(
+    words: list[str], environments: Collection[str], fix: str, reason: str, text: str
+) -> Intent:
+    named = [word for word in words if word in environments]
+    overrides = len(words) - len(named)
+    fix_reason = " ".join(reason.split()) if fix else None
+    if len(named) > 1 or overrides > 1 or (fix and not fix_reason):
+        return Help(not_understood=f"/deploy {text}".strip())
+    return ResumeDeploy(named[0] if named else None, fix_reason, overrides == 1)
 
 
 def _rollback(text: str, environments: Collection[str]) -> Intent:

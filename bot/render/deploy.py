@@ -78,6 +78,13 @@ def accepted(result: Accepted) -> Message:
     emoji = ":rocket:"
     if deploy.status == DeployState.AWAITING_APPROVAL:
         text = f"Deploy {deploy.id} of `{deploy.short}` to {environment} waits for approval."
+    elif deploy.resumes is not None:
+        left = len(deploy.hosts) - deploy.live_hosts
+        text = (
+            f"Resuming deploy {deploy.resumes} of `{deploy.short}` to {environment} (now deploy "
+            f"{deploy.id}) — {words.counted(left, 'host')} left; the channel message shows "
+            "its progress."
+        )
     elif deploy.is_rollback:
         emoji = ":rewind:"
         text = (
@@ -93,7 +100,8 @@ def accepted(result: Accepted) -> Message:
 
 def choose(result: ChooseEnvironment) -> Message:
     kind = inert(result.kind)
-    options = " or ".join(f"`/{kind} … {inert(name)}`" for name in result.names[:20])
+    verb = inert(result.verb or "…")
+    options = " or ".join(f"`/{kind} {verb} {inert(name)}`" for name in result.names[:20])
     text = f"Which environment? Say {options}."
     return message(plain(text), section(text))
 
@@ -130,6 +138,8 @@ def _head(deploy: DeployView) -> str:
     environment = inert(deploy.environment)
     what = f"`{deploy.short}` to *{environment}*"
     by = f"by {who(deploy.requested_by)}"
+    if deploy.resumed_by is not None:
+        by += f" — resumed by {who(deploy.resumed_by)}"
     fix = f" — fix while the line is stopped: {_fix(deploy)}" if deploy.fix_reason else ""
     if deploy.overrode is not None:
         fix += f" — *override*: it was marked bad ({inert(clip(deploy.overrode, LINE))})"

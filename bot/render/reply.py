@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.intents import help
 from bot.intents.typed import Help
-from bot.render import actions, alerts, checks, ci, deploy, digest, line, whys
+from bot.render import actions, alerts, checks, ci, deploy, digest, line, resume, whys
 from bot.render.kit import Message, clip, message, section
 from bot.render.mrkdwn import inert
 from core.alerts.escalation import Acknowledged, Resolved
@@ -14,6 +14,7 @@ from core.alerts.oncall import Oncall, OverrideSet
 from core.checks.judge import CheckView
 from core.ci.status import RevisionCi
 from core.deploy.request import Accepted, ChooseEnvironment, ConfirmRollback
+from core.deploy.resumable import NothingToResume
 from core.deploy.status import DeployStatus
 from core.digest.report import Digest
 from core.line import AlreadyStopped, LineStatus, Started, Stopped
@@ -39,6 +40,7 @@ Result = (
     | Accepted
     | ChooseEnvironment
     | ConfirmRollback
+    | NothingToResume
     | DeployStatus
     | Oncall
     | OverrideSet
@@ -67,6 +69,7 @@ RENDERERS: tuple[tuple[type, Callable[[Any], Message]], ...] = (
     (Accepted, deploy.accepted),
     (ChooseEnvironment, deploy.choose),
     (ConfirmRollback, deploy.confirm),
+    (NothingToResume, resume.nothing),
     (DeployStatus, deploy.status),
     (Oncall, alerts.oncall),
     (OverrideSet, alerts.override_set),

@@ -18,12 +18,13 @@ from sqlmodel import Session
 from bot.bus.unit import Units
 from bot.hosts.local import LocalTransport
 from bot.intents.typed import Deploy as DeployIntent
+from bot.intents.typed import ResumeDeploy
 from bot.probes import health
 from bot.releases import bundle
 from bot.releases.git import GitSource
 from bot.workers import holders
 from bot.workers.jail import Jail, JailRefusedError, jail_for
-from core.actor import AUTO_DEPLOY, Actor
+from core.actor import AUTO_DEPLOY, AUTO_RESUME, Actor
 from core.clock import Clock
 from core.config.build import BuildConfig
 from core.config.file import AndonConfig
@@ -133,7 +134,7 @@ class Deployer:
         clock: Clock,
         database: Database,
         units: Units,
-        execute: Callable[[DeployIntent, Actor], object],
+        execute: Callable[[DeployIntent | ResumeDeploy, Actor], object],
         jail: Jail | None = None,
         sleep: Callable[[float], None] | None = None,
         workdir: Path | None = None,
@@ -214,7 +215,16 @@ class Deployer:
             )
         for deploy_id in swept:
             log.warning("deploy #%s was interrupted: its process is gone", deploy_id)
+        self._resume({env for deploy_id, env in abandoned if deploy_id in swept})
         return swept
+
+    def _resume(self, environments: set[str]) -> None:
+        """``resume = true``: an interrupted deploy continues by itself, by the rules a person's
+        ``/deploy resume`` obeys (refused, it stays interrupted and the refusal is audited)."""
+        for environment in sorted(environments):
+            env = self.config.environments.get(environment)
+            if env is not None and env.resume and not self._stopping.is_set():
+                self._execute(ResumeDeploy(environment), AUTO_RESUME)
 
     def _ask(self, environment: str) -> recovery.Standing:
         """What each host runs now: the hosts know, the record of a dead process does not."""

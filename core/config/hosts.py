@@ -161,6 +161,7 @@ class Environment(BaseModel):
     bake: Duration | None = None  # how long it must have run there without alerts
     require_approval: bool = False
     rollback_stops_line: bool = True
+    resume: bool = False  # a deploy interrupted between batches continues by itself
     before_activate: list[str] = Field(default_factory=list)
     after_activate: list[str] = Field(default_factory=list)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from core import words
-from core.actor import AUTO_DEPLOY, Actor
+from core.actor import AUTO_DEPLOY, AUTO_RESUME, Actor
 from core.ci.verdict import verdict
 from core.clock import Clock
 from core.config.file import AndonConfig, CiConfig
@@ -67,13 +67,15 @@ Check = Callable[[Session, Ask], Blocker | None]
 
 
 def user_may_deploy(session: Session, ask: Ask) -> Refusal | None:
-    """``[access] deployers`` names people; auto-deploy is Andon's own actor, which
-    ``auto_deploy = true`` on the environment already allows."""
+    """``[access] deployers`` names people; auto-deploy and auto-resume are Andon's own actors,
+    which ``auto_deploy = true`` and ``resume = true`` on the environment already allow."""
     deployers = ask.config.access.deployers
     if ask.actor is None or not deployers or ask.actor.id in deployers:
         return None
     environment = ask.config.environments.get(ask.environment or "")
     if ask.actor == AUTO_DEPLOY and environment is not None and environment.auto_deploy:
+        return None
+    if ask.actor == AUTO_RESUME and environment is not None and environment.resume:
         return None
     return Refusal(
         f"@{ask.actor.name} may not deploy: only the people in `[access] deployers` may — "

@@ -19,6 +19,7 @@ class ChooseEnvironment:
 
     kind: DeployKind
     names: tuple[str, ...]
+    verb: str = ""  # ``resume``: what the answer is to be typed after the command
 
 
 def environment_named(

@@ -51,6 +51,8 @@ class DeployView:
     message_id: int | None
     overrode: str | None = None  # ``override``: why the release it shipped was marked bad
     live_revision: str | None = None  # what the environment runs now, as deploys recorded
+    resumes: int | None = None  # the interrupted deploy this one continues
+    resumed_by: Actor | None = None
 
     @property
     def short(self) -> str:
@@ -120,9 +122,11 @@ def view_of(
     """The view of rows already read (a run keeps its hosts' rows): no query. ``live_revision``
     matters only to a succeeded deploy (its *Roll back* button)."""
     assert deploy.id is not None
-    approver = None
+    approver = resumer = None
     if deploy.approved_by is not None:
         approver = Actor(deploy.approved_by, deploy.approved_by_name or "", "slack")
+    if deploy.resumed_by is not None:
+        resumer = Actor(deploy.resumed_by, deploy.resumed_by_name or "", deploy.resumed_via or "")
     return DeployView(
         id=deploy.id,
         kind=DeployKind(deploy.kind),
@@ -142,6 +146,8 @@ def view_of(
         message_id=deploy.message_id,
         overrode=deploy.overrode,
         live_revision=live_revision,
+        resumes=deploy.resumes,
+        resumed_by=resumer,
     )
 
 

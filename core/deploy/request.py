@@ -149,7 +149,7 @@ def _deploy(
     )
     if ctx.config.environments[where.environment].require_approval:
         return _await_approval(session, ctx, row, hosts, record=record)
-    started = _start(session, ctx, row, hosts)
+    started = start(session, ctx, row, hosts)
     if isinstance(started, Refusal):
         record(outcome=Outcome.REFUSED, message=started.reason)
         return started
@@ -170,7 +170,7 @@ def approve(session: Session, ctx: Context, *, actor: Actor, deploy_id: int) -> 
         return refusal
     row.approved_by, row.approved_by_name = actor.id, actor.name
     move(row, DeployState.PENDING)
-    started = _start(session, ctx, row)
+    started = start(session, ctx, row)
     if isinstance(started, Refusal):  # another deploy won the lock: the request keeps waiting
         move(row, DeployState.AWAITING_APPROVAL)
         row.approved_by, row.approved_by_name = None, None
@@ -211,7 +211,7 @@ def rollback(
         return ConfirmRollback(found, target, question)
     where = Where(found, target)
     row, hosts = _new(session, ctx, kind=DeployKind.ROLLBACK, where=where, actor=actor)
-    started = _start(session, ctx, row, hosts)
+    started = start(session, ctx, row, hosts)
     if isinstance(started, Refusal):
         record(outcome=Outcome.REFUSED, detail=detail, message=started.reason)
         return started
@@ -275,10 +275,11 @@ def _committed(ctx: Context, revision: str) -> datetime | None:
         return None
 
 
-def _start(
+def start(
     session: Session, ctx: Context, row: Deploy, hosts: list[DeployHost] | None = None
 ) -> DeployView | Refusal:
-    """Take the environment's lock and post the progress message."""
+    """Take the environment's lock and post the progress message (or update it: a resumed
+    deploy continues in the message of the one it resumes)."""
     assert row.id is not None
     holding = lease.acquire(
         session, environment=row.environment, deploy_id=row.id, holder=ctx.holder, clock=ctx.clock

@@ -30,6 +30,7 @@ from core.deploy.executor import Executor, HaltError, StoppedError
 from core.deploy.notices import DeployProgress
 from core.deploy.plan import Plan, plan_for
 from core.deploy.progress import LostError, Progress
+from core.deploy.resume_plan import RESUME_PLAN
 from core.deploy.spec import server_steps
 from core.deploy.state import DeployKind, DeployState, move
 from core.home import viewers
@@ -101,7 +102,8 @@ class _Run:
             if deploy is None or deploy.status != DeployState.PENDING:
                 return False
             self.kind, self.revision = deploy.kind, deploy.revision
-            self.plan = plan_for(deploy.kind)
+            resumed = deploy.resumes is not None  # the batches an interrupted deploy left
+            self.plan = RESUME_PLAN if resumed else plan_for(deploy.kind)
             self.hosts = Executor(
                 self.crew,
                 environment=deploy.environment,

@@ -41,6 +41,11 @@ class Deploy(SQLModel, table=True):
     message_id: int | None = Field(default=None, foreign_key="outbox_message.id")
     holder: str | None = Field(default=None, max_length=255)  # the process running it
     committed_at: datetime | None = moment(nullable=True)  # the revision's commit: lead time
+    # ``/deploy resume``: the interrupted deploy this one continues, and who had it continue
+    resumes: int | None = Field(default=None, foreign_key="deploy.id")
+    resumed_by: str | None = Field(default=None, max_length=255)
+    resumed_by_name: str | None = Field(default=None, max_length=255)
+    resumed_via: str | None = Field(default=None, max_length=32)
 
 
 class DeployHost(SQLModel, table=True):

@@ -57,6 +57,10 @@ class Deploy(BaseModel):
     error: str | None
     migrated: bool = Field(description="its migrations ran: rolling back across it asks first")
     hosts: list[DeployHost]
+    resumes: int | None = Field(
+        default=None, description="the interrupted deploy this one continues (`/deploy resume`)"
+    )
+    resumed_by: Person | None = None
 
     @classmethod
     def of(cls, item: DeployView) -> "Deploy":
@@ -77,6 +81,8 @@ class Deploy(BaseModel):
             error=item.error,
             migrated=item.migrated,
             hosts=[DeployHost.of(host) for host in item.hosts],
+            resumes=item.resumes,
+            resumed_by=Person.maybe(item.resumed_by),
         )
 
 
