@@ -1,5 +1,6 @@
-"""The code's shape, measured the same way every time: lines per module, per function and per
-class in ``bot``, ``core`` and ``storage`` (migrations aside), read from their syntax trees.
+"""The code's shape, measured the same way every time: lines per module in ``bot``, ``core`` and
+``storage``, per function and per class there and in ``tests`` and ``bench`` (migrations aside),
+read from their syntax trees.
 
 ``tests/test_shape.py`` holds the limits; ``python -m tests.shape`` prints the figures that
 docs/architecture.md records, so anyone can measure a checkout the way the redesign was measured.
@@ -14,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "core", "storage")
+EVERYWHERE = (*PACKAGES, "tests", "bench")  # where functions and classes are held to their limits
 
 
 @dataclass(frozen=True)
@@ -25,11 +27,11 @@ class Piece:
     lines: int
 
 
-def modules() -> list[Path]:
+def modules(packages: tuple[str, ...] = PACKAGES) -> list[Path]:
     """Every module of the application; migrations are generated history, not design."""
     return sorted(
         path
-        for package in PACKAGES
+        for package in packages
         for path in (ROOT / package).rglob("*.py")
         if "migrations" not in path.relative_to(ROOT).parts
     )
@@ -47,18 +49,20 @@ def percentile(lengths: list[int], share: float) -> int:
     return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
 
 
-def functions() -> Iterator[Piece]:
-    for path, node in _definitions((ast.FunctionDef, ast.AsyncFunctionDef)):
+def functions(packages: tuple[str, ...] = EVERYWHERE) -> Iterator[Piece]:
+    for path, node in _definitions((ast.FunctionDef, ast.AsyncFunctionDef), packages):
         yield Piece(_where(path), node.name, _span(node))
 
 
-def classes() -> Iterator[Piece]:
-    for path, node in _definitions((ast.ClassDef,)):
+def classes(packages: tuple[str, ...] = EVERYWHERE) -> Iterator[Piece]:
+    for path, node in _definitions((ast.ClassDef,), packages):
         yield Piece(_where(path), node.name, _span(node))
 
 
-def _definitions(kinds: tuple[type, ...]) -> Iterator[tuple[Path, ast.AST]]:
-    for path in modules():
+def _definitions(
+    kinds: tuple[type, ...], packages: tuple[str, ...]
+) -> Iterator[tuple[Path, ast.AST]]:
+    for path in modules(packages):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, kinds):
                 yield path, node
