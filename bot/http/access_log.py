@@ -10,10 +10,11 @@ every other. ``ANDON_ACCESS_LOG=off`` silences it.
 
 import logging
 import re
-import time
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot.http.answers import Answer, relay
 
 log = logging.getLogger(__name__)
 PATH = 200  # characters of the path shown; the rest is cut with "…"
@@ -32,23 +33,12 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        began = time.perf_counter()
-        status: int | None = None
 
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+        def logged(answer: Answer) -> None:
+            elapsed = answer.seconds * 1000
+            log.info("%s", line(scope, status=answer.status, elapsed_ms=elapsed))
 
-        try:
-            await self.app(scope, receive, sending)
-        except Exception:
-            status = status or 500  # what the server answers for an exception
-            raise
-        finally:
-            elapsed = (time.perf_counter() - began) * 1000
-            log.info("%s", line(scope, status=status, elapsed_ms=elapsed))
+        await relay(self.app, scope, receive, send, then=logged)
 
 
 def line(scope: Scope, *, status: int | None, elapsed_ms: float) -> str:

@@ -9,7 +9,9 @@ scrubbing log handler like every other (``bot.logs``).
 import json
 import logging
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot.http.answers import Answer, relay
 
 log = logging.getLogger("andon.events")
 
@@ -29,20 +31,12 @@ class WebhookRefusals:
         if scope["type"] != "http" or not path.startswith(DOOR):
             await self.app(scope, receive, send)
             return
-        status: int | None = None
-        body = bytearray()
 
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body" and status is not None and status >= 400:
-                body.extend(message.get("body", b"")[: KEPT - len(body)])
-            await send(message)
+        def explained(answer: Answer) -> None:
+            if answer.status is not None and 400 <= answer.status < 500:
+                _refused(path.removeprefix(DOOR), answer.status, _detail(answer.refusal))
 
-        await self.app(scope, receive, sending)
-        if status is not None and 400 <= status < 500:
-            _refused(path.removeprefix(DOOR), status, _detail(bytes(body)))
+        await relay(self.app, scope, receive, send, then=explained, keep=KEPT)
 
 
 def _refused(door: str, status: int, why: str) -> None:

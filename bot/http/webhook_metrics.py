@@ -7,12 +7,11 @@ provider answers, so a scanner cannot mint series), the status as the sender got
 zero at every start, and the sum over replicas is the whole.
 """
 
-import time
-
 from prometheus_client import Counter, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.http import alerts, ci
+from bot.http.answers import Answer, relay
 
 FAMILIES = {"ci": frozenset(ci.READERS), "alerts": frozenset(alerts.READERS)}
 UNKNOWN = "unknown"
@@ -54,21 +53,10 @@ class WebhookMetrics:
         if sender is None:
             await self.app(scope, receive, send)
             return
-        began = time.perf_counter()
-        status: int | None = None
 
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+        def counted(answer: Answer) -> None:
+            if answer.status is not None:  # unanswered: the sender went away first
+                WEBHOOKS.labels(provider=sender, status=str(answer.status)).inc()
+                WEBHOOK_SECONDS.labels(provider=sender).observe(answer.seconds)
 
-        try:
-            await self.app(scope, receive, sending)
-        except Exception:
-            status = status or 500  # what the server answers for an exception
-            raise
-        finally:
-            if status is not None:  # unanswered: the sender went away first
-                WEBHOOKS.labels(provider=sender, status=str(status)).inc()
-                WEBHOOK_SECONDS.labels(provider=sender).observe(time.perf_counter() - began)
+        await relay(self.app, scope, receive, send, then=counted)
