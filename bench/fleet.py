@@ -99,7 +99,10 @@ class Fleet:
         self.key = generate_key(root / "client_ed25519")
         host_key = generate_key(root / "host_ed25519")
         (root / "authorized_keys").write_text(public_key(self.key) + "\n")
-        self.ports = [free_port() for _ in range(count)]
+        self.ports: list[int] = []
+        while len(self.ports) < count:  # a port just freed may be handed out twice
+            if (port := free_port()) not in self.ports:
+                self.ports.append(port)
         self.known_hosts = root / "known_hosts"
         self.known_hosts.write_text(
             "".join(f"[127.0.0.1]:{port} {public_key(host_key)}\n" for port in self.ports)
@@ -200,16 +203,20 @@ class Sampler:
         peaks.fds = max(peaks.fds, len(os.listdir("/proc/self/fd")))
         peaks.rss_mb = max(peaks.rss_mb, _rss_mb())
         peaks.pool = max(peaks.pool, getattr(self._pool(), "open_now", 0))
-        peaks.sshd = max(peaks.sshd, self._established())
+        first = self._established()
+        if len(first) > peaks.sshd:  # listed by two reads in a row: the table is not read at
+            peaks.sshd = max(peaks.sshd, len(first & self._established()))  # one instant
 
-    def _established(self) -> int:
-        count = 0
+    def _established(self) -> set[str]:
+        """The sshd's ends of their connections (ESTABLISHED on an sshd's port)."""
+        found = set()
         with open("/proc/net/tcp") as table:
             next(table)
             for row in table:
                 parts = row.split(None, 4)
-                count += parts[3] == "01" and parts[1][-4:] in self._ports
-        return count
+                if parts[3] == "01" and parts[1][-4:] in self._ports:
+                    found.add(parts[2])
+        return found
 
 
 def _rss_mb() -> float:
@@ -238,8 +245,9 @@ class Lab:
         return [self.fleet.path(i, size) for i in range(size)]
 
 
-def andon_toml(fleet: Fleet, clone: Path, sizes: tuple[int, ...]) -> str:
+def andon_toml(fleet: Fleet, clone: Path, sizes: tuple[int, ...], cap: int | None) -> str:
     lines = ["[repo]", f"path = {json.dumps(str(clone))}", 'branch = "main"']
+    pool = [f"max_connections = {cap}"] if cap else []  # else Andon's default
     for size in sizes:
         tables = ", ".join(
             f'{{ host = "127.0.0.1", user = "{fleet.user}", port = {port}, '
@@ -254,14 +262,15 @@ def andon_toml(fleet: Fleet, clone: Path, sizes: tuple[int, ...]) -> str:
             f"known_hosts = {json.dumps(str(fleet.known_hosts))}",
             'ssh_config = "none"',
             "rollback_stops_line = false",
+            *pool,
         ]
     return "\n".join(lines) + "\n"
 
 
-def open_lab(fleet: Fleet, scratch: Path, sizes: tuple[int, ...]) -> Lab:
+def open_lab(fleet: Fleet, scratch: Path, sizes: tuple[int, ...], cap: int | None) -> Lab:
     repo = GitWorkspace(scratch / "repo", author=("Dana Kim", "dana@example.com"), env={})
     config_path = scratch / "andon.toml"
-    config_path.write_text(andon_toml(fleet, repo.clone, sizes))
+    config_path.write_text(andon_toml(fleet, repo.clone, sizes, cap))
     settings = Settings(
         andon_database_url=f"sqlite:///{scratch / 'andon.db'}",
         andon_config=str(config_path),
@@ -482,6 +491,7 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-script", action="store_true", help="skip the shell-script baseline")
+    parser.add_argument("--max-connections", type=int, help="the pool's cap (default: Andon's)")
     args = parser.parse_args()
     sizes = tuple(sorted(int(s) for s in args.sizes.split(",")))
     load_before = load_average()
@@ -489,11 +499,19 @@ def main() -> int:
         say(f"starting {max(sizes)} hosts")
         fleet = Fleet(max(sizes), scratch / "fleet")
         try:
-            figures = measure(fleet, scratch, sizes, reps=args.reps, script=not args.no_script)
+            figures = measure(
+                fleet,
+                scratch,
+                sizes,
+                reps=args.reps,
+                script=not args.no_script,
+                cap=args.max_connections,
+            )
         finally:
             fleet.stop()
     result = {**summary(figures, sizes), "sizes": list(sizes)}
     box = {**host(), "commit": commit() or "unknown", "filesystem": filesystem(str(scratch))}
+    box["max_connections"] = str(args.max_connections or "Andon's default (100)")
     name_uncommitted(box)
     box["load average (1 min) before / after"] = f"{load_before} / {load_average()}"
     print(json.dumps(result, indent=2) if args.json else markdown(result, box))
@@ -501,9 +519,9 @@ def main() -> int:
 
 
 def measure(
-    fleet: Fleet, scratch: Path, sizes: tuple[int, ...], *, reps: int, script: bool
+    fleet: Fleet, scratch: Path, sizes: tuple[int, ...], *, reps: int, script: bool, cap: int | None
 ) -> Figures:
-    lab = open_lab(fleet, scratch, sizes)
+    lab = open_lab(fleet, scratch, sizes, cap)
     figures = Figures()
     try:
         for size in sizes:

@@ -1,16 +1,19 @@
 """Fleets of hundreds of hosts: the deploy message counts them by state and names the ones in
 trouble, within Slack's limits; ``/deploy status`` of a big environment answers at once and then
-in full; and the environment's SSH pool never holds more connections than its cap — counted on
-the sshd side, and by the transport itself."""
+in full; and the environment's SSH pool never holds more connections than its cap — counted by
+the kernel's table of TCP connections, and by the transport itself."""
 
+import json
 import os
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from slack_sdk import WebClient
 
 from bot.render import notice
@@ -19,7 +22,8 @@ from core.clock import ManualClock
 from core.deploy.notices import DeployProgress
 from core.deploy.records import DeployView, HostView
 from core.deploy.state import DeployKind, DeployState, HostStep
-from tests.deploy_line import toml_value
+from tests.ci_payloads import generic, signature
+from tests.deploy_line import App, newest_ended, toml_value
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.harness import CHANNEL, free_port
 from tests.inprocess import InProcessAndon
@@ -29,6 +33,7 @@ T0 = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
 MARIA = "U0MARIA"
 LIVE, OTHER = "a" * 40, "b" * 40
 ALIASES = 36  # "hosts" over the session's three sshd, each with its own release root
+WEB = 6
 CAP = 4
 
 
@@ -68,7 +73,12 @@ def _deploy(hosts: list[HostView]) -> DeployView:
 
 
 def _read(params: dict[str, Any]) -> str:
-    return "\n".join(block["text"]["text"] for block in params["blocks"] if "text" in block)
+    """The sections' and the context's texts, as a person reads them."""
+    texts = []
+    for block in params["blocks"]:
+        parts = [block["text"]] if "text" in block else block.get("elements", [])
+        texts += [part["text"] for part in parts if isinstance(part.get("text"), str)]
+    return "\n".join(texts)
 
 
 def _post(slack: FakeSlack, deploy: DeployView) -> dict[str, Any]:
@@ -117,12 +127,13 @@ def test_when_all_500_fail_as_many_as_fit_are_named_and_the_rest_counted(
 
 
 def _aliases(fleet: SshFleet, root: Path, dead_port: int) -> tuple[Path, list[str]]:
-    """An ssh_config naming ``ALIASES`` hosts over the fleet's sshd, and one no sshd answers."""
+    """An ssh_config naming ``ALIASES`` hosts over the fleet's sshd (h00…, and w0… for the
+    ``web`` environment), and one no sshd answers."""
     lines, names = [], []
     for index in range(ALIASES):
         host = fleet.hosts[index % len(fleet.hosts)]
         names.append(f"h{index:02}")
-        lines.append(f"Host h{index:02}\n  HostName 127.0.0.1\n  Port {host.port}\n")
+        lines.append(f"Host h{index:02} w{index}\n  HostName 127.0.0.1\n  Port {host.port}\n")
     names.append("gone")
     lines.append(f"Host gone\n  HostName 127.0.0.1\n  Port {dead_port}\n")
     config = root / "ssh_config"
@@ -142,8 +153,11 @@ def _release_roots(fleet: SshFleet) -> list[str]:
     return roots
 
 
-class SshdConnections:
-    """The most connections the fleet's sshd held at once (ESTABLISHED on their ports)."""
+class OpenConnections:
+    """The most TCP connections to the fleet's sshd open at once, as the kernel lists them
+    (ESTABLISHED, from a port that is not an sshd's to one that is). The kernel's table is not
+    read in one instant — a connection closed and another opened meanwhile may both show — so
+    a connection counts when two reads in a row list it."""
 
     def __init__(self, fleet: SshFleet) -> None:
         self._ports = {f"{host.port:04X}" for host in fleet.hosts}
@@ -151,7 +165,7 @@ class SshdConnections:
         self.most = 0
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
-    def __enter__(self) -> "SshdConnections":
+    def __enter__(self) -> "OpenConnections":
         self._thread.start()
         return self
 
@@ -159,54 +173,90 @@ class SshdConnections:
         self._done.set()
         self._thread.join(timeout=10)
 
-    def now(self) -> int:
-        count = 0
+    def listed(self) -> set[tuple[str, str]]:
+        found = set()
         for table in ("/proc/net/tcp", "/proc/net/tcp6"):
             with open(table) as rows:
                 for row in list(rows)[1:]:
-                    local, state = row.split()[1], row.split()[3]
-                    count += state == "01" and local.rsplit(":", 1)[1] in self._ports
-        return count
+                    local, remote, state = row.split()[1:4]
+                    ours = local.rsplit(":", 1)[1] not in self._ports
+                    if state == "01" and ours and remote.rsplit(":", 1)[1] in self._ports:
+                        found.add((local, remote))
+        return found
 
     def _watch(self) -> None:
         while not self._done.wait(0.002):
-            self.most = max(self.most, self.now())
+            first = self.listed()
+            if len(first) > self.most:
+                self.most = max(self.most, len(first & self.listed()))
+
+
+def _environment(name: str, hosts: list[tuple[str, str]], fleet: SshFleet, config: Path) -> str:
+    tables = ", ".join(f'{{ host = "{host}", path = {toml_value(root)} }}' for host, root in hosts)
+    return "\n".join(
+        [
+            f"[environments.{name}]",
+            'path = "/srv/unused"',
+            f"hosts = [{tables}]",
+            f"ssh_key = {toml_value(str(fleet.key_path))}",
+            f"known_hosts = {toml_value(str(fleet.known_hosts_path))}",
+            f"ssh_config = {toml_value(str(config))}",
+            f"max_connections = {CAP}",
+            "max_parallel = 3",
+            "rollback_stops_line = false",
+        ]
+    )
+
+
+@dataclass
+class Big:
+    andon: InProcessAndon
+    app: App
+
+    def release(self, message: str) -> str:
+        """A commit CI passed."""
+        revision = self.app.commit(message, {"app.py": f"print({message!r})\n"})
+        body = json.dumps(generic(revision, "passed", run_id=revision[:8])).encode()
+        headers = {"Content-Type": "application/json", "X-Andon-Signature": signature(body)}
+        url = self.andon.url + "/hooks/ci/generic"
+        answer = requests.post(url, data=body, headers=headers, timeout=10)
+        assert answer.status_code in (200, 202), answer.text
+        return revision
+
+    def deploys(self) -> list[dict[str, Any]]:
+        return self.andon.api("/api/deploys")["deploys"]
 
 
 @pytest.fixture
-def big(tmp_path: Path, fake_slack: FakeSlack, fleet: SshFleet) -> Iterator[InProcessAndon]:
+def big(tmp_path: Path, fake_slack: FakeSlack, fleet: SshFleet) -> Iterator[Big]:
+    """``big``: the ``ALIASES`` hosts and one gone; ``web``: eight hosts to deploy to, each
+    through a pool of ``CAP`` connections."""
     fake_slack.forget()
     ssh_config, names = _aliases(fleet, tmp_path, free_port())
     roots = [*_release_roots(fleet), str(tmp_path / "gone")]
-    hosts = ", ".join(
-        f'{{ host = "{name}", path = {toml_value(root)} }}'
-        for name, root in zip(names, roots, strict=True)
-    )
+    web = [(f"w{i}", f"{fleet.hosts[i % 3].path}/w{i}") for i in range(WEB)]
+    app = App(tmp_path / "git")
     config = "\n".join(
         [
             f'[slack]\nchannel = "{CHANNEL}"',
             f'[access]\ndeployers = ["{MARIA}"]\nadmins = ["{MARIA}"]',
-            "[environments.big]",
-            'path = "/srv/unused"',
-            f"hosts = [{hosts}]",
-            f"ssh_key = {toml_value(str(fleet.key_path))}",
-            f"known_hosts = {toml_value(str(fleet.known_hosts_path))}",
-            f"ssh_config = {toml_value(str(ssh_config))}",
-            f"max_connections = {CAP}",
+            f"[repo]\npath = {toml_value(str(app.clone))}",
+            _environment("big", list(zip(names, roots, strict=True)), fleet, ssh_config),
+            _environment("web", web, fleet, ssh_config),
         ]
     )
     andon = InProcessAndon(
         tmp_path / "andon", config=config + "\n", slack=fake_slack, clock=ManualClock(T0)
     ).start()
-    yield andon
+    yield Big(andon, app)
     andon.stop()
 
 
 def test_status_of_a_big_environment_answers_at_once_then_in_full_within_the_cap(
-    big: InProcessAndon, fake_slack: FakeSlack, fleet: SshFleet
+    big: Big, fake_slack: FakeSlack, fleet: SshFleet
 ) -> None:
-    with SshdConnections(fleet) as sshd:
-        first = big.slash("/deploy", "status big", user=MARIA)
+    with OpenConnections(fleet) as opened:
+        first = big.andon.slash("/deploy", "status big", user=MARIA)
         answered = fake_slack.wait_for("response_url", timeout=60)[-1].params
 
     assert first.startswith(f"Checking {ALIASES + 1} hosts of big…")
@@ -216,7 +266,32 @@ def test_status_of_a_big_environment_answers_at_once_then_in_full_within_the_cap
     assert "• `gone` — unreachable: gone:" in text  # every odd host named, in trouble first
     assert "• `h05` — `bbbbbbb`" in text and "• `h17` — `bbbbbbb`" in text
     assert "h04" not in text
-    transport = big.andon.deployer.hosts("big")._ssh  # type: ignore[union-attr]
+    transport = big.andon.andon.deployer.hosts("big")._ssh  # type: ignore[union-attr]
     assert transport.dialled >= ALIASES  # past the cap, idle connections made room
     assert transport.most_open <= CAP
-    assert 1 <= sshd.most <= CAP
+    assert 1 <= opened.most <= CAP
+
+
+def test_a_deploy_and_a_rollback_of_more_hosts_than_the_pool_holds_reach_every_host(
+    big: Big, fake_slack: FakeSlack, fleet: SshFleet
+) -> None:
+    first, second = big.release("first"), big.release("second")
+    steps = [
+        ("/deploy", f"{first} web"),
+        ("/deploy", f"{second} web"),
+        ("/rollback", f"web {first}"),
+    ]
+    with OpenConnections(fleet) as opened:
+        for count, (command, text) in enumerate(steps, start=1):
+            big.andon.slash(command, text, user=MARIA)
+            ended = newest_ended(big.deploys, count=count)
+            assert ended["status"] == "succeeded", ended
+    big.andon.deliver()
+
+    for index in range(WEB):
+        live = Path(fleet.hosts[index % 3].path) / f"w{index}" / "current" / "REVISION"
+        assert live.read_text().strip() == first
+    shown = _read(fake_slack.calls("chat.update")[-1].params)
+    assert f"Rolled back* *web* to `{first[:7]}`" in shown
+    assert f"{WEB}/{WEB} hosts live" in shown
+    assert 1 <= opened.most <= CAP

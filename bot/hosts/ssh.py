@@ -122,10 +122,11 @@ class SshTransport:
         self._discard(link)
 
     def _discard(self, link: Link) -> None:
+        """Closed first, then counted out: the cap holds on the hosts' side too."""
+        link.close()
         with self._guard:
             self._links.discard(link)
             self._room.notify_all()
-        link.close()
 
     def _dial_within_cap(self, host: Host) -> Link:
         """A new connection once there is room: the longest idle one closed if need be, or
