@@ -33,8 +33,8 @@ class SshTransport:
     """Opens authenticated connections and keeps one warm per host between deploys.
 
     At most ``max_connections`` are open at once (each costs a thread here, a socket, and a
-    session on the host): past it, the connection idle the longest is closed to make room, and
-    with none idle a connect waits until one is given back.
+    session on the host): past it, an idle connection is closed to make room, and with none
+    idle a connect waits until one is given back.
 
     Only key authentication, and only hosts — jump hosts too — whose key is already in
     ``known_hosts``: an unknown or changed host key is refused, never learned. Hosts are
@@ -64,7 +64,7 @@ class SshTransport:
         self._guard = threading.Lock()  # guards the dictionaries below, never held for I/O
         self._room = threading.Condition(self._guard)  # a connection closed or given back
         self._locks: dict[str, threading.Lock] = {}
-        self._idle: dict[str, Link] = {}  # oldest given back first
+        self._idle: dict[str, Link] = {}  # in the order given back
         self._links: set[Link] = set()
         self._dialling = 0
         self.max_connections = max(1, max_connections)
@@ -129,15 +129,18 @@ class SshTransport:
             self._room.notify_all()
 
     def _dial_within_cap(self, host: Host) -> Link:
-        """A new connection once there is room: the longest idle one closed if need be, or
-        wait for one to be given back."""
+        """A new connection once there is room: an idle one closed if need be, or wait for one
+        to be given back. The one closed is the one given back last: every step goes over the
+        hosts in the same order, so the others are the next ones needed (closing the oldest
+        would close each just before its turn, and a fleet larger than the cap would dial
+        every host at every step)."""
         evicted: list[Link] = []
         with self._room:
             while len(self._links) + self._dialling >= self.max_connections:
                 if self._idle:
-                    oldest = self._idle.pop(next(iter(self._idle)))
-                    self._links.discard(oldest)
-                    evicted.append(oldest)
+                    newest = self._idle.pop(next(reversed(self._idle)))
+                    self._links.discard(newest)
+                    evicted.append(newest)
                 else:
                     self._room.wait()
             self._dialling += 1
