@@ -26,10 +26,15 @@ from core.deploy.transport import Connection, HostError
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 _FRESH_FOR = 1.0  # a connection that answered this recently is lent without a liveness check
+MAX_CONNECTIONS = 100  # ``[environments.<name>] max_connections``'s default
 
 
 class SshTransport:
     """Opens authenticated connections and keeps one warm per host between deploys.
+
+    At most ``max_connections`` are open at once (each costs a thread here, a socket, and a
+    session on the host): past it, an idle connection is closed to make room, and with none
+    idle a connect waits until one is given back.
 
     Only key authentication, and only hosts — jump hosts too — whose key is already in
     ``known_hosts``: an unknown or changed host key is refused, never learned. Hosts are
@@ -45,6 +50,7 @@ class SshTransport:
         connect_timeout: float = 10,
         keepalive: int = 15,
         fresh_for: float = _FRESH_FOR,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.key_path = os.path.expanduser(key_path) if key_path else None
         self.known_hosts = os.path.expanduser(known_hosts or DEFAULT_KNOWN_HOSTS)
@@ -56,16 +62,27 @@ class SshTransport:
         self._key: paramiko.PKey | None = None
         self._key_lock = threading.Lock()
         self._guard = threading.Lock()  # guards the dictionaries below, never held for I/O
+        self._room = threading.Condition(self._guard)  # a connection closed or given back
         self._locks: dict[str, threading.Lock] = {}
-        self._idle: dict[str, Link] = {}
+        self._idle: dict[str, Link] = {}  # in the order given back
         self._links: set[Link] = set()
+        self._dialling = 0
+        self.max_connections = max(1, max_connections)
+        self.dialled = 0  # connections opened so far, and the most open at once: for the
+        self.most_open = 0  # metrics of a benchmark and the tests of the cap
 
     def connect(self, host: Host) -> Connection:
         if host.is_local:
             raise HostError("local is not an SSH host: it needs the local transport")
         with self._lock(host.address):
-            link = self._take_idle(host.address) or self._dial(host)
+            link = self._take_idle(host.address) or self._dial_within_cap(host)
         return SshConnection(link, self._release)
+
+    @property
+    def open_now(self) -> int:
+        """Connections open (lent or idle) or being opened."""
+        with self._guard:
+            return len(self._links) + self._dialling
 
     def close(self) -> None:
         with self._guard:
@@ -100,13 +117,47 @@ class SshTransport:
         with self._guard:
             if link.active() and link in self._links and link.address not in self._idle:
                 self._idle[link.address] = link
+                self._room.notify_all()  # a waiting connect may close it to make room
                 return
         self._discard(link)
 
     def _discard(self, link: Link) -> None:
+        """Closed first, then counted out: the cap holds on the hosts' side too."""
+        link.close()
         with self._guard:
             self._links.discard(link)
-        link.close()
+            self._room.notify_all()
+
+    def _dial_within_cap(self, host: Host) -> Link:
+        """A new connection once there is room: an idle one closed if need be, or wait for one
+        to be given back. The one closed is the one given back last: every step goes over the
+        hosts in the same order, so the others are the next ones needed (closing the oldest
+        would close each just before its turn, and a fleet larger than the cap would dial
+        every host at every step)."""
+        evicted: list[Link] = []
+        with self._room:
+            while len(self._links) + self._dialling >= self.max_connections:
+                if self._idle:
+                    newest = self._idle.pop(next(reversed(self._idle)))
+                    self._links.discard(newest)
+                    evicted.append(newest)
+                else:
+                    self._room.wait()
+            self._dialling += 1
+            self.dialled += 1
+            self.most_open = max(self.most_open, len(self._links) + self._dialling)
+        for link in evicted:
+            link.close()
+        link = None
+        try:
+            link = self._dial(host)
+        finally:
+            with self._room:
+                self._dialling -= 1
+                if link is not None:
+                    self._links.add(link)
+                self._room.notify_all()
+        return link
 
     def _dial(self, host: Host) -> Link:
         """Log in to each jump host in turn, each forwarding to the next, then to the host."""
@@ -136,10 +187,7 @@ class SshTransport:
                 raise HostError(f"{host.address}: {reason(error)}") from error
             raise
         sftp.get_channel().settimeout(STALL_TIMEOUT)
-        link = Link(host.address, client, sftp, jumps=clients[:-1])
-        with self._guard:
-            self._links.add(link)
-        return link
+        return Link(host.address, client, sftp, jumps=clients[:-1])
 
     def _log_in(
         self,

@@ -1,6 +1,8 @@
 """One authenticated SSH connection and its SFTP session, as the transport's pool keeps it."""
 
+import socket
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import paramiko
@@ -56,6 +58,13 @@ class Link:
         return transport.open_session(timeout=timeout)
 
     def close(self) -> None:
+        """Closed at once, on the host's side too: paramiko closes the socket only once its
+        thread's read returns (up to 0.1 s), and until then the host still counts it open."""
+        transport = self.client.get_transport()
+        sock = transport.sock if transport is not None else None
+        if isinstance(sock, socket.socket):  # not a jump host's channel or a proxy's pipe
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         self.client.close()
         for jump in reversed(self.jumps):
             jump.close()

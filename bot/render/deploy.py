@@ -1,6 +1,9 @@
 """Deploy messages: one progress message updated in place, and the answers to the requester."""
 
+from functools import partial
+
 from bot.intents.pressed import ActionId
+from bot.render import fleet
 from bot.render.kit import (
     LINE,
     Message,
@@ -32,7 +35,12 @@ ERROR = 600  # a host's or a deploy's error: the start says what, the API has it
 def _(item: DeployProgress) -> Message:
     deploy = item.deploy
     head = _head(deploy)
-    blocks = [section(head), section(_hosts(deploy)), context(_facts(deploy))]
+    hosts = (
+        fleet.deploy_hosts(deploy, partial(_host, deploy))
+        if fleet.is_fleet(len(deploy.hosts))
+        else [_hosts(deploy)]
+    )
+    blocks = [section(head), *(section(text) for text in hosts), context(_facts(deploy))]
     if deploy.rollback_to is not None:  # only while it runs, and never to itself
         blocks.append(actions(_rollback_button(deploy.environment, deploy.rollback_to)))
     return message(plain(head), *blocks)
@@ -243,6 +251,8 @@ def _environment(env: EnvironmentState) -> str:
     if env.bad:
         bad = ", ".join(f"`{inert(rev[:7])}`" for rev in env.bad)
         lines.append(clip(f"Marked bad: {bad}", LINE))
+    if fleet.is_fleet(len(env.hosts)):
+        return fleet.status_hosts(env, head="\n".join(lines), revision=_rev)
     return listing(
         hosts,
         head="\n".join(lines),

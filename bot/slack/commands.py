@@ -3,22 +3,28 @@
 import threading
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 
 from bot.andon import Andon
 from bot.intents.typed import COMMANDS, parse
 from bot.render.reply import reply
+from bot.slack import status_later
 from bot.slack.people import from_command
 from bot.slack.text import decoded
 
 
 def register(app: App, andon: Andon) -> None:
-    def answer(ack: Ack, command: dict[str, Any]) -> None:
+    def answer(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         intent = parse(
             command.get("command", ""),
             decoded(command.get("text", "")),
             environments=andon.config.environments,
         )
+        many = status_later.hosts_to_ask(andon, intent)
+        if many > status_later.ASK_LATER and command.get("response_url"):
+            ack(response_type="ephemeral", **status_later.checking(many, intent))
+            status_later.answer_later(andon, intent, from_command(command), respond)
+            return
         answered = threading.Event()  # a deploy it starts waits: the answer comes first
         try:
             result = andon.execute(intent, from_command(command), answered=answered)

@@ -72,7 +72,12 @@ def _ssh(env: Environment) -> Transport:
     engine: ``andon line status`` has no use for it."""
     from bot.hosts.ssh import SshTransport
 
-    return SshTransport(env.ssh_key, env.known_hosts, ssh_config=env.ssh_config)
+    return SshTransport(
+        env.ssh_key,
+        env.known_hosts,
+        ssh_config=env.ssh_config,
+        max_connections=env.max_connections,
+    )
 
 
 class _Mixed:

@@ -91,7 +91,7 @@ class Executor:
 
     # --- a batch -------------------------------------------------------------------------
 
-    def activate(self, group: Sequence[Target], *, limit: int) -> Failures:
+    def activate(self, group: Sequence[Target], *, limit: int | None) -> Failures:
         """Flip the batch live: ``activating`` on record first, then the flips, then each host
         settles; returns the hosts that failed (already recorded as failed)."""
         self.progress.write(self.moves(group, HostStep.ACTIVATING))
@@ -145,7 +145,7 @@ class Executor:
             target.flipped = False
             self.progress.write(self.moves([target], HostStep.REVERTED, finished=True))
 
-        undone = self.each(switched, back, limit=max(len(switched), 1), mark=False)
+        undone = self.each(switched, back, limit=None, mark=False)
         for target, error in undone:
             log.error("could not revert %s: %s", target.host.address, error)
             self.progress.note(self.moves([target], note=f"could not revert: {error}"))
@@ -166,6 +166,9 @@ class Executor:
     # --- hosts ---------------------------------------------------------------------------
 
     def connect(self, target: Target) -> Connection:
+        """The host's connection, borrowed from the environment's pool until ``give_back``:
+        a host holds one only while it is worked on, so hundreds of hosts share the pool's
+        ``max_connections``."""
         with self._lock:
             found = self.connections.get(target.position)
         if found is not None:
@@ -175,15 +178,29 @@ class Executor:
             self.connections[target.position] = connection
         return connection
 
+    def give_back(self, target: Target) -> None:
+        """The host's step is done: its connection goes back to the pool (kept warm there)."""
+        with self._lock:
+            connection = self.connections.pop(target.position, None)
+        if connection is not None:
+            _close(connection)
+
+    def at_once(self, count: int, *, limit: int | None = None) -> int:
+        """How many hosts are worked on together: ``limit`` (all of them when ``None``), never
+        more than the pool's connections — more threads would only wait for one."""
+        wanted = count if limit is None else min(count, limit)
+        return max(1, min(wanted, self.env.max_connections))
+
     def each(
         self,
         targets: Sequence[Target],
         work: Callable[[Target], None],
         *,
-        limit: int,
+        limit: int | None,
         mark: bool = True,
     ) -> Failures:
-        """Work on hosts in parallel; each failure is returned (and, with ``mark``, recorded)."""
+        """Work on hosts in parallel, ``limit`` at a time (``None``: as many as the pool has
+        connections); each failure is returned (and, with ``mark``, recorded)."""
         failures: Failures = []
 
         def guarded(target: Target) -> None:
@@ -194,8 +211,10 @@ class Executor:
                     failures.append((target, error))
                 if mark:
                     self._failed(target, error)
+            finally:
+                self.give_back(target)
 
-        workers = max(1, min(limit, len(targets) or 1))
+        workers = self.at_once(len(targets), limit=limit)
         prefix = f"andon-deploy-{self.progress.deploy_id}-hosts"
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix) as pool:
             list(pool.map(guarded, targets))
@@ -225,11 +244,17 @@ class Executor:
         return known.pop() if len(known) == 1 else None
 
     def close(self) -> None:
-        for connection in self.connections.values():
-            try:
-                connection.close()
-            except Exception:
-                log.debug("closing a connection failed", exc_info=True)
+        with self._lock:
+            lent, self.connections = list(self.connections.values()), {}
+        for connection in lent:
+            _close(connection)
+
+
+def _close(connection: Connection) -> None:
+    try:
+        connection.close()
+    except Exception:
+        log.debug("closing a connection failed", exc_info=True)
 
 
 def halt_on(failures: Failures) -> None:

@@ -149,16 +149,19 @@ class DeployPlan(Plan):
         if not hosts.steps.before_activate:
             return
         first = hosts.targets[0]
-        connection = hosts.connections[first.position]
         cwd = releases.release_dir(first.path, hosts.revision)
         with hosts.crew.units() as (session, _):
             deploy = session.get(Deploy, hosts.progress.deploy_id)
             assert deploy is not None
             deploy.migrated = True
             session.add(deploy)
-        for command in hosts.steps.before_activate:
-            address = first.host.address
-            hosts.command(connection, command, cwd=cwd, host=address, label="before")
+        connection = hosts.connect(first)
+        try:
+            for command in hosts.steps.before_activate:
+                address = first.host.address
+                hosts.command(connection, command, cwd=cwd, host=address, label="before")
+        finally:
+            hosts.give_back(first)
 
 
 class RollbackPlan(Plan):
@@ -176,7 +179,7 @@ class RollbackPlan(Plan):
                 with lock:
                     missing.append(target.host.address)
 
-        failures = hosts.each(hosts.targets, look, limit=len(hosts.targets))
+        failures = hosts.each(hosts.targets, look, limit=None)
         hosts.progress.note(hosts.moves(hosts.targets, started=True, looked=True))
         halt_on(failures)
         if missing:
@@ -191,7 +194,7 @@ class RollbackPlan(Plan):
         return [hosts.targets]  # an emergency: every host at once
 
     def activate(self, hosts: Executor, group: Sequence[Target]) -> None:
-        failures = hosts.activate(group, limit=len(group))
+        failures = hosts.activate(group, limit=None)  # as many at once as the pool allows
         if failures:
             raise _halt(failures)
 
