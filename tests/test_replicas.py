@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import col, select
 
+from core.deploy.lease import TTL
 from storage.database import Database
 from storage.tables import OutboxMessage
 from tests.fakes.slack import FakeSlack
@@ -200,6 +201,33 @@ def test_the_replica_whose_courier_holds_messages_dies_and_the_others_deliver(
     ], thread
     victim.start()
     assert "You started the line" in trio.slash("/line", "start force the next scenario")
+
+
+@pytest.mark.campaign
+def test_a_replica_on_another_machine_dies_mid_deploy_and_its_lease_tells(
+    trio: Replicas, slack: FakeSlack
+) -> None:
+    """Its pid cannot be asked from here: the dead process is left a zombie, whose pid answers,
+    so only the lease (30 s) tells the survivors — as for a replica on another machine."""
+    revision = trio.release("fourth", {"app.py": "print(4)\n"})
+    count = len(trio.deploys()) + 1
+    trio.hold.arm()
+    victim = trio.next()
+    survivor = next(server for server in trio.servers if server is not victim)
+    assert "Deploying" in trio.slash("/deploy", "", to=victim)
+    eventually(trio.hold.at.exists, timeout=30, what="the deploy waiting on its health check")
+    victim.process.kill()  # not reaped: the round robin's poll would, so the survivor is asked
+
+    def settled() -> dict | None:
+        found = survivor.api("/api/deploys").json()["deploys"]
+        return found[0] if len(found) == count and found[0]["status"] == "interrupted" else None
+
+    deploy = eventually(settled, timeout=TTL.total_seconds() + 15, what="the lease running out")
+    assert deploy["hosts"][0]["runs"] == revision, deploy
+    victim.process.wait()
+    trio.hold.let_go()
+    slack.wait_for("chat.update", lambda p: "interrupted" in p["text"], timeout=20)
+    victim.start()
 
 
 def test_due_work_ran_once_across_the_replicas(trio: Replicas) -> None:
