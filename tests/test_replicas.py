@@ -55,6 +55,15 @@ def _ended(trio: Replicas, count: int, timeout: float = 60.0) -> dict:
     return eventually(ended, timeout=timeout, every=0.1, what=lambda: f"deploy #{count} ended")
 
 
+def _each_once(slack: FakeSlack) -> None:
+    """No message said twice: of three couriers, one sent each."""
+    said = [
+        (c.params["channel"], c.params.get("thread_ts"), c.params["text"])
+        for c in slack.calls("chat.postMessage")
+    ]
+    assert len(said) == len(set(said)), said
+
+
 def _killed(server: AndonServer) -> None:
     server.process.kill()  # SIGKILL: no cleanup of any kind
     server.process.wait()
@@ -68,6 +77,7 @@ def test_a_deploy_through_any_replica_ships_once(trio: Replicas, slack: FakeSlac
     slack.wait_for("chat.update", lambda p: p["text"].startswith(f"Deployed {revision[:7]}"))
     posted = [text for text in trio.channel() if revision[:7] in text]
     assert len(posted) == 1, posted  # one message, updated as the deploy goes
+    _each_once(slack)
 
 
 def test_the_replica_running_a_deploy_dies_and_another_settles_it(
@@ -126,6 +136,7 @@ def test_a_red_build_stops_the_line_once_and_its_whys_go_round_the_replicas(
         what="the restart told",
     )
     assert len([t for t in trio.channel() if t.startswith("Line running again")]) == 1
+    _each_once(slack)
 
 
 def _whys(trio: Replicas, stoppage: int) -> dict:
@@ -147,6 +158,7 @@ def test_an_alert_pages_once_and_one_press_acknowledges_it(
     assert len([t for t in trio.dms(ONCALL) if "page #" in t]) == 1
     assert "You started the line" in trio.slash("/line", "start force the next scenario")
     slack.wait_for("chat.postMessage", lambda p: "forced the line to start" in p["text"])
+    _each_once(slack)
 
 
 def _pending(url: str) -> list[str | None]:
