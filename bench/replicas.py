@@ -240,8 +240,9 @@ def markdown(
             f"| {s['database']} | {s['request']} | {s['clients']} | {s['requests']} | "
             f"{s['not_ok']} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['requests_per_s']:.0f} |"
         )
-    out += ["", "PostgreSQL connections to the database after the load: "]
-    out[-1] += ", ".join(f"{n} replica(s): {c}" for n, c in connections.items())
+    if connections:
+        out += ["", "PostgreSQL connections to the database after the load: "]
+        out[-1] += ", ".join(f"{n} replica(s): {c}" for n, c in connections.items())
     out += ["", f"**Failover** (target: under {TARGET_S:.0f} s — the lease plus 5 s; "]
     out[-1] += f"ANDON_TICK_SECONDS={box['ANDON_TICK_SECONDS']})"
     out += [""]
