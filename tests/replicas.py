@@ -170,6 +170,16 @@ class Replicas:
         assert answer.status_code == 200, answer.text
         return answer.json()["text"]
 
+    def slash_retried(self, command: str, text: str) -> list[int]:
+        """A slash command Slack sends again (its answer was late) and the balancer hands to
+        another replica: the same body, ``X-Slack-Retry-Num: 1``."""
+        body, kind = slash_command(
+            command, text, user="U0MARIA", name="maria", response_url=self.slack.response_url()
+        )
+        first = self.next().slack_post(body, kind)
+        again = self.next().slack_post(body, kind, retry_num=1)
+        return [first.status_code, again.status_code]
+
     def press(self, action_id: str, value: str, *, user: str) -> None:
         body, kind = block_action(
             action_id, value, user=user, name=NAMES[user], response_url=self.slack.response_url()
