@@ -141,11 +141,18 @@ class Replicas:
         return self
 
     def stop(self) -> None:
+        """Every replica stopped with SIGTERM, even when one of them does not exit cleanly."""
         self.hold.let_go()
+        failed: list[AssertionError] = []
         for server in self.servers:
             if server._process is not None and server.process.poll() is None:
-                server.stop()
+                try:
+                    server.stop()
+                except AssertionError as error:
+                    failed.append(error)
         self.metric.close()
+        if failed:
+            raise failed[0]
 
     # --- round robin -------------------------------------------------------------------------
 
