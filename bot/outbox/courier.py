@@ -34,7 +34,10 @@ from storage.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-CLAIM = timedelta(seconds=60)
+CLAIM = timedelta(
+    seconds=30
+)  # a send is a few Slack calls of 10 s at most; a dead claim waits this
+ORPHANS_EVERY = 5.0  # seconds between looks for claims of couriers that died on this machine
 MAX_BACKOFF = 300.0
 _PENDING = col(OutboxMessage.status) == MessageStatus.PENDING.value
 SHRINKABLE = (MessageKind.POST, MessageKind.REPLY, MessageKind.DM, MessageKind.UPDATE)  # not a file
@@ -98,7 +101,8 @@ class Courier:
 
     def release_orphans(self) -> int:
         """Claims of couriers whose process died are freed now, not when their lease runs out:
-        a restarted Andon delivers at once what the crashed one had in hand."""
+        a restarted Andon, or a replica beside the dead one, delivers at once what it had in
+        hand (a courier on another machine is known dead only when its claim runs out)."""
         with self._db.writing() as session:
             claimants = session.exec(
                 select(OutboxMessage.claimed_by)
@@ -120,8 +124,12 @@ class Courier:
         self._wake.set()
 
     def _run(self) -> None:
+        orphans_at = time.monotonic() + ORPHANS_EVERY
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= orphans_at:
+                    orphans_at = time.monotonic() + ORPHANS_EVERY
+                    self.release_orphans()  # a replica beside this one died holding messages
                 self.deliver_due()
             except Exception:
                 log.exception("the courier failed a round; it will try again")

@@ -11,6 +11,7 @@ from bot.workers.checks import Checker
 from core import deliveries
 
 TICK_SECONDS = 5.0  # ANDON_TICK_SECONDS overrides it (tests of a running serve use less)
+SWEEP_SECONDS = 1.0  # a dead replica's deploy is swept at most this long after its lease ran out
 
 Job = tuple[str, Callable[..., object], tuple[object, ...]]  # id, call, its arguments
 
@@ -23,6 +24,15 @@ def start(
     for job_id, call, args in on_the_tick(andon, checker=checker):
         scheduler.add_job(
             call, "interval", args=args, seconds=every, id=job_id, max_instances=1, coalesce=True
+        )
+    if andon.deployer is not None:
+        scheduler.add_job(
+            andon.deployer.sweep,
+            "interval",
+            seconds=min(every, SWEEP_SECONDS),
+            id="sweep",
+            max_instances=1,
+            coalesce=True,
         )
     scheduler.add_job(
         forget_old_deliveries,

@@ -20,6 +20,7 @@ from core.notifier import MessageRef, Notifier
 from storage.tables import Deploy, DeployHost, DeployLock
 
 Standing = Mapping[str, HostState]  # by host address
+UNFINISHED = (DeployState.PENDING, DeployState.RUNNING)
 
 
 def abandoned(
@@ -48,8 +49,9 @@ def sweep(
     """Mark interrupted every abandoned deploy, with what its hosts said they run."""
     swept = []
     for deploy_id, environment in abandoned(session, clock=clock, is_dead=is_dead):
-        deploy = session.get(Deploy, deploy_id)
-        assert deploy is not None
+        deploy = _still_unfinished(session, deploy_id)
+        if deploy is None:
+            continue  # another replica swept it first
         move(deploy, DeployState.INTERRUPTED)
         deploy.finished_at = clock.now()
         deploy.error = "Andon stopped in the middle of it — every host points at a complete release"
@@ -62,6 +64,14 @@ def sweep(
             )
         swept.append(deploy_id)
     return swept
+
+
+def _still_unfinished(session: Session, deploy_id: int) -> Deploy | None:
+    """The deploy, locked for this sweep, unless a sweep beside this one settled it meanwhile:
+    replicas sweep on every tick, and the deploy is said interrupted once."""
+    query = select(Deploy).where(col(Deploy.id) == deploy_id).with_for_update()
+    deploy = session.exec(query.execution_options(populate_existing=True)).one()
+    return deploy if DeployState(deploy.status) in UNFINISHED else None
 
 
 def _settle_hosts(session: Session, deploy_id: int, answers: Standing) -> None:
