@@ -26,7 +26,7 @@ from core.deploy.transport import Connection, HostError
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 _FRESH_FOR = 1.0  # a connection that answered this recently is lent without a liveness check
-MAX_CONNECTIONS = 100  # ``[environments.<name>] max_connections``'s default
+MAX_CONNECTIONS = 256  # ``[environments.<name>] max_connections``'s default
 
 
 class SshTransport:

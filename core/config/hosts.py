@@ -153,7 +153,7 @@ class Environment(BaseModel):
     keep_releases: int = Field(default=5, ge=1)
     batches: list[Batch] = Field(default_factory=lambda: [1, "100%"], min_length=1)
     max_parallel: int = Field(default=10, ge=1)
-    max_connections: int = Field(default=100, ge=1)  # SSH connections open at once, at most
+    max_connections: int = Field(default=256, ge=1)  # SSH connections open at once, at most
     health_url: HttpUrl | None = None
     health_command: str | None = Field(default=None, min_length=1)
     health_timeout: Duration = timedelta(seconds=60)
