@@ -62,6 +62,7 @@ from common import (
 )
 
 from bot.andon import Andon
+from bot.hosts.ssh import MAX_CONNECTIONS
 from bot.intents.typed import Deploy as DeployIntent
 from bot.intents.typed import Rollback as RollbackIntent
 from bot.main import open_andon
@@ -511,7 +512,7 @@ def main() -> int:
             fleet.stop()
     result = {**summary(figures, sizes), "sizes": list(sizes)}
     box = {**host(), "commit": commit() or "unknown", "filesystem": filesystem(str(scratch))}
-    box["max_connections"] = str(args.max_connections or "Andon's default (100)")
+    box["max_connections"] = str(args.max_connections or f"Andon's default ({MAX_CONNECTIONS})")
     name_uncommitted(box)
     box["load average (1 min) before / after"] = f"{load_before} / {load_average()}"
     print(json.dumps(result, indent=2) if args.json else markdown(result, box))
