@@ -192,7 +192,7 @@ class Courier:
         if outgoing is None:
             return False
         try:
-            sent, note = self._send(outgoing)
+            sent, note = _sent_through(self._chat, outgoing)
         except RetryLaterError as busy:
             unheard = busy.unheard and not outgoing.maybe_sent  # no earlier attempt may have
             self._postpone(message_id, str(busy), busy.after, unheard=unheard)
@@ -206,32 +206,6 @@ class Courier:
             return False
         self._mark_sent(message_id, sent, note=note)
         return True
-
-    def _send(self, outgoing: Outgoing) -> tuple[Sent, str | None]:
-        """The message, or — refused as invalid — its minimal form, once; the note says so, or
-        that the chat already held the message."""
-        try:
-            sent = self._chat.send(outgoing)
-        except UndeliverableError as refused:
-            if not refused.invalid or outgoing.kind not in SHRINKABLE:
-                raise
-            return self._send_minimal(outgoing, first=refused.error)
-        if sent.found:
-            log.warning("message #%s %s", outgoing.id, FOUND)
-            return sent, FOUND
-        return sent, None
-
-    def _send_minimal(self, outgoing: Outgoing, *, first: str | None) -> tuple[Sent, str]:
-        log.error(
-            "message #%s refused by Slack (%s): sent again in minimal form", outgoing.id, first
-        )
-        smaller = replace(outgoing, payload=minimal_form(outgoing.payload), maybe_sent=False)
-        try:
-            sent = self._chat.send(smaller)  # the refusal said it was not taken: no look again
-        except UndeliverableError as again:
-            reason = f"{again}, in minimal form too (the full message: {first})"
-            raise UndeliverableError(reason, error=again.error) from again
-        return sent, f"sent in minimal form: Slack refused the full message ({first})"
 
     def _undeliverable(self, outgoing: Outgoing, refused: UndeliverableError) -> None:
         """Given up — but a page's DM first hands its page on (each page of a DM that lists
@@ -321,6 +295,32 @@ class Courier:
             _fail(row, reason, self._clock.now())
             session.add(row)
         log.error("message #%s cannot be delivered: %s", message_id, reason)
+
+
+def _sent_through(chat: Chat, outgoing: Outgoing) -> tuple[Sent, str | None]:
+    """The message, or — refused as invalid — its minimal form, once; the note says so, or that
+    the chat already held the message."""
+    try:
+        sent = chat.send(outgoing)
+    except UndeliverableError as refused:
+        if not refused.invalid or outgoing.kind not in SHRINKABLE:
+            raise
+        return _minimal(chat, outgoing, first=refused.error)
+    if sent.found:
+        log.warning("message #%s %s", outgoing.id, FOUND)
+        return sent, FOUND
+    return sent, None
+
+
+def _minimal(chat: Chat, outgoing: Outgoing, *, first: str | None) -> tuple[Sent, str]:
+    log.error("message #%s refused by Slack (%s): sent again in minimal form", outgoing.id, first)
+    smaller = replace(outgoing, payload=minimal_form(outgoing.payload), maybe_sent=False)
+    try:
+        sent = chat.send(smaller)  # the refusal said it was not taken: no look again
+    except UndeliverableError as again:
+        reason = f"{again}, in minimal form too (the full message: {first})"
+        raise UndeliverableError(reason, error=again.error) from again
+    return sent, f"sent in minimal form: Slack refused the full message ({first})"
 
 
 def _take(session: Session, message_id: int, now: datetime, holder: str) -> bool:

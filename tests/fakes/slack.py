@@ -253,31 +253,12 @@ class FakeSlack:
     def _answer(self, method: str, params: dict[str, Any], auth: str) -> tuple[int, dict, dict]:
         fault = self._fault(method, params)
         if fault is not None and fault.heard:
-            self._carried_out(method, params, auth)  # taken, then the answer is lost
+            _carried_out(self, method, params, auth)  # taken, then the answer is lost
         if fault is not None:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
             error = fault.error or ("ratelimited" if fault.status == 429 else "internal_error")
             return fault.status, {"ok": False, "error": error}, headers
-        return self._carried_out(method, params, auth)
-
-    def _carried_out(
-        self, method: str, params: dict[str, Any], auth: str
-    ) -> tuple[int, dict, dict]:
-        """A call no fault stopped: refused as Slack would, or carried out and answered."""
-        if method != "response_url" and auth not in (f"Bearer {self.token}", f"Bearer {APP_TOKEN}"):
-            return 200, {"ok": False, "error": "invalid_auth"}, {}
-        refusal = _VALIDATED[method](params) if method in _VALIDATED else None
-        if refusal is not None:
-            self._refuse(method, params, refusal)
-            answer = {
-                "ok": False,
-                "error": refusal.error,
-                "response_metadata": {"messages": [f"[ERROR] {refusal.detail}"]},
-            }
-            return (400 if method == "response_url" else 200), answer, {}
-        if method == "response_url":
-            return 200, {"ok": True}, {}
-        return 200, self._method(method, params), {}
+        return _carried_out(self, method, params, auth)
 
     def _refuse(self, method: str, params: dict[str, Any], refusal: Refusal) -> None:
         with self._lock:
@@ -361,6 +342,26 @@ class FakeSlack:
                 return
 
         return Handler
+
+
+def _carried_out(
+    fake: FakeSlack, method: str, params: dict[str, Any], auth: str
+) -> tuple[int, dict, dict]:
+    """A call no fault stopped: refused as Slack would, or carried out and answered."""
+    if method != "response_url" and auth not in (f"Bearer {fake.token}", f"Bearer {APP_TOKEN}"):
+        return 200, {"ok": False, "error": "invalid_auth"}, {}
+    refusal = _VALIDATED[method](params) if method in _VALIDATED else None
+    if refusal is not None:
+        fake._refuse(method, params, refusal)
+        answer = {
+            "ok": False,
+            "error": refusal.error,
+            "response_metadata": {"messages": [f"[ERROR] {refusal.detail}"]},
+        }
+        return (400 if method == "response_url" else 200), answer, {}
+    if method == "response_url":
+        return 200, {"ok": True}, {}
+    return 200, fake._method(method, params), {}
 
 
 # --- Slack's answers, one a method: (the fake, the call's params, a fresh ts) -> the JSON --------
