@@ -106,9 +106,9 @@ def _pages(slack: FakeSlack, user: str, words: str) -> list[str]:
 def _settled(database: Path, timeout: float = 10.0) -> None:
     """Wait until the outbox holds nothing pending: what was queued so far has been sent.
 
-    Delivery is at least once: a message Slack accepted an instant before a kill, not yet
-    marked sent, goes out again after the restart. This test is about the due work firing once,
-    so it kills Andon between deliveries.
+    A message Slack accepted an instant before a kill, not yet marked sent, is looked for in
+    Slack after the restart (docs/reliability.md, *Delivery is once*). This test is about the due
+    work firing once, so it kills Andon between deliveries.
     """
 
     def pending() -> int:

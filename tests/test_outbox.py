@@ -1,11 +1,13 @@
 """The durable outbox: nothing is lost when Slack is slow, down or rate-limiting."""
 
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
 from bot.outbox.chat import Outgoing, Sent
@@ -154,6 +156,7 @@ def test_rate_limited_messages_wait_as_told_and_keep_their_order(
     assert courier(database, slack).flush(timeout=15) == 0
     delivered = [c.params["text"] for c in slack.calls("chat.postMessage")]
     assert delivered == ["first", "first", "second", "third"]  # the 429 answer, then each once
+    assert slack.calls("conversations.history") == []  # a 429 posts nothing: no need to look
 
 
 def test_an_outage_loses_nothing_and_delivers_in_order_afterwards(
@@ -234,6 +237,79 @@ def test_a_message_another_courier_sent_meanwhile_keeps_that_courier_s_record(
         outbox.update(started, Said("deploy finished"))
     other.flush(timeout=5)
     assert [c.params["ts"] for c in slack.calls("chat.update")] == [first]
+
+
+LOST = {  # a message whose answer is lost, and what is queued before it
+    "post": [("post", "line stopped", None)],
+    "reply": [("post", "line stopped", None), ("reply", "why 1?", 0)],
+    "dm": [("dm", "U0ONCALL: you are paged", None)],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LOST))
+def test_a_message_slack_took_whose_answer_was_lost_is_not_said_twice(
+    database: Database, slack: FakeSlack, kind: str
+) -> None:
+    """Slack posted it and its answer failed (a 500 after the post): the courier that tries
+    again — another process, as after a replica died — finds it by its outbox id instead."""
+    steps = LOST[kind]
+    text = steps[-1][1]
+    slack.fail(500, heard=True, methods={"chat.postMessage"}, where=lambda p: p["text"] == text)
+    queue(database, *steps)
+    courier(database, slack).deliver_due()
+    assert courier(database, slack).flush(timeout=10) == 0
+    shown = slack.shown("D0ONCALL" if kind == "dm" else CHANNEL)
+    said = [message for message in shown if message["text"] == text]
+    assert len(said) == 1, shown
+    row = _row(database, text)
+    assert said[0]["metadata"] == {"event_type": "andon_outbox", "event_payload": {"id": row.id}}
+    assert (row.status, row.ts) == ("sent", said[0]["ts"])
+    assert "not sent again" in (row.last_error or "")
+    assert len(texts(slack)) == len(steps)  # each message posted once
+
+
+def test_a_message_slack_cannot_be_searched_for_is_said_again_rather_than_lost(
+    database: Database, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without the history scopes Slack will not say what it holds: both messages whose answers
+    were lost are posted again (twice is better than never), and the log says why once."""
+    for text in ("first", "second"):
+        slack.fail(
+            500, heard=True, methods={"chat.postMessage"}, where=lambda p, t=text: p["text"] == t
+        )
+    slack.fail(200, error="missing_scope", count=2, methods={"conversations.history"})
+    queue(database, ("post", "first", None), ("post", "second", None))
+    with caplog.at_level(logging.WARNING, logger="bot.slack.sent_before"):
+        assert courier(database, slack).flush(timeout=15) == 0
+    assert [m["text"] for m in slack.shown(CHANNEL)] == ["first", "first", "second", "second"]
+    warned = [r.getMessage() for r in caplog.records if r.name == "bot.slack.sent_before"]
+    assert len(warned) == 1 and "missing_scope" in warned[0], warned
+
+
+def test_slack_shows_a_message_s_metadata_only_when_asked_and_refuses_it_malformed(
+    slack: FakeSlack,
+) -> None:
+    """The fake Slack as Slack: metadata comes back with ``include_all_metadata`` only, and an
+    ``event_type`` other than letters, digits and underscores is refused."""
+    client = WebClient(token=BOT_TOKEN, base_url=slack.url, timeout=5)
+    tagged = {"event_type": "andon_outbox", "event_payload": {"id": 7}}
+    client.chat_postMessage(channel=CHANNEL, text="hello", metadata=tagged)
+    (plain,) = client.conversations_history(channel=CHANNEL)["messages"]
+    (full,) = client.conversations_history(channel=CHANNEL, include_all_metadata=True)["messages"]
+    assert "metadata" not in plain and full["metadata"] == tagged
+    slack.expect_refusals()
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(
+            channel=CHANNEL, text="x", metadata={"event_type": "andon outbox", "event_payload": {}}
+        )
+    assert refused.value.response["error"] == "invalid_metadata_format"
+
+
+def _row(database: Database, text: str) -> OutboxMessage:
+    with database.reading() as session:
+        rows = session.exec(select(OutboxMessage)).all()
+    (row,) = [r for r in rows if r.payload["text"] == text]
+    return row
 
 
 def _ts_of(database: Database, text: str) -> str:

@@ -13,14 +13,18 @@ MANIFEST = ROOT / "docs" / "slack-app-manifest.yml"
 SETUP = ROOT / "docs" / "slack-setup.md"
 
 # What each Web API method Andon may call needs, from each method's page in Slack's reference
-# (https://docs.slack.dev/reference/methods/<method>, "Required scopes"); None: no scope.
-METHODS: dict[str, str | None] = {
+# (https://docs.slack.dev/reference/methods/<method>, "Required scopes"); None: no scope; a
+# tuple: one for each kind of conversation Andon reads (its channel, public or private; DMs).
+HISTORY = ("channels:history", "groups:history", "im:history")
+METHODS: dict[str, str | tuple[str, ...] | None] = {
     "auth.test": None,  # bolt's App calls it when it starts
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
     "chat.postEphemeral": "chat:write",
     "chat.getPermalink": None,
     "conversations.open": "im:write",  # a DM with one person
+    "conversations.history": HISTORY,  # a message whose answer was lost, looked for
+    "conversations.replies": HISTORY[:2],  # the same in a thread (threads are in the channel)
     "views.open": None,
     "views.publish": None,
     "views.update": None,
@@ -89,8 +93,13 @@ def test_every_web_api_method_the_code_calls_is_covered_by_a_scope() -> None:
     assert "users.lookupByEmail" in used and "chat.postMessage" in used
     unknown = used - set(METHODS)
     assert not unknown, f"add these methods and the scope each needs to METHODS: {unknown}"
-    missing = {m: METHODS[m] for m in used if METHODS[m] and METHODS[m] not in scopes()}
+    missing = {m: _needs(m) - set(scopes()) for m in used if _needs(m) - set(scopes())}
     assert not missing, f"the manifest lacks scopes the code needs: {missing}"
+
+
+def _needs(method: str) -> set[str]:
+    needed = METHODS[method]
+    return set() if needed is None else {needed} if isinstance(needed, str) else set(needed)
 
 
 def test_every_event_the_manifest_subscribes_to_has_its_scope() -> None:
@@ -117,7 +126,7 @@ def test_scopes_slack_grants_only_in_pairs_are_asked_in_pairs() -> None:
 
 
 def test_no_scope_is_asked_that_nothing_uses() -> None:
-    needed = {METHODS[m] for m in called()} | {EVENTS[e] for e in events()}
+    needed = {scope for m in called() for scope in _needs(m)} | {EVENTS[e] for e in events()}
     needed |= {GRANTED_WITH[s] for s in needed if s in GRANTED_WITH}
     if manifest()["features"].get("slash_commands"):
         needed.add("commands")

@@ -1,6 +1,7 @@
 """Where the courier hands messages over: Slack's Web API, or the terminal."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.outbox.message import MessageKind
@@ -16,6 +17,10 @@ class Outgoing:
     payload: dict[str, Any]
     parent_channel: str | None = None
     parent_ts: str | None = None
+    queued_at: datetime | None = None  # the chat can hold it, if at all, only from then on
+    # an earlier attempt may have reached the chat (its answer was lost, or its courier died):
+    # the chat looks for it before sending it again
+    maybe_sent: bool = False
 
 
 @dataclass(frozen=True)
@@ -23,14 +28,19 @@ class Sent:
     channel: str
     ts: str
     permalink: str | None = None
+    found: bool = False  # not sent now: an earlier attempt had, and the chat still holds it
 
 
 class RetryLaterError(Exception):
-    """The chat is busy or down; try again, after ``after`` seconds if it said so."""
+    """The chat is busy or down; try again, after ``after`` seconds if it said so.
 
-    def __init__(self, reason: str, after: float | None = None) -> None:
+    ``unheard``: the chat surely did not take the message (it was rate limited), so the next
+    attempt need not look for it first."""
+
+    def __init__(self, reason: str, after: float | None = None, *, unheard: bool = False) -> None:
         super().__init__(reason)
         self.after = after
+        self.unheard = unheard
 
 
 # Slack's answers that refuse the message itself, not where it goes: a smaller one may pass.

@@ -2,8 +2,10 @@
 
 Several processes may run a courier on one database (the server, a CLI command flushing what it
 just queued): a message is claimed with a short lease before it is sent, so none is sent twice
-by two couriers. A crash between Slack's answer and the bookkeeping can still repeat one message;
-losing one is the worse failure.
+by two couriers. A message an earlier claim may have sent — its answer lost, or its courier
+dead between Slack's answer and the bookkeeping — is looked for in the chat before it is sent
+again (Slack: by the outbox id every post carries in its metadata), so it is said once; when the
+chat cannot look, it is sent again: losing one is the worse failure.
 
 A message Slack refuses as invalid (``invalid_blocks``, ``msg_too_long`` …) is sent again once in
 its minimal form before it is given up; a page's DM that still cannot be delivered is handed to
@@ -41,6 +43,7 @@ ORPHANS_EVERY = 5.0  # seconds between looks for claims of couriers that died on
 MAX_BACKOFF = 300.0
 _PENDING = col(OutboxMessage.status) == MessageStatus.PENDING.value
 SHRINKABLE = (MessageKind.POST, MessageKind.REPLY, MessageKind.DM, MessageKind.UPDATE)  # not a file
+FOUND = "already in the chat: an earlier attempt sent it and its answer was lost; not sent again"
 
 
 @dataclass(frozen=True)
@@ -102,11 +105,13 @@ class Courier:
     def release_orphans(self) -> int:
         """Claims of couriers whose process died are freed now, not when their lease runs out:
         a restarted Andon, or a replica beside the dead one, delivers at once what it had in
-        hand (a courier on another machine is known dead only when its claim runs out)."""
+        hand (a courier on another machine is known dead only when its claim runs out).
+        ``claimed_by`` stays: whoever takes the message over knows it may be in the chat."""
+        held = (_PENDING, col(OutboxMessage.claimed_until).is_not(None))
         with self._db.writing() as session:
             claimants = session.exec(
                 select(OutboxMessage.claimed_by)
-                .where(_PENDING, col(OutboxMessage.claimed_by).is_not(None))
+                .where(*held, col(OutboxMessage.claimed_by).is_not(None))
                 .distinct()
             ).all()
             dead = [c for c in claimants if holders.is_dead(c, me=self.holder)]
@@ -114,8 +119,8 @@ class Courier:
                 return 0
             freed = session.execute(
                 update(OutboxMessage)
-                .where(_PENDING, col(OutboxMessage.claimed_by).in_(dead))
-                .values(claimed_until=None, claimed_by=None)
+                .where(*held, col(OutboxMessage.claimed_by).in_(dead))
+                .values(claimed_until=None)
             )
             return freed.rowcount
 
@@ -187,9 +192,10 @@ class Courier:
         if outgoing is None:
             return False
         try:
-            sent, note = self._send(outgoing)
+            sent, note = _sent_through(self._chat, outgoing)
         except RetryLaterError as busy:
-            self._postpone(message_id, str(busy), busy.after)
+            unheard = busy.unheard and not outgoing.maybe_sent  # no earlier attempt may have
+            self._postpone(message_id, str(busy), busy.after, unheard=unheard)
             return False
         except UndeliverableError as refused:
             self._undeliverable(outgoing, refused)
@@ -200,24 +206,6 @@ class Courier:
             return False
         self._mark_sent(message_id, sent, note=note)
         return True
-
-    def _send(self, outgoing: Outgoing) -> tuple[Sent, str | None]:
-        """The message, or — refused as invalid — its minimal form, once; the note says so."""
-        try:
-            return self._chat.send(outgoing), None
-        except UndeliverableError as refused:
-            if not refused.invalid or outgoing.kind not in SHRINKABLE:
-                raise
-            first = refused.error
-        log.error(
-            "message #%s refused by Slack (%s): sent again in minimal form", outgoing.id, first
-        )
-        try:
-            sent = self._chat.send(replace(outgoing, payload=minimal_form(outgoing.payload)))
-        except UndeliverableError as again:
-            reason = f"{again}, in minimal form too (the full message: {first})"
-            raise UndeliverableError(reason, error=again.error) from again
-        return sent, f"sent in minimal form: Slack refused the full message ({first})"
 
     def _undeliverable(self, outgoing: Outgoing, refused: UndeliverableError) -> None:
         """Given up — but a page's DM first hands its page on (each page of a DM that lists
@@ -251,6 +239,7 @@ class Courier:
                 return None
             if parent is not None and parent.status != MessageStatus.SENT:
                 return None  # waits for the parent's ts
+            maybe_sent = row.claimed_by is not None  # claimed before: that send may have landed
             if not _take(session, message_id, now, self.holder):
                 return None
             return Outgoing(
@@ -260,6 +249,8 @@ class Courier:
                 payload=message_links.resolved(session, row.payload),
                 parent_channel=parent.channel if parent else None,
                 parent_ts=parent.ts if parent else None,
+                queued_at=row.created_at,
+                maybe_sent=maybe_sent,
             )
 
     def _mark_sent(self, message_id: int, sent: Sent, *, note: str | None = None) -> None:
@@ -278,7 +269,11 @@ class Courier:
             kind, queued_at = row.kind, row.created_at
         delivery_times.delivered(kind, queued_at=queued_at, sent_at=now)
 
-    def _postpone(self, message_id: int, reason: str, after: float | None) -> None:
+    def _postpone(
+        self, message_id: int, reason: str, after: float | None, *, unheard: bool = False
+    ) -> None:
+        """Tried again later; ``unheard``: no attempt can have reached the chat, so the next one
+        need not look for it first (the claim is forgotten)."""
         with self._db.writing() as session:
             row = session.get(OutboxMessage, message_id)
             assert row is not None
@@ -286,6 +281,8 @@ class Courier:
             wait = after if after is not None else min(2.0 ** (row.attempts - 1), MAX_BACKOFF)
             row.next_attempt_at = self._clock.now() + timedelta(seconds=wait)
             row.claimed_until, row.last_error = None, reason
+            if unheard:
+                row.claimed_by = None
             session.add(row)
         log.warning("message #%s postponed %.1fs: %s", message_id, wait, reason)
 
@@ -298,6 +295,32 @@ class Courier:
             _fail(row, reason, self._clock.now())
             session.add(row)
         log.error("message #%s cannot be delivered: %s", message_id, reason)
+
+
+def _sent_through(chat: Chat, outgoing: Outgoing) -> tuple[Sent, str | None]:
+    """The message, or — refused as invalid — its minimal form, once; the note says so, or that
+    the chat already held the message."""
+    try:
+        sent = chat.send(outgoing)
+    except UndeliverableError as refused:
+        if not refused.invalid or outgoing.kind not in SHRINKABLE:
+            raise
+        return _minimal(chat, outgoing, first=refused.error)
+    if sent.found:
+        log.warning("message #%s %s", outgoing.id, FOUND)
+        return sent, FOUND
+    return sent, None
+
+
+def _minimal(chat: Chat, outgoing: Outgoing, *, first: str | None) -> tuple[Sent, str]:
+    log.error("message #%s refused by Slack (%s): sent again in minimal form", outgoing.id, first)
+    smaller = replace(outgoing, payload=minimal_form(outgoing.payload), maybe_sent=False)
+    try:
+        sent = chat.send(smaller)  # the refusal said it was not taken: no look again
+    except UndeliverableError as again:
+        reason = f"{again}, in minimal form too (the full message: {first})"
+        raise UndeliverableError(reason, error=again.error) from again
+    return sent, f"sent in minimal form: Slack refused the full message ({first})"
 
 
 def _take(session: Session, message_id: int, now: datetime, holder: str) -> bool:

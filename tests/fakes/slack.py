@@ -2,7 +2,13 @@
 
 It answers the methods Andon calls the way Slack documents them (``{"ok": true, ...}``), accepts
 the bot token only, records ``response_url`` posts, and can be told to fail (429 with
-``Retry-After``, 5xx) to play an outage.
+``Retry-After``, 5xx) to play an outage — or, ``heard``, to carry a call out and then fail its
+answer, as when the answer is lost on its way back.
+
+Every message it takes stays in its conversation (tests/fakes/slack_workspace.py
+``Conversations``): ``shown(channel)`` is what people see there, and ``conversations.history`` /
+``conversations.replies`` read it back, with each message's metadata only when asked
+(``include_all_metadata``), as Slack does.
 
 It is as strict as Slack: a message, modal or Home tab that breaks one of Slack's rules
 (tests/fakes/slack_rules.py) is refused with Slack's own error (``invalid_blocks``,
@@ -30,7 +36,7 @@ from urllib.parse import ParseResult, parse_qsl, urlparse
 
 from tests.fakes import slack_rules
 from tests.fakes.slack_rules import Refusal
-from tests.fakes.slack_workspace import TEAM, Files, Members
+from tests.fakes.slack_workspace import TEAM, Conversations, Files, Members
 
 BOT_TOKEN = "xoxb-test-0000-andon"
 APP_TOKEN = "xapp-test-1-andon"
@@ -53,6 +59,7 @@ class Fault:
     methods: set[str] | None = None
     error: str | None = None  # Slack's own refusal, e.g. channel_not_found (with status 200)
     where: Callable[[dict[str, Any]], bool] | None = None  # only calls whose params match
+    heard: bool = False  # Slack carries the call out, then the answer fails
 
 
 # every fake alive, so a test's teardown can see what any of them refused
@@ -105,6 +112,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._files = Files(self._lock)
         self._members = Members(self._lock)
+        self._conversations = Conversations(self._lock)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -194,6 +202,11 @@ class FakeSlack:
             for c in self.calls("files.completeUploadExternal")
         ]
 
+    def shown(self, channel: str) -> list[dict[str, Any]]:
+        """What people see in a conversation (by ID): every message Slack took, oldest first,
+        thread replies included — a message said twice shows twice."""
+        return self._conversations.shown(channel)
+
     def add_user(self, user_id: str, email: str, name: str) -> None:
         """A member of the workspace, found by ``users.lookupByEmail`` under ``email``."""
         self._members.add(user_id, email, name)
@@ -211,11 +224,14 @@ class FakeSlack:
         methods: set[str] | None = None,
         error: str | None = None,
         where: Callable[[dict[str, Any]], bool] | None = None,
+        heard: bool = False,
     ) -> None:
         """Answer the next ``count`` calls (of ``methods``, whose params match ``where``) with
-        ``status``: an outage, or with ``error`` a refusal such as ``channel_not_found``."""
+        ``status``: an outage, or with ``error`` a refusal such as ``channel_not_found``.
+        ``heard``: Slack carries each call out first (the message is posted), then its answer
+        fails — the answer lost on its way back."""
         with self._lock:
-            self._faults.append(Fault(status, count, retry_after, methods, error, where))
+            self._faults.append(Fault(status, count, retry_after, methods, error, where, heard))
 
     def heal(self) -> None:
         """The outage is over: faults not yet used up are dropped."""
@@ -224,8 +240,8 @@ class FakeSlack:
 
     @contextmanager
     def holding(self) -> Iterator[None]:
-        """Slack hears every call but answers none until the block ends: whatever Andon answers
-        inside the block, it answered without waiting for Slack."""
+        """Slack hears and carries out every call but answers none until the block ends: whatever
+        Andon answers inside the block, it answered without waiting for Slack."""
         self._answering.clear()
         try:
             yield
@@ -236,24 +252,13 @@ class FakeSlack:
 
     def _answer(self, method: str, params: dict[str, Any], auth: str) -> tuple[int, dict, dict]:
         fault = self._fault(method, params)
+        if fault is not None and fault.heard:
+            _carried_out(self, method, params, auth)  # taken, then the answer is lost
         if fault is not None:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
             error = fault.error or ("ratelimited" if fault.status == 429 else "internal_error")
             return fault.status, {"ok": False, "error": error}, headers
-        if method != "response_url" and auth not in (f"Bearer {self.token}", f"Bearer {APP_TOKEN}"):
-            return 200, {"ok": False, "error": "invalid_auth"}, {}
-        refusal = _VALIDATED[method](params) if method in _VALIDATED else None
-        if refusal is not None:
-            self._refuse(method, params, refusal)
-            answer = {
-                "ok": False,
-                "error": refusal.error,
-                "response_metadata": {"messages": [f"[ERROR] {refusal.detail}"]},
-            }
-            return (400 if method == "response_url" else 200), answer, {}
-        if method == "response_url":
-            return 200, {"ok": True}, {}
-        return 200, self._method(method, params), {}
+        return _carried_out(self, method, params, auth)
 
     def _refuse(self, method: str, params: dict[str, Any], refusal: Refusal) -> None:
         with self._lock:
@@ -292,8 +297,8 @@ class FakeSlack:
             "response_url" if url.path.startswith("/response/") else url.path.rsplit("/", 1)[-1]
         )
         self._record(Call(method, params, dict(headers.items())))
-        self._answering.wait(timeout=HOLD_LIMIT)
         status, body, extra = self._answer(method, params, headers.get("Authorization", ""))
+        self._answering.wait(timeout=HOLD_LIMIT)  # carried out, but not answered yet
         return _Reply(status, "application/json", json.dumps(body).encode(), extra)
 
     def _serve_upload(self, file_id: str, data: bytes, headers: Message) -> _Reply:
@@ -339,6 +344,26 @@ class FakeSlack:
         return Handler
 
 
+def _carried_out(
+    fake: FakeSlack, method: str, params: dict[str, Any], auth: str
+) -> tuple[int, dict, dict]:
+    """A call no fault stopped: refused as Slack would, or carried out and answered."""
+    if method != "response_url" and auth not in (f"Bearer {fake.token}", f"Bearer {APP_TOKEN}"):
+        return 200, {"ok": False, "error": "invalid_auth"}, {}
+    refusal = _VALIDATED[method](params) if method in _VALIDATED else None
+    if refusal is not None:
+        fake._refuse(method, params, refusal)
+        answer = {
+            "ok": False,
+            "error": refusal.error,
+            "response_metadata": {"messages": [f"[ERROR] {refusal.detail}"]},
+        }
+        return (400 if method == "response_url" else 200), answer, {}
+    if method == "response_url":
+        return 200, {"ok": True}, {}
+    return 200, fake._method(method, params), {}
+
+
 # --- Slack's answers, one a method: (the fake, the call's params, a fresh ts) -> the JSON --------
 
 
@@ -358,6 +383,7 @@ def _post_message(fake: FakeSlack, params: dict[str, Any], ts: str) -> dict[str,
     channel = params.get("channel", "")
     if not channel:
         return {"ok": False, "error": "channel_not_found"}
+    fake._conversations.take(_channel_id(channel), ts, params, user=BOT_USER)
     return {
         "ok": True,
         "channel": _channel_id(channel),  # Slack answers a #name with its ID
@@ -432,6 +458,8 @@ _ANSWERS: dict[str, Callable[[FakeSlack, dict[str, Any], str], dict[str, Any]]] 
     "chat.postEphemeral": _post_ephemeral,
     "chat.getPermalink": _permalink,
     "conversations.open": _open_conversation,
+    "conversations.history": lambda fake, params, _ts: fake._conversations.history(params),
+    "conversations.replies": lambda fake, params, _ts: fake._conversations.replies(params),
     "apps.connections.open": _open_socket,
     "views.open": _open_view,
     "views.publish": _publish,
@@ -467,7 +495,7 @@ def _params(raw: str, content_type: str) -> dict[str, Any]:
     if "json" in content_type:
         return json.loads(raw)
     params: dict[str, Any] = dict(parse_qsl(raw))
-    for key in ("blocks", "attachments", "files"):
+    for key in ("blocks", "attachments", "files", "metadata"):
         if isinstance(params.get(key), str):
             params[key] = json.loads(params[key])
     return params

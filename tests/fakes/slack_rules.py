@@ -14,11 +14,16 @@ Each rule names the page of Slack's documentation it comes from:
 - FILES    https://api.slack.com/methods/files.completeUploadExternal  (``blocks``: the message
            the file is shared with, a JSON array; beside ``initial_comment`` they are ignored;
            a ``markdown`` block there is answered ``internal_error`` — slackapi/node-slack-sdk#2564)
+- METADATA https://docs.slack.dev/messaging/message-metadata  (``metadata`` on chat.postMessage
+           and chat.update: an ``event_type`` of letters, digits and underscores, 255 at most,
+           and an ``event_payload`` object: ``invalid_metadata_format``)
 
 and every block must also parse with slack_sdk's own models (``Block.parse(...).validate_json()``),
 which encode most of the same limits.
 """
 
+import json
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +45,7 @@ ID = 255  # BLOCKS: block_id; ELEMENTS: action_id
 CONFIRM = {"title": 100, "text": 300, "confirm": 30, "deny": 30}  # OBJECTS: confirm
 VIEW_TITLE, VIEW_BUTTON, METADATA, CALLBACK = 24, 24, 3_000, 255  # VIEWS
 INPUT_LABEL, INPUT_HINT, PLACEHOLDER, INITIAL = 2_000, 2_000, 150, 3_000  # BLOCKS: input
+EVENT_TYPE, EVENT_TYPE_LENGTH = re.compile(r"^[a-zA-Z0-9_]+$"), 255  # METADATA
 KNOWN = {"section", "context", "actions", "header", "divider", "input", "image", "rich_text"}
 
 
@@ -60,8 +66,27 @@ def message(params: dict[str, Any]) -> Refusal | None:
         return Refusal("no_text", "a message needs text or blocks")
     if text is not None and len(str(text)) > TEXT:
         return Refusal("msg_too_long", f"text is {len(str(text)):,} characters (max {TEXT:,})")
+    if params.get("metadata") is not None and (wrong := _metadata(params["metadata"])):
+        return Refusal("invalid_metadata_format", wrong)
     if blocks:
         return _blocks(blocks, limit=MESSAGE_BLOCKS)
+    return None
+
+
+def _metadata(metadata: Any) -> str | None:
+    """What is wrong with a message's metadata (METADATA), if anything."""
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            return "metadata is not JSON"
+    if not isinstance(metadata, dict):
+        return "metadata must be an object"
+    kind = metadata.get("event_type")
+    if not isinstance(kind, str) or not EVENT_TYPE.match(kind) or len(kind) > EVENT_TYPE_LENGTH:
+        return f"event_type must be 1 to 255 letters, digits or underscores: {kind!r}"
+    if not isinstance(metadata.get("event_payload"), dict):
+        return "event_payload must be an object"
     return None
 
 

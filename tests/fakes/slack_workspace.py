@@ -1,9 +1,12 @@
-"""What the fake Slack keeps beside its calls: the workspace's members, found by e-mail, and
-the files uploaded through Slack's external upload — each with the rules Slack applies to it."""
+"""What the fake Slack keeps beside its calls: the workspace's members, found by e-mail, the
+files uploaded through Slack's external upload, and the messages each conversation holds — each
+with the rules Slack applies to it."""
 
 import itertools
 import json
 import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 
 TEAM = "T0ANDON01"
@@ -99,3 +102,79 @@ class Files:
             for f in files:
                 self._files[f["id"]]["state"] = "completed"  # completing is once only
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+
+
+@dataclass(frozen=True)
+class Said:
+    """A message Slack took: where, when (the fake's ts are counters, not times) and as what."""
+
+    channel: str
+    at: float  # seconds since the epoch, when the fake took it: what a Slack ts tells
+    message: dict[str, Any]  # as conversations.history returns it, metadata included
+
+
+class Conversations:
+    """The messages each conversation holds, read back by ``conversations.history`` and
+    ``conversations.replies`` as Slack does: by channel ID, between ``oldest`` and ``latest``
+    (compared with when the fake took each message), ``limit`` at a time, with their metadata
+    only when asked (``include_all_metadata``)."""
+
+    def __init__(self, lock: threading.Condition) -> None:
+        self._lock = lock
+        self._said: list[Said] = []
+
+    def take(self, channel: str, ts: str, params: dict[str, Any], *, user: str) -> None:
+        """A chat.postMessage Slack accepted: the conversation holds it from now on."""
+        message: dict[str, Any] = {"type": "message", "user": user, "ts": ts}
+        message["text"] = params.get("text") or ""
+        for key in ("blocks", "thread_ts", "metadata"):
+            if params.get(key):
+                message[key] = params[key]
+        with self._lock:
+            self._said.append(Said(channel, time.time(), message))
+
+    def shown(self, channel: str) -> list[dict[str, Any]]:
+        """Every message the conversation holds, oldest first, thread replies included."""
+        with self._lock:
+            return [said.message for said in self._said if said.channel == channel]
+
+    def history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The conversation's messages, newest first; thread replies stay in their thread."""
+        channel = str(params.get("channel") or "")
+        if not channel or channel.startswith("#"):
+            return {"ok": False, "error": "channel_not_found"}  # an ID, never a #name
+        found = [
+            said
+            for said in self._between(channel, params)
+            if said.message.get("thread_ts", said.message["ts"]) == said.message["ts"]
+        ]
+        return self._page(list(reversed(found)), params)
+
+    def replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent first, then its replies, oldest first."""
+        channel, ts = str(params.get("channel") or ""), str(params.get("ts") or "")
+        with self._lock:
+            parent = [s for s in self._said if s.channel == channel and s.message["ts"] == ts]
+        if not parent:
+            return {"ok": False, "error": "thread_not_found"}
+        replies = [s for s in self._between(channel, params) if s.message.get("thread_ts") == ts]
+        return self._page(parent + replies, params)
+
+    def _between(self, channel: str, params: dict[str, Any]) -> list[Said]:
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or time.time() + 1)
+        with self._lock:
+            return [s for s in self._said if s.channel == channel and oldest < s.at <= latest]
+
+    def _page(self, found: list[Said], params: dict[str, Any]) -> dict[str, Any]:
+        limit = min(int(params.get("limit") or 100), 999)
+        metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        shown = [
+            {k: v for k, v in said.message.items() if metadata or k != "metadata"}
+            for said in found[:limit]
+        ]
+        return {
+            "ok": True,
+            "messages": json.loads(json.dumps(shown)),
+            "has_more": len(found) > limit,
+        }
