@@ -88,6 +88,7 @@ TABLE = (
     Case(ActionId.DEPLOY_ROLLBACK, "production", DEPLOYERS_ONLY, "Rolling back"),
     Case("/rollback", "", DEPLOYERS_ONLY, "Rolling back", cli=("rollback",)),
     Case("/deploy", "status", {}, "production", cli=("deploy", "status")),
+    Case("/deploy", "resume", {}, "Nothing to resume", cli=("deploy", "resume")),
     Case("/ci", "{revision}", {}, "green", cli=("ci", "status", "{revision}")),
     Case("/line", "status", {}, "The line has been", cli=("line", "status")),
     Case("/line", "stop walking every role", {}, "stopped"),
