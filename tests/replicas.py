@@ -5,7 +5,6 @@ import itertools
 import json
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,42 +14,13 @@ from tests.ci_payloads import generic, post, signature
 from tests.deploy_line import App, toml_value
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, AndonServer
+from tests.metric_endpoint import MetricEndpoint
 from tests.slack_requests import block_action, slash_command, thread_reply
 
 TICK = "0.25"  # ANDON_TICK_SECONDS: due work, the deploy sweep and the checks four times a second
 ONCALL = "U0ONE"
 NAMES = {"U0MARIA": "maria", ONCALL: "one"}  # maria is an admin: she may force a start
 _events = itertools.count(1)
-
-
-class Metric:
-    """A metric endpoint on loopback that counts how often it is read."""
-
-    def __init__(self, value: float = 20) -> None:
-        self.reads = 0
-        metric = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                metric.reads += 1
-                body = json.dumps({"signups": value}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/metrics.json"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Hold:
@@ -110,7 +80,7 @@ class Replicas:
         self.app = App(root / "git")
         self.host = root / "hosts" / "production"
         self.hold = Hold(root / "hold")
-        self.metric = Metric()
+        self.metric = MetricEndpoint()
         text = config(
             repo=self.app.clone, hosts=self.host, health=self.hold.script, metric=self.metric.url
         )

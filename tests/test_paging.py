@@ -17,6 +17,7 @@ from tests.ci_payloads import signature
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL
 from tests.inprocess import InProcessAndon
+from tests.metric_endpoint import MetricEndpoint
 from tests.slack_requests import block_action, slash_command
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
@@ -238,44 +239,13 @@ def test_oncall_shows_who_now_and_next_and_an_override_hands_over(
     assert _dms(fake_slack, TWO)[-1]["text"].startswith("You are on call now until")
 
 
-class _Metric:
-    """A real metric endpoint on loopback: ``{"signups": <value>}``, the value the test moves."""
-
-    def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        metric = self
-        self.value: float = 20
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = json.dumps({"signups": metric.value}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/metrics.json"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_a_business_metric_out_of_bounds_for_long_enough_pages_and_resolves(
     tmp_path: Path, fake_slack: FakeSlack
 ) -> None:
     from bot.workers.checks import Checker
 
     fake_slack.forget()
-    metric = _Metric()
+    metric = MetricEndpoint()
     config = CONFIG + (
         f'[[checks]]\nname = "signups_per_minute"\nurl = "{metric.url}"\n'
         'json_path = "signups"\nmin = 10\nfor = "1m"\nevery = "30s"\n'
@@ -313,7 +283,7 @@ def test_a_business_metric_out_of_bounds_for_long_enough_pages_and_resolves(
     finally:
         checker.close()
         andon.stop()
-        metric.stop()
+        metric.close()
 
 
 def _with_production(tmp_path: Path, slack: FakeSlack) -> tuple[InProcessAndon, Any]:
