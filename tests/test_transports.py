@@ -150,6 +150,32 @@ def test_renaming_a_new_link_over_current_switches_it_in_one_step(target: Target
     assert sorted(os.listdir(target.app)) == ["current"]
 
 
+def test_repoint_switches_current_in_one_step_and_leaves_nothing_behind(target: Target) -> None:
+    (target.app / "current").symlink_to("releases/old")
+
+    target.connection.repoint(
+        target.path("current"), "releases/new", through=target.path(".current.tmp")
+    )
+
+    assert target.connection.read_link(target.path("current")) == "releases/new"
+    assert sorted(os.listdir(target.app)) == ["current"]
+
+
+def test_a_repoint_that_cannot_replace_current_names_it_and_changes_nothing(
+    target: Target,
+) -> None:
+    """A directory where ``current`` should be: the rename fails, the new link is removed."""
+    (target.app / "current" / "app").mkdir(parents=True)
+
+    with pytest.raises(HostError, match="current"):
+        target.connection.repoint(
+            target.path("current"), "releases/new", through=target.path(".current.tmp")
+        )
+
+    assert sorted(os.listdir(target.app)) == ["current"]
+    assert (target.app / "current").is_dir() and not (target.app / "current").is_symlink()
+
+
 def test_read_link_is_none_for_a_regular_file_or_a_missing_path(target: Target) -> None:
     (target.app / "file").write_text("")
 

@@ -156,6 +156,15 @@ class LocalConnection:
         with _failing(f"rename {source} to {target}"):
             os.replace(source, target)
 
+    def repoint(self, link: str, target: str, *, through: str) -> None:
+        with _failing(f"point {link} at {target}"):
+            os.symlink(target, through)
+            try:
+                os.replace(through, link)
+            except BaseException:
+                os.unlink(through)
+                raise
+
     def run(self, command: str, *, cwd: str, timeout: float) -> CommandResult:
         with _failing(f"run in {cwd}"):
             process = subprocess.Popen(

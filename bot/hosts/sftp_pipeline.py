@@ -1,10 +1,13 @@
 """Several SFTP requests in flight at once: a look at a host costs one round trip."""
 
 from collections.abc import Iterable
+from typing import Any
 
 import paramiko
 from paramiko.message import Message
 from paramiko.sftp import CMD_ATTRS, CMD_NAME, CMD_STATUS
+
+POSIX_RENAME = "posix-rename@openssh.com"  # OpenSSH's rename(2), replacing the target
 
 
 class Pipeline:
@@ -19,11 +22,12 @@ class Pipeline:
         self._sftp = sftp
         self._answers: dict[int, tuple[int, Message]] = {}
 
-    def ask(self, requests: Iterable[tuple[int, str]]) -> list[tuple[int, Message]]:
-        """The answers (type and message), in the order of ``requests``."""
+    def ask(self, requests: Iterable[tuple[Any, ...]]) -> list[tuple[int, Message]]:
+        """The answers (type and message), in the order of ``requests`` (each a command and
+        its arguments)."""
         numbers = [
-            self._sftp._async_request(self, command, path)  # paramiko-private: see the class
-            for command, path in requests
+            self._sftp._async_request(self, command, *arguments)  # paramiko-private: see above
+            for command, *arguments in requests
         ]
         while any(number not in self._answers for number in numbers):
             self._sftp._read_response()  # one answer, to _async_response
@@ -40,6 +44,11 @@ def _raise_status(sftp: paramiko.SFTPClient, answer: tuple[int, Message], expect
         sftp._convert_status(message)  # paramiko's own errno mapping
     if kind != expected:
         raise paramiko.SFTPError(f"unexpected SFTP answer {kind}, expected {expected}")
+
+
+def succeeded(sftp: paramiko.SFTPClient, answer: tuple[int, Message]) -> None:
+    """A request that answers with a status only: an error raises its ``OSError``."""
+    _raise_status(sftp, answer, CMD_STATUS)
 
 
 def path_found(sftp: paramiko.SFTPClient, answer: tuple[int, Message]) -> bool:

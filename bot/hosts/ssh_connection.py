@@ -11,9 +11,9 @@ from contextlib import contextmanager, suppress
 from typing import BinaryIO
 
 import paramiko
-from paramiko.sftp import CMD_LSTAT, CMD_READLINK
+from paramiko.sftp import CMD_EXTENDED, CMD_LSTAT, CMD_READLINK, CMD_SYMLINK
 
-from bot.hosts.sftp_pipeline import Pipeline, link_target, path_found
+from bot.hosts.sftp_pipeline import POSIX_RENAME, Pipeline, link_target, path_found, succeeded
 from bot.hosts.ssh_commands import CHUNK, Output, drain, failure, feed, remaining
 from bot.hosts.ssh_link import STALL_TIMEOUT, Link, reason
 from bot.hosts.ssh_staging import failed_paths, raise_for_step, staging_script
@@ -186,6 +186,20 @@ class SshConnection:
         # Plain SFTP rename refuses an existing target; OpenSSH's extension is rename(2).
         with self._failing(f"rename {source} to {target}"):
             self._sftp.posix_rename(source, target)
+
+    def repoint(self, link: str, target: str, *, through: str) -> None:
+        # sftp-server answers requests in the order they came: the rename sees the new link.
+        # The symlink's arguments go in OpenSSH's order, as ``symlink`` explains.
+        with self._failing(f"point {link} at {target}"):
+            made, renamed = Pipeline(self._sftp).ask(
+                [(CMD_SYMLINK, target, through), (CMD_EXTENDED, POSIX_RENAME, through, link)]
+            )
+            succeeded(self._sftp, made)  # a failed symlink fails the rename too: say why
+            try:
+                succeeded(self._sftp, renamed)
+            except BaseException:
+                self._remove_quietly(through)
+                raise
 
     def run(self, command: str, *, cwd: str, timeout: float) -> CommandResult:
         # One pipe for both streams keeps their order (sshd reads stdout and stderr apart);

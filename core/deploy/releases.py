@@ -107,12 +107,7 @@ def activate(connection: Connection, path: str, revision: str | None) -> None:
         connection.remove_files(path, [CURRENT])
         return
     temporary = f"{path}/.{CURRENT}.{revision[:12]}.{secrets.token_hex(4)}"
-    connection.symlink(f"{RELEASES}/{revision}", temporary)
-    try:
-        connection.rename(temporary, current)
-    except HostError:
-        connection.remove_files(path, [temporary.rsplit("/", 1)[-1]])
-        raise
+    connection.repoint(current, f"{RELEASES}/{revision}", through=temporary)
 
 
 def prune(

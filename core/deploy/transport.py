@@ -129,6 +129,12 @@ class Connection(Protocol):
         """``rename(2)``: atomically replaces ``target``, even a symlink."""
         ...
 
+    def repoint(self, link: str, target: str, *, through: str) -> None:
+        """Make the symlink ``link`` point at ``target`` in one atomic step: a new symlink
+        ``through``, renamed over ``link``. Over SSH both requests travel together, so a flip
+        costs one round trip; on failure ``through`` is gone and ``link`` unchanged."""
+        ...
+
     def run(self, command: str, *, cwd: str, timeout: float) -> CommandResult:
         """Run a shell command in ``cwd``; a timeout is a ``HostError``."""
         ...
