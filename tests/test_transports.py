@@ -7,9 +7,11 @@ import os
 import tarfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+import paramiko
 import pytest
 import requests
 
@@ -542,6 +544,34 @@ def test_a_host_whose_key_changed_is_refused(fleet: SshFleet, tmp_path: Path) ->
 
     with pytest.raises(HostKeyError, match="CHANGED"):
         transport.connect(fleet_host(fleet, 0))
+
+
+def test_a_hashed_known_hosts_line_trusts_its_host(fleet: SshFleet, tmp_path: Path) -> None:
+    """``ssh-keyscan -H`` and ``HashKnownHosts yes`` write names as ``|1|salt|hash``."""
+    name = f"[127.0.0.1]:{fleet.hosts[0].port}"
+    hashed = tmp_path / "known_hosts"
+    hashed.write_text(f"{paramiko.HostKeys.hash_host(name)} {fleet.host_key(0)}\n")
+    transport = ssh_transport(fleet, known_hosts=hashed)
+
+    with closing(transport.connect(fleet_host(fleet, 0))) as connection:
+        assert connection.read_link("/nowhere") is None
+
+
+def test_a_host_key_added_after_a_refusal_counts_at_the_next_login(
+    fleet: SshFleet, tmp_path: Path
+) -> None:
+    """known_hosts is read once, and again as soon as the operator changes it."""
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{fleet.hosts[1].port} {fleet.host_key(1)}\n")
+    transport = ssh_transport(fleet, known_hosts=known)
+    with pytest.raises(HostKeyError, match="is not in"):
+        transport.connect(fleet_host(fleet, 0))
+
+    with known.open("a") as lines:
+        lines.write(f"[127.0.0.1]:{fleet.hosts[0].port} {fleet.host_key(0)}\n")
+
+    with closing(transport.connect(fleet_host(fleet, 0))) as connection:
+        assert connection.read_link("/nowhere") is None
 
 
 def test_a_client_key_the_host_does_not_know_fails_authentication(

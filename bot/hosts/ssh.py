@@ -2,9 +2,9 @@
 
 Every exec channel costs 90–155 ms even on an open connection (sshd forks a session and a
 shell), while an SFTP request costs a round trip: so the flip of ``current`` is two SFTP
-requests, a look at a host one (pipelined), commands run only where a tool must (staging —
-``cp -al``, ``tar`` and ``sha256sum`` as one script — and hooks), and connections stay open
-between deploys.
+requests sent together and a look at a host several (one round trip each), commands run only
+where a tool must (staging — ``cp -al``, ``tar`` and ``sha256sum`` as one script — and hooks),
+and connections stay open between deploys.
 """
 
 import os
@@ -17,6 +17,7 @@ from itertools import pairwise
 import paramiko
 
 from bot.hosts import ssh_config
+from bot.hosts.known_hosts import KnownHosts
 from bot.hosts.ssh_config import Endpoint
 from bot.hosts.ssh_connection import SshConnection
 from bot.hosts.ssh_link import STALL_TIMEOUT, Link, reason
@@ -54,6 +55,7 @@ class SshTransport:
     ) -> None:
         self.key_path = os.path.expanduser(key_path) if key_path else None
         self.known_hosts = os.path.expanduser(known_hosts or DEFAULT_KNOWN_HOSTS)
+        self._known = KnownHosts(self.known_hosts)
         self.ssh_config_path = ssh_config  # None: ~/.ssh/config when there is one
         self._config: paramiko.SSHConfig | None = None
         self.connect_timeout = connect_timeout
@@ -200,7 +202,7 @@ class SshTransport:
     ) -> None:
         """The environment's ssh_key wins for the host; a jump host's own IdentityFile wins
         for it (docs/deploy.md, SSH as configured)."""
-        self._load_host_keys(client, login.address)
+        self._load_host_keys(client, endpoint, login.address)
         if self.key_path is not None and not (jump and endpoint.key_files):
             key = self._client_key(login.address)
             login = replace(login, pkey=key, key_described=self.key_path)
@@ -213,11 +215,9 @@ class SshTransport:
                 self._config = ssh_config.read(self.ssh_config_path)
             return self._config
 
-    def _load_host_keys(self, client: paramiko.SSHClient, address: str) -> None:
-        if not os.path.exists(self.known_hosts):
-            return  # every host is unknown, and refused as such
+    def _load_host_keys(self, client: paramiko.SSHClient, endpoint: Endpoint, address: str) -> None:
         try:
-            client.load_system_host_keys(self.known_hosts)
+            self._known.give(client, endpoint.hostname, endpoint.port)
         except (OSError, paramiko.SSHException) as error:
             raise HostError(
                 f"{address}: cannot read {self.known_hosts}: {reason(error)}"
