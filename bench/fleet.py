@@ -29,6 +29,7 @@ under 150 ms, cold under 1.5 s; memory under 300 MB at 250 hosts.
 """
 
 import argparse
+import gc
 import getpass
 import io
 import itertools
@@ -523,6 +524,7 @@ def measure(
     fleet: Fleet, scratch: Path, sizes: tuple[int, ...], *, reps: int, script: bool, cap: int | None
 ) -> Figures:
     lab = open_lab(fleet, scratch, sizes, cap)
+    gc.freeze()  # as ``andon serve`` does once started (bot/server/run.py)
     figures = Figures()
     try:
         for size in sizes:

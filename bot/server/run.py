@@ -5,6 +5,7 @@ Kept apart from ``bot.main`` so the other commands (``andon line status``…) st
 importing the web server, Slack's SDK or the forges: they answer in a fraction of the time.
 """
 
+import gc
 import logging
 import threading
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ def serve(settings: Settings) -> int:
     server = _http_server(andon, settings, slack=slack, limits=config.http)
     stop.attach(server)
     socket = _socket_mode(settings, slack)
+    gc.freeze()  # startup's objects live as long as the process: collections stop walking them
     if isinstance(chat, TerminalChat):
         _start_shell(andon, chat, stop=stop)
     log.info("serving on http://%s:%s", settings.andon_http_host, settings.andon_http_port)
