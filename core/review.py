@@ -3,14 +3,18 @@
 Teams on a hosted forge cannot run a pre-receive hook; a required status check blocks merges
 instead. Webhooks tell Andon which heads are open (``track``); a reconcile round publishes the
 line's state wherever what a head shows differs from what the line says now (``publish_due``),
-so a crash or a forge outage only delays a status, it never loses one.
+so a crash or a forge outage only delays a status, it never loses one. Every replica runs the
+round: a head is claimed with a short lease before its status goes out (as the courier claims an
+outbox row), and what the forge shows is written before the claim is let go, so N replicas publish
+each change once; a dead replica's claim is taken over when its lease runs out.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+from sqlalchemy import ColumnElement, or_, update
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
@@ -21,6 +25,7 @@ from storage.tables import ReviewHead
 CONTEXT = "andon/line"
 MAX_DESCRIPTION = 140  # GitHub refuses longer descriptions
 RETRY_AFTER = timedelta(seconds=5)  # a head the forge refused waits this long before a retry
+CLAIM = timedelta(seconds=30)  # a publish is one forge call of 20 s at most
 MAX_ERROR = 2000
 
 StatusState = Literal["success", "failure"]
@@ -111,12 +116,14 @@ def due(
     retry_after: timedelta = RETRY_AFTER,
     want: Wanted | None = None,
 ) -> list[ReviewHead]:
-    """The open heads that do not show the line's state yet; a refused one after a pause
-    (``want``: the state as the caller read it already)."""
+    """The open heads that do not show the line's state yet, and that no replica holds; a
+    refused one after a pause (``want``: the state as the caller read it already)."""
     want = want or wanted(peek(session, clock=clock))
     now = clock.now()
     heads = session.exec(
-        select(ReviewHead).where(col(ReviewHead.open).is_(True)).order_by(col(ReviewHead.id))
+        select(ReviewHead)
+        .where(col(ReviewHead.open).is_(True), _unclaimed(now))
+        .order_by(col(ReviewHead.id))
     )
     return [
         head
@@ -131,50 +138,125 @@ def publish_due(
     *,
     clock: Clock,
     forges: Mapping[str, ForgePort],
+    holder: str,
     retry_after: timedelta = RETRY_AFTER,
 ) -> Round:
-    """Publish the line's state on every due head; a forge's refusal never stops the others.
+    """Publish the line's state on every due head this replica wins; a forge's refusal never
+    stops the others.
 
     The forges are called outside any transaction: what was published is written afterwards, so a
     head that moved meanwhile is simply due again in the next round.
     """
     with database.reading() as session:
-        want = wanted(peek(session, clock=clock))
         work = [
             (head.id, head.forge, head.project, head.head_sha)
-            for head in due(session, clock=clock, retry_after=retry_after, want=want)
+            for head in due(session, clock=clock, retry_after=retry_after)
             if head.forge in forges
         ]
     published, errors = 0, []
     for head_id, forge, project, sha in work:
+        assert head_id is not None
+        with database.writing() as session:
+            want = claim(
+                session,
+                clock=clock,
+                head_id=head_id,
+                sha=sha,
+                holder=holder,
+                retry_after=retry_after,
+            )
+        if want is None:
+            continue  # another replica holds it, or published it meanwhile
         try:
             forges[forge].publish(project, sha, want.state, want.description)
         except ForgeError as refused:
             error = str(refused) or type(refused).__name__
             errors.append(f"{forge} {project} {sha[:7]}: {error}")
-            _remember(database, head_id, clock=clock, sha=sha, error=error)
+            _remember(database, head_id, clock=clock, holder=holder, sha=sha, error=error)
             continue
         published += 1
-        _remember(database, head_id, clock=clock, sha=sha, shown=want.state)
+        _remember(database, head_id, clock=clock, holder=holder, sha=sha, shown=want.state)
     return Round(published, len(errors), tuple(errors))
+
+
+def claim(
+    session: Session,
+    *,
+    clock: Clock,
+    head_id: int,
+    sha: str,
+    holder: str,
+    retry_after: timedelta = RETRY_AFTER,
+) -> Wanted | None:
+    """Take a head for ``holder`` while it is still ``sha`` and still due, with what it is to
+    show: one conditional update decides between replicas, and a head another one published
+    meanwhile is not published again."""
+    want = wanted(peek(session, clock=clock))
+    now = clock.now()
+    shown = (col(ReviewHead.published), col(ReviewHead.published_sha))
+    taken = session.execute(
+        update(ReviewHead)
+        .where(
+            col(ReviewHead.id) == head_id,
+            col(ReviewHead.open).is_(True),
+            col(ReviewHead.head_sha) == sha,
+            or_(shown[0].is_(None), shown[0] != want.state, shown[1].is_(None), shown[1] != sha),
+            or_(
+                col(ReviewHead.last_error).is_(None),
+                col(ReviewHead.updated_at) <= now - retry_after,
+            ),
+            _unclaimed(now),
+        )
+        .values(claimed_until=now + CLAIM, claimed_by=holder)
+    )
+    return want if taken.rowcount == 1 else None
+
+
+def claimants(session: Session) -> list[str]:
+    """Who holds a head now: a replica that died is found among them and let go of."""
+    found = session.exec(
+        select(ReviewHead.claimed_by).where(col(ReviewHead.claimed_by).is_not(None)).distinct()
+    ).all()
+    return [holder for holder in found if holder is not None]
+
+
+def release(session: Session, *, holders: list[str]) -> int:
+    """Free the heads of replicas that are gone, so a restarted Andon publishes them at once."""
+    if not holders:
+        return 0
+    freed = session.execute(
+        update(ReviewHead)
+        .where(col(ReviewHead.claimed_by).in_(holders))
+        .values(claimed_until=None, claimed_by=None)
+    )
+    return freed.rowcount
+
+
+def _unclaimed(now: datetime) -> ColumnElement[bool]:
+    return or_(col(ReviewHead.claimed_until).is_(None), col(ReviewHead.claimed_until) < now)
 
 
 def _remember(
     database: Database,
-    head_id: int | None,
+    head_id: int,
     *,
     clock: Clock,
+    holder: str,
     sha: str,
     shown: StatusState | None = None,
     error: str | None = None,
 ) -> None:
-    """What the forge now shows on ``sha``; a refusal only sticks while ``sha`` is the head."""
+    """What the forge now shows on ``sha``, and the claim let go; a refusal only sticks while
+    ``sha`` is the head. Only the holder settles: one whose lease ran out leaves the head to
+    whoever took it over."""
     with database.writing() as session:
-        head = session.get(ReviewHead, head_id)
-        if head is None or (error is not None and head.head_sha != sha):
+        head = session.get(ReviewHead, head_id, with_for_update=True, populate_existing=True)
+        if head is None or head.claimed_by != holder:
             return
-        if shown is not None:
-            head.published, head.published_sha = shown, sha
-        head.last_error = error[:MAX_ERROR] if error is not None else None
-        head.updated_at = clock.now()
+        head.claimed_until, head.claimed_by = None, None
+        if error is None or head.head_sha == sha:
+            if shown is not None:
+                head.published, head.published_sha = shown, sha
+            head.last_error = error[:MAX_ERROR] if error is not None else None
+            head.updated_at = clock.now()
         session.add(head)

@@ -32,6 +32,7 @@ PULL_REQUEST = json.loads(
     (Path(__file__).parent / "fixtures" / "github" / "pull_request.opened.json").read_text()
 )
 _numbers = itertools.count(100)
+ME = "andon-test:1:000000"  # the replica that publishes, in the in-process rounds
 
 
 @pytest.fixture(scope="module")
@@ -296,13 +297,14 @@ def test_a_refused_head_waits_and_is_retried_while_the_others_are_published(
                 open=True,
             )
     forge = Recording(refuse={"acme/down"})
-    assert review.publish_due(database, clock=clock, forges={"github": forge}) == review.Round(1, 1)
+    forges = {"github": forge}
+    assert review.publish_due(database, clock=clock, forges=forges, holder=ME) == review.Round(1, 1)
     assert forge.calls == [("acme/down", down, "success"), ("acme/up", up, "success")]
-    assert review.publish_due(database, clock=clock, forges={"github": forge}) == review.Round(0, 0)
+    assert review.publish_due(database, clock=clock, forges=forges, holder=ME) == review.Round(0, 0)
 
     forge.refuse.clear()
     clock.advance(review.RETRY_AFTER)
-    assert review.publish_due(database, clock=clock, forges={"github": forge}) == review.Round(1, 0)
+    assert review.publish_due(database, clock=clock, forges=forges, holder=ME) == review.Round(1, 0)
     with database.reading() as session:
         heads = session.exec(select(ReviewHead).order_by(col(ReviewHead.id))).all()
         assert [(h.published, h.published_sha, h.last_error) for h in heads] == [

@@ -2,7 +2,9 @@
 
 The loop looks every second for open heads whose ``andon/line`` status disagrees with the line: a
 stop or start may come from another process (the CLI, the git hook), so it reads the database
-rather than waiting to be told. A head the forge refused is retried after ``RETRY_AFTER``.
+rather than waiting to be told. A head the forge refused is retried after ``RETRY_AFTER``. Every
+replica runs the loop; a head is claimed before its status goes out (``core.review.claim``), so
+one replica publishes each change.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from urllib.parse import quote
 
 import requests
 
+from bot.workers import holders
+from core import review
 from core.review import CONTEXT, ForgeError, ForgePort, StatusState, publish_due
 
 if TYPE_CHECKING:
@@ -77,12 +81,14 @@ class ForgeStatuses:
     """A daemon thread that runs ``publish_due`` every ``POLL`` seconds until stopped."""
 
     def __init__(self, andon: Andon, forges: Mapping[str, ForgePort]) -> None:
+        self.holder = holders.token()
         self._andon = andon
         self._forges = dict(forges)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self.release_orphans()
         self._thread = threading.Thread(target=self._run, name="andon-forges", daemon=True)
         self._thread.start()
 
@@ -91,8 +97,20 @@ class ForgeStatuses:
         if self._thread:
             self._thread.join(timeout=10)
 
+    def release_orphans(self) -> int:
+        """Heads a replica held when its process died are published at once, not after the lease."""
+        with self._andon.database.writing() as session:
+            dead = [
+                claimant
+                for claimant in review.claimants(session)
+                if holders.is_dead(claimant, me=self.holder)
+            ]
+            return review.release(session, holders=dead)
+
     def run_once(self) -> None:
-        done = publish_due(self._andon.database, clock=self._andon.clock, forges=self._forges)
+        done = publish_due(
+            self._andon.database, clock=self._andon.clock, forges=self._forges, holder=self.holder
+        )
         for error in done.errors:
             log.warning("commit status not published, retried later: %s", error)
 

@@ -59,7 +59,8 @@ class ReviewHead(SQLModel, table=True):
     """The head commit of an open pull or merge request, and the line state last published on it.
 
     A reconcile loop publishes ``andon/line`` wherever ``published`` differs from the line's state:
-    a crash or a forge outage only delays a status, it never loses one.
+    a crash or a forge outage only delays a status, it never loses one. A replica claims the head
+    (``claimed_until``, ``claimed_by``) before it publishes, so N replicas publish it once.
     """
 
     __tablename__ = "review_head"
@@ -73,5 +74,7 @@ class ReviewHead(SQLModel, table=True):
     open: bool = True
     published: str | None = Field(default=None, max_length=16)  # success | failure | None
     published_sha: str | None = Field(default=None, max_length=40)
+    claimed_until: datetime | None = moment(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=255)  # the publishing process
     updated_at: datetime = moment()
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
