@@ -4,6 +4,7 @@ Real OpenSSH hosts on loopback, a running ``andon serve``, and a real metric end
 each host's copy of ``signups`` takes from what that host runs: a release that carries
 ``SIGNUPS_FALL`` halves signups wherever it runs; one that carries ``FLEET_DIP`` halves them on
 every host while it runs on the canary alone — a dip of the whole fleet, not of the release.
+``errors``, read once for the whole fleet, rises tenfold once every host runs ``ERRORS_RISE``.
 """
 
 import json
@@ -13,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy_line import DeployLine
+from tests.deploy_line import DeployLine, newest_ended
 from tests.fakes.slack import FakeSlack
 from tests.metric_endpoint import MetricEndpoint
 from tests.ssh_hosts import SshFleet
 
 STEADY, HALVED = 20.0, 10.0
+ERRORS, TENFOLD = 1.0, 11.0
 
 
 def runs(fleet: SshFleet, index: int, marker: str) -> bool:
@@ -26,8 +28,11 @@ def runs(fleet: SshFleet, index: int, marker: str) -> bool:
     return (Path(fleet.hosts[index].path) / "current" / marker).exists()
 
 
-def signups(fleet: SshFleet, path: str) -> float:
-    """``/hosts/<ssh port>.json``: that host's signups, from what it and the others run."""
+def served(fleet: SshFleet, path: str) -> float:
+    """``/errors.json`` for the whole fleet, ``/hosts/<ssh port>.json`` for one host's signups."""
+    if path == "/errors.json":
+        everywhere = all(runs(fleet, host.index, "ERRORS_RISE") for host in fleet.hosts)
+        return TENFOLD if everywhere else ERRORS
     port = int(re.fullmatch(r"/hosts/(\d+)\.json", path)[1])  # type: ignore[index]
     index = next(host.index for host in fleet.hosts if host.port == port)
     if runs(fleet, index, "SIGNUPS_FALL"):
@@ -38,10 +43,10 @@ def signups(fleet: SshFleet, path: str) -> float:
 
 @pytest.fixture
 def endpoint(fleet: SshFleet) -> Iterator[MetricEndpoint]:
-    served = MetricEndpoint()
-    served.by_path = lambda path: signups(fleet, path)
-    yield served
-    served.close()
+    endpoint = MetricEndpoint()
+    endpoint.by_path = lambda path: served(fleet, path)
+    yield endpoint
+    endpoint.close()
 
 
 @pytest.fixture
@@ -54,12 +59,17 @@ def team(
         f'url = "http://127.0.0.1:{endpoint.port}/hosts/{{port}}.json"\n'
         'json_path = "signups"\n'
         'max_drop = "20%"\n'
+        "[[checks]]\n"
+        'name = "errors"\n'
+        f'url = "http://127.0.0.1:{endpoint.port}/errors.json"\n'
+        'json_path = "signups"\n'
+        'max_rise = "50%"\n'
     )
     line = DeployLine(
         tmp_path,
         fleet=fleet,
         slack=fake_slack,
-        watch=["signups"],
+        watch=["signups", "errors"],
         watch_for="1s",
         extra=check,
     ).start()
@@ -107,3 +117,19 @@ def test_a_fleet_wide_dip_does_not_revert_a_deploy_watched_host_by_host(
     assert [team.live(i) for i in team.hosts] == [revision] * 3
     assert HALVED in [value for _, value in endpoint.served]  # the dip was seen, on every host
     assert team.line()["state"] == "running"
+
+
+def test_a_fleet_wide_metric_is_judged_against_the_baseline_after_the_last_batch(
+    team: DeployLine,
+) -> None:
+    good = team.release("first", {"app.py": "print('v1')\n"})
+    team.slash("/deploy", "")
+    assert team.finished()["status"] == "succeeded"
+    bad = team.release("retries every payment", {"ERRORS_RISE": "yes\n"})
+    team.slash("/deploy", bad[:7])
+    deploy = newest_ended(team.deploys, count=2)
+    said = f"errors rose 1000% above the baseline during batch 2 of {bad[:7]}"
+    assert deploy["error"] == f"deploy of {bad[:7]} failed: {said}"
+    assert [team.live(i) for i in team.hosts] == [good] * 3  # all three flipped back
+    assert [h["step"] for h in deploy["hosts"]] == ["reverted"] * 3
+    assert said in team.line()["stoppage"]["causes"][0]["text"]
