@@ -226,6 +226,4 @@ def test_a_share_must_be_a_percentage_and_a_host_url_needs_a_watch(tmp_path: Pat
         "'signups', and none does"
     ]
     unjudged = PRODUCTION + 'watch = ["signups"]\n' + SIGNUPS.replace('max_drop = "20%"\n', "")
-    assert problems(write(tmp_path, unjudged)) == [
-        "checks[0]: give min, max, max_drop or max_rise"
-    ]
+    assert problems(write(tmp_path, unjudged)) == ["checks[0]: give min, max, max_drop or max_rise"]

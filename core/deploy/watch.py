@@ -12,13 +12,14 @@ thing that got worse is the verdict: the plan reverts every switched host and th
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from core import words
 from core.checks.judge import number
 from core.config.hosts import Environment
 from core.deploy.crew import Crew
 from core.deploy.progress import Progress
-from core.watch.metrics import Look, Metrics, Sample, relative, share, within, worse
+from core.watch.metrics import Look, Metrics, Sample, judged, relative, share
 from core.watch.watching import watch
 
 LOOKS_PER_BATCH = 5  # a batch is looked at at least this often while it is watched
@@ -74,7 +75,7 @@ class DeployWatch:
             return watch(
                 read=self.metrics.look,
                 baseline=self.baseline,
-                verdict=lambda look, baseline: self._verdict(look, baseline, switched, left),
+                verdict=partial(judged, self.metrics.checks, switched=switched, left=left),
                 lasting=self.env.watch_for,
                 every=self._every(),
                 clock=self.crew.clock,
@@ -87,32 +88,6 @@ class DeployWatch:
     def _every(self) -> timedelta:
         often = min(check.every for check in self.metrics.checks)
         return min(often, self.env.watch_for / LOOKS_PER_BATCH)
-
-    def _verdict(
-        self, look: Look, baseline: Look, switched: Collection[str], left: Collection[str]
-    ) -> str | None:
-        for check in self.metrics.checks:
-            sample = look[check.name]
-            if sample.error is not None:
-                return f"{check.name} could not be read ({sample.error})"
-            canary = sample.mean(switched if sample.hosts else None)
-            if canary is None:
-                continue
-            if sample.hosts and left:
-                others = sample.mean(left)
-                # A bound the hosts not yet switched cross too is crossed by the whole fleet.
-                found = worse(
-                    check,
-                    canary,
-                    others,
-                    compared="the hosts not yet switched",
-                    bounds=within(check, others),
-                )
-            else:
-                found = worse(check, canary, baseline[check.name].mean(), compared="the baseline")
-            if found is not None:
-                return found
-        return None
 
     def _shown(self, look: Look, switched: Collection[str], left: Collection[str]) -> str:
         """What the message says while it waits: each metric against its baseline."""

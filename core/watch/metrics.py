@@ -88,6 +88,41 @@ class Metrics:
         return Sample(hosts={reading.where or "": reading.value for reading in readings})
 
 
+def judged(
+    checks: Sequence[Check],
+    look: Look,
+    baseline: Look,
+    *,
+    switched: Collection[str] | None = None,
+    left: Collection[str] = (),
+) -> str | None:
+    """The first watched metric that got worse, as a sentence, or ``None``. ``switched``: the
+    hosts that run the change (all, when ``None``); ``left``: those that do not yet — a metric read
+    per host compares the two, any other compares with the baseline."""
+    for check in checks:
+        sample = look[check.name]
+        if sample.error is not None:
+            return f"{check.name} could not be read ({sample.error})"
+        changed = sample.mean(switched if sample.hosts else None)
+        if changed is None:
+            continue
+        if sample.hosts and left:
+            others = sample.mean(left)
+            # A bound the hosts not yet switched cross too is crossed by the whole fleet.
+            found = worse(
+                check,
+                changed,
+                others,
+                compared="the hosts not yet switched",
+                bounds=within(check, others),
+            )
+        else:
+            found = worse(check, changed, baseline[check.name].mean(), compared="the baseline")
+        if found is not None:
+            return found
+    return None
+
+
 def worse(
     check: Check, value: float, normal: float | None, *, compared: str, bounds: bool = True
 ) -> str | None:
