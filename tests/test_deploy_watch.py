@@ -133,3 +133,19 @@ def test_a_fleet_wide_metric_is_judged_against_the_baseline_after_the_last_batch
     assert [team.live(i) for i in team.hosts] == [good] * 3  # all three flipped back
     assert [h["step"] for h in deploy["hosts"]] == ["reverted"] * 3
     assert said in team.line()["stoppage"]["causes"][0]["text"]
+
+
+def test_a_baseline_that_cannot_be_read_fails_the_deploy_before_anything_goes_live(
+    team: DeployLine, endpoint: MetricEndpoint
+) -> None:
+    endpoint.close()  # the metrics are down: nothing could be watched
+    revision = team.release("first", {"app.py": "print('v1')\n"})
+    team.slash("/deploy", "")
+    deploy = team.finished()
+    assert deploy["status"] == "failed"
+    error = deploy["error"]
+    assert error.startswith(f"deploy of {revision[:7]} failed: the baseline could not be read (")
+    assert "signups: " in error and "could not be reached: Connection refused" in error
+    assert error.endswith("; nothing went live")
+    assert [team.live(i) for i in team.hosts] == [None] * 3
+    assert team.line()["state"] == "running"  # nothing is known to be wrong with the line
