@@ -83,6 +83,7 @@ class DeployLine:
         hosts: int = 3,
         known_hosts: str | None = None,
         database_url: str | None = None,
+        extra: str = "",
         **environment: Any,
     ) -> None:
         self.root, self.fleet, self.slack = root, fleet, slack
@@ -108,7 +109,7 @@ class DeployLine:
             "[environments.production]",
             *(f"{key} = {toml_value(value)}" for key, value in settings.items()),
         ]
-        self.config = "\n".join(lines) + "\n"
+        self.config = "\n".join(lines) + "\n" + extra
         self.server = AndonServer(
             root / "andon",
             database_url=database_url or f"sqlite:///{root / 'andon.db'}",

@@ -530,3 +530,28 @@ def test_the_overview_says_how_each_check_stands(loopback: Loopback, andon_with:
 
 def test_no_checks_configured_says_how_to_add_one() -> None:
     assert render_checks([])["text"] == NONE_CONFIGURED
+
+
+def test_a_per_host_check_is_polled_on_the_hosts_that_watch_it_and_a_watch_only_one_is_not(
+    loopback: Loopback, andon_with: Callable
+) -> None:
+    loopback.answers["/hosts/2201.json"] = {"count": 15}
+    loopback.answers["/hosts/2202.json"] = {"count": 4}
+    loopback.answers["/total.json"] = {"count": 0}
+    web = Environment(
+        path="/srv/app",
+        hosts=["deploy@web1:2201", "deploy@web2:2202"],
+        watch=["signups", "orders"],
+    )
+    per_host = f"{loopback.url}/hosts/{{port}}.json"
+    line = andon_with(
+        check(name="signups", url=per_host, json_path="count", min=10),
+        check(name="orders", url=f"{loopback.url}/total.json", json_path="count", max_drop="20%"),
+        environments={"production": web},
+    )
+
+    [fired] = line.run()  # only signups is polled: a drop needs a watch's baseline
+    assert fired.summary == "signups is 4 on deploy@web2:2202 (min 10)"
+    views = line.overview()
+    assert views["orders"].state == "not run yet"
+    assert views["orders"].bounds == "max drop 20%"

@@ -194,3 +194,36 @@ def test_as_root_code_from_the_repository_needs_a_build_user(
     assert bool(said) == found
     assert all(p.startswith("build.user: Andon runs as root") and "[build] user" in p for p in said)
     assert root_problems(build, local_ci=local_ci, as_root=False) == []
+
+
+SIGNUPS = """
+[[checks]]
+name = "signups"
+url = "http://{host}:9100/signups.json"
+max_drop = "20%"
+"""
+
+
+def test_a_watch_names_checks_and_a_typo_is_a_problem(tmp_path: Path) -> None:
+    config = load(write(tmp_path, PRODUCTION + 'watch = ["signups"]\nwatch_for = "1m"\n' + SIGNUPS))
+    assert config.environments["production"].watch_for == timedelta(minutes=1)
+    assert config.checks[0].max_drop == pytest.approx(0.2)
+    assert not config.checks[0].polled  # only a watch judges a drop: nothing polls it
+    typo = PRODUCTION + 'watch = ["signups", "signupz"]\n' + SIGNUPS
+    assert problems(write(tmp_path, typo)) == [
+        "environments.production.watch[1]: 'signupz' is not a defined check (known: signups)"
+    ]
+
+
+def test_a_share_must_be_a_percentage_and_a_host_url_needs_a_watch(tmp_path: Path) -> None:
+    text = PRODUCTION + SIGNUPS.replace('"20%"', "20") + 'max_rise = "0%"\n'
+    assert problems(write(tmp_path, text)) == [
+        "checks[0].max_drop: 20 is not a percentage; write e.g. '20%' (in quotes)",
+        "checks[0].max_rise: '0%' is zero; a percentage here must be more than 0%",
+    ]
+    assert problems(write(tmp_path, PRODUCTION + SIGNUPS)) == [
+        "checks[0].url: {host} is filled in with the hosts of an environment that watches "
+        "'signups', and none does"
+    ]
+    unjudged = PRODUCTION + 'watch = ["signups"]\n' + SIGNUPS.replace('max_drop = "20%"\n', "")
+    assert problems(write(tmp_path, unjudged)) == ["checks[0]: give min, max, max_drop or max_rise"]

@@ -41,6 +41,8 @@ def _(item: DeployProgress) -> Message:
         else [_hosts(deploy)]
     )
     blocks = [section(head), *(section(text) for text in hosts), context(_facts(deploy))]
+    if deploy.watching is not None:  # each watched metric against its baseline, while it waits
+        blocks.insert(-1, section(f":eyes: {inert(deploy.watching)}"))
     if deploy.rollback_to is not None:  # only while it runs, and never to itself
         blocks.append(actions(_rollback_button(deploy.environment, deploy.rollback_to)))
     return message(plain(head), *blocks)

@@ -39,7 +39,7 @@ class Checker:
             self._hosts.close()
 
     def _tick(self) -> int:
-        checks = self.andon.config.checks
+        checks = [check for check in self.andon.config.checks if check.polled]
         if not checks:
             return 0
         with self.andon.database.writing() as session:

@@ -19,7 +19,7 @@ from bot.bus.unit import Units
 from bot.hosts.local import LocalTransport
 from bot.intents.typed import Deploy as DeployIntent
 from bot.intents.typed import ResumeDeploy
-from bot.probes import health
+from bot.probes import health, metrics
 from bot.releases import bundle
 from bot.releases.git import GitSource
 from bot.workers import holders
@@ -165,6 +165,7 @@ class Deployer:
                 jail or jail_for(config), timeout=(config.build or BuildConfig()).timeout
             ),
             stopping=self._stopping.is_set,
+            metrics=metrics.get,
         )
         self._threads: dict[int, threading.Thread] = {}
         self._ticking = threading.Lock()

@@ -242,7 +242,10 @@ def _health(state: CheckState | None, now: datetime) -> tuple[CheckHealth, str]:
 
 def _bounds(check: Check) -> str:
     pairs = (("min", check.min), ("max", check.max))
-    return ", ".join(f"{word} {number(bound)}" for word, bound in pairs if bound is not None)
+    said = [f"{word} {number(bound)}" for word, bound in pairs if bound is not None]
+    shares = (("max drop", check.max_drop), ("max rise", check.max_rise))
+    said += [f"{word} {number(share * 100)}%" for word, share in shares if share is not None]
+    return ", ".join(said)
 
 
 def _reads(check: Check) -> str:

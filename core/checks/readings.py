@@ -20,6 +20,7 @@ from core.checks import stats
 from core.checks.metric_reader import Answer, MetricReader, UnreachableError
 from core.config.alerts import Check
 from core.config.hosts import Environment, Host
+from core.config.values import per_host
 from core.deploy.transport import HostError, Transport
 
 MAX_HOSTS_AT_ONCE = 20
@@ -48,11 +49,45 @@ def read(
     timeout: float = 10,
 ) -> Reading:
     """Look at the metric once, the way the check says; raises ``CheckError`` when it cannot."""
+    if per_host(check.url):
+        return _from_each_host(check, metrics, environments or {}, timeout)
     if check.url is not None:
         return _from_json(metrics, check.url, check.json_path, timeout)
     if check.prometheus_url is not None and check.query is not None:
         return _from_prometheus(metrics, check, check.prometheus_url, check.query, timeout)
     return _from_hosts(check, transport_for, environments or {}, timeout)
+
+
+def read_host(check: Check, host: Host, *, metrics: MetricReader, timeout: float = 10) -> Reading:
+    """One host's copy of a metric whose URL holds ``{host}`` (``{port}``, ``{user}``)."""
+    assert check.url is not None
+    url = check.url.format(host=host.host, port=host.port, user=host.user or "")
+    return Reading(_from_json(metrics, url, check.json_path, timeout).value, host.address)
+
+
+def _from_each_host(
+    check: Check,
+    metrics: MetricReader,
+    environments: Mapping[str, Environment],
+    timeout: float,
+) -> Reading:
+    """Polled, a per-host metric is read on every host of the environments that watch it."""
+    hosts = [h for env in environments.values() if check.name in env.watch for h in env.hosts]
+    if not hosts:
+        raise CheckError(f"no environment watches {check.name}, so it has no hosts to read")
+    ask = partial(_ask_endpoint, metrics, check, timeout)
+    with ThreadPoolExecutor(max_workers=min(len(hosts), MAX_HOSTS_AT_ONCE)) as pool:
+        found = list(pool.map(ask, hosts))
+    return _worst_or_failed(check, found)
+
+
+def _ask_endpoint(
+    metrics: MetricReader, check: Check, timeout: float, host: Host
+) -> Reading | CheckError:
+    try:
+        return read_host(check, host, metrics=metrics, timeout=timeout)
+    except CheckError as error:
+        return error
 
 
 def worst(check: Check, found: Sequence[Reading]) -> Reading:
@@ -191,6 +226,11 @@ def _from_hosts(
     ask = partial(_ask_host, transport, check, timeout)
     with ThreadPoolExecutor(max_workers=min(len(environment.hosts), MAX_HOSTS_AT_ONCE)) as pool:
         found = list(pool.map(ask, environment.hosts))
+    return _worst_or_failed(check, found)
+
+
+def _worst_or_failed(check: Check, found: Sequence[Reading | CheckError]) -> Reading:
+    """One dead host is a failed reading, said with how many more failed."""
     failed = [item for item in found if isinstance(item, CheckError)]
     if failed:
         more = f" (and {len(failed) - 1} more host{'s' if len(failed) > 2 else ''})"

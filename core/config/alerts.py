@@ -11,6 +11,7 @@ from core.config.values import (
     Duration,
     HttpUrl,
     Name,
+    Percent,
     TimeZoneName,
     UserId,
     Weekly,
@@ -66,6 +67,10 @@ class Check(BaseModel):
     mount: str = "/"  # … for disk_used_percent
     min: float | None = None
     max: float | None = None
+    # Only while a deploy watches it: worse than its baseline (or the hosts not yet switched) by
+    # more than this share — less is worse (signups), more is worse (errors, latency).
+    max_drop: Percent | None = None
+    max_rise: Percent | None = None
     every: Duration = timedelta(seconds=60)
     for_: Duration | None = Field(default=None, alias="for")
 
@@ -95,8 +100,14 @@ class Check(BaseModel):
         for key, other in (("prometheus_url", "query"), ("environment", "stat")):
             if (getattr(self, key) is None) != (getattr(self, other) is None):
                 raise ValueError(f"{key} and {other} go together")
-        if self.min is None and self.max is None:
-            raise ValueError("give min, max or both")
+        if (self.min, self.max, self.max_drop, self.max_rise) == (None, None, None, None):
+            raise ValueError("give min, max, max_drop or max_rise")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min {self.min} is above max {self.max}")
         return self
+
+    @property
+    def polled(self) -> bool:
+        """Whether Andon polls it all the time: only bounds do; ``max_drop`` and ``max_rise``
+        judge a change against a baseline, which only a watch has."""
+        return self.min is not None or self.max is not None

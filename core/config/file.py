@@ -34,6 +34,7 @@ from core.config.values import (
     TrailerKey,
     UserId,
     Weekly,
+    per_host,
 )
 
 __all__ = [
@@ -234,7 +235,26 @@ class AndonConfig(BaseModel):
                     f"checks[{index}].environment: {check.environment!r} "
                     "is not a defined environment"
                 )
+            watched = any(check.name in env.watch for env in self.environments.values())
+            if per_host(check.url) and not watched:
+                found.append(
+                    f"checks[{index}].url: {{host}} is filled in with the hosts of an "
+                    f"environment that watches {check.name!r}, and none does"
+                )
             names.add(check.name)
+        return found + self._watch_problems(names)
+
+    def _watch_problems(self, names: set[str]) -> list[str]:
+        """An environment watches checks by name: a typo would deploy unwatched."""
+        known = ", ".join(check.name for check in self.checks) or "none"
+        found = []
+        for environment_name, environment in self.environments.items():
+            for index, name in enumerate(environment.watch):
+                if name not in names:
+                    found.append(
+                        f"environments.{environment_name}.watch[{index}]: {name!r} is not a "
+                        f"defined check (known: {known})"
+                    )
         return found
 
     @property

@@ -165,6 +165,8 @@ class Environment(BaseModel):
     resume: bool = False  # a deploy interrupted between batches continues by itself
     before_activate: list[str] = Field(default_factory=list)
     after_activate: list[str] = Field(default_factory=list)
+    watch: list[Name] = Field(default_factory=list)  # [[checks]] a deploy here watches
+    watch_for: Duration = timedelta(minutes=2)  # … after each batch goes live
 
     @field_validator("hosts")
     @classmethod

@@ -130,6 +130,30 @@ def _http_url(value: str) -> str:
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
+PER_HOST = ("{host}", "{port}", "{user}")
+
+
+def per_host(url: str | None) -> bool:
+    """A URL with ``{host}``, ``{port}`` or ``{user}`` names one host's copy of a metric."""
+    return url is not None and any(mark in url for mark in PER_HOST)
+
+
+def _percent(value: Any) -> float:
+    """``"20%"`` → ``0.2``: a share written as people write it, more than 0%."""
+    hint = f"{value!r} is not a percentage; write e.g. '20%'"
+    if not isinstance(value, str):
+        raise ValueError(hint + " (in quotes)")
+    match = re.fullmatch(r"(\d{1,6}(?:\.\d{1,3})?)\s*%", value.strip())
+    if match is None:
+        raise ValueError(hint)
+    share = float(match[1]) / 100
+    if share <= 0:
+        raise ValueError(f"{value!r} is zero; a percentage here must be more than 0%")
+    return share
+
+
+Percent = Annotated[float, BeforeValidator(_percent)]
+
 
 def _github_repo(value: str) -> str:
     """``owner/name`` as GitHub spells a repository: a typo would send every deploy nowhere."""

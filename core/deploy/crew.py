@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from core.checks.metric_reader import MetricReader
 from core.clock import Clock
 from core.config.file import AndonConfig
 from core.deploy.bundle import Builder, Cut
@@ -37,3 +38,4 @@ class Crew:
     workdir: Path | None = None
     builder: Builder | None = None  # runs a build command (the build's jail)
     stopping: Callable[[], bool] = _never  # Andon is stopping: end at the next safe point
+    metrics: MetricReader | None = None  # asks a watched metric (``bot/probes/metrics.py``)

@@ -26,6 +26,7 @@ from core.deploy.progress import LostError, Move, Progress
 from core.deploy.spec import Steps
 from core.deploy.state import HostStep
 from core.deploy.transport import Connection, HostError
+from core.deploy.watch import DeployWatch
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class HaltError(Exception):
         super().__init__(reason)
         self.host, self.reason, self.stops_line = host, reason, stops_line
         self.unhealthy = False
+        self.watched = False  # the watch's verdict: a metric got worse under the release
 
     def __str__(self) -> str:
         return f"{self.host}: {self.reason}" if self.host else self.reason
@@ -68,6 +70,7 @@ class Executor:
     steps: Steps
     progress: Progress
     bundle: Bundle | None = None
+    watch: DeployWatch | None = None  # the metrics watched after each batch (``watch = […]``)
     targets: list[Target] = field(default_factory=list, init=False)
     connections: dict[int, Connection] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)

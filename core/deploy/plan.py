@@ -23,6 +23,7 @@ from core.deploy.manifest import UnsafeTreeError
 from core.deploy.source import SourceError
 from core.deploy.spec import SpecError, SpecRefusedError, steps_for
 from core.deploy.state import DeployKind, HostStep
+from core.deploy.watch import DeployWatch, WatchError
 from core.notifier import Notifier
 from storage.tables import Deploy, Release
 
@@ -77,13 +78,36 @@ class DeployPlan(Plan):
         self._before_activate(hosts)
 
     def batches(self, hosts: Executor) -> list[list[Target]]:
-        return batches.split(hosts.targets, hosts.env.batches)
+        groups = batches.split(hosts.targets, hosts.env.batches)
+        try:  # the baseline, read before the first batch goes live
+            hosts.watch = DeployWatch.begin(
+                hosts.crew,
+                environment=hosts.environment,
+                progress=hosts.progress,
+                batches=len(groups),
+            )
+        except WatchError as error:  # nothing went live, and nothing is known to be wrong
+            raise HaltError(None, f"{error}; nothing went live", stops_line=False) from None
+        return groups
 
     def activate(self, hosts: Executor, group: Sequence[Target]) -> None:
         failures = hosts.activate(group, limit=hosts.env.max_parallel)
         if failures:
             hosts.revert()
             raise _halt(failures)
+        if hosts.watch is not None:
+            self._watch(hosts, hosts.watch)
+
+    def _watch(self, hosts: Executor, watch: DeployWatch) -> None:
+        """The batch went live: its metrics are watched, and what got worse reverts it."""
+        switched = {target.host.address for target in hosts.targets if target.flipped}
+        found = watch.after_batch(switched=switched, nap=hosts.nap)
+        if found is None:
+            return
+        hosts.revert()
+        halt = HaltError(None, f"{found} during batch {watch.done} of {hosts.revision[:7]}")
+        halt.watched = True
+        raise halt
 
     def finish(self, hosts: Executor) -> None:
         """Old releases go after a good deploy; current and previous always stay."""
@@ -100,7 +124,11 @@ class DeployPlan(Plan):
             log.warning("pruning %s failed: %s", target.host.address, error)
 
     def failed(self, session: Session, *, hosts: Executor, halt: HaltError) -> None:
-        if halt.unhealthy:
+        if halt.watched:
+            records.mark_bad(
+                session, environment=hosts.environment, revision=hosts.revision, reason=halt.reason
+            )
+        elif halt.unhealthy:
             records.mark_bad(
                 session,
                 environment=hosts.environment,

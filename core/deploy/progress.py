@@ -67,6 +67,7 @@ class Progress:
     clock: Clock
     deploy_id: int
     health_checked: bool = False
+    watching: str | None = None  # the watch's latest look, while it waits
     _rows: dict[int, DeployHost] = field(default_factory=dict, init=False)
     _noted: list[Move] = field(default_factory=list, init=False)
     _queue: list[_Ticket] = field(default_factory=list, init=False)
@@ -147,6 +148,12 @@ class Progress:
         """The write committed: its rows are the record now."""
         self._rows = rows
 
+    def watched(self, watching: str) -> None:
+        """The watch looked again: the message shows it at once."""
+        self.watching = watching
+        with self._pen, self.units() as (session, notifier):
+            self.show(session, notifier, self.mine(session), force=True)
+
     def batch(self) -> None:
         """A batch begins: the message may be rendered once more."""
         with self._pen:
@@ -176,7 +183,11 @@ class Progress:
         else:
             live = deploy.revision if deploy.status == DeployState.SUCCEEDED else None
             shown = records.view_of(
-                deploy, hosts.values(), health_checked=self.health_checked, live_revision=live
+                deploy,
+                hosts.values(),
+                health_checked=self.health_checked,
+                live_revision=live,
+                watching=self.watching,
             )
         notifier.update(MessageRef(deploy.message_id), DeployProgress(shown))
 

@@ -53,6 +53,7 @@ class DeployView:
     live_revision: str | None = None  # what the environment runs now, as deploys recorded
     resumes: int | None = None  # the interrupted deploy this one continues
     resumed_by: Actor | None = None
+    watching: str | None = None  # while a batch is watched: each metric against its baseline
 
     @property
     def short(self) -> str:
@@ -118,6 +119,7 @@ def view_of(
     *,
     health_checked: bool,
     live_revision: str | None = None,
+    watching: str | None = None,
 ) -> DeployView:
     """The view of rows already read (a run keeps its hosts' rows): no query. ``live_revision``
     matters only to a succeeded deploy (its *Roll back* button)."""
@@ -148,6 +150,7 @@ def view_of(
         live_revision=live_revision,
         resumes=deploy.resumes,
         resumed_by=resumer,
+        watching=watching,
     )
 
 
