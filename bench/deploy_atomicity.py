@@ -53,6 +53,7 @@ def bench_atomicity(fleet: SshFleet, count: int) -> list[Flips]:
     found = []
     try:
         connection = transport.connect(ssh_host)
+        sftp = connection.client.open_sftp()  # type: ignore[attr-defined]
         try:
 
             def by_rename(revision: str) -> None:
@@ -60,7 +61,7 @@ def bench_atomicity(fleet: SshFleet, count: int) -> list[Flips]:
 
             def by_unlink(revision: str) -> None:  # the control: a window with no current
                 connection.remove_files(path, ["current"])
-                connection.symlink(f"releases/{revision}", f"{path}/current")
+                sftp.symlink(f"releases/{revision}", f"{path}/current")  # OpenSSH's order
 
             for way, flip in (("rename", by_rename), ("unlink", by_unlink)):
                 say(f"atomicity: {count} flips by {way} under a reading thread")

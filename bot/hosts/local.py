@@ -148,10 +148,6 @@ class LocalConnection:
                 if os.path.lexists(temporary):
                     os.unlink(temporary)
 
-    def symlink(self, target: str, path: str) -> None:
-        with _failing(f"link {path} to {target}"):
-            os.symlink(target, path)
-
     def rename(self, source: str, target: str) -> None:
         with _failing(f"rename {source} to {target}"):
             os.replace(source, target)

@@ -93,7 +93,7 @@ class SshConnection:
 
     def make_dirs(self, path: str) -> None:
         with self._failing(f"create {path}"):
-            self._make_dirs(posixpath.normpath(path))
+            _make_dirs(self._sftp, posixpath.normpath(path), address=self.address)
 
     def link_copy(self, source: str, target: str) -> None:
         # cp would nest the copy inside an existing target: refuse instead, as the local one does.
@@ -175,21 +175,15 @@ class SshConnection:
                 self._remove_quietly(temporary)
                 raise
 
-    def symlink(self, target: str, path: str) -> None:
-        # OpenSSH's sftp-server takes SSH_FXP_SYMLINK's two paths in the reverse of the draft's
-        # order; paramiko's symlink(source, dest) sends them the way OpenSSH reads them, so
-        # this makes ``path -> target`` (test_transports checks it against the real sshd).
-        with self._failing(f"link {path} to {target}"):
-            self._sftp.symlink(target, path)
-
     def rename(self, source: str, target: str) -> None:
         # Plain SFTP rename refuses an existing target; OpenSSH's extension is rename(2).
         with self._failing(f"rename {source} to {target}"):
             self._sftp.posix_rename(source, target)
 
     def repoint(self, link: str, target: str, *, through: str) -> None:
-        # sftp-server answers requests in the order they came: the rename sees the new link.
-        # The symlink's arguments go in OpenSSH's order, as ``symlink`` explains.
+        # sftp-server answers in order, so the rename sees the new link. OpenSSH takes
+        # SSH_FXP_SYMLINK's paths in the reverse of the draft's order: target first, as here
+        # (test_transports checks it against the real sshd).
         with self._failing(f"point {link} at {target}"):
             made, renamed = Pipeline(self._sftp).ask(
                 [(CMD_SYMLINK, target, through), (CMD_EXTENDED, POSIX_RENAME, through, link)]
@@ -233,23 +227,6 @@ class SshConnection:
         except FileNotFoundError:
             return False
 
-    def _make_dirs(self, path: str) -> None:
-        """``mkdir -p``, one SFTP request per missing level."""
-        try:
-            if stat.S_ISDIR(self._sftp.stat(path).st_mode or 0):
-                return
-            raise HostError(f"{self.address}: create {path}: it exists and is not a directory")
-        except FileNotFoundError:
-            pass
-        parent = posixpath.dirname(path)
-        if parent != path:
-            self._make_dirs(parent)
-        try:
-            self._sftp.mkdir(path)
-        except OSError:
-            if not stat.S_ISDIR(self._sftp.stat(path).st_mode or 0):  # not made meanwhile
-                raise
-
     def _remove_quietly(self, path: str) -> None:
         with suppress(OSError, EOFError, paramiko.SSHException):
             self._sftp.remove(path)
@@ -290,3 +267,21 @@ class SshConnection:
         if status == -1 and not self._link.active():
             raise HostError(f"{self.address}: connection lost while running {what}")
         return CommandResult(status, output.text()), sent
+
+
+def _make_dirs(sftp: paramiko.SFTPClient, path: str, *, address: str) -> None:
+    """``mkdir -p``, one SFTP request per missing level."""
+    try:
+        if stat.S_ISDIR(sftp.stat(path).st_mode or 0):
+            return
+        raise HostError(f"{address}: create {path}: it exists and is not a directory")
+    except FileNotFoundError:
+        pass
+    parent = posixpath.dirname(path)
+    if parent != path:
+        _make_dirs(sftp, parent, address=address)
+    try:
+        sftp.mkdir(path)
+    except OSError:
+        if not stat.S_ISDIR(sftp.stat(path).st_mode or 0):  # not made meanwhile
+            raise

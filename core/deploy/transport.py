@@ -121,10 +121,6 @@ class Connection(Protocol):
 
     def write_text(self, path: str, text: str) -> None: ...
 
-    def symlink(self, target: str, path: str) -> None:
-        """Create ``path`` as a symlink to ``target`` (fails when ``path`` exists)."""
-        ...
-
     def rename(self, source: str, target: str) -> None:
         """``rename(2)``: atomically replaces ``target``, even a symlink."""
         ...
