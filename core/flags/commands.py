@@ -93,6 +93,7 @@ def create(
         created_at=now,
         created_by=actor.id,
         created_by_name=actor.name,
+        created_via=actor.via,
     )
     session.add(flag)
     session.flush()
@@ -231,7 +232,7 @@ def _move(
     at = ctx.clock.now()
     row = row or FlagRollout(flag_id=flag.id, environment=environment)
     row.percentage, row.changed_at = after, at
-    row.changed_by, row.changed_by_name = actor.id, actor.name
+    row.changed_by, row.changed_by_name, row.changed_via = actor.id, actor.name, actor.via
     session.add(row)
     session.add(
         FlagChange(

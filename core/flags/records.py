@@ -83,9 +83,9 @@ def _view(
         if row is None:
             rollouts.append(Rollout(environment, 0))
         else:
-            by = Actor(row.changed_by, row.changed_by_name, "")
+            by = Actor(row.changed_by, row.changed_by_name, row.changed_via)
             rollouts.append(Rollout(environment, row.percentage, by, row.changed_at))
-    creator = Actor(flag.created_by, flag.created_by_name, "")
+    creator = Actor(flag.created_by, flag.created_by_name, flag.created_via)
     return FlagView(flag.key, flag.description, creator, flag.created_at, tuple(rollouts))
 
 

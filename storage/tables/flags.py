@@ -17,6 +17,7 @@ class Flag(SQLModel, table=True):
     created_at: datetime = moment()
     created_by: str = Field(max_length=255)
     created_by_name: str = Field(max_length=255)
+    created_via: str = Field(max_length=32)
 
 
 class FlagRollout(SQLModel, table=True):
@@ -32,6 +33,7 @@ class FlagRollout(SQLModel, table=True):
     changed_at: datetime = moment()
     changed_by: str = Field(max_length=255)
     changed_by_name: str = Field(max_length=255)
+    changed_via: str = Field(max_length=32)
 
 
 class FlagChange(SQLModel, table=True):

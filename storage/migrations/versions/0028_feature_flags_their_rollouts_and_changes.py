@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("created_at", storage.types.UTCDateTime(), nullable=False),
         sa.Column("created_by", _text(255), nullable=False),
         sa.Column("created_by_name", _text(255), nullable=False),
+        sa.Column("created_via", _text(32), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("key"),
     )
@@ -44,6 +45,7 @@ def upgrade() -> None:
         sa.Column("changed_at", storage.types.UTCDateTime(), nullable=False),
         sa.Column("changed_by", _text(255), nullable=False),
         sa.Column("changed_by_name", _text(255), nullable=False),
+        sa.Column("changed_via", _text(32), nullable=False),
         sa.ForeignKeyConstraint(["flag_id"], ["flag.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("flag_id", "environment", name="uq_flag_rollout_env"),
