@@ -58,13 +58,19 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
 
 
 def _refused(request: Request, token: str | None) -> Response | None:
+    """401 unless the bearer token is ANDON_FLAGS_TOKEN; the body in OFREP's error shape, so
+    every provider reads it as a general error."""
     if not token:
-        return JSONResponse({"detail": CLOSED}, status_code=401)
+        return _unauthorised(CLOSED)
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
         return None
-    headers = {"WWW-Authenticate": "Bearer"}
-    return JSONResponse({"detail": "missing or wrong token (ANDON_FLAGS_TOKEN)"}, 401, headers)
+    return _unauthorised("missing or wrong token (ANDON_FLAGS_TOKEN)")
+
+
+def _unauthorised(details: str) -> Response:
+    body = {"errorCode": "GENERAL", "errorDetails": details}
+    return JSONResponse(body, 401, {"WWW-Authenticate": "Bearer"})
 
 
 def _one(andon: Andon, key: str, raw: bytes) -> Response:

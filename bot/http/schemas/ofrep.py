@@ -6,8 +6,6 @@ from typing import Any, Literal
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
-from bot.http.schemas.problems import Problem
-
 # Declares the scheme in /openapi.json; ``bot.http.ofrep`` checks the token itself.
 FLAGS_TOKEN = HTTPBearer(
     auto_error=False,
@@ -85,7 +83,10 @@ REQUEST: dict[str, Any] = {
     }
 }
 UNAUTHORISED: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No token, a wrong one, or ANDON_FLAGS_TOKEN unset."}
+    401: {
+        "model": BulkFailure,
+        "description": "No token, a wrong one, or ANDON_FLAGS_TOKEN unset (`GENERAL`).",
+    }
 }
 ONE: dict[int | str, dict[str, Any]] = {
     **UNAUTHORISED,
