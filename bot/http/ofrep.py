@@ -80,8 +80,8 @@ def _one(andon: Andon, key: str, raw: bytes) -> Response:
         return JSONResponse({"key": key, "errorCode": bad.code, "errorDetails": bad.details}, 400)
     percentage = None
     if rules.KEY.fullmatch(key):
-        with andon.database.reading() as session:
-            percentage = evaluation.percentage_of(session, key=key, environment=environment)
+        with andon.database.engine.connect() as connection:
+            percentage = evaluation.percentage_of(connection, key=key, environment=environment)
     if percentage is None:
         details = f"There is no flag {key[:80]!r}."
         return JSONResponse(
@@ -98,12 +98,12 @@ def _bulk(andon: Andon, raw: bytes, matched: str | None) -> Response:
         environment, targeting_key = _context(andon, raw)
     except Unevaluable as bad:
         return JSONResponse({"errorCode": bad.code, "errorDetails": bad.details}, 400)
-    with andon.database.reading() as session:
-        version = evaluation.version(session)
+    with andon.database.engine.connect() as connection:
+        version = evaluation.version(connection)
         tag = _etag(version, environment, targeting_key)
         if matched is not None and _matches(matched, tag):
             return Response(status_code=304, headers={"ETag": tag})
-        found = evaluation.percentages(session, environment=environment)
+        found = evaluation.percentages(connection, environment=environment)
     flags = [
         _evaluation(
             evaluation.evaluated(

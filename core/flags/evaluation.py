@@ -4,8 +4,8 @@ a boolean, the variant (``on``/``off``) and the reason — read in one query per
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import func
-from sqlmodel import Session, and_, col, select
+from sqlalchemy import Connection, and_, bindparam, func, select
+from sqlmodel import col
 
 from core.flags.bucket import BUCKETS, is_on
 from storage.tables import Flag, FlagChange, FlagRollout
@@ -47,27 +47,41 @@ def evaluated(
     return Evaluation(key, value, reason, environment, percentage)
 
 
-def percentage_of(session: Session, *, key: str, environment: str) -> int | None:
+def percentage_of(connection: Connection, *, key: str, environment: str) -> int | None:
     """The flag's percentage in the environment (0 when never set), or None: no such flag."""
-    rows = session.exec(_percentages(environment).where(Flag.key == key)).all()
-    return rows[0][1] or 0 if rows else None
+    row = connection.execute(_ONE, {"key": key, "environment": environment}).first()
+    return None if row is None else row[1] or 0
 
 
-def percentages(session: Session, *, environment: str) -> list[tuple[str, int]]:
+def percentages(connection: Connection, *, environment: str) -> list[tuple[str, int]]:
     """Every flag's key and percentage in the environment, by key."""
-    rows = session.exec(_percentages(environment).order_by(col(Flag.key))).all()
+    rows = connection.execute(_EVERY, {"environment": environment}).all()
     return [(key, percentage or 0) for key, percentage in rows]
 
 
-def version(session: Session) -> tuple[int, int]:
+def version(connection: Connection) -> tuple[int, int]:
     """Changes whenever a flag is created or a percentage moves (the newest of each): what a
     bulk evaluation's ETag is made of, read in one small query."""
-    newest_flag = select(func.max(Flag.id)).scalar_subquery()
-    newest_change = select(func.max(FlagChange.id)).scalar_subquery()
-    flag, change = session.exec(select(newest_flag, newest_change)).one()
+    flag, change = connection.execute(_VERSION).one()
     return int(flag or 0), int(change or 0)
 
 
-def _percentages(environment: str):  # type: ignore[no-untyped-def]
-    joined = and_(col(FlagRollout.flag_id) == col(Flag.id), FlagRollout.environment == environment)
-    return select(Flag.key, FlagRollout.percentage).outerjoin(FlagRollout, joined)
+# Built once: an evaluation is on every request path of the applications that ask, so it runs
+# prepared statements on a bare connection, with no ORM session to open.
+_JOINED = and_(
+    col(FlagRollout.flag_id) == col(Flag.id),
+    col(FlagRollout.environment) == bindparam("environment"),
+)
+_EVERY = (
+    select(col(Flag.key), col(FlagRollout.percentage))
+    .outerjoin(FlagRollout, _JOINED)
+    .order_by(col(Flag.key))
+)
+_ONE = (
+    select(col(Flag.key), col(FlagRollout.percentage))
+    .outerjoin(FlagRollout, _JOINED)
+    .where(col(Flag.key) == bindparam("key"))
+)
+_VERSION = select(
+    select(func.max(Flag.id)).scalar_subquery(), select(func.max(FlagChange.id)).scalar_subquery()
+)
