@@ -14,7 +14,7 @@ Targets, as p99 over the baseline's p99: single ≤ 1.3×, bulk ≤ 2×, 304 ≤
 traffic, a bounded number of requests. Progress goes to stderr; the Markdown for
 ``bench/README.md`` (or ``--json``) goes to stdout; exit 1 when a target is missed.
 
-    .venv/bin/python bench/flags.py [--json] [--clients 50] [--each 20] [--rounds 3]
+    .venv/bin/python bench/flags.py [--json] [--clients 50] [--each 10] [--rounds 6]
 """
 
 import argparse
@@ -44,6 +44,7 @@ from common import (
 
 from storage.database import Database
 from storage.tables import Flag, FlagRollout
+from tests.fakes.slack import FakeSlack
 from tests.harness import AndonServer, upgraded
 
 FLAGS = 100
@@ -123,7 +124,14 @@ def requests_for(server: AndonServer) -> dict[str, Request]:
 def bench(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Sample], list[str]]:
     url = f"sqlite:///{workdir / 'andon.db'}"
     seed(url)
-    server = AndonServer(workdir, database_url=url, slack=None)
+    with FakeSlack() as slack:  # Slack configured, as in production: the log stays quiet
+        return _bench(args, workdir, url, slack)
+
+
+def _bench(
+    args: argparse.Namespace, workdir: Path, url: str, slack: FakeSlack
+) -> tuple[dict[str, Sample], list[str]]:
+    server = AndonServer(workdir, database_url=url, slack=slack)
     server.env["ANDON_FLAGS_TOKEN"] = TOKEN
     merged: dict[str, Sample] = {}
     try:
@@ -202,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--json", action="store_true", help="print raw figures as JSON")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
-    parser.add_argument("--each", type=int, default=20, help="requests per client per round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of the four phases")
+    parser.add_argument("--each", type=int, default=10, help="requests per client per round")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds of the four phases")
     args = parser.parse_args(argv)
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="andon-bench-flags-") as scratch:
