@@ -69,6 +69,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/fresh_clone.py
 	$(BIN)/python bench/fleet.py
 	$(BIN)/python bench/replicas.py
+	$(BIN)/python bench/flags.py
 
 # The dependencies are locked (uv.lock, every package at one version, extras too): `make run` and
 # `make test` install exactly that set, whatever PyPI published since. uv installs it in seconds

@@ -8,8 +8,8 @@ one is walked through every role before it ships. The rules it holds (docs/confi
 ``[access]``):
 ``/deploy``, ``/rollback``, the Roll back and Approve buttons need a deployer, and Approve someone
 other than the requester; ``/line start force`` needs an admin; an admin is not a deployer unless
-listed as one; everything else — stopping the line above all — is anyone's. With empty lists
-everyone may deploy and nobody may force.
+listed as one; everything else — stopping the line above all, and ``/flag`` — is anyone's. With
+empty lists everyone may deploy and nobody may force.
 """
 
 import json
@@ -119,6 +119,11 @@ TABLE = (
     Case(ActionId.PAGE_RESOLVE, "{page}", {}, "is resolved"),
     Case("/digest", "", {}, "Weekly digest", cli=("digest",)),
     Case("/digest", "last", {}, "Weekly digest"),
+    Case("/flag", "create walked The walk's flag", {}, "created", cli=("flag", "create", "cli")),
+    Case("/flag", "ramp walked 10%", {}, "ramped", cli=("flag", "ramp", "cli", "20%")),
+    Case("/flag", "off walked", {}, "turned walked off", cli=("flag", "off", "cli")),
+    Case("/flag", "list", {}, "feature flag", cli=("flag", "list")),
+    Case("/flag", "show walked", {}, "Flag walked", cli=("flag", "show", "walked")),
 )
 
 

@@ -57,7 +57,10 @@ OPERATIONS = [
     "POST /hooks/alerts/pagerduty/v2/enqueue",
     "GET /metrics",
     "GET /healthz",
+    "POST /ofrep/v1/evaluate/flags/{key}",
+    "POST /ofrep/v1/evaluate/flags",
 ]
+FLAGS_TOKEN = "fuzz-flags-token"
 
 
 @dataclass
@@ -82,6 +85,7 @@ def served(
         andon_config=str(workdir / "andon.toml"),
         andon_api_token=API_TOKEN,
         andon_webhook_secret=WEBHOOK_SECRET,
+        andon_flags_token=FLAGS_TOKEN,
     )
     andon = open_andon(
         settings, TerminalChat(), create=True
@@ -96,8 +100,12 @@ def served(
 
 
 def _problem(answer: Any) -> str:
-    """What a 4xx says is wrong: FastAPI's ``detail`` (a sentence, or fields with locations)."""
-    detail = answer.json()["detail"]
+    """What a 4xx says is wrong: FastAPI's ``detail`` (a sentence, or fields with locations), or
+    OFREP's ``errorDetails``."""
+    if answer.status_code == 304:
+        return "not modified"
+    said = answer.json()
+    detail = said["detail"] if "detail" in said else said["errorDetails"]
     if isinstance(detail, list):
         return "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in detail)
     return str(detail)
@@ -128,6 +136,7 @@ HEADERS = {
     "none": {},
     "wrong": {"Authorization": "Bearer not-the-token"},
     "other scheme": {"Authorization": f"Basic {API_TOKEN}"},
+    "flags": {"Authorization": f"Bearer {FLAGS_TOKEN}"},
 }
 
 
@@ -144,14 +153,16 @@ def test_schema_fuzz_never_answers_5xx_nor_half_writes(
     if path in PROVIDERS:
         fixed["path_parameters"] = {"provider": data.draw(st.sampled_from(PROVIDERS[path]))}
     case = data.draw(served.schema[path][method].as_strategy(generation_mode=mode, **fixed))
-    auth = data.draw(AUTH) if path.startswith("/api/") else "none"
+    auth = data.draw(AUTH) if path.startswith(("/api/", "/ofrep/")) else "none"
+    if path.startswith("/ofrep/") and auth == "good":
+        auth = "flags"  # the API token opens no flag: "good" there is the flags token
     before = row_counts(served.andon.database)
     try:
         answer = case.call(session=served.client, headers=HEADERS[auth])
     except (ValueError, UnicodeEncodeError):
         assume(False)  # a header no HTTP client can send (NUL, a line break): not a request
     _judge(served, before, answer, sent=f"{mode.value} {auth} {case.as_curl_command()}")
-    if auth != "good" and path.startswith("/api/"):
+    if auth not in ("good", "flags") and path.startswith(("/api/", "/ofrep/")):
         assert answer.status_code == 401, answer.text
     if path != "/metrics":  # every answer is the shape /openapi.json documents for it
         case.validate_response(answer, checks=[response_schema_conformance])

@@ -9,6 +9,7 @@ from typing import Any
 from bot.bus import command_handlers as commands
 from bot.bus import deploy_handlers as deploys
 from bot.bus import event_handlers as events
+from bot.bus import flag_handlers as flags
 from bot.bus.events import (
     AlertsDelivered,
     BuildFinished,
@@ -23,6 +24,7 @@ from bot.bus.events import (
     WebhookNoted,
     WhysDue,
 )
+from bot.intents.flags import ChangeFlag, CreateFlag, ListFlags, ShowFlag
 from bot.intents.typed import (
     AckPage,
     ActionDone,
@@ -56,6 +58,7 @@ from core.deploy import request as deploy_request
 from core.deploy import resume as deploy_resume
 from core.deploy import status as deploy_status
 from core.digest import report as digest_report
+from core.flags import commands as flag_commands
 from core.gate import decide
 from core.whys import actions as whys_actions
 from core.whys import conversation, due, edits, form, rule
@@ -94,6 +97,10 @@ HANDLERS: dict[type, Handler] = {
     ShowActions: Handler(whys_actions.LISTING_ACTION, commands.show_actions),
     ActionDone: Handler(whys_actions.DONE_ACTION, commands.action_done),
     ShowDigest: Handler(digest_report.SHOW_ACTION, commands.show_digest),
+    CreateFlag: Handler(flag_commands.CREATE_ACTION, flags.create_flag),
+    ChangeFlag: Handler(flag_commands.CHANGE_ACTION, flags.change_flag),
+    ListFlags: Handler(flag_commands.LIST_ACTION, flags.list_flags),
+    ShowFlag: Handler(flag_commands.SHOW_ACTION, flags.show_flag),
     Help: Handler(help.ACTION, commands.help_asked),
     # the events: thread replies, webhooks, the commit check, the scheduler, the courier
     Replied: Handler(conversation.REPLY_ACTION, events.replied),

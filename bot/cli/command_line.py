@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from bot.cli import deploy as cli_deploy
 from bot.cli import digest as cli_digest
+from bot.cli import flag as cli_flag
 from bot.cli import whys as cli_whys
 from bot.version import VersionFlag
 
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_deploy.add_parsers(commands)
     cli_whys.add_parsers(commands)
     cli_digest.add_parsers(commands)
+    cli_flag.add_parsers(commands)
     return parser
 
 
@@ -172,6 +174,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return cli_whys.run(settings, args)
         case "digest":
             return cli_digest.run(settings, args)
+        case "flag":
+            return cli_flag.run(settings, args)
     return 2
 
 

@@ -7,7 +7,7 @@ from pydantic import SecretStr
 from slack_bolt import App
 
 from bot.andon import Andon
-from bot.http import alert_hooks, api, gate, hooks, metrics, slack_door
+from bot.http import alert_hooks, api, gate, hooks, metrics, ofrep, slack_door
 from bot.http.access_log import AccessLog
 from bot.http.bodies import Bounded, Bounds
 from bot.http.refusals import WebhookRefusals
@@ -45,6 +45,7 @@ def build(
     app.include_router(hooks.router(andon, settings=settings))
     app.include_router(alert_hooks.router(andon, settings=settings))
     app.include_router(metrics.router(andon, token=_secret(settings.andon_metrics_token)))
+    app.include_router(ofrep.router(andon, token=_secret(settings.andon_flags_token)))
     signing = _secret(settings.slack_signing_secret)
     app.include_router(slack_door.router(slack, signing_secret=signing))
     _documented(app, token=token)

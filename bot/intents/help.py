@@ -28,6 +28,14 @@ LINES: tuple[tuple[str, str], ...] = (
     ("/oncall", "`/oncall override @someone until fri 18:00` — cover for someone"),
     ("/checks", "`/checks` — each built-in check's last value and state"),
     ("/digest", "`/digest [this|last|2026-W47]` — investments, the line, DORA, pages, CI"),
+    ("/flag", "`/flag create new-checkout <description>` — a feature flag, off everywhere"),
+    ("/flag", "`/flag on|off <key> [env]` — on for everyone, or off (the kill switch)"),
+    ("/flag", "`/flag ramp <key> 30% [env]` — on for 30% of users, the same ones each time"),
+    (
+        "/flag",
+        "`/flag on <key> production fix: <why>` — turn on or ramp up while the line is stopped",
+    ),
+    ("/flag", "`/flag list` · `/flag show <key>` — each environment's percentage, who set it when"),
 )
 THREAD = (
     "In a stoppage's thread: `because <answer>` answers the open why (`why 3: …` a given one; "
@@ -42,6 +50,7 @@ _VERBS = {
     "/rollback": ("confirm", "help"),
     "/actions": ("all", "done"),
     "/digest": ("this", "last"),
+    "/flag": ("create", "on", "off", "ramp", "list", "show", "help"),
 }
 
 

@@ -4,7 +4,8 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from bot.intents import help
+from bot.intents import flags, help
+from bot.intents.flags import ChangeFlag, CreateFlag, ListFlags, ShowFlag
 
 COMMANDS = (
     "/line",
@@ -16,6 +17,7 @@ COMMANDS = (
     "/whys",
     "/actions",
     "/digest",
+    "/flag",
 )
 
 
@@ -171,6 +173,10 @@ Intent = (
     | ActionDone
     | ShowDigest
     | RecordInvestments
+    | CreateFlag
+    | ChangeFlag
+    | ListFlags
+    | ShowFlag
     | Help
 )
 
@@ -200,6 +206,11 @@ def _parse(command: str, text: str, environments: Collection[str]) -> Intent:
         return _rollback(text, environments)
     if command == "/whys":
         return _whys(text)
+    if command == "/flag":
+        if verb == "help" and not rest.strip():
+            return Help()
+        found = flags.read(text)
+        return found if found is not None else Help(not_understood=f"/flag {text}".strip())
     if command == "/actions":
         if verb in ("", "all") and not rest.strip():
             return ShowActions(everyone=verb == "all")

@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.intents import help
 from bot.intents.typed import Help
-from bot.render import actions, alerts, checks, ci, deploy, digest, line, resume, whys
+from bot.render import actions, alerts, checks, ci, deploy, digest, flags, line, resume, whys
 from bot.render.kit import Message, clip, message, section
 from bot.render.mrkdwn import inert
 from core.alerts.escalation import Acknowledged, Resolved
@@ -17,6 +17,7 @@ from core.deploy.request import Accepted, ChooseEnvironment, ConfirmRollback
 from core.deploy.resumable import NothingToResume
 from core.deploy.status import DeployStatus
 from core.digest.report import Digest
+from core.flags.commands import Changed, Created, FlagList, FlagShown
 from core.line import AlreadyStopped, LineStatus, Started, Stopped
 from core.refusal import Refusal
 from core.whys.actions import ActionList, Done
@@ -53,6 +54,10 @@ Result = (
     | ActionList
     | Done
     | Digest
+    | Created
+    | Changed
+    | FlagList
+    | FlagShown
     | Refusal
     | Help
     | Failure
@@ -82,6 +87,10 @@ RENDERERS: tuple[tuple[type, Callable[[Any], Message]], ...] = (
     (ActionList, actions.action_list),
     (Done, actions.done),
     (Digest, digest.blocks),
+    (Created, flags.created),
+    (Changed, flags.changed),
+    (FlagList, flags.flag_list),
+    (FlagShown, flags.flag_shown),
 )
 
 

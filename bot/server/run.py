@@ -277,6 +277,8 @@ def _say_closed_doors(settings: Settings) -> None:
         closed.append("ANDON_API_TOKEN is unset: /api/*, /openapi.json and /docs answer 401")
     if not settings.andon_webhook_secret:
         closed.append("ANDON_WEBHOOK_SECRET is unset: /hooks/* answer 401")
+    if not settings.andon_flags_token:
+        closed.append("ANDON_FLAGS_TOKEN is unset: /ofrep/v1/* (flag evaluation) answer 401")
     for door in closed:
         log.warning(door)
     if not settings.andon_metrics_token:

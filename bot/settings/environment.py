@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     andon_webhook_secret: SecretStr | None = None
     andon_api_token: SecretStr | None = None
     andon_metrics_token: SecretStr | None = None
+    andon_flags_token: SecretStr | None = None  # read-only: flag evaluation (OFREP)
     andon_url: str | None = None
     andon_github_token: SecretStr | None = None
     andon_gitlab_token: SecretStr | None = None
@@ -86,6 +87,7 @@ class Settings(BaseSettings):
             self.andon_webhook_secret,
             self.andon_api_token,
             self.andon_metrics_token,
+            self.andon_flags_token,
             self.andon_github_token,
             self.andon_gitlab_token,
         ]

@@ -3,6 +3,7 @@ SQLModel.metadata, which the migrations and the schema test read."""
 
 from storage.tables.ci import CiJob, CiResult, ReviewHead
 from storage.tables.deploys import Deploy, DeployHost, DeployLock, ForgeDeployment, Release
+from storage.tables.flags import Flag, FlagChange, FlagRollout
 from storage.tables.line import Line, Stoppage, StoppageCause
 from storage.tables.pages import (
     AlertStorm,
@@ -33,6 +34,9 @@ __all__ = [
     "DeployHost",
     "DeployLock",
     "DigestPost",
+    "Flag",
+    "FlagChange",
+    "FlagRollout",
     "ForgeDeployment",
     "HomeViewer",
     "InboundDelivery",

@@ -1,0 +1,160 @@
+"""``POST /ofrep/v1/evaluate/flags/{key}`` and ``POST /ofrep/v1/evaluate/flags``: flags
+evaluated by the OpenFeature Remote Evaluation Protocol, so applications ask with OpenFeature's
+own SDKs and OFREP provider. Read-only, behind ``ANDON_FLAGS_TOKEN``; the bulk answer carries an
+``ETag`` and a matching ``If-None-Match`` gets a ``304`` after one small query."""
+
+import hashlib
+import hmac
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, Security
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from bot.andon import Andon
+from bot.http.payloads import BadPayloadError, parsed_json
+from bot.http.schemas.ofrep import BULK, FLAGS_TOKEN, ONE, REQUEST, Evaluation
+from core.flags import evaluation, rules
+from core.refusal import Refusal
+
+CLOSED = "closed: ANDON_FLAGS_TOKEN is not set on the server"
+
+
+class Unevaluable(Exception):  # noqa: N818 - OFREP's word for it is a code, not an error
+    """The body or its context cannot be evaluated: OFREP's 400, with its code."""
+
+    def __init__(self, code: str, details: str) -> None:
+        super().__init__(details)
+        self.code, self.details = code, details
+
+
+def router(andon: Andon, *, token: str | None) -> APIRouter:
+    """Both evaluations, each checking the token before it reads a byte of the body."""
+    ofrep = APIRouter(prefix="/ofrep/v1", tags=["flags"], dependencies=[Security(FLAGS_TOKEN)])
+
+    @ofrep.post(
+        "/evaluate/flags/{key}", response_model=Evaluation, responses=ONE, openapi_extra=REQUEST
+    )
+    async def evaluate_flag(key: str, request: Request) -> Response:
+        """One flag for one context (OFREP's server-side providers ask this)."""
+        refused = _refused(request, token)
+        if refused is not None:
+            return refused
+        raw = await request.body()
+        return await run_in_threadpool(_one, andon, key, raw)
+
+    @ofrep.post("/evaluate/flags", responses=BULK, openapi_extra=REQUEST)
+    async def evaluate_flags(request: Request) -> Response:
+        """Every flag for one context (OFREP's client-side providers ask this, then poll with
+        ``If-None-Match``)."""
+        refused = _refused(request, token)
+        if refused is not None:
+            return refused
+        raw = await request.body()
+        matched = request.headers.get("if-none-match")
+        return await run_in_threadpool(_bulk, andon, raw, matched)
+
+    return ofrep
+
+
+def _refused(request: Request, token: str | None) -> Response | None:
+    """401 unless the bearer token is ANDON_FLAGS_TOKEN; the body in OFREP's error shape, so
+    every provider reads it as a general error."""
+    if not token:
+        return _unauthorised(CLOSED)
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return None
+    return _unauthorised("missing or wrong token (ANDON_FLAGS_TOKEN)")
+
+
+def _unauthorised(details: str) -> Response:
+    body = {"errorCode": "GENERAL", "errorDetails": details}
+    return JSONResponse(body, 401, {"WWW-Authenticate": "Bearer"})
+
+
+def _one(andon: Andon, key: str, raw: bytes) -> Response:
+    try:
+        environment, targeting_key = _context(andon, raw)
+    except Unevaluable as bad:
+        return JSONResponse({"key": key, "errorCode": bad.code, "errorDetails": bad.details}, 400)
+    percentage = None
+    if rules.KEY.fullmatch(key):
+        with andon.database.engine.connect() as connection:
+            percentage = evaluation.percentage_of(connection, key=key, environment=environment)
+    if percentage is None:
+        details = f"There is no flag {key[:80]!r}."
+        return JSONResponse(
+            {"key": key, "errorCode": "FLAG_NOT_FOUND", "errorDetails": details}, 404
+        )
+    found = evaluation.evaluated(
+        key, percentage=percentage, environment=environment, targeting_key=targeting_key
+    )
+    return JSONResponse(_evaluation(found))
+
+
+def _bulk(andon: Andon, raw: bytes, matched: str | None) -> Response:
+    try:
+        environment, targeting_key = _context(andon, raw)
+    except Unevaluable as bad:
+        return JSONResponse({"errorCode": bad.code, "errorDetails": bad.details}, 400)
+    with andon.database.engine.connect() as connection:
+        version = evaluation.version(connection)
+        tag = _etag(version, environment, targeting_key)
+        if matched is not None and _matches(matched, tag):
+            return Response(status_code=304, headers={"ETag": tag})
+        found = evaluation.percentages(connection, environment=environment)
+    flags = [
+        _evaluation(
+            evaluation.evaluated(
+                key, percentage=percentage, environment=environment, targeting_key=targeting_key
+            )
+        )
+        for key, percentage in found
+    ]
+    return JSONResponse({"flags": flags}, headers={"ETag": tag})
+
+
+def _context(andon: Andon, raw: bytes) -> tuple[str, str | None]:
+    """The environment and targeting key a body's context names — or OFREP's error code."""
+    try:
+        body = parsed_json(raw) if raw.strip() else {}
+    except BadPayloadError as bad:
+        raise Unevaluable("PARSE_ERROR", bad.detail) from bad
+    if not isinstance(body, dict):
+        raise Unevaluable("PARSE_ERROR", "the body is not a JSON object")
+    context = body.get("context", {})
+    if not isinstance(context, dict):
+        raise Unevaluable("INVALID_CONTEXT", "`context` is not an object")
+    targeting_key = context.get("targetingKey")
+    if targeting_key is not None and not isinstance(targeting_key, str):
+        raise Unevaluable("INVALID_CONTEXT", "`targetingKey` is not a string")
+    named = context.get("environment")
+    if named is not None and not isinstance(named, str):
+        raise Unevaluable("INVALID_CONTEXT", "`environment` is not a string")
+    environment = rules.environment_named(andon.config, named)
+    if isinstance(environment, Refusal):
+        raise Unevaluable("INVALID_CONTEXT", environment.reason)
+    return environment, targeting_key or None
+
+
+def _evaluation(found: evaluation.Evaluation) -> dict[str, Any]:
+    return {
+        "key": found.key,
+        "value": found.value,
+        "reason": found.reason.value,
+        "variant": found.variant,
+        "metadata": {"environment": found.environment, "percentage": found.percentage},
+    }
+
+
+def _etag(version: tuple[int, int], environment: str, targeting_key: str | None) -> str:
+    """The answer's name: the flags' version and what of the context the answer depends on."""
+    said = f"{version[0]}:{version[1]}:{environment}:{targeting_key}".encode()
+    return f'"{hashlib.sha256(said).hexdigest()[:32]}"'
+
+
+def _matches(header: str, tag: str) -> bool:
+    """``If-None-Match``: ``*``, or a list of tags, weak ones (``W/``) compared weakly."""
+    given = [part.strip().removeprefix("W/") for part in header.split(",")]
+    return "*" in given or tag in given

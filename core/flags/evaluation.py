@@ -1,0 +1,87 @@
+"""A flag evaluated for one context, as the OpenFeature Remote Evaluation Protocol answers it:
+a boolean, the variant (``on``/``off``) and the reason — read in one query per request."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Connection, and_, bindparam, func, select
+from sqlmodel import col
+
+from core.flags.bucket import BUCKETS, is_on
+from storage.tables import Flag, FlagChange, FlagRollout
+
+
+class Reason(StrEnum):
+    """OFREP's reasons, as this kind of flag gives them."""
+
+    STATIC = "STATIC"  # 100%: on for everyone
+    DISABLED = "DISABLED"  # 0%: the kill switch
+    SPLIT = "SPLIT"  # a percentage: the targeting key's bucket decides
+    TARGETING_MATCH = "TARGETING_MATCH"  # a percentage, no targeting key: off until 100%
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    key: str
+    value: bool
+    reason: Reason
+    environment: str
+    percentage: int
+
+    @property
+    def variant(self) -> str:
+        return "on" if self.value else "off"
+
+
+def evaluated(
+    key: str, *, percentage: int, environment: str, targeting_key: str | None
+) -> Evaluation:
+    """What the flag ``key`` at ``percentage`` is for this targeting key."""
+    value = is_on(percentage, flag_key=key, targeting_key=targeting_key)
+    if percentage >= BUCKETS:
+        reason = Reason.STATIC
+    elif percentage <= 0:
+        reason = Reason.DISABLED
+    else:
+        reason = Reason.SPLIT if targeting_key is not None else Reason.TARGETING_MATCH
+    return Evaluation(key, value, reason, environment, percentage)
+
+
+def percentage_of(connection: Connection, *, key: str, environment: str) -> int | None:
+    """The flag's percentage in the environment (0 when never set), or None: no such flag."""
+    row = connection.execute(_ONE, {"key": key, "environment": environment}).first()
+    return None if row is None else row[1] or 0
+
+
+def percentages(connection: Connection, *, environment: str) -> list[tuple[str, int]]:
+    """Every flag's key and percentage in the environment, by key."""
+    rows = connection.execute(_EVERY, {"environment": environment}).all()
+    return [(key, percentage or 0) for key, percentage in rows]
+
+
+def version(connection: Connection) -> tuple[int, int]:
+    """Changes whenever a flag is created or a percentage moves (the newest of each): what a
+    bulk evaluation's ETag is made of, read in one small query."""
+    flag, change = connection.execute(_VERSION).one()
+    return int(flag or 0), int(change or 0)
+
+
+# Built once: an evaluation is on every request path of the applications that ask, so it runs
+# prepared statements on a bare connection, with no ORM session to open.
+_JOINED = and_(
+    col(FlagRollout.flag_id) == col(Flag.id),
+    col(FlagRollout.environment) == bindparam("environment"),
+)
+_EVERY = (
+    select(col(Flag.key), col(FlagRollout.percentage))
+    .outerjoin(FlagRollout, _JOINED)
+    .order_by(col(Flag.key))
+)
+_ONE = (
+    select(col(Flag.key), col(FlagRollout.percentage))
+    .outerjoin(FlagRollout, _JOINED)
+    .where(col(Flag.key) == bindparam("key"))
+)
+_VERSION = select(
+    select(func.max(Flag.id)).scalar_subquery(), select(func.max(FlagChange.id)).scalar_subquery()
+)

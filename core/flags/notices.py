@@ -1,0 +1,37 @@
+"""What flag commands announce; the fronts decide how it looks."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.actor import Actor
+from core.notifier import Notice
+
+
+@dataclass(frozen=True)
+class FlagCreated(Notice):
+    """A new flag, off everywhere."""
+
+    key: str
+    description: str
+    by: Actor
+    at: datetime
+
+
+@dataclass(frozen=True)
+class FlagMoved(Notice):
+    """In the line channel: a flag's percentage changed in one environment."""
+
+    key: str
+    environment: str
+    before: int
+    after: int
+    by: Actor
+    at: datetime
+    fix_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class FlagFixShipping(Notice):
+    """In the stoppage's thread: a flag goes on or up while the line is stopped, as the fix."""
+
+    moved: FlagMoved

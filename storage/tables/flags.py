@@ -1,0 +1,53 @@
+"""Feature flags: a key, a rollout percentage per environment, and every change to it."""
+
+from datetime import datetime
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import moment
+
+
+class Flag(SQLModel, table=True):
+    """A feature flag: a key applications ask about, and what it is for."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = moment()
+    created_by: str = Field(max_length=255)
+    created_by_name: str = Field(max_length=255)
+    created_via: str = Field(max_length=32)
+
+
+class FlagRollout(SQLModel, table=True):
+    """A flag's percentage in one environment; no row means 0 (off)."""
+
+    __tablename__ = "flag_rollout"
+    __table_args__ = (UniqueConstraint("flag_id", "environment", name="uq_flag_rollout_env"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    flag_id: int = Field(foreign_key="flag.id", index=True)
+    environment: str = Field(max_length=64)
+    percentage: int = Field(default=0)
+    changed_at: datetime = moment()
+    changed_by: str = Field(max_length=255)
+    changed_by_name: str = Field(max_length=255)
+    changed_via: str = Field(max_length=32)
+
+
+class FlagChange(SQLModel, table=True):
+    """Append-only: who moved which flag from what to what, where, when — and the fix it was."""
+
+    __tablename__ = "flag_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    flag_id: int = Field(foreign_key="flag.id", index=True)
+    environment: str = Field(max_length=64)
+    from_percentage: int
+    to_percentage: int
+    at: datetime = moment(index=True)
+    actor: str = Field(max_length=255)
+    actor_name: str = Field(max_length=255)
+    via: str = Field(max_length=32)
+    fix_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -1,0 +1,93 @@
+"""Flag changes as the database keeps them, on SQLite and PostgreSQL: the history a page's
+suspects are looked for in (by time window), the kill switch, and what evaluation reads."""
+
+from datetime import timedelta
+
+from core.actor import Actor
+from core.clock import ManualClock
+from core.config.file import AndonConfig
+from core.flags import commands, evaluation, records
+from core.flags.commands import Changed, Context, FlagWish
+from core.flags.notices import FlagMoved
+from core.refusal import Refusal
+from storage.database import Database
+from tests.notifier import RecordingNotifier
+
+MARIA = Actor("U0MARIA", "maria", "slack")
+OPS = Actor("ops", "ops", "cli")
+
+
+def _ctx(session: object, notifier: RecordingNotifier, clock: ManualClock) -> Context:
+    return Context(notifier=notifier.on(session), clock=clock, config=AndonConfig())  # type: ignore[arg-type]
+
+
+def test_changes_in_a_window_and_the_kill_switch(
+    database: Database, clock: ManualClock, notifier: RecordingNotifier
+) -> None:
+    with database.writing() as session:
+        ctx = _ctx(session, notifier, clock)
+        commands.create(session, ctx, actor=MARIA, key="new-checkout", description="checkout")
+        commands.create(session, ctx, actor=MARIA, key="dark-mode")
+    start = clock.now()
+    for key, percentage in (("new-checkout", "30%"), ("dark-mode", "100"), ("new-checkout", "60")):
+        clock.advance(timedelta(minutes=5))
+        with database.writing() as session:
+            wish = FlagWish(key, percentage)
+            assert isinstance(
+                commands.change(session, _ctx(session, notifier, clock), actor=MARIA, wish=wish),
+                Changed,
+            )
+
+    with database.reading() as session:
+        window = records.changes(
+            session, since=start + timedelta(minutes=6), until=start + timedelta(minutes=15)
+        )
+    assert [(c.key, c.before, c.after, c.by.id) for c in window] == [
+        ("dark-mode", 0, 100, MARIA.id),
+        ("new-checkout", 30, 60, MARIA.id),
+    ]
+
+    clock.advance(timedelta(minutes=1))
+    with database.writing() as session:
+        off = commands.turn_off(
+            session, _ctx(session, notifier, clock), actor=OPS, key="new-checkout"
+        )
+    assert isinstance(off, Changed) and (off.moved.before, off.moved.after) == (60, 0)
+    assert notifier.notices("post")[-1] == FlagMoved(
+        "new-checkout", "production", 60, 0, OPS, clock.now()
+    )
+    with database.writing() as session:
+        again = commands.turn_off(
+            session, _ctx(session, notifier, clock), actor=OPS, key="new-checkout"
+        )
+    assert isinstance(again, Refusal) and "already at 0%" in again.reason
+
+
+def test_what_evaluation_reads(
+    database: Database, clock: ManualClock, notifier: RecordingNotifier
+) -> None:
+    with database.engine.connect() as connection:
+        assert evaluation.version(connection) == (0, 0)
+        assert evaluation.percentage_of(connection, key="nope", environment="production") is None
+    with database.writing() as session:
+        ctx = _ctx(session, notifier, clock)
+        commands.create(session, ctx, actor=MARIA, key="b-flag")
+        commands.create(session, ctx, actor=MARIA, key="a-flag")
+        commands.change(session, ctx, actor=MARIA, wish=FlagWish("b-flag", "40%"))
+    with database.engine.connect() as connection:
+        assert evaluation.percentages(connection, environment="production") == [
+            ("a-flag", 0),
+            ("b-flag", 40),
+        ]
+        assert evaluation.percentages(connection, environment="staging") == [
+            ("a-flag", 0),
+            ("b-flag", 0),
+        ]
+        assert evaluation.percentage_of(connection, key="b-flag", environment="production") == 40
+        before = evaluation.version(connection)
+    with database.writing() as session:
+        commands.change(
+            session, _ctx(session, notifier, clock), actor=MARIA, wish=FlagWish("a-flag", "100")
+        )
+    with database.engine.connect() as connection:
+        assert evaluation.version(connection) != before
