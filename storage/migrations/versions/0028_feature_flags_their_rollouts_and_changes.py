@@ -1,7 +1,7 @@
 """feature flags, their rollout per environment, and every change to them
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-05 15:45:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0028"
-down_revision: str | None = "0026"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
