@@ -354,7 +354,8 @@ _PROBE = """
 import sys
 from datetime import timedelta
 from pathlib import Path
-from bot.workers.jail import Jail, sealed
+from bot.settings.sealed import sealed
+from bot.workers.jail import Jail
 read = "tr '\\\\0' '\\\\n' < /proc/$PPID/environ | grep SEKRIT; exit 0"
 tree = Path(sys.argv[1])
 before = Jail(user=None).run(read, cwd=tree, timeout=timedelta(seconds=20), trusted=True)

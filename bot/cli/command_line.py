@@ -12,6 +12,7 @@ from bot.cli import deploy as cli_deploy
 from bot.cli import digest as cli_digest
 from bot.cli import flag as cli_flag
 from bot.cli import whys as cli_whys
+from bot.settings.sealed import seal
 from bot.version import VersionFlag
 
 if TYPE_CHECKING:
@@ -115,8 +116,6 @@ def _add_line(commands: Commands) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from bot.workers.jail import seal
-
     seal()  # before anything: the builds Andon runs as its own user cannot read its environment
     args = _parser().parse_args(argv)
     if args.command == "gate":  # the git hook's entry: no settings, no config until needed

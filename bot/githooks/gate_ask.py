@@ -4,12 +4,13 @@ Two kinds of failure, told apart because ``[gate] fail_open`` may let only the f
 ``UnreachableError`` — Andon could not be reached (no connection, no answer in time, a proxy's
 502/503/504, its database down) — and ``UnansweredError`` — anything else that stops the hook
 from getting an answer it can trust (a refused token, a broken config, an answer not in the
-commit check's shape). Asking over HTTP imports only ``requests`` and the standard library and
-gives up after ``TIMEOUT`` seconds in all, so a push never hangs.
+commit check's shape). Asking over HTTP imports only the standard library and gives up after
+``TIMEOUT`` seconds in all, so a push never hangs.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,42 +46,75 @@ Answer = tuple[bool, str, bool]  # allow, the message for the pusher, unchecked 
 
 def server(url: str, environ: Mapping[str, str], body: dict[str, Any]) -> Answer:
     """``POST /api/gate``: Andon's answer."""
-    import requests
-
-    token = environ.get("ANDON_API_TOKEN", "").strip()
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        with _deadline(TIMEOUT):
-            response = requests.post(
-                url.rstrip("/") + "/api/gate", json=body, headers=headers, timeout=TIMEOUT
-            )
-    except (_DeadlineError, requests.Timeout):
-        raise UnreachableError(
-            f"Andon could not be reached at {url}: no answer within {TIMEOUT:g} s."
-        ) from None
-    except requests.RequestException as broken:
-        raise UnreachableError(f"Andon could not be reached at {url}: {_reason(broken)}.") from None
-    if response.status_code == 401:
+    status, text = _post(url, "/api/gate", environ, body)
+    if status == 401:
         raise UnansweredError(
             f"Andon at {url} refused the hook's token (HTTP 401): check ANDON_API_TOKEN."
         )
-    if response.status_code != 200:
-        detail = response.text.strip().splitlines()[:1]
+    if status != 200:
+        detail = text.strip().splitlines()[:1]
         shown = f": {detail[0][:200]}" if detail else ""
-        said = f"Andon at {url} answered HTTP {response.status_code}{shown}."
-        if response.status_code in NOT_REACHED:
+        said = f"Andon at {url} answered HTTP {status}{shown}."
+        if status in NOT_REACHED:
             raise UnreachableError(f"Andon could not be reached: {said}")
         raise UnansweredError(said)
     try:
-        answer = response.json()
+        answer = json.loads(text)
         allow, message = answer["allow"], answer.get("message") or ""
         if not isinstance(allow, bool) or not isinstance(message, str):
             raise TypeError
     except (ValueError, KeyError, TypeError, AttributeError):
         raise UnansweredError(
-            f"Andon at {url} answered, but not as the commit check does: {response.text[:200]!r}"
+            f"Andon at {url} answered, but not as the commit check does: {text[:200]!r}"
         ) from None
     return allow, message, answer.get("unchecked") == len(body.get("unchecked", ()))
+
+
+def _post(url: str, path: str, environ: Mapping[str, str], body: dict[str, Any]) -> tuple[int, str]:
+    """The status and text of Andon's answer, with the standard library only: every push pays
+    for what the hook imports (``requests`` alone cost more than Python's start). Proxies come
+    from the environment as with any HTTP client; ``REQUESTS_CA_BUNDLE`` is still honoured."""
+    import urllib.error
+    import urllib.request
+
+    if not url.lower().startswith(("http://", "https://")):
+        raise UnansweredError(f"ANDON_URL must start with http:// or https://, not {url!r}.")
+    token = environ.get("ANDON_API_TOKEN", "").strip()
+    headers = {"Content-Type": "application/json", "User-Agent": "andon-gate"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode()
+    where = url.rstrip("/") + path
+    request = urllib.request.Request(where, data, headers, method="POST")  # noqa: S310 (http(s) only)
+    try:
+        with _deadline(TIMEOUT), _opened(request, environ) as response:
+            return response.status, response.read().decode("utf-8", errors="replace")
+    except urllib.error.HTTPError as answered:
+        with answered:
+            return answered.code, answered.read().decode("utf-8", errors="replace")
+    except (_DeadlineError, TimeoutError):
+        raise UnreachableError(
+            f"Andon could not be reached at {url}: no answer within {TIMEOUT:g} s."
+        ) from None
+    except (urllib.error.URLError, OSError, ValueError) as broken:
+        cause = getattr(broken, "reason", broken)
+        if isinstance(cause, TimeoutError):
+            raise UnreachableError(
+                f"Andon could not be reached at {url}: no answer within {TIMEOUT:g} s."
+            ) from None
+        raise UnreachableError(f"Andon could not be reached at {url}: {_reason(cause)}.") from None
+
+
+def _opened(request: Any, environ: Mapping[str, str]) -> Any:
+    import urllib.request
+
+    bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE")
+    context = None
+    if bundle and request.full_url.startswith("https:"):
+        import ssl
+
+        context = ssl.create_default_context(cafile=bundle)
+    return urllib.request.urlopen(request, timeout=TIMEOUT, context=context)  # noqa: S310
 
 
 @contextmanager
@@ -105,12 +139,14 @@ def _deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _reason(broken: Exception) -> str:
-    """ "connection refused" rather than urllib3's paragraph."""
+def _reason(broken: object) -> str:
+    """ "connection refused" rather than a paragraph."""
     import re
 
+    if isinstance(broken, OSError) and broken.strerror:
+        return broken.strerror.strip().lower()
     found = re.search(r"\[Errno -?\d+\] ([^'\"\)]+)", str(broken))
-    return found.group(1).strip().lower() if found else type(broken).__name__
+    return found.group(1).strip().lower() if found else str(broken) or type(broken).__name__
 
 
 def database(environ: Mapping[str, str], body: dict[str, Any]) -> Answer:

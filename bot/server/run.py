@@ -22,6 +22,7 @@ from bot.http import slow_clients
 from bot.main import chat_for, open_andon, person, slack_client
 from bot.server import reread, stopping
 from bot.settings.environment import Settings
+from bot.settings.sealed import sealed
 from bot.slack.homes import Homes
 from bot.terminal.chat import TerminalChat
 from bot.terminal.shell import Shell
@@ -260,7 +261,7 @@ def _say_who_builds(config: AndonConfig) -> None:
             "(with Andon closed to them)",
             user,
         )
-    if not jail.as_root() and not jail.sealed():
+    if not jail.as_root() and not sealed():
         log.warning(
             "this system cannot close Andon's environment to the builds it runs as its own user: "
             "run Andon as root with [build] user to keep code from the repository from reading it"

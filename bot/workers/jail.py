@@ -11,14 +11,12 @@ it — see docs/deploy.md). What it printed comes back scrubbed of every secret.
 """
 
 import contextlib
-import ctypes
 import os
 import pwd
 import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +25,7 @@ from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from bot.settings.sealed import seal
 from core import words
 from core.config.build import root_problems
 from core.config.file import AndonConfig
@@ -36,7 +35,6 @@ TAIL_BYTES = 64 * 1024  # what is kept of its output: where a failing command sa
 KILL_GRACE = 3.0  # between SIGTERM and SIGKILL of the command's process group
 DRAIN = 2.0  # how long output is still read once the command has ended
 _TICK = 0.25
-_PR_GET_DUMPABLE, _PR_SET_DUMPABLE = 3, 4
 _SECRET_PREFIXES = ("ANDON_", "SLACK_")
 
 
@@ -72,28 +70,6 @@ class _Account:
     uid: int
     gid: int
     home: str
-
-
-def seal() -> bool:
-    """Make this process non-dumpable, so a child of the same user cannot read its environment
-    (``/proc/<pid>/environ`` becomes root's) nor trace it. Linux only: False elsewhere."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
-
-
-def sealed() -> bool:
-    """Whether ``seal()`` holds: False where it cannot (not Linux)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        return bool(ctypes.CDLL(None, use_errno=True).prctl(_PR_GET_DUMPABLE, 0, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
 
 
 def as_root() -> bool:
