@@ -241,3 +241,11 @@ def _told_once(spread: SocketReplicas, slack: FakeSlack) -> None:
 def _audit(spread: SocketReplicas, action: str) -> list[dict[str, Any]]:
     entries = spread.trio.api("/api/audit?limit=1000")["entries"]
     return [e for e in entries if e["action"] == action]
+
+
+def test_no_replica_logged_an_error(spread: SocketReplicas) -> None:
+    """Replicas racing for the same rows (a new stoppage's five whys, claimed work) wait for
+    each other; none fails on another's insert."""
+    for server in spread.trio.servers:
+        errors = [line for line in server.log().splitlines() if " ERROR " in line]
+        assert errors == [], errors
