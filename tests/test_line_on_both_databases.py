@@ -18,9 +18,10 @@ from core.line import AlreadyStopped, LineState, Started, Stopped
 from core.refusal import Refusal
 from core.stoppage import StoppageState, move
 from core.whys import rule as whys_rule
+from core.whys.analysis import whys_of
 from storage import migrate
 from storage.database import Database
-from storage.tables import AuditEntry, OutboxMessage, Stoppage, StoppageCause
+from storage.tables import AuditEntry, OutboxMessage, Stoppage, StoppageCause, Whys
 
 MARIA = Actor("U0MARIA", "maria", "slack")
 OPS = Actor("ops", "ops", "cli")
@@ -174,3 +175,34 @@ def test_times_come_back_in_utc(database: Database) -> None:
         stoppage = session.exec(select(Stoppage)).one()
     assert stoppage.opened_at == T0
     assert stoppage.opened_at.tzinfo is not None
+
+
+def test_replicas_reaching_a_new_stoppage_s_five_whys_at_once_share_one(
+    database: Database,
+) -> None:
+    """The five whys row is made when first needed — by the stop, a tick, a reply — and two
+    replicas may need it at the same moment: both get it, neither fails on the other's."""
+    clock = ManualClock(T0)
+    failures: list[BaseException] = []
+    for n in range(8):
+        _stop(database, clock, MARIA, f"stop {n}")
+        with database.reading() as session:
+            stoppage_id = session.exec(select(func.max(Stoppage.id))).one()
+        barrier = threading.Barrier(2)
+
+        def need(stoppage_id: int = stoppage_id, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                with database.writing() as session:
+                    assert whys_of(session, stoppage_id).open_level == 1
+            except BaseException as error:
+                failures.append(error)
+
+        threads = [threading.Thread(target=need) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        _start(database, clock, MARIA)
+    assert failures == []
+    assert _count(database, Whys) == 8

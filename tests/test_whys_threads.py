@@ -419,3 +419,35 @@ def test_answers_recorded_before_the_upgrade_survive_it_without_a_message(
         assert (answer.text, answer.at, answer.message_ts) == ("the disk filled up", T0, None)
     finally:
         database.dispose()
+
+
+# --- which thread a reply is in ------------------------------------------------------------------
+
+
+def test_a_reply_after_the_announcement_was_updated_still_answers(
+    tmp_path: Path, fake_slack: FakeSlack, database_url: str
+) -> None:
+    """The announcement's updates carry its ts too; PostgreSQL returns rows in no set order (a
+    row written again moves), and the reply must find the stoppage whatever the order."""
+    fake_slack.forget()
+    andon = InProcessAndon(
+        tmp_path, config=CONFIG, slack=fake_slack, clock=ManualClock(T0), database_url=database_url
+    )
+    andon.start()
+    try:
+        thread = _stop(andon)
+        _say(andon, thread, SAID[0])
+        _open_level_is(andon, 2)
+        _send(andon, slash_command("/whys", "schedule tomorrow 10:00", **_maria(andon)))
+        _send(andon, slash_command("/line", "start", **_maria(andon)))  # updates the announcement
+        with andon.andon.database.writing() as session:  # the post written again: last on disk
+            session.execute(sa.text("UPDATE outbox_message SET attempts = attempts WHERE id = 1"))
+        _say(andon, thread, SAID[1])
+        _open_level_is(andon, 3)
+        assert _thread(fake_slack, thread)[-1] == f"Why 3: why “{WHYS[1]}”?"
+    finally:
+        andon.stop()
+
+
+def _maria(andon: InProcessAndon) -> dict[str, str]:
+    return {"user": "U0MARIA", "name": "maria", "response_url": andon.slack.response_url()}

@@ -3,7 +3,7 @@ rounds and the courier's word about a page. Each calls the rule in ``core`` that
 
 import logging
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.bus.engine import Call, Work
 from bot.bus.events import (
@@ -21,6 +21,7 @@ from bot.bus.events import (
     WebhookNoted,
     WhysDue,
 )
+from bot.outbox.message import MessageKind
 from core import audit, review
 from core.alerts import escalation, oncall, opening, paging, storm, tested, unreachable
 from core.alerts.paging import AlertsRecorded
@@ -226,11 +227,17 @@ def page_undelivered(event: PageUndelivered, work: Work) -> None:
 
 
 def _stoppage_of(session: Session, place: ThreadPlace) -> int | None:
+    """The stoppage whose thread this is: its root is the message Slack's ``thread_ts`` names,
+    never one of that message's updates (which carry its ts too, in any order on disk)."""
     if place.message_id is not None:
         return conversation.stoppage_by_thread(session, place.message_id)
     root = session.exec(
-        select(OutboxMessage.id).where(
-            OutboxMessage.channel == place.channel, OutboxMessage.ts == place.thread_ts
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.channel == place.channel,
+            OutboxMessage.ts == place.thread_ts,
+            OutboxMessage.kind != MessageKind.UPDATE,  # an update carries its message's ts too
         )
+        .order_by(col(OutboxMessage.id))
     ).first()
     return conversation.stoppage_by_thread(session, root) if root is not None else None

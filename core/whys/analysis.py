@@ -10,6 +10,7 @@ from core.actor import Actor
 from core.whys.item_status import ItemStatus
 from core.whys.phase import LEVELS, Phase
 from core.whys.severity import Severity
+from storage.database import insert_for, scrubbed
 from storage.tables import ActionItem, StoppageCause, WhyAnswer, Whys
 
 
@@ -81,15 +82,17 @@ class Analysis:
 
 
 def whys_of(session: Session, stoppage_id: int, *, lock: bool = False) -> Whys:
-    """The stoppage's analysis row, created when first needed."""
+    """The stoppage's analysis row, created when first needed — by one statement that leaves a
+    row another replica is creating at the same moment alone (then waits for it, then reads it),
+    so neither fails on the other's."""
     query = select(Whys).where(Whys.stoppage_id == stoppage_id)
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     found = session.exec(query).first()
     if found is None:
-        found = Whys(stoppage_id=stoppage_id)
-        session.add(found)
-        session.flush()
+        fresh = scrubbed(session, Whys(stoppage_id=stoppage_id).model_dump())
+        session.execute(insert_for(session)(Whys).values(**fresh).on_conflict_do_nothing())
+        found = session.exec(query.execution_options(populate_existing=True)).one()
     return found
 
 
