@@ -122,6 +122,8 @@ TABLE = (
     Case("/flag", "create walked The walk's flag", {}, "created", cli=("flag", "create", "cli")),
     Case("/flag", "ramp walked 10%", {}, "ramped", cli=("flag", "ramp", "cli", "20%")),
     Case("/flag", "off walked", {}, "turned walked off", cli=("flag", "off", "cli")),
+    Case("/flag", "ramp walked 50%", {}, "ramped"),
+    Case(ActionId.FLAG_OFF, "production walked", {}, "turned walked off"),
     Case("/flag", "list", {}, "feature flag", cli=("flag", "list")),
     Case("/flag", "show walked", {}, "Flag walked", cli=("flag", "show", "walked")),
 )

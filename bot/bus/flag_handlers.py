@@ -2,7 +2,7 @@
 the bus opened; the rule audits it and announces every change in the line channel."""
 
 from bot.bus.engine import Work
-from bot.intents.flags import ChangeFlag, CreateFlag, ListFlags, ShowFlag
+from bot.intents.flags import ChangeFlag, CreateFlag, ListFlags, ShowFlag, TurnOffFlag
 from bot.render.reply import Result
 from core.flags import commands
 from core.flags.commands import FlagWish
@@ -23,6 +23,17 @@ def change_flag(intent: ChangeFlag, work: Work) -> Result:
     """``/flag on|off <key> [env]``, ``/flag ramp <key> <N>% [env]``, with ``fix: <why>``."""
     wish = FlagWish(intent.key, intent.percentage, intent.environment, intent.fix_reason)
     return commands.change(work.session, _context(work), actor=work.actor, wish=wish)
+
+
+def turn_off_flag(intent: TurnOffFlag, work: Work) -> Result:
+    """A page's *Turn off* button: 0%, whatever the line's state."""
+    return commands.turn_off(
+        work.session,
+        _context(work),
+        actor=work.actor,
+        key=intent.key,
+        environment=intent.environment,
+    )
 
 
 def list_flags(_: ListFlags, work: Work) -> Result:

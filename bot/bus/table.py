@@ -24,7 +24,7 @@ from bot.bus.events import (
     WebhookNoted,
     WhysDue,
 )
-from bot.intents.flags import ChangeFlag, CreateFlag, ListFlags, ShowFlag
+from bot.intents.flags import ChangeFlag, CreateFlag, ListFlags, ShowFlag, TurnOffFlag
 from bot.intents.typed import (
     AckPage,
     ActionDone,
@@ -99,6 +99,7 @@ HANDLERS: dict[type, Handler] = {
     ShowDigest: Handler(digest_report.SHOW_ACTION, commands.show_digest),
     CreateFlag: Handler(flag_commands.CREATE_ACTION, flags.create_flag),
     ChangeFlag: Handler(flag_commands.CHANGE_ACTION, flags.change_flag),
+    TurnOffFlag: Handler(flag_commands.CHANGE_ACTION, flags.turn_off_flag),
     ListFlags: Handler(flag_commands.LIST_ACTION, flags.list_flags),
     ShowFlag: Handler(flag_commands.SHOW_ACTION, flags.show_flag),
     Help: Handler(help.ACTION, commands.help_asked),

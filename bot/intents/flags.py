@@ -25,6 +25,14 @@ class ChangeFlag:
 
 
 @dataclass(frozen=True)
+class TurnOffFlag:
+    """A page's *Turn off* button: the kill switch, in the environment the suspect changed."""
+
+    key: str
+    environment: str | None = None
+
+
+@dataclass(frozen=True)
 class ListFlags:
     pass
 

@@ -5,6 +5,7 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 
+from bot.intents.flags import TurnOffFlag
 from bot.intents.typed import (
     AckPage,
     ActionDone,
@@ -24,6 +25,7 @@ class ActionId(StrEnum):
     PAGE_ACK = "page_ack"
     PAGE_RESOLVE = "page_resolve"
     ACTION_DONE = "action_done"
+    FLAG_OFF = "flag_off"  # a page's *Turn off*: the value is "<environment> <key>"
     WHYS_FORM = "whys_form"  # opens the investments form: Slack only, no intent behind it
     WHYS_SCHEDULE = "whys_schedule"  # opens a modal asking when: Slack only, then /whys schedule
 
@@ -62,6 +64,11 @@ def _resolve(value: str) -> Intent:
     return ResolvePage(int(value)) if value.isdigit() else Help(not_understood=value)
 
 
+def _turn_off(value: str) -> Intent:
+    environment, _, key = value.partition(" ")
+    return TurnOffFlag(key, environment or None) if key else Help(not_understood=value)
+
+
 # Buttons that open a Slack modal: the terminal has none, so it shows what to type instead.
 TYPED: dict[ActionId, str] = {
     ActionId.WHYS_FORM: "reply in the thread, e.g. #<thread> 3: <action> @owner due fri",
@@ -78,4 +85,5 @@ PRESSES: dict[ActionId, Callable[[str], Intent]] = {
     ActionId.ACTION_DONE: lambda value: (
         ActionDone(int(value)) if value.isdigit() else Help(not_understood=value)
     ),
+    ActionId.FLAG_OFF: _turn_off,
 }

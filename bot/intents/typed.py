@@ -5,7 +5,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.intents import flags, help
-from bot.intents.flags import ChangeFlag, CreateFlag, ListFlags, ShowFlag
+from bot.intents.flags import ChangeFlag, CreateFlag, ListFlags, ShowFlag, TurnOffFlag
 
 COMMANDS = (
     "/line",
@@ -177,6 +177,7 @@ Intent = (
     | ChangeFlag
     | ListFlags
     | ShowFlag
+    | TurnOffFlag
     | Help
 )
 

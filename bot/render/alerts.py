@@ -1,7 +1,7 @@
 """Paging's messages: the DM to the person on call, escalations, and the on-call answers."""
 
 from bot.intents.pressed import ActionId
-from bot.render import page_facts
+from bot.render import flag_suspects, page_facts
 from bot.render.kit import (
     LINE,
     Message,
@@ -168,6 +168,8 @@ def _body(page: PageView, head: str) -> list[dict]:
     blocks.append(context(" · ".join(facts)))
     if page.suspects:
         blocks.append(section(_suspects(page)))
+    if page.flags:
+        blocks.append(section(flag_suspects.listed(page)))
     buttons = _buttons(page)
     if buttons:
         blocks.append(actions(*buttons))
@@ -209,7 +211,7 @@ def _buttons(page: PageView) -> list[dict]:
             buttons.append(
                 button(label, ActionId.DEPLOY_ROLLBACK, value, style="danger", confirm=sure)
             )
-    return buttons
+    return [*buttons, *flag_suspects.buttons(page)]
 
 
 def _paging(page: PageView, shown: Message, *, here: bool = False) -> Message:

@@ -133,6 +133,7 @@ def _dora(now: WeekFigures, was: WeekFigures) -> list[str]:
             if a.deploys
             else _count(0, b.deploys)
         ),
+        f"Releases (flags turned on or up): {_count(now.releases, was.releases)}",
         f"Lead time for changes (median): {_span(a.lead_time_median_s, b.lead_time_median_s)}",
         f"Change failure rate: {rate}",
         f"Time to restore (median): {_span(a.restore_median_s, b.restore_median_s)}",

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from core.alerts import oncall
+from core.alerts import flag_suspects, oncall
 from core.alerts.event import AlertEvent
 from core.alerts.grouping import HeldPage
 from core.alerts.notices import Held
@@ -34,8 +34,8 @@ def event(session: Session, page: Page, at: datetime, kind: str, actor: str, det
 
 
 class Opener:
-    """Opens the new pages of one chunk; the deploys they suspect are read once, when the first
-    page needs them."""
+    """Opens the new pages of one chunk; the deploys and flag changes they suspect are read
+    once, when the first page needs them."""
 
     def __init__(
         self,
@@ -49,6 +49,7 @@ class Opener:
         self._session, self._notifier, self._clock = session, notifier, clock
         self._config, self._alerts, self._room = config, alerts_config(config), room
         self._suspects: list[int] | None = None
+        self._flags: list[int] | None = None
 
     @property
     def alerts(self) -> AlertsConfig:
@@ -83,7 +84,7 @@ class Opener:
             return False
         move(page, PageStatus.OPEN)
         page.held_for = None
-        page.suspects = self._deploys(now)
+        page.suspects, page.flag_suspects = self._deploys(now), self._flag_changes(now)
         self._paged(page, source, now)
         return True
 
@@ -115,6 +116,7 @@ class Opener:
             opened_at=now,
             last_fired_at=now,
             suspects=self._deploys(now) if status == PageStatus.OPEN else [],
+            flag_suspects=self._flag_changes(now) if status == PageStatus.OPEN else [],
             fired_at=alert.started_at,
             facts=alert.facts.stored(),
         )
@@ -154,6 +156,7 @@ class Opener:
             "channel_id": None,
             "stoppage_id": None,
             "suspects": [],
+            "flag_suspects": [],
             "fired_at": alert.started_at,
             "facts": alert.facts.stored(),
         }
@@ -169,6 +172,12 @@ class Opener:
             ).all()
             self._suspects = [deploy_id for deploy_id in found if deploy_id is not None]
         return list(self._suspects)
+
+    def _flag_changes(self, now: datetime) -> list[int]:
+        """Flags turned on or up within ``watch`` before the alert, newest first."""
+        if self._flags is None:
+            self._flags = flag_suspects.found(self._session, now=now, watch=self._alerts.watch)
+        return list(self._flags)
 
     def _said_flapping(self, alert: AlertEvent, group: str, now: datetime) -> None:
         """Said once, when the group starts flapping."""

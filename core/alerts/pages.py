@@ -1,5 +1,6 @@
 """A page as people see it: what fired — one alert, or the alerts of one group, how many and
-which — who is paged, which deploys are suspects, what the stopped line costs while it lasts."""
+which — who is paged, which deploys and flag changes are suspects, what the stopped line costs
+while it lasts."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -10,8 +11,9 @@ from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
 from core.actor import Actor
-from core.alerts import senders
+from core.alerts import flag_suspects, senders
 from core.alerts.event import Facts
+from core.alerts.flag_suspects import FlagSuspect
 from core.clock import Clock
 from core.config.file import AndonConfig
 from core.deploy import records
@@ -91,6 +93,7 @@ class PageView:
     resolved: int = 0  # how many have resolved while the page lasts
     fired_at: datetime | None = None  # when it fired, as its sender says
     facts: Facts = field(default_factory=Facts)  # what its sender adds: links, details …
+    flags: tuple[FlagSuspect, ...] = ()  # flags turned on or up shortly before, newest first
 
 
 def view(session: Session, page: Page, *, clock: Clock, config: AndonConfig) -> PageView:
@@ -111,10 +114,12 @@ def views(
         return deploys[deploy_id]
 
     found = counts(session, [page.id for page in pages if page.id is not None])
+    flags = flag_suspects.views(session, (c for page in pages for c in page.flag_suspects))
     return [
         _shown(
             page,
             suspects=_once(suspect(d) for d in page.suspects),
+            flags=flag_suspects.once(flags[c] for c in page.flag_suspects if c in flags),
             cost=cost,
             at=clock.now(),
             alerts=_alerts(session, page),
@@ -167,6 +172,7 @@ def _shown(
     page: Page,
     *,
     suspects: tuple[DeployView, ...],
+    flags: tuple[FlagSuspect, ...],
     cost: LineCost | None,
     at: datetime,
     alerts: tuple[AlertShown, ...],
@@ -202,6 +208,7 @@ def _shown(
         resolved=counts.get("resolved", 0),
         fired_at=page.fired_at,
         facts=Facts.read(page.facts),
+        flags=flags,
     )
 
 

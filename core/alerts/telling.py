@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from core import line
 from core.actor import Actor
-from core.alerts import grouping, senders
+from core.alerts import flag_suspects, grouping, senders
 from core.alerts.notices import Change, PageChanged, Paged, PagedWhileStopped, PageWithoutStop
 from core.alerts.opening import event
 from core.alerts.pages import PageStatus, PageView, counts, views
@@ -156,13 +156,19 @@ def _stop_line(
 
 
 def _causes(session: Session, stopping: Sequence[Page]) -> list[tuple[Actor, str]]:
-    """Each page as a cause of the stoppage, by its sender, with how many alerts it holds."""
+    """Each page as a cause of the stoppage, by its sender, with how many alerts it holds — and
+    the flags turned on or up shortly before it, which its five whys then starts from."""
     sizes = counts(session, [page.id for page in stopping if page.id is not None])
+    flags = flag_suspects.views(session, (c for page in stopping for c in page.flag_suspects))
     causes = []
     for page in stopping:
         more = sum(sizes.get(page.id or 0, {}).values()) - 1
         also = f" (and {more} more alert{'s' if more > 1 else ''})" if more > 0 else ""
         said = f"page: {page.name} — {page.summary}{also}"
+        mine = flag_suspects.once(flags[c] for c in page.flag_suspects if c in flags)
+        blame = flag_suspects.blamed(mine, at=page.opened_at)
+        if blame:
+            said = f"{said[: line.MAX_REASON - len(blame) - 3]} — {blame}"
         causes.append((source_actor(page.source, page.sender), said))
     return causes
 

@@ -19,6 +19,7 @@ from core.digest.builds import CiWeek, ci_week
 from core.digest.dora import Dora, deploy_count, dora
 from core.digest.investments import Investments, created_count, investments
 from core.digest.pages import PagerWeek, pager_week
+from core.digest.releases import release_count
 from core.digest.stoppages import LineWeek, line_week, opened_count
 from core.digest.trend import WeekTotals, first_record
 from core.digest.week import Week, WeekError
@@ -43,6 +44,7 @@ class WeekFigures:
     dora: Dora
     pages: PagerWeek
     ci: CiWeek
+    releases: int = 0  # flags turned on or up: a release is a deploy too
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ def build(session: Session, *, week: Week, config: AndonConfig, now: datetime) -
             dora=dora(session, window, environments=environments, watch=watch),
             pages=pager_week(session, window),
             ci=ci_week(session, window, budget=budget),
+            releases=release_count(session, window, environments=environments),
         )
 
     return Digest(

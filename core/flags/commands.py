@@ -2,7 +2,8 @@
 
 Flags obey the line: a release is a deploy too. Turning a flag on or ramping it up waits while
 the line is stopped — unless the command says ``fix: <why>``, heard in the stoppage's thread;
-turning it off or down always works. Every command is audited; every change is announced.
+turning it off or down always works. Every command is audited; every change is announced, and
+the pages that suspect a flag (a page's *Turn off* button) are shown again when it moves.
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from sqlmodel import Session
 
 from core import audit, line
 from core.actor import Actor
+from core.alerts import suspects
 from core.audit import Outcome
 from core.clock import Clock
 from core.config.file import AndonConfig
@@ -129,6 +131,14 @@ def change(session: Session, ctx: Context, *, actor: Actor, wish: FlagWish) -> C
         session, ctx, actor=actor, flag=flag, row=row, place=(environment, before, after), fix=fix
     )
     ctx.notifier.post(moved)
+    suspects.flag_moved(
+        session,
+        notifier=ctx.notifier,
+        clock=ctx.clock,
+        config=ctx.config,
+        key=flag.key,
+        environment=environment,
+    )
     if fix is not None and now.stoppage_id is not None:
         _tell_stoppage(session, ctx, now.stoppage_id, moved)
     record(outcome=Outcome.OK, detail=detail)

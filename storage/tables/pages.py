@@ -52,6 +52,9 @@ class Page(SQLModel, table=True):
     channel_id: int | None = Field(default=None, foreign_key="outbox_message.id")
     stoppage_id: int | None = Field(default=None, foreign_key="stoppage.id")
     suspects: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    flag_suspects: list[int] = Field(  # flag changes that turned a flag on or up shortly before
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     fired_at: datetime | None = moment(nullable=True)  # when it fired, as the sender says
     facts: dict[str, Any] = Field(  # origin, description, links, details: core/alerts/event.py
         default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")

@@ -79,6 +79,9 @@ class Page(BaseModel):
     resolved_by: str | None
     stoppage_id: int | None
     suspects: list[int] = Field(description="recent deploys that may have caused it")
+    flag_suspects: list[int] = Field(
+        description="flag changes (turned on or up) shortly before it that may have caused it"
+    )
     events: list[PageEvent]
     firing: int = Field(description="how many of its alerts fire now")
     alerts: list[PageAlert]
@@ -109,6 +112,7 @@ class Page(BaseModel):
             resolved_by=page.resolved_by,
             stoppage_id=page.stoppage_id,
             suspects=page.suspects,
+            flag_suspects=page.flag_suspects,
             events=[PageEvent.of(event) for event in events],
             firing=sum(alert.status == "firing" for alert in alerts),
             alerts=[PageAlert.of(alert) for alert in alerts],
