@@ -15,9 +15,10 @@ Per size and round, in order:
 - **redeploy, cold / warm**: ``/deploy`` of a new commit that changed one file (the delta: a
   hard-linked copy of the live release, the changed file, a checksum pass, then the flip) —
   pools closed first, then the next one warm;
-- **script** (the baseline, once per size): host after host, a new SSH connection and
+- **script** (the baseline, once per size): host after host, ``ssh`` running
   ``ln -sfn && mv -T`` for a rollback; ``rsync --link-dest`` of the tree then the same flip over
-  ``ssh`` for a redeploy.
+  ``ssh`` for a redeploy (``--script-hosts N``: on the first N hosts only, scaled to the size —
+  a sequential script's time is linear by construction).
 
 While each run goes, a sampler reads this process's threads (``/proc/self/task``), descriptors
 (``/proc/self/fd``) and resident memory, the most SSH connections the environment's pool held,
@@ -26,6 +27,7 @@ RSS, the Python interpreter and Andon's modules included. Targets: a warm rollba
 under 150 ms, cold under 1.5 s; memory under 300 MB at 250 hosts.
 
     .venv/bin/python bench/fleet.py [--sizes 1,20,100,250] [--reps 2] [--json] [--no-script]
+        [--script-hosts N] [--max-connections N]
 """
 
 import argparse
@@ -51,7 +53,6 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-import paramiko
 from common import (
     commit,
     filesystem,
@@ -239,6 +240,7 @@ class Lab:
     sizes: tuple[int, ...]
     live: dict[int, str] = field(default_factory=dict)  # size → what the hosts run
     previous: dict[int, str] = field(default_factory=dict)  # size → the release before it
+    script_hosts: int | None = None  # the scripts run on this many hosts at most, then scale
 
     def env(self, size: int) -> str:
         return f"hosts{size}"
@@ -373,40 +375,31 @@ def round_of(lab: Lab, figures: Figures, size: int) -> None:
 # --- the baseline: a shell script, host after host ----------------------------------------
 
 
-def script_rollback(lab: Lab, size: int, revision: str) -> float:
-    """Per host: a new SSH connection and one shell command."""
-    fleet, started = lab.fleet, time.perf_counter()
-    for index, port in enumerate(fleet.ports[:size]):
-        client = paramiko.SSHClient()
-        client.load_host_keys(str(fleet.known_hosts))
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        try:
-            client.connect(
-                "127.0.0.1",
-                port=port,
-                username=fleet.user,
-                key_filename=str(fleet.key),
-                allow_agent=False,
-                look_for_keys=False,
-                timeout=10,
-            )
-            command = f"cd {shlex.quote(fleet.path(index, size))} && {FLIP.format(sha=revision)}"
-            _, out, _ = client.exec_command(command, timeout=30)
-            if out.channel.recv_exit_status() != 0:
-                raise RuntimeError(f"port {port}: the flip failed")
-        finally:
-            client.close()
-    return time.perf_counter() - started
-
-
-def script_redeploy(lab: Lab, size: int, tree: Path, revision: str, base: str) -> float:
-    """Per host: ``rsync --link-dest`` of the tree into ``releases/<sha>``, then the flip."""
-    fleet, started = lab.fleet, time.perf_counter()
-    ssh = (
+def _ssh(lab: Lab) -> str:
+    """OpenSSH as a script runs it: the fleet's key, its known_hosts, nothing asked."""
+    fleet = lab.fleet
+    return (
         f"ssh -i {fleet.key} -o UserKnownHostsFile={fleet.known_hosts} -o BatchMode=yes "
         "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -F none"
     )
-    for index, port in enumerate(fleet.ports[:size]):
+
+
+def script_rollback(lab: Lab, hosts: int, size: int, revision: str) -> float:
+    """Per host: ``ssh`` with the flip as its command, one host after the other."""
+    fleet, ssh, started = lab.fleet, _ssh(lab), time.perf_counter()
+    for index, port in enumerate(fleet.ports[:hosts]):
+        flip = f"cd {shlex.quote(fleet.path(index, size))} && {FLIP.format(sha=revision)}"
+        remote = f"{ssh} -p {port} {fleet.user}@127.0.0.1 {shlex.quote(flip)}"
+        subprocess.run(shlex.split(remote), check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def script_redeploy(
+    lab: Lab, hosts: int, size: int, tree: Path, *, revision: str, base: str
+) -> float:
+    """Per host: ``rsync --link-dest`` of the tree into ``releases/<sha>``, then the flip."""
+    fleet, ssh, started = lab.fleet, _ssh(lab), time.perf_counter()
+    for index, port in enumerate(fleet.ports[:hosts]):
         path = fleet.path(index, size)
         target = f"{fleet.user}@127.0.0.1:{path}/releases/{revision}/"
         rsync = ["rsync", "-a", "--delete", f"--link-dest=../{base}", "-e", f"{ssh} -p {port}"]
@@ -417,17 +410,25 @@ def script_redeploy(lab: Lab, size: int, tree: Path, revision: str, base: str) -
     return time.perf_counter() - started
 
 
+def _scaled(run: Any, hosts: int, size: int) -> Any:
+    """A sequential script on ``hosts`` of ``size`` hosts, scaled to all of them: it works
+    host after host, so its time is linear by construction (the 1–100 host runs show it)."""
+    return lambda: run() * size / hosts
+
+
 def scripts(lab: Lab, figures: Figures, size: int, scratch: Path) -> None:
     """The baseline once per size; Andon's record is put back as it was afterwards."""
     live, previous = lab.live[size], lab.previous[size]
-    timed(lab, figures, "script rollback", size, lambda: script_rollback(lab, size, previous))
+    hosts = min(size, lab.script_hosts or size)
+    rollback = _scaled(lambda: script_rollback(lab, hosts, size, previous), hosts, size)
+    timed(lab, figures, "script rollback", size, rollback)
     tree = scratch / "tree"
     shutil.rmtree(tree, ignore_errors=True)
     lab.repo.git("worktree", "add", "-f", "--detach", str(tree), live)
     (tree / "app.py").write_text("print('the script')\n")  # one file changed, as Andon's
     revision = "c" * 40
-    work = lambda: script_redeploy(lab, size, tree, revision, live)  # noqa: E731
-    timed(lab, figures, "script redeploy", size, work)
+    work = lambda: script_redeploy(lab, hosts, size, tree, revision=revision, base=live)  # noqa: E731
+    timed(lab, figures, "script redeploy", size, _scaled(work, hosts, size))
     lab.repo.git("worktree", "remove", "--force", str(tree))
     for path in lab.paths(size):  # as the engine left them: its record says ``live``
         shutil.rmtree(f"{path}/releases/{revision}", ignore_errors=True)
@@ -494,6 +495,11 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-script", action="store_true", help="skip the shell-script baseline")
     parser.add_argument("--max-connections", type=int, help="the pool's cap (default: Andon's)")
+    parser.add_argument(
+        "--script-hosts",
+        type=int,
+        help="run the sequential scripts on at most this many hosts and scale (default: all)",
+    )
     args = parser.parse_args()
     sizes = tuple(sorted(int(s) for s in args.sizes.split(",")))
     load_before = load_average()
@@ -508,12 +514,18 @@ def main() -> int:
                 reps=args.reps,
                 script=not args.no_script,
                 cap=args.max_connections,
+                script_hosts=args.script_hosts,
             )
         finally:
             fleet.stop()
     result = {**summary(figures, sizes), "sizes": list(sizes)}
     box = {**host(), "commit": commit() or "unknown", "filesystem": filesystem(str(scratch))}
     box["max_connections"] = str(args.max_connections or f"Andon's default ({MAX_CONNECTIONS})")
+    box["script baselines"] = (
+        f"on the first {args.script_hosts} hosts of a larger fleet, scaled to its size"
+        if args.script_hosts
+        else "on every host"
+    )
     name_uncommitted(box)
     box["load average (1 min) before / after"] = f"{load_before} / {load_average()}"
     print(json.dumps(result, indent=2) if args.json else markdown(result, box))
@@ -521,9 +533,17 @@ def main() -> int:
 
 
 def measure(
-    fleet: Fleet, scratch: Path, sizes: tuple[int, ...], *, reps: int, script: bool, cap: int | None
+    fleet: Fleet,
+    scratch: Path,
+    sizes: tuple[int, ...],
+    *,
+    reps: int,
+    script: bool,
+    cap: int | None,
+    script_hosts: int | None = None,
 ) -> Figures:
     lab = open_lab(fleet, scratch, sizes, cap)
+    lab.script_hosts = script_hosts
     gc.freeze()  # as ``andon serve`` does once started (bot/server/run.py)
     figures = Figures()
     try:
