@@ -142,8 +142,9 @@ def change(
     record(
         outcome=Outcome.OK, detail=f"{detail} (watched)" if isinstance(made, Watching) else detail
     )
-    if isinstance(made, Changed) and fix is not None and now.stoppage_id is not None:
-        _tell_stoppage(session, ctx, now.stoppage_id, made.moved)
+    if fix is not None and now.stoppage_id is not None:  # a watched ramp: as it is asked
+        shipping = made.moved if isinstance(made, Changed) else _asked(made, actor, ctx)
+        _tell_stoppage(session, ctx, now.stoppage_id, shipping)
     return made
 
 
@@ -267,6 +268,12 @@ def _made(
     moved = move(session, clock=clock, actor=actor, flag=flag, place=place, fix=fix)
     notifier.post(moved)
     return Changed(moved)
+
+
+def _asked(made: Watching, actor: Actor, ctx: Context) -> FlagMoved:
+    watch = made.watch
+    at = ctx.clock.now()
+    return FlagMoved(watch.key, watch.environment, watch.before, watch.after, actor, at, watch.fix)
 
 
 def _tell_stoppage(session: Session, ctx: Context, stoppage_id: int, moved: FlagMoved) -> None:

@@ -50,6 +50,7 @@ class WatchShown:
     metrics: tuple[str, ...]
     watch_for: timedelta
     verdict: str | None = None  # how it ended, in a sentence, once it has
+    fix: str | None = None  # asked as the fix while the line is stopped
 
 
 @dataclass(frozen=True)

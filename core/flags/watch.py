@@ -137,6 +137,7 @@ def shown(row: FlagWatch, config: AndonConfig) -> WatchShown:
         metrics=watched(config, row.environment),
         watch_for=env.watch_for if env is not None else timedelta(),
         verdict=row.verdict,
+        fix=row.fix_reason,
     )
 
 
