@@ -156,6 +156,19 @@ def test_a_ramp_with_steady_metrics_stays(
     assert dms(fake_slack, ONCALL) == []
 
 
+def test_a_ramp_asked_on_the_command_line_is_watched_by_the_running_server(
+    server: AndonServer, fake_slack: FakeSlack, app: App
+) -> None:
+    app.key = "banner"
+    flag(server, "create banner the winter banner")
+    ramped = server.cli("flag", "ramp", "banner", "20%", "--as", "dana")
+    assert ramped.returncode == 0, ramped.stderr
+    assert "banner goes 0% → 20% in production once the baseline" in ramped.stdout
+    said = channel_says(fake_slack, "banner 0% → 20% in production — watched checkout_rate")
+    assert said["text"].endswith("for 1 s: held")  # claimed by andon serve on its tick
+    assert app.percentage() == 20
+
+
 def test_a_ramp_that_makes_checkout_fall_is_turned_back_the_line_stops_and_oncall_is_paged(
     server: AndonServer, fake_slack: FakeSlack, app: App
 ) -> None:
