@@ -54,6 +54,7 @@ from storage.database import Database
 if TYPE_CHECKING:
     from bot.slack.homes import Homes
     from bot.workers.deploys import Deployer
+    from bot.workers.flag_watches import FlagWatcher
     from bot.workers.jail import Jail
 
 
@@ -65,6 +66,7 @@ class Andon:
     courier: Courier
     channel: str
     deployer: "Deployer | None" = None
+    flag_watcher: "FlagWatcher | None" = None  # flag ramps under watch (``watch = [...]``)
     homes: "Homes | None" = None  # Slack's Home tabs; None with the terminal as the channel
     directory: Directory | None = None  # the chat's people, to name a commit's author
     jail: "Jail | None" = None  # where code from the repository runs (builds, the CI runner)

@@ -14,12 +14,14 @@ from bot import logs
 from bot.andon import Andon
 from bot.outbox.chat import Chat
 from bot.outbox.courier import Courier
+from bot.probes import metrics
 from bot.releases.commits import GitCommits
 from bot.settings.environment import Settings
 from bot.terminal.chat import TerminalChat
 from bot.terminal.shell import Shell
 from bot.workers import jail
 from bot.workers.deploys import Deployer
+from bot.workers.flag_watches import FlagWatcher
 from core.actor import Actor
 from core.clock import Clock, SystemClock
 from core.config.file import AndonConfig, load
@@ -97,6 +99,13 @@ def open_andon(
         units=andon.units,
         execute=andon.execute,
         jail=andon.jail,
+    )
+    andon.flag_watcher = FlagWatcher(
+        config=config,
+        clock=clock,
+        units=andon.units,
+        reader=metrics.get,
+        transport_for=andon.deployer.hosts,
     )
     return andon
 

@@ -20,6 +20,7 @@ from tests.metric_endpoint import MetricEndpoint
 from tests.ssh_hosts import SshFleet
 
 STEADY, HALVED = 20.0, 10.0
+ONCALL = "U0ONCALL"
 ERRORS, TENFOLD = 1.0, 11.0
 
 
@@ -64,6 +65,7 @@ def team(
         f'url = "http://127.0.0.1:{endpoint.port}/errors.json"\n'
         'json_path = "signups"\n'
         'max_rise = "50%"\n'
+        f'[oncall]\nrotation = ["{ONCALL}"]\nrepeat = "1h"\nack_timeout = "1h"\n'
     )
     line = DeployLine(
         tmp_path,
@@ -102,6 +104,13 @@ def test_a_canary_that_makes_signups_fall_reverts_every_host_and_stops_the_line(
     assert [h["step"] for h in deploy["hosts"]] == ["reverted", "staged", "staged"]
     assert team.line()["state"] == "stopped"
     team.slack.wait_for("chat.postMessage", lambda p: said in json.dumps(p))
+    dm = "D" + ONCALL[1:]  # on-call is paged by DM, the metric and the release named
+    page = team.slack.wait_for(
+        "chat.postMessage", lambda p: p["channel"] == dm and "page #" in p["text"]
+    )
+    assert page[0].params["text"].startswith("signups (critical) — page #1")
+    assert said in json.dumps(page[0].params["blocks"])
+    assert '"action_id": "page_ack"' in json.dumps(page[0].params["blocks"])
     team.slash("/line", "start force fixed")
     refused = team.slash("/deploy", bad[:7])
     assert "marked bad" in refused and said in refused

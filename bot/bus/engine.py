@@ -39,6 +39,12 @@ class Deploys(Protocol):
     def nudge(self) -> None: ...
 
 
+class FlagWatches(Protocol):
+    """What handlers ask of the flag watcher (``bot.workers.flag_watches.FlagWatcher``)."""
+
+    def nudge(self) -> None: ...
+
+
 class Engine(Protocol):
     """The engine's parts a handler may use; a process without chat or hosts (the git hook)
     has no deployer, no directory and no repository."""
@@ -57,6 +63,9 @@ class Engine(Protocol):
 
     @property
     def deployer(self) -> Deploys | None: ...
+
+    @property
+    def flag_watcher(self) -> FlagWatches | None: ...
 
     @property
     def directory(self) -> Directory | None: ...

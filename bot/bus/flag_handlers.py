@@ -22,7 +22,11 @@ def create_flag(intent: CreateFlag, work: Work) -> Result:
 def change_flag(intent: ChangeFlag, work: Work) -> Result:
     """``/flag on|off <key> [env]``, ``/flag ramp <key> <N>% [env]``, with ``fix: <why>``."""
     wish = FlagWish(intent.key, intent.percentage, intent.environment, intent.fix_reason)
-    return commands.change(work.session, _context(work), actor=work.actor, wish=wish)
+    result = commands.change(work.session, _context(work), actor=work.actor, wish=wish)
+    watcher = work.engine.flag_watcher
+    if isinstance(result, commands.Watching) and watcher is not None:
+        work.after_commit(watcher.nudge)  # the baseline is read once the ramp is on record
+    return result
 
 
 def turn_off_flag(intent: TurnOffFlag, work: Work) -> Result:

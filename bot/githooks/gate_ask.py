@@ -212,6 +212,7 @@ class _Hook:
     database: Database
     units: Units
     deployer: None = None
+    flag_watcher: None = None
     directory: None = None
     commits: None = None
 

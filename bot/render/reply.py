@@ -6,7 +6,19 @@ from typing import Any
 
 from bot.intents import help
 from bot.intents.typed import Help
-from bot.render import actions, alerts, checks, ci, deploy, digest, flags, line, resume, whys
+from bot.render import (
+    actions,
+    alerts,
+    checks,
+    ci,
+    deploy,
+    digest,
+    flag_watch,
+    flags,
+    line,
+    resume,
+    whys,
+)
 from bot.render.kit import Message, clip, message, section
 from bot.render.mrkdwn import inert
 from core.alerts.escalation import Acknowledged, Resolved
@@ -17,7 +29,7 @@ from core.deploy.request import Accepted, ChooseEnvironment, ConfirmRollback
 from core.deploy.resumable import NothingToResume
 from core.deploy.status import DeployStatus
 from core.digest.report import Digest
-from core.flags.commands import Changed, Created, FlagList, FlagShown
+from core.flags.commands import Changed, Created, FlagList, FlagShown, Watching
 from core.line import AlreadyStopped, LineStatus, Started, Stopped
 from core.refusal import Refusal
 from core.whys.actions import ActionList, Done
@@ -56,6 +68,7 @@ Result = (
     | Digest
     | Created
     | Changed
+    | Watching
     | FlagList
     | FlagShown
     | Refusal
@@ -89,6 +102,7 @@ RENDERERS: tuple[tuple[type, Callable[[Any], Message]], ...] = (
     (Digest, digest.blocks),
     (Created, flags.created),
     (Changed, flags.changed),
+    (Watching, flag_watch.watching),
     (FlagList, flags.flag_list),
     (FlagShown, flags.flag_shown),
 )

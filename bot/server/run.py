@@ -112,6 +112,8 @@ def _start_workers(andon: Andon, settings: Settings) -> Workers:
         andon.homes.start()
     assert andon.deployer is not None
     andon.deployer.recover()
+    if andon.flag_watcher is not None:
+        andon.flag_watcher.start()  # first, the ramps a stop or a crash left mid-watch
     checker = _checker(andon)
     jobs = scheduler.start(andon, checker=checker, every=settings.andon_tick_seconds)
     runner = _local_ci(andon)
@@ -161,6 +163,8 @@ def _shut_down(
     deployer = andon.deployer
     assert deployer is not None
     deployer.stop_taking_work()
+    if andon.flag_watcher is not None:
+        andon.flag_watcher.stop()
     reserve = stopping.LAST_DELIVERY + stopping.CLOSING
     intake = {
         "the scheduler": lambda: workers.jobs.shutdown(wait=True),

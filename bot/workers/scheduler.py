@@ -61,6 +61,8 @@ def on_the_tick(andon: Andon, *, checker: Checker | None) -> list[Job]:
         jobs.append(("checks", checker.tick, ()))
     if andon.deployer is not None:
         jobs.append(("deploys", andon.deployer.tick, ()))
+    if andon.flag_watcher is not None:
+        jobs.append(("flag watches", andon.flag_watcher.tick, ()))
     return jobs
 
 

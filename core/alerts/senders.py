@@ -8,6 +8,7 @@ NAMES = {
     "nagios": "Nagios",
     "pagerduty": "PagerDuty",
     "check": "Andon's checks",
+    "watch": "Andon's watch",
 }
 SOMEONE = "monitoring"  # a generic payload that names no sender
 LONGEST = 100  # a sender's name as a generic payload gives it

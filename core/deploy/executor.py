@@ -41,6 +41,7 @@ class HaltError(Exception):
         self.host, self.reason, self.stops_line = host, reason, stops_line
         self.unhealthy = False
         self.watched = False  # the watch's verdict: a metric got worse under the release
+        self.metric: str | None = None  # … and which one (its page names it)
 
     def __str__(self) -> str:
         return f"{self.host}: {self.reason}" if self.host else self.reason

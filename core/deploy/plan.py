@@ -25,6 +25,7 @@ from core.deploy.spec import SpecError, SpecRefusedError, steps_for
 from core.deploy.state import DeployKind, HostStep
 from core.deploy.watch import DeployWatch, WatchError
 from core.notifier import Notifier
+from core.watch.metrics import named
 from storage.tables import Deploy, Release
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class DeployPlan(Plan):
             return
         hosts.revert()
         halt = HaltError(None, f"{found} during batch {watch.done} of {hosts.revision[:7]}")
-        halt.watched = True
+        halt.watched, halt.metric = True, named(watch.metrics.checks, found)
         raise halt
 
     def finish(self, hosts: Executor) -> None:

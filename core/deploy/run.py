@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from core import line
 from core.actor import Actor
-from core.alerts import suspects
+from core.alerts import suspects, watched
 from core.deploy import lease, records
 from core.deploy.crew import Crew
 from core.deploy.executor import Executor, HaltError, StoppedError
@@ -151,6 +151,20 @@ class _Run:
         self.progress.keep(rows)
         return DeployState.SUCCEEDED
 
+    def _page(
+        self, session: Session, notifier: Notifier, metric: str, sentence: str, stoppage: int | None
+    ) -> None:
+        crew = self.crew
+        watched.page(
+            session,
+            notifier=notifier,
+            clock=crew.clock,
+            config=crew.config,
+            metric=metric,
+            summary=sentence,
+            stoppage_id=stoppage,
+        )
+
     def _replaced(self, session: Session, notifier: Notifier, before: Release) -> None:
         """The deploy whose release ran until now offered to roll back from it, which stops
         making sense once something else runs: its message loses the *Roll back* button."""
@@ -182,7 +196,11 @@ class _Run:
                 self.plan.failed(session, hosts=self.hosts, halt=halt)
             if halt.stops_line:  # (``stop_many``: the stop, without a view to return)
                 causes = [(DEPLOY_ACTOR, sentence)]
-                line.stop_many(session, notifier=notifier, clock=self.crew.clock, causes=causes)
+                stopped = line.stop_many(
+                    session, notifier=notifier, clock=self.crew.clock, causes=causes
+                )
+                if halt.metric is not None:  # the watch's verdict pages, as an alert would
+                    self._page(session, notifier, halt.metric, sentence, stopped[0])
             viewers.changed(session, clock=self.crew.clock)
             self.progress.show(session, notifier, deploy, rows, force=True)
         self.progress.keep(rows)

@@ -19,12 +19,14 @@ from core.clock import Clock
 from core.config.file import AndonConfig
 from core.deploy.deployable import Ask, line_runs
 from core.flags import records, rules
-from core.flags.notices import FlagCreated, FlagFixShipping, FlagMoved
+from core.flags import watch as flag_watch
+from core.flags.moving import move
+from core.flags.notices import FlagCreated, FlagFixShipping, FlagMoved, WatchShown
 from core.flags.records import FlagView
 from core.line import LineNow
 from core.notifier import MessageRef, Notifier
 from core.refusal import Refusal
-from storage.tables import Flag, FlagChange, FlagRollout, Stoppage
+from storage.tables import Flag, Stoppage
 
 CREATE_ACTION = "flag.create"  # the audit log's name for each command
 CHANGE_ACTION = "flag.change"
@@ -59,6 +61,13 @@ class Created:
 @dataclass(frozen=True)
 class Changed:
     moved: FlagMoved
+
+
+@dataclass(frozen=True)
+class Watching:
+    """On or up under watch: asked, and made by the watch once the baseline is read."""
+
+    watch: WatchShown
 
 
 @dataclass(frozen=True)
@@ -105,8 +114,12 @@ def create(
     return Created(records.views(session, environments=envs, key=key)[0])
 
 
-def change(session: Session, ctx: Context, *, actor: Actor, wish: FlagWish) -> Changed | Refusal:
-    """On, off, or a percentage, in one environment: announced, audited, kept in the history."""
+def change(
+    session: Session, ctx: Context, *, actor: Actor, wish: FlagWish
+) -> Changed | Watching | Refusal:
+    """On, off, or a percentage, in one environment: announced, audited, kept in the history.
+    On or up where the environment watches metrics, the change is made by the watch, once it
+    has read the baseline (``core/flags/watch.py``): the answer says so at once."""
     record = partial(audit.record, session, clock=ctx.clock, actor=actor, action=CHANGE_ACTION)
     found = _target(session, ctx, wish)
     if isinstance(found, Refusal):
@@ -127,27 +140,28 @@ def change(session: Session, ctx: Context, *, actor: Actor, wish: FlagWish) -> C
         record(outcome=Outcome.REFUSED, detail=detail, message=refusal.reason)
         return refusal
     fix = wish.fix_reason if after > before and now.stoppage_id is not None else None
-    moved = _move(
-        session, ctx, actor=actor, flag=flag, row=row, place=(environment, before, after), fix=fix
+    made = _made(session, ctx, actor=actor, flag=flag, place=(environment, before, after), fix=fix)
+    record(
+        outcome=Outcome.OK, detail=f"{detail} (watched)" if isinstance(made, Watching) else detail
     )
-    ctx.notifier.post(moved)
-    suspects.flag_moved(
-        session,
-        notifier=ctx.notifier,
-        clock=ctx.clock,
-        config=ctx.config,
-        key=flag.key,
-        environment=environment,
-    )
-    if fix is not None and now.stoppage_id is not None:
-        _tell_stoppage(session, ctx, now.stoppage_id, moved)
-    record(outcome=Outcome.OK, detail=detail)
-    return Changed(moved)
+    if isinstance(made, Changed):  # the pages that suspect the flag show where it is now
+        suspects.flag_moved(
+            session,
+            notifier=ctx.notifier,
+            clock=ctx.clock,
+            config=ctx.config,
+            key=flag.key,
+            environment=environment,
+        )
+    if fix is not None and now.stoppage_id is not None:  # a watched ramp: as it is asked
+        shipping = made.moved if isinstance(made, Changed) else _asked(made, actor, ctx)
+        _tell_stoppage(session, ctx, now.stoppage_id, shipping)
+    return made
 
 
 def turn_off(
     session: Session, ctx: Context, *, actor: Actor, key: str, environment: str | None = None
-) -> Changed | Refusal:
+) -> Changed | Watching | Refusal:
     """The kill switch: 0% — allowed whatever the line's state (a page's *Turn off* button)."""
     return change(session, ctx, actor=actor, wish=FlagWish(key, "0", environment))
 
@@ -227,37 +241,50 @@ def _line_refusal(
     )
 
 
-def _move(
+def _made(
     session: Session,
     ctx: Context,
     *,
     actor: Actor,
     flag: Flag,
-    row: FlagRollout | None,
     place: tuple[str, int, int],
     fix: str | None,
-) -> FlagMoved:
+) -> Changed | Watching:
+    """The change made — or, on or up where metrics are watched, left to the watch, which makes
+    it once the baseline is read. Either way it ends the watch of an earlier change there."""
     environment, before, after = place
     assert flag.id is not None
-    at = ctx.clock.now()
-    row = row or FlagRollout(flag_id=flag.id, environment=environment)
-    row.percentage, row.changed_at = after, at
-    row.changed_by, row.changed_by_name, row.changed_via = actor.id, actor.name, actor.via
-    session.add(row)
-    session.add(
-        FlagChange(
-            flag_id=flag.id,
-            environment=environment,
-            from_percentage=before,
-            to_percentage=after,
-            at=at,
-            actor=actor.id,
-            actor_name=actor.name,
-            via=actor.via,
-            fix_reason=fix,
-        )
+    notifier, config, clock = ctx.notifier, ctx.config, ctx.clock
+    flag_watch.supersede(
+        session,
+        notifier=notifier,
+        config=config,
+        clock=clock,
+        flag_id=flag.id,
+        environment=environment,
+        by=actor,
     )
-    return FlagMoved(flag.key, environment, before, after, actor, at, fix)
+    if after > before and flag_watch.watched(config, environment):
+        shown = flag_watch.record(
+            session,
+            notifier=notifier,
+            config=config,
+            clock=clock,
+            flag=flag,
+            place=place,
+            actor=actor,
+            fix=fix,
+        )
+        return Watching(shown)
+    moved = move(session, clock=clock, actor=actor, flag=flag, place=place, fix=fix)
+    notifier.post(moved)
+    return Changed(moved)
+
+
+def _asked(made: Watching, actor: Actor, ctx: Context) -> FlagMoved:
+    watch = made.watch
+    at = ctx.clock.now()
+    return FlagMoved(watch.key, watch.environment, watch.before, watch.after, actor, at, watch.fix)
 
 
 def _tell_stoppage(session: Session, ctx: Context, stoppage_id: int, moved: FlagMoved) -> None:

@@ -1,7 +1,7 @@
 """What flag commands announce; the fronts decide how it looks."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.actor import Actor
 from core.notifier import Notice
@@ -35,3 +35,26 @@ class FlagFixShipping(Notice):
     """In the stoppage's thread: a flag goes on or up while the line is stopped, as the fix."""
 
     moved: FlagMoved
+
+
+@dataclass(frozen=True)
+class WatchShown:
+    """A flag ramp under watch, as its one message shows it from start to end."""
+
+    key: str
+    environment: str
+    before: int
+    after: int
+    by: Actor
+    state: str  # core/flags/watch.py WatchState
+    metrics: tuple[str, ...]
+    watch_for: timedelta
+    verdict: str | None = None  # how it ended, in a sentence, once it has
+    fix: str | None = None  # asked as the fix while the line is stopped
+
+
+@dataclass(frozen=True)
+class FlagWatched(Notice):
+    """In the line channel: a ramp under watch; the message is updated as the watch goes."""
+
+    watch: WatchShown

@@ -8,6 +8,7 @@ once for the whole fleet. Reading goes through the checks' own ``MetricReader`` 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.checks.judge import number
 from core.checks.metric_reader import MetricReader
@@ -88,6 +89,24 @@ class Metrics:
         return Sample(hosts={reading.where or "": reading.value for reading in readings})
 
 
+def stored(look: Look) -> dict[str, Any]:
+    """A look as a JSON column keeps it: a watch's baseline outlives the process that read it."""
+    return {
+        name: {"value": sample.value, "hosts": dict(sample.hosts), "error": sample.error}
+        for name, sample in look.items()
+    }
+
+
+def restored(kept: Mapping[str, Any]) -> Look:
+    """A look from its JSON column."""
+    return {
+        name: Sample(
+            value=found.get("value"), hosts=found.get("hosts") or {}, error=found.get("error")
+        )
+        for name, found in kept.items()
+    }
+
+
 def judged(
     checks: Sequence[Check],
     look: Look,
@@ -121,6 +140,12 @@ def judged(
         if found is not None:
             return found
     return None
+
+
+def named(checks: Sequence[Check], verdict: str) -> str:
+    """The watched metric a verdict of ``judged`` is about (each sentence begins with it)."""
+    found = [check.name for check in checks if verdict.startswith(f"{check.name} ")]
+    return max(found, key=len) if found else verdict.split(" ", 1)[0]
 
 
 def worse(

@@ -1,8 +1,10 @@
-"""Feature flags: a key, a rollout percentage per environment, and every change to it."""
+"""Feature flags: a key, a rollout percentage per environment, every change to it, and the
+ramps watched."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import moment
@@ -51,3 +53,30 @@ class FlagChange(SQLModel, table=True):
     actor_name: str = Field(max_length=255)
     via: str = Field(max_length=32)
     fix_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class FlagWatch(SQLModel, table=True):
+    """A flag turned on or ramped up where its environment watches metrics: the change it asks
+    for, the baseline read before it, until when it is watched, who watches, how it ended."""
+
+    __tablename__ = "flag_watch"
+    __table_args__ = (Index("ix_flag_watch_state", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    flag_id: int = Field(foreign_key="flag.id", index=True)
+    key: str = Field(max_length=64)
+    environment: str = Field(max_length=64)
+    from_percentage: int
+    to_percentage: int
+    actor: str = Field(max_length=255)
+    actor_name: str = Field(max_length=255)
+    via: str = Field(max_length=32)
+    fix_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    state: str = Field(default="pending", max_length=16)  # core/flags/watch.py WatchState
+    baseline: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = moment()
+    until: datetime | None = moment(nullable=True)  # the end of the watch, once the ramp is live
+    holder: str | None = Field(default=None, max_length=255)  # the process watching it
+    message_id: int | None = Field(default=None, foreign_key="outbox_message.id")
+    verdict: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ended_at: datetime | None = moment(nullable=True)
