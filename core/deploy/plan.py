@@ -111,7 +111,8 @@ class DeployPlan(Plan):
         raise halt
 
     def finish(self, hosts: Executor) -> None:
-        """Old releases go after a good deploy; current and previous always stay."""
+        """Old releases go after a good deploy, ``max_parallel`` hosts at a time (as staging);
+        current and previous always stay."""
         with hosts.crew.units() as (session, _):
             order = [hosts.revision, *records.newest_first(session, hosts.environment)]
         keep = hosts.env.keep_releases
@@ -121,7 +122,8 @@ class DeployPlan(Plan):
             connection = hosts.connect(target)
             releases.prune(connection, target.path, keep=keep, protect=protect, newest=order)
 
-        for target, error in hosts.each(hosts.targets, prune, limit=keep, mark=False):
+        pruned = hosts.each(hosts.targets, prune, limit=hosts.env.max_parallel, mark=False)
+        for target, error in pruned:
             log.warning("pruning %s failed: %s", target.host.address, error)
 
     def failed(self, session: Session, *, hosts: Executor, halt: HaltError) -> None:
