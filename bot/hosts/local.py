@@ -18,6 +18,7 @@ from core.deploy.transport import (
     CommandResult,
     Connection,
     HostError,
+    Later,
     Unpacked,
     parse_sums,
     path_inside,
@@ -75,6 +76,9 @@ class LocalConnection:
 
     def look(self, link: str, paths: Sequence[str]) -> tuple[str | None, list[bool]]:
         return self.read_link(link), [self.exists(path) for path in paths]
+
+    def look_soon(self, link: str, paths: Sequence[str]) -> Later[tuple[str | None, list[bool]]]:
+        return Later(lambda: self.look(link, paths))
 
     def make_dirs(self, path: str) -> None:
         with _failing(f"create {path}"):
@@ -160,6 +164,9 @@ class LocalConnection:
             except BaseException:
                 os.unlink(through)
                 raise
+
+    def repoint_soon(self, link: str, target: str, *, through: str) -> Later[None]:
+        return Later(lambda: self.repoint(link, target, through=through))
 
     def run(self, command: str, *, cwd: str, timeout: float) -> CommandResult:
         with _failing(f"run in {cwd}"):

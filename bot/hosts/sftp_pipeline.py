@@ -25,16 +25,33 @@ class Pipeline:
     def ask(self, requests: Iterable[tuple[Any, ...]]) -> list[tuple[int, Message]]:
         """The answers (type and message), in the order of ``requests`` (each a command and
         its arguments)."""
+        return self.send(requests).answers()
+
+    def send(self, requests: Iterable[tuple[Any, ...]]) -> "Asked":
+        """Send ``requests`` now; ``answers()`` reads them when the caller is ready."""
         numbers = [
             self._sftp._async_request(self, command, *arguments)  # paramiko-private: see above
             for command, *arguments in requests
         ]
+        return Asked(self, numbers)
+
+    def answers(self, numbers: list[int]) -> list[tuple[int, Message]]:
         while any(number not in self._answers for number in numbers):
             self._sftp._read_response()  # one answer, to _async_response
         return [self._answers.pop(number) for number in numbers]
 
     def _async_response(self, kind: int, message: Message, number: int) -> None:
         self._answers[number] = (kind, message)
+
+
+class Asked:
+    """Requests in flight on one connection, answered in the order they were sent."""
+
+    def __init__(self, pipeline: Pipeline, numbers: list[int]) -> None:
+        self._pipeline, self._numbers = pipeline, numbers
+
+    def answers(self) -> list[tuple[int, Message]]:
+        return self._pipeline.answers(self._numbers)
 
 
 def _raise_status(sftp: paramiko.SFTPClient, answer: tuple[int, Message], expected: int) -> None:

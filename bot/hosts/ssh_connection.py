@@ -21,6 +21,7 @@ from core.deploy.transport import (
     OUTPUT_TAIL,
     CommandResult,
     HostError,
+    Later,
     Unpacked,
     parse_sums,
     path_inside,
@@ -72,24 +73,34 @@ class SshConnection:
                 return self._sftp.readlink(path)
             except OSError:
                 # sftp-server does not say why; a second look tells "not a symlink" apart.
-                if not self._is_symlink(path):
+                if not _is_symlink(self._sftp, path):
                     return None
                 raise
 
     def look(self, link: str, paths: Sequence[str]) -> tuple[str | None, list[bool]]:
+        return self.look_soon(link, paths).result()
+
+    def look_soon(self, link: str, paths: Sequence[str]) -> Later[tuple[str | None, list[bool]]]:
         # The questions in flight at once; only a failed readlink needs a second look, as in
         # ``read_link`` (sftp-server does not say why it failed).
-        with self._failing(f"look at {link}"):
-            answers = Pipeline(self._sftp).ask(
+        what = f"look at {link}"
+        with self._failing(what):
+            asked = Pipeline(self._sftp).send(
                 [(CMD_READLINK, link), *((CMD_LSTAT, path) for path in paths)]
             )
-            present = [path_found(self._sftp, answer) for answer in answers[1:]]
-            try:
-                return link_target(self._sftp, answers[0]), present
-            except OSError:
-                if not self._is_symlink(link):
-                    return None, present
-                raise
+
+        def answered() -> tuple[str | None, list[bool]]:
+            with self._failing(what):
+                answers = asked.answers()
+                present = [path_found(self._sftp, answer) for answer in answers[1:]]
+                try:
+                    return link_target(self._sftp, answers[0]), present
+                except OSError:
+                    if not _is_symlink(self._sftp, link):
+                        return None, present
+                    raise
+
+        return Later(answered)
 
     def make_dirs(self, path: str) -> None:
         with self._failing(f"create {path}"):
@@ -128,7 +139,7 @@ class SshConnection:
     def verify(self, directory: str, sums: str) -> list[str]:
         if not parse_sums(sums, self.address):  # checked here: sha256sum would follow "../"
             return []  # and sha256sum calls an empty list an error
-        command = f"cd {shlex.quote(directory)} && sha256sum --quiet -c -"
+        command = f"cd {shlex.quote(directory)} && sha256sum --quiet -c - 2>&1"  # whole lines
         result, _ = self._exec(command, stdin=[sums.encode()], timeout=STEP_TIMEOUT, tail=None)
         bad = failed_paths(result.output)
         if not result.ok and not bad:
@@ -181,19 +192,28 @@ class SshConnection:
             self._sftp.posix_rename(source, target)
 
     def repoint(self, link: str, target: str, *, through: str) -> None:
-        # sftp-server answers in order, so the rename sees the new link. OpenSSH takes
-        # SSH_FXP_SYMLINK's paths in the reverse of the draft's order: target first, as here
-        # (test_transports checks it against the real sshd).
-        with self._failing(f"point {link} at {target}"):
-            made, renamed = Pipeline(self._sftp).ask(
+        self.repoint_soon(link, target, through=through).result()
+
+    def repoint_soon(self, link: str, target: str, *, through: str) -> Later[None]:
+        # sftp-server answers in order: the rename sees the new link. OpenSSH takes SYMLINK's
+        # paths in the reverse of the draft's order, target first (test_transports checks it).
+        what = f"point {link} at {target}"
+        with self._failing(what):
+            asked = Pipeline(self._sftp).send(
                 [(CMD_SYMLINK, target, through), (CMD_EXTENDED, POSIX_RENAME, through, link)]
             )
-            succeeded(self._sftp, made)  # a failed symlink fails the rename too: say why
-            try:
-                succeeded(self._sftp, renamed)
-            except BaseException:
-                self._remove_quietly(through)
-                raise
+
+        def answered() -> None:
+            with self._failing(what):
+                made, renamed = asked.answers()
+                succeeded(self._sftp, made)  # a failed symlink fails the rename too: say why
+                try:
+                    succeeded(self._sftp, renamed)
+                except BaseException:
+                    self._remove_quietly(through)
+                    raise
+
+        return Later(answered)
 
     def run(self, command: str, *, cwd: str, timeout: float) -> CommandResult:
         # One pipe for both streams keeps their order (sshd reads stdout and stderr apart);
@@ -220,12 +240,6 @@ class SshConnection:
         except (OSError, EOFError, paramiko.SSHException) as error:
             raise HostError(f"{self.address}: {what}: {reason(error)}") from error
         self._link.mark_answered()
-
-    def _is_symlink(self, path: str) -> bool:
-        try:
-            return stat.S_ISLNK(self._sftp.lstat(path).st_mode or 0)
-        except FileNotFoundError:
-            return False
 
     def _remove_quietly(self, path: str) -> None:
         with suppress(OSError, EOFError, paramiko.SSHException):
@@ -285,3 +299,10 @@ def _make_dirs(sftp: paramiko.SFTPClient, path: str, *, address: str) -> None:
     except OSError:
         if not stat.S_ISDIR(sftp.stat(path).st_mode or 0):  # not made meanwhile
             raise
+
+
+def _is_symlink(sftp: paramiko.SFTPClient, path: str) -> bool:
+    try:
+        return stat.S_ISLNK(sftp.lstat(path).st_mode or 0)
+    except FileNotFoundError:
+        return False

@@ -32,7 +32,9 @@ def staging_script(directory: str, *, base: str | None, removals: int, sums: int
     # GNU tar replaces a file in the way by a new inode (see ``unpack``).
     lines.append(f"tar -xzf - --no-same-owner -C {at} || exit {_AT_UNPACK}")
     if sums:
-        lines.append(f'(cd {at} && sha256sum --quiet -c -) < "$sums"')
+        # Its complaints into its own stdout: one pipe keeps the lines whole and in order
+        # (sshd forwards two pipes as it reads them, and a line could be cut by the other's).
+        lines.append(f'(cd {at} && sha256sum --quiet -c - 2>&1) < "$sums"')
     return "\n".join(lines)
 
 

@@ -12,8 +12,9 @@ with every step so far on record, as a kill would leave it: the restart sweep se
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from core.deploy.health import HealthCheck
 from core.deploy.progress import LostError, Move, Progress
 from core.deploy.spec import Steps
 from core.deploy.state import HostStep
-from core.deploy.transport import Connection, HostError
+from core.deploy.transport import Connection, HostError, Later
 from core.deploy.watch import DeployWatch
 
 log = logging.getLogger(__name__)
@@ -100,13 +101,15 @@ class Executor:
         """Flip the batch live: ``activating`` on record first, then the flips, then each host
         settles; returns the hosts that failed (already recorded as failed)."""
         self.progress.write(self.moves(group, HostStep.ACTIVATING))
+        self.checkpoint()
 
-        def flip(target: Target) -> None:
-            self.checkpoint()
-            releases.activate(self.connect(target), target.path, self.revision)
+        def flip(target: Target, connection: Connection) -> Later[None]:
+            return releases.activate_soon(connection, target.path, self.revision)
+
+        def flipped(target: Target, _: None) -> None:
             target.flipped = True
 
-        failures = self.each(group, flip, limit=limit)
+        failures = self.each_at_once(group, flip, flipped, limit=limit)
         flipped = [target for target in group if target.flipped]
         if self.steps.after_activate or self.health_checked:
             self.progress.write(self.moves(flipped, HostStep.ACTIVE, activated=True))
@@ -203,24 +206,59 @@ class Executor:
         *,
         limit: int | None,
         mark: bool = True,
+        keep: bool = False,
     ) -> Failures:
         """Work on hosts in parallel, ``limit`` at a time (``None``: as many as the pool has
-        connections); each failure is returned (and, with ``mark``, recorded)."""
+        connections); each failure is returned (and, with ``mark``, recorded). With ``keep``,
+        a host that did not fail keeps its connection for what follows."""
         failures: Failures = []
 
         def guarded(target: Target) -> None:
-            try:
+            with self._guard(target, failures, mark=mark, give_back=not keep):
                 work(target)
-            except (HostError, HaltError) as error:
-                with self._lock:
-                    failures.append((target, error))
-                if mark:
-                    self._failed(target, error)
-            finally:
-                self.give_back(target)
 
         list(self._threads(self.at_once(len(targets), limit=limit)).map(guarded, targets))
         return sorted(failures, key=lambda pair: pair[0].position)
+
+    def each_at_once(
+        self,
+        targets: Sequence[Target],
+        ask: Callable[[Target, Connection], Later[Any]],
+        answered: Callable[[Target, Any], None],
+        *,
+        limit: int | None,
+    ) -> Failures:
+        """One question per host, ``limit`` hosts at a time (never more than the pool holds):
+        each connected (dials and liveness checks in parallel threads), then the question sent
+        to every one before any answer is read — from this thread, so a hundred hosts cost a
+        round trip, not a hundred threads' turns. Failures are returned and recorded."""
+        failures: Failures = []
+        size = self.at_once(len(targets), limit=limit)
+        for start in range(0, len(targets), size):
+            chunk = targets[start : start + size]
+            failures += _ask_each(self, chunk, ask, answered)
+        return sorted(failures, key=lambda pair: pair[0].position)
+
+    def _reach(self, target: Target) -> None:
+        self.connect(target)
+
+    @contextmanager
+    def _guard(
+        self, target: Target, failures: Failures, *, mark: bool, give_back: bool
+    ) -> Iterator[None]:
+        """A host's failure is returned (and, with ``mark``, recorded); its connection goes
+        back when ``give_back``, and always when it failed."""
+        try:
+            yield
+        except (HostError, HaltError) as error:
+            with self._lock:
+                failures.append((target, error))
+            if mark:
+                self._failed(target, error)
+            self.give_back(target)
+        finally:
+            if give_back:
+                self.give_back(target)
 
     def _threads(self, workers: int) -> ThreadPoolExecutor:
         """The run's threads for ``workers`` hosts at a time, started once and kept until
@@ -263,6 +301,27 @@ class Executor:
             _close(connection)
         for pool in pools:
             pool.shutdown()
+
+
+def _ask_each(
+    hosts: Executor,
+    chunk: Sequence[Target],
+    ask: Callable[[Target, Connection], Later[Any]],
+    answered: Callable[[Target, Any], None],
+) -> Failures:
+    """``each_at_once`` for hosts the pool can hold together; returns their failures."""
+    unreached = hosts.each(chunk, hosts._reach, limit=None, keep=True)
+    failed, found = {target.position for target, _ in unreached}, list(unreached)
+    asked = []
+    for target in (t for t in chunk if t.position not in failed):
+        with hosts._guard(target, found, mark=True, give_back=False):
+            asked.append((target, ask(target, hosts.connect(target))))
+    for target, later in asked:
+        with hosts._guard(target, found, mark=True, give_back=False):
+            answered(target, later.result())
+    for target in chunk:
+        hosts.give_back(target)
+    return found
 
 
 def _close(connection: Connection) -> None:

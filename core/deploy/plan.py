@@ -8,7 +8,6 @@ something escaped every check, the release it left is marked bad and the line st
 """
 
 import logging
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from core.deploy.manifest import UnsafeTreeError
 from core.deploy.source import SourceError
 from core.deploy.spec import SpecError, SpecRefusedError, steps_for
 from core.deploy.state import DeployKind, HostStep
+from core.deploy.transport import Connection, Later
 from core.deploy.watch import DeployWatch, WatchError
 from core.notifier import Notifier
 from core.watch.metrics import named
@@ -201,16 +201,16 @@ class RollbackPlan(Plan):
     def prepare(self, hosts: Executor, *, workdir: Path) -> None:
         """A rollback needs its release on every host; it says which ones lack it."""
         missing: list[str] = []
-        lock = threading.Lock()
 
-        def look(target: Target) -> None:
-            connection = hosts.connect(target)
-            target.previous, present = releases.look_up(connection, target.path, hosts.revision)
+        def look(target: Target, connection: Connection) -> Later[tuple[str | None, bool]]:
+            return releases.look_up_soon(connection, target.path, hosts.revision)
+
+        def looked(target: Target, found: tuple[str | None, bool]) -> None:
+            target.previous, present = found
             if not present:
-                with lock:
-                    missing.append(target.host.address)
+                missing.append(target.host.address)
 
-        failures = hosts.each(hosts.targets, look, limit=None)
+        failures = hosts.each_at_once(hosts.targets, look, looked, limit=None)
         hosts.progress.note(hosts.moves(hosts.targets, started=True, looked=True))
         halt_on(failures)
         if missing:

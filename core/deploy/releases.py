@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from core.deploy import manifest
 from core.deploy.bundle import ANDON_FILES, Bundle
 from core.deploy.source import is_sha
-from core.deploy.transport import Connection, HostError
+from core.deploy.transport import Connection, HostError, Later
 
 RELEASES = "releases"
 CURRENT = "current"
@@ -40,8 +40,20 @@ def look_up(connection: Connection, path: str, revision: str) -> tuple[str | Non
     """The live revision, and whether ``revision``'s release is on the host, in one question:
     a rollback asks it of every host before it flips any, so it is a round trip of every
     rollback."""
-    target, (present,) = connection.look(f"{path}/{CURRENT}", [_manifest_path(path, revision)])
-    return _revision_in(target), present
+    return look_up_soon(connection, path, revision).result()
+
+
+def look_up_soon(
+    connection: Connection, path: str, revision: str
+) -> Later[tuple[str | None, bool]]:
+    """``look_up``, asked now and answered later."""
+    asked = connection.look_soon(f"{path}/{CURRENT}", [_manifest_path(path, revision)])
+
+    def answered() -> tuple[str | None, bool]:
+        target, (present,) = asked.result()
+        return _revision_in(target), present
+
+    return Later(answered)
 
 
 def _revision_in(target: str | None) -> str | None:
@@ -102,12 +114,16 @@ def _manifest_path(path: str, revision: str) -> str:
 
 def activate(connection: Connection, path: str, revision: str | None) -> None:
     """Point ``current`` at a release atomically; ``None`` removes it (the host had none)."""
-    current = f"{path}/{CURRENT}"
+    activate_soon(connection, path, revision).result()
+
+
+def activate_soon(connection: Connection, path: str, revision: str | None) -> Later[None]:
+    """``activate``, asked now and answered later."""
     if revision is None:
         connection.remove_files(path, [CURRENT])
-        return
+        return Later(lambda: None)
     temporary = f"{path}/.{CURRENT}.{revision[:12]}.{secrets.token_hex(4)}"
-    connection.repoint(current, f"{RELEASES}/{revision}", through=temporary)
+    return connection.repoint_soon(f"{path}/{CURRENT}", f"{RELEASES}/{revision}", through=temporary)
 
 
 def prune(

@@ -7,9 +7,9 @@ of this module: paths from a manifest stay inside the release, ``rm -rf`` only b
 """
 
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Generic, Protocol, TypeVar
 
 from core.config.hosts import LOCAL, Host
 
@@ -35,6 +35,21 @@ class Unpacked:
 
     bytes_sent: int
     mismatched: list[str]
+
+
+T = TypeVar("T")
+
+
+class Later(Generic[T]):
+    """A question already sent to a host, its answer read by ``result()`` (``HostError`` when
+    the host failed). Asking every host before reading any answer makes a hundred hosts cost
+    one round trip from one thread, where a thread per host waits its turn for each."""
+
+    def __init__(self, answer: Callable[[], T]) -> None:
+        self._answer = answer
+
+    def result(self) -> T:
+        return self._answer()
 
 
 class HostError(Exception):
@@ -71,6 +86,10 @@ class Connection(Protocol):
         """Where the symlink ``link`` points (``None`` when there is none) and which of
         ``paths`` exist, asked together: over SSH one round trip instead of one per question,
         which is most of a rollback's look at its hosts."""
+        ...
+
+    def look_soon(self, link: str, paths: Sequence[str]) -> Later[tuple[str | None, list[bool]]]:
+        """``look``, asked now and answered later."""
         ...
 
     def make_dirs(self, path: str) -> None: ...
@@ -129,6 +148,10 @@ class Connection(Protocol):
         """Make the symlink ``link`` point at ``target`` in one atomic step: a new symlink
         ``through``, renamed over ``link``. Over SSH both requests travel together, so a flip
         costs one round trip; on failure ``through`` is gone and ``link`` unchanged."""
+        ...
+
+    def repoint_soon(self, link: str, target: str, *, through: str) -> Later[None]:
+        """``repoint``, asked now and answered later."""
         ...
 
     def run(self, command: str, *, cwd: str, timeout: float) -> CommandResult:
