@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
+from bot.bus.delivery import Delivery, Repeat
 from bot.bus.dispatch import Bus
 from bot.bus.events import (
     SCHEDULER,
@@ -93,10 +94,17 @@ class Andon:
     # --- the doors ----------------------------------------------------------------------------
 
     def execute(
-        self, intent: Intent, actor: Actor, *, answered: threading.Event | None = None
-    ) -> Result:
-        """One command for one person, from any front; a failure is answered with its error id."""
-        return self.bus.handle(intent, actor, answered=answered)
+        self,
+        intent: Intent,
+        actor: Actor,
+        *,
+        answered: threading.Event | None = None,
+        delivery: Delivery | None = None,
+    ) -> Result | Repeat:
+        """One command for one person, from any front; a failure is answered with its error id.
+        ``delivery``: the request's key when its sender may send it again (``Repeat`` when a
+        copy of it was handled already)."""
+        return self.bus.handle(intent, actor, answered=answered, delivery=delivery)
 
     def hear(
         self,
@@ -106,20 +114,32 @@ class Andon:
         *,
         message: str | None = None,
         files: bool = False,
-    ) -> Heard:
+        delivery: Delivery | None = None,
+    ) -> Heard | Repeat:
         """A person's reply in a thread; ``message`` is its identity in the chat (Slack's
         ``ts``), so a later edit of it finds its answer."""
-        return self.bus.handle(Replied(place, text, message, files), actor)
+        return self.bus.handle(Replied(place, text, message, files), actor, delivery=delivery)
 
-    def adopt(self, actor: Actor, *, message: str, reaction: str) -> Heard:
+    def adopt(
+        self, actor: Actor, *, message: str, reaction: str, delivery: Delivery | None = None
+    ) -> Heard | Repeat:
         """A reaction on a reply; any but the thread's pin is nothing to Andon."""
         if reaction != PIN:
             return Heard()
-        return self.bus.handle(ReplyPinned(message), actor)
+        return self.bus.handle(ReplyPinned(message), actor, delivery=delivery)
 
-    def hear_edit(self, place: ThreadPlace, actor: Actor, text: str, *, message: str) -> Heard:
+    def hear_edit(
+        self,
+        place: ThreadPlace,
+        actor: Actor,
+        text: str,
+        *,
+        message: str,
+        delivery: Delivery | None = None,
+    ) -> Heard | Repeat:
         """A reply edited in a thread: if it gave an answer of the five whys, the answer follows."""
-        return self.bus.handle(ReplyEdited(place, text, message), actor)
+        edited = ReplyEdited(place, text, message)
+        return self.bus.handle(edited, actor, delivery=delivery)
 
     def record_ci(self, report: BuildReport, *, delivery: str | None) -> Recorded | Duplicate:
         """A build result from a webhook or the local runner; a redelivery changes nothing."""

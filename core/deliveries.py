@@ -10,7 +10,7 @@ the table grow.
 from datetime import timedelta
 
 from sqlalchemy import delete, not_, or_
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from core.clock import Clock
 from storage.database import insert_for, scrubbed
@@ -28,6 +28,15 @@ def first_time(session: Session, *, clock: Clock, source: str, key: str) -> bool
     seen = insert_for(session)(InboundDelivery).values(**values, at=clock.now())
     added = seen.on_conflict_do_nothing().returning(InboundDelivery.source)
     return session.execute(added).first() is not None
+
+
+def seen(session: Session, *, source: str, key: str) -> bool:
+    """Whether the delivery was already handled, without marking it: a front that acts on it
+    later marks it with ``first_time`` in the transaction that acts, so both land together."""
+    query = select(InboundDelivery.source).where(
+        InboundDelivery.source == source, InboundDelivery.key == key[:255]
+    )
+    return session.exec(query).first() is not None
 
 
 def forget_old(session: Session, *, clock: Clock) -> int:

@@ -14,7 +14,10 @@ deploy's view built once per request, and without asking what runs unless a fini
 *Roll back* button depends on it; the lock taken and freed in one statement each, and a Slack
 request's key marked seen in one; the rollback's host steps written per phase with the rows the
 run keeps (none read again), the releases read once at the end, the line stopped without a view
-nobody reads, a message's row read once per unit of work, the Homes marked stale once.
+nobody reads, a message's row read once per unit of work, the Homes marked stale once. Then 15
+and 54: a Slack request's key is looked up at the door and marked in the unit of work that acts
+on it, so the key and the change commit together (a transaction of its own before the command
+lost the command when a replica died between the two commits).
 """
 
 import json
@@ -40,8 +43,8 @@ from tests.inprocess import InProcessAndon
 from tests.slack_requests import slash_command
 
 HOSTS = 20
-ACK = 14  # statements of a `/deploy` ack (42 before)
-ROLLBACK = 53  # statements of a warm rollback of 20 hosts, its ack and its run (108 before)
+ACK = 15  # statements of a `/deploy` ack (42 before)
+ROLLBACK = 54  # statements of a warm rollback of 20 hosts, its ack and its run (108 before)
 T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 # Threads that work beside a request or a run, on their own schedule: not counted.
 BESIDE = ("andon-courier", "andon-homes", "andon-forge", "andon-lease", "andon-deploy-nudge")

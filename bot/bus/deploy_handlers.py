@@ -52,6 +52,7 @@ def show_deploys(intent: ShowDeploys, call: Call) -> Result:
     asked outside any write transaction — SSH may take a moment."""
     engine = call.engine
     with call.unit() as work:
+        work.remember_delivery()
         refusal = deploy_status.asked(
             work.session,
             clock=work.clock,

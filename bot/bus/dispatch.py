@@ -13,6 +13,7 @@ import secrets
 import threading
 from typing import Any, get_args
 
+from bot.bus.delivery import Delivery, Repeat, RepeatError
 from bot.bus.engine import Call, Engine
 from bot.bus.table import HANDLERS, Handler
 from bot.intents.typed import Intent
@@ -33,15 +34,24 @@ class Bus:
         self._engine = engine
 
     def handle(
-        self, message: object, actor: Actor, *, answered: threading.Event | None = None
+        self,
+        message: object,
+        actor: Actor,
+        *,
+        answered: threading.Event | None = None,
+        delivery: Delivery | None = None,
     ) -> Any:
         """Run one message for one actor; whatever happens, the audit log has a row for it.
 
         A front that answers the person itself passes ``answered`` and sets it once it has: a
         deploy the command started waits for it, so the private reply comes before the
-        deploy's channel messages."""
+        deploy's channel messages. A front whose sender may send the message again passes its
+        ``delivery`` key: it is recorded with the change, and a copy already handled is a
+        ``Repeat``, not acted on (its front audits it)."""
         try:
-            result = self._run(message, Call(actor, self._engine, answered))
+            result = self._run(message, Call(actor, self._engine, answered, delivery))
+        except RepeatError:
+            return Repeat()
         except Exception:
             error_id = secrets.token_hex(4)
             log.exception("error %s while running %s for %s", error_id, message, actor.id)
@@ -59,6 +69,7 @@ class Bus:
         if handler.own_units:
             return handler.run(message, call)
         with call.unit() as work:
+            work.remember_delivery()
             return handler.run(message, work)
 
     def _record_failure(self, message: object, actor: Actor, error_id: str) -> None:

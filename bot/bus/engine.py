@@ -10,6 +10,7 @@ from typing import Protocol
 
 from sqlmodel import Session
 
+from bot.bus.delivery import Delivery, remember
 from bot.bus.unit import Unit, Units
 from bot.outbox.notifier import Outbox
 from core.actor import Actor
@@ -78,11 +79,13 @@ class Engine(Protocol):
 class Call:
     """One message handled for one actor. ``answered`` is set by a front once the person has
     its answer: work started after the commit (a deploy) waits for it, so the answer comes
-    before the channel's news."""
+    before the channel's news. ``delivery`` is the request's key when its sender may send it
+    again (``bot.bus.delivery``)."""
 
     actor: Actor
     engine: Engine
     answered: threading.Event | None = None
+    delivery: Delivery | None = None
 
     @contextmanager
     def unit(self) -> Iterator["Work"]:
@@ -126,3 +129,8 @@ class Work:
     def after_commit(self, job: Callable[[], object]) -> None:
         """``job`` runs once this unit has committed (``Unit.after_commit``)."""
         self.unit.after_commit(job)
+
+    def remember_delivery(self) -> None:
+        """The call's key lands with what this unit changes; a repeat raises ``RepeatError``, and
+        the unit rolls back before it acts."""
+        remember(self.session, clock=self.clock, delivery=self.call.delivery)

@@ -10,6 +10,7 @@ from bot.andon import Andon
 from bot.intents.pressed import PRESSES
 from bot.intents.typed import Intent
 from bot.render.reply import reply
+from bot.slack import retries
 from bot.slack.people import from_action
 
 
@@ -26,7 +27,11 @@ def _press(andon: Andon, meaning: Callable[[str], Intent]) -> Callable[..., None
         actor = from_action(body)
         answered = threading.Event()  # a deploy it starts waits: the answer comes first
         try:
-            result = andon.execute(intent, actor, answered=answered)
+            result = andon.execute(
+                intent, actor, answered=answered, delivery=retries.request_key(body)
+            )
+            if retries.not_acted_on(andon, body, result):
+                return
             if (body.get("view") or {}).get("type") == "home":
                 # A Home has no response_url: the answer is the person's Home, published afresh.
                 if andon.homes is not None:

@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, Respond
 from bot.andon import Andon
 from bot.intents.typed import COMMANDS, parse
 from bot.render.reply import reply
-from bot.slack import status_later
+from bot.slack import retries, status_later
 from bot.slack.people import from_command
 from bot.slack.text import decoded
 
@@ -26,9 +26,15 @@ def register(app: App, andon: Andon) -> None:
             status_later.answer_later(andon, intent, from_command(command), respond)
             return
         answered = threading.Event()  # a deploy it starts waits: the answer comes first
+        delivery = retries.request_key(command)
         try:
-            result = andon.execute(intent, from_command(command), answered=answered)
-            ack(response_type="ephemeral", **reply(result))
+            result = andon.execute(
+                intent, from_command(command), answered=answered, delivery=delivery
+            )
+            if retries.not_acted_on(andon, command, result):
+                ack()  # a copy of it answered already: acknowledged, as the middleware does
+            else:
+                ack(response_type="ephemeral", **reply(result))
         finally:
             answered.set()
 

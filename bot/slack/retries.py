@@ -3,11 +3,15 @@
 Slack re-sends a request it thinks we missed (``X-Slack-Retry-Num`` over HTTP, an envelope's
 ``retry_attempt`` in Socket Mode), and anyone who captured a signed request can send it again
 for the five minutes its signature stays valid. A retry header proves nothing either way, so
-every request is remembered under what identifies it: an event's ``event_id``; the
-``trigger_id`` Slack gives each slash command, button press and modal submission; otherwise a
-digest of the parsed body (in Socket Mode bolt has no raw bytes to hash). The keys live in the
-database, so a restart or another replica still knows them. A request seen before is
-acknowledged with an empty 200, audited and logged, and not acted on.
+every request is known by what identifies it: an event's ``event_id``; the ``trigger_id`` Slack
+gives each slash command, button press and modal submission; otherwise a digest of the parsed
+body (in Socket Mode bolt has no raw bytes to hash). The listener that acts on a request passes
+its key to Andon (``request_key``), which records it in the unit of work that acts — the key and
+the change commit together, so a replica that dies in between leaves neither, and Slack's retry
+is acted on. This middleware only looks: a request whose key is recorded (in the database, so a
+restart or another replica knows it too) is acknowledged with an empty 200, audited and logged,
+and not acted on; so is a copy that raced in and found the key once the first copy committed
+(``not_acted_on``).
 """
 
 import hashlib
@@ -19,12 +23,13 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 
 from bot.andon import Andon
+from bot.bus.delivery import Repeat
 from bot.slack.people import from_action, from_command
 from bot.slack.text import decoded
 from core import audit
 from core.actor import Actor
 from core.audit import Outcome
-from core.deliveries import SLACK, first_time
+from core.deliveries import SLACK, seen
 
 log = logging.getLogger(__name__)
 
@@ -59,29 +64,46 @@ def request_key(body: dict[str, Any]) -> tuple[str, str] | None:
     return f"{SLACK}:request", hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def not_acted_on(andon: Andon, body: dict[str, Any], result: object) -> bool:
+    """Whether Andon answered ``Repeat``: a copy of the request handled meanwhile committed its
+    key first. Audited and logged like the repeats this middleware holds back."""
+    if not isinstance(result, Repeat):
+        return False
+    try:
+        _note_repeat(andon, body)
+    except Exception:
+        log.exception("could not record a repeat of a Slack request in the audit log")
+    return True
+
+
 def _seen_before(andon: Andon, body: dict[str, Any], key: tuple[str, str]) -> bool:
     """When the database cannot say, the request goes on: the command then answers with its
     own error id (a database that is down fails it too) instead of bolt's bare 500."""
     source, value = key
     try:
-        actor, what, typed = _described(body)
-        request = f"{what} {typed}".strip()[:_DETAIL]
-        with andon.database.writing() as session:
-            if first_time(session, clock=andon.clock, source=source, key=value):
+        with andon.database.reading() as session:
+            if not seen(session, source=source, key=value):
                 return False
-            audit.record(
-                session,
-                clock=andon.clock,
-                actor=actor,
-                action="slack.repeat",
-                outcome=Outcome.REFUSED,
-                detail=f"{request}: {NOT_ACTED_ON}",
-            )
+        _note_repeat(andon, body)
     except Exception:
         log.exception("could not check %s %s for a repeat", source, value[:16])
         return False
-    log.info("a repeat of Slack's %s from %s: acknowledged, not acted on", what, actor.id)
     return True
+
+
+def _note_repeat(andon: Andon, body: dict[str, Any]) -> None:
+    actor, what, typed = _described(body)
+    request = f"{what} {typed}".strip()[:_DETAIL]
+    with andon.database.writing() as session:
+        audit.record(
+            session,
+            clock=andon.clock,
+            actor=actor,
+            action="slack.repeat",
+            outcome=Outcome.REFUSED,
+            detail=f"{request}: {NOT_ACTED_ON}",
+        )
+    log.info("a repeat of Slack's %s from %s: acknowledged, not acted on", what, actor.id)
 
 
 def _described(body: dict[str, Any]) -> tuple[Actor, str, str]:

@@ -4,7 +4,8 @@ whys — posted plainly, with "Also send to channel" (``thread_broadcast``) or w
 five whys too, which corrects the answer it gave. Everything else — bots, Andon's own messages,
 deletions, joins, messages outside threads — is ignored (but acknowledged, so Slack does not
 retry it). A reaction on a reply (``reaction_added``) may pin it as the open why's answer. Text is
-decoded at this door: core keeps what the person typed."""
+decoded at this door: core keeps what the person typed. What Andon hears carries the event's key,
+recorded with what it changes (``bot.slack.retries``)."""
 
 from typing import Any
 
@@ -12,6 +13,7 @@ from slack_bolt import App
 
 from bot.andon import Andon
 from bot.bus.events import ThreadPlace
+from bot.slack import retries
 from bot.slack.text import decoded
 from core.actor import Actor
 
@@ -22,55 +24,62 @@ _SAID = frozenset({None, "thread_broadcast", "file_share"})
 
 def register(app: App, andon: Andon) -> None:
     @app.event("message")
-    def on_message(event: dict[str, Any]) -> None:
+    def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
         subtype = event.get("subtype")
         if subtype == "message_changed":
-            _edited(andon, event)
+            heard = _edited(andon, event, body)
         elif subtype in _SAID and _a_persons_reply(event):
-            _said(andon, event)
+            heard = _said(andon, event, body)
+        else:
+            return
+        retries.not_acted_on(andon, body, heard)
 
     @app.event("reaction_added")
-    def on_reaction(event: dict[str, Any]) -> None:
+    def on_reaction(event: dict[str, Any], body: dict[str, Any]) -> None:
         item = event.get("item") or {}
         if item.get("type") == "message" and item.get("ts") and event.get("user"):
-            andon.adopt(
+            heard = andon.adopt(
                 _person(str(event["user"])),
                 message=str(item["ts"]),
                 reaction=str(event.get("reaction") or ""),
+                delivery=retries.request_key(body),
             )
+            retries.not_acted_on(andon, body, heard)
 
 
-def _said(andon: Andon, event: dict[str, Any]) -> None:
+def _said(andon: Andon, event: dict[str, Any], body: dict[str, Any]) -> object:
     text = decoded(str(event.get("text") or ""))
     files = bool(event.get("files"))
     if not text.strip() and not files:
-        return
-    andon.hear(
+        return None
+    return andon.hear(
         _place(event.get("channel"), event),
         _person(str(event["user"])),
         text,
         message=str(event["ts"]),
         files=files,
+        delivery=retries.request_key(body),
     )
 
 
-def _edited(andon: Andon, event: dict[str, Any]) -> None:
+def _edited(andon: Andon, event: dict[str, Any], body: dict[str, Any]) -> object:
     """Slack says the whole message again; an edit of its words is what may change an answer
     (an unfurled link or a new reply count changes the message but not its text)."""
     message = event.get("message")
     if not isinstance(message, dict) or message.get("subtype") not in _SAID:
-        return
+        return None
     if not _a_persons_reply(message):
-        return
+        return None
     previous = event.get("previous_message")
     if isinstance(previous, dict) and previous.get("text") == message.get("text"):
-        return
+        return None
     editor = (message.get("edited") or {}).get("user") or message["user"]
-    andon.hear_edit(
+    return andon.hear_edit(
         _place(event.get("channel"), message),
         _person(str(editor)),
         decoded(str(message.get("text") or "")),
         message=str(message["ts"]),
+        delivery=retries.request_key(body),
     )
 
 

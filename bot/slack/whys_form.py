@@ -14,6 +14,7 @@ from bot.intents.typed import RecordInvestments
 from bot.render.kit import clip, section
 from bot.render.mrkdwn import said
 from bot.render.reply import Failure
+from bot.slack import retries
 from bot.slack.people import from_action
 from core.actor import Actor
 from core.whys.analysis import LEVELS, Analysis, Item, analysis
@@ -80,7 +81,9 @@ def _record(andon: Andon, body: dict[str, Any], view: dict[str, Any]) -> dict[st
         for level in range(1, LEVELS + 1)
     )
     intent = RecordInvestments(str(view.get("private_metadata") or ""), fields)
-    result = andon.execute(intent, from_action(body))
+    result = andon.execute(intent, from_action(body), delivery=retries.request_key(body))
+    if retries.not_acted_on(andon, body, result):
+        return {}
     if isinstance(result, Failure):
         return {
             _block(1): f"Something went wrong on Andon's side (error {result.error_id}); nothing "

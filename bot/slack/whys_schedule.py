@@ -14,6 +14,7 @@ from bot.intents.pressed import ActionId
 from bot.intents.typed import ScheduleWhys
 from bot.render.kit import section
 from bot.render.reply import Failure
+from bot.slack import retries
 from bot.slack.people import from_action
 from core.refusal import Refusal
 
@@ -47,8 +48,11 @@ def _submitter(andon: Andon) -> Callable[..., None]:
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = (view.get("state") or {}).get("values") or {}
         when = str((values.get(BLOCK) or {}).get(FIELD, {}).get("value") or "").strip()
-        result = andon.execute(ScheduleWhys(when), from_action(body))
-        if isinstance(result, Refusal):
+        delivery = retries.request_key(body)
+        result = andon.execute(ScheduleWhys(when), from_action(body), delivery=delivery)
+        if retries.not_acted_on(andon, body, result):
+            ack()
+        elif isinstance(result, Refusal):
             ack(response_action="errors", errors={BLOCK: result.reason.replace("`", "")[:2000]})
         elif isinstance(result, Failure):
             log.error("error %s scheduling the five whys", result.error_id)
