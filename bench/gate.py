@@ -18,7 +18,7 @@ push must land (the bare repository's ``main`` is checked); the script exits 1 i
 
 Then the bare start-up of the hook's command: ``andon gate pre-receive`` with empty stdin (it
 reads no ref and exits 0) against ``python -c pass`` from the same virtualenv, and a ``python -c``
-that only imports what each path imports (``bot.cli`` and ``requests``; ``bot.cli`` and what
+that only imports what each path imports (``bot.cli`` and ``urllib.request``; ``bot.cli`` and what
 ``gate_ask.database`` imports). Last, one more push per
 hooked variant with ``PYTHONPROFILEIMPORTTIME=1``: the hook's own imports, as it really runs.
 

@@ -36,8 +36,8 @@ STARTUPS = (
     ),
     (
         "http_imports",
-        '`python -c "import bot.cli, bot.githooks.gate, requests"` (the HTTP path\'s imports)',
-        [str(PYTHON), "-c", "import bot.cli, bot.githooks.gate, requests"],
+        '`python -c "import bot.cli, bot.githooks.gate, urllib.request"` (the HTTP imports)',
+        [str(PYTHON), "-c", "import bot.cli, bot.githooks.gate, urllib.request"],
     ),
     (
         "database_imports",
