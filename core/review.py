@@ -17,6 +17,7 @@ from typing import Literal, Protocol
 from sqlalchemy import ColumnElement, or_, update
 from sqlmodel import Session, col, select
 
+from core import claims
 from core.clock import Clock
 from core.line import LineState, LineStatus, peek
 from storage.database import Database
@@ -214,22 +215,12 @@ def claim(
 
 def claimants(session: Session) -> list[str]:
     """Who holds a head now: a replica that died is found among them and let go of."""
-    found = session.exec(
-        select(ReviewHead.claimed_by).where(col(ReviewHead.claimed_by).is_not(None)).distinct()
-    ).all()
-    return [holder for holder in found if holder is not None]
+    return claims.holders(session, ReviewHead)
 
 
 def release(session: Session, *, holders: list[str]) -> int:
     """Free the heads of replicas that are gone, so a restarted Andon publishes them at once."""
-    if not holders:
-        return 0
-    freed = session.execute(
-        update(ReviewHead)
-        .where(col(ReviewHead.claimed_by).in_(holders))
-        .values(claimed_until=None, claimed_by=None)
-    )
-    return freed.rowcount
+    return claims.let_go(session, ReviewHead, holders=holders)
 
 
 def _unclaimed(now: datetime) -> ColumnElement[bool]:

@@ -90,18 +90,7 @@ def _one(change: ChangeView, *, at: datetime) -> str:
 
 
 def _suspect(row: FlagChange, key: str, rollout: FlagRollout | None) -> FlagSuspect:
-    assert row.id is not None
-    by = Actor(row.actor, row.actor_name, row.via)
-    change = ChangeView(
-        row.id,
-        key,
-        row.environment,
-        row.from_percentage,
-        row.to_percentage,
-        by,
-        row.at,
-        row.fix_reason,
-    )
+    change = records.change_view(row, key)
     if rollout is None:
         return FlagSuspect(change, 0, None, None)
     set_by = Actor(rollout.changed_by, rollout.changed_by_name, rollout.changed_via)

@@ -16,6 +16,7 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from core import claims
 from core.clock import Clock
 from core.deploy.state import DeployState
 from storage.tables import Deploy, ForgeDeployment, OutboxMessage
@@ -224,24 +225,12 @@ def given_up(session: Session, *, clock: Clock, step: Step, holder: str, reason:
 
 def claimants(session: Session) -> list[str]:
     """Who holds a row now: a mirror that died is found among them and let go of."""
-    found = session.exec(
-        select(ForgeDeployment.claimed_by)
-        .where(col(ForgeDeployment.claimed_by).is_not(None))
-        .distinct()
-    ).all()
-    return [holder for holder in found if holder is not None]
+    return claims.holders(session, ForgeDeployment)
 
 
 def release(session: Session, *, holders: list[str]) -> int:
     """Free the rows of mirrors that are gone, so a restarted Andon goes on at once."""
-    if not holders:
-        return 0
-    freed = session.execute(
-        update(ForgeDeployment)
-        .where(col(ForgeDeployment.claimed_by).in_(holders))
-        .values(claimed_until=None, claimed_by=None)
-    )
-    return freed.rowcount
+    return claims.let_go(session, ForgeDeployment, holders=holders)
 
 
 def _replaced(session: Session, deploy: Deploy, *, forge: str) -> bool:

@@ -102,10 +102,11 @@ def changes(
     )
     if environment is not None:
         query = query.where(FlagChange.environment == environment)
-    return [_change(row, key) for row, key in session.exec(query).all()]
+    return [change_view(row, key) for row, key in session.exec(query).all()]
 
 
-def _change(row: FlagChange, key: str) -> ChangeView:
+def change_view(row: FlagChange, key: str) -> ChangeView:
+    """A change as people read it (a page's suspects show it too)."""
     assert row.id is not None
     by = Actor(row.actor, row.actor_name, row.via)
     return ChangeView(
