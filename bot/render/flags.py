@@ -65,13 +65,13 @@ def changed(result: Changed) -> Message:
 
 def flag_list(result: FlagList) -> Message:
     if not result.flags:
-        text = "No flags yet — `/flag create <key> <description>` makes one."
+        text = "No flags yet — `/flag create &lt;key&gt; &lt;description&gt;` makes one."
         return message(text, section(text))
     lines = [_line(flag) for flag in result.flags]
     shown = listing(
         lines,
         head=f"*Feature flags* ({len(lines)}):",
-        more=lambda n: f"… and {n} more — `/flag show <key>` shows any of them.",
+        more=lambda n: f"… and {n} more — `/flag show &lt;key&gt;` shows any of them.",
     )
     return message(f"{len(lines)} feature flag(s)", section(shown))
 
