@@ -16,12 +16,14 @@ from bot.slack.people import from_action
 
 def register(app: App, andon: Andon) -> None:
     for action, meaning in PRESSES.items():
-        # Ack at once; the press is handled after the ack, and answered through response_url.
-        app.action(action.family)(ack=_ack, lazy=[_press(andon, meaning)])
+        # Handled, then acknowledged, then answered through response_url: a press Slack saw
+        # acknowledged is on record, even if this replica dies the next moment (Slack does not
+        # send a press again; an unacknowledged one shows the person it failed).
+        app.action(action.family)(_press(andon, meaning))
 
 
 def _press(andon: Andon, meaning: Callable[[str], Intent]) -> Callable[..., None]:
-    def press(body: dict[str, Any], respond: Respond) -> None:
+    def press(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         actions = body.get("actions") or [{}]
         intent = meaning(str(actions[0].get("value", "")))
         actor = from_action(body)
@@ -30,6 +32,7 @@ def _press(andon: Andon, meaning: Callable[[str], Intent]) -> Callable[..., None
             result = andon.execute(
                 intent, actor, answered=answered, delivery=retries.request_key(body)
             )
+            ack()
             if retries.not_acted_on(andon, body, result):
                 return
             if (body.get("view") or {}).get("type") == "home":
@@ -42,7 +45,3 @@ def _press(andon: Andon, meaning: Callable[[str], Intent]) -> Callable[..., None
             answered.set()
 
     return press
-
-
-def _ack(ack: Ack) -> None:
-    ack()
