@@ -57,6 +57,9 @@ def replicas(
         courier = Courier(own, TerminalChat(), clock=clock)
         andon = Andon(database=own, config=config, clock=clock, courier=courier, channel="")
         loop = ForgeStatuses(andon, {"github": GitHubStatuses(api=github.api, token=TOKEN)})
+        # Each replica as its own process: the claims of another token of this very pid are
+        # an earlier life's, freed at start — which two loops in one process are not.
+        loop.holder = f"{socket.gethostname()}:{os.getppid()}:{len(made)}"
         made.append((own, loop))
         return andon, loop
 
