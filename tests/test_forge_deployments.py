@@ -191,7 +191,8 @@ def test_a_rollback_is_a_deployment_of_the_older_sha_and_the_replaced_one_turns_
     line.finished(1)
     github.wait_for_deployments(of(line.repo, first, "in_progress", "success"))
     second = line.release("second", "print(2)\n")
-    line.slash("/deploy", "")
+    answer = line.slash("/deploy", "")
+    assert "Deploying" in answer, answer
     line.finished(2)
     github.wait_for_deployments(of(line.repo, second, "in_progress", "success"))
     github.wait_for_deployments(of(line.repo, first, "in_progress", "success", "inactive"))
@@ -257,7 +258,8 @@ def test_a_forge_that_is_down_gets_every_step_later_and_once(
     line.server.stop()  # a restart tells nothing twice: the next deploy's steps come after
     line.server.start()
     second = line.release("second", "print(2)\n")
-    line.slash("/deploy", "")
+    answer = line.slash("/deploy", "")
+    assert "Deploying" in answer, answer
     line.finished(2)
     github.wait_for_deployments(of(line.repo, second, "in_progress", "success"))
     github.wait_for_deployments(of(line.repo, revision, "in_progress", "success", "inactive"))
