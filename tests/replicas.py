@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlmodel import col, select
 
+from storage.database import Database
+from storage.tables import OutboxMessage
 from tests.ci_payloads import generic, post, signature
 from tests.deploy_line import App, toml_value
 from tests.fakes.slack import FakeSlack
@@ -221,3 +224,23 @@ def replicas(root: Path, *, database_url: str, slack: FakeSlack) -> Iterator[Rep
         yield trio
     finally:
         trio.stop()
+
+
+def each_said_once(slack: FakeSlack) -> None:
+    """No message said twice: of the replicas' couriers, one sent each."""
+    said = [
+        (c.params["channel"], c.params.get("thread_ts"), c.params["text"])
+        for c in slack.calls("chat.postMessage")
+    ]
+    assert len(said) == len(set(said)), said
+
+
+def pending(url: str) -> list[str | None]:
+    """Who holds each message still to deliver (``None``: nobody yet)."""
+    database = Database(url)
+    try:
+        with database.reading() as session:
+            query = select(OutboxMessage.claimed_by).where(col(OutboxMessage.status) == "pending")
+            return list(session.exec(query).all())
+    finally:
+        database.dispose()

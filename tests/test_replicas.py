@@ -8,15 +8,12 @@ not posted again. Nothing answered 2xx is lost, nothing is said twice."""
 from collections.abc import Iterator
 
 import pytest
-from sqlmodel import col, select
 
 from core.deploy.lease import TTL
-from storage.database import Database
-from storage.tables import OutboxMessage
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, AndonServer
 from tests.postgres import PostgresCluster
-from tests.replicas import ONCALL, Replicas, replicas
+from tests.replicas import ONCALL, Replicas, each_said_once, pending, replicas
 from tests.waiting import eventually
 
 WHYS = (
@@ -56,15 +53,6 @@ def _ended(trio: Replicas, count: int, timeout: float = 60.0) -> dict:
     return eventually(ended, timeout=timeout, every=0.1, what=lambda: f"deploy #{count} ended")
 
 
-def _each_once(slack: FakeSlack) -> None:
-    """No message said twice: of three couriers, one sent each."""
-    said = [
-        (c.params["channel"], c.params.get("thread_ts"), c.params["text"])
-        for c in slack.calls("chat.postMessage")
-    ]
-    assert len(said) == len(set(said)), said
-
-
 def _killed(server: AndonServer) -> None:
     server.process.kill()  # SIGKILL: no cleanup of any kind
     server.process.wait()
@@ -78,7 +66,7 @@ def test_a_deploy_through_any_replica_ships_once(trio: Replicas, slack: FakeSlac
     slack.wait_for("chat.update", lambda p: p["text"].startswith(f"Deployed {revision[:7]}"))
     posted = [text for text in trio.channel() if revision[:7] in text]
     assert len(posted) == 1, posted  # one message, updated as the deploy goes
-    _each_once(slack)
+    each_said_once(slack)
 
 
 def test_the_replica_running_a_deploy_dies_and_another_settles_it(
@@ -137,7 +125,7 @@ def test_a_red_build_stops_the_line_once_and_its_whys_go_round_the_replicas(
         what="the restart told",
     )
     assert len([t for t in trio.channel() if t.startswith("Line running again")]) == 1
-    _each_once(slack)
+    each_said_once(slack)
 
 
 def _whys(trio: Replicas, stoppage: int) -> dict:
@@ -159,30 +147,19 @@ def test_an_alert_pages_once_and_one_press_acknowledges_it(
     assert len([t for t in trio.dms(ONCALL) if "page #" in t]) == 1
     assert "You started the line" in trio.slash("/line", "start force the next scenario")
     slack.wait_for("chat.postMessage", lambda p: "forced the line to start" in p["text"])
-    _each_once(slack)
-
-
-def _pending(url: str) -> list[str | None]:
-    """Who holds each message still to deliver (``None``: nobody yet)."""
-    database = Database(url)
-    try:
-        with database.reading() as session:
-            query = select(OutboxMessage.claimed_by).where(col(OutboxMessage.status) == "pending")
-            return list(session.exec(query).all())
-    finally:
-        database.dispose()
+    each_said_once(slack)
 
 
 def test_the_replica_whose_courier_holds_messages_dies_and_the_others_deliver(
     trio: Replicas, slack: FakeSlack
 ) -> None:
     url = trio.servers[0].env["ANDON_DATABASE_URL"]
-    eventually(lambda: not _pending(url), timeout=20, what="the outbox delivered")
+    eventually(lambda: not pending(url), timeout=20, what="the outbox delivered")
     with slack.holding():  # Slack hears the announcement but answers nothing yet
         assert "You stopped the line" in trio.slash("/line", "stop payments are down")
         slack.wait_for("chat.postMessage", lambda p: "payments are down" in p["text"])
         held = eventually(
-            lambda: {h for h in _pending(url) if h}, what="a courier holding the message"
+            lambda: {h for h in pending(url) if h}, what="a courier holding the message"
         )
         pids = {int(holder.split(":")[1]) for holder in held}
         victim = next(s for s in trio.servers if s.process.pid in pids)
@@ -214,7 +191,7 @@ def test_the_replica_whose_courier_holds_messages_dies_and_the_others_deliver(
         f"Stoppage #{stoppage['id']} — Why 1",
         "tests CI added a cause",
     ], thread
-    _each_once(slack)
+    each_said_once(slack)
     victim.start()
     assert "You started the line" in trio.slash("/line", "start force the next scenario")
 

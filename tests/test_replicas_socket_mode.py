@@ -10,14 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlmodel import col, select
 
-from storage.database import Database
-from storage.tables import OutboxMessage
 from tests.fakes.slack import APP_TOKEN, FakeSlack
 from tests.fakes.socket_mode import ACK_WITHIN, FakeSocketMode
 from tests.postgres import PostgresCluster
-from tests.replicas import NAMES, ONCALL, Replicas
+from tests.replicas import NAMES, ONCALL, Replicas, each_said_once, pending
 from tests.slack_requests import block_action, slash_command, socket_payload, thread_reply
 from tests.waiting import eventually
 
@@ -107,15 +104,6 @@ def slack(spread: SocketReplicas) -> FakeSlack:
     return spread.slack
 
 
-def _each_once(slack: FakeSlack) -> None:
-    """No message said twice."""
-    said = [
-        (c.params["channel"], c.params.get("thread_ts"), c.params["text"])
-        for c in slack.calls("chat.postMessage")
-    ]
-    assert len(said) == len(set(said)), said
-
-
 def _once(find: Any, *, what: Any, timeout: float = 20.0) -> str:
     """The one message ``find`` returns, once it is there; more than one fails."""
     found = eventually(find, timeout=timeout, what=what)
@@ -152,18 +140,7 @@ def test_a_stop_a_why_a_press_and_a_start_spread_over_the_connections_happen_onc
     assert len(links) == THREE, links
     spread.all_acked()
     assert trio.api("/api/line")["state"] == "running"
-    _each_once(slack)
-
-
-def _pending(url: str) -> list[str | None]:
-    """Who holds each message still to deliver (``None``: nobody yet)."""
-    database = Database(url)
-    try:
-        with database.reading() as session:
-            query = select(OutboxMessage.claimed_by).where(col(OutboxMessage.status) == "pending")
-            return list(session.exec(query).all())
-    finally:
-        database.dispose()
+    each_said_once(slack)
 
 
 def _paged(spread: SocketReplicas) -> int:
@@ -181,7 +158,7 @@ def test_a_replica_dies_with_an_envelope_in_hand_and_a_survivor_acts_on_it_once(
     page = _paged(spread)
     thread = trio.next().open_stoppage(timeout=20)["thread_ts"]  # the page stopped the line
     url = trio.servers[0].env["ANDON_DATABASE_URL"]
-    eventually(lambda: not _pending(url), timeout=20, what="the outbox delivered")
+    eventually(lambda: not pending(url), timeout=20, what="the outbox delivered")
     victim = trio.servers[1]
     victim.process.send_signal(signal.SIGSTOP)  # frozen: what reaches it stays unread
     try:
@@ -210,7 +187,7 @@ def test_a_replica_dies_with_an_envelope_in_hand_and_a_survivor_acts_on_it_once(
         lambda: [t for t in trio.channel() if "forced the line to start" in t],
         what="the forced start told",
     )
-    _each_once(slack)
+    each_said_once(slack)
 
 
 def _told_once(spread: SocketReplicas, slack: FakeSlack) -> None:
