@@ -745,3 +745,14 @@ def test_rules_look_only_at_commits_that_land_on_protected_refs(database: Databa
         "dana",
     )
     assert ask(database, both, config).allow
+
+
+def test_an_andon_url_that_is_not_http_is_refused_without_repeating_it() -> None:
+    """The hook names the scheme it cannot use, never the URL: it may hold a password."""
+    from bot.githooks import gate_ask
+
+    with pytest.raises(gate_ask.UnansweredError) as refused:
+        gate_ask.server("ftp://deploy:s3cret@andon.example", {}, {"refs": []})
+
+    assert "must start with http:// or https://, not ftp:" in str(refused.value)
+    assert "s3cret" not in str(refused.value)

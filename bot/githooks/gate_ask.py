@@ -78,7 +78,8 @@ def _post(url: str, path: str, environ: Mapping[str, str], body: dict[str, Any])
     import urllib.request
 
     if not url.lower().startswith(("http://", "https://")):
-        raise UnansweredError(f"ANDON_URL must start with http:// or https://, not {url!r}.")
+        scheme = url.partition(":")[0][:20]  # not the URL: it may carry a password
+        raise UnansweredError(f"ANDON_URL must start with http:// or https://, not {scheme}:.")
     token = environ.get("ANDON_API_TOKEN", "").strip()
     headers = {"Content-Type": "application/json", "User-Agent": "andon-gate"}
     if token:
