@@ -5,18 +5,19 @@ own SDKs and OFREP provider. Read-only, behind ``ANDON_FLAGS_TOKEN``; the bulk a
 
 import hashlib
 import hmac
-from typing import Any
 
 from fastapi import APIRouter, Request, Response, Security
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
+from bot.http import ofrep_json
 from bot.http.payloads import BadPayloadError, parsed_json
 from bot.http.schemas.ofrep import BULK, FLAGS_TOKEN, ONE, REQUEST, Evaluation
 from core.flags import evaluation, rules
 from core.refusal import Refusal
 
+JSON = "application/json"
 CLOSED = "closed: ANDON_FLAGS_TOKEN is not set on the server"
 
 
@@ -90,7 +91,7 @@ def _one(andon: Andon, key: str, raw: bytes) -> Response:
     found = evaluation.evaluated(
         key, percentage=percentage, environment=environment, targeting_key=targeting_key
     )
-    return JSONResponse(_evaluation(found))
+    return Response(ofrep_json.written(found).encode(), media_type=JSON)
 
 
 def _bulk(andon: Andon, raw: bytes, matched: str | None) -> Response:
@@ -104,15 +105,8 @@ def _bulk(andon: Andon, raw: bytes, matched: str | None) -> Response:
         if matched is not None and _matches(matched, tag):
             return Response(status_code=304, headers={"ETag": tag})
         found = evaluation.percentages(connection, environment=environment)
-    flags = [
-        _evaluation(
-            evaluation.evaluated(
-                key, percentage=percentage, environment=environment, targeting_key=targeting_key
-            )
-        )
-        for key, percentage in found
-    ]
-    return JSONResponse({"flags": flags}, headers={"ETag": tag})
+    body = ofrep_json.every(found, environment=environment, targeting_key=targeting_key)
+    return Response(body, media_type=JSON, headers={"ETag": tag})
 
 
 def _context(andon: Andon, raw: bytes) -> tuple[str, str | None]:
@@ -136,16 +130,6 @@ def _context(andon: Andon, raw: bytes) -> tuple[str, str | None]:
     if isinstance(environment, Refusal):
         raise Unevaluable("INVALID_CONTEXT", environment.reason)
     return environment, targeting_key or None
-
-
-def _evaluation(found: evaluation.Evaluation) -> dict[str, Any]:
-    return {
-        "key": found.key,
-        "value": found.value,
-        "reason": found.reason.value,
-        "variant": found.variant,
-        "metadata": {"environment": found.environment, "percentage": found.percentage},
-    }
 
 
 def _etag(version: tuple[int, int], environment: str, targeting_key: str | None) -> str:

@@ -4,11 +4,9 @@ a boolean, the variant (``on``/``off``) and the reason — read in one query per
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, and_, bindparam, func, select
-from sqlmodel import col
+from sqlalchemy import Connection, text
 
 from core.flags.bucket import BUCKETS, is_on
-from storage.tables import Flag, FlagChange, FlagRollout
 
 
 class Reason(StrEnum):
@@ -38,13 +36,17 @@ def evaluated(
 ) -> Evaluation:
     """What the flag ``key`` at ``percentage`` is for this targeting key."""
     value = is_on(percentage, flag_key=key, targeting_key=targeting_key)
-    if percentage >= BUCKETS:
-        reason = Reason.STATIC
-    elif percentage <= 0:
-        reason = Reason.DISABLED
-    else:
-        reason = Reason.SPLIT if targeting_key is not None else Reason.TARGETING_MATCH
+    reason = reason_of(percentage, keyed=targeting_key is not None)
     return Evaluation(key, value, reason, environment, percentage)
+
+
+def reason_of(percentage: int, *, keyed: bool) -> Reason:
+    """Why a flag at ``percentage`` answers as it does, with or without a targeting key."""
+    if percentage >= BUCKETS:
+        return Reason.STATIC
+    if percentage <= 0:
+        return Reason.DISABLED
+    return Reason.SPLIT if keyed else Reason.TARGETING_MATCH
 
 
 def percentage_of(connection: Connection, *, key: str, environment: str) -> int | None:
@@ -66,22 +68,13 @@ def version(connection: Connection) -> tuple[int, int]:
     return int(flag or 0), int(change or 0)
 
 
-# Built once: an evaluation is on every request path of the applications that ask, so it runs
-# prepared statements on a bare connection, with no ORM session to open.
-_JOINED = and_(
-    col(FlagRollout.flag_id) == col(Flag.id),
-    col(FlagRollout.environment) == bindparam("environment"),
+# Written once, as SQL text: an evaluation is on every request path of the applications that
+# ask, so it runs plain statements on a bare connection, with no ORM session to open and no
+# statement tree for SQLAlchemy to walk for its cache key.
+_JOINED = (
+    "SELECT f.key, r.percentage FROM flag f LEFT JOIN flag_rollout r"
+    " ON r.flag_id = f.id AND r.environment = :environment"
 )
-_EVERY = (
-    select(col(Flag.key), col(FlagRollout.percentage))
-    .outerjoin(FlagRollout, _JOINED)
-    .order_by(col(Flag.key))
-)
-_ONE = (
-    select(col(Flag.key), col(FlagRollout.percentage))
-    .outerjoin(FlagRollout, _JOINED)
-    .where(col(Flag.key) == bindparam("key"))
-)
-_VERSION = select(
-    select(func.max(Flag.id)).scalar_subquery(), select(func.max(FlagChange.id)).scalar_subquery()
-)
+_EVERY = text(_JOINED + " ORDER BY f.key")
+_ONE = text(_JOINED + " WHERE f.key = :key")
+_VERSION = text("SELECT (SELECT max(id) FROM flag), (SELECT max(id) FROM flag_change)")
