@@ -1,7 +1,12 @@
 """Flag changes as the database keeps them, on SQLite and PostgreSQL: the history a page's
 suspects are looked for in (by time window), the kill switch, and what evaluation reads."""
 
+import threading
+import time
 from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
 
 from core.actor import Actor
 from core.clock import ManualClock
@@ -67,7 +72,7 @@ def test_what_evaluation_reads(
     database: Database, clock: ManualClock, notifier: RecordingNotifier
 ) -> None:
     with database.engine.connect() as connection:
-        assert evaluation.version(connection) == (0, 0)
+        assert evaluation.version(connection) == 0
         assert evaluation.percentage_of(connection, key="nope", environment="production") is None
     with database.writing() as session:
         ctx = _ctx(session, notifier, clock)
@@ -91,3 +96,55 @@ def test_what_evaluation_reads(
         )
     with database.engine.connect() as connection:
         assert evaluation.version(connection) != before
+
+
+def test_a_version_moves_with_every_change_a_reader_can_see(
+    database: Database, clock: ManualClock, notifier: RecordingNotifier
+) -> None:
+    """Two flags changed at once: whatever a reader saw before, once both are committed it
+    sees a new version, so no client is told "304: unchanged" about an answer that changed —
+    on PostgreSQL transactions commit in another order than their ids were handed out."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: commits follow the order of writes")
+    with database.writing() as session:
+        ctx = _ctx(session, notifier, clock)
+        for key in ("first", "second"):
+            commands.create(session, ctx, actor=MARIA, key=key)
+    other = threading.Thread(target=_change, args=(database, notifier, clock, "second"))
+    with database.writing() as session:
+        commands.change(session, _ctx(session, notifier, clock), actor=MARIA, wish=_on("first"))
+        session.flush()
+        other.start()
+        _wait_until_waiting_or_done(database, other)
+        seen = _read(database)
+    other.join(timeout=30)
+    assert not other.is_alive()
+    now = _read(database)
+    assert now[1] == [("first", 100), ("second", 100)]
+    assert now[0] != seen[0], (seen, now)
+
+
+def _on(key: str) -> FlagWish:
+    return FlagWish(key, "100")
+
+
+def _change(database: Database, notifier: RecordingNotifier, clock: ManualClock, key: str) -> None:
+    with database.writing() as session:
+        commands.change(session, _ctx(session, notifier, clock), actor=MARIA, wish=_on(key))
+
+
+def _read(database: Database) -> tuple[int, list[tuple[str, int]]]:
+    with database.engine.connect() as connection:
+        version = evaluation.version(connection)
+        return version, evaluation.percentages(connection, environment="production")
+
+
+def _wait_until_waiting_or_done(database: Database, other: threading.Thread) -> None:
+    """The other change either committed already or waits for a lock the first one holds."""
+    waiting = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+    deadline = time.monotonic() + 30
+    while other.is_alive() and time.monotonic() < deadline:
+        with database.engine.connect() as connection:
+            if connection.execute(waiting).scalar():
+                return
+        time.sleep(0.01)

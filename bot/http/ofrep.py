@@ -132,9 +132,9 @@ def _context(andon: Andon, raw: bytes) -> tuple[str, str | None]:
     return environment, targeting_key or None
 
 
-def _etag(version: tuple[int, int], environment: str, targeting_key: str | None) -> str:
+def _etag(version: int, environment: str, targeting_key: str | None) -> str:
     """The answer's name: the flags' version and what of the context the answer depends on."""
-    said = f"{version[0]}:{version[1]}:{environment}:{targeting_key}".encode()
+    said = f"{version}:{environment}:{targeting_key}".encode()
     return f'"{hashlib.sha256(said).hexdigest()[:32]}"'
 
 

@@ -18,7 +18,7 @@ from core.audit import Outcome
 from core.clock import Clock
 from core.config.file import AndonConfig
 from core.deploy.deployable import Ask, line_runs
-from core.flags import records, rules
+from core.flags import evaluation, records, rules
 from core.flags import watch as flag_watch
 from core.flags.moving import move
 from core.flags.notices import FlagCreated, FlagFixShipping, FlagMoved, WatchShown
@@ -108,6 +108,7 @@ def create(
     )
     session.add(flag)
     session.flush()
+    evaluation.moved(session)
     ctx.notifier.post(FlagCreated(key, description, actor, now))
     record(outcome=Outcome.OK)
     envs = rules.environments(ctx.config)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import Connection, text
+from sqlmodel import Session
 
 from core.flags.bucket import BUCKETS, is_on
 
@@ -61,11 +62,16 @@ def percentages(connection: Connection, *, environment: str) -> list[tuple[str, 
     return [(key, percentage or 0) for key, percentage in rows]
 
 
-def version(connection: Connection) -> tuple[int, int]:
-    """Changes whenever a flag is created or a percentage moves (the newest of each): what a
-    bulk evaluation's ETag is made of, read in one small query."""
-    flag, change = connection.execute(_VERSION).one()
-    return int(flag or 0), int(change or 0)
+def version(connection: Connection) -> int:
+    """Moves whenever a flag is created or a percentage moves: what a bulk evaluation's ETag
+    is made of, read in one small query."""
+    return int(connection.execute(_VERSION).scalar() or 0)
+
+
+def moved(session: Session) -> None:
+    """Every flag write calls this in its own transaction, so a reader sees the change and the
+    new version together (its row lock also orders concurrent flag writes)."""
+    session.execute(_MOVED)
 
 
 # Written once, as SQL text: an evaluation is on every request path of the applications that
@@ -77,4 +83,5 @@ _JOINED = (
 )
 _EVERY = text(_JOINED + " ORDER BY f.key")
 _ONE = text(_JOINED + " WHERE f.key = :key")
-_VERSION = text("SELECT (SELECT max(id) FROM flag), (SELECT max(id) FROM flag_change)")
+_VERSION = text("SELECT n FROM flag_version WHERE id = 1")
+_MOVED = text("UPDATE flag_version SET n = n + 1 WHERE id = 1")

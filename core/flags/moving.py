@@ -5,7 +5,7 @@ from sqlmodel import Session
 
 from core.actor import Actor
 from core.clock import Clock
-from core.flags import records
+from core.flags import evaluation, records
 from core.flags.notices import FlagMoved
 from storage.tables import Flag, FlagChange, FlagRollout
 
@@ -41,4 +41,5 @@ def move(
             fix_reason=fix,
         )
     )
+    evaluation.moved(session)
     return FlagMoved(flag.key, environment, before, after, actor, at, fix)

@@ -3,7 +3,7 @@ SQLModel.metadata, which the migrations and the schema test read."""
 
 from storage.tables.ci import CiJob, CiResult, ReviewHead
 from storage.tables.deploys import Deploy, DeployHost, DeployLock, ForgeDeployment, Release
-from storage.tables.flags import Flag, FlagChange, FlagRollout, FlagWatch
+from storage.tables.flags import Flag, FlagChange, FlagRollout, FlagVersion, FlagWatch
 from storage.tables.line import Line, Stoppage, StoppageCause
 from storage.tables.pages import (
     AlertStorm,
@@ -37,6 +37,7 @@ __all__ = [
     "Flag",
     "FlagChange",
     "FlagRollout",
+    "FlagVersion",
     "FlagWatch",
     "ForgeDeployment",
     "HomeViewer",

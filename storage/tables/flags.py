@@ -22,6 +22,17 @@ class Flag(SQLModel, table=True):
     created_via: str = Field(max_length=32)
 
 
+class FlagVersion(SQLModel, table=True):
+    """One row whose ``n`` moves in the transaction of every flag created or moved: a bulk
+    evaluation's ETag. The newest ids would not do on PostgreSQL, where a sequence hands out
+    ids in one order and transactions commit in another."""
+
+    __tablename__ = "flag_version"
+
+    id: int = Field(default=1, primary_key=True)
+    n: int = Field(default=0)
+
+
 class FlagRollout(SQLModel, table=True):
     """A flag's percentage in one environment; no row means 0 (off)."""
 
