@@ -3,6 +3,7 @@ digest only reads, so how rows got there does not matter. Rows are spread evenly
 to the digest's week, from a fixed random seed.
 """
 
+import bisect
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,16 @@ from sqlalchemy import insert, text
 from core.digest.week import Week
 from core.whys.phase import Phase
 from storage.database import Database
-from storage.tables import ActionItem, CiResult, Deploy, Page, PageEvent, Stoppage, Whys
+from storage.tables import (
+    ActionItem,
+    CiResult,
+    Deploy,
+    Page,
+    PageEvent,
+    Stoppage,
+    StoppageCause,
+    Whys,
+)
 
 WEEK = Week(2026, 47)
 END = WEEK.end  # Monday 2026-11-23 00:00 UTC: the history's last instant
@@ -85,6 +95,36 @@ def stoppages(rng: random.Random, count: int) -> tuple[list[dict[str, Any]], lis
             }
         )
     return rows, whys
+
+
+def causes(stops: list[dict[str, Any]], shipped: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A cause for each stoppage; a deploy's or a page's often names the revision that went out
+    last, a rollback names the one it left and the one it landed on. From a seed of its own, so
+    the other tables are what they were before causes were written."""
+    rng = random.Random(48)
+    ordered = sorted((d["finished_at"], d["revision"]) for d in shipped)
+    rows = []
+    for stop in stops:
+        k = max(1, bisect.bisect(ordered, (stop["opened_at"], "")) - 1)
+        last, before = ordered[k][1][:7], ordered[k - 1][1][:7]
+        text = {
+            "deploy": f"deploy of {last} failed: errors up",
+            "alert": f"checkout errors since {last} went out" if rng.random() < 0.3 else "p99 up",
+            "ci": "CI failed on main: tests",
+        }.get(stop["opened_via"])
+        if text is None:
+            text = f"production rolled back from {before} to {last}" if rng.random() < 0.25 else ""
+        rows.append(
+            {
+                "stoppage_id": stop["id"],
+                "at": stop["opened_at"],
+                "actor": "andon",
+                "actor_name": "andon",
+                "via": stop["opened_via"],
+                "text": text or "stopped by hand",
+            }
+        )
+    return rows
 
 
 def items(rng: random.Random, count: int, stoppage_count: int) -> list[dict[str, Any]]:
@@ -173,9 +213,11 @@ def fill(database: Database, scale: float) -> dict[str, int]:
     size = {key: int(value * scale) for key, value in SIZES.items()}
     stop_rows, whys_rows = stoppages(rng, size["stoppages"])
     page_rows, event_rows = pages(rng, size["pages"])
+    deploy_rows = deploys(rng, size["deploys"])
     tables = [
-        (Deploy, deploys(rng, size["deploys"])),
+        (Deploy, deploy_rows),
         (Stoppage, stop_rows),
+        (StoppageCause, causes(stop_rows, deploy_rows)),
         (Whys, whys_rows),
         (ActionItem, items(rng, size["items"], size["stoppages"])),
         (CiResult, ci_results(rng, size["ci"])),

@@ -40,9 +40,15 @@ STARTUPS = (
         [str(PYTHON), "-c", "import bot.cli, bot.githooks.gate, urllib.request"],
     ),
     (
+        "quick_imports",
+        '`python -c "import bot.cli, bot.githooks.gate, bot.githooks.gate_quick, sqlite3"` '
+        "(the database path's short way: a running line, a config it has read before)",
+        [str(PYTHON), "-c", "import bot.cli, bot.githooks.gate, bot.githooks.gate_quick, sqlite3"],
+    ),
+    (
         "database_imports",
         '`python -c "import bot.cli, bot.githooks.gate, <what gate_ask.database imports>"` '
-        "(the database path's imports)",
+        "(the database path's full way: a stopped line, a changed config, PostgreSQL)",
         [str(PYTHON), "-c", f"import bot.cli, bot.githooks.gate, {DATABASE_IMPORTS}"],
     ),
 )

@@ -152,7 +152,13 @@ def _reason(broken: object) -> str:
 
 def database(environ: Mapping[str, str], body: dict[str, Any]) -> Answer:
     """No server to ask: decide here, through the bus as ``andon serve`` would, queueing any
-    announcement for it to send."""
+    announcement for it to send — unless the push needs nothing but a running line, which the
+    short way (``bot.githooks.gate_quick``) answers without importing the ORM."""
+    from bot.githooks import gate_quick
+
+    quick = gate_quick.answer(environ, body)
+    if quick is not None:
+        return quick
     from sqlalchemy.exc import DBAPIError
 
     from core.config.file import ConfigError, load
@@ -160,6 +166,7 @@ def database(environ: Mapping[str, str], body: dict[str, Any]) -> Answer:
 
     path = environ.get("ANDON_CONFIG") or "./andon.toml"
     url = environ.get("ANDON_DATABASE_URL") or "sqlite:///./andon.db"
+    source = gate_quick.config_bytes(environ)
     try:
         config = load(path)
         push = read(body)
@@ -175,6 +182,8 @@ def database(environ: Mapping[str, str], body: dict[str, Any]) -> Answer:
             f"Andon's database {shown_url(url)} could not be used: {said} "
             "(has `andon db upgrade` run?)"
         ) from None
+    if source is not None and not config.gate.checks and gate_quick.config_bytes(environ) == source:
+        gate_quick.stamp(environ, source=source, protected=config.protected_refs)
     return answer.allow, answer.message, True
 
 

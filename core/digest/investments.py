@@ -1,5 +1,6 @@
 """What the five whys bought this week: the compounding interest the digest exists to show."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -7,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from core.digest.window import Window, ranked
+from core.digest.window import Window, counts_by_window, ranked
 from core.whys.item_status import ItemStatus
 from storage.tables import ActionItem, Stoppage, Whys
 
@@ -52,14 +53,10 @@ def investments(session: Session, window: Window) -> Investments:
     )
 
 
-def created_count(session: Session, window: Window) -> int:
+def created_counts(session: Session, windows: Sequence[Window]) -> tuple[int, ...]:
     """Real investments only: a reasoned "none" is a decision, not an action."""
-    query = select(func.count()).where(
-        col(ActionItem.created_at) >= window.start,
-        col(ActionItem.created_at) < window.end,
-        col(ActionItem.status) != ItemStatus.NONE.value,
-    )
-    return int(session.exec(query).one())
+    where = [col(ActionItem.status) != ItemStatus.NONE.value]
+    return counts_by_window(session, col(ActionItem.created_at), windows, where=where)
 
 
 def _created(session: Session, window: Window) -> list[tuple[str, str, str, int]]:
@@ -94,7 +91,13 @@ def _overdue(session: Session, window: Window) -> tuple[OverdueItem, ...]:
     cutoff = window.end
     today = cutoff.astimezone(ZoneInfo(window.week.timezone)).date()
     query = (
-        select(ActionItem)
+        select(
+            ActionItem.id,
+            ActionItem.text,
+            ActionItem.owner,
+            ActionItem.owner_name,
+            ActionItem.due,
+        )
         .where(
             col(ActionItem.due) < today,
             col(ActionItem.created_at) < cutoff,
@@ -104,9 +107,9 @@ def _overdue(session: Session, window: Window) -> tuple[OverdueItem, ...]:
         .order_by(col(ActionItem.due), col(ActionItem.id))
     )
     return tuple(
-        OverdueItem(row.id or 0, row.text, row.owner, row.owner_name, row.due)
-        for row in session.exec(query)
-        if row.due is not None
+        OverdueItem(number or 0, text, owner, owner_name, due)
+        for number, text, owner, owner_name, due in session.exec(query)
+        if due is not None
     )
 
 

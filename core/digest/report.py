@@ -16,11 +16,11 @@ from core.audit import Outcome
 from core.clock import Clock
 from core.config.file import AndonConfig
 from core.digest.builds import CiWeek, ci_week
-from core.digest.dora import Dora, deploy_count, dora
-from core.digest.investments import Investments, created_count, investments
+from core.digest.dora import Dora, deploy_counts, dora
+from core.digest.investments import Investments, created_counts, investments
 from core.digest.pages import PagerWeek, pager_week
 from core.digest.releases import release_count
-from core.digest.stoppages import LineWeek, line_week, opened_count
+from core.digest.stoppages import LineWeek, line_week, opened_counts
 from core.digest.trend import WeekTotals, first_record
 from core.digest.week import Week, WeekError
 from core.digest.window import Window
@@ -117,18 +117,18 @@ def trend(
     session: Session, *, week: Week, now: datetime, environments: tuple[str, ...]
 ) -> tuple[WeekTotals, ...]:
     weeks = [week.previous(back) for back in range(TREND_WEEKS - 1, -1, -1)]
-    totals = []
-    for each in weeks:
-        window = Window.of(each, now)
-        totals.append(
-            WeekTotals(
-                week=each.label,
-                deploys=deploy_count(session, window, environments=environments),
-                stoppages=opened_count(session, window),
-                investments=created_count(session, window),
-            )
-        )
-    return tuple(totals)
+    windows = [Window.of(each, now) for each in weeks]
+    columns = zip(
+        weeks,
+        deploy_counts(session, windows, environments=environments),
+        opened_counts(session, windows),
+        created_counts(session, windows),
+        strict=True,
+    )
+    return tuple(
+        WeekTotals(week=each.label, deploys=deploys, stoppages=stoppages, investments=items)
+        for each, deploys, stoppages, items in columns
+    )
 
 
 def _since(session: Session, week: Week) -> str | None:

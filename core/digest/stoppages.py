@@ -1,12 +1,13 @@
 """The line's week: how often it stopped, for how long, and what pulled the cord."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from core.digest.window import Window, ranked, seconds_median
+from core.digest.window import Window, counts_by_window, ranked, seconds_median
 from storage.tables import Stoppage
 
 CAUSES = ("CI", "page", "deploy", "manual")
@@ -43,11 +44,9 @@ def cause_of(via: str) -> str:
     return _CAUSE_OF_VIA.get(via, "manual")
 
 
-def opened_count(session: Session, window: Window) -> int:
-    query = select(func.count()).where(
-        col(Stoppage.opened_at) >= window.start, col(Stoppage.opened_at) < window.end
-    )
-    return int(session.exec(query).one())
+def opened_counts(session: Session, windows: Sequence[Window]) -> tuple[int, ...]:
+    """Stoppages opened in each window, counted in one statement."""
+    return counts_by_window(session, col(Stoppage.opened_at), windows)
 
 
 def _opened(session: Session, window: Window) -> list[tuple[datetime, datetime | None, str]]:

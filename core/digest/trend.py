@@ -21,11 +21,13 @@ class WeekTotals:
 
 def first_record(session: Session) -> datetime | None:
     """When Andon began keeping the team's history: weeks before it are unknown, not zero."""
-    firsts = (
-        session.exec(select(func.min(AuditEntry.at))).one(),
-        session.exec(select(func.min(Deploy.requested_at))).one(),
-        session.exec(select(func.min(Stoppage.opened_at))).one(),
-        session.exec(select(func.min(ActionItem.created_at))).one(),
-    )
+    firsts = session.execute(
+        select(
+            select(func.min(AuditEntry.at)).scalar_subquery(),
+            select(func.min(Deploy.requested_at)).scalar_subquery(),
+            select(func.min(Stoppage.opened_at)).scalar_subquery(),
+            select(func.min(ActionItem.created_at)).scalar_subquery(),
+        )
+    ).one()
     known = [first for first in firsts if first is not None]
     return min(known) if known else None

@@ -1,8 +1,13 @@
 """The stretch of time one column of the digest counts, and the arithmetic all sections share."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import median
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlmodel import Session
 
 from core.digest.week import Week
 
@@ -33,3 +38,18 @@ def ranked(counts: dict[str, int], top: int | None = None) -> tuple[tuple[str, i
     """Most first, then by name, so the same history always reads the same."""
     ordered = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
     return tuple(ordered[:top] if top is not None else ordered)
+
+
+def counts_by_window(
+    session: Session,
+    at: Any,
+    windows: Sequence[Window],
+    *,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> tuple[int, ...]:
+    """How many rows ``at`` places in each window, in one pass over their span rather than a
+    query per window: the trend's eight weeks cost one statement per table."""
+    counted = [func.count(case((and_(at >= w.start, at < w.end), 1))) for w in windows]
+    span = (at >= min(w.start for w in windows), at < max(w.end for w in windows))
+    row = session.execute(select(*counted).where(*span, *where)).one()
+    return tuple(int(n) for n in row)
