@@ -233,7 +233,7 @@ class Courier:
 
     def _claim(self, message_id: int) -> Outgoing | None:
         now = self._clock.now()
-        with self._db.writing() as session:
+        with self._db.writing(urgent=True) as session:
             row = session.get(OutboxMessage, message_id)
             if row is None or row.status != MessageStatus.PENDING or row.next_attempt_at > now:
                 return None
@@ -259,7 +259,7 @@ class Courier:
             )
 
     def _mark_sent(self, message_id: int, sent: Sent, *, note: str | None = None) -> None:
-        with self._db.writing() as session:
+        with self._db.writing(urgent=True) as session:
             row = session.get(OutboxMessage, message_id)
             assert row is not None
             if _settled_meanwhile(row):
