@@ -13,10 +13,11 @@ one transaction: its audit row rides with its last chunk. Acknowledgements, repe
 escalations are in ``core/alerts/escalation.py``.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -36,7 +37,14 @@ from storage.tables import Page
 ACTION = "alerts"  # the audit log's name for a monitoring delivery
 CHUNK = 250  # alerts per transaction: milliseconds of the writer each, however big the storm
 
-Units = Callable[[], AbstractContextManager[tuple[Session, Notifier]]]
+
+class Units(Protocol):
+    """Opens a unit of work; ``urgent``: someone waits for it, so it goes first where writers
+    queue (SQLite)."""
+
+    def __call__(
+        self, *, urgent: bool = False
+    ) -> AbstractContextManager[tuple[Session, Notifier]]: ...
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,7 @@ def record(
             if start + CHUNK >= len(events) and tally.told.quiet() and not tally.storm_pages:
                 _audit(session, clock=clock, source=source, events=events, tally=tally)
                 return _recorded(tally)
-    with units() as (session, notifier):
+    with units(urgent=bool(tally.told.created)) as (session, notifier):  # someone is paged
         telling.tell(session, notifier=notifier, clock=clock, config=config, told=tally.told)
         if tally.storm_pages:
             storm.held(
