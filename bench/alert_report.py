@@ -8,7 +8,8 @@ from alert_checks import Run
 from alert_storm import Post
 from common import cpu_cell, machine_table, percentile, server_log, skipped_row, verdict
 
-TARGET_DM_P99_S = 1.0
+TARGET_DM_P99_S = 0.25  # issue 22: against a Slack that answers at once …
+TARGET_DM_P99_SLOW_SLACK_S = 1.5  # … and against one taking 50 ms a call (``--slack-latency``)
 PHASES = ("healthz", "storm", "replay")
 LABELS = {
     "healthz": "`GET /healthz` (baseline)",
@@ -192,11 +193,19 @@ def _checked_table(runs: list[Run]) -> list[str]:
     return out
 
 
+def target_dm_s(args: argparse.Namespace) -> float:
+    """Issue 22's target for the DM's p99: the fake Slack at once, or slowed down."""
+    return TARGET_DM_P99_SLOW_SLACK_S if args.slack_latency else TARGET_DM_P99_S
+
+
 def _targets(runs: list[Run], args: argparse.Namespace) -> list[str]:
+    target = target_dm_s(args)
+    slack = f" (Slack {args.slack_latency:g} ms a call)" if args.slack_latency else ""
     out = [
         "",
         f"**Targets**: exactly {args.groups} pages, one per group; p99 from a group's first POST "
-        f"to its DM under {TARGET_DM_P99_S:.0f} s.",
+        f"to its DM at most {target * 1000:,.0f} ms{slack}. Beside it: that p99 over "
+        "`/healthz`'s p99 in the same run.",
         "",
     ]
     for run in runs:
@@ -206,6 +215,8 @@ def _targets(runs: list[Run], args: argparse.Namespace) -> list[str]:
         met = "met" if c.pages == args.groups == c.page_dms else "MISSED"
         out.append(f"- {run.database}: {c.pages} pages, {c.page_dms} page DMs — {met}")
         p99 = dm_figures(run)["p99_ms"]
-        met = "met" if p99 < TARGET_DM_P99_S * 1000 else "MISSED"
-        out.append(f"- {run.database}: first POST to DM p99 {_ms(p99)} ms — {met}")
+        met = "met" if p99 <= target * 1000 else "MISSED"
+        healthz = run.phases["healthz"].summary(args.seconds)["p99_ms"]
+        ratio = f"{p99 / healthz:.0f}× `/healthz` p99 {healthz:.1f} ms" if healthz else "–"
+        out.append(f"- {run.database}: first POST to DM p99 {_ms(p99)} ms ({ratio}) — {met}")
     return out

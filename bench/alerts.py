@@ -61,7 +61,7 @@ from alert_phases import (
     healthz_judge,
     healthz_sender,
 )
-from alert_report import TARGET_DM_P99_S, dm_figures, markdown
+from alert_report import dm_figures, markdown, target_dm_s
 from alert_storm import Fingerprint, Post, Storm, storm_plan, warmup_bodies
 from common import (
     Clock,
@@ -265,7 +265,7 @@ def raw(
     return {
         "machine": box,
         "settings": vars(args),
-        "targets": {"pages": args.groups, "dm_p99_s": TARGET_DM_P99_S},
+        "targets": {"pages": args.groups, "dm_p99_s": target_dm_s(args)},
         "posts": len(posts),
         "alerts_per_post": dict(Counter(len(p.fingerprints) for p in posts)),
         "runs": [run_json(r, args) for r in runs],

@@ -1,9 +1,8 @@
 """The engine and its sessions: SQLite in WAL mode by default, PostgreSQL by URL."""
 
 import functools
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapper
 from sqlmodel import Session
+
+from storage.writers import Writers
 
 DEFAULT_URL = "sqlite:///./andon.db"
 _SCRUB = "andon.scrub"  # a writing session's scrubber, in ``Session.info``
@@ -35,10 +36,9 @@ class Database:
         self._writer = self.engine.execution_options(andon_begin="IMMEDIATE")
         # SQLite has one writer at a time. Threads of this process queue for it here, in order,
         # instead of in SQLite's busy handler, whose back-off sleeps up to 100 ms per try; other
-        # processes (the CLI, the git hook) still meet the busy timeout.
-        self._writers: AbstractContextManager[object] = (
-            threading.RLock() if self.is_sqlite else nullcontext()
-        )
+        # processes (the CLI, the git hook) still meet the busy timeout. An urgent write (the
+        # courier's) goes before the queue: storage/writers.py.
+        self._writers = Writers() if self.is_sqlite else None
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -47,9 +47,11 @@ class Database:
             yield session
 
     @contextmanager
-    def writing(self) -> Iterator[Session]:
-        """A unit of work: committed when the block ends, rolled back when it raises."""
-        with self._writers, Session(self._writer, expire_on_commit=False) as session:
+    def writing(self, *, urgent: bool = False) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back when it raises.
+        ``urgent``: a short write someone is waiting for takes SQLite's writer first."""
+        turn = self._writers.held(urgent=urgent) if self._writers else nullcontext()
+        with turn, Session(self._writer, expire_on_commit=False) as session:
             if self._scrub is not None:
                 event.listen(session, "before_flush", _scrubbing(self._scrub))
                 session.info[_SCRUB] = self._scrub

@@ -53,10 +53,11 @@ class Units:
         self.events = EventLog()  # what the units tell, logged once each has committed
 
     @contextmanager
-    def open(self) -> Iterator[Unit]:
-        """The unit the bus hands a handler; its after-commit work runs once it has landed."""
+    def open(self, *, urgent: bool = False) -> Iterator[Unit]:
+        """The unit the bus hands a handler; its after-commit work runs once it has landed.
+        ``urgent``: someone is waiting for it (a page's DM): SQLite's writer is taken first."""
         said: list[tuple[str, Notice]] = []
-        with self._database.writing() as session:
+        with self._database.writing(urgent=urgent) as session:
             outbox = Outbox(
                 session,
                 channel=self._channel,
@@ -72,7 +73,7 @@ class Units:
         unit.committed()
 
     @contextmanager
-    def __call__(self) -> Iterator[tuple[Session, Outbox]]:
+    def __call__(self, *, urgent: bool = False) -> Iterator[tuple[Session, Outbox]]:
         """The unit as ``core`` takes it (``units=``): a transaction and its notifier."""
-        with self.open() as unit:
+        with self.open(urgent=urgent) as unit:
             yield unit.session, unit.outbox

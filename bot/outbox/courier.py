@@ -1,4 +1,5 @@
 """Delivers the outbox: in order per lane, retried with backoff, replies after their parents.
+Running, it sends its lanes side by side (``lanes.py``): a person's DMs, the channel's posts.
 
 Several processes may run a courier on one database (the server, a CLI command flushing what it
 just queued): a message is claimed with a short lease before it is sent, so none is sent twice
@@ -25,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from bot.outbox import delivery_times
 from bot.outbox.chat import Chat, Outgoing, RetryLaterError, Sent, UndeliverableError
+from bot.outbox.lanes import Lanes
 from bot.outbox.message import MessageKind, MessageStatus, move
 from bot.outbox.notifier import DM_LANE
 from bot.render import message_links
@@ -74,6 +76,7 @@ class Courier:
         self._stop = threading.Event()  # the background loop ends
         self._halt = threading.Event()  # no further message is sent by this process
         self._thread: threading.Thread | None = None
+        self._lanes = Lanes(self._drain, emptied=self._wake.set)
 
     # --- running in the background ---------------------------------------------------------
 
@@ -88,6 +91,7 @@ class Courier:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout=10)
+        self._lanes.stop(timeout=10)
 
     def finish(self, *, timeout: float) -> int:
         """Andon is stopping: the loop ends, then one last delivery of what is due (waiting for
@@ -97,6 +101,7 @@ class Courier:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout=timeout)
+        self._lanes.stop(timeout=max(deadline - time.monotonic(), 0))
         try:
             return self.flush(timeout=max(deadline - time.monotonic(), 0))
         finally:
@@ -135,7 +140,7 @@ class Courier:
                 if time.monotonic() >= orphans_at:
                     orphans_at = time.monotonic() + ORPHANS_EVERY
                     self.release_orphans()  # a replica beside this one died holding messages
-                self.deliver_due()
+                self._lanes.send([lane for _, lane in _heads(self._db)])
             except Exception:
                 log.exception("the courier failed a round; it will try again")
             self._wake.wait(timeout=1.0)
@@ -153,13 +158,24 @@ class Courier:
         progress = True
         while progress and not self._halt.is_set():
             progress = False
-            for message_id, lane in self._heads():
+            for message_id, lane in _heads(self._db):
                 if self._deliver(message_id):
                     sent += 1
                     progress = True
                     if lane.startswith(DM_LANE):
                         break
         return sent
+
+    def _drain(self, lane: str) -> bool:
+        """A lane's sender: its due messages in order, until it is empty (True) or its head
+        cannot go now — not due, claimed elsewhere, postponed (False)."""
+        while not self._stop.is_set():
+            head = _heads(self._db, lane=lane)
+            if not head:
+                return True
+            if not self._deliver(head[0][0]):
+                return False
+        return False
 
     def flush(self, *, timeout: float) -> int:
         """Deliver until nothing is pending or time is up; return how many are left."""
@@ -175,17 +191,6 @@ class Courier:
         with self._db.reading() as session:
             query = select(func.count()).where(_PENDING)
             return int(session.exec(query).one())
-
-    def _heads(self) -> list[tuple[int, str]]:
-        """The oldest pending message of every lane, DM lanes first, then oldest first."""
-        with self._db.reading() as session:
-            query = (
-                select(func.min(OutboxMessage.id), OutboxMessage.lane)
-                .where(_PENDING)
-                .group_by(OutboxMessage.lane)
-            )
-            heads = [(int(i), str(lane)) for i, lane in session.exec(query)]
-        return sorted(heads, key=lambda head: (not head[1].startswith(DM_LANE), head[0]))
 
     def _deliver(self, message_id: int) -> bool:
         outgoing = self._claim(message_id)
@@ -228,7 +233,7 @@ class Courier:
 
     def _claim(self, message_id: int) -> Outgoing | None:
         now = self._clock.now()
-        with self._db.writing() as session:
+        with self._db.writing(urgent=True) as session:
             row = session.get(OutboxMessage, message_id)
             if row is None or row.status != MessageStatus.PENDING or row.next_attempt_at > now:
                 return None
@@ -254,7 +259,7 @@ class Courier:
             )
 
     def _mark_sent(self, message_id: int, sent: Sent, *, note: str | None = None) -> None:
-        with self._db.writing() as session:
+        with self._db.writing(urgent=True) as session:
             row = session.get(OutboxMessage, message_id)
             assert row is not None
             if _settled_meanwhile(row):
@@ -295,6 +300,17 @@ class Courier:
             _fail(row, reason, self._clock.now())
             session.add(row)
         log.error("message #%s cannot be delivered: %s", message_id, reason)
+
+
+def _heads(database: Database, *, lane: str | None = None) -> list[tuple[int, str]]:
+    """The oldest pending message of every lane (or of ``lane``), DM lanes first, then oldest
+    first."""
+    query = select(func.min(OutboxMessage.id), OutboxMessage.lane).where(_PENDING)
+    if lane is not None:
+        query = query.where(OutboxMessage.lane == lane)
+    with database.reading() as session:
+        heads = [(int(i), str(at)) for i, at in session.exec(query.group_by(OutboxMessage.lane))]
+    return sorted(heads, key=lambda head: (not head[1].startswith(DM_LANE), head[0]))
 
 
 def _sent_through(chat: Chat, outgoing: Outgoing) -> tuple[Sent, str | None]:

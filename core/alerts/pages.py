@@ -105,6 +105,8 @@ def views(
 ) -> list[PageView]:
     """The pages of one delivery share the line's cost and their suspects: each is read once,
     while the delivery holds the line's lock."""
+    if not pages:
+        return []
     cost = _cost(session, clock=clock, config=config)
     deploys: dict[int, DeployView] = {}
 

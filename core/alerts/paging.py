@@ -8,13 +8,16 @@ caps (``core/alerts/opening.py``, ``core/alerts/storm.py``).
 
 A delivery is recorded in chunks, each its own short transaction, so that a storm never holds
 the writer for long; a chunk that is retried finds what it recorded the first time and does
-nothing twice. Acknowledgements, repeats and escalations are in ``core/alerts/escalation.py``.
+nothing twice. A delivery with nothing to say (every alert already on a page that was told) is
+one transaction: its audit row rides with its last chunk. Acknowledgements, repeats and
+escalations are in ``core/alerts/escalation.py``.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -34,7 +37,14 @@ from storage.tables import Page
 ACTION = "alerts"  # the audit log's name for a monitoring delivery
 CHUNK = 250  # alerts per transaction: milliseconds of the writer each, however big the storm
 
-Units = Callable[[], AbstractContextManager[tuple[Session, Notifier]]]
+
+class Units(Protocol):
+    """Opens a unit of work; ``urgent``: someone waits for it, so it goes first where writers
+    queue (SQLite)."""
+
+    def __call__(
+        self, *, urgent: bool = False
+    ) -> AbstractContextManager[tuple[Session, Notifier]]: ...
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,10 @@ def record(
             opener = Opener(session, notifier=notifier, clock=clock, config=config, room=room)
             chunk = events[start : start + CHUNK]
             _record(session, opener=opener, clock=clock, events=chunk, tally=tally)
-    with units() as (session, notifier):
+            if start + CHUNK >= len(events) and tally.told.quiet() and not tally.storm_pages:
+                _audit(session, clock=clock, source=source, events=events, tally=tally)
+                return _recorded(tally)
+    with units(urgent=bool(tally.told.created)) as (session, notifier):  # someone is paged
         telling.tell(session, notifier=notifier, clock=clock, config=config, told=tally.told)
         if tally.storm_pages:
             storm.held(
@@ -104,6 +117,10 @@ def record(
                 alerts_held=tally.storm_alerts,
             )
         _audit(session, clock=clock, source=source, events=events, tally=tally)
+    return _recorded(tally)
+
+
+def _recorded(tally: _Tally) -> AlertsRecorded:
     return AlertsRecorded(
         tally.paged,
         tally.updated,
@@ -133,6 +150,7 @@ def _record(
         else:
             _resolve(session, alert=alert, done=done, tally=tally)
     grouping.write(session, done.found)
+    _untold_seen(done, tally)
     for key, page in done.touched.items():
         if key not in tally.told.created:
             said = f"{done.joined.get(key, 0)} joined, {done.left.get(key, 0)} resolved"
@@ -147,6 +165,16 @@ def _record(
         page.resolved_by, page.resolved_by_name = source.id, source.name
         session.add(page)
         event(session, page, done.now, "resolved", page.source, "the source resolved it")
+
+
+def _untold_seen(done: _Chunk, tally: _Tally) -> None:
+    """Pages the chunk saw that nobody has heard of (an earlier delivery failed before it told
+    them): the delivery tells them."""
+    found = done.found
+    pages = [*found.groups.values(), *(page for both in found.members.values() for _, page in both)]
+    for page in pages:
+        if isinstance(page, Page) and page.id in tally.told.seen and telling.is_untold(page):
+            tally.told.untold.add(page.id)
 
 
 def _fire(

@@ -37,6 +37,12 @@ class Told:
     created: set[int] = field(default_factory=set)  # pages it opened, held or paged
     changed: set[int] = field(default_factory=set)  # older pages whose alerts it changed
     news: dict[int, list[Change]] = field(default_factory=dict)  # what firing alerts say now
+    untold: set[int] = field(default_factory=set)  # pages it saw that nobody has heard of yet
+
+    def quiet(self) -> bool:
+        """Nothing to say: the delivery opened nothing, changed nothing, and every page it saw
+        has been told (the pure repeat of a storm)."""
+        return not (self.created or self.changed or self.untold)
 
 
 def source_actor(source: str, sender: str | None = None) -> Actor:
@@ -55,7 +61,7 @@ def tell(
     groups = session.exec(select(Page.identity).where(col(Page.id).in_(ids))).all()
     grouping.serialise(session, groups)  # another delivery of these groups tells them, or we do
     pages = session.exec(select(Page).where(col(Page.id).in_(ids)).order_by(col(Page.id))).all()
-    untold = [page for page in pages if _untold(page)]
+    untold = [page for page in pages if is_untold(page)]
     new = {page.id for page in untold}
     changed = [
         page
@@ -68,7 +74,7 @@ def tell(
     posted = _stop_line(
         session, notifier=notifier, clock=clock, config=config, pages=[*untold, *stopping]
     )
-    shown = views(session, [*untold, *changed], clock=clock, config=config)
+    shown = _views(session, [*untold, *changed], posted, clock=clock, config=config)
     for page, view in zip(untold, shown, strict=False):
         if page.oncall is not None:
             page.dm_id = notifier.dm(page.oncall, Paged(view)).id
@@ -89,6 +95,22 @@ def tell(
                 notifier.post(said)
 
 
+def _views(
+    session: Session,
+    pages: Sequence[Page],
+    posted: dict[int, PageView],
+    *,
+    clock: Clock,
+    config: AndonConfig,
+) -> list[PageView]:
+    """The pages' views: a page that joined the stoppage with its own post was read for it
+    a moment ago, in this transaction, and is shown as it was read."""
+    fresh = iter(
+        views(session, [p for p in pages if p.id not in posted], clock=clock, config=config)
+    )
+    return [posted[page.id] if page.id in posted else next(fresh) for page in pages]
+
+
 def _stops_now(page: Page) -> bool:
     """A changed page whose routes now stop the line, and which has not stopped it yet."""
     live = page.status in (PageStatus.OPEN.value, PageStatus.ACKNOWLEDGED.value)
@@ -106,7 +128,7 @@ def in_channel(session: Session, page: Page, view: PageView) -> Notice:
     return PageWithoutStop(view)
 
 
-def _untold(page: Page) -> bool:
+def is_untold(page: Page) -> bool:
     """Paged, but nobody has heard of it yet: no DM, no channel message, never escalated."""
     return (
         page.status != PageStatus.HELD.value
@@ -123,14 +145,14 @@ def _stop_line(
     clock: Clock,
     config: AndonConfig,
     pages: Sequence[Page],
-) -> set[int]:
+) -> dict[int, PageView]:
     """Every new page that stops the line is a cause of the stoppage; the lock is taken once.
 
     A page that opens the stoppage is its announcement; pages that join a stoppage already open
     get their own post in the channel — one for the delivery's new pages, linked from the
-    thread. Returns the pages so posted."""
+    thread. Returns the pages so posted, with their views."""
     stopping = [page for page in pages if page.stops_line and page.stoppage_id is None]
-    posted: set[int] = set()
+    posted: dict[int, PageView] = {}
     if not stopping:
         return posted
 
@@ -139,8 +161,8 @@ def _stop_line(
         shown = views(session, joining, clock=clock, config=config)
         post = notifier.post(PagedWhileStopped(tuple(shown), stoppage_id))
         now = clock.now()
-        for page in joining:
-            posted.add(page.id or 0)
+        for page, view in zip(joining, shown, strict=True):
+            posted[page.id or 0] = view
             if len(joining) == 1:  # its own message, updated as its alerts change
                 page.channel_id = post.id
             said = f"stoppage #{stoppage_id}, stopped already"
