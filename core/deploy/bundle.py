@@ -40,9 +40,14 @@ class Bundle(Protocol):
     revision: str
     manifest: Manifest
 
-    def archive(self, paths: Iterable[str]) -> tuple[Path, int]:
-        """A gzip-compressed tar of ``paths`` plus Andon's own files (``ANDON_FILES``); hosts
-        with the same delta share it. Returns the archive and the number of tree files in it."""
+    def listing(self) -> str:
+        """The manifest as the release holds it (``manifest.dumps``), written once."""
+        ...
+
+    def archive(self, paths: Iterable[str], *, with_manifest: bool = True) -> tuple[Path, int]:
+        """A gzip-compressed tar of ``paths`` plus Andon's own files (``ANDON_FILES``; the
+        manifest left out when the host rebuilds it from edits); hosts with the same delta
+        share it. Returns the archive and the number of tree files in it."""
         ...
 
 
