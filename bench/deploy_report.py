@@ -29,8 +29,9 @@ def _mb(count: float | None) -> str:
 
 CALLS = {
     "stage_tree": (
-        "`cp -al` of the live release, the changed files unlinked, `tar -xzf -` and "
-        "`sha256sum --quiet -c` of every file, in one exec channel"
+        "`cp -al` of the live release, the changed files unlinked, `tar -xzf -`, the manifest "
+        "patched (`awk`) and every file checked (`openssl dgst -sha256`, else `sha256sum -c`), "
+        "in one exec channel"
     ),
     "verify": "`sha256sum --quiet -c -` of every file of the release (an exec channel)",
     "unpack": "`tar -xf -` of the changed files and Andon's two (an exec channel)",

@@ -15,7 +15,8 @@ from core.deploy.manifest import Manifest
 from core.deploy.source import Source
 
 REVISION_FILE = "REVISION"
-ANDON_FILES = (REVISION_FILE, manifest.FILE_NAME)  # Andon writes these itself, in every archive
+# Andon writes these itself: in every archive, but the manifest goes as edits when it can
+ANDON_FILES = (REVISION_FILE, manifest.FILE_NAME)
 
 
 class BuildError(Exception):
