@@ -12,6 +12,11 @@ from typing import Any
 TARGET_COLD_S = 0.5
 TARGET_WARM_S = 0.050
 TARGET_BYTES_RATIO = 2.0
+# Issue 22's, as ratios to a baseline measured in the same run
+TARGET_WARM_RATIO = 1.6  # warm rollback through the engine ÷ the flip alone, pooled
+TARGET_COLD_RATIO = 1.0  # cold rollback through the engine ÷ connect-and-flip
+TARGET_RSYNC_RATIO = 0.4  # delta redeploy ÷ rsync --link-dest
+TARGET_BYTES_RATIO_22 = 1.2  # delta's bytes sent ÷ the changed bytes
 
 
 # name, label in the report; the ways of flipping a set of hosts to the other release
@@ -62,6 +67,8 @@ class Upload:
     wire_received: list[int | None] = field(default_factory=list)
     files_sent: list[int] = field(default_factory=list)
     linked: list[int] = field(default_factory=list)  # files sharing an inode with the last release
+    client_cpu_s: list[float] = field(default_factory=list)  # Andon's process, or rsync + ssh
+    host_cpu_s: list[float] = field(default_factory=list)  # the host's sshd tree
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -72,6 +79,8 @@ class Upload:
             "wire_received": _median_or_none(self.wire_received),
             "files_sent": median(self.files_sent),
             "linked": median(self.linked),
+            "client_cpu_s": median(self.client_cpu_s) if self.client_cpu_s else None,
+            "host_cpu_s": median(self.host_cpu_s) if self.host_cpu_s else None,
         }
 
 
@@ -91,8 +100,9 @@ class Redeploy:
     git_archive_s: list[float]
     manifest_bytes: int
     manifest_gz_bytes: int
+    edits_bytes: int  # the manifest's edits against the previous release's
     sums_bytes: int
-    archive_bytes: int  # the delta's tar, as sent
+    archive_bytes: int  # the delta's tar, as sent (the manifest travels as edits)
     archive_gz_bytes: int  # the same, gzip'd (level 6): what compressing the stream would send
     uploads: dict[str, Upload]
     ssh_true_s: list[float]

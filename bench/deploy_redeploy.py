@@ -18,6 +18,7 @@ from typing import Any
 
 from common import progress, rotated
 from deploy_clocks import ClockedConnection, Clocks
+from deploy_cpu import children_cpu, own_cpu, sessions_of, settled_tree_cpu, tree_cpu
 from deploy_figures import Redeploy, Upload
 from deploy_hosts import git_commit, workspace
 
@@ -25,7 +26,7 @@ from bot.hosts.ssh import SshTransport
 from bot.releases.bundle import TreeBundle, cut, scan
 from bot.releases.git import GitSource
 from core.config.hosts import Host
-from core.deploy import manifest, releases
+from core.deploy import manifest, manifest_delta, releases
 from core.deploy.transport import Connection
 from tests.git_server import GitWorkspace
 from tests.ssh_hosts import SshFleet
@@ -55,7 +56,9 @@ def _linked(directory: Path) -> int:
     return sum(1 for path in directory.rglob("*") if path.is_file() and path.stat().st_nlink > 1)
 
 
-def stage_once(connection: Connection, path: str, bundle: TreeBundle, upload: Upload) -> None:
+def stage_once(
+    connection: Connection, path: str, bundle: TreeBundle, upload: Upload, *, sshd: int
+) -> None:
     """One ``releases.stage``, timed, with a bundle that has written no archive yet (the
     archive is part of what a deploy costs)."""
     fresh = TreeBundle(revision=bundle.revision, root=bundle.root, manifest=bundle.manifest)
@@ -63,9 +66,12 @@ def stage_once(connection: Connection, path: str, bundle: TreeBundle, upload: Up
     shutil.rmtree(release, ignore_errors=True)
     shutil.rmtree(f"{release}.partial", ignore_errors=True)
     before = _packets(connection)
+    sessions, host_cpu, cpu = sessions_of(sshd), tree_cpu(sshd), own_cpu()
     started = time.perf_counter()
     staged = releases.stage(connection, path, fresh)
     took = time.perf_counter() - started
+    upload.client_cpu_s.append(own_cpu() - cpu)
+    upload.host_cpu_s.append(settled_tree_cpu(sshd, sessions=sessions) - host_cpu)
     after = _packets(connection)
     upload.seconds.append(took)
     upload.payload_sent.append(staged.bytes_sent)
@@ -113,15 +119,22 @@ def rsync_once(
     if previous:
         command.append(f"--link-dest=../{previous}")
     command += [f"{source}/", f"{host.user}@127.0.0.1:{release}/"]
+    assert host.process is not None
+    sshd = host.process.pid
+    sessions, host_cpu, cpu = sessions_of(sshd), tree_cpu(sshd), children_cpu()
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     took = time.perf_counter() - started
+    client_cpu_s = children_cpu() - cpu
+    host_cpu_s = settled_tree_cpu(sshd, sessions=sessions) - host_cpu
     if done.returncode != 0:
         raise RuntimeError(f"rsync exited {done.returncode}:\n{done.stderr[-2000:]}")
     if upload is None:
         return
     wire = _TRANSFERRED.search(done.stderr)
     upload.seconds.append(took)
+    upload.client_cpu_s.append(client_cpu_s)
+    upload.host_cpu_s.append(host_cpu_s)
     upload.payload_sent.append(_number(_TOTAL_SENT.search(done.stdout)))
     upload.files_sent.append(_number(_FILES_SENT.search(done.stdout)))
     upload.wire_sent.append(int(wire.group(1)) if wire else None)
@@ -227,6 +240,8 @@ def upload_rounds(
         f"{fleet.hosts[0].path}/redeploy-{n}" for n in ("full", "delta", "rsync")
     )
     uploads = {name: Upload() for name in ("full", "delta", "rsync")}
+    assert fleet.hosts[0].process is not None
+    sshd = fleet.hosts[0].process.pid
     say("redeploy: Andon's delta — the previous release staged and live first")
     releases.stage(connection, delta, cuts.old)
     releases.activate(connection, delta, cuts.old.revision)
@@ -235,9 +250,9 @@ def upload_rounds(
         for name in rotated(("full", "delta", "rsync"), r):
             if name == "full":
                 shutil.rmtree(full, ignore_errors=True)  # no current, no release
-                stage_once(connection, full, cuts.bundle, uploads["full"])
+                stage_once(connection, full, cuts.bundle, uploads["full"], sshd=sshd)
             elif name == "delta":
-                stage_once(connection, delta, cuts.bundle, uploads["delta"])
+                stage_once(connection, delta, cuts.bundle, uploads["delta"], sshd=sshd)
             else:
                 if r == 0:
                     rsync_previous(fleet, trees, mirror)
@@ -250,7 +265,7 @@ def upload_rounds(
                     uploads["rsync"],
                 )
     exec_s = command_times(connection, delta)
-    return Uploads(uploads, exec_s, clocked_delta(connection, delta, cuts.bundle))
+    return Uploads(uploads, exec_s, clocked_delta(connection, delta, cuts.bundle, sshd=sshd))
 
 
 def command_times(connection: Connection, cwd: str) -> list[float]:
@@ -263,11 +278,13 @@ def command_times(connection: Connection, cwd: str) -> list[float]:
     return exec_s
 
 
-def clocked_delta(connection: Connection, path: str, bundle: TreeBundle) -> dict[str, Any]:
+def clocked_delta(
+    connection: Connection, path: str, bundle: TreeBundle, *, sshd: int
+) -> dict[str, Any]:
     """One more delta, each call to the host clocked: where its time goes."""
     say("redeploy: one more delta, each call to the host clocked")
     clocks, clocked = Clocks(), Upload()
-    stage_once(ClockedConnection(connection, clocks), path, bundle, clocked)
+    stage_once(ClockedConnection(connection, clocks), path, bundle, clocked, sshd=sshd)
     return {
         "total_s": clocked.seconds[0],
         "spans": {name: [len(t), sum(t)] for name, t in clocks.spans.items()},
@@ -306,8 +323,10 @@ def redeploy_figures(
 ) -> Redeploy:
     """The sizes of what was sent beside the timings."""
     tree, changes, bundle = trees.tree, trees.changes, cuts.bundle
-    archive, _ = bundle.archive(manifest.changes(cuts.old.manifest, bundle.manifest)[0])
-    listed = manifest.dumps(bundle.manifest).encode()
+    changed = manifest.changes(cuts.old.manifest, bundle.manifest)[0]
+    archive, _ = bundle.archive(changed, with_manifest=False)
+    listed = bundle.listing().encode()
+    edits = manifest_delta.edits(cuts.old.listing(), bundle.listing()) or ""
     return Redeploy(
         files=len(tree),
         tree_bytes=sum(len(tree[n]) if n not in changes else len(changes[n]) for n in tree),
@@ -318,7 +337,10 @@ def redeploy_figures(
         git_archive_s=cuts.git_archive_s,
         manifest_bytes=len(listed),
         manifest_gz_bytes=len(gzip.compress(listed)),
-        sums_bytes=len(manifest.sums(bundle.manifest).encode()),
+        edits_bytes=len(edits.encode()),
+        sums_bytes=len(
+            (manifest.sums(bundle.manifest) + manifest.sum_line(bundle.listing())).encode()
+        ),
         archive_bytes=archive.stat().st_size,
         archive_gz_bytes=len(gzip.compress(archive.read_bytes())),
         uploads=done.uploads,

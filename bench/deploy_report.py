@@ -8,7 +8,11 @@ from common import machine_table
 from deploy_clocks import ANNOUNCE, UNIT_COMMIT, UNIT_WAIT, UNIT_WORK
 from deploy_figures import (
     TARGET_BYTES_RATIO,
+    TARGET_BYTES_RATIO_22,
+    TARGET_COLD_RATIO,
     TARGET_COLD_S,
+    TARGET_RSYNC_RATIO,
+    TARGET_WARM_RATIO,
     TARGET_WARM_S,
     WAYS,
     WHAT_IFS,
@@ -25,8 +29,9 @@ def _mb(count: float | None) -> str:
 
 CALLS = {
     "stage_tree": (
-        "`cp -al` of the live release, the changed files unlinked, `tar -xzf -` and "
-        "`sha256sum --quiet -c` of every file, in one exec channel"
+        "`cp -al` of the live release, the changed files unlinked, `tar -xzf -`, the manifest "
+        "patched (`awk`) and every file checked (`openssl dgst -sha256`, else `sha256sum -c`), "
+        "in one exec channel"
     ),
     "verify": "`sha256sum --quiet -c -` of every file of the release (an exec channel)",
     "unpack": "`tar -xf -` of the changed files and Andon's two (an exec channel)",
@@ -165,14 +170,17 @@ def _redeploy_table(args: argparse.Namespace, r: Redeploy) -> list[str]:
         f"bytes**); median (max) of {args.redeploys} runs, interleaved. Andon's stage runs on an "
         "open (pooled) connection; rsync opens its own.",
         "",
-        "| way | s | bytes sent, MB | ÷ changed bytes | SSH bytes sent · received, MB | "
-        "files sent | hard-linked |",
-        "|---|--:|--:|--:|--:|--:|--:|",
+        "| way | s | ÷ rsync | CPU s: client · host | bytes sent, MB | ÷ changed bytes | "
+        "SSH bytes sent · received, MB | files sent | hard-linked |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
+    rsync = r.uploads["rsync"].summary()
     for name, label in UPLOADS.items():
         u = r.uploads[name].summary()
+        cpu = (u["client_cpu_s"] or 0, u["host_cpu_s"] or 0)
         out.append(
             f"| {label} | {u['median_s']:.2f} ({u['max_s']:.2f}) | "
+            f"{u['median_s'] / rsync['median_s']:.2f}× | {cpu[0]:.3f} · {cpu[1]:.3f} | "
             f"{_mb(u['payload_sent'])} | {u['payload_sent'] / r.changed_bytes:.2f}× | "
             f"{_mb(u['wire_sent'])} · {_mb(u['wire_received'])} | {u['files_sent']:.0f} | "
             f"{u['linked']:.0f} |"
@@ -182,20 +190,20 @@ def _redeploy_table(args: argparse.Namespace, r: Redeploy) -> list[str]:
 
 def _redeploy_notes(r: Redeploy) -> list[str]:
     """The cut, the archive's contents and what connecting costs, under the redeploy table."""
-    overhead = r.archive_bytes - r.manifest_bytes - r.changed_bytes
+    overhead = r.archive_bytes - r.changed_bytes
     return [
         "",
         f"- Andon's cut of the bundle (`git archive`, extraction, hashing), once per deploy: "
         f"{median(r.cut_s):.2f} s median ({max(r.cut_s):.2f} max). Of it, `git archive` alone "
         f"(to /dev/null) {median(r.git_archive_s):.2f} s, the hashing alone (`bundle.scan`) "
         f"{r.hash_s:.2f} s; the rest is the extraction, {r.files:,} files written to this disk.",
-        f"- What the delta's archive ({r.archive_bytes:,} bytes) holds besides the "
-        f"{r.changed_bytes:,} changed bytes: the new `.andon-manifest` of every file "
-        f"({r.manifest_bytes:,} bytes; gzip'd {r.manifest_gz_bytes:,}) and tar's headers and "
-        f"padding ({overhead:,} bytes, {overhead / (r.changed_files + 2):,.0f} per member). The "
-        f"archive gzip'd would be {r.archive_gz_bytes:,} bytes "
-        f"({r.archive_gz_bytes / r.changed_bytes:.2f}× the changed bytes). Not in `bytes_sent`: "
-        f"the checksum list fed to `sha256sum -c` ({r.sums_bytes:,} bytes per verify).",
+        f"- What the delta sends besides the {r.changed_bytes:,} changed bytes: its archive "
+        f"({r.archive_bytes:,} bytes: the changed files, `REVISION` and tar's headers, gzip'd; "
+        f"{overhead:,} bytes over the changed, {overhead / (r.changed_files + 1):,.0f} per "
+        f"member) and the edits that turn the live release's `.andon-manifest` into the new "
+        f"one ({r.edits_bytes:,} bytes, where the whole manifest is {r.manifest_bytes:,}, "
+        f"gzip'd {r.manifest_gz_bytes:,}). Not in `bytes_sent`: the checksum list fed to the "
+        f"host's check ({r.sums_bytes:,} bytes per verify).",
         f"- Connecting: a bare OpenSSH connection, `ssh host true` (what each rsync run pays "
         f"first), {median(r.ssh_true_s) * 1000:.0f} ms median; a new `SshTransport`'s "
         f"connection (paramiko, with its SFTP session; what Andon's stage pays when the pool "
@@ -275,6 +283,33 @@ def _targets(big: int, rolls: Rollbacks, r: Redeploy, flips: list[Flips]) -> lis
         f"{_verdict(ratio <= TARGET_BYTES_RATIO)}",
         f"- no failed read during {atomic.flips} flips: {atomic.failures} failed of "
         f"{atomic.reads:,} reads — {_verdict(atomic.failures == 0)}",
+        *_ratio_targets(big, rolls, r),
+    ]
+
+
+def _ratio_targets(big: int, rolls: Rollbacks, r: Redeploy) -> list[str]:
+    """Issue 22's: each figure against its baseline from the same run."""
+    cold, warm = ms(rolls.seconds["engine_cold", big]), ms(rolls.seconds["engine_warm", big])
+    a_cold, a_warm = ms(rolls.seconds["port_cold", big]), ms(rolls.seconds["port_warm", big])
+    delta, rsync = r.uploads["delta"].summary(), r.uploads["rsync"].summary()
+    ratios = {
+        "warm": (warm / a_warm, TARGET_WARM_RATIO),
+        "cold": (cold / a_cold, TARGET_COLD_RATIO),
+        "rsync": (delta["median_s"] / rsync["median_s"], TARGET_RSYNC_RATIO),
+        "bytes": (delta["payload_sent"] / r.changed_bytes, TARGET_BYTES_RATIO_22),
+    }
+    said = {name: f"{got:.2f}× — {_verdict(got <= want)}" for name, (got, want) in ratios.items()}
+    return [
+        "",
+        "**Targets of issue 22** (ratios to a baseline of the same run)",
+        "",
+        f"- warm rollback of {big} hosts through the engine ≤ {TARGET_WARM_RATIO}× the flip "
+        f"alone: {warm:.1f} ms against {a_warm:.1f} ms, {said['warm']}",
+        f"- cold rollback of {big} hosts ≤ {TARGET_COLD_RATIO}× connect-and-flip: {cold:.1f} ms "
+        f"against {a_cold:.1f} ms, {said['cold']}",
+        f"- delta redeploy ≤ {TARGET_RSYNC_RATIO}× `rsync --link-dest`: {delta['median_s']:.2f} s "
+        f"against {rsync['median_s']:.2f} s, {said['rsync']}",
+        f"- delta's bytes sent ≤ {TARGET_BYTES_RATIO_22}× the changed bytes: {said['bytes']}",
     ]
 
 

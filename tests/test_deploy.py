@@ -1,6 +1,7 @@
 """Deploys over SSH, end to end: a signed ``/deploy`` to a running ``andon serve``, real OpenSSH
 servers on loopback as hosts, each with a health endpoint serving its ``current/REVISION``."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -104,6 +105,14 @@ def test_delta_upload_sends_only_changed_files_and_never_shares_a_changed_inode(
     old, new = team.file(0, first, "lib/module_7.py"), team.file(0, second, "lib/module_7.py")
     assert os.stat(old).st_ino != os.stat(new).st_ino
     assert old.read_text() == "value = 7\n" and new.read_text() == "value = 'seven'\n"
+    # The manifest came as the lines that changed, rebuilt on the host as a file of its own.
+    listed = team.file(0, first, ".andon-manifest"), team.file(0, second, ".andon-manifest")
+    assert os.stat(listed[0]).st_ino != os.stat(listed[1]).st_ino
+    assert json.loads(listed[0].read_text())["files"].keys() == files.keys()
+    assert json.loads(listed[1].read_text())["files"]["lib/module_7.py"]["sha256"] == (
+        hashlib.sha256(b"value = 'seven'\n").hexdigest()
+    )
+    assert all(h["bytes_sent"] < len(listed[1].read_bytes()) // 4 for h in deploy["hosts"])
 
 
 def test_rollback_while_the_line_is_stopped_flips_every_host_back(team: DeployLine) -> None:

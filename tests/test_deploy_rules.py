@@ -1,18 +1,22 @@
 """The deploy's rules on their own: how commands are read, how hosts are batched, how a release's
 manifest turns into a delta, and how the repository's ``andon.deploy.toml`` overrides steps."""
 
+import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.intents.typed import Deploy, Help, Rollback, ShowDeploys, parse
 from bot.releases.bundle import scan
 from core.config.file import AndonConfig, BuildConfig, RepoConfig
 from core.config.hosts import Environment
-from core.deploy import manifest
+from core.deploy import manifest, manifest_delta
 from core.deploy.batches import split
 from core.deploy.manifest import Entry
 from core.deploy.spec import SpecError, SpecRefusedError, steps_for
+from tests.fuzzing import fuzz
 
 ENVIRONMENTS = ("staging", "production")
 
@@ -83,6 +87,32 @@ def test_a_manifest_survives_its_round_trip_and_refuses_garbage(tmp_path: Path) 
     assert manifest.loads(manifest.dumps(found)) == found
     assert manifest.loads("{not json") is None
     assert manifest.loads('{"files": {"a": {}}}') is None
+
+
+def test_a_manifest_is_a_file_per_line_and_a_redeploy_sends_only_the_lines_that_changed() -> None:
+    old = {f"src/f{n:03d}.py": Entry(0o644, f"{n:064x}") for n in range(300)}
+    new = {**old, "src/f007.py": Entry(0o755, "7" * 64), 'zz \u00e9"': Entry(0o777, link="a b")}
+    del new["src/f100.py"]
+    before, after = manifest.dumps(old), manifest.dumps(new)
+    assert manifest.loads(after) == new and len(after.splitlines()) == len(new) + 2
+    edits = manifest_delta.edits(before, after)
+    assert edits is not None and len(edits) < 400
+    assert manifest_delta.applied(before, edits) == after
+    one_line = json.dumps(json.loads(before), separators=(",", ":"))  # as older Andons wrote it
+    assert manifest_delta.edits(one_line, after) is None  # sent whole
+    assert manifest_delta.edits(None, after) is None
+
+
+@fuzz(150)
+@given(
+    old=st.lists(st.sampled_from(["a", "b", "c", "d", "", "é"]), max_size=12),
+    new=st.lists(st.sampled_from(["a", "b", "c", "d", "", "x"]), max_size=12),
+)
+def test_applied_edits_give_back_the_new_text(old: list[str], new: list[str]) -> None:
+    before, after = "".join(f"{line}\n" for line in old), "".join(f"{line}\n" for line in new)
+    edits = manifest_delta.edits(before * 10, after * 10)
+    if edits is not None:
+        assert manifest_delta.applied(before * 10, edits) == after * 10
 
 
 def test_a_file_name_with_a_newline_is_refused(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ results. The SSH hosts are this machine, so what a transport did is checked on t
 import hashlib
 import io
 import os
+import shutil
+import subprocess
 import tarfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +20,10 @@ import requests
 from bot.hosts.local import LocalTransport
 from bot.hosts.ssh import SshTransport
 from bot.hosts.ssh_connection import SshConnection
+from bot.hosts.ssh_staging import failed_paths, staging_script
 from core.config.hosts import Host
-from core.deploy.transport import Connection, HostError, HostKeyError
+from core.deploy import manifest_delta
+from core.deploy.transport import Connection, HostError, HostKeyError, Patch
 from tests.ssh_hosts import SshFleet, generate_key
 
 
@@ -430,6 +434,98 @@ def test_stage_tree_names_the_step_that_failed(target: Target) -> None:
             archive=io.BytesIO(b"not a gzip'd tar"),
             sums="",
         )
+
+
+def test_stage_tree_patches_a_file_from_the_base_as_a_new_inode(target: Target) -> None:
+    """The manifest of a redeploy travels as the lines that changed; the host rebuilds it."""
+    live = live_release(target)
+    old = "".join(f'"lib/f{n}.py":"{n}",\n' for n in range(40)) + "end\n"
+    (live / "listing").write_text(old)
+    new = old.replace('"lib/f7.py":"7"', '"lib/f7.py":"seven"') + "a line it never had\n"
+    patch = Patch("listing", manifest_delta.edits(old, new) or "")
+    archive = tar_of({"lib/app.py": (b"v2", 0o644)}, directories=("lib",))
+
+    done = target.connection.stage_tree(
+        target.path("releases", "next"),
+        base=str(live),
+        remove=["lib/app.py"],
+        archive=io.BytesIO(archive),
+        sums=sums_of({"lib/app.py": b"v2", "listing": new.encode()}),
+        patch=patch,
+    )
+
+    made = target.app / "releases" / "next" / "listing"
+    assert 0 < len(patch.edits) < len(new) // 3
+    assert (done.bytes_sent, done.mismatched) == (len(archive) + len(patch.edits), [])
+    assert made.read_text() == new and (live / "listing").read_text() == old
+    assert not made.samefile(live / "listing")
+    assert sorted(os.listdir(target.app / "releases")) == ["live", "next"]  # no edits left
+
+
+def test_a_patch_that_does_not_fit_its_base_leaves_the_file_missing_and_named(
+    target: Target,
+) -> None:
+    live = live_release(target)
+    (live / "listing").write_text("one line\n")
+
+    done = target.connection.stage_tree(
+        target.path("releases", "next"),
+        base=str(live),
+        remove=[],
+        archive=io.BytesIO(tar_of({})),
+        sums=sums_of({"lib/same.py": b"unchanged", "listing": b"one line\ntwo\n"}),
+        patch=Patch("listing", "=2\n+two\n"),
+    )
+
+    assert done.mismatched == ["listing"]
+    assert not (target.app / "releases" / "next" / "listing").exists()
+    assert (live / "listing").read_text() == "one line\n"
+    with pytest.raises(HostError, match="outside"):
+        target.connection.stage_tree(
+            target.path("releases", "other"),
+            base=str(live),
+            remove=[],
+            archive=io.BytesIO(tar_of({})),
+            sums="",
+            patch=Patch("../listing", "=1\n"),
+        )
+    assert sorted(os.listdir(target.app / "releases")) == ["live", "next"]
+
+
+@pytest.mark.parametrize("without", ["openssl", "awk"])
+def test_a_host_without_openssl_or_awk_checks_with_sha256sum_the_same_way(
+    tmp_path: Path, without: str
+) -> None:
+    """The staging script as sshd runs it, on a host whose PATH lacks a tool: the same files
+    named, and a patch that cannot be applied leaves its file missing (then sent whole)."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("cp", "rm", "xargs", "head", "mktemp", "tar", "gzip", "sha256sum", "sed"):
+        (tools / tool).symlink_to(shutil.which(tool) or tool)
+    for tool in {"openssl", "awk", "tr", "cut"} - {without}:
+        (tools / tool).symlink_to(shutil.which(tool) or tool)
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "same").write_text("same")
+    (base / "listing").write_text("a\n")
+    sums = sums_of({"same": b"same", "new": b"new", "gone": b"", "listing": b"a\nb\n"}).encode()
+    edits = b"=1\n+b\n"
+    script = staging_script(
+        "next", base="base", removals=0, sums=len(sums), patch=("listing", len(edits))
+    )
+    archive = tar_of({"new": (b"not new", 0o644)})
+    done = subprocess.run(
+        [shutil.which("sh") or "sh", "-c", script],
+        input=sums + edits + archive,
+        capture_output=True,
+        cwd=tmp_path,
+        env={"PATH": str(tools)},
+        timeout=30,
+    )
+    patched = ["listing"] if without == "awk" else []
+    assert done.returncode == 1
+    assert failed_paths(done.stdout.decode()) == ["new", "gone", *patched]
+    assert (tmp_path / "next" / "listing").exists() == (without != "awk")
 
 
 # --- Both transports: commands -----------------------------------------------------------------

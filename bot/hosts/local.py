@@ -13,12 +13,14 @@ from contextlib import contextmanager, suppress
 from typing import BinaryIO
 
 from core.config.hosts import LOCAL, Host
+from core.deploy import manifest_delta
 from core.deploy.transport import (
     OUTPUT_TAIL,
     CommandResult,
     Connection,
     HostError,
     Later,
+    Patch,
     Unpacked,
     parse_sums,
     path_inside,
@@ -130,14 +132,20 @@ class LocalConnection:
         remove: Sequence[str],
         archive: BinaryIO,
         sums: str,
+        patch: Patch | None = None,
     ) -> Unpacked:
         # Nothing to save locally: the same steps, so a local deploy fails where a remote would.
+        if patch:
+            path_inside(patch.name)  # refused before anything is made, as over SSH
         if base is None:
             self.make_dirs(directory)
         else:
             self.link_copy(base, directory)  # copytree refuses an existing directory
         self.remove_files(directory, remove)
         sent = self.unpack(directory, archive)
+        if patch and base is not None:
+            _patch(directory, base=base, patch=patch)
+            sent += len(patch.edits.encode())
         return Unpacked(bytes_sent=sent, mismatched=self.verify(directory, sums))
 
     def write_text(self, path: str, text: str) -> None:
@@ -189,6 +197,21 @@ class LocalConnection:
 
     def close(self) -> None:
         pass
+
+
+def _patch(directory: str, *, base: str, patch: Patch) -> None:
+    """As the SSH side's awk: a new inode, or no file when the edits do not fit the base's."""
+    name = path_inside(patch.name)
+    new = os.path.join(directory, name)
+    with _failing(f"patch {new}"), suppress(FileNotFoundError):
+        os.unlink(new)  # its twin in the base stays as it was
+    try:
+        with open(os.path.join(base, name), encoding="utf-8", newline="") as file:
+            text = manifest_delta.applied(file.read(), patch.edits)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return
+    with _failing(f"patch {new}"), open(new, "x", encoding="utf-8", newline="") as file:
+        file.write(text)
 
 
 def _without_andons_settings() -> dict[str, str]:

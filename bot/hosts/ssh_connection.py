@@ -16,12 +16,13 @@ from paramiko.sftp import CMD_EXTENDED, CMD_LSTAT, CMD_READLINK, CMD_SYMLINK
 from bot.hosts.sftp_pipeline import POSIX_RENAME, Pipeline, link_target, path_found, succeeded
 from bot.hosts.ssh_commands import CHUNK, Output, drain, failure, feed, remaining
 from bot.hosts.ssh_link import STALL_TIMEOUT, Link, reason
-from bot.hosts.ssh_staging import failed_paths, raise_for_step, staging_script
+from bot.hosts.ssh_staging import failed_paths, raise_for_step, staging
 from core.deploy.transport import (
     OUTPUT_TAIL,
     CommandResult,
     HostError,
     Later,
+    Patch,
     Unpacked,
     parse_sums,
     path_inside,
@@ -154,16 +155,15 @@ class SshConnection:
         remove: Sequence[str],
         archive: BinaryIO,
         sums: str,
+        patch: Patch | None = None,
     ) -> Unpacked:
-        # One script, one channel. Its stdin carries the paths to remove, then the sums, then
-        # the archive: ``head -c`` takes exactly its part, and tar reads the rest to the end.
-        removals = b"".join(path_inside(path, self.address).encode() + b"\0" for path in remove)
-        checks = sums.encode() if parse_sums(sums, self.address) else b""  # checked here too
-        script = staging_script(directory, base=base, removals=len(removals), sums=len(checks))
+        script, parts = staging(
+            directory, base=base, remove=remove, sums=sums, patch=patch, address=self.address
+        )
         chunks = iter(lambda: archive.read(CHUNK), b"")
         result, sent = self._exec(
             script,
-            stdin=itertools.chain([removals, checks], chunks),
+            stdin=itertools.chain(parts, chunks),
             timeout=STEP_TIMEOUT,
             tail=None,  # every "FAILED" line of sha256sum
             named=f"stage {directory}",
@@ -172,7 +172,7 @@ class SshConnection:
         bad = failed_paths(result.output)
         if not result.ok and not bad:
             raise HostError(f"{self.address}: verify {directory}: {failure(result)}")
-        return Unpacked(bytes_sent=max(0, sent - len(removals) - len(checks)), mismatched=bad)
+        return Unpacked(bytes_sent=max(0, sent - len(parts[0]) - len(parts[1])), mismatched=bad)
 
     def write_text(self, path: str, text: str) -> None:
         # A new inode, renamed into place: the old file may be hard-linked into another release.

@@ -27,21 +27,30 @@ class TreeBundle:
     root: Path
     manifest: Manifest
     _archives: dict[str, Path] = field(default_factory=dict)
+    _listing: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def archive(self, paths: Iterable[str]) -> tuple[Path, int]:
+    def listing(self) -> str:
+        """The manifest as the release holds it, written once for every host."""
+        with self._lock:
+            if self._listing is None:
+                self._listing = manifest.dumps(self.manifest)
+            return self._listing
+
+    def archive(self, paths: Iterable[str], *, with_manifest: bool = True) -> tuple[Path, int]:
         """A tar of ``paths`` plus Andon's own files; hosts with the same delta share it.
 
         Returns the archive and the number of tree files in it.
         """
         chosen = sorted(paths)
-        key = hashlib.sha256("\n".join(chosen).encode()).hexdigest()
+        key = hashlib.sha256("\n".join([str(with_manifest), *chosen]).encode()).hexdigest()
+        listing = self.listing() if with_manifest else None
         with self._lock:
             if key not in self._archives:
-                self._archives[key] = self._write(chosen, key)
+                self._archives[key] = self._write(chosen, key, listing)
             return self._archives[key], len(chosen)
 
-    def _write(self, paths: list[str], key: str) -> Path:
+    def _write(self, paths: list[str], key: str, listing: str | None) -> Path:
         target = self.root.with_name(f"delta-{key[:16]}.tar.gz")
         # gzip at its fastest level: the manifest and text compress well, and random bytes
         # cost little to try; a whole-second mtime keeps PAX from adding a header per file.
@@ -49,7 +58,8 @@ class TreeBundle:
             for path in paths:
                 tar.add(self.root / path, arcname=path, recursive=False, filter=_anonymous)
             _add_text(tar, REVISION_FILE, f"{self.revision}\n")
-            _add_text(tar, manifest.FILE_NAME, manifest.dumps(self.manifest))
+            if listing is not None:
+                _add_text(tar, manifest.FILE_NAME, listing)
         return target
 
 

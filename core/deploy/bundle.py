@@ -15,7 +15,8 @@ from core.deploy.manifest import Manifest
 from core.deploy.source import Source
 
 REVISION_FILE = "REVISION"
-ANDON_FILES = (REVISION_FILE, manifest.FILE_NAME)  # Andon writes these itself, in every archive
+# Andon writes these itself: in every archive, but the manifest goes as edits when it can
+ANDON_FILES = (REVISION_FILE, manifest.FILE_NAME)
 
 
 class BuildError(Exception):
@@ -40,9 +41,14 @@ class Bundle(Protocol):
     revision: str
     manifest: Manifest
 
-    def archive(self, paths: Iterable[str]) -> tuple[Path, int]:
-        """A gzip-compressed tar of ``paths`` plus Andon's own files (``ANDON_FILES``); hosts
-        with the same delta share it. Returns the archive and the number of tree files in it."""
+    def listing(self) -> str:
+        """The manifest as the release holds it (``manifest.dumps``), written once."""
+        ...
+
+    def archive(self, paths: Iterable[str], *, with_manifest: bool = True) -> tuple[Path, int]:
+        """A gzip-compressed tar of ``paths`` plus Andon's own files (``ANDON_FILES``; the
+        manifest left out when the host rebuilds it from edits); hosts with the same delta
+        share it. Returns the archive and the number of tree files in it."""
         ...
 
 

@@ -9,10 +9,10 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.deploy import manifest
+from core.deploy import manifest, manifest_delta
 from core.deploy.bundle import ANDON_FILES, Bundle
 from core.deploy.source import is_sha
-from core.deploy.transport import Connection, HostError, Later
+from core.deploy.transport import Connection, HostError, Later, Patch
 
 RELEASES = "releases"
 CURRENT = "current"
@@ -75,6 +75,8 @@ def stage(connection: Connection, path: str, bundle: Bundle) -> Staged:
         connection.remove_tree(final)  # damaged on the host: rebuilt rather than trusted
     partial = f"{final}.partial"
     staged, mismatched = _upload(connection, path, partial, bundle, delta=True)
+    if mismatched == [manifest.FILE_NAME]:  # the host could not patch it: sent whole instead
+        staged, mismatched = _upload(connection, path, partial, bundle, delta=True, patch=False)
     if mismatched:  # the live release was damaged in place: send everything
         staged, mismatched = _upload(connection, path, partial, bundle, delta=False)
         if mismatched:
@@ -84,28 +86,44 @@ def stage(connection: Connection, path: str, bundle: Bundle) -> Staged:
 
 
 def _upload(
-    connection: Connection, path: str, partial: str, bundle: Bundle, *, delta: bool
+    connection: Connection,
+    path: str,
+    partial: str,
+    bundle: Bundle,
+    *,
+    delta: bool,
+    patch: bool = True,
 ) -> tuple[Staged, list[str]]:
     """Build ``partial`` — from the live release and only what changed, when ``delta`` and
-    there is one — and check every file of it; returns the files that do not match."""
+    there is one, its manifest patched from the live one's when ``patch`` — and check every
+    file of it, the manifest too; returns the files that do not match."""
     if connection.exists(partial):
         connection.remove_tree(partial)  # left over from an interrupted deploy
     live = live_revision(connection, path) if delta else None
-    old = _manifest_of(connection, path, live) if live and live != bundle.revision else None
+    listed = _manifest_text(connection, path, live) if live and live != bundle.revision else None
+    old = manifest.loads(listed)
     base = release_dir(path, live) if old is not None and live is not None else None
     changed, deleted = manifest.changes(old or {}, bundle.manifest)
     # Unlinked before the new files arrive, so no older release ever sees its inode modified.
     remove = [*changed, *deleted, *ANDON_FILES] if base is not None else []
-    archive, files = bundle.archive(changed)
+    listing = bundle.listing()
+    edits = manifest_delta.edits(listed, listing) if base is not None and patch else None
+    archive, files = bundle.archive(changed, with_manifest=edits is None)
+    sums = manifest.sums(bundle.manifest) + manifest.sum_line(listing)
     with archive.open("rb") as stream:
         done = connection.stage_tree(
-            partial, base=base, remove=remove, archive=stream, sums=manifest.sums(bundle.manifest)
+            partial,
+            base=base,
+            remove=remove,
+            archive=stream,
+            sums=sums,
+            patch=Patch(manifest.FILE_NAME, edits) if edits is not None else None,
         )
     return Staged(files_sent=files, bytes_sent=done.bytes_sent), done.mismatched
 
 
-def _manifest_of(connection: Connection, path: str, revision: str) -> manifest.Manifest | None:
-    return manifest.loads(connection.read_text(_manifest_path(path, revision)))
+def _manifest_text(connection: Connection, path: str, revision: str) -> str | None:
+    return connection.read_text(_manifest_path(path, revision))
 
 
 def _manifest_path(path: str, revision: str) -> str:

@@ -30,11 +30,20 @@ class CommandResult:
 
 @dataclass(frozen=True)
 class Unpacked:
-    """What ``Connection.stage_tree`` did: the archive's bytes sent, and the files that do not
-    match their sums (empty when the tree is complete)."""
+    """What ``Connection.stage_tree`` did: the bytes sent (the archive and a patch's edits),
+    and the files that do not match their sums (empty when the tree is complete)."""
 
     bytes_sent: int
     mismatched: list[str]
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A file of a new release rebuilt on the host from its namesake in the base release and
+    ``core/deploy/manifest_delta.py`` edits, instead of travelling whole in the archive."""
+
+    name: str  # relative to the release directory
+    edits: str
 
 
 T = TypeVar("T")
@@ -126,15 +135,18 @@ class Connection(Protocol):
         remove: Sequence[str],
         archive: BinaryIO,
         sums: str,
+        patch: Patch | None = None,
     ) -> Unpacked:
         """Build a release directory in one go and check it.
 
         ``directory`` (which must not exist when ``base`` is given) becomes a hard-linked copy
         of ``base``, or an empty directory; ``remove`` (relative to it) is unlinked; ``archive``,
-        a gzip-compressed tar, is extracted into it; and the result is checked against
-        ``sums`` — the steps of ``link_copy``, ``remove_files``, ``unpack`` and ``verify``,
-        with their checks. Over SSH it is one command instead of three: each exec channel
-        costs the host a session and a shell, more than the work of a small delta.
+        a gzip-compressed tar, is extracted into it; ``patch``, with a ``base``, writes its file
+        anew from the base's (left missing when the edits do not fit: ``sums`` names it); and
+        the result is checked against ``sums`` — the steps of ``link_copy``, ``remove_files``,
+        ``unpack`` and ``verify``, with their checks. Over SSH it is one command instead of
+        three: each exec channel costs the host a session and a shell, more than the work of a
+        small delta.
         """
         ...
 
