@@ -83,12 +83,12 @@ class Andon:
         """A transaction and a notifier bound to it, for work outside the bus (a digest post)."""
         return self.units()
 
-    def _settled(self, queued: bool) -> None:
+    def _settled(self, queued: bool, homes_stale: bool) -> None:
         """A unit committed: the courier is woken if it queued messages, and the Home publisher
-        looks for Homes the change made stale."""
+        if it made Homes stale."""
         if queued:
             self.courier.nudge()
-        if self.homes is not None:
+        if homes_stale and self.homes is not None:
             self.homes.nudge()
 
     # --- the doors ----------------------------------------------------------------------------

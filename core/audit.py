@@ -6,6 +6,7 @@ from sqlmodel import Session, col, select
 
 from core.actor import Actor
 from core.clock import Clock
+from storage.database import inserted
 from storage.tables import AuditEntry
 
 WEBHOOK = "webhook"  # the audit log's name for a delivery that is no alert and no build result
@@ -27,31 +28,29 @@ def record(
     outcome: Outcome,
     detail: str = "",
     message: str = "",
-) -> AuditEntry:
-    """Write the row in the caller's transaction, so the record and the change land together."""
-    entry = AuditEntry(
-        at=clock.now(),
-        actor=actor.id,
-        actor_name=actor.name,
-        via=actor.via,
-        action=action,
-        detail=detail,
-        outcome=outcome.value,
-        message=message,
-    )
-    session.add(entry)
-    return entry
+) -> None:
+    """Write the row in the caller's transaction, so the record and the change land together
+    (at once: every command and webhook writes one, so it skips the ORM's flush)."""
+    row = {
+        "at": clock.now(),
+        "actor": actor.id,
+        "actor_name": actor.name,
+        "via": actor.via,
+        "action": action,
+        "detail": detail,
+        "outcome": outcome.value,
+        "message": message,
+    }
+    inserted(session, AuditEntry, row)
 
 
 def delivered(
     session: Session, *, clock: Clock, source: str, outcome: Outcome, detail: str
-) -> AuditEntry:
+) -> None:
     """A webhook's delivery, by the sender it came from (``ci:github``): one that changes
     nothing still leaves its row."""
     sender = Actor(id=source, name=source, via="http")
-    return record(
-        session, clock=clock, actor=sender, action=WEBHOOK, outcome=outcome, detail=detail
-    )
+    record(session, clock=clock, actor=sender, action=WEBHOOK, outcome=outcome, detail=detail)
 
 
 def entries(session: Session, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:

@@ -6,7 +6,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, Table, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapper
@@ -84,6 +84,26 @@ def insert_for(session: Session) -> Callable[[Any], Any]:
     read first (SQLite and PostgreSQL spell it alike)."""
     dialect = session.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def inserted(
+    session: Session, table: Any, values: dict[str, Any], *, unless: tuple[str, ...] = ()
+) -> int | None:
+    """One row written at once, past the ORM's unit of work (a third of its CPU: the hot paths'
+    rows, a CI result and an audit row), its values scrubbed as a flush scrubs them. Its id; or,
+    ``unless`` naming a unique key a stored row holds already, None and nothing written."""
+    statement = _inserting(session.get_bind().dialect.name, table.__table__, unless)
+    written = session.connection().execute(statement, scrubbed(session, values))
+    return written.scalar_one_or_none()
+
+
+@functools.cache
+def _inserting(dialect: str, table: Table, unless: tuple[str, ...]) -> Any:
+    """The statement, built once per table: building it costs more than running it."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    if unless:
+        insert = insert.on_conflict_do_nothing(index_elements=list(unless))
+    return insert.returning(table.c.id)
 
 
 def scrubbed(session: Session, values: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Recording a CI result: stored once, announced once, and a red line's branch stops the line."""
 
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core import audit, line
@@ -14,9 +14,11 @@ from core.clock import Clock
 from core.config.file import AndonConfig, CiConfig
 from core.notifier import MessageRef, Notifier
 from core.people import Directory, chat_user
+from storage.database import inserted
 from storage.tables import CiResult, Stoppage
 
 ACTION = "ci.result"  # the audit log's name for a build result
+IDENTITY = ("revision", "pipeline", "run_id", "status")  # a result's unique key (uq_ci_result)
 
 
 @dataclass(frozen=True)
@@ -54,17 +56,19 @@ def record(
 
     ``author`` is the commit author's chat user (see ``author_of``), or ``None`` when unknown."""
     ci = config.ci or CiConfig()
-    previous = _previous_completed(session, report)
-    row = _insert(session, clock=clock, report=report)
-    if row is None:
+    on_line = report.branch == config.line_branch
+    compared = report.status == BuildStatus.FAILED or (
+        report.status == BuildStatus.PASSED and on_line
+    )
+    previous = _previous_completed(session, report) if compared else None
+    result_id = _insert(session, clock=clock, report=report)
+    if result_id is None:
         return Duplicate()
-    assert row.id is not None
     actor = ci_actor(report)
     detail = f"{report.pipeline} {report.status} {report.short} ({report.branch or 'no branch'})"
     audit.record(
         session, clock=clock, actor=actor, action=ACTION, outcome=Outcome.OK, detail=detail
     )
-    on_line = report.branch == config.line_branch
     stopped = False
     if report.status == BuildStatus.FAILED:
         failures = _failures(report, previous)
@@ -82,7 +86,7 @@ def record(
             notifier.dm(author, BranchBuildFailed(report, failures))
     elif report.status == BuildStatus.PASSED and on_line and _was_red(previous):
         _say_fixed(session, notifier=notifier, clock=clock, report=report)
-    return Recorded(row.id, stopped)
+    return Recorded(result_id, stopped)
 
 
 def ci_actor(report: BuildReport) -> Actor:
@@ -125,49 +129,40 @@ def _say_fixed(session: Session, *, notifier: Notifier, clock: Clock, report: Bu
         notifier.reply(MessageRef(stoppage.thread_id), BuildFixed(report))
 
 
-def _insert(session: Session, *, clock: Clock, report: BuildReport) -> CiResult | None:
-    """The unique identity makes a concurrent redelivery fail here instead of counting twice."""
-    if _exists(session, report):
-        return None
-    row = CiResult(
-        received_at=clock.now(),
-        provider=report.provider,
-        revision=report.revision,
-        branch=report.branch,
-        pipeline=report.pipeline,
-        label=report.label,
-        run_id=report.run_id,
-        status=report.status.value,
-        url=report.url,
-        duration_s=report.duration.total_seconds() if report.duration else None,
-        author_name=report.author_name,
-        author_email=report.author_email,
-        subject=report.subject,
-        failed_tests=[{"name": t.name, "message": t.message} for t in report.failed_tests],
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return None
-    return row
+def _insert(session: Session, *, clock: Clock, report: BuildReport) -> int | None:
+    """The new row's id; None when the result's identity is stored already. One statement: the
+    unique identity makes a redelivery, even a concurrent one, insert nothing here."""
+    values = {
+        "provider": report.provider,
+        "revision": report.revision,
+        "branch": report.branch,
+        "pipeline": report.pipeline,
+        "label": report.label,
+        "run_id": report.run_id,
+        "status": report.status.value,
+        "url": report.url,
+        "duration_s": report.duration.total_seconds() if report.duration else None,
+        "author_name": report.author_name,
+        "author_email": report.author_email,
+        "subject": report.subject,
+        "failed_tests": [{"name": t.name, "message": t.message} for t in report.failed_tests],
+        "received_at": clock.now(),
+    }
+    return inserted(session, CiResult, values, unless=IDENTITY)
 
 
-def _exists(session: Session, report: BuildReport) -> bool:
-    revision, pipeline, run_id, status = report.identity
-    query = select(CiResult.id).where(
-        CiResult.revision == revision,
-        CiResult.pipeline == pipeline,
-        CiResult.run_id == run_id,
-        CiResult.status == status,
-    )
-    return session.exec(query).first() is not None
+class Previous(NamedTuple):
+    """What a new result is compared with: the last finished run's status and failing tests."""
+
+    status: str
+    failed_tests: list[dict[str, Any]]
 
 
-def _previous_completed(session: Session, report: BuildReport) -> CiResult | None:
-    """The pipeline's last finished run on the same branch: what "new" and "fixed" compare with."""
+def _previous_completed(session: Session, report: BuildReport) -> Previous | None:
+    """The pipeline's last finished run on the same branch: what "new" and "fixed" compare with.
+    Read only for a red result, or a green one on the line's branch: no other result uses it."""
     query = (
-        select(CiResult)
+        select(CiResult.status, CiResult.failed_tests)
         .where(
             CiResult.pipeline == report.pipeline,
             CiResult.branch == report.branch,
@@ -176,10 +171,11 @@ def _previous_completed(session: Session, report: BuildReport) -> CiResult | Non
         .order_by(col(CiResult.id).desc())
         .limit(1)
     )
-    return session.exec(query).first()
+    row = session.exec(query).first()
+    return None if row is None else Previous(*row)
 
 
-def _failures(report: BuildReport, previous: CiResult | None) -> tuple[TestFailure, ...]:
+def _failures(report: BuildReport, previous: Previous | None) -> tuple[TestFailure, ...]:
     failed_before = {test_identity(t["name"]) for t in previous.failed_tests} if previous else set()
     return tuple(
         TestFailure(t.name, t.message, new=previous is not None and t.identity not in failed_before)
@@ -187,5 +183,5 @@ def _failures(report: BuildReport, previous: CiResult | None) -> tuple[TestFailu
     )
 
 
-def _was_red(previous: CiResult | None) -> bool:
+def _was_red(previous: Previous | None) -> bool:
     return previous is not None and previous.status == BuildStatus.FAILED.value

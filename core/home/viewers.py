@@ -22,6 +22,7 @@ RECENT = timedelta(days=30)  # a Home opened longer ago is not kept fresh
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=5)
 _MARKED = "andon.homes_marked"  # in ``Session.info``: this unit of work marked every Home stale
+_STALE = "andon.homes_stale"  # in ``Session.info``: this unit of work marked some Home stale
 
 
 def seen(session: Session, *, clock: Clock, user: str) -> None:
@@ -60,6 +61,13 @@ def changed(session: Session, *, clock: Clock, users: Iterable[str] | None = Non
         .where(col(HomeViewer.user_id).in_(stale))
         .values(stale=col(HomeViewer.stale) + 1, next_attempt_at=due_at)
     )
+    session.info[_STALE] = True
+
+
+def marked(session: Session) -> bool:
+    """Whether this unit of work made a Home stale: only then is the publisher woken at its
+    commit (it polls anyway), so a change no Home shows costs it nothing."""
+    return bool(session.info.get(_STALE))
 
 
 def due(session: Session, *, clock: Clock, limit: int = 200) -> list[str]:
