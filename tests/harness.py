@@ -13,7 +13,7 @@ import requests
 from storage import migrate
 from storage.database import Database
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
-from tests.slack_requests import SIGNING_SECRET, signed_headers
+from tests.slack_requests import SIGNING_SECRET, signed_headers, slash_command
 from tests.waiting import eventually
 
 API_TOKEN = "test-api-token-7c2e91"
@@ -193,11 +193,35 @@ class AndonServer:
         return run_cli(list(args), env=self.env, cwd=self.workdir, stdin=stdin)
 
     def reset(self) -> None:
-        """The next scenario starts on a running line: an operator's forced start when the last
-        one left it stopped (a CLI run costs a second or more; asking costs nothing)."""
-        if self.api("/api/line").json()["state"] != "running":
+        """The next scenario starts on a running line: an admin's forced start when the last one
+        left it stopped (asking costs nothing). With Slack, typed in Slack — a signed request
+        to the running server, where a CLI run costs a second or more of CPU — and the reset is
+        done once everything it queued has reached Slack, as when the CLI delivered it itself."""
+        if self.api("/api/line").json()["state"] == "running":
+            return
+        if self.slack is None:
             started = self.cli(*RESET)
             assert started.returncode == 0, started.stderr
+            return
+        body, kind = slash_command(
+            "/line",
+            f"start force {RESET[3]}",
+            user=RESET[-1],
+            name=RESET[-1],
+            response_url=self.slack.response_url("reset"),
+        )
+        answer = self.slack_post(body, kind)
+        assert answer.status_code == 200, answer.text
+        eventually(
+            lambda: self.api("/api/line").json()["state"] == "running" and not self.pending(),
+            what=lambda: f"the forced start delivered: {self.api('/api/line').json()}",
+        )
+
+    def pending(self) -> int:
+        """Chat messages queued and not yet accepted by Slack (``/metrics``)."""
+        metrics = requests.get(self.url + "/metrics", timeout=10).text
+        (line,) = [m for m in metrics.splitlines() if m.startswith("andon_outbox_pending ")]
+        return int(float(line.split()[1]))
 
 
 def slack_server(workdir: Path, slack: FakeSlack) -> AndonServer:

@@ -189,11 +189,10 @@ def test_a_second_stop_adds_a_cause_in_the_thread_of_the_first_announcement(
 # --- andon serve without a Slack token --------------------------------------------------------
 
 
-@pytest.fixture
-def terminal_server(tmp_path: Path) -> Iterator[AndonServer]:
+def _terminal_server(workdir: Path) -> Iterator[AndonServer]:
     """``andon serve`` with no Slack token and no andon.toml content, reading its stdin."""
     server = AndonServer(
-        tmp_path / "serve", database_url=f"sqlite:///{tmp_path / 'andon.db'}", slack=None, config=""
+        workdir / "serve", database_url=f"sqlite:///{workdir / 'andon.db'}", slack=None, config=""
     )
     server.env["USER"] = "maria"
     server.start(stdin=subprocess.PIPE)
@@ -203,36 +202,48 @@ def terminal_server(tmp_path: Path) -> Iterator[AndonServer]:
         server.process.stdin.close()
 
 
+@pytest.fixture
+def terminal_server(tmp_path: Path) -> Iterator[AndonServer]:
+    """One of its own, for a scenario that types on its terminal or stops the line."""
+    yield from _terminal_server(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def untouched_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AndonServer]:
+    """One for the module's scenarios that only look (its start costs a second of CPU)."""
+    yield from _terminal_server(tmp_path_factory.mktemp("terminal"))
+
+
 def test_serve_without_a_slack_token_says_in_one_line_that_the_terminal_is_the_channel(
-    terminal_server: AndonServer,
+    untouched_server: AndonServer,
 ) -> None:
-    said = [line for line in terminal_server.log().splitlines() if "SLACK_BOT_TOKEN:" in line]
-    assert len(said) == 1, terminal_server.log()
+    said = [line for line in untouched_server.log().splitlines() if "SLACK_BOT_TOKEN:" in line]
+    assert len(said) == 1, untouched_server.log()
     assert said[0].startswith("No SLACK_BOT_TOKEN")
     assert "the terminal is the line channel" in said[0]
 
 
-def test_serve_without_a_slack_token_answers_healthz(terminal_server: AndonServer) -> None:
-    assert requests.get(terminal_server.url + "/healthz", timeout=10).status_code == 200
+def test_serve_without_a_slack_token_answers_healthz(untouched_server: AndonServer) -> None:
+    assert requests.get(untouched_server.url + "/healthz", timeout=10).status_code == 200
 
 
 def test_serve_without_a_slack_token_names_the_closed_slack_door(
-    terminal_server: AndonServer,
+    untouched_server: AndonServer,
 ) -> None:
-    assert "SLACK_BOT_TOKEN is unset: /slack/events answers 401" in terminal_server.log()
+    assert "SLACK_BOT_TOKEN is unset: /slack/events answers 401" in untouched_server.log()
 
 
 def test_serve_without_a_slack_token_keeps_the_slack_door_closed(
-    terminal_server: AndonServer,
+    untouched_server: AndonServer,
 ) -> None:
     answer = requests.post(
-        terminal_server.url + "/slack/events",
+        untouched_server.url + "/slack/events",
         data=b"command=%2Fline&text=stop+forged",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
         timeout=10,
     )
     assert answer.status_code == 401
-    assert terminal_server.api("/api/line").json()["state"] == "running"
+    assert untouched_server.api("/api/line").json()["state"] == "running"
 
 
 def test_serve_without_a_slack_token_reads_commands_typed_on_its_terminal(
@@ -324,7 +335,9 @@ def test_at_a_terminal_the_up_arrow_recalls_the_last_command_and_history_is_kept
                 seen.extend(os.read(controller, 65536))
             return seen.count(text.encode()) > 0
 
-        eventually(arrived, what=lambda: f"{text!r} at the terminal; it shows {bytes(seen)!r}")
+        eventually(  # the shell's start alone takes seconds on a busy machine
+            arrived, timeout=60, what=lambda: f"{text!r} at the terminal; it shows {bytes(seen)!r}"
+        )
         return bytes(seen)
 
     try:
@@ -334,6 +347,7 @@ def test_at_a_terminal_the_up_arrow_recalls_the_last_command_and_history_is_kept
         os.write(controller, b"\x1b[A\r")  # the up arrow, then Enter
         eventually(
             lambda: shown("andon> ").count(b"The line has been running") == 2,
+            timeout=60,
             what=lambda: f"the status answered twice; the terminal shows {bytes(seen)!r}",
         )
         os.write(controller, b"quit\r")
