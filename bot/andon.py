@@ -83,12 +83,12 @@ class Andon:
         """A transaction and a notifier bound to it, for work outside the bus (a digest post)."""
         return self.units()
 
-    def _settled(self, queued: bool) -> None:
-        """A unit committed: the courier is woken if it queued messages, and the Home publisher
-        looks for Homes the change made stale."""
+    def _settled(self, queued: bool, homes_stale: bool) -> None:
+        """A unit committed: the courier is woken if it queued messages, the Home publisher if
+        it marked Homes stale (its own poll finds what other replicas marked)."""
         if queued:
             self.courier.nudge()
-        if self.homes is not None:
+        if homes_stale and self.homes is not None:
             self.homes.nudge()
 
     # --- the doors ----------------------------------------------------------------------------

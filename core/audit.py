@@ -2,12 +2,15 @@
 
 from enum import StrEnum
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from core.actor import Actor
 from core.clock import Clock
+from storage.database import scrubbed
 from storage.tables import AuditEntry
 
+_RECORD = insert(AuditEntry)  # built once: the values come with each row
 WEBHOOK = "webhook"  # the audit log's name for a delivery that is no alert and no build result
 
 
@@ -27,31 +30,31 @@ def record(
     outcome: Outcome,
     detail: str = "",
     message: str = "",
-) -> AuditEntry:
-    """Write the row in the caller's transaction, so the record and the change land together."""
-    entry = AuditEntry(
-        at=clock.now(),
-        actor=actor.id,
-        actor_name=actor.name,
-        via=actor.via,
-        action=action,
-        detail=detail,
-        outcome=outcome.value,
-        message=message,
-    )
-    session.add(entry)
-    return entry
+) -> None:
+    """Write the row in the caller's transaction, so the record and the change land together.
+
+    One insert, at once: every command writes a row, and the ORM's flush of it cost more than
+    the rest of a ``/line status``."""
+    row = {
+        "at": clock.now(),
+        "actor": actor.id,
+        "actor_name": actor.name,
+        "via": actor.via,
+        "action": action,
+        "detail": detail,
+        "outcome": outcome.value,
+        "message": message,
+    }
+    session.connection().execute(_RECORD, scrubbed(session, row))
 
 
 def delivered(
     session: Session, *, clock: Clock, source: str, outcome: Outcome, detail: str
-) -> AuditEntry:
+) -> None:
     """A webhook's delivery, by the sender it came from (``ci:github``): one that changes
     nothing still leaves its row."""
     sender = Actor(id=source, name=source, via="http")
-    return record(
-        session, clock=clock, actor=sender, action=WEBHOOK, outcome=outcome, detail=detail
-    )
+    record(session, clock=clock, actor=sender, action=WEBHOOK, outcome=outcome, detail=detail)
 
 
 def entries(session: Session, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:

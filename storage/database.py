@@ -49,10 +49,8 @@ class Database:
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back when it raises."""
-        with self._writers, Session(self._writer, expire_on_commit=False) as session:
-            if self._scrub is not None:
-                event.listen(session, "before_flush", _scrubbing(self._scrub))
-                session.info[_SCRUB] = self._scrub
+        info = {_SCRUB: self._scrub} if self._scrub is not None else None
+        with self._writers, _Writing(self._writer, expire_on_commit=False, info=info) as session:
             yield session
             session.commit()
 
@@ -93,20 +91,26 @@ def scrubbed(session: Session, values: dict[str, Any]) -> dict[str, Any]:
     return {key: _scrubbed(value, scrub) for key, value in values.items()}
 
 
-def _scrubbing(scrub: Callable[[str], str]) -> Callable[..., None]:
-    """A ``before_flush`` hook: each loaded column of each row about to be written, scrubbed."""
+class _Writing(Session):
+    """A unit of work's session: what it flushes is scrubbed by the scrubber in its ``info``.
+    The hook is on the class, set once: one listened for on each session cost more than a
+    slash command's statements."""
 
-    def before_flush(session: Session, _context: object, _instances: object) -> None:
-        for row in (*session.new, *session.dirty):
-            state = inspect(row)
-            columns = _columns(state.mapper)
-            for key, value in list(state.dict.items()):  # not loaded: not written either
-                if key in columns and isinstance(value, str | dict | list):
-                    clean = _scrubbed(value, scrub)
-                    if clean is not value:
-                        setattr(row, key, clean)
 
-    return before_flush
+@event.listens_for(_Writing, "before_flush")
+def _scrub_flushed(session: Session, _context: object, _instances: object) -> None:
+    """Each loaded column of each row about to be written, scrubbed."""
+    scrub = session.info.get(_SCRUB)
+    if scrub is None:
+        return
+    for row in (*session.new, *session.dirty):
+        state = inspect(row)
+        columns = _columns(state.mapper)
+        for key, value in list(state.dict.items()):  # not loaded: not written either
+            if key in columns and isinstance(value, str | dict | list):
+                clean = _scrubbed(value, scrub)
+                if clean is not value:
+                    setattr(row, key, clean)
 
 
 @functools.cache

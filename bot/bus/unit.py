@@ -14,6 +14,7 @@ from bot.event_log import EventLog
 from bot.outbox.notifier import Outbox
 from bot.render import notice
 from core.clock import Clock
+from core.home import viewers
 from core.notifier import Notice
 from storage.database import Database
 
@@ -38,7 +39,8 @@ class Unit:
 
 class Units:
     """Opens units of work on one database, for one channel. ``settled`` hears after each commit
-    whether messages were queued: the courier and the Home tabs are woken there."""
+    whether messages were queued and whether Homes were marked stale: the courier and the Home
+    tabs are woken there."""
 
     def __init__(
         self,
@@ -46,7 +48,7 @@ class Units:
         *,
         channel: str,
         clock: Clock,
-        settled: Callable[[bool], None] | None = None,
+        settled: Callable[[bool, bool], None] | None = None,
     ) -> None:
         self._database, self._channel, self._clock = database, channel, clock
         self._settled = settled
@@ -68,7 +70,7 @@ class Units:
             yield unit
         self.events.told(said)
         if self._settled is not None:
-            self._settled(unit.outbox.queued > 0)
+            self._settled(unit.outbox.queued > 0, viewers.marked(unit.session))
         unit.committed()
 
     @contextmanager

@@ -22,6 +22,7 @@ RECENT = timedelta(days=30)  # a Home opened longer ago is not kept fresh
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=5)
 _MARKED = "andon.homes_marked"  # in ``Session.info``: this unit of work marked every Home stale
+_STALE = "andon.homes_stale"  # in ``Session.info``: this unit of work marked some Home stale
 
 
 def seen(session: Session, *, clock: Clock, user: str) -> None:
@@ -52,6 +53,7 @@ def changed(session: Session, *, clock: Clock, users: Iterable[str] | None = Non
     stale = session.exec(query.order_by(col(HomeViewer.user_id)).with_for_update()).all()
     if not stale:
         return
+    session.info[_STALE] = True
     # A Home waiting out Slack's back-off keeps waiting; any other is due now.
     waiting = col(HomeViewer.next_attempt_at)
     due_at = case((waiting > now, waiting), else_=literal(now, UTCDateTime()))
@@ -60,6 +62,12 @@ def changed(session: Session, *, clock: Clock, users: Iterable[str] | None = Non
         .where(col(HomeViewer.user_id).in_(stale))
         .values(stale=col(HomeViewer.stale) + 1, next_attempt_at=due_at)
     )
+
+
+def marked(session: Session) -> bool:
+    """Whether the session's unit of work marked a Home stale: only then is the publisher
+    woken once it commits (a command that changes nothing a Home shows leaves it asleep)."""
+    return bool(session.info.get(_STALE))
 
 
 def due(session: Session, *, clock: Clock, limit: int = 200) -> list[str]:
