@@ -39,7 +39,8 @@ say = progress("slash_profile")
 
 # An ASGI app, called as uvicorn calls it: (scope, receive, send).
 App = Callable[..., object]
-Ask = Callable[[int], tuple[str, str, list[tuple[bytes, bytes]], bytes]]
+Request = tuple[str, str, list[tuple[bytes, bytes]], bytes]  # method, path, headers, body
+Ask = Callable[[int], Request]
 
 
 def built(workdir: Path, url: str, slack: FakeSlack) -> tuple[Andon, App]:
@@ -64,10 +65,15 @@ def built(workdir: Path, url: str, slack: FakeSlack) -> tuple[Andon, App]:
     return andon, http_app.build(andon, slack=bolt, settings=settings)
 
 
+def made(ask: Ask, count: int) -> list[Request]:
+    """The requests made (and signed) before the clock starts: the client's work is not timed."""
+    return [ask(n) for n in range(count)]
+
+
 def status_ask(slack: FakeSlack) -> Ask:
     response_url = slack.response_url("bench")
 
-    def ask(n: int) -> tuple[str, str, list[tuple[bytes, bytes]], bytes]:
+    def ask(n: int) -> Request:
         body, kind = slash_command(
             "/line", "status", user=f"U0LOAD{n % 97:02d}", name="load", response_url=response_url
         )
@@ -79,7 +85,7 @@ def status_ask(slack: FakeSlack) -> Ask:
     return ask
 
 
-def healthz_ask(n: int) -> tuple[str, str, list[tuple[bytes, bytes]], bytes]:
+def healthz_ask(n: int) -> Request:
     return "GET", "/healthz", [], b""
 
 
@@ -121,29 +127,31 @@ async def call(app: App, method: str, path: str, headers: list, body: bytes) -> 
     return int(answer["status"]), bytes(answer["body"])  # type: ignore[call-overload]
 
 
-async def run(app: App, ask: Ask, count: int, want: bytes) -> float:
-    """``count`` requests one after the other: CPU ms per request of this whole process, the
-    requests made and signed before the clock starts."""
-    requests = [ask(n) for n in range(count)]
+async def run(app: App, requests: list[Request], want: bytes) -> float:
+    """The requests one after the other: CPU ms per request of this whole process."""
     started = time.process_time()
     for request in requests:
         status, body = await call(app, *request)
         if status != 200 or want not in body:
             raise SystemExit(f"unexpected answer {status}: {body[:300]!r}")
-    return (time.process_time() - started) * 1000 / count
+    return (time.process_time() - started) * 1000 / len(requests)
 
 
 async def measure(app: App, asks: dict[str, tuple[Ask, bytes]], args: argparse.Namespace) -> None:
     for ask, want in asks.values():
-        await run(app, ask, args.warmup, want)
+        await run(app, made(ask, args.warmup), want)
     for r in range(args.rounds):
-        cpu = {name: await run(app, ask, args.requests, want) for name, (ask, want) in asks.items()}
+        cpu = {
+            name: await run(app, made(ask, args.requests), want)
+            for name, (ask, want) in asks.items()
+        }
         line = ", ".join(f"{name} {ms:.3f} ms" for name, ms in cpu.items())
         ratio = cpu["status"] / cpu["healthz"]
         say(f"round {r + 1}: CPU per request: {line}; status/healthz {ratio:.2f}×")
     for name, (ask, want) in asks.items() if args.profiled else ():
+        requests = made(ask, args.profiled)
         with Profiled() as profile:
-            await run(app, ask, args.profiled, want)
+            await run(app, requests, want)
         print(f"\n## {name}: {args.profiled} requests under cProfile\n")
         print(top(profile.stats(), args.top))
         if args.dump:
@@ -180,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         if cluster is None:
             say(f"no PostgreSQL: {why}")
             return 1
-        bench(cluster.url(cluster.create_database("andon_profile")), args)
+        bench(cluster.create_database("andon_profile"), args)
     return 0
 
 

@@ -29,10 +29,13 @@ class Database:
         self.url = _normalise(url)
         self._scrub = scrub
         self.is_sqlite = self.url.startswith("sqlite")
-        self.engine = _sqlite_engine(self.url) if self.is_sqlite else _server_engine(self.url)
-        # Writers on SQLite take the write lock when they begin (BEGIN IMMEDIATE): a deferred
-        # transaction that reads and then writes can fail at once with "database is locked".
-        self._writer = self.engine.execution_options(andon_begin="IMMEDIATE")
+        if self.is_sqlite:
+            # Writers on SQLite take the write lock when they begin (BEGIN IMMEDIATE): a
+            # deferred transaction that reads and then writes can fail at once with "database
+            # is locked". Readers begin deferred.
+            self.engine, self.writer = _sqlite_engines(self.url)
+        else:
+            self.engine = self.writer = _server_engine(self.url)
         # SQLite has one writer at a time. Threads of this process queue for it here, in order,
         # instead of in SQLite's busy handler, whose back-off sleeps up to 100 ms per try; other
         # processes (the CLI, the git hook) still meet the busy timeout.
@@ -50,7 +53,7 @@ class Database:
     def writing(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back when it raises."""
         info = {_SCRUB: self._scrub} if self._scrub is not None else None
-        with self._writers, _Writing(self._writer, expire_on_commit=False, info=info) as session:
+        with self._writers, _Writing(self.writer, expire_on_commit=False, info=info) as session:
             yield session
             session.commit()
 
@@ -73,6 +76,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.writer is not self.engine:
+            self.writer.dispose()
 
 
 def insert_for(session: Session) -> Callable[[Any], Any]:
@@ -145,8 +150,15 @@ def _normalise(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engines(url: str) -> tuple[Engine, Engine]:
+    """The readers' engine and the writers': one pool of connections, each engine beginning
+    its transactions its own way. Through its dialect, not a ``begin`` listener: any listener
+    of an engine's connections makes SQLAlchemy dispatch events around every statement, which
+    cost a slash command more than its statements."""
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    writer = create_engine(url, pool=engine.pool)
+    engine.dialect.do_begin = _beginning("DEFERRED")  # type: ignore[method-assign]
+    writer.dialect.do_begin = _beginning("IMMEDIATE")  # type: ignore[method-assign]
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -158,12 +170,16 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _begin(connection) -> None:  # type: ignore[no-untyped-def]
-        mode = connection.get_execution_options().get("andon_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+    return engine, writer
 
-    return engine
+
+def _beginning(mode: str) -> Callable[[Any], None]:
+    """A dialect's ``do_begin``: SQLite's own BEGIN (the driver's is turned off on connect)."""
+
+    def do_begin(dbapi_connection: Any) -> None:
+        dbapi_connection.execute(f"BEGIN {mode}")
+
+    return do_begin
 
 
 def _server_engine(url: str) -> Engine:
