@@ -10,7 +10,7 @@ from core.clock import Clock
 from storage.database import scrubbed
 from storage.tables import AuditEntry
 
-_RECORD = insert(AuditEntry)  # built once: the values come with each row
+_RECORD = insert(AuditEntry).inline()  # built once, the values come with each row; no id back
 WEBHOOK = "webhook"  # the audit log's name for a delivery that is no alert and no build result
 
 

@@ -87,7 +87,8 @@ def current(session: Session) -> LineNow:
     """Whether the line runs, in one query: what a request on the hot path reads once and hands
     to whatever else needs it (``peek`` also builds the open stoppage's view). Its three
     columns, not the row as an object: every slash command and push reads them."""
-    state, since, stoppage_id = session.execute(_NOW).one()
+    session.flush()  # what the ORM's autoflush would do: a change not yet written is read
+    state, since, stoppage_id = session.connection().execute(_NOW).one()
     return LineNow(LineState(state), since, stoppage_id)
 
 
