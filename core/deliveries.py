@@ -7,7 +7,10 @@ plenty; GitHub lets a person redeliver a webhook for days, so a month is. Older 
 the table grow.
 """
 
+import functools
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, not_, or_
 from sqlmodel import Session, col, select
@@ -25,9 +28,16 @@ def first_time(session: Session, *, clock: Clock, source: str, key: str) -> bool
     """Mark the delivery seen in the caller's transaction; False when it was seen before (one
     statement: a key already there is left alone)."""
     values = scrubbed(session, {"source": source, "key": key[:255]})
-    seen = insert_for(session)(InboundDelivery).values(**values, at=clock.now())
-    added = seen.on_conflict_do_nothing().returning(InboundDelivery.source)
-    return session.execute(added).first() is not None
+    added = _marking(insert_for(session))
+    return session.connection().execute(added, {**values, "at": clock.now()}).first() is not None
+
+
+@functools.cache
+def _marking(insert: Callable[[Any], Any]) -> Any:
+    """The dialect's statement, built once: every Slack request and webhook runs it, and
+    building it (and its cache key) each time cost more than running it."""
+    seen = insert(InboundDelivery).on_conflict_do_nothing()
+    return seen.returning(InboundDelivery.source)
 
 
 def seen(session: Session, *, source: str, key: str) -> bool:

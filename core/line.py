@@ -33,6 +33,7 @@ STOP_ACTION = "line.stop"  # the audit log's name for each command
 START_ACTION = "line.start"
 STATUS_ACTION = "line.status"
 MAX_REASON = 2000
+_NOW = select(Line.state, Line.since, Line.stoppage_id).where(Line.id == 1)  # built once
 
 
 class LineState(StrEnum):
@@ -84,9 +85,11 @@ class Started:
 
 def current(session: Session) -> LineNow:
     """Whether the line runs, in one query: what a request on the hot path reads once and hands
-    to whatever else needs it (``peek`` also builds the open stoppage's view)."""
-    line = _line(session)
-    return LineNow(LineState(line.state), line.since, line.stoppage_id)
+    to whatever else needs it (``peek`` also builds the open stoppage's view). Its three
+    columns, not the row as an object: every slash command and push reads them."""
+    session.flush()  # what the ORM's autoflush would do: a change not yet written is read
+    state, since, stoppage_id = session.connection().execute(_NOW).one()
+    return LineNow(LineState(state), since, stoppage_id)
 
 
 def peek(session: Session, *, clock: Clock) -> LineStatus:

@@ -30,10 +30,13 @@ class Database:
         self.url = _normalise(url)
         self._scrub = scrub
         self.is_sqlite = self.url.startswith("sqlite")
-        self.engine = _sqlite_engine(self.url) if self.is_sqlite else _server_engine(self.url)
-        # Writers on SQLite take the write lock when they begin (BEGIN IMMEDIATE): a deferred
-        # transaction that reads and then writes can fail at once with "database is locked".
-        self._writer = self.engine.execution_options(andon_begin="IMMEDIATE")
+        if self.is_sqlite:
+            # Writers on SQLite take the write lock when they begin (BEGIN IMMEDIATE): a
+            # deferred transaction that reads and then writes can fail at once with "database
+            # is locked". Readers begin deferred.
+            self.engine, self.writer = _sqlite_engines(self.url)
+        else:
+            self.engine = self.writer = _server_engine(self.url)
         # SQLite has one writer at a time. Threads of this process queue for it here, in order,
         # instead of in SQLite's busy handler, whose back-off sleeps up to 100 ms per try; other
         # processes (the CLI, the git hook) still meet the busy timeout. An urgent write (the
@@ -51,10 +54,8 @@ class Database:
         """A unit of work: committed when the block ends, rolled back when it raises.
         ``urgent``: a short write someone is waiting for takes SQLite's writer first."""
         turn = self._writers.held(urgent=urgent) if self._writers else nullcontext()
-        with turn, Session(self._writer, expire_on_commit=False) as session:
-            if self._scrub is not None:
-                event.listen(session, "before_flush", _scrubbing(self._scrub))
-                session.info[_SCRUB] = self._scrub
+        info = {_SCRUB: self._scrub} if self._scrub is not None else None
+        with turn, _Writing(self.writer, expire_on_commit=False, info=info) as session:
             yield session
             session.commit()
 
@@ -77,6 +78,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.writer is not self.engine:
+            self.writer.dispose()
 
 
 def insert_for(session: Session) -> Callable[[Any], Any]:
@@ -115,20 +118,26 @@ def scrubbed(session: Session, values: dict[str, Any]) -> dict[str, Any]:
     return {key: _scrubbed(value, scrub) for key, value in values.items()}
 
 
-def _scrubbing(scrub: Callable[[str], str]) -> Callable[..., None]:
-    """A ``before_flush`` hook: each loaded column of each row about to be written, scrubbed."""
+class _Writing(Session):
+    """A unit of work's session: what it flushes is scrubbed by the scrubber in its ``info``.
+    The hook is on the class, set once: one listened for on each session cost more than a
+    slash command's statements."""
 
-    def before_flush(session: Session, _context: object, _instances: object) -> None:
-        for row in (*session.new, *session.dirty):
-            state = inspect(row)
-            columns = _columns(state.mapper)
-            for key, value in list(state.dict.items()):  # not loaded: not written either
-                if key in columns and isinstance(value, str | dict | list):
-                    clean = _scrubbed(value, scrub)
-                    if clean is not value:
-                        setattr(row, key, clean)
 
-    return before_flush
+@event.listens_for(_Writing, "before_flush")
+def _scrub_flushed(session: Session, _context: object, _instances: object) -> None:
+    """Each loaded column of each row about to be written, scrubbed."""
+    scrub = session.info.get(_SCRUB)
+    if scrub is None:
+        return
+    for row in (*session.new, *session.dirty):
+        state = inspect(row)
+        columns = _columns(state.mapper)
+        for key, value in list(state.dict.items()):  # not loaded: not written either
+            if key in columns and isinstance(value, str | dict | list):
+                clean = _scrubbed(value, scrub)
+                if clean is not value:
+                    setattr(row, key, clean)
 
 
 @functools.cache
@@ -163,8 +172,15 @@ def _normalise(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engines(url: str) -> tuple[Engine, Engine]:
+    """The readers' engine and the writers': one pool of connections, each engine beginning
+    its transactions its own way. Through its dialect, not a ``begin`` listener: any listener
+    of an engine's connections makes SQLAlchemy dispatch events around every statement, which
+    cost a slash command more than its statements."""
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    writer = create_engine(url, pool=engine.pool)
+    engine.dialect.do_begin = _beginning("DEFERRED")  # type: ignore[method-assign]
+    writer.dialect.do_begin = _beginning("IMMEDIATE")  # type: ignore[method-assign]
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -176,12 +192,16 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _begin(connection) -> None:  # type: ignore[no-untyped-def]
-        mode = connection.get_execution_options().get("andon_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+    return engine, writer
 
-    return engine
+
+def _beginning(mode: str) -> Callable[[Any], None]:
+    """A dialect's ``do_begin``: SQLite's own BEGIN (the driver's is turned off on connect)."""
+
+    def do_begin(dbapi_connection: Any) -> None:
+        dbapi_connection.execute(f"BEGIN {mode}")
+
+    return do_begin
 
 
 def _server_engine(url: str) -> Engine:

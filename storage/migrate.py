@@ -29,7 +29,7 @@ def _config(database: Database) -> "Config":
     config.set_main_option("script_location", str(_SCRIPTS))
     # On SQLite the migration takes the write lock as it begins, before it reads the version:
     # a second process starting at once waits, then finds the schema current.
-    config.attributes["engine"] = database.engine.execution_options(andon_begin="IMMEDIATE")
+    config.attributes["engine"] = database.writer
     return config
 
 

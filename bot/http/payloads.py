@@ -127,8 +127,10 @@ def slack_body(raw: bytes | bytearray, content_type: str) -> None:
     if content_type.split(";")[0] == "application/json" or text.startswith("{"):
         _object(parsed_json(text, texts=False), "the body")
         return
+    if "payload" not in text:  # a slash command's form: no field to read as JSON
+        return
     fields = dict(parse_qsl(text, keep_blank_values=True))
-    if "payload" in text and "payload" in fields:
+    if "payload" in fields:
         _object(parsed_json(fields["payload"], texts=False), "payload")
 
 

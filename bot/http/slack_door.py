@@ -43,21 +43,22 @@ def router(slack: App | None, *, signing_secret: str | None) -> APIRouter:
             client = request.client.host if request.client else "unknown"
             log.warning("refused a request to /slack/events from %s: %s", client, problem)
             return _refused(problem)
-        try:
-            await run_in_threadpool(slack_body, raw, request.headers.get("content-type", ""))
-        except BadPayloadError as bad:
-            return JSONResponse(bad.answer(), status_code=bad.status)
         # bolt's own Starlette handler dispatches on the event loop and blocks it until the
         # listener acks; the thread pool keeps other requests moving meanwhile.
-        answer = await run_in_threadpool(_dispatch, slack, request, raw)
-        return to_starlette_response(answer)
+        return await run_in_threadpool(_dispatch, slack, request, raw)
 
     return door
 
 
-def _dispatch(slack: App, request: Request, raw: bytes) -> BoltResponse:
-    """bolt reads the body again (in this thread); it is known to be signed and readable."""
-    return slack.dispatch(to_bolt_request(request, raw))
+def _dispatch(slack: App, request: Request, raw: bytes) -> Response:
+    """The body checked, then read again by bolt, in one trip to the thread pool: it is known
+    to be signed; one bolt could not read is a 400 (or a 422) naming the problem."""
+    try:
+        slack_body(raw, request.headers.get("content-type", ""))
+    except BadPayloadError as bad:
+        return JSONResponse(bad.answer(), status_code=bad.status)
+    answer: BoltResponse = slack.dispatch(to_bolt_request(request, raw))
+    return to_starlette_response(answer)
 
 
 def _stamp_problem(stamp: str) -> str | None:

@@ -5,7 +5,8 @@ import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 
 from bot.andon import Andon
@@ -29,7 +30,7 @@ def build(andon: Andon, *, client: WebClient, signing_secret: str | None) -> App
         logger=logging.getLogger("slack_bolt"),
         listener_executor=ThreadPoolExecutor(max_workers=8, thread_name_prefix="andon-slack"),
     )
-    app.use(_counted_client)
+    app.use(CountedClients())
     retries.register(app, andon)
     commands.register(app, andon)
     buttons.register(app, andon)
@@ -40,12 +41,17 @@ def build(andon: Andon, *, client: WebClient, signing_secret: str | None) -> App
     return app
 
 
-def _counted_client(context: BoltContext, next_: Callable[[], None]) -> None:
+class CountedClients(Middleware):
     """bolt gives each request a plain ``WebClient`` of its own: listeners get a counted one,
-    so ``views.open`` and the rest show in ``andon_slack_calls_total`` too."""
-    if context.client is not None:
-        context["client"] = counted(context.client)
-    next_()
+    so ``views.open`` and the rest show in ``andon_slack_calls_total`` too. A class: bolt calls
+    a function middleware through its keyword-argument injection, on every request."""
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        if req.context.client is not None:
+            req.context["client"] = counted(req.context.client)
+        return next()
 
 
 def _closed_door() -> str:

@@ -22,6 +22,9 @@ def register(app: App, andon: Andon) -> None:
         )
         many = status_later.hosts_to_ask(andon, intent)
         if many > status_later.ASK_LATER and command.get("response_url"):
+            if retries.seen_before(andon, command):  # answered later, outside a unit of work
+                ack()
+                return
             ack(response_type="ephemeral", **status_later.checking(many, intent))
             status_later.answer_later(andon, intent, from_command(command), respond)
             return

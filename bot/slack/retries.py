@@ -11,7 +11,10 @@ the change commit together, so a replica that dies in between leaves neither, an
 is acted on. This middleware only looks: a request whose key is recorded (in the database, so a
 restart or another replica knows it too) is acknowledged with an empty 200, audited and logged,
 and not acted on; so is a copy that raced in and found the key once the first copy committed
-(``not_acted_on``).
+(``not_acted_on``). A slash command is not looked up here: its listener hands the key to the unit
+of work whose first statement records it or finds it (``not_acted_on`` then), so a repeat is told
+from a first copy by one statement instead of a read before it (``seen_before`` for the answer
+given later, outside such a unit).
 """
 
 import hashlib
@@ -21,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 
 from bot.andon import Andon
 from bot.bus.delivery import Repeat
@@ -39,12 +43,20 @@ NOT_ACTED_ON = "a repeat of a request already handled, not acted on"
 
 
 def register(app: App, andon: Andon) -> None:
-    @app.middleware
-    def once_per_request(
-        req: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]
+    app.use(OncePerRequest(andon))
+
+
+class OncePerRequest(Middleware):
+    """The middleware. A class: bolt calls a function middleware through its keyword-argument
+    injection, which costs each request more than the look-up itself."""
+
+    def __init__(self, andon: Andon) -> None:
+        self._andon = andon
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse | None:
-        key = request_key(body)
-        if key is None or not _seen_before(andon, body, key):
+        if req.body.get("command") or not seen_before(self._andon, req.body):
             return next()
         return BoltResponse(status=200, body="")
 
@@ -76,9 +88,13 @@ def not_acted_on(andon: Andon, body: dict[str, Any], result: object) -> bool:
     return True
 
 
-def _seen_before(andon: Andon, body: dict[str, Any], key: tuple[str, str]) -> bool:
-    """When the database cannot say, the request goes on: the command then answers with its
-    own error id (a database that is down fails it too) instead of bolt's bare 500."""
+def seen_before(andon: Andon, body: dict[str, Any]) -> bool:
+    """Whether the request was handled already (then audited and logged as a repeat). When the
+    database cannot say, the request goes on: the command then answers with its own error id
+    (a database that is down fails it too) instead of bolt's bare 500."""
+    key = request_key(body)
+    if key is None:
+        return False
     source, value = key
     try:
         with andon.database.reading() as session:
