@@ -251,3 +251,29 @@ def test_the_command_line_obeys_the_same_rules(server: AndonServer, fake_slack: 
     assert "`from-cli`: production 0% · staging 0% — Made on the CLI" in flag(server, "list")
     entry = server.api("/api/audit?limit=5").json()["entries"][1]
     assert (entry["action"], entry["via"], entry["outcome"]) == ("flag.change", "cli", "refused")
+
+
+def test_the_bulk_answer_is_gzip_coded_for_clients_that_take_it(server: AndonServer) -> None:
+    """requests (as OpenFeature's OFREP provider uses it) asks for gzip and decodes it; a client
+    that refuses gzip gets the same JSON plain, under its own tag; either tag gets a 304."""
+    flag(server, "create coded-a")
+    url = f"{server.url}/ofrep/v1/evaluate/flags"
+    auth = {"Authorization": f"Bearer {FLAGS_TOKEN}"}
+    body = {"context": {"targetingKey": "user-9"}}
+    coded = requests.post(url, json=body, headers=auth, timeout=5)
+    plain = requests.post(
+        url, json=body, headers={**auth, "Accept-Encoding": "identity"}, timeout=5
+    )
+    refused = {**auth, "Accept-Encoding": "gzip;q=0, identity"}
+    also_plain = requests.post(url, json=body, headers=refused, timeout=5)
+
+    assert coded.headers["Content-Encoding"] == "gzip"
+    assert "Content-Encoding" not in plain.headers and "Content-Encoding" not in also_plain.headers
+    assert coded.json() == plain.json() == also_plain.json()
+    assert "coded-a" in {f["key"] for f in coded.json()["flags"]}
+    assert coded.headers["ETag"] == plain.headers["ETag"][:-1] + '-gzip"'
+    assert coded.headers["Vary"] == plain.headers["Vary"] == "Accept-Encoding"
+    for tag, accept in ((coded.headers["ETag"], "identity"), (plain.headers["ETag"], "gzip")):
+        asked = {**auth, "If-None-Match": tag, "Accept-Encoding": accept}
+        again = requests.post(url, json=body, headers=asked, timeout=5)
+        assert (again.status_code, again.content) == (304, b"")

@@ -5,6 +5,7 @@ own SDKs and OFREP provider. Read-only, behind ``ANDON_FLAGS_TOKEN``; the bulk a
 
 import hashlib
 import hmac
+from typing import NamedTuple
 
 from fastapi import APIRouter, Request, Response, Security
 from fastapi.responses import JSONResponse
@@ -12,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.andon import Andon
 from bot.http import ofrep_json
+from bot.http.content_coding import GZIP, accepts_gzip, gzipped
 from bot.http.payloads import BadPayloadError, parsed_json
 from bot.http.schemas.ofrep import BULK, FLAGS_TOKEN, ONE, REQUEST, Evaluation
 from core.flags import evaluation, rules
@@ -52,8 +54,11 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
         if refused is not None:
             return refused
         raw = await request.body()
-        matched = request.headers.get("if-none-match")
-        return await run_in_threadpool(_bulk, andon, raw, matched)
+        asked = _Asked(
+            request.headers.get("if-none-match"),
+            accepts_gzip(request.headers.get("accept-encoding")),
+        )
+        return await run_in_threadpool(_bulk, andon, raw, asked)
 
     return ofrep
 
@@ -94,7 +99,14 @@ def _one(andon: Andon, key: str, raw: bytes) -> Response:
     return Response(ofrep_json.written(found).encode(), media_type=JSON)
 
 
-def _bulk(andon: Andon, raw: bytes, matched: str | None) -> Response:
+class _Asked(NamedTuple):
+    """What of a bulk request's headers its answer depends on."""
+
+    matched: str | None  # If-None-Match
+    gzip: bool  # Accept-Encoding takes gzip
+
+
+def _bulk(andon: Andon, raw: bytes, asked: _Asked) -> Response:
     try:
         environment, targeting_key = _context(andon, raw)
     except Unevaluable as bad:
@@ -102,11 +114,15 @@ def _bulk(andon: Andon, raw: bytes, matched: str | None) -> Response:
     with andon.database.engine.connect() as connection:
         version = evaluation.version(connection)
         tag = _etag(version, environment, targeting_key)
-        if matched is not None and _matches(matched, tag):
-            return Response(status_code=304, headers={"ETag": tag})
+        sent = _coded(tag) if asked.gzip else tag
+        if asked.matched is not None and _matches(asked.matched, tag):
+            return Response(status_code=304, headers={"ETag": sent, "Vary": "Accept-Encoding"})
         found = evaluation.percentages(connection, environment=environment)
     body = ofrep_json.every(found, environment=environment, targeting_key=targeting_key)
-    return Response(body, media_type=JSON, headers={"ETag": tag})
+    headers = {"ETag": sent, "Vary": "Accept-Encoding"}
+    if asked.gzip:
+        body, headers["Content-Encoding"] = gzipped(body), GZIP
+    return Response(body, media_type=JSON, headers=headers)
 
 
 def _context(andon: Andon, raw: bytes) -> tuple[str, str | None]:
@@ -138,7 +154,14 @@ def _etag(version: int, environment: str, targeting_key: str | None) -> str:
     return f'"{hashlib.sha256(said).hexdigest()[:32]}"'
 
 
+def _coded(tag: str) -> str:
+    """The gzip-coded answer's own tag (a strong tag names one representation): the same
+    answer's, marked, as web servers mark theirs."""
+    return f'{tag[:-1]}-{GZIP}"'
+
+
 def _matches(header: str, tag: str) -> bool:
-    """``If-None-Match``: ``*``, or a list of tags, weak ones (``W/``) compared weakly."""
+    """``If-None-Match``: ``*``, or a list of tags, weak ones (``W/``) compared weakly; the
+    gzip-coded answer's tag names the same answer."""
     given = [part.strip().removeprefix("W/") for part in header.split(",")]
-    return "*" in given or tag in given
+    return "*" in given or tag in given or _coded(tag) in given
