@@ -177,7 +177,9 @@ def _sqlite_engines(url: str) -> tuple[Engine, Engine]:
     its transactions its own way. Through its dialect, not a ``begin`` listener: any listener
     of an engine's connections makes SQLAlchemy dispatch events around every statement, which
     cost a slash command more than its statements."""
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20, max_overflow=20
+    )
     writer = create_engine(url, pool=engine.pool)
     engine.dialect.do_begin = _beginning("DEFERRED")  # type: ignore[method-assign]
     writer.dialect.do_begin = _beginning("IMMEDIATE")  # type: ignore[method-assign]

@@ -46,6 +46,7 @@ def build(
     app.include_router(alert_hooks.router(andon, settings=settings))
     app.include_router(metrics.router(andon, token=_secret(settings.andon_metrics_token)))
     app.include_router(ofrep.router(andon, token=_secret(settings.andon_flags_token)))
+    ofrep.documented(app)
     signing = _secret(settings.slack_signing_secret)
     app.include_router(slack_door.router(slack, signing_secret=signing))
     _documented(app, token=token)

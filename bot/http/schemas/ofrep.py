@@ -6,7 +6,8 @@ from typing import Any, Literal
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
-# Declares the scheme in /openapi.json; ``bot.http.ofrep`` checks the token itself.
+# The scheme /openapi.json declares (``bot.http.ofrep.documented``); ``bot.http.ofrep`` checks
+# the token itself, so no FastAPI dependency is resolved for it on every evaluation.
 FLAGS_TOKEN = HTTPBearer(
     auto_error=False,
     scheme_name="ANDON_FLAGS_TOKEN",
@@ -103,3 +104,4 @@ BULK: dict[int | str, dict[str, Any]] = {
     304: {"description": "`If-None-Match` named the current answer: nothing changed."},
     400: {"model": BulkFailure, "description": "The body or its context is wrong."},
 }
+SECURED: dict[str, Any] = {"security": [{"ANDON_FLAGS_TOKEN": []}]}
