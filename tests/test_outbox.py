@@ -15,24 +15,15 @@ from bot.outbox.courier import CLAIM, Courier
 from bot.outbox.notifier import Outbox
 from bot.slack.web import SlackChat
 from core.clock import ManualClock, SystemClock
-from core.notifier import MessageRef, Notice
+from core.notifier import MessageRef
 from storage.database import Database
 from storage.tables import OutboxMessage
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
+from tests.said import Said, render
 
 CHANNEL = "C0LINE001"
 
 pytestmark = pytest.mark.databases("sqlite")  # the courier's rules, not the database's
-
-
-class Said(Notice):
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-def render(notice: Notice) -> dict:
-    assert isinstance(notice, Said)
-    return {"text": notice.text, "blocks": []}
 
 
 @pytest.fixture
