@@ -35,6 +35,7 @@ class Unevaluable(Exception):  # noqa: N818 - OFREP's word for it is a code, not
 def router(andon: Andon, *, token: str | None) -> APIRouter:
     """Both evaluations, each checking the token before it reads a byte of the body."""
     ofrep = APIRouter(prefix="/ofrep/v1", tags=["flags"])
+    known = _Known()  # this database's flags: one per app, as one app serves one database
 
     @ofrep.post(
         "/evaluate/flags/{key}",
@@ -62,7 +63,7 @@ def router(andon: Andon, *, token: str | None) -> APIRouter:
             request.headers.get("if-none-match"),
             accepts_gzip(request.headers.get("accept-encoding")),
         )
-        read = await run_in_threadpool(_bulk, andon, raw, asked)
+        read = await run_in_threadpool(_bulk, andon, known, raw, asked)
         return read if isinstance(read, Response) else _answer(read, asked)
 
     return ofrep
@@ -136,7 +137,7 @@ class _Read(NamedTuple):
     tag: str
 
 
-def _bulk(andon: Andon, raw: bytes, asked: _Asked) -> Response | _Read:
+def _bulk(andon: Andon, known: "_Known", raw: bytes, asked: _Asked) -> Response | _Read:
     """In the thread pool, what needs the database: an error, the 304, or the flags."""
     try:
         environment, targeting_key = _context(andon, raw)
@@ -148,7 +149,7 @@ def _bulk(andon: Andon, raw: bytes, asked: _Asked) -> Response | _Read:
         if asked.matched is not None and _matches(asked.matched, tag):
             sent = _coded(tag) if asked.gzip else tag
             return Response(status_code=304, headers={"ETag": sent, "Vary": "Accept-Encoding"})
-        found = _KNOWN.percentages(connection, environment=environment, version=version)
+        found = known.percentages(connection, environment=environment, version=version)
     return _Read(found, environment, targeting_key, tag)
 
 
@@ -170,9 +171,6 @@ class _Known:
         found = evaluation.percentages(connection, environment=environment)
         self._by_environment[environment] = (version, found)
         return found
-
-
-_KNOWN = _Known()
 
 
 def _answer(read: _Read, asked: _Asked) -> Response:
