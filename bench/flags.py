@@ -2,7 +2,8 @@
 
 The script starts the real ``andon serve`` on SQLite with ``ANDON_FLAGS_TOKEN`` set and 100 flags
 at various percentages, then times with ``time.perf_counter`` around each POST, at the same
-number of concurrent clients (50 by default), the phases taking turns round after round so that
+number of concurrent clients (50 by default), the phases taking turns round after round (in
+the orders of a balanced Latin square, so each phase follows each other one as often) so that
 drift on the machine hits each alike:
 
 - ``GET /healthz``: the baseline — HTTP, FastAPI and a ``SELECT 1``;
@@ -14,7 +15,7 @@ Targets, as p99 over the baseline's p99: single ≤ 1.3×, bulk ≤ 2×, 304 ≤
 traffic, a bounded number of requests. Progress goes to stderr; the Markdown for
 ``bench/README.md`` (or ``--json``) goes to stdout; exit 1 when a target is missed.
 
-    .venv/bin/python bench/flags.py [--json] [--clients 50] [--each 10] [--rounds 6]
+    .venv/bin/python bench/flags.py [--json] [--clients 50] [--each 10] [--rounds 8]
 """
 
 import argparse
@@ -38,7 +39,6 @@ from common import (
     machine,
     machine_table,
     progress,
-    rotated,
     sample_json,
 )
 
@@ -105,6 +105,16 @@ def single_request(server: AndonServer) -> Request:
     return send
 
 
+def balanced(names: tuple[str, ...], r: int) -> tuple[str, ...]:
+    """Round ``r``'s order of the phases, from a balanced Latin square (Williams): over every
+    ``len(names)`` rounds each phase comes first once and follows each other phase once. A
+    rotation kept one cyclic order, so one phase always followed the bulk phase, whose garbage
+    and fuller thread pool put its aftermath in that phase's tail."""
+    n = len(names)
+    first = [0] + [(k + 1) // 2 if k % 2 else n - k // 2 for k in range(1, n)]
+    return tuple(names[(i + r) % n] for i in first)
+
+
 def requests_for(server: AndonServer) -> dict[str, Request]:
     """Each phase's request; the 304 path's ETag read once, before the timing starts."""
     auth = {"Authorization": f"Bearer {TOKEN}"}
@@ -142,7 +152,7 @@ def _bench(
         for send in sends.values():
             concurrent("sqlite", "warm-up", send, args.clients, 2, server.url, cpu)
         for r in range(args.rounds):
-            for name in rotated(tuple(sends), r):
+            for name in balanced(tuple(sends), r):
                 say(f"round {r + 1}: {name}, {args.clients} clients × {args.each}")
                 sample = concurrent(
                     "sqlite", name, sends[name], args.clients, args.each, server.url, cpu
@@ -211,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print raw figures as JSON")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
     parser.add_argument("--each", type=int, default=10, help="requests per client per round")
-    parser.add_argument("--rounds", type=int, default=6, help="rounds of the four phases")
+    parser.add_argument(
+        "--rounds", type=int, default=8, help="rounds of the four phases (a multiple of 4)"
+    )
     args = parser.parse_args(argv)
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="andon-bench-flags-") as scratch:
