@@ -7,16 +7,13 @@ plenty; GitHub lets a person redeliver a webhook for days, so a month is. Older 
 the table grow.
 """
 
-import functools
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import delete, not_, or_
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
-from storage.database import insert_for, scrubbed
+from storage.database import inserted
 from storage.tables import InboundDelivery
 
 SLACK = "slack"  # the source of Slack's event ids; "slack:<kind>" for its other request keys
@@ -27,17 +24,8 @@ WEBHOOK_KEPT = timedelta(days=30)
 def first_time(session: Session, *, clock: Clock, source: str, key: str) -> bool:
     """Mark the delivery seen in the caller's transaction; False when it was seen before (one
     statement: a key already there is left alone)."""
-    values = scrubbed(session, {"source": source, "key": key[:255]})
-    added = _marking(insert_for(session))
-    return session.connection().execute(added, {**values, "at": clock.now()}).first() is not None
-
-
-@functools.cache
-def _marking(insert: Callable[[Any], Any]) -> Any:
-    """The dialect's statement, built once: every Slack request and webhook runs it, and
-    building it (and its cache key) each time cost more than running it."""
-    seen = insert(InboundDelivery).on_conflict_do_nothing()
-    return seen.returning(InboundDelivery.source)
+    row = {"source": source, "key": key[:255], "at": clock.now()}
+    return inserted(session, InboundDelivery, row, unless=("source", "key")) is not None
 
 
 def seen(session: Session, *, source: str, key: str) -> bool:

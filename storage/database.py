@@ -85,7 +85,10 @@ class Database:
 def insert_for(session: Session) -> Callable[[Any], Any]:
     """The dialect's ``insert``, which speaks ``ON CONFLICT``: one statement where the ORM would
     read first (SQLite and PostgreSQL spell it alike)."""
-    dialect = session.get_bind().dialect.name
+    return _insert_of(session.get_bind().dialect.name)
+
+
+def _insert_of(dialect: str) -> Callable[[Any], Any]:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
@@ -103,7 +106,7 @@ def inserted(
 @functools.cache
 def _inserting(dialect: str, table: Table, unless: tuple[str, ...]) -> Any:
     """The statement, built once per table: building it costs more than running it."""
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    insert = _insert_of(dialect)(table)
     if unless:
         insert = insert.on_conflict_do_nothing(index_elements=list(unless))
     return insert.returning(table.c.id)
