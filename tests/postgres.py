@@ -6,8 +6,13 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
 
+from sqlalchemy import text
+
+from storage.database import Database
 from tests.harness import free_port
 
 
@@ -82,3 +87,15 @@ class PostgresCluster:
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+
+def waiting_or_done(database: Database, other: threading.Thread) -> None:
+    """The other transaction either ended already or waits for a lock a first one holds: the
+    moment to commit the first, when a test is about what the second does after it."""
+    waiting = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+    deadline = time.monotonic() + 30
+    while other.is_alive() and time.monotonic() < deadline:
+        with database.engine.connect() as connection:
+            if connection.execute(waiting).scalar():
+                return
+        time.sleep(0.01)

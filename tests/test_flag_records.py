@@ -2,11 +2,9 @@
 suspects are looked for in (by time window), the kill switch, and what evaluation reads."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
 
 from core.actor import Actor
 from core.clock import ManualClock
@@ -17,6 +15,7 @@ from core.flags.notices import FlagMoved
 from core.refusal import Refusal
 from storage.database import Database
 from tests.notifier import RecordingNotifier
+from tests.postgres import waiting_or_done
 
 MARIA = Actor("U0MARIA", "maria", "slack")
 OPS = Actor("ops", "ops", "cli")
@@ -115,7 +114,7 @@ def test_a_version_moves_with_every_change_a_reader_can_see(
         commands.change(session, _ctx(session, notifier, clock), actor=MARIA, wish=_on("first"))
         session.flush()
         other.start()
-        _wait_until_waiting_or_done(database, other)
+        waiting_or_done(database, other)
         seen = _read(database)
     other.join(timeout=30)
     assert not other.is_alive()
@@ -137,14 +136,3 @@ def _read(database: Database) -> tuple[int, list[tuple[str, int]]]:
     with database.engine.connect() as connection:
         version = evaluation.version(connection)
         return version, evaluation.percentages(connection, environment="production")
-
-
-def _wait_until_waiting_or_done(database: Database, other: threading.Thread) -> None:
-    """The other change either committed already or waits for a lock the first one holds."""
-    waiting = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
-    deadline = time.monotonic() + 30
-    while other.is_alive() and time.monotonic() < deadline:
-        with database.engine.connect() as connection:
-            if connection.execute(waiting).scalar():
-                return
-        time.sleep(0.01)

@@ -19,6 +19,7 @@ from core.config.alerts import OncallConfig
 from core.moments import MomentError, parse_moment
 from core.notifier import Notice, Notifier
 from core.refusal import Refusal
+from storage.database import inserted
 from storage.tables import OncallHandoff, OncallOverride
 
 SHOW_ACTION = "oncall"  # the audit log's name for each command
@@ -189,6 +190,8 @@ def hand_over(
     last = session.exec(select(OncallHandoff).order_by(col(OncallHandoff.id).desc())).first()
     if last is not None and last.user == shift.user:
         return None
-    session.add(OncallHandoff(user=shift.user, at=clock.now()))
+    told = {"user": shift.user, "at": clock.now(), "follows": last.id if last else 0}
+    if inserted(session, OncallHandoff, told, unless=("follows",)) is None:
+        return None  # another replica recorded this handoff at the same tick, and tells it
     notifier.dm(shift.user, HandedOver(shift.user, shift.until, shift.covering))
     return shift.user

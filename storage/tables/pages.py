@@ -128,13 +128,16 @@ class OncallOverride(SQLModel, table=True):
 
 
 class OncallHandoff(SQLModel, table=True):
-    """Who was last told they are on call: a change is a handoff, and the new person hears it."""
+    """Who was last told they are on call: a change is a handoff, and the new person hears it.
+    Each handoff names the one it follows, once: of replicas that see the same change at the same
+    tick, one records it and only that one sends the DM."""
 
     __tablename__ = "oncall_handoff"
 
     id: int | None = Field(default=None, primary_key=True)
     user: str = Field(max_length=64)
     at: datetime = moment()
+    follows: int = Field(default=0, unique=True, index=True)
 
 
 class CheckState(SQLModel, table=True):
