@@ -28,6 +28,7 @@ from core.checks import judge
 from core.ci import status as ci_status
 from core.clock import today
 from core.digest import report as digest_report
+from core.digest.investments import LISTED
 from core.refusal import Refusal
 from core.whys import actions as whys_actions
 from core.whys import form
@@ -191,7 +192,12 @@ def resolve_page(intent: ResolvePage, work: Work) -> Result:
 def show_digest(intent: ShowDigest, work: Work) -> Result:
     """``/digest [this|last|2026-W47]``."""
     return digest_report.show(
-        work.session, config=work.config, clock=work.clock, actor=work.actor, which=intent.week
+        work.session,
+        config=work.config,
+        clock=work.clock,
+        actor=work.actor,
+        which=intent.week,
+        listed=None if intent.every_overdue_item else LISTED,
     )
 
 

@@ -43,7 +43,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     andon = open_andon(settings, chat_for(settings))
     try:
         actor = person(args.name, via="cli")
-        result = andon.execute(ShowDigest(args.week), actor)
+        result = andon.execute(ShowDigest(args.week, args.format == "json"), actor)
         if not isinstance(result, Digest):
             for line in transcript(reply(result)):
                 print(line, file=sys.stderr)

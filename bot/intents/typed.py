@@ -130,6 +130,7 @@ class ActionDone:
 @dataclass(frozen=True)
 class ShowDigest:
     week: str = "this"  # this | last | 2026-W47
+    every_overdue_item: bool = False  # an export lists them all; a message names the first few
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from bot.render.kit import Message, clip, context, header, message, section
 from bot.render.mrkdwn import USER_ID, inert
 from bot.render.notice import notice
-from core.digest.investments import OverdueItem
+from core.digest.investments import LISTED, OverdueItem
 from core.digest.report import Digest, DigestNotice, WeekFigures
 from core.words import counted, span
 
@@ -98,7 +98,7 @@ def _investments(now: WeekFigures, was: WeekFigures, *, mentions: bool, say: Say
         f" {_count(a.completed, b.completed)}{declined}",
         "By category: " + _pairs(a.by_category, say),
         "By level: " + (", ".join(f"{n} at level {lvl}" for lvl, n in a.by_level) or NONE),
-        "Overdue: " + _overdue(a.overdue, mentions=mentions, say=say),
+        "Overdue: " + _overdue(a.overdue, a.overdue_count, mentions=mentions, say=say),
         f"Five whys: {a.whys_done} done ({_delta(a.whys_done, b.whys_done)}),"
         f" {a.whys_scheduled} scheduled, {a.whys_missing} missing",
     ]
@@ -210,16 +210,16 @@ def _pairs(pairs: tuple[tuple[str, int], ...], say: Say) -> str:
     return shown + more
 
 
-def _overdue(items: tuple[OverdueItem, ...], *, mentions: bool, say: Say) -> str:
-    if not items:
+def _overdue(items: tuple[OverdueItem, ...], count: int, *, mentions: bool, say: Say) -> str:
+    if not count:
         return NONE
     shown = [
         f"{say(i.text)} ({_owner(i.owner, i.owner_name, mentions, say)}, due {i.due:%b %d})"
         f" — /actions done {i.id}"
-        for i in items[:5]
+        for i in items[:LISTED]
     ]
-    more = f"; and {len(items) - 5} more" if len(items) > 5 else ""
-    return f"{len(items)} — " + "; ".join(shown) + more
+    more = f"; and {count - len(shown)} more" if count > len(shown) else ""
+    return f"{count} — " + "; ".join(shown) + more
 
 
 def _owner(owner: str | None, name: str | None, mentions: bool, say: Say) -> str:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
 from core.digest.window import Window, counts_by_window, ranked
@@ -13,6 +13,7 @@ from core.whys.item_status import ItemStatus
 from storage.tables import ActionItem, Stoppage, Whys
 
 UNCATEGORISED = "uncategorised"
+LISTED = 5  # overdue items a digest names; the rest are counted (an export asks for all)
 
 
 @dataclass(frozen=True)
@@ -31,25 +32,29 @@ class Investments:
     declined: int  # levels answered "none: <reason>"
     by_category: tuple[tuple[str, int], ...]
     by_level: tuple[tuple[int, int], ...]
-    overdue: tuple[OverdueItem, ...]
+    overdue: tuple[OverdueItem, ...]  # the first, by due date: ``listed`` of them, or all
     whys_done: int
     whys_scheduled: int
     whys_missing: int
+    overdue_count: int
 
 
-def investments(session: Session, window: Window) -> Investments:
+def investments(session: Session, window: Window, *, listed: int | None = LISTED) -> Investments:
+    """``listed`` overdue items named (``None``: every one, as an export shows them)."""
     created = _created(session, window)
     whys = _whys(session, window)
+    overdue = _overdue(session, window, listed)
     return Investments(
         created=sum(n for status, _, _, n in created if status != ItemStatus.NONE),
         completed=_completed(session, window),
         declined=sum(n for status, _, _, n in created if status == ItemStatus.NONE),
         by_category=ranked(_tally(created, key=1)),
         by_level=tuple(sorted((int(k), n) for k, n in _tally(created, key=2).items())),
-        overdue=_overdue(session, window),
+        overdue=overdue,
         whys_done=whys["done"],
         whys_scheduled=whys["scheduled"],
         whys_missing=whys["missing"],
+        overdue_count=len(overdue) if listed is None else _overdue_count(session, window),
     )
 
 
@@ -86,10 +91,10 @@ def _completed(session: Session, window: Window) -> int:
     return int(session.exec(query).one())
 
 
-def _overdue(session: Session, window: Window) -> tuple[OverdueItem, ...]:
+def _overdue(session: Session, window: Window, listed: int | None) -> tuple[OverdueItem, ...]:
     """Items past due at the window's end, as they stood then: done later still counts late."""
-    cutoff = window.end
-    today = cutoff.astimezone(ZoneInfo(window.week.timezone)).date()
+    if listed == 0:
+        return ()
     query = (
         select(
             ActionItem.id,
@@ -98,18 +103,30 @@ def _overdue(session: Session, window: Window) -> tuple[OverdueItem, ...]:
             ActionItem.owner_name,
             ActionItem.due,
         )
-        .where(
-            col(ActionItem.due) < today,
-            col(ActionItem.created_at) < cutoff,
-            col(ActionItem.status) != ItemStatus.NONE.value,
-            or_(col(ActionItem.done_at).is_(None), col(ActionItem.done_at) >= cutoff),
-        )
+        .where(*_late(window))
         .order_by(col(ActionItem.due), col(ActionItem.id))
+        .limit(listed)
     )
     return tuple(
         OverdueItem(number or 0, text, owner, owner_name, due)
         for number, text, owner, owner_name, due in session.exec(query)
         if due is not None
+    )
+
+
+def _overdue_count(session: Session, window: Window) -> int:
+    """Counted where it is stored: a year of open items is thousands of rows to read."""
+    return int(session.exec(select(func.count()).where(*_late(window))).one())
+
+
+def _late(window: Window) -> tuple[ColumnElement[bool], ...]:
+    cutoff = window.end
+    today = cutoff.astimezone(ZoneInfo(window.week.timezone)).date()
+    return (
+        col(ActionItem.due) < today,
+        col(ActionItem.created_at) < cutoff,
+        col(ActionItem.status) != ItemStatus.NONE.value,
+        or_(col(ActionItem.done_at).is_(None), col(ActionItem.done_at) >= cutoff),
     )
 
 

@@ -17,7 +17,7 @@ from core.clock import Clock
 from core.config.file import AndonConfig
 from core.digest.builds import CiWeek, ci_week
 from core.digest.dora import Dora, deploy_counts, dora
-from core.digest.investments import Investments, created_counts, investments
+from core.digest.investments import LISTED, Investments, created_counts, investments
 from core.digest.pages import PagerWeek, pager_week
 from core.digest.releases import release_count
 from core.digest.stoppages import LineWeek, line_week, opened_counts
@@ -66,19 +66,27 @@ class DigestNotice(Notice):
     digest: Digest
 
 
-def build(session: Session, *, week: Week, config: AndonConfig, now: datetime) -> Digest:
-    """Compute the digest of ``week`` as it stands at ``now``."""
+def build(
+    session: Session,
+    *,
+    week: Week,
+    config: AndonConfig,
+    now: datetime,
+    listed: int | None = LISTED,
+) -> Digest:
+    """Compute the digest of ``week`` as it stands at ``now``, naming ``listed`` of its overdue
+    items (``None``: all of them, and of the week before, as an export shows them)."""
     environments = production(config)
     watch = config.alerts.watch if config.alerts is not None else DEFAULT_WATCH
     budget = config.ci.budget if config.ci is not None else None
 
-    def figures(of: Week) -> WeekFigures:
+    def figures(of: Week, listed: int | None) -> WeekFigures:
         window = Window.of(of, now)
         return WeekFigures(
             week=of.label,
             start=window.start,
             end=window.end,
-            investments=investments(session, window),
+            investments=investments(session, window, listed=listed),
             line=line_week(session, window, now=now),
             dora=dora(session, window, environments=environments, watch=watch),
             pages=pager_week(session, window),
@@ -91,15 +99,21 @@ def build(session: Session, *, week: Week, config: AndonConfig, now: datetime) -
         timezone=week.timezone,
         complete=week.end <= now,
         environments=environments,
-        this=figures(week),
-        before=figures(week.previous()),
+        this=figures(week, listed),
+        before=figures(week.previous(), None if listed is None else 0),
         trend=trend(session, week=week, now=now, environments=environments),
         since=_since(session, week),
     )
 
 
 def show(
-    session: Session, *, config: AndonConfig, clock: Clock, actor: Actor, which: str
+    session: Session,
+    *,
+    config: AndonConfig,
+    clock: Clock,
+    actor: Actor,
+    which: str,
+    listed: int | None = LISTED,
 ) -> Digest | Refusal:
     """``/digest [this|last]`` and ``andon digest --week``: read-only, audited like the rest."""
     now = clock.now()
@@ -110,7 +124,7 @@ def show(
         record(outcome=Outcome.REFUSED, detail=which, message=str(wrong))
         return Refusal(str(wrong))
     record(outcome=Outcome.OK, detail=week.label)
-    return build(session, week=week, config=config, now=now)
+    return build(session, week=week, config=config, now=now, listed=listed)
 
 
 def trend(

@@ -17,7 +17,8 @@ class CiResult(SQLModel, table=True):
         UniqueConstraint("revision", "pipeline", "run_id", "status", name="uq_ci_result"),
         Index("ix_ci_result_revision_pipeline", "revision", "pipeline", "id"),
         Index("ix_ci_result_branch_pipeline", "branch", "pipeline", "id"),
-        Index("ix_ci_result_received_at", "received_at"),
+        # the digest's CI week is read from the index alone (0037)
+        Index("ix_ci_result_received_at", "received_at", "status", "pipeline", "duration_s"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

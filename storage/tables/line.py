@@ -26,7 +26,7 @@ class Stoppage(SQLModel, table=True):
     opened_by: str = Field(max_length=255)
     opened_by_name: str = Field(max_length=255)
     opened_via: str = Field(max_length=32)
-    closed_at: datetime | None = moment(nullable=True)
+    closed_at: datetime | None = moment(nullable=True, index=True)  # stoppages overlapping a week
     closed_by: str | None = Field(default=None, max_length=255)
     closed_by_name: str | None = Field(default=None, max_length=255)
     closed_via: str | None = Field(default=None, max_length=32)

@@ -70,8 +70,10 @@ class ActionItem(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("stoppage_id", "level", name="uq_action_item"),
         Index("ix_action_item_owner_status", "owner", "status"),
-        Index("ix_action_item_created_at", "created_at"),
-        Index("ix_action_item_done_at", "done_at"),
+        # the digest reads these alone: items created per week, and the overdue count (0037)
+        Index("ix_action_item_created_at", "created_at", "status"),
+        Index("ix_action_item_done_at", "done_at", "due", "created_at", "status"),
+        Index("ix_action_item_due", "due", "id"),  # the first overdue items, in order
     )
 
     id: int | None = Field(default=None, primary_key=True)
