@@ -54,6 +54,16 @@ def rotated(items: tuple, r: int) -> tuple:
     return items[k:] + items[:k]
 
 
+def balanced(names: tuple, r: int) -> tuple:
+    """Round ``r``'s order of the phases, from a balanced Latin square (Williams): over every
+    ``len(names)`` rounds each phase comes first once and follows each other phase once. A
+    rotation keeps one cyclic order, so one phase always follows the same other one and pays
+    for its aftermath (its garbage, its threads winding down, its connections closing)."""
+    n = len(names)
+    first = [0] + [(k + 1) // 2 if k % 2 else n - k // 2 for k in range(1, n)]
+    return tuple(names[(i + r) % n] for i in first)
+
+
 def percentile(values: list[float], p: float) -> float:
     """Nearest rank: the smallest value that ``p`` per cent of the values do not exceed."""
     ordered = sorted(values)

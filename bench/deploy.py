@@ -44,6 +44,14 @@ stderr; the Markdown for ``bench/README.md`` (or ``--json``) goes to stdout. Exi
 was not atomic.
 
     .venv/bin/python bench/deploy.py [--json] [--quick] [--reps 5] [--redeploys 3] [--files 5000]
+        [--part all|rollback|engine] [--line-left-stopped]
+
+``--part rollback`` runs the rollbacks alone (1.); ``--part engine`` only issue 22's comparison
+in it: the port's flips and the engine's rollbacks, without the script's ways. Before each
+rollback through the engine the line is started again (untimed), so each meets a running line
+and opens a stoppage, as the first rollback of an incident does; ``--line-left-stopped`` keeps
+the line stopped, as the script did before issue 22, each rollback adding its cause to one
+stoppage that grows over the run.
 """
 
 import argparse
@@ -59,15 +67,15 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
-from common import load_average, progress, rotated
+from common import balanced, load_average, progress
 from deploy_atomicity import bench_atomicity
 from deploy_clocks import ANNOUNCE, ClockedTransport, Clocks, clocked_units, since
 from deploy_figures import WHAT_IFS, Rollbacks, raw
 from deploy_hosts import live_on, point_locally
-from deploy_lab import ACTOR, Lab, finish, open_lab
+from deploy_lab import ACTOR, Lab, finish, open_lab, running_line
 from deploy_machine import Neighbours, machine
 from deploy_redeploy import bench_redeploy
-from deploy_report import markdown
+from deploy_report import markdown, markdown_rollbacks
 
 from bot.hosts.ssh import SshTransport
 from bot.intents.typed import Rollback as RollbackIntent
@@ -81,13 +89,17 @@ SCRIPT_FLIP = "ln -sfn releases/{sha} current.tmp && mv -T current.tmp current"
 
 say = progress("deploy")
 
-# Run together, in this order, within a round; the groups rotate from round to round.
+# Run together, in this order, within a round; the groups' order within a round is a balanced
+# Latin square's (``common.balanced``): each group follows each other one as often. A rotation
+# kept one cyclic order, so the engine's rollbacks always came right after the port's flips.
 GROUPS = (
     ("script",),
     ("script_parallel",),
     ("port_cold", "port_warm"),
     ("engine_cold", "engine_warm"),
 )
+# ``--part engine``: issue 22's comparison alone, the engine against the port's flip
+ENGINE_GROUPS = GROUPS[2:]
 
 
 # --- 1. rollback --------------------------------------------------------------------------------
@@ -147,9 +159,12 @@ def flip_port(transport: Transport, hosts: list[Host], revision: str) -> float:
 
 def rollback(lab: Lab, size: int, revision: str) -> dict[str, float]:
     """Andon (b): ``/rollback <env> <sha> confirm`` as a person types it, to the end of the run
-    (``confirm``: the rounds go back and forth, so each target was rolled back from before)."""
+    (``confirm``: the rounds go back and forth, so each target was rolled back from before).
+    The line is started again first, untimed, unless ``--line-left-stopped``."""
     deployer = lab.andon.deployer
     assert deployer is not None
+    if not lab.line_left_stopped:
+        running_line(lab)
     intent = RollbackIntent(environment=lab.env(size), revision=revision, confirmed=True)
     started = time.perf_counter()
     result = lab.andon.execute(intent, ACTOR)
@@ -160,7 +175,9 @@ def rollback(lab: Lab, size: int, revision: str) -> dict[str, float]:
     return {"total_s": done - started, "request_s": answered - started}
 
 
-def bench_rollbacks(lab: Lab, sizes: tuple[int, ...], reps: int) -> Rollbacks:
+def bench_rollbacks(
+    lab: Lab, sizes: tuple[int, ...], reps: int, groups: tuple[tuple[str, ...], ...] = GROUPS
+) -> Rollbacks:
     out = Rollbacks()
     deployer = lab.andon.deployer
     assert deployer is not None
@@ -170,7 +187,7 @@ def bench_rollbacks(lab: Lab, sizes: tuple[int, ...], reps: int) -> Rollbacks:
         for size in sizes:
             hosts = lab.hosts[size]
             paths = [str(h.path) for h in hosts]
-            for group in rotated(GROUPS, r + size):
+            for group in balanced(groups, r + size):
                 if group[0].startswith("engine"):
                     as_recorded(lab, size)
                     deployer.hosts.close()  # cold: the process's transports start afresh
@@ -273,7 +290,7 @@ def what_ifs(lab: Lab, size: int, rounds: int) -> dict[str, list[float]]:
     found: dict[str, list[float]] = defaultdict(list)
     paths = [str(h.path) for h in lab.hosts[size]]
     for r in range(rounds):
-        for name, _ in rotated(WHAT_IFS, r):
+        for name, _ in balanced(WHAT_IFS, r):
             patches = PATCHES[name]
             saved = {attribute: getattr(Progress, attribute) for attribute in patches}
             as_recorded(lab, size)
@@ -298,6 +315,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=5000, help="files in the redeployed tree")
     parser.add_argument("--flips", type=int, default=100, help="flips under the reader")
     parser.add_argument("--seed", type=int, default=20261126)
+    parser.add_argument(
+        "--part",
+        choices=("all", "rollback", "engine"),
+        default="all",
+        help="rollback: the rollbacks alone; engine: issue 22's rollbacks alone (the port's "
+        "flips and the engine's rollbacks, no script)",
+    )
+    parser.add_argument(
+        "--line-left-stopped",
+        action="store_true",
+        help="do not start the line again before each rollback (as before issue 22's fix)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.reps, args.redeploys, args.files = 2, 1, 1000
@@ -313,12 +342,21 @@ def main(argv: list[str] | None = None) -> int:
         say(f"starting {args.hosts} sshd on loopback")
         with SshFleet(args.hosts) as fleet:
             lab = open_lab(fleet, Path(scratch), sizes)
+            lab.line_left_stopped = args.line_left_stopped
+            groups = ENGINE_GROUPS if args.part == "engine" else GROUPS
             try:
-                rolls = bench_rollbacks(lab, sizes, args.reps)
+                rolls = bench_rollbacks(lab, sizes, args.reps, groups)
             finally:
                 if lab.andon.deployer is not None:
                     lab.andon.deployer.close()
                 lab.andon.database.dispose()
+            if args.part != "all":
+                box = machine(load_before, str(fleet.root), neighbours)
+                if args.json:
+                    print(json.dumps(raw(box, args, rolls, None, []), indent=2, default=str))
+                else:
+                    print(markdown_rollbacks(box, args, sizes, rolls, groups))
+                return 0
             redeploy = bench_redeploy(fleet, Path(scratch), args)
             flips = bench_atomicity(fleet, args.flips)
             box = machine(load_before, str(fleet.root), neighbours)

@@ -125,7 +125,7 @@ def raw(
     box: dict[str, str],
     args: argparse.Namespace,
     rolls: Rollbacks,
-    redeploy: Redeploy,
+    redeploy: Redeploy | None,
     flips: list[Flips],
 ) -> dict[str, Any]:
     return {
@@ -140,7 +140,9 @@ def raw(
         "rollback_request_s": {f"{name}/{size}": s for (name, size), s in rolls.request_s.items()},
         "warm_rollback_breakdown": rolls.breakdown,
         "warm_rollback_what_if_s": rolls.what_if,
-        "redeploy": {
+        "redeploy": None
+        if redeploy is None
+        else {
             **{k: v for k, v in vars(redeploy).items() if k != "uploads"},
             "uploads": {name: vars(u) for name, u in redeploy.uploads.items()},
         },

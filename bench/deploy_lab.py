@@ -15,6 +15,7 @@ from bot.intents.typed import Deploy as DeployIntent
 from bot.main import open_andon
 from bot.settings.environment import Settings
 from bot.terminal.chat import TerminalChat
+from core import line
 from core.actor import Actor
 from core.ci.report import BuildReport, BuildStatus
 from core.config.file import load as load_config
@@ -38,6 +39,7 @@ class Lab:
     andon: Andon
     revisions: tuple[str, str]
     hosts: dict[int, list[Host]]  # size → the environment's hosts, with their paths
+    line_left_stopped: bool = False  # rollbacks join one stoppage (``--line-left-stopped``)
 
     def env(self, size: int) -> str:
         return f"hosts{size}"
@@ -106,6 +108,22 @@ def open_lab(fleet: SshFleet, scratch: Path, sizes: tuple[int, ...]) -> Lab:
             )
             finish(lab, result, revision, size)
     return lab
+
+
+def running_line(lab: Lab) -> None:
+    """Untimed, before each rollback: the line runs again, so every rollback meets the line as
+    the first rollback of an incident does and opens a stoppage. Left stopped, the n-th rollback
+    of a run added its cause to a stoppage holding n-1 others and rendered them all in the
+    announcement: later rollbacks cost more than earlier ones (bench/README.md, issue 22)."""
+    with lab.andon.units() as (session, notifier):
+        line.start(
+            session,
+            notifier=notifier,
+            clock=lab.andon.clock,
+            actor=ACTOR,
+            force="the benchmark's next rollback",
+            admins=[ACTOR.id],
+        )
 
 
 def finish(lab: Lab, result: object, revision: str, size: int) -> None:

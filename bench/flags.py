@@ -31,6 +31,7 @@ import requests
 from clients import Request, Sample, concurrent, healthz_request
 from common import (
     TIMEOUT_S,
+    balanced,
     complaints,
     cpu_cell,
     cpu_clock,
@@ -103,16 +104,6 @@ def single_request(server: AndonServer) -> Request:
         return _post(url, body, auth, 200)(session, n)
 
     return send
-
-
-def balanced(names: tuple[str, ...], r: int) -> tuple[str, ...]:
-    """Round ``r``'s order of the phases, from a balanced Latin square (Williams): over every
-    ``len(names)`` rounds each phase comes first once and follows each other phase once. A
-    rotation kept one cyclic order, so one phase always followed the bulk phase, whose garbage
-    and fuller thread pool put its aftermath in that phase's tail."""
-    n = len(names)
-    first = [0] + [(k + 1) // 2 if k % 2 else n - k // 2 for k in range(1, n)]
-    return tuple(names[(i + r) % n] for i in first)
 
 
 def requests_for(server: AndonServer) -> dict[str, Request]:
