@@ -11,6 +11,7 @@ its commit), the look and the flip (``Executor.each_at_once``) and the thread's 
 clocks are this script's, patched around Andon's methods (not Andon's behaviour).
 
     .venv/bin/python bench/deploy_units.py [--rollbacks 40] [--hosts 20] [--json]
+        [--line-left-stopped]
 """
 
 import argparse
@@ -140,7 +141,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                             found["flip_ms"].append(took * 1000)
                             continue
                         as_recorded(lab, args.hosts)  # the flips went behind its back
-                        running_line(lab)  # each rollback meets a running line, as in deploy.py
+                        if not args.line_left_stopped:  # a running line, as in deploy.py
+                            running_line(lab)
                         timeline.spans.clear()
                         timeline.on = True
                         cpu, t0 = time.process_time(), time.perf_counter()
@@ -208,6 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rollbacks", type=int, default=40)
     parser.add_argument("--hosts", type=int, default=20)
     parser.add_argument("--json", action="store_true", help="raw figures as JSON")
+    parser.add_argument(
+        "--line-left-stopped",
+        action="store_true",
+        help="each rollback adds its cause to the stoppage of those before (the old way)",
+    )
     args = parser.parse_args(argv)
     before = load_average()
     found = bench(args)
