@@ -84,7 +84,7 @@ def clocked(timeline: Timeline) -> Callable[[], None]:
         timeline.add("unit: flush and commit", worked, time.perf_counter())
 
     Database.writing = timed_writing  # type: ignore[method-assign]
-    wrap(executor.Executor, "each_at_once", "hosts: one question to each (look, flip)")
+    wrap(executor.Executor, "each_at_once", "hosts: one question to each")
     wrap(executor.Executor, "close", "hosts: the run's threads and connections let go")
     wrap(run._Run, "run", "the run (the deployer's thread)")
 
@@ -98,9 +98,12 @@ def clocked(timeline: Timeline) -> Callable[[], None]:
 def summary(spans: list[tuple[str, str, float, float]], t0: float) -> dict[str, Any]:
     """Per rollback: the request's unit, the run's units and phases, in ms."""
     out: dict[str, Any] = defaultdict(float)
-    units = 0
-    for thread, what, start, end in spans:
+    units = asked = 0
+    for thread, what, start, end in sorted(spans, key=lambda span: span[2]):
         took = (end - start) * 1000
+        if what.startswith("hosts: one question"):  # a rollback asks twice: look, then flip
+            what = f"{what}: {'the look' if asked == 0 else 'the flip'}"
+            asked += 1
         where = "request" if thread == "MainThread" else "run"
         if what.startswith("unit"):
             out[f"{where} {what}"] += took
