@@ -9,6 +9,7 @@ skips a hook that is not.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -171,8 +172,26 @@ def andon_command() -> tuple[str, str | None]:
     andon = Path(python).parent / "andon"
     if andon.is_file() and os.access(andon, os.X_OK):
         return shlex.quote(str(andon)), None
-    root = str(Path(__file__).resolve().parent.parent)
-    return f"{shlex.quote(python)} -m bot.cli", root
+    return f"{shlex.quote(python)} -m bot.cli", package_root()
+
+
+def module_command(module: str) -> str:
+    """This Andon's interpreter, by absolute path, running ``module``'s ``main()`` as quickly as
+    Python starts: without ``site`` (``-S``: the virtualenv's ``.pth`` files and an editable
+    install's finder cost as long as the rest of the start; ``bot.githooks.site_packages`` runs
+    it when a path needs an installed package) and without the current directory on
+    ``sys.path`` (``-P``: a hook runs in the repository). The package's root goes last on
+    ``sys.path``, so nothing there can stand in for the standard library."""
+    python = os.path.abspath(sys.executable)  # not resolved: a venv's python is a symlink
+    root = json.dumps(package_root())  # a Python string literal in double quotes
+    code = f"import sys; sys.path.append({root}); from {module} import main; sys.exit(main())"
+    return f"{shlex.quote(python)} -S -P -c {shlex.quote(code)}"
+
+
+def package_root() -> str:
+    """The directory that holds Andon's packages (``bot``, ``core``, ``storage``): the checkout
+    of an editable install, else the site-packages it was installed into."""
+    return str(Path(__file__).resolve().parent.parent.parent)
 
 
 def _write_executable(hook: Path, text: str) -> None:
