@@ -7,13 +7,15 @@ much HTTP is written here: ``Connection: close``, the answer read whole — by `
 in chunks, or to the end — and ``ssl`` imported only for ``https://``, checked against the same
 certificates ``urllib`` would use. Redirects are not followed (a ``POST`` has nowhere to go).
 
-Only ``socket`` is imported. Proxies are ``urllib``'s to honour: the hook asks this module only
-when no ``*_proxy`` variable is set (``bot.githooks.gate_ask``).
+Only ``_socket`` is imported (``socket``'s C half: ``socket`` itself adds ``selectors`` and its
+enums, a tenth of Python's start, for ``create_connection``, whose few lines are below); ``socket``
+and ``ssl`` come in for ``https://`` only. Proxies are ``urllib``'s to honour: the hook asks this
+module only when no ``*_proxy`` variable is set (``bot.githooks.gate_ask``).
 """
 
 from __future__ import annotations
 
-import socket
+import _socket
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: ``typing`` is not imported when the hook runs
@@ -45,10 +47,10 @@ def request(
     head += [f"{name}: {value}" for name, value in headers.items()]
     head += [f"Content-Length: {len(data)}", "Connection: close", "", ""]
     sent = "\r\n".join(head).encode("latin-1") + data
-    connection = socket.create_connection((host, port), timeout=timeout)
+    connection = _connected(host, port, timeout)
     try:
         if scheme == "https":
-            connection = _secured(connection, host, cafile)
+            connection = _secured(connection, host, cafile, timeout)
         connection.sendall(sent)
         return _Answer(connection).read()
     finally:
@@ -78,20 +80,46 @@ def _parts(url: str) -> tuple[str, str, int, str, str]:
     return scheme, host, int(port) if port else default, netloc.encode("idna").decode(), target
 
 
-def _secured(connection: socket.socket, host: str, cafile: str | None) -> socket.socket:
+def _connected(host: str, port: int, timeout: float) -> _socket.socket:
+    """``socket.create_connection``: each address the name resolves to in turn; the last error
+    when none answers."""
+    failed: OSError | None = None
+    for family, kind, proto, _, address in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
+        connection = _socket.socket(family, kind, proto)
+        try:
+            connection.settimeout(timeout)
+            connection.connect(address)
+        except OSError as error:
+            connection.close()
+            failed = error
+            continue
+        return connection
+    raise failed or OSError("getaddrinfo returns an empty list")
+
+
+def _secured(
+    connection: _socket.socket, host: str, cafile: str | None, timeout: float
+) -> _socket.socket:
     """TLS as ``urllib`` sets it up: the system's certificates (or ``cafile``), the host name
     checked, HTTP/1.1 offered by ALPN."""
+    import socket
     import ssl
 
     context = ssl.create_default_context(cafile=cafile)
     context.set_alpn_protocols(["http/1.1"])
-    return context.wrap_socket(connection, server_hostname=host)
+    plain = socket.socket(fileno=connection.detach())
+    try:
+        plain.settimeout(timeout)
+        return context.wrap_socket(plain, server_hostname=host)
+    except BaseException:
+        plain.close()
+        raise
 
 
 class _Answer:
     """The answer as it arrives: a buffer over the socket, read to the end of the answer."""
 
-    def __init__(self, connection: socket.socket) -> None:
+    def __init__(self, connection: _socket.socket) -> None:
         self._connection = connection
         self._buffer = b""
         self._ended = False

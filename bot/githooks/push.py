@@ -12,8 +12,8 @@ do not.
 from __future__ import annotations
 
 import re
-import subprocess
 
+from bot.githooks import git_process
 from core.gate.refs import ZERO, BadPushError, check_update
 
 TYPE_CHECKING = False
@@ -101,16 +101,14 @@ def _descends(old: str, new: str, environ: Mapping[str, str]) -> bool:
     """Whether ``new`` contains ``old`` (a fast-forward); anything git cannot answer "yes" to —
     a tag moved onto a tree, say — counts as a rewind, the guarded side."""
     try:
-        done = subprocess.run(
-            ["git", "merge-base", "--is-ancestor", old, new],
-            env=dict(environ),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=GIT_TIMEOUT,
+        status, _, _ = git_process.run(
+            ["merge-base", "--is-ancestor", old, new], environ, timeout=GIT_TIMEOUT
         )
-    except (OSError, subprocess.TimeoutExpired) as broken:
+    except TimeoutError:
+        raise UnreadablePushError(f"git merge-base took longer than {GIT_TIMEOUT} s") from None
+    except OSError as broken:
         raise UnreadablePushError(f"git merge-base could not be run: {broken}") from broken
-    return done.returncode == 0
+    return status == 0
 
 
 def _commits(refs: list[dict[str, Any]], environ: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -139,7 +137,6 @@ def _log(
 ) -> list[tuple[dict[str, Any], list[str]]]:
     # Settings of the server's git config that would change what log prints are pinned here.
     command = [
-        "git",
         "-c",
         "log.showRoot=true",
         "-c",
@@ -157,19 +154,15 @@ def _log(
         "--",
     ]
     try:
-        done = subprocess.run(
-            command,
-            env=dict(environ),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=GIT_TIMEOUT,
-        )
-    except (OSError, subprocess.TimeoutExpired) as broken:
+        status, out, err = git_process.run(command, environ, timeout=GIT_TIMEOUT)
+    except TimeoutError:
+        raise UnreadablePushError(f"git log took longer than {GIT_TIMEOUT} s") from None
+    except OSError as broken:
         raise UnreadablePushError(f"git log could not be run: {broken}") from broken
-    if done.returncode != 0:
-        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    if status != 0:
+        said = err.decode("utf-8", "replace").strip().splitlines()
         raise UnreadablePushError(f"git log {' '.join(revisions)} failed: {' '.join(said)[:300]}")
-    return _records(done.stdout)
+    return _records(out)
 
 
 def _records(out: bytes) -> list[tuple[dict[str, Any], list[str]]]:
