@@ -379,6 +379,16 @@ def test_the_installed_hook_is_executable_and_records_andon_and_its_settings(
     assert advertised.strip() == "true"
 
 
+# What `andon gate install` wrote below the settings before the hook ran Andon's Python itself.
+EARLIER_BODY = """input=$(cat)
+chained="$(dirname "$0")/pre-receive.chained"
+if [ -x "$chained" ]; then
+    printf '%s\\n' "$input" | "$chained" "$@" || exit $?
+fi
+printf '%s\\n' "$input" | {andon} gate pre-receive
+"""
+
+
 def test_a_hook_written_by_an_earlier_version_still_asks_andon(
     dev: Developer, serving: Callable[..., AndonServer]
 ) -> None:
@@ -386,9 +396,8 @@ def test_a_hook_written_by_an_earlier_version_still_asks_andon(
     rewritten on upgrade, so that command must keep answering as the hook does."""
     server = serving()
     hook = dev.bare / "hooks" / "pre-receive"
-    text = hook.read_text()
-    command = text.splitlines()[-1].partition(" | ")[2]
-    hook.write_text(text.replace(command, f"{ANDON} gate pre-receive"))
+    settings = hook.read_text().partition('case "$0"')[0]
+    hook.write_text(settings + EARLIER_BODY.format(andon=ANDON))
     passed = dev.commit("Add the cart")
     assert dev.push().returncode == 0
     stop_line(server)

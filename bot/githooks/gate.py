@@ -24,12 +24,17 @@ PRE_RECEIVE = HookKind("pre-receive", "# andon: commit check pre-receive hook")
 
 # A chained hook that refuses refuses the push; Andon is then not asked, so nothing is announced.
 # Andon is asked by its Python running ``bot.githooks.pre_receive`` (``git_hooks.module_command``:
-# without ``site``, which costs as much as the rest of Python's start); hooks written before ran
-# ``andon gate pre-receive``, which still works.
+# without ``site``, which costs as much as the rest of Python's start), in the shell's place
+# (``exec``) and reading git's input itself unless a chained hook needs it first; hooks written
+# before ran ``andon gate pre-receive``, which still works.
 _BODY = """if [ -x "$chained" ]; then
+    input=$(cat)
     printf '%s\\n' "$input" | "$chained" "$@" || exit $?
+    exec {hook} <<ANDON_PUSH
+$input
+ANDON_PUSH
 fi
-printf '%s\\n' "$input" | {hook}
+exec {hook}
 """
 HOOK_MODULE = "bot.githooks.pre_receive"
 

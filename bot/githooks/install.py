@@ -76,9 +76,12 @@ def notes(installed: Installed, kind: HookKind, *, still: str) -> list[str]:
 def script(
     kind: HookKind, *, written_by: str, purpose: str, recorded: dict[str, str], body: str
 ) -> str:
-    """A POSIX shell hook: recorded settings, this Andon's command, ``$input``, ``$chained``.
+    """A POSIX shell hook: recorded settings, this Andon's command, ``$chained``.
 
-    ``body`` is the hook's own part; ``{andon}`` in it becomes the command that runs Andon.
+    ``body`` is the hook's own part; ``{andon}`` in it becomes the command that runs Andon. The
+    body reads git's input itself (``input=$(cat)``) when it needs it twice: a hook that only
+    hands it on spares the push a ``cat`` and a pipe. ``$chained`` is found without ``dirname``
+    for the same reason: every push waits for the hook.
     """
     andon, pythonpath = andon_command()
     defaults = "".join(
@@ -96,8 +99,7 @@ def script(
 # {purpose} The settings were
 # recorded at install time; variables already set in the hook's environment win over them.
 {defaults}{exports}{path_line}
-input=$(cat)
-chained="$(dirname "$0")/{kind.chained}"
+case "$0" in */*) chained="${{0%/*}}/{kind.chained}" ;; *) chained="./{kind.chained}" ;; esac
 {body.replace("{andon}", andon)}"""
 
 
