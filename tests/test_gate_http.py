@@ -2,8 +2,11 @@
 certificate checked against the bundle the hook names), a front that re-chunks Andon's answer, a
 proxy answering 502 for an Andon it cannot reach, something that does not speak HTTP, and a
 forward proxy named in the hook's environment. Real ``git push`` through the hook that ``andon
-gate install`` writes, real ``andon serve`` behind the front; what the pusher reads is asserted."""
+gate install`` writes, real ``andon serve`` behind the front; what the pusher reads is asserted.
+Then answers framed every way HTTP allows (and cut short), from a raw socket, to the hook's
+question in-process."""
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.githooks import gate_ask
 from tests.conformance.tls import TlsTerminator
 from tests.harness import AndonServer
 from tests.test_gate import REFUSED_MAIN, Developer, dev, said, serving, stop_line
@@ -192,3 +196,100 @@ def test_a_proxy_named_in_the_hooks_environment_carries_the_question(
     assert pushed.returncode == 0, said(pushed)
     assert dev.head() == revision
     assert proxy.seen == [f"POST {server.url}/api/gate HTTP/1.1"]
+
+
+# --- answers as they may arrive, from a raw socket on loopback -----------------------------------
+
+ALLOWED = b'{"allow": true, "message": "", "unchecked": 0}'
+BODY = {"refs": [{"old": "a" * 40, "new": "b" * 40, "ref": "refs/heads/main"}], "pusher": "dana"}
+
+
+class RawAnswer:
+    """Accepts one connection, reads the request's head and body, writes ``answer`` as it is,
+    then closes: an HTTP server of any age or a stranger, byte for byte."""
+
+    def __init__(self, answer: bytes) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.request = b""
+        self._thread = threading.Thread(target=self._serve, args=(answer,), daemon=True)
+        self._thread.start()
+
+    def _serve(self, answer: bytes) -> None:
+        connection, _ = self._listener.accept()
+        with connection:
+            connection.settimeout(10)
+            while b"\r\n\r\n" not in self.request:
+                self.request += connection.recv(65536)
+            head, _, body = self.request.partition(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            while len(body) < length:
+                body += connection.recv(65536)
+            connection.sendall(answer)
+
+    def close(self) -> None:
+        self._thread.join(timeout=10)
+        self._listener.close()
+
+
+@pytest.fixture
+def raw() -> Iterator[Callable[[bytes], RawAnswer]]:
+    started: list[RawAnswer] = []
+
+    def start(answer: bytes) -> RawAnswer:
+        started.append(RawAnswer(answer))
+        return started[-1]
+
+    yield start
+    for each in started:
+        each.close()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + ALLOWED,
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(ALLOWED), ALLOWED),
+        b"HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n%x\r\n%s\r\n0\r\n\r\n"
+        % (len(ALLOWED), ALLOWED),
+    ],
+    ids=["read-to-the-end", "after-100-continue", "bare-newlines-chunked"],
+)
+def test_an_answer_in_any_framing_http_allows_is_read(
+    raw: Callable[[bytes], RawAnswer], answer: bytes
+) -> None:
+    server = raw(answer)
+
+    allowed = gate_ask.server(server.url, {"ANDON_API_TOKEN": "t0ken"}, BODY)
+
+    assert allowed == (True, "", True)
+    head = server.request.partition(b"\r\n\r\n")[0].decode()
+    assert head.startswith("POST /api/gate HTTP/1.1\r\n")
+    assert f"\r\nHost: {server.url.removeprefix('http://')}\r\n" in head
+    assert "\r\nAuthorization: Bearer t0ken\r\n" in head
+
+
+def test_an_answer_cut_short_is_not_trusted(raw: Callable[[bytes], RawAnswer]) -> None:
+    server = raw(b"HTTP/1.1 200 OK\r\nContent-Length: 400\r\n\r\n" + ALLOWED)
+
+    with pytest.raises(gate_ask.UnansweredError) as refused:
+        gate_ask.server(server.url, {}, BODY)
+
+    assert f"Andon at {server.url} answered, but not in HTTP: an answer cut short" in str(
+        refused.value
+    )
+
+
+def test_a_connection_closed_without_an_answer_is_andon_unreachable(
+    raw: Callable[[bytes], RawAnswer],
+) -> None:
+    server = raw(b"")
+
+    with pytest.raises(gate_ask.UnreachableError) as unreached:
+        gate_ask.server(server.url, {}, BODY)
+
+    assert str(unreached.value) == (
+        f"Andon could not be reached at {server.url}: "
+        "Remote end closed connection without response."
+    )
