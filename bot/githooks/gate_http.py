@@ -77,14 +77,18 @@ def _parts(url: str) -> tuple[str, str, int, str, str]:
     if port and not port.isdigit():
         raise ValueError(f"nonnumeric port: '{port}'")
     default = 443 if scheme == "https" else 80
-    return scheme, host, int(port) if port else default, netloc.encode("idna").decode(), target
+    header = netloc if netloc.isascii() else netloc.encode("idna").decode()
+    return scheme, host, int(port) if port else default, header, target
 
 
 def _connected(host: str, port: int, timeout: float) -> _socket.socket:
     """``socket.create_connection``: each address the name resolves to in turn; the last error
     when none answers."""
     failed: OSError | None = None
-    for family, kind, proto, _, address in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
+    # An ASCII name goes as bytes: a str is encoded with the "idna" codec, whose import (with
+    # ``stringprep`` and ``unicodedata``) costs more than the lookup of a name like "andon".
+    name = host.encode() if host.isascii() else host
+    for family, kind, proto, _, address in _socket.getaddrinfo(name, port, 0, _socket.SOCK_STREAM):
         connection = _socket.socket(family, kind, proto)
         try:
             connection.settimeout(timeout)
