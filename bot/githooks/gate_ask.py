@@ -5,7 +5,7 @@ Two kinds of failure, told apart because ``[gate] fail_open`` may let only the f
 502/503/504, its database down) — and ``UnansweredError`` — anything else that stops the hook
 from getting an answer it can trust (a refused token, a broken config, an answer not in the
 commit check's shape). Asking over HTTP gives up after ``TIMEOUT`` seconds in all, so a push
-never hangs, and imports only ``json``, ``socket`` and ``signal`` (``bot.githooks.gate_http``):
+never hangs, and imports only ``json``, ``_socket`` and ``signal`` (``bot.githooks.gate_http``):
 ``urllib.request`` only when a proxy is set, ``ssl`` only for ``https://``.
 """
 
