@@ -16,11 +16,12 @@ Then, round after round, each repository gets a push of one new one-commit chang
 order of the variants rotates every round, so drift on the machine hits all of them alike. Every
 push must land (the bare repository's ``main`` is checked); the script exits 1 if one does not.
 
-Then the bare start-up of the hook's command: ``andon gate pre-receive`` with empty stdin (it
-reads no ref and exits 0) against ``python -c pass`` from the same virtualenv, and a ``python -c``
-that only imports what each path imports (``bot.cli`` and ``urllib.request``; ``bot.cli`` and what
-``gate_ask.database`` imports). Last, one more push per
-hooked variant with ``PYTHONPROFILEIMPORTTIME=1``: the hook's own imports, as it really runs.
+Then the bare start-up of the hook's command with empty stdin (it reads no ref and exits 0) —
+``python -S -P -c '…pre_receive import main…'`` as ``andon gate install`` writes it, and
+``andon gate pre-receive`` as earlier hooks run it — against ``python -c pass`` (and ``-S -P``)
+from the same virtualenv, and a ``python -c`` that only imports what each path imports. Last,
+one more push per hooked variant with ``PYTHONPROFILEIMPORTTIME=1``: the hook's own imports, as
+it really runs.
 
 Only loopback traffic and local git; a bounded number of pushes; the server is stopped and the
 temporary directory removed also on error (about a minute in all). Progress goes to stderr; the

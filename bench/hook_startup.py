@@ -17,16 +17,33 @@ ANDON = PYTHON.parent / "andon"
 
 # --- start-up of the hook's command -----------------------------------------------------------
 
-# What ``database`` in bot/githooks/gate_ask.py imports when it runs (kept in step with it by hand).
+# What ``answer`` in bot/githooks/gate_database.py imports when it runs (kept in step by hand).
 DATABASE_IMPORTS = (
     "bot.bus.dispatch, bot.bus.events, bot.bus.unit, core.actor, core.clock, core.config.file, "
     "core.gate.push, sqlalchemy.exc, storage.database"
 )
+ROOT = str(Path(__file__).resolve().parent.parent)  # the checkout: the hook appends it to sys.path
+HOOK_CODE = (
+    f"import sys; sys.path.append({ROOT!r}); "
+    "from bot.githooks.pre_receive import main; sys.exit(main())"
+)
 STARTUPS = (
     ("python", "`python -c pass` (interpreter + site, same venv)", [str(PYTHON), "-c", "pass"]),
     (
+        "python_nosite",
+        "`python -S -P -c pass` (the interpreter as the hook starts it: no site)",
+        [str(PYTHON), "-S", "-P", "-c", "pass"],
+    ),
+    (
+        "hook_direct",
+        "`python -S -P -c '…pre_receive import main…'` < empty stdin (the hook's command as "
+        "`andon gate install` writes it, nothing to check)",
+        [str(PYTHON), "-S", "-P", "-c", HOOK_CODE],
+    ),
+    (
         "hook",
-        "`andon gate pre-receive` < empty stdin (the hook's command, nothing to check)",
+        "`andon gate pre-receive` < empty stdin (the command of hooks written before, nothing "
+        "to check)",
         [str(ANDON), "gate", "pre-receive"],
     ),
     (
@@ -36,20 +53,35 @@ STARTUPS = (
     ),
     (
         "http_imports",
-        '`python -c "import bot.cli, bot.githooks.gate, urllib.request"` (the HTTP imports)',
-        [str(PYTHON), "-c", "import bot.cli, bot.githooks.gate, urllib.request"],
+        '`python -S -P -c "import bot.githooks.pre_receive, bot.settings.sealed"` (what the HTTP '
+        "path imports)",
+        [
+            str(PYTHON),
+            "-S",
+            "-P",
+            "-c",
+            f"import sys; sys.path.append({ROOT!r}); "
+            "import bot.githooks.pre_receive, bot.settings.sealed",
+        ],
     ),
     (
         "quick_imports",
-        '`python -c "import bot.cli, bot.githooks.gate, bot.githooks.gate_quick, sqlite3"` '
+        '`python -S -P -c "import …pre_receive, …gate_quick, sqlite3"` '
         "(the database path's short way: a running line, a config it has read before)",
-        [str(PYTHON), "-c", "import bot.cli, bot.githooks.gate, bot.githooks.gate_quick, sqlite3"],
+        [
+            str(PYTHON),
+            "-S",
+            "-P",
+            "-c",
+            f"import sys; sys.path.append({ROOT!r}); "
+            "import bot.githooks.pre_receive, bot.githooks.gate_quick, sqlite3",
+        ],
     ),
     (
         "database_imports",
-        '`python -c "import bot.cli, bot.githooks.gate, <what gate_ask.database imports>"` '
+        '`python -c "import bot.githooks.pre_receive, <what the full way imports>"` '
         "(the database path's full way: a stopped line, a changed config, PostgreSQL)",
-        [str(PYTHON), "-c", f"import bot.cli, bot.githooks.gate, {DATABASE_IMPORTS}"],
+        [str(PYTHON), "-c", f"import bot.githooks.pre_receive, {DATABASE_IMPORTS}"],
     ),
 )
 

@@ -36,6 +36,7 @@ from tests.git_server import GitWorkspace
 from tests.harness import API_TOKEN, CHANNEL, AndonServer, free_port, run_cli
 
 ANDON = Path(sys.executable).parent / "andon"  # the virtualenv running the tests
+PYTHON = os.path.abspath(sys.executable)  # its interpreter, as the hook names it
 REFUSED_MAIN = "! [remote rejected] main -> main (pre-receive hook declined)"
 
 
@@ -371,11 +372,45 @@ def test_the_installed_hook_is_executable_and_records_andon_and_its_settings(
     assert hook.stat().st_mode & 0o777 == 0o755
     assert os.access(hook, os.X_OK)
     text = hook.read_text()
-    assert f"{ANDON} gate pre-receive" in text
+    assert f"{PYTHON} -S -P -c " in text and "from bot.githooks.pre_receive import main" in text
     assert server.url in text and API_TOKEN in text
     assert server.env["ANDON_DATABASE_URL"] in text and server.env["ANDON_CONFIG"] in text
     advertised = dev.git("config", "receive.advertisePushOptions", cwd=dev.bare)
     assert advertised.strip() == "true"
+
+
+# What `andon gate install` wrote below the settings before the hook ran Andon's Python itself.
+EARLIER_BODY = """input=$(cat)
+chained="$(dirname "$0")/pre-receive.chained"
+if [ -x "$chained" ]; then
+    printf '%s\\n' "$input" | "$chained" "$@" || exit $?
+fi
+printf '%s\\n' "$input" | {andon} gate pre-receive
+"""
+
+
+def test_a_hook_written_by_an_earlier_version_still_asks_andon(
+    dev: Developer, serving: Callable[..., AndonServer]
+) -> None:
+    """Hooks installed before ran ``andon gate pre-receive`` (the console script); they are not
+    rewritten on upgrade, so that command must keep answering as the hook does."""
+    server = serving()
+    hook = dev.bare / "hooks" / "pre-receive"
+    settings = hook.read_text().partition('case "$0"')[0]
+    hook.write_text(settings + EARLIER_BODY.format(andon=ANDON))
+    passed = dev.commit("Add the cart")
+    assert dev.push().returncode == 0
+    stop_line(server)
+    dev.commit("Add the coupon field")
+
+    refused = dev.push()
+
+    assert f"| {ANDON} gate pre-receive\n" in hook.read_text()
+    assert refused.returncode != 0
+    assert "remote: Andon: the line is stopped — push to main refused." in said(refused)
+    assert dev.head() == passed
+    pushes = [e for e in server.api("/api/audit").json()["entries"] if e["action"] == "gate.push"]
+    assert len(pushes) == 2
 
 
 def test_a_commit_that_breaks_a_configured_rule_is_refused_naming_commit_and_rule(

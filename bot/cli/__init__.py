@@ -20,7 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args == _HOOK:
         seal()  # before anything, as every command: the hook's environment holds the API token
-        from bot.githooks.gate import pre_receive_command
+        from bot.githooks.pre_receive import pre_receive_command
 
         return pre_receive_command(sys.stdin, os.environ)
     from bot.cli.command_line import main as program

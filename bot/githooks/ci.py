@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 POST_RECEIVE = HookKind("post-receive", "# andon: local CI post-receive hook")
 BRANCHES = "refs/heads/"
 
-_BODY = """status=0
+_BODY = """input=$(cat)
+status=0
 if [ -x "$chained" ]; then
     printf '%s\\n' "$input" | "$chained" "$@" || status=$?
 fi

@@ -1,25 +1,19 @@
 """``andon gate install`` and ``andon gate pre-receive``: the commit check, asked at every push.
 
-The hook reads the push itself (its commits sit in git's quarantine, invisible to any other
-process) and asks Andon (``bot.githooks.gate_ask``): over HTTP when ``ANDON_URL`` is set, else
-straight from the database. When Andon cannot be reached, the push is refused — unless ``[gate]
-fail_open = true`` in the hook's ``ANDON_CONFIG``, and then it is recorded in the repository
-(``bot.githooks.unchecked``) and told in the channel once a push reaches Andon again. Anything else
-that keeps the hook from a trusted answer refuses the push, and the pusher is told what failed.
+``install`` writes the pre-receive hook; what the hook does at every push — read the push, ask
+Andon, tell the pusher — is ``bot.githooks.pre_receive``, which hooks installed by this version
+run directly and older hooks reach through ``andon gate pre-receive``.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING
 
-from bot.githooks import gate_ask as ask
 from bot.githooks import install as git_hooks
-from bot.githooks import push as git_push
-from bot.githooks import unchecked as gate_unchecked
 from bot.githooks.install import HookKind, NotInstalledError
+from bot.githooks.pre_receive import pre_receive_command
 
 if TYPE_CHECKING:
     import argparse
@@ -29,11 +23,20 @@ if TYPE_CHECKING:
 PRE_RECEIVE = HookKind("pre-receive", "# andon: commit check pre-receive hook")
 
 # A chained hook that refuses refuses the push; Andon is then not asked, so nothing is announced.
+# Andon is asked by its Python running ``bot.githooks.pre_receive`` (``git_hooks.module_command``:
+# without ``site``, which costs as much as the rest of Python's start), in the shell's place
+# (``exec``) and reading git's input itself unless a chained hook needs it first; hooks written
+# before ran ``andon gate pre-receive``, which still works.
 _BODY = """if [ -x "$chained" ]; then
+    input=$(cat)
     printf '%s\\n' "$input" | "$chained" "$@" || exit $?
+    exec {hook} <<ANDON_PUSH
+$input
+ANDON_PUSH
 fi
-printf '%s\\n' "$input" | {andon} gate pre-receive
+exec {hook}
 """
+HOOK_MODULE = "bot.githooks.pre_receive"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,7 +60,7 @@ def install_command(settings: Settings, repo: str) -> int:
             written_by="andon gate install",
             purpose="Asks Andon whether this push may land; a non-zero exit refuses it.",
             recorded=recorded,
-            body=_BODY,
+            body=_BODY.replace("{hook}", git_hooks.module_command(HOOK_MODULE)),
         )
         installed = git_hooks.install(repo, PRE_RECEIVE, script=script)
         options = git_hooks.git(installed.repo, "config", "receive.advertisePushOptions", "true")
@@ -71,10 +74,12 @@ def install_command(settings: Settings, repo: str) -> int:
             file=sys.stderr,
         )
         return 1
+    from bot.githooks.gate_database import shown_url
+
     asks = (
         f"asks Andon at {recorded['ANDON_URL']}"
         if "ANDON_URL" in recorded
-        else f"reads the line from {ask.shown_url(recorded['ANDON_DATABASE_URL'])}"
+        else f"reads the line from {shown_url(recorded['ANDON_DATABASE_URL'])}"
     )
     print(f"Installed {installed.hook}: every push to {installed.repo} {asks} first.")
     print('`git push -o line-fix="<why>"` reaches it: receive.advertisePushOptions is on.')
@@ -118,89 +123,3 @@ def _notes(settings: Settings, recorded: dict[str, str], hook: os.PathLike[str])
             "(recorded in the repository, told in the channel later)."
         )
     return notes
-
-
-# --- andon gate pre-receive (the hook's entry point: keep its imports light) ----------------------
-
-
-def pre_receive_command(stdin: TextIO, environ: Mapping[str, str]) -> int:
-    """Print Andon's answer for the pusher; exit 1 refuses the push. Andon unreachable refuses it
-    too, unless ``[gate] fail_open``; nothing else — a push that cannot be read, an answer that
-    cannot be trusted, a bug — ever lets a push through unchecked."""
-    url = environ.get("ANDON_URL", "").strip()
-    try:
-        body = git_push.read(stdin, environ)
-        if body is None:
-            return 0
-        told = gate_unchecked.pending(environ)
-        sent = {**body, "unchecked": told} if told else body
-        answer = ask.server(url, environ, sent) if url else ask.database(environ, sent)
-    except git_push.UnreadablePushError as failed:
-        return _refused(f"andon: the push could not be read: {failed}")
-    except ask.UnreachableError as failed:
-        return _unreached(f"andon: {failed}", environ, body)
-    except ask.UnansweredError as failed:
-        return _refused(f"andon: {failed}")
-    except Exception as broken:  # a bug refuses, saying what broke, never a traceback
-        return _refused(f"andon: the commit check failed: {broken!r}"[:400])
-    allow, message, taken = answer
-    if taken:
-        gate_unchecked.forget(environ, told)
-    if message:
-        print(message, file=sys.stderr, flush=True)
-    return 0 if allow else 1
-
-
-def _refused(said: str) -> int:
-    print(said, file=sys.stderr)
-    print(
-        "andon: the push is refused: the commit check passes only what it has checked "
-        "([gate] fail_open covers an Andon that cannot be reached, nothing else). "
-        "Try again, or ask whoever runs Andon.",
-        file=sys.stderr,
-        flush=True,
-    )
-    return 1
-
-
-def _unreached(said: str, environ: Mapping[str, str], body: dict[str, Any]) -> int:
-    print(said, file=sys.stderr)
-    fail_open, why_not = _fail_open(environ)
-    if not fail_open:
-        print(
-            f"andon: the push is refused: the commit check fails closed when it cannot reach "
-            f"Andon{why_not}. Try again, or ask whoever runs Andon.",
-            file=sys.stderr,
-            flush=True,
-        )
-        return 1
-    try:
-        where = gate_unchecked.record(environ, body, reason=said.removeprefix("andon: "))
-    except gate_unchecked.UnrecordedError as failed:
-        print(
-            f"andon: the push is refused: [gate] fail_open = true, but {failed}, and a push "
-            "is let through unchecked only when it is recorded. Try again, or ask whoever "
-            "runs the repository.",
-            file=sys.stderr,
-            flush=True,
-        )
-        return 1
-    print(
-        "andon: warning: [gate] fail_open = true, so this push is let through unchecked. "
-        f"It is recorded in {where}; the line channel hears of it when a push next reaches "
-        "Andon.",
-        file=sys.stderr,
-        flush=True,
-    )
-    return 0
-
-
-def _fail_open(environ: Mapping[str, str]) -> tuple[bool, str]:
-    """``[gate] fail_open`` of the hook's own ``ANDON_CONFIG``; a broken file keeps it shut."""
-    path = environ.get("ANDON_CONFIG") or "./andon.toml"
-    try:
-        from core.config.file import load
-
-        return load(path).gate.fail_open, ""
-    except Exception:
-        return False, f" (and {path} could not be read to see whether [gate] fail_open is set)"

@@ -4,28 +4,25 @@ Two kinds of failure, told apart because ``[gate] fail_open`` may let only the f
 ``UnreachableError`` — Andon could not be reached (no connection, no answer in time, a proxy's
 502/503/504, its database down) — and ``UnansweredError`` — anything else that stops the hook
 from getting an answer it can trust (a refused token, a broken config, an answer not in the
-commit check's shape). Asking over HTTP imports only the standard library and gives up after
-``TIMEOUT`` seconds in all, so a push never hangs.
+commit check's shape). Asking over HTTP gives up after ``TIMEOUT`` seconds in all, so a push
+never hangs, and imports only ``json``, ``_socket`` and ``signal`` (``bot.githooks.gate_http``):
+``urllib.request`` only when a proxy is set, ``ssl`` only for ``https://``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import os
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the hook's start stays light: these load only on the database path
-    from bot.bus.unit import Units
-    from core.clock import Clock
-    from core.config.file import AndonConfig
-    from core.gate.decide import GateAnswer
-    from core.gate.push import Push
-    from storage.database import Database
+from bot.githooks import gate_http
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: ``typing`` is not imported when the hook runs
+    from collections.abc import Iterator, Mapping
+    from typing import Any
 
 TIMEOUT = 5.0  # seconds, in all, for the HTTP question
-TERMINAL_CHANNEL = "line"  # bot.main's channel when there is no Slack; replies follow the thread
 NOT_REACHED = (502, 503, 504)  # a proxy or a full server answering for an Andon it cannot reach
 
 
@@ -74,9 +71,6 @@ def _post(url: str, path: str, environ: Mapping[str, str], body: dict[str, Any])
     """The status and text of Andon's answer, with the standard library only: every push pays
     for what the hook imports (``requests`` alone cost more than Python's start). Proxies come
     from the environment as with any HTTP client; ``REQUESTS_CA_BUNDLE`` is still honoured."""
-    import urllib.error
-    import urllib.request
-
     if not url.lower().startswith(("http://", "https://")):
         scheme = url.partition(":")[0][:20]  # not the URL: it may carry a password
         raise UnansweredError(f"ANDON_URL must start with http:// or https://, not {scheme}:.")
@@ -86,52 +80,80 @@ def _post(url: str, path: str, environ: Mapping[str, str], body: dict[str, Any])
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body).encode()
     where = url.rstrip("/") + path
-    request = urllib.request.Request(where, data, headers, method="POST")  # noqa: S310 (http(s) only)
     try:
-        with _deadline(TIMEOUT), _opened(request, environ) as response:
-            return response.status, response.read().decode("utf-8", errors="replace")
-    except urllib.error.HTTPError as answered:
-        with answered:
-            return answered.code, answered.read().decode("utf-8", errors="replace")
+        with _deadline(TIMEOUT):
+            if _proxied():
+                status, raw = _through_proxy(where, headers, data, environ)
+            else:
+                status, raw = gate_http.request(
+                    where, "POST", headers, data, timeout=TIMEOUT, cafile=_bundle(where, environ)
+                )
+    except gate_http.NotHttpError as unreadable:
+        raise UnansweredError(f"Andon at {url} answered, but not in HTTP: {unreadable}.") from None
     except (_DeadlineError, TimeoutError):
         raise UnreachableError(
             f"Andon could not be reached at {url}: no answer within {TIMEOUT:g} s."
         ) from None
-    except (urllib.error.URLError, OSError, ValueError) as broken:
-        cause = getattr(broken, "reason", broken)
-        if isinstance(cause, TimeoutError):
-            raise UnreachableError(
-                f"Andon could not be reached at {url}: no answer within {TIMEOUT:g} s."
-            ) from None
-        raise UnreachableError(f"Andon could not be reached at {url}: {_reason(cause)}.") from None
+    except (OSError, ValueError) as broken:
+        raise UnreachableError(f"Andon could not be reached at {url}: {_reason(broken)}.") from None
+    return status, raw.decode("utf-8", errors="replace")
 
 
-def _opened(request: Any, environ: Mapping[str, str]) -> Any:
+def _proxied() -> bool:
+    """Whether ``urllib`` would look for a proxy: a ``*_proxy`` variable (any case) is set in
+    the environment it reads. Then the question goes through ``urllib.request``, which honours
+    it with ``no_proxy`` exactly as before; otherwise it would connect directly, as the hook's
+    own client does."""
+    return any(
+        value and name.lower().endswith("_proxy") and name.lower() != "no_proxy"
+        for name, value in os.environ.items()
+    )
+
+
+def _bundle(where: str, environ: Mapping[str, str]) -> str | None:
+    if not where.lower().startswith("https:"):
+        return None
+    return environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or None
+
+
+def _through_proxy(
+    where: str, headers: dict[str, str], data: bytes, environ: Mapping[str, str]
+) -> tuple[int, bytes]:
+    """The question through ``urllib.request``, which finds the proxy in the environment."""
+    import urllib.error
     import urllib.request
 
-    bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE")
+    request = urllib.request.Request(where, data, headers, method="POST")  # noqa: S310 (http(s) only)
+    bundle = _bundle(where, environ)
     context = None
-    if bundle and request.full_url.startswith("https:"):
+    if bundle:
         import ssl
 
         context = ssl.create_default_context(cafile=bundle)
-    return urllib.request.urlopen(request, timeout=TIMEOUT, context=context)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT, context=context) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as answered:
+        with answered:
+            return answered.code, answered.read()
+    except urllib.error.URLError as failed:  # its cause, as the hook's own client raises it
+        cause = failed.reason
+        raise cause if isinstance(cause, BaseException) else OSError(cause) from None
 
 
 @contextmanager
 def _deadline(seconds: float) -> Iterator[None]:
     """One clock for the whole question: connect and every read together, not each alone."""
     import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def _expired(_signum: int, _frame: object) -> None:
         raise _DeadlineError
 
-    previous = signal.signal(signal.SIGALRM, _expired)
+    try:
+        previous = signal.signal(signal.SIGALRM, _expired)
+    except ValueError:  # not the main thread: the socket's timeout bounds each step alone
+        yield
+        return
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
@@ -159,79 +181,9 @@ def database(environ: Mapping[str, str], body: dict[str, Any]) -> Answer:
     quick = gate_quick.answer(environ, body)
     if quick is not None:
         return quick
-    from sqlalchemy.exc import DBAPIError
+    from bot.githooks import site_packages
 
-    from core.config.file import ConfigError, load
-    from core.gate.push import BadPushError, read
+    site_packages.add()  # the full way stands on SQLAlchemy and pydantic
+    from bot.githooks import gate_database
 
-    path = environ.get("ANDON_CONFIG") or "./andon.toml"
-    url = environ.get("ANDON_DATABASE_URL") or "sqlite:///./andon.db"
-    source = gate_quick.config_bytes(environ)
-    try:
-        config = load(path)
-        push = read(body)
-    except (ConfigError, BadPushError) as broken:
-        raise UnansweredError(str(broken)) from None
-    except OSError as broken:
-        raise UnansweredError(f"{path} could not be read: {broken}") from None
-    try:
-        answer = _decided(url, config, push)
-    except (DBAPIError, OSError) as broken:
-        said = (str(broken).strip().splitlines() or [type(broken).__name__])[0][:300]
-        raise UnreachableError(
-            f"Andon's database {shown_url(url)} could not be used: {said} "
-            "(has `andon db upgrade` run?)"
-        ) from None
-    if source is not None and not config.gate.checks and gate_quick.config_bytes(environ) == source:
-        gate_quick.stamp(environ, source=source, protected=config.protected_refs)
-    return answer.allow, answer.message, True
-
-
-def _decided(url: str, config: AndonConfig, push: Push) -> GateAnswer:
-    """The bus's answer, as ``POST /api/gate`` gives it; its log goes nowhere, since the hook's
-    stderr is the pusher's terminal (a failure still leaves its audit row)."""
-    import logging
-
-    from bot.bus.dispatch import Bus
-    from bot.bus.events import PushAsked
-    from bot.bus.unit import Units
-    from core.actor import Actor
-    from core.clock import SystemClock
-    from storage.database import Database
-
-    quiet = logging.getLogger("bot.bus")
-    if not quiet.handlers:
-        quiet.addHandler(logging.NullHandler())
-    clock = SystemClock()
-    database = Database(url)
-    try:
-        channel = config.slack.channel or TERMINAL_CHANNEL
-        units = Units(database, channel=channel, clock=clock)
-        hook = _Hook(config=config, clock=clock, database=database, units=units)
-        return Bus(hook).handle(PushAsked(push), Actor(push.pusher, push.pusher, "git"))
-    finally:
-        database.dispose()
-
-
-@dataclass(frozen=True)
-class _Hook:
-    """The engine as the hook has it (``bot.bus.engine.Engine``): no chat, no hosts."""
-
-    config: AndonConfig
-    clock: Clock
-    database: Database
-    units: Units
-    deployer: None = None
-    flag_watcher: None = None
-    directory: None = None
-    commits: None = None
-
-
-def shown_url(url: str) -> str:
-    """A database URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(an unreadable ANDON_DATABASE_URL)"
+    return gate_database.answer(environ, body)

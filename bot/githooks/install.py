@@ -9,6 +9,7 @@ skips a hook that is not.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -75,9 +76,12 @@ def notes(installed: Installed, kind: HookKind, *, still: str) -> list[str]:
 def script(
     kind: HookKind, *, written_by: str, purpose: str, recorded: dict[str, str], body: str
 ) -> str:
-    """A POSIX shell hook: recorded settings, this Andon's command, ``$input``, ``$chained``.
+    """A POSIX shell hook: recorded settings, this Andon's command, ``$chained``.
 
-    ``body`` is the hook's own part; ``{andon}`` in it becomes the command that runs Andon.
+    ``body`` is the hook's own part; ``{andon}`` in it becomes the command that runs Andon. The
+    body reads git's input itself (``input=$(cat)``) when it needs it twice: a hook that only
+    hands it on spares the push a ``cat`` and a pipe. ``$chained`` is found without ``dirname``
+    for the same reason: every push waits for the hook.
     """
     andon, pythonpath = andon_command()
     defaults = "".join(
@@ -95,8 +99,7 @@ def script(
 # {purpose} The settings were
 # recorded at install time; variables already set in the hook's environment win over them.
 {defaults}{exports}{path_line}
-input=$(cat)
-chained="$(dirname "$0")/{kind.chained}"
+case "$0" in */*) chained="${{0%/*}}/{kind.chained}" ;; *) chained="./{kind.chained}" ;; esac
 {body.replace("{andon}", andon)}"""
 
 
@@ -171,8 +174,26 @@ def andon_command() -> tuple[str, str | None]:
     andon = Path(python).parent / "andon"
     if andon.is_file() and os.access(andon, os.X_OK):
         return shlex.quote(str(andon)), None
-    root = str(Path(__file__).resolve().parent.parent)
-    return f"{shlex.quote(python)} -m bot.cli", root
+    return f"{shlex.quote(python)} -m bot.cli", package_root()
+
+
+def module_command(module: str) -> str:
+    """This Andon's interpreter, by absolute path, running ``module``'s ``main()`` as quickly as
+    Python starts: without ``site`` (``-S``: the virtualenv's ``.pth`` files and an editable
+    install's finder cost as long as the rest of the start; ``bot.githooks.site_packages`` runs
+    it when a path needs an installed package) and without the current directory on
+    ``sys.path`` (``-P``: a hook runs in the repository). The package's root goes last on
+    ``sys.path``, so nothing there can stand in for the standard library."""
+    python = os.path.abspath(sys.executable)  # not resolved: a venv's python is a symlink
+    root = json.dumps(package_root())  # a Python string literal in double quotes
+    code = f"import sys; sys.path.append({root}); from {module} import main; sys.exit(main())"
+    return f"{shlex.quote(python)} -S -P -c {shlex.quote(code)}"
+
+
+def package_root() -> str:
+    """The directory that holds Andon's packages (``bot``, ``core``, ``storage``): the checkout
+    of an editable install, else the site-packages it was installed into."""
+    return str(Path(__file__).resolve().parent.parent.parent)
 
 
 def _write_executable(hook: Path, text: str) -> None:

@@ -3,17 +3,24 @@
 During pre-receive the pushed objects sit in git's quarantine, visible only to processes that
 carry the hook's ``GIT_DIR``/``GIT_QUARANTINE_PATH``/``GIT_OBJECT_DIRECTORY`` variables: git runs
 here with the hook's environment as it is. The result is the body of ``POST /api/gate``; only the
-standard library is imported, since this runs at every push.
+standard library is imported (and neither ``typing`` nor ``dataclasses``), since this runs at
+every push. The common push — one branch moved forward — costs one ``git log``: the parents it
+prints say whether the update is a fast-forward, and ``git merge-base`` is asked only when they
+do not.
 """
 
+from __future__ import annotations
+
 import re
-import subprocess
-from collections.abc import Iterable, Mapping
-from typing import Any
 
-from core.gate.push import BadPushError, RefUpdate
+from bot.githooks import git_process
+from core.gate.refs import ZERO, BadPushError, check_update
 
-ZERO = "0" * 40
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: ``typing`` is not imported when the hook runs
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
 GIT_TIMEOUT = 20
 MAX_COMMITS = 10_000  # what POST /api/gate accepts
 MAX_TEXT = 1000  # the longest subject, author, trailer key or value POST /api/gate accepts
@@ -27,10 +34,13 @@ _OID = re.compile(r"[0-9a-f]{40}")
 # a NUL (it reads a message or a name as C text), a path can hold none and is never empty, and a
 # trailer is one line (unfolded) whose key is letters, digits and "-". So nothing a commit says
 # — no separator, no 40 hex, no byte of any encoding — can move a field or a record boundary.
+# The parents (``%P``) are not sent: they tell whether an update is a fast-forward.
 _FORMAT = (
-    "%x00%H%x00%an <%ae>%x00%s%x00%(trailers:only,unfold,separator=%x0a,key_value_separator=%x1f)"
+    "%x00%H%x00%P%x00%an <%ae>%x00%s"
+    "%x00%(trailers:only,unfold,separator=%x0a,key_value_separator=%x1f)"
 )
-_FIELDS = 4  # sha, author, subject, trailers; paths follow, the first after a newline
+_FIELDS = 5  # sha, parents, author, subject, trailers; paths follow, the first after a newline
+_PARENTS = re.compile(r"(?:[0-9a-f]{40}(?: [0-9a-f]{40})*)?")
 
 
 class UnreadablePushError(Exception):
@@ -42,10 +52,11 @@ def read(lines: Iterable[str], environ: Mapping[str, str]) -> dict[str, Any] | N
     refs = [_ref(line) for line in lines if line.strip()]
     if not refs:
         return None
+    commits = _commits(refs, environ)
     for update in refs:
         if update["old"] != ZERO and update["new"] != ZERO:
-            update["forced"] = not _descends(update["old"], update["new"], environ)
-    commits = _commits(refs, environ)
+            forward = update.pop("forward", False)  # seen among the parents git log printed
+            update["forced"] = not (forward or _descends(update["old"], update["new"], environ))
     return {
         "refs": refs,
         "commits": commits,
@@ -80,7 +91,7 @@ def _ref(line: str) -> dict[str, Any]:
             f"{line.strip()[:120]!r} is not an '<old> <new> <ref>' line of SHA-1 ids"
         )
     try:  # checked before git is asked anything about the push
-        RefUpdate(parts[0], parts[1], parts[2])
+        check_update(parts[0], parts[1], parts[2])
     except BadPushError as bad:
         raise UnreadablePushError(str(bad)) from bad
     return {"old": parts[0], "new": parts[1], "ref": parts[2]}
@@ -90,20 +101,20 @@ def _descends(old: str, new: str, environ: Mapping[str, str]) -> bool:
     """Whether ``new`` contains ``old`` (a fast-forward); anything git cannot answer "yes" to —
     a tag moved onto a tree, say — counts as a rewind, the guarded side."""
     try:
-        done = subprocess.run(
-            ["git", "merge-base", "--is-ancestor", old, new],
-            env=dict(environ),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=GIT_TIMEOUT,
+        status, _, _ = git_process.run(
+            ["merge-base", "--is-ancestor", old, new], environ, timeout=GIT_TIMEOUT
         )
-    except (OSError, subprocess.TimeoutExpired) as broken:
+    except TimeoutError:
+        raise UnreadablePushError(f"git merge-base took longer than {GIT_TIMEOUT} s") from None
+    except OSError as broken:
         raise UnreadablePushError(f"git merge-base could not be run: {broken}") from broken
-    return done.returncode == 0
+    return status == 0
 
 
 def _commits(refs: list[dict[str, Any]], environ: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The commits this push brings, each once: new to the repository or new to its ref."""
+    """The commits this push brings, each once: new to the repository or new to its ref. An
+    update whose ``old`` is a parent of one of them is a fast-forward (that commit is reachable
+    from ``new``), and is marked ``forward``; any other update is for ``git merge-base``."""
     found: dict[str, dict[str, Any]] = {}
     for update in refs:
         if update["new"] == ZERO:
@@ -112,17 +123,20 @@ def _commits(refs: list[dict[str, Any]], environ: Mapping[str, str]) -> list[dic
             revisions = [update["new"], "--not", "--all"]
         else:
             revisions = [f"{update['old']}..{update['new']}"]
-        for commit in _log(revisions, environ, limit=MAX_COMMITS - len(found)):
+        for commit, parents in _log(revisions, environ, limit=MAX_COMMITS - len(found)):
+            if update["old"] in parents:
+                update["forward"] = True
             found.setdefault(commit["sha"], {**commit, "refs": []})["refs"].append(update["ref"])
         if len(found) >= MAX_COMMITS:
             break
     return list(found.values())
 
 
-def _log(revisions: list[str], environ: Mapping[str, str], *, limit: int) -> list[dict[str, Any]]:
+def _log(
+    revisions: list[str], environ: Mapping[str, str], *, limit: int
+) -> list[tuple[dict[str, Any], list[str]]]:
     # Settings of the server's git config that would change what log prints are pinned here.
     command = [
-        "git",
         "-c",
         "log.showRoot=true",
         "-c",
@@ -140,29 +154,31 @@ def _log(revisions: list[str], environ: Mapping[str, str], *, limit: int) -> lis
         "--",
     ]
     try:
-        done = subprocess.run(
-            command,
-            env=dict(environ),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=GIT_TIMEOUT,
-        )
-    except (OSError, subprocess.TimeoutExpired) as broken:
+        status, out, err = git_process.run(command, environ, timeout=GIT_TIMEOUT)
+    except TimeoutError:
+        raise UnreadablePushError(f"git log took longer than {GIT_TIMEOUT} s") from None
+    except OSError as broken:
         raise UnreadablePushError(f"git log could not be run: {broken}") from broken
-    if done.returncode != 0:
-        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    if status != 0:
+        said = err.decode("utf-8", "replace").strip().splitlines()
         raise UnreadablePushError(f"git log {' '.join(revisions)} failed: {' '.join(said)[:300]}")
-    return _records(done.stdout)
+    return _records(out)
 
 
-def _records(out: bytes) -> list[dict[str, Any]]:
-    """The commits in ``git log``'s output; anything not in its shape refuses the push."""
+def _records(out: bytes) -> list[tuple[dict[str, Any], list[str]]]:
+    """The commits in ``git log``'s output, each with its parents; anything not in its shape
+    refuses the push."""
     fields = out.split(b"\x00")
-    commits: list[dict[str, Any]] = []
+    commits: list[tuple[dict[str, Any], list[str]]] = []
     at = 0
     while at < len(fields) - 1 or (at < len(fields) and fields[at]):
         head = fields[at + 1 : at + 1 + _FIELDS]
-        if fields[at] or len(head) < _FIELDS or not _OID.fullmatch(_text(head[0])):
+        if (
+            fields[at]
+            or len(head) < _FIELDS
+            or not _OID.fullmatch(_text(head[0]))
+            or not _PARENTS.fullmatch(_text(head[1]))
+        ):
             raise UnreadablePushError(f"git log printed what the hook cannot read (field {at})")
         at += 1 + _FIELDS
         paths = []
@@ -171,7 +187,7 @@ def _records(out: bytes) -> list[dict[str, Any]]:
             at += 1
         if paths and not paths[0].startswith(b"\n"):
             raise UnreadablePushError("git log printed what the hook cannot read (its paths)")
-        commits.append(_commit(head, paths))
+        commits.append((_commit([head[0], *head[2:]], paths), _text(head[1]).split()))
     return commits
 
 

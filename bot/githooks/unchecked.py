@@ -4,21 +4,24 @@ When Andon cannot be reached and ``fail_open`` lets a push land, the hook append
 to ``$GIT_DIR/andon-unchecked.log``; the next push whose hook reaches Andon sends them along,
 Andon tells the channel once, and the lines it was sent are taken out of the file. Every change
 to the file is made under ``flock``, so concurrent pushes neither interleave nor lose a line.
-Only the standard library is imported: this runs at every push.
+Only the standard library is imported (not ``typing``, ``pathlib`` nor ``secrets``): this runs
+at every push.
 """
+
+from __future__ import annotations
 
 import fcntl
 import json
 import os
 import re
-import secrets
-from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, BinaryIO
 
-from core.gate.push import RefUpdate
+from core.gate.refs import check_update
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: ``typing`` is not imported when the hook runs
+    from collections.abc import Iterator, Mapping
+    from typing import Any, BinaryIO
 
 FILE = "andon-unchecked.log"
 MAX_SENT = 100  # sent along with one push; the rest go with the next ones
@@ -32,15 +35,17 @@ class UnrecordedError(Exception):
     """The record could not be written: the push must not pass unseen."""
 
 
-def path(environ: Mapping[str, str]) -> Path:
+def path(environ: Mapping[str, str]) -> str:
     """The file in the repository the hook guards (git runs hooks in ``$GIT_DIR``)."""
-    return Path(os.path.abspath(environ.get("GIT_DIR") or ".")) / FILE
+    return os.path.join(os.path.abspath(environ.get("GIT_DIR") or "."), FILE)
 
 
-def record(environ: Mapping[str, str], body: Mapping[str, Any], *, reason: str) -> Path:
+def record(environ: Mapping[str, str], body: Mapping[str, Any], *, reason: str) -> str:
     """One line for a push let through unchecked: who, which refs, when, and why unchecked."""
+    from datetime import UTC, datetime
+
     line = {
-        "id": secrets.token_hex(8),
+        "id": os.urandom(8).hex(),  # what ``secrets.token_hex(8)`` reads, without its imports
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "pusher": body.get("pusher", "unknown"),
         "refs": list(body.get("refs", [])),
@@ -63,7 +68,7 @@ def pending(environ: Mapping[str, str]) -> list[dict[str, Any]]:
     """The oldest records not yet told, at most ``MAX_SENT``; a line that does not read is
     skipped (and kept), never a reason to refuse a push."""
     where = path(environ)
-    if not where.exists():
+    if not os.path.exists(where):
         return []
     try:
         with _locked(where, "rb") as file:
@@ -94,9 +99,13 @@ def forget(environ: Mapping[str, str], told: list[dict[str, Any]]) -> None:
 
 def _entry(line: bytes) -> dict[str, Any] | None:
     """A line as ``record`` wrote it, else None: a hand-edited line must not refuse pushes."""
+    from datetime import datetime
+
     try:
         entry = json.loads(line)
-        refs = [RefUpdate(r["old"], r["new"], r["ref"]) for r in entry["refs"]]
+        refs = entry["refs"]
+        for r in refs:
+            check_update(r["old"], r["new"], r["ref"])
         fields = (entry["id"], entry["at"], entry["pusher"], entry["reason"])
         datetime.fromisoformat(entry["at"])
     except (ValueError, KeyError, TypeError, AttributeError):  # BadPushError is a ValueError
@@ -109,7 +118,7 @@ def _entry(line: bytes) -> dict[str, Any] | None:
 
 
 @contextmanager
-def _locked(where: Path, mode: str) -> Iterator[BinaryIO]:
+def _locked(where: str, mode: str) -> Iterator[BinaryIO]:
     with open(where, mode) as file:
         fcntl.flock(file.fileno(), fcntl.LOCK_EX)
         try:

@@ -1,24 +1,11 @@
 """A push as the git hook describes it: the refs it moves and the commits it brings."""
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-ZERO = "0" * 40
-_SHA = re.compile(r"[0-9a-f]{40}")
-# What ``git check-ref-format`` refuses: control characters, space ~ ^ : ? * [ and backslash,
-# "..", "@{", "//", a component that starts with "." or ends in ".lock", a final "/" or ".".
-_BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|\.lock(?:/|$)|[/.]$")
-
-
-class BadPushError(ValueError):
-    """A description no git hook would send; ``field`` names what is wrong."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
+from core.gate.refs import ZERO, BadPushError, check_update
 
 
 @dataclass(frozen=True)
@@ -30,11 +17,7 @@ class RefUpdate:
     forced: bool | None = None
 
     def __post_init__(self) -> None:
-        for name in ("old", "new"):
-            if not _SHA.fullmatch(getattr(self, name)):
-                raise BadPushError(name, f"{getattr(self, name)[:60]!r} is not a 40-hex object id")
-        if not self.ref.startswith("refs/") or len(self.ref) > 255 or _BAD_REF.search(self.ref):
-            raise BadPushError("ref", f"{self.ref[:60]!r} is not a ref name git would accept")
+        check_update(self.old, self.new, self.ref)
 
     @property
     def deletes(self) -> bool:
