@@ -2,35 +2,32 @@
 
 Every command opens the engine here; what only ``andon serve`` runs around it (Slack, the HTTP
 server, the scheduler, the pollers) is wired in ``bot.server.run``, so a command such as
-``andon line status`` starts without importing any of it.
+``andon line status`` starts without importing any of it. The engine's parts are imported where
+they are built, not with this module: a command pays for what it opens — the deploy and flag
+workers only when it may deploy or watch a flag (``workers``), the terminal shell only for
+``andon shell`` — and the tests' many short ``andon`` runs are mostly that import.
 """
+
+from __future__ import annotations
 
 import getpass
 import logging
 import os
 from typing import TYPE_CHECKING
 
-from bot import logs
-from bot.andon import Andon
-from bot.outbox.chat import Chat
-from bot.outbox.courier import Courier
-from bot.probes import metrics
-from bot.releases.commits import GitCommits
-from bot.settings.environment import Settings
-from bot.terminal.chat import TerminalChat
-from bot.terminal.shell import Shell
-from bot.workers import jail
-from bot.workers.deploys import Deployer
-from bot.workers.flag_watches import FlagWatcher
+from bot.line_database import found
 from core.actor import Actor
-from core.clock import Clock, SystemClock
-from core.config.file import AndonConfig, load
-from core.people import Directory
-from storage import migrate
-from storage.database import Database
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
+
+    from bot.andon import Andon
+    from bot.outbox.chat import Chat
+    from bot.releases.commits import GitCommits
+    from bot.settings.environment import Settings
+    from core.clock import Clock
+    from core.config.file import AndonConfig
+    from core.people import Directory
 
 log = logging.getLogger("andon")
 
@@ -43,7 +40,7 @@ def slack_client(
     timeout: int = 10,
     retry: bool = True,
     logger: logging.Logger | None = None,
-) -> "WebClient":
+) -> WebClient:
     """Every call it makes is counted for ``/metrics`` (``andon_slack_calls_total``).
 
     ``retry=False``: no second try after a dropped connection, for callers that would rather go
@@ -67,16 +64,27 @@ def open_andon(
     config: AndonConfig | None = None,
     clock: Clock | None = None,
     create: bool = False,
+    workers: bool = True,
 ) -> Andon:
     """Database migrated (``create``: only ``serve``, ``shell`` and ``demo`` may create or
     migrate one; the other commands find the line's or say where they looked), config read,
-    courier ready (not yet started)."""
+    courier ready (not yet started). ``workers=False``: no deployer and no flag watcher, for a
+    command whose handlers use neither (the line's verbs, ``ci status``, the five whys, the
+    digest) — an engine without them refuses a deploy as the git hook's does."""
+    from bot.andon import Andon
+    from bot.outbox.courier import Courier
+    from bot.workers import jail
+    from core.clock import SystemClock
+    from core.config.file import load
+    from storage import migrate
+    from storage.database import Database
+
     scrub = settings.scrubber()
     database = Database(settings.andon_database_url, scrub=scrub)  # learns secrets on SIGHUP
     if create:
         migrate.upgrade(database)
     else:
-        _found(database, settings)
+        found(database, settings)
     config = config if config is not None else load(settings.andon_config)
     clock = clock or SystemClock()
     channel = config.slack.channel if settings.uses_slack else TERMINAL_CHANNEL
@@ -89,25 +97,43 @@ def open_andon(
         channel=channel or "",
         directory=directory_for(settings),
         jail=jail.jail_for(config, scrub=scrub),
-        commits=GitCommits(config.repo.path) if config.repo else None,
+        commits=_commits(config),
     )
     courier.lost_page = andon.page_not_delivered
+    if workers:
+        _add_workers(andon)
+    return andon
+
+
+def _commits(config: AndonConfig) -> GitCommits | None:
+    if config.repo is None:
+        return None
+    from bot.releases.commits import GitCommits
+
+    return GitCommits(config.repo.path)
+
+
+def _add_workers(andon: Andon) -> None:
+    """The deployer and the flag watcher (with the metric reader it asks, over HTTP)."""
+    from bot.probes import metrics
+    from bot.workers.deploys import Deployer
+    from bot.workers.flag_watches import FlagWatcher
+
     andon.deployer = Deployer(
-        config=config,
-        clock=clock,
-        database=database,
+        config=andon.config,
+        clock=andon.clock,
+        database=andon.database,
         units=andon.units,
         execute=andon.execute,
         jail=andon.jail,
     )
     andon.flag_watcher = FlagWatcher(
-        config=config,
-        clock=clock,
+        config=andon.config,
+        clock=andon.clock,
         units=andon.units,
         reader=metrics.get,
         transport_for=andon.deployer.hosts,
     )
-    return andon
 
 
 def directory_for(settings: Settings) -> Directory | None:
@@ -120,36 +146,10 @@ def directory_for(settings: Settings) -> Directory | None:
     return SlackDirectory(client)
 
 
-class NoDatabaseError(Exception):
-    """A command other than ``serve``, ``shell`` or ``demo`` found no database of the line: it
-    says where it looked instead of creating an empty one and reporting on that."""
-
-
-def existing_database(settings: Settings) -> Database:
-    """The line's database for a command that reads or acts on it, never a new empty one."""
-    database = Database(settings.andon_database_url)
-    _found(database, settings)
-    return database
-
-
-def _found(database: Database, settings: Settings) -> None:
-    state = migrate.schema(database)
-    if state == migrate.Schema.CURRENT:
-        return
-    where = database.shown()
-    if state == migrate.Schema.BEHIND:
-        message = f"the Andon database at {where} is from an older Andon — run `andon db upgrade`"
-    else:
-        message = (
-            f"no Andon database at {where} — run this where `andon serve` runs, or set "
-            f"ANDON_DATABASE_URL / ANDON_CONFIG (the config read: {settings.andon_config})"
-        )
-    database.dispose()
-    raise NoDatabaseError(message)
-
-
 def chat_for(settings: Settings) -> Chat:
     if not settings.uses_slack:
+        from bot.terminal.chat import TerminalChat
+
         return TerminalChat()
     from bot.slack.web import SlackChat
 
@@ -172,6 +172,10 @@ def _account() -> str | None:
 
 def shell(settings: Settings, *, name: str | None) -> int:
     """The engine with the terminal as its channel, and nothing else."""
+    from bot import logs
+    from bot.terminal.chat import TerminalChat
+    from bot.terminal.shell import Shell
+
     logs.configure(settings.scrubber(), level=logging.WARNING, form=settings.andon_log_format)
     chat = TerminalChat()
     andon = open_andon(settings, chat, create=True)

@@ -29,4 +29,6 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli.intent import run_intent
     from bot.intents.typed import ShowCi
 
-    return run_intent(settings, ShowCi(args.revision), name=args.name, announce=False)
+    return run_intent(
+        settings, ShowCi(args.revision), name=args.name, announce=False, workers=False
+    )

@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.cli import init as cli_init
 
         return cli_init.run()
-    from bot.main import NoDatabaseError
+    from bot.line_database import NoDatabaseError  # not bot.main: the engine loads on demand
     from bot.settings.environment import load
     from core.config.file import ConfigError
 
@@ -218,7 +218,7 @@ def _ssh_problems(config: AndonConfig) -> list[str]:
 
 
 def _audit(settings: Settings, *, limit: int, as_json: bool) -> int:
-    from bot.main import existing_database
+    from bot.line_database import existing_database
     from core import audit
 
     database = existing_database(settings)
@@ -248,7 +248,8 @@ def _line(settings: Settings, args: argparse.Namespace) -> int:
     }[args.verb]
     from bot.cli.intent import run_intent
 
-    return run_intent(settings, intent, name=args.name, announce=args.verb != "status")
+    announce = args.verb != "status"
+    return run_intent(settings, intent, name=args.name, announce=announce, workers=False)
 
 
 if __name__ == "__main__":

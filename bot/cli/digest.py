@@ -40,7 +40,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.terminal.chat import transcript
     from core.digest.report import Digest
 
-    andon = open_andon(settings, chat_for(settings))
+    andon = open_andon(settings, chat_for(settings), workers=False)  # it reads, and posts
     try:
         actor = person(args.name, via="cli")
         result = andon.execute(ShowDigest(args.week, args.format == "json"), actor)

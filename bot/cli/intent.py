@@ -15,14 +15,23 @@ if TYPE_CHECKING:
     from bot.settings.environment import Settings
 
 
-def run_intent(settings: Settings, intent: Intent, *, name: str | None, announce: bool) -> int:
-    """Execute like any front, print the answer; exit 1 on a refusal, 2 on a failure."""
+def run_intent(
+    settings: Settings,
+    intent: Intent,
+    *,
+    name: str | None,
+    announce: bool,
+    workers: bool = True,
+) -> int:
+    """Execute like any front, print the answer; exit 1 on a refusal, 2 on a failure.
+    ``workers=False`` for an intent whose handler neither deploys nor watches a flag: the
+    command then starts without importing the deployer and the flag watcher."""
     from bot.intents.typed import ShowLine
     from bot.main import chat_for, open_andon, person
     from bot.render.reply import Failure, reply
     from bot.terminal.chat import transcript
 
-    andon = open_andon(settings, chat_for(settings))
+    andon = open_andon(settings, chat_for(settings), workers=workers)
     since = watermark(andon)
     result = andon.execute(intent, person(name, via="cli"))
     if announce:

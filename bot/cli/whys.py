@@ -36,13 +36,13 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         case "export":
             return _export(settings, args)
         case "status":
-            return run_intent(settings, ShowWhys(), name=args.name, announce=False)
+            return run_intent(settings, ShowWhys(), name=args.name, announce=False, workers=False)
         case "severity":
             intent = SetSeverity(args.severity)  # said to the asker; the channel hears nothing
-            return run_intent(settings, intent, name=args.name, announce=False)
+            return run_intent(settings, intent, name=args.name, announce=False, workers=False)
         case "schedule":
             intent = ScheduleWhys(" ".join(args.when))
-            return run_intent(settings, intent, name=args.name, announce=True)
+            return run_intent(settings, intent, name=args.name, announce=True, workers=False)
     return 2
 
 
@@ -50,7 +50,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     """Print the post-mortem (or write it to ``--out``); exit 1 when there is no such stoppage."""
     from pathlib import Path
 
-    from bot.main import existing_database
+    from bot.line_database import existing_database
     from core.clock import SystemClock
     from core.whys.postmortem import UnknownStoppageError, markdown
 
