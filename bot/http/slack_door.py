@@ -16,8 +16,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
-from starlette.concurrency import run_in_threadpool
 
+from bot.http.admission import Admission
 from bot.http.payloads import BadPayloadError, slack_body
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ _SECONDS = re.compile(r"[0-9]{1,12}")
 
 def router(slack: App | None, *, signing_secret: str | None) -> APIRouter:
     door = APIRouter()
+    admitted = Admission()  # bolt's listeners run a few at a time (``bot.http.admission``)
 
     @door.post("/slack/events", include_in_schema=False)
     async def slack_events(request: Request) -> Response:
@@ -45,7 +46,7 @@ def router(slack: App | None, *, signing_secret: str | None) -> APIRouter:
             return _refused(problem)
         # bolt's own Starlette handler dispatches on the event loop and blocks it until the
         # listener acks; the thread pool keeps other requests moving meanwhile.
-        return await run_in_threadpool(_dispatch, slack, request, raw)
+        return await admitted.run(_dispatch, slack, request, raw)
 
     return door
 
