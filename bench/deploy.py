@@ -305,7 +305,7 @@ def what_ifs(lab: Lab, size: int, rounds: int) -> dict[str, list[float]]:
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--json", action="store_true", help="print raw figures as JSON")
     parser.add_argument("--quick", action="store_true", help="2 rounds, 1 redeploy, 1,000 files")
@@ -330,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.reps, args.redeploys, args.files = 2, 1, 1000
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     if not Path(SSHD).exists():
         say(f"no OpenSSH server ({SSHD}): apt-get install openssh-server rsync")
         return 2

@@ -32,54 +32,9 @@ class Front:
 
     def __init__(self, andon: AndonServer, mode: str) -> None:
         self.seen: list[str] = []  # request lines, as the front received them
-        front = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                front.seen.append(self.requestline)
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if mode == "not-http":
-                    self.wfile.write(b"SSH-2.0-OpenSSH_9.2\r\n")
-                    self.close_connection = True
-                    return
-                if mode == "502":
-                    self._answer(502, b"<html>502 Bad Gateway</html>\n", chunked=False)
-                    return
-                path = self.path if mode == "chunked" else self.path.split("/", 3)[3]
-                relayed = requests.post(
-                    f"{andon.url}/{path.lstrip('/')}",
-                    data=body,
-                    headers={
-                        "Content-Type": self.headers["Content-Type"],
-                        "Authorization": self.headers.get("Authorization", ""),
-                    },
-                    timeout=10,
-                )
-                self._answer(relayed.status_code, relayed.content, chunked=mode == "chunked")
-
-            def _answer(self, status: int, body: bytes, *, chunked: bool) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                if chunked:
-                    self.send_header("Transfer-Encoding", "chunked")
-                else:
-                    self.send_header("Content-Length", str(len(body)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                if not chunked:
-                    self.wfile.write(body)
-                    return
-                for at in range(0, len(body), 7):
-                    piece = body[at : at + 7]
-                    self.wfile.write(f"{len(piece):x};piece\r\n".encode() + piece + b"\r\n")
-                self.wfile.write(b"0\r\n\r\n")
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.andon, self.mode = andon, mode
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _FrontHandler)
+        self._server.front = self  # type: ignore[attr-defined]
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -88,6 +43,55 @@ class Front:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class _FrontHandler(BaseHTTPRequestHandler):
+    """The front's side of each request, as its ``mode`` says."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        front: Front = self.server.front  # type: ignore[attr-defined]
+        front.seen.append(self.requestline)
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if front.mode == "not-http":
+            self.wfile.write(b"SSH-2.0-OpenSSH_9.2\r\n")
+            self.close_connection = True
+            return
+        if front.mode == "502":
+            self._answer(502, b"<html>502 Bad Gateway</html>\n", chunked=False)
+            return
+        path = self.path if front.mode == "chunked" else self.path.split("/", 3)[3]
+        relayed = requests.post(
+            f"{front.andon.url}/{path.lstrip('/')}",
+            data=body,
+            headers={
+                "Content-Type": self.headers["Content-Type"],
+                "Authorization": self.headers.get("Authorization", ""),
+            },
+            timeout=10,
+        )
+        self._answer(relayed.status_code, relayed.content, chunked=front.mode == "chunked")
+
+    def _answer(self, status: int, body: bytes, *, chunked: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if not chunked:
+            self.wfile.write(body)
+            return
+        for at in range(0, len(body), 7):
+            piece = body[at : at + 7]
+            self.wfile.write(f"{len(piece):x};piece\r\n".encode() + piece + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
+
+    def log_message(self, *_: object) -> None:
+        pass
 
 
 @pytest.fixture

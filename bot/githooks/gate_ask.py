@@ -16,6 +16,7 @@ import os
 from contextlib import contextmanager
 
 from bot.githooks import gate_http
+from bot.githooks.gate_failures import Answer, UnansweredError, UnreachableError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: ``typing`` is not imported when the hook runs
@@ -26,19 +27,8 @@ TIMEOUT = 5.0  # seconds, in all, for the HTTP question
 NOT_REACHED = (502, 503, 504)  # a proxy or a full server answering for an Andon it cannot reach
 
 
-class UnreachableError(Exception):
-    """Andon could not be reached; the sentence names what failed."""
-
-
-class UnansweredError(Exception):
-    """Andon was reached (or its settings read) but gave no answer the hook can trust."""
-
-
 class _DeadlineError(Exception):
     pass
-
-
-Answer = tuple[bool, str, bool]  # allow, the message for the pusher, unchecked pushes taken in
 
 
 def server(url: str, environ: Mapping[str, str], body: dict[str, Any]) -> Answer:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.githooks import gate_quick
-from bot.githooks.gate_ask import Answer, UnansweredError, UnreachableError
+from bot.githooks.gate_failures import Answer, UnansweredError, UnreachableError
 
 if TYPE_CHECKING:
     from bot.bus.unit import Units
