@@ -53,11 +53,7 @@ def markdown(
     redeploy: Redeploy,
     flips: list[Flips],
 ) -> str:
-    out = machine_table(box)
-    out += _rollback_table(args, sizes, rolls)
-    out += _request_table(sizes, rolls)
-    out += _rollback_breakdown(rolls.breakdown)
-    out += _what_if_table(rolls, max(sizes))
+    out = machine_table(box) + _rollbacks_part(args, sizes, rolls)
     out += _redeploy_table(args, redeploy)
     out += _redeploy_notes(redeploy)
     out += _delta_breakdown(redeploy.delta_breakdown)
@@ -74,14 +70,21 @@ def markdown_rollbacks(
     groups: tuple[tuple[str, ...], ...],
 ) -> str:
     """``--part rollback`` or ``engine``: the rollbacks' tables and issue 22's two targets."""
-    out = machine_table(box)
-    out += _rollback_table(args, sizes, rolls)
-    out += _request_table(sizes, rolls)
-    out += _rollback_breakdown(rolls.breakdown)
-    out += _what_if_table(rolls, max(sizes))
+    out = machine_table(box) + _rollbacks_part(args, sizes, rolls)
     out += ["", "**Targets of issue 22** (ratios to a baseline of the same run)", ""]
     out += _rollback_ratios(max(sizes), rolls)
     return "\n".join(out)
+
+
+def _rollbacks_part(
+    args: argparse.Namespace, sizes: tuple[int, ...], rolls: Rollbacks
+) -> list[str]:
+    """The rollbacks' tables, the same in the whole report and in ``--part``'s."""
+    out = _rollback_table(args, sizes, rolls)
+    out += _request_table(sizes, rolls)
+    out += _rollback_breakdown(rolls.breakdown)
+    out += _what_if_table(rolls, max(sizes))
+    return out
 
 
 def _hosts_heads(sizes: tuple[int, ...]) -> str:
