@@ -83,10 +83,14 @@ class Started:
 # --- the commands ----------------------------------------------------------------------------
 
 
-def current(session: Session) -> LineNow:
+def current(session: Session, *, lock: bool = False) -> LineNow:
     """Whether the line runs, in one query: what a request on the hot path reads once and hands
     to whatever else needs it (``peek`` also builds the open stoppage's view). Its three
-    columns, not the row as an object: every slash command and push reads them."""
+    columns, not the row as an object: every slash command and push reads them. ``lock``: the
+    row is locked to the end of the transaction, as every change of the line locks it."""
+    if lock:
+        line = _line(session, lock=True)
+        return LineNow(LineState(line.state), line.since, line.stoppage_id)
     session.flush()  # what the ORM's autoflush would do: a change not yet written is read
     state, since, stoppage_id = session.connection().execute(_NOW).one()
     return LineNow(LineState(state), since, stoppage_id)
@@ -140,6 +144,12 @@ def stop(
 OwnPost = Callable[[int, Sequence[int]], MessageRef | None]
 
 
+class LineMovedError(Exception):
+    """The line was started or stopped between a caller's first look and its lock: what the
+    caller prepared for the line it saw is wrong, so its unit of work is rolled back and done
+    again (``stop_many``'s ``expect``)."""
+
+
 def stop_many(
     session: Session,
     *,
@@ -147,6 +157,7 @@ def stop_many(
     clock: Clock,
     causes: Sequence[tuple[Actor, str]],
     own_post: OwnPost | None = None,
+    expect: LineNow | None = None,
 ) -> list[int | None]:
     """Pull the cord for several reasons at once — each page of an alert delivery is one.
 
@@ -157,11 +168,13 @@ def stop_many(
     message in the thread, not one per page. Causes that join a stoppage opened before the call
     get their own post from ``own_post`` first, linked from the thread.
     Returns, per reason, the stoppage it joined or opened, or ``None`` when it was refused.
-    """
+    ``expect``: the line as the caller read it; ``LineMovedError`` if the locked row differs."""
     checked = [_checked(session, clock=clock, actor=actor, reason=r) for actor, r in causes]
     if all(isinstance(cause, Refusal) for cause in checked):
         return [None] * len(checked)
     line = _line(session, lock=True)
+    if expect is not None and (line.state, line.stoppage_id) != (expect.state, expect.stoppage_id):
+        raise LineMovedError
     before = line.stoppage_id if line.state == LineState.STOPPED else None
     joined: list[int | None] = []
     added: list[Cause] = []
@@ -299,6 +312,12 @@ def _may_start(
     if not " ".join(force.split()):
         return Refusal("Say why — `/line start force <reason>`: the channel hears it.")
     return None
+
+
+def refusal(reason: str) -> Refusal | None:
+    """Why a stop would refuse this reason, if it would: what a caller preparing a stop checks
+    before it takes the line's lock."""
+    return _check_reason(" ".join(reason.split()))
 
 
 def _check_reason(reason: str) -> Refusal | None:

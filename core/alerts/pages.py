@@ -19,8 +19,8 @@ from core.config.file import AndonConfig
 from core.deploy import records
 from core.deploy.records import DeployView
 from core.lifecycle import Lifecycle
-from core.line import LineState
-from storage.tables import CiResult, Line, Page, PageAlert, PageEvent
+from core.line import LineNow, LineState, current
+from storage.tables import CiResult, Page, PageAlert, PageEvent
 
 SHOWN_ALERTS = 20  # a page's alerts read for a message: the renderer clips with "… and N more"
 
@@ -101,13 +101,19 @@ def view(session: Session, page: Page, *, clock: Clock, config: AndonConfig) -> 
 
 
 def views(
-    session: Session, pages: Sequence[Page], *, clock: Clock, config: AndonConfig
+    session: Session,
+    pages: Sequence[Page],
+    *,
+    clock: Clock,
+    config: AndonConfig,
+    line: LineNow | None = None,
 ) -> list[PageView]:
-    """The pages of one delivery share the line's cost and their suspects: each is read once,
-    while the delivery holds the line's lock."""
+    """The pages of one delivery share the line's cost and their suspects: each is read once.
+    ``line``: the line as the caller read it, or as it will be once the caller has stopped it
+    (read here when not given)."""
     if not pages:
         return []
-    cost = _cost(session, clock=clock, config=config)
+    cost = _cost(session, line or current(session), clock=clock, config=config)
     deploys: dict[int, DeployView] = {}
 
     def suspect(deploy_id: int) -> DeployView:
@@ -214,8 +220,7 @@ def _shown(
     )
 
 
-def _cost(session: Session, *, clock: Clock, config: AndonConfig) -> LineCost | None:
-    line = session.exec(select(Line).where(Line.id == 1)).one()  # not the stoppage: not needed
+def _cost(session: Session, line: LineNow, *, clock: Clock, config: AndonConfig) -> LineCost | None:
     if line.state != LineState.STOPPED:
         return None
     waiting = session.exec(

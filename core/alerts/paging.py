@@ -31,6 +31,7 @@ from core.alerts.telling import Told, source_actor
 from core.audit import Outcome
 from core.clock import Clock
 from core.config.file import AndonConfig
+from core.line import LineMovedError
 from core.notifier import Notifier
 from storage.tables import Page
 
@@ -105,8 +106,42 @@ def record(
             if start + CHUNK >= len(events) and tally.told.quiet() and not tally.storm_pages:
                 _audit(session, clock=clock, source=source, events=events, tally=tally)
                 return _recorded(tally)
+    try:
+        _tell(units, clock=clock, config=config, source=source, events=events, tally=tally)
+    except LineMovedError:  # started or stopped while the telling was prepared: tell it again
+        _tell(
+            units,
+            clock=clock,
+            config=config,
+            source=source,
+            events=events,
+            tally=tally,
+            line_first=True,
+        )
+    return _recorded(tally)
+
+
+def _tell(
+    units: Units,
+    *,
+    clock: Clock,
+    config: AndonConfig,
+    source: str,
+    events: Sequence[AlertEvent],
+    tally: _Tally,
+    line_first: bool = False,
+) -> None:
+    """The delivery's last, short transaction: what it changed told (the line's lock, if it
+    stops the line, taken as late as can be), the storm's held pages counted, its audit row."""
     with units(urgent=bool(tally.told.created)) as (session, notifier):  # someone is paged
-        telling.tell(session, notifier=notifier, clock=clock, config=config, told=tally.told)
+        telling.tell(
+            session,
+            notifier=notifier,
+            clock=clock,
+            config=config,
+            told=tally.told,
+            line_first=line_first,
+        )
         if tally.storm_pages:
             storm.held(
                 session,
@@ -117,7 +152,6 @@ def record(
                 alerts_held=tally.storm_alerts,
             )
         _audit(session, clock=clock, source=source, events=events, tally=tally)
-    return _recorded(tally)
 
 
 def _recorded(tally: _Tally) -> AlertsRecorded:

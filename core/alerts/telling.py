@@ -52,9 +52,21 @@ def source_actor(source: str, sender: str | None = None) -> Actor:
 
 
 def tell(
-    session: Session, *, notifier: Notifier, clock: Clock, config: AndonConfig, told: Told
+    session: Session,
+    *,
+    notifier: Notifier,
+    clock: Clock,
+    config: AndonConfig,
+    told: Told,
+    line_first: bool = False,
 ) -> None:
-    """Say what the delivery changed, each page once."""
+    """Say what the delivery changed, each page once.
+
+    All but the line's own change — the pages' views, DMs and posts — is prepared for the line
+    as first read, before its row is locked: on PostgreSQL that lock is held to the commit, and
+    a storm's page-opening deliveries queue for it one after another. Should the line start or
+    stop in between, ``LineMovedError`` rolls it all back; ``line_first`` (the retry) locks the row
+    at that first read."""
     ids = sorted(told.seen | told.created | told.changed)
     if not ids:
         return
@@ -70,11 +82,35 @@ def tell(
         and page.id not in new
         and (page.dm_id is not None or page.channel_id is not None)
     ]
-    stopping = [page for page in changed if page.id in told.news and _stops_now(page)]
-    posted = _stop_line(
-        session, notifier=notifier, clock=clock, config=config, pages=[*untold, *stopping]
+    restops = [page for page in changed if page.id in told.news and _stops_now(page)]
+    stop = _Stop.planned(session, [*untold, *restops], line.current(session, lock=line_first))
+    after = stop.line_after(clock)
+    shown = views(session, [*untold, *changed], clock=clock, config=config, line=after)
+    posted = stop.own_post(session, notifier=notifier, clock=clock, shown=shown)
+    _say(
+        session,
+        notifier=notifier,
+        told=told,
+        untold=untold,
+        changed=changed,
+        shown=shown,
+        posted=posted,
     )
-    shown = _views(session, [*untold, *changed], posted, clock=clock, config=config)
+    stop.pull(session, notifier=notifier, clock=clock)
+
+
+def _say(
+    session: Session,
+    *,
+    notifier: Notifier,
+    told: Told,
+    untold: Sequence[Page],
+    changed: Sequence[Page],
+    shown: Sequence[PageView],
+    posted: set[int],
+) -> None:
+    """Each new page's DM (or channel post), each changed page's messages updated in place and
+    what its firing alerts now say; the page rows written before the line is locked."""
     for page, view in zip(untold, shown, strict=False):
         if page.oncall is not None:
             page.dm_id = notifier.dm(page.oncall, Paged(view)).id
@@ -93,22 +129,7 @@ def tell(
                 notifier.dm(page.oncall, said)
             else:
                 notifier.post(said)
-
-
-def _views(
-    session: Session,
-    pages: Sequence[Page],
-    posted: dict[int, PageView],
-    *,
-    clock: Clock,
-    config: AndonConfig,
-) -> list[PageView]:
-    """The pages' views: a page that joined the stoppage with its own post was read for it
-    a moment ago, in this transaction, and is shown as it was read."""
-    fresh = iter(
-        views(session, [p for p in pages if p.id not in posted], clock=clock, config=config)
-    )
-    return [posted[page.id] if page.id in posted else next(fresh) for page in pages]
+    session.flush()
 
 
 def _stops_now(page: Page) -> bool:
@@ -138,43 +159,63 @@ def is_untold(page: Page) -> bool:
     )
 
 
-def _stop_line(
-    session: Session,
-    *,
-    notifier: Notifier,
-    clock: Clock,
-    config: AndonConfig,
-    pages: Sequence[Page],
-) -> dict[int, PageView]:
-    """Every new page that stops the line is a cause of the stoppage; the lock is taken once.
+@dataclass
+class _Stop:
+    """The stop a delivery's new pages make, prepared for the line as it was read: which pages
+    are its causes, and whether they open a stoppage or join the one already open."""
 
-    A page that opens the stoppage is its announcement; pages that join a stoppage already open
-    get their own post in the channel — one for the delivery's new pages, linked from the
-    thread. Returns the pages so posted, with their views."""
-    stopping = [page for page in pages if page.stops_line and page.stoppage_id is None]
-    posted: dict[int, PageView] = {}
-    if not stopping:
-        return posted
+    seen: line.LineNow
+    stopping: list[Page]
+    causes: list[tuple[Actor, str]]
+    joining: list[Page]  # the causes a stop will take (not refused)
+    post: MessageRef | None = None  # their own post, when they join a stoppage open before
 
-    def own_post(stoppage_id: int, indexes: Sequence[int]) -> MessageRef:
-        joining = [stopping[index] for index in indexes]
-        shown = views(session, joining, clock=clock, config=config)
-        post = notifier.post(PagedWhileStopped(tuple(shown), stoppage_id))
+    @classmethod
+    def planned(cls, session: Session, pages: Sequence[Page], seen: line.LineNow) -> "_Stop":
+        stopping = [page for page in pages if page.stops_line and page.stoppage_id is None]
+        causes = _causes(session, stopping)
+        taken = [p for p, (_, why) in zip(stopping, causes, strict=True) if not line.refusal(why)]
+        return cls(seen, stopping, causes, taken)
+
+    def line_after(self, clock: Clock) -> line.LineNow:
+        """The line as the delivery leaves it: what its pages' messages show it costs."""
+        if self.joining and self.seen.state != line.LineState.STOPPED:
+            return line.LineNow(line.LineState.STOPPED, clock.now(), None)
+        return self.seen
+
+    def own_post(
+        self, session: Session, *, notifier: Notifier, clock: Clock, shown: Sequence[PageView]
+    ) -> set[int]:
+        """Pages joining a stoppage open before the delivery get their own post in the channel,
+        one for all of them, linked from the thread. Returns the pages so posted."""
+        stoppage_id = self.seen.stoppage_id
+        if stoppage_id is None or not self.joining:
+            return set()
+        views_by_id = {view.id: view for view in shown}
+        joining = tuple(views_by_id[page.id or 0] for page in self.joining)
+        self.post = notifier.post(PagedWhileStopped(joining, stoppage_id))
         now = clock.now()
-        for page, view in zip(joining, shown, strict=True):
-            posted[page.id or 0] = view
-            if len(joining) == 1:  # its own message, updated as its alerts change
-                page.channel_id = post.id
+        for page in self.joining:
+            if len(self.joining) == 1:  # its own message, updated as its alerts change
+                page.channel_id = self.post.id
             said = f"stoppage #{stoppage_id}, stopped already"
             event(session, page, now, JOINED, source_actor(page.source, page.sender).name, said)
-        return post
+        return {page.id or 0 for page in self.joining}
 
-    causes = _causes(session, stopping)
-    joined = line.stop_many(
-        session, notifier=notifier, clock=clock, causes=causes, own_post=own_post
-    )
-    _tie_to_stoppages(session, stopping, joined=joined)
-    return posted
+    def pull(self, session: Session, *, notifier: Notifier, clock: Clock) -> None:
+        """Every new page that stops the line is a cause of the stoppage; the lock is taken
+        once, and last."""
+        if not self.stopping:
+            return
+        joined = line.stop_many(
+            session,
+            notifier=notifier,
+            clock=clock,
+            causes=self.causes,
+            own_post=lambda stoppage_id, indexes: self.post,
+            expect=self.seen,
+        )
+        _tie_to_stoppages(session, self.stopping, joined=joined)
 
 
 def _causes(session: Session, stopping: Sequence[Page]) -> list[tuple[Actor, str]]:

@@ -29,7 +29,7 @@ def page(
     stoppage_id: int | None,
 ) -> int:
     """Page the person on call about ``metric`` (the channel, when nobody is): ``summary`` is
-    the verdict as the line's stop says it. Returns the page's id."""
+    the verdict as the line's stop says it (not retried: ``line_first``). Returns its id."""
     now = clock.now()
     shift = oncall.now(session, config.oncall, now)
     due = None
@@ -66,5 +66,5 @@ def page(
     )
     event(session, row, now, "paged", SOURCE, f"to {row.oncall or 'the channel'}")
     told = Told(created={row.id})
-    telling.tell(session, notifier=notifier, clock=clock, config=config, told=told)
+    telling.tell(session, notifier=notifier, clock=clock, config=config, told=told, line_first=True)
     return row.id
