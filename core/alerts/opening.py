@@ -50,6 +50,7 @@ class Opener:
         self._config, self._alerts, self._room = config, alerts_config(config), room
         self._suspects: list[int] | None = None
         self._flags: list[int] | None = None
+        self._on_call: tuple[oncall.Shift | None] | None = None
 
     @property
     def alerts(self) -> AlertsConfig:
@@ -68,11 +69,15 @@ class Opener:
             event(self._session, page, now, "held", alert.source, FLAPPING)
             self._said_flapping(alert, group, now)
             return page
+        # What the page is paged with is read before the storm's lock, which every new page
+        # of every delivery waits for until its chunk commits
+        self._deploys(now), self._flag_changes(now)
+        paged = self._paging(self._shift(now), now)
         cap = self._room.take(self._session, now)
         if cap is not None:  # written with the chunk's end: a storm holds thousands
             return HeldPage(row=self._held(alert, now), why=self._room.why(cap))
-        page = self._page(alert, status=PageStatus.OPEN, held_for=None)
-        self._paged(page, alert.source, now)
+        page = self._page(alert, status=PageStatus.OPEN, held_for=None, paged=paged)
+        event(self._session, page, now, PAGED, alert.source, f"to {page.oncall or 'the channel'}")
         return page
 
     def promote(self, page: Page, source: str) -> bool:
@@ -89,18 +94,36 @@ class Opener:
         return True
 
     def _paged(self, page: Page, source: str, now: datetime) -> None:
-        """Who is paged, and when the first repeat or climb is due."""
-        shift = oncall.now(self._session, self._config.oncall, now)
-        page.oncall = shift.user if shift else None
-        page.due_at = None
-        if shift is not None and self._config.oncall is not None:
-            page.due_at = now + min(self._config.oncall.repeat, self._config.oncall.ack_timeout)
+        page.oncall, page.due_at = self._paging(self._shift(now), now)
         self._session.add(page)
         event(self._session, page, now, PAGED, source, f"to {page.oncall or 'the channel'}")
 
-    def _page(self, alert: AlertEvent, *, status: PageStatus, held_for: str | None) -> Page:
+    def _paging(
+        self, shift: oncall.Shift | None, now: datetime
+    ) -> tuple[str | None, datetime | None]:
+        """Who is paged, and when the first repeat or climb is due."""
+        if shift is None or self._config.oncall is None:
+            return None, None
+        return shift.user, now + min(self._config.oncall.repeat, self._config.oncall.ack_timeout)
+
+    def _shift(self, now: datetime) -> oncall.Shift | None:
+        """Who is on call, read once a chunk (a chunk is one transaction, milliseconds long)."""
+        if self._on_call is None:
+            self._on_call = (oncall.now(self._session, self._config.oncall, now),)
+        return self._on_call[0]
+
+    def _page(
+        self,
+        alert: AlertEvent,
+        *,
+        status: PageStatus,
+        held_for: str | None,
+        paged: tuple[str | None, datetime | None] = (None, None),
+    ) -> Page:
         now = self._clock.now()
         page = Page(
+            oncall=paged[0],
+            due_at=paged[1],
             identity=alert.page_group,
             source=alert.source,
             sender=alert.sender,
