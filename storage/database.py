@@ -93,13 +93,21 @@ def _insert_of(dialect: str) -> Callable[[Any], Any]:
 
 
 def inserted(
-    session: Session, table: Any, values: dict[str, Any], *, unless: tuple[str, ...] = ()
+    session: Session,
+    table: Any,
+    values: dict[str, Any],
+    *,
+    unless: tuple[str, ...] = (),
+    clean: bool = False,
 ) -> int | None:
     """One row written at once, past the ORM's unit of work (a third of its CPU: the hot paths'
-    rows, a CI result and an audit row), its values scrubbed as a flush scrubs them. Its id; or,
-    ``unless`` naming a unique key a stored row holds already, None and nothing written."""
+    rows, a CI result, an audit row, an outbox message), its values scrubbed as a flush scrubs
+    them (``clean``: the caller scrubbed them). Its id; or, ``unless`` naming a unique key a
+    stored row holds already, None and nothing written."""
     statement = _inserting(session.get_bind().dialect.name, table.__table__, unless)
-    written = session.connection().execute(statement, scrubbed(session, values))
+    written = session.connection().execute(
+        statement, values if clean else scrubbed(session, values)
+    )
     return written.scalar_one_or_none()
 
 
