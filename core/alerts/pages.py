@@ -107,10 +107,11 @@ def views(
     clock: Clock,
     config: AndonConfig,
     line: LineNow | None = None,
+    counted: dict[int, dict[str, int]] | None = None,
 ) -> list[PageView]:
     """The pages of one delivery share the line's cost and their suspects: each is read once.
-    ``line``: the line as the caller read it, or as it will be once the caller has stopped it
-    (read here when not given)."""
+    ``line``: the line as the caller read it, or as it will be once the caller has stopped it;
+    ``counted``: their alerts' ``counts``, when the caller has them (each read here if not)."""
     if not pages:
         return []
     cost = _cost(session, line or current(session), clock=clock, config=config)
@@ -121,7 +122,7 @@ def views(
             deploys[deploy_id] = records.view(session, deploy_id)
         return deploys[deploy_id]
 
-    found = counts(session, [page.id for page in pages if page.id is not None])
+    found = counted if counted is not None else counts(session, [p.id for p in pages if p.id])
     flags = flag_suspects.views(session, (c for page in pages for c in page.flag_suspects))
     return [
         _shown(

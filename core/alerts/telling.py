@@ -83,9 +83,13 @@ def tell(
         and (page.dm_id is not None or page.channel_id is not None)
     ]
     restops = [page for page in changed if page.id in told.news and _stops_now(page)]
-    stop = _Stop.planned(session, [*untold, *restops], line.current(session, lock=line_first))
+    sizes = counts(session, [page.id for page in [*untold, *changed] if page.id is not None])
+    seen = line.current(session, lock=line_first)
+    stop = _Stop.planned(session, [*untold, *restops], seen, sizes=sizes)
     after = stop.line_after(clock)
-    shown = views(session, [*untold, *changed], clock=clock, config=config, line=after)
+    shown = views(
+        session, [*untold, *changed], clock=clock, config=config, line=after, counted=sizes
+    )
     posted = stop.own_post(session, notifier=notifier, clock=clock, shown=shown)
     _say(
         session,
@@ -171,9 +175,16 @@ class _Stop:
     post: MessageRef | None = None  # their own post, when they join a stoppage open before
 
     @classmethod
-    def planned(cls, session: Session, pages: Sequence[Page], seen: line.LineNow) -> "_Stop":
+    def planned(
+        cls,
+        session: Session,
+        pages: Sequence[Page],
+        seen: line.LineNow,
+        *,
+        sizes: dict[int, dict[str, int]],
+    ) -> "_Stop":
         stopping = [page for page in pages if page.stops_line and page.stoppage_id is None]
-        causes = _causes(session, stopping)
+        causes = _causes(session, stopping, sizes=sizes)
         taken = [p for p, (_, why) in zip(stopping, causes, strict=True) if not line.refusal(why)]
         return cls(seen, stopping, causes, taken)
 
@@ -218,10 +229,12 @@ class _Stop:
         _tie_to_stoppages(session, self.stopping, joined=joined)
 
 
-def _causes(session: Session, stopping: Sequence[Page]) -> list[tuple[Actor, str]]:
-    """Each page as a cause of the stoppage, by its sender, with how many alerts it holds — and
-    the flags turned on or up shortly before it, which its five whys then starts from."""
-    sizes = counts(session, [page.id for page in stopping if page.id is not None])
+def _causes(
+    session: Session, stopping: Sequence[Page], *, sizes: dict[int, dict[str, int]]
+) -> list[tuple[Actor, str]]:
+    """Each page as a cause of the stoppage, by its sender, with how many alerts it holds (its
+    ``counts``) — and the flags turned on or up shortly before it, which its five whys then
+    starts from."""
     flags = flag_suspects.views(session, (c for page in stopping for c in page.flag_suspects))
     causes = []
     for page in stopping:
