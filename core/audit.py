@@ -6,7 +6,7 @@ from sqlmodel import Session, col, select
 
 from core.actor import Actor
 from core.clock import Clock
-from storage.database import inserted
+from storage.database import Writes, inserted
 from storage.tables import AuditEntry
 
 WEBHOOK = "webhook"  # the audit log's name for a delivery that is no alert and no build result
@@ -20,7 +20,7 @@ class Outcome(StrEnum):
 
 
 def record(
-    session: Session,
+    session: Writes,
     *,
     clock: Clock,
     actor: Actor,

@@ -13,7 +13,7 @@ from sqlalchemy import delete, not_, or_
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
-from storage.database import inserted
+from storage.database import Writes, inserted
 from storage.tables import InboundDelivery
 
 SLACK = "slack"  # the source of Slack's event ids; "slack:<kind>" for its other request keys
@@ -21,7 +21,7 @@ SLACK_KEPT = timedelta(days=1)
 WEBHOOK_KEPT = timedelta(days=30)
 
 
-def first_time(session: Session, *, clock: Clock, source: str, key: str) -> bool:
+def first_time(session: Writes, *, clock: Clock, source: str, key: str) -> bool:
     """Mark the delivery seen in the caller's transaction; False when it was seen before (one
     statement: a key already there is left alone)."""
     row = {"source": source, "key": key[:255], "at": clock.now()}

@@ -103,13 +103,21 @@ def reply_pinned(event: ReplyPinned, work: Work) -> Heard:
 
 def build_finished(event: BuildFinished, call: Call) -> Recorded | Duplicate:
     """A build result; a redelivery changes nothing. The commit and its author are looked up
-    before the unit of work opens: a slow repository or chat never holds a lock."""
+    before the unit of work opens: a slow repository or chat never holds a lock. A result the
+    line does not react to is stored in a unit of rows alone: no session, no outbox."""
     engine = call.engine
     report = ci_commits.completed(event.report, commits=engine.commits)
+    source, key = f"ci:{report.provider}", event.delivery
+    if not ci_results.reacted_to(report, config=engine.config):
+        with engine.database.adding() as rows:
+            if key and not first_time(rows, clock=engine.clock, source=source, key=key):
+                return Duplicate()
+            recorded = ci_results.store(rows, clock=engine.clock, report=report)
+        if engine.deployer is not None and report.status == BuildStatus.PASSED:
+            engine.deployer.nudge()  # auto-deploy need not wait for a tick
+        return recorded
     author = ci_results.author_of(report, config=engine.config, directory=engine.directory)
     with call.unit() as work:
-        source = f"ci:{report.provider}"
-        key = event.delivery
         if key and not first_time(work.session, clock=work.clock, source=source, key=key):
             return Duplicate()
         recorded = ci_results.record(

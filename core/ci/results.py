@@ -14,7 +14,7 @@ from core.clock import Clock
 from core.config.file import AndonConfig, CiConfig
 from core.notifier import MessageRef, Notifier
 from core.people import Directory, chat_user
-from storage.database import inserted
+from storage.database import Writes, inserted
 from storage.tables import CiResult, Stoppage
 
 ACTION = "ci.result"  # the audit log's name for a build result
@@ -57,18 +57,10 @@ def record(
     ``author`` is the commit author's chat user (see ``author_of``), or ``None`` when unknown."""
     ci = config.ci or CiConfig()
     on_line = report.branch == config.line_branch
-    compared = report.status == BuildStatus.FAILED or (
-        report.status == BuildStatus.PASSED and on_line
-    )
-    previous = _previous_completed(session, report) if compared else None
-    result_id = _insert(session, clock=clock, report=report)
-    if result_id is None:
-        return Duplicate()
-    actor = ci_actor(report)
-    detail = f"{report.pipeline} {report.status} {report.short} ({report.branch or 'no branch'})"
-    audit.record(
-        session, clock=clock, actor=actor, action=ACTION, outcome=Outcome.OK, detail=detail
-    )
+    previous = _previous_completed(session, report) if reacted_to(report, config=config) else None
+    stored = store(session, clock=clock, report=report)
+    if isinstance(stored, Duplicate):
+        return stored
     stopped = False
     if report.status == BuildStatus.FAILED:
         failures = _failures(report, previous)
@@ -86,7 +78,29 @@ def record(
             notifier.dm(author, BranchBuildFailed(report, failures))
     elif report.status == BuildStatus.PASSED and on_line and _was_red(previous):
         _say_fixed(session, notifier=notifier, clock=clock, report=report)
-    return Recorded(result_id, stopped)
+    return Recorded(stored.result_id, stopped)
+
+
+def reacted_to(report: BuildReport, *, config: AndonConfig) -> bool:
+    """Whether the line may react to the result: a red one is announced (and may stop it), a
+    green one on the line's branch may say "fixed"; both compare it with the last finished run.
+    Any other is only stored (``store``) — the steady stream of a busy CI."""
+    return report.status == BuildStatus.FAILED or (
+        report.status == BuildStatus.PASSED and report.branch == config.line_branch
+    )
+
+
+def store(rows: Writes, *, clock: Clock, report: BuildReport) -> Recorded | Duplicate:
+    """The result and its audit row, in the caller's transaction; a result the line does not
+    react to (``reacted_to``) needs nothing more, so its unit of work may be rows alone."""
+    result_id = _insert(rows, clock=clock, report=report)
+    if result_id is None:
+        return Duplicate()
+    detail = f"{report.pipeline} {report.status} {report.short} ({report.branch or 'no branch'})"
+    audit.record(
+        rows, clock=clock, actor=ci_actor(report), action=ACTION, outcome=Outcome.OK, detail=detail
+    )
+    return Recorded(result_id, stopped_line=False)
 
 
 def ci_actor(report: BuildReport) -> Actor:
@@ -129,7 +143,7 @@ def _say_fixed(session: Session, *, notifier: Notifier, clock: Clock, report: Bu
         notifier.reply(MessageRef(stoppage.thread_id), BuildFixed(report))
 
 
-def _insert(session: Session, *, clock: Clock, report: BuildReport) -> int | None:
+def _insert(rows: Writes, *, clock: Clock, report: BuildReport) -> int | None:
     """The new row's id; None when the result's identity is stored already. One statement: the
     unique identity makes a redelivery, even a concurrent one, insert nothing here."""
     values = {
@@ -148,7 +162,7 @@ def _insert(session: Session, *, clock: Clock, report: BuildReport) -> int | Non
         "failed_tests": [{"name": t.name, "message": t.message} for t in report.failed_tests],
         "received_at": clock.now(),
     }
-    return inserted(session, CiResult, values, unless=IDENTITY)
+    return inserted(rows, CiResult, values, unless=IDENTITY)
 
 
 class Previous(NamedTuple):
