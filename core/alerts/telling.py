@@ -200,7 +200,7 @@ class _Stop:
         """Pages joining a stoppage open before the delivery get their own post in the channel,
         one for all of them, linked from the thread. Returns the pages so posted."""
         stoppage_id = self.seen.stoppage_id
-        if stoppage_id is None or not self.joining:
+        if self.seen.state != line.LineState.STOPPED or stoppage_id is None or not self.joining:
             return set()
         views_by_id = {view.id: view for view in shown}
         joining = tuple(views_by_id[page.id or 0] for page in self.joining)
