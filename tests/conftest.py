@@ -20,13 +20,16 @@ from tests.postgres import PostgresCluster, server_binaries
 from tests.ssh_hosts import SSHD, SshFleet
 
 _names = itertools.count(1)
-gc.disable()  # until the tests are collected: pytest_collection_finish
+gc.disable()  # until the tests are collected: pytest_runtestloop
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
     """Collecting imports every test module and the whole of Andon and builds the items: objects
     that live the whole session, which the cycle collector would walk again and again for
-    nothing (a third of a worker's collection). Frozen, they are never walked again."""
+    nothing (a third of a worker's collection). Frozen, they are never walked again; the tests
+    run with the collector on (in each worker, and in xdist's controller, which collects
+    nothing)."""
     gc.freeze()
     gc.enable()
 
