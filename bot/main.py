@@ -15,6 +15,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from bot import startup
 from bot.line_database import found
 from core.actor import Actor
 
@@ -179,6 +180,7 @@ def shell(settings: Settings, *, name: str | None) -> int:
     logs.configure(settings.scrubber(), level=logging.WARNING, form=settings.andon_log_format)
     chat = TerminalChat()
     andon = open_andon(settings, chat, create=True)
+    startup.done()  # a session may last all day
     Shell(andon, chat, person(name, via="terminal")).run()
     andon.database.dispose()
     return 0

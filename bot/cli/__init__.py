@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from bot import startup
 from bot.settings.sealed import seal
 
 _HOOK = ["gate", "pre-receive"]
@@ -17,6 +18,7 @@ _HOOK = ["gate", "pre-receive"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``andon`` with ``argv`` (default: the command line)."""
+    startup.begin()
     args = list(sys.argv[1:] if argv is None else argv)
     if args == _HOOK:
         seal()  # before anything, as every command: the hook's environment holds the API token

@@ -11,6 +11,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from bot import startup
 from bot.intents.typed import Deploy, Help, ResumeDeploy, Rollback, ShowDeploys, parse
 
 if TYPE_CHECKING:  # the git hook parses these arguments too: keep its start light
@@ -48,6 +49,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from core.refusal import Refusal
 
     andon = open_andon(settings, chat_for(settings))
+    startup.done()  # it may follow the deploy for minutes
     intent = _intent(andon, args)
     since = watermark(andon)
     if settings.uses_slack:

@@ -5,7 +5,6 @@ Kept apart from ``bot.main`` so the other commands (``andon line status``…) st
 importing the web server, Slack's SDK or the forges: they answer in a fraction of the time.
 """
 
-import gc
 import logging
 import threading
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import uvicorn
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot import logs
+from bot import logs, startup
 from bot.andon import Andon
 from bot.http import app as http_app
 from bot.http import slow_clients
@@ -73,7 +72,7 @@ def serve(settings: Settings) -> int:
     server = _http_server(andon, settings, slack=slack, limits=config.http)
     stop.attach(server)
     socket = _socket_mode(settings, slack)
-    gc.freeze()  # startup's objects live as long as the process: collections stop walking them
+    startup.done(freeze=True)  # startup's objects live as long as the process
     if isinstance(chat, TerminalChat):
         _start_shell(andon, chat, stop=stop)
     log.info("serving on http://%s:%s", settings.andon_http_host, settings.andon_http_port)
