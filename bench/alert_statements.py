@@ -8,8 +8,9 @@ what the tenth group's first POST waits for. This script runs the real app in th
 SQLite), with the fake Slack, POSTs ``--groups`` Alertmanager groups of 5 alerts one after the
 other over loopback, and counts, for each delivery after the first two, the statements its
 request thread ran, those from the line's lock on and the milliseconds from the lock to its last
-statement (PostgreSQL; SQLite's one writer holds the whole transaction). Then CPU per delivery of ``Andon.record_alerts`` called in this thread (the
-courier idle), over ``--groups`` more groups. Medians are printed, as JSON.
+statement (PostgreSQL; SQLite's one writer holds the whole transaction). Then CPU per delivery
+of ``Andon.record_alerts`` called in this thread (the courier idle), over ``--groups`` more
+groups. Medians are printed, as JSON.
 
     .venv/bin/python bench/alert_statements.py [--database postgresql|sqlite] [--groups 9]
 """
