@@ -8,17 +8,12 @@ audited, nothing announced). CPU per request of the whole process, then under ``
     .venv/bin/python bench/ci_profile.py [--database sqlite|postgresql] [--requests 2000]
 """
 
-import argparse
-import asyncio
 import json
 import secrets
 import sys
-import tempfile
-from pathlib import Path
 
-from common import postgres_cluster, progress
-from profiled import Profiled, top
-from slash_profile import Ask, Request, built, healthz_ask, made, run
+from common import progress
+from slash_profile import Ask, Request, healthz_ask, profile_main
 
 from tests.ci_payloads import signature
 from tests.fakes.slack import FakeSlack
@@ -49,61 +44,11 @@ def result_ask(n: int) -> Request:
     return "POST", "/hooks/ci/generic", headers, body
 
 
-async def measure(
-    asks: dict[str, tuple[Ask, bytes]], app: object, args: argparse.Namespace
-) -> None:
-    for ask, want in asks.values():
-        await run(app, made(ask, args.warmup), want)
-    for r in range(args.rounds):
-        cpu = {
-            name: await run(app, made(ask, args.requests), want)
-            for name, (ask, want) in asks.items()
-        }
-        line = ", ".join(f"{name} {ms:.3f} ms" for name, ms in cpu.items())
-        ratio = cpu["result"] / cpu["healthz"]
-        say(f"round {r + 1}: CPU per request: {line}; result/healthz {ratio:.2f}×")
-    for name, (ask, want) in asks.items() if args.profiled else ():
-        requests = made(ask, args.profiled)
-        with Profiled() as profile:
-            await run(app, requests, want)
-        print(f"\n## {name}: {args.profiled} requests under cProfile\n")
-        print(top(profile.stats(), args.top))
-        if args.dump:
-            profile.stats().dump_stats(f"{args.dump}.{name}")
-
-
-def bench(url: str, args: argparse.Namespace) -> None:
-    with FakeSlack() as slack, tempfile.TemporaryDirectory(prefix="andon-prof-") as scratch:
-        andon, app = built(Path(scratch), url or f"sqlite:///{scratch}/andon.db", slack)
-        asks = {"healthz": (healthz_ask, b'"ok"'), "result": (result_ask, b'"recorded"')}
-        try:
-            asyncio.run(measure(asks, app, args))
-        finally:
-            assert andon.homes is not None
-            andon.homes.stop()
-            andon.courier.stop()
-            andon.database.dispose()
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
-    parser.add_argument("--requests", type=int, default=2000, help="per kind, per round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=200)
-    parser.add_argument("--profiled", type=int, default=0, help="requests under cProfile")
-    parser.add_argument("--top", type=int, default=40)
-    parser.add_argument("--dump", default="", help="write each pstats file to DUMP.<name>")
-    args = parser.parse_args(argv)
-    if args.database == "sqlite":
-        bench("", args)
-        return 0
-    with postgres_cluster(say) as (cluster, why):
-        if cluster is None:
-            say(f"no PostgreSQL: {why}")
-            return 1
-        bench(cluster.create_database("andon_profile"), args)
-    return 0
+    def asks(_slack: FakeSlack) -> dict[str, tuple[Ask, bytes]]:
+        return {"healthz": (healthz_ask, b'"ok"'), "result": (result_ask, b'"recorded"')}
+
+    return profile_main(asks, doc=__doc__ or "", argv=argv, profiled=0, top=40, say=say)
 
 
 if __name__ == "__main__":

@@ -137,17 +137,23 @@ async def run(app: App, requests: list[Request], want: bytes) -> float:
     return (time.process_time() - started) * 1000 / len(requests)
 
 
-async def measure(app: App, asks: dict[str, tuple[Ask, bytes]], args: argparse.Namespace) -> None:
+Asks = Callable[[FakeSlack], dict[str, tuple[Ask, bytes]]]  # "healthz" and the path measured
+
+
+async def measure(
+    app: App, asks: dict[str, tuple[Ask, bytes]], args: argparse.Namespace, say: Callable
+) -> None:
     for ask, want in asks.values():
         await run(app, made(ask, args.warmup), want)
+    subject = next(name for name in asks if name != "healthz")
     for r in range(args.rounds):
         cpu = {
             name: await run(app, made(ask, args.requests), want)
             for name, (ask, want) in asks.items()
         }
         line = ", ".join(f"{name} {ms:.3f} ms" for name, ms in cpu.items())
-        ratio = cpu["status"] / cpu["healthz"]
-        say(f"round {r + 1}: CPU per request: {line}; status/healthz {ratio:.2f}×")
+        ratio = cpu[subject] / cpu["healthz"]
+        say(f"round {r + 1}: CPU per request: {line}; {subject}/healthz {ratio:.2f}×")
     for name, (ask, want) in asks.items() if args.profiled else ():
         requests = made(ask, args.profiled)
         with Profiled() as profile:
@@ -158,12 +164,11 @@ async def measure(app: App, asks: dict[str, tuple[Ask, bytes]], args: argparse.N
             profile.stats().dump_stats(f"{args.dump}.{name}")
 
 
-def bench(url: str, args: argparse.Namespace) -> None:
+def bench(url: str, args: argparse.Namespace, asks: Asks, say: Callable) -> None:
     with FakeSlack() as slack, tempfile.TemporaryDirectory(prefix="andon-prof-") as scratch:
         andon, app = built(Path(scratch), url or f"sqlite:///{scratch}/andon.db", slack)
-        asks = {"healthz": (healthz_ask, b'"ok"'), "status": (status_ask(slack), b"The line ")}
         try:
-            asyncio.run(measure(app, asks, args))
+            asyncio.run(measure(app, asks(slack), args, say))
         finally:
             assert andon.homes is not None
             andon.homes.stop()
@@ -171,25 +176,35 @@ def bench(url: str, args: argparse.Namespace) -> None:
             andon.database.dispose()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+def profile_main(
+    asks: Asks, *, doc: str, argv: list[str] | None, profiled: int, top: int, say: Callable
+) -> int:
+    """The command line of a script that measures one path beside ``/healthz``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n", 1)[0])
     parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
     parser.add_argument("--requests", type=int, default=2000, help="per kind, per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=200)
-    parser.add_argument("--profiled", type=int, default=2000, help="requests under cProfile")
-    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--profiled", type=int, default=profiled, help="requests under cProfile")
+    parser.add_argument("--top", type=int, default=top)
     parser.add_argument("--dump", default="", help="write each pstats file to DUMP.<name>")
     args = parser.parse_args(argv)
     if args.database == "sqlite":
-        bench("", args)
+        bench("", args, asks, say)
         return 0
     with postgres_cluster(say) as (cluster, why):
         if cluster is None:
             say(f"no PostgreSQL: {why}")
             return 1
-        bench(cluster.create_database("andon_profile"), args)
+        bench(cluster.create_database("andon_profile"), args, asks, say)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    def asks(slack: FakeSlack) -> dict[str, tuple[Ask, bytes]]:
+        return {"healthz": (healthz_ask, b'"ok"'), "status": (status_ask(slack), b"The line ")}
+
+    return profile_main(asks, doc=__doc__ or "", argv=argv, profiled=2000, top=30, say=say)
 
 
 if __name__ == "__main__":

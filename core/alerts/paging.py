@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Protocol
 
 from sqlmodel import Session
@@ -106,18 +107,11 @@ def record(
             if start + CHUNK >= len(events) and tally.told.quiet() and not tally.storm_pages:
                 _audit(session, clock=clock, source=source, events=events, tally=tally)
                 return _recorded(tally)
+    tell = partial(_tell, units, clock=clock, config=config, source=source, events=events)
     try:
-        _tell(units, clock=clock, config=config, source=source, events=events, tally=tally)
+        tell(tally=tally)
     except LineMovedError:  # started or stopped while the telling was prepared: tell it again
-        _tell(
-            units,
-            clock=clock,
-            config=config,
-            source=source,
-            events=events,
-            tally=tally,
-            line_first=True,
-        )
+        tell(tally=tally, line_first=True)
     return _recorded(tally)
 
 
