@@ -131,6 +131,25 @@ def test_every_page_of_one_delivery_is_a_cause_of_the_one_stoppage(
     assert [page["stoppage_id"] for page in andon.api("/api/pages")["pages"]] == [1, 1]
 
 
+def test_a_page_with_a_summary_longer_than_a_stop_reason_still_stops_the_line(
+    andon: InProcessAndon, fake_slack: FakeSlack
+) -> None:
+    """A stop's reason holds 2,000 characters; an alert's summary may hold more. The page is
+    the cause all the same, its summary cut short with an ellipsis."""
+    body = _firing()
+    long = "Disk /var filling: " + "x" * 3_000
+    for alert in body["alerts"]:
+        alert["annotations"]["summary"] = long
+    assert _alert(andon, "alertmanager", body)["paged"] == 1
+
+    line = andon.api("/api/line")
+    assert line["state"] == "stopped"
+    (cause,) = line["stoppage"]["causes"]
+    assert cause["text"].startswith("page: InstanceDown — Disk /var filling: xxx")
+    assert cause["text"].endswith("… (and 1 more alert)") and len(cause["text"]) <= 2_000
+    assert _paged(fake_slack, ONE)  # and the person on call is paged, as before
+
+
 def test_the_same_alert_sent_again_while_it_fires_is_one_page(
     andon: InProcessAndon, fake_slack: FakeSlack
 ) -> None:

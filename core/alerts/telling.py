@@ -238,15 +238,24 @@ def _causes(
     flags = flag_suspects.views(session, (c for page in stopping for c in page.flag_suspects))
     causes = []
     for page in stopping:
-        more = sum(sizes.get(page.id or 0, {}).values()) - 1
-        also = f" (and {more} more alert{'s' if more > 1 else ''})" if more > 0 else ""
-        said = f"page: {page.name} — {page.summary}{also}"
+        said = _reason(page, more=sum(sizes.get(page.id or 0, {}).values()) - 1)
         mine = flag_suspects.once(flags[c] for c in page.flag_suspects if c in flags)
         blame = flag_suspects.blamed(mine, at=page.opened_at)
         if blame:
             said = f"{said[: line.MAX_REASON - len(blame) - 3]} — {blame}"
         causes.append((source_actor(page.source, page.sender), said))
     return causes
+
+
+def _reason(page: Page, *, more: int) -> str:
+    """The page as a stop's reason: its name and summary, the summary cut short to fit a reason
+    (an alert's summary may be longer than a stop takes, and every page stops the line)."""
+    also = f" (and {more} more alert{'s' if more > 1 else ''})" if more > 0 else ""
+    head, summary = f"page: {page.name} — ", " ".join(page.summary.split())
+    room = line.MAX_REASON - len(head) - len(also)
+    if len(summary) > room:
+        summary = summary[: max(room - 1, 0)] + "…"
+    return f"{head}{summary}{also}"
 
 
 def _tie_to_stoppages(
