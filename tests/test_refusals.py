@@ -199,10 +199,7 @@ def test_a_page_slack_refuses_once_arrives_as_text_with_an_acknowledge_that_work
         f"ERROR bot.outbox.courier: message #{sent.id} refused by Slack (invalid_blocks): "
         "sent again in minimal form"
     ) in log
-    # the courier never logs the message itself (the stop's own line, as every stop's, names
-    # its reason: the page's summary)
-    courier = [entry for entry in log.splitlines() if "bot.outbox.courier" in entry]
-    assert courier and not [entry for entry in courier if "Signups are below" in entry]
+    assert _courier_logged(log) and not _courier_logged(log, "Signups are below")
     line.counted(1, "andon_slack_calls_total", method="chat.postMessage", outcome="refused")
     line.counted(2, "andon_slack_calls_total", method="chat.postMessage", outcome="ok")
 
@@ -378,3 +375,9 @@ def _to_a_dm(params: dict[str, Any]) -> bool:
     """The faults are the person's: the courier sends a DM and the channel's posts side by
     side, so a fault for "the next post" could land on the channel's instead."""
     return str(params.get("channel", "")).startswith("D")
+
+
+def _courier_logged(log: str, text: str = "") -> list[str]:
+    """The courier's log lines holding ``text``: it never logs a message itself (the stop's own
+    line, as every stop's, names its reason — there, a page's summary)."""
+    return [entry for entry in log.splitlines() if "bot.outbox.courier" in entry and text in entry]
