@@ -69,9 +69,10 @@ class Opener:
             event(self._session, page, now, "held", alert.source, FLAPPING)
             self._said_flapping(alert, group, now)
             return page
-        # What the page is paged with is read before the storm's lock, which every new page
-        # of every delivery waits for until its chunk commits
-        self._deploys(now), self._flag_changes(now)
+        # What the page is paged with is read (once a chunk) before the storm's lock, which
+        # every new page of every delivery waits for until its chunk commits
+        self._deploys(now)
+        self._flag_changes(now)
         paged = self._paging(self._shift(now), now)
         cap = self._room.take(self._session, now)
         if cap is not None:  # written with the chunk's end: a storm holds thousands
