@@ -20,6 +20,24 @@ from tests.harness import AndonServer
 
 PIPELINES = ("tests", "lint", "build")
 FEATURE_BRANCHES = 16
+
+
+def generic_result(n: int, *, revision: str, status: str, run_id: str, url: str) -> dict[str, Any]:
+    """The ``n``-th generic CI payload the benches send: a feature branch, one of the pipelines."""
+    return {
+        "revision": revision,
+        "branch": f"feature/bench-{n % FEATURE_BRANCHES:02d}",
+        "status": status,
+        "pipeline": PIPELINES[n % len(PIPELINES)],
+        "run_id": run_id,
+        "url": url,
+        "duration_s": 60 + n % 240,
+        "author_name": "Load Bench",
+        "author_email": "bench@example.com",
+        "subject": f"Bench commit {n}",
+    }
+
+
 KINDS = ("healthz", "rejected", "ignored", "result")
 
 
@@ -61,20 +79,11 @@ class Deliveries:
             revision = self._revision()
             status = self._random.choice(("passed", "running"))
             pipeline = PIPELINES[n % len(PIPELINES)]
-            branch = f"feature/bench-{n % FEATURE_BRANCHES:02d}"
-            payload = {
-                "revision": revision,
-                "branch": branch,
-                "status": status,
-                "pipeline": pipeline,
-                "run_id": f"{phase}-{n}",
-                "url": f"https://ci.example.com/{pipeline}/{phase}-{n}",
-                "duration_s": 60 + n % 240,
-                "author_name": "Load Bench",
-                "author_email": "bench@example.com",
-                "subject": f"Bench commit {n}",
-            }
-            detail = f"{pipeline} {status} {revision[:7]} ({branch})"
+            url = f"https://ci.example.com/{pipeline}/{phase}-{n}"
+            payload = generic_result(
+                n, revision=revision, status=status, run_id=f"{phase}-{n}", url=url
+            )
+            detail = f"{pipeline} {status} {revision[:7]} ({payload['branch']})"
             self.sent[revision[:7]] = Sent(phase, detail)
             body = json.dumps(payload).encode()
             bodies.append((body, signed_json(body, "X-Andon-Signature"), revision[:7]))
@@ -139,18 +148,13 @@ class Deliveries:
         url = self.server.url + "/hooks/ci/generic"
 
         def send(session: requests.Session, n: int) -> tuple[float, int, bool]:
-            payload = {
-                "revision": secrets.token_hex(20),
-                "branch": f"feature/bench-{n % 16:02d}",
-                "status": "exploded",
-                "pipeline": PIPELINES[n % len(PIPELINES)],
-                "run_id": f"rejected-{n}",
-                "url": f"https://ci.example.com/rejected-{n}",
-                "duration_s": 60 + n % 240,
-                "author_name": "Load Bench",
-                "author_email": "bench@example.com",
-                "subject": f"Bench commit {n}",
-            }
+            payload = generic_result(
+                n,
+                revision=secrets.token_hex(20),
+                status="exploded",
+                run_id=f"rejected-{n}",
+                url=f"https://ci.example.com/rejected-{n}",
+            )
             body = json.dumps(payload).encode()
             headers = signed_json(body, "X-Andon-Signature")
             started = time.perf_counter()

@@ -12,6 +12,7 @@ import json
 import secrets
 import sys
 
+from ci_deliveries import generic_result
 from common import progress
 from slash_profile import Ask, Request, healthz_ask, profile_main
 
@@ -23,18 +24,13 @@ say = progress("ci_profile")
 
 def result_ask(n: int) -> Request:
     """A distinct green result on a feature branch, signed."""
-    payload = {
-        "revision": secrets.token_hex(20),
-        "branch": f"feature/bench-{n % 16:02d}",
-        "status": ("passed", "running")[n % 2],
-        "pipeline": ("tests", "lint", "build")[n % 3],
-        "run_id": f"p-{secrets.token_hex(4)}-{n}",
-        "url": f"https://ci.example.com/p/{n}",
-        "duration_s": 60 + n % 240,
-        "author_name": "Load Bench",
-        "author_email": "bench@example.com",
-        "subject": f"Bench commit {n}",
-    }
+    payload = generic_result(
+        n,
+        revision=secrets.token_hex(20),
+        status=("passed", "running")[n % 2],
+        run_id=f"p-{secrets.token_hex(4)}-{n}",
+        url=f"https://ci.example.com/p/{n}",
+    )
     body = json.dumps(payload).encode()
     headers = [
         (b"content-type", b"application/json"),
