@@ -6,6 +6,7 @@ databases."""
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -84,12 +85,14 @@ class Developer(GitWorkspace):
 
 
 def line_config(bare: Path, extra: str = "") -> str:
+    """The line guarding ``bare``; "setup" is an admin too, so that the module's shared server
+    can be put back on a running line between tests (``AndonServer.reset``)."""
     return f"""
 [slack]
 channel = "{CHANNEL}"
 
 [access]
-admins = ["maria"]
+admins = ["maria", "setup"]
 
 [repo]
 path = "{bare}"
@@ -97,29 +100,59 @@ branch = "main"
 {extra}"""
 
 
+@pytest.fixture(scope="module")
+def gate_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the repository lives for the whole module: the shared server's ``[repo] path``."""
+    return tmp_path_factory.mktemp("gate")
+
+
 @pytest.fixture
-def dev(tmp_path: Path) -> Developer:
-    return Developer(tmp_path / "git")
+def dev(gate_root: Path) -> Developer:
+    """A new bare repository and clone for each test, at the one path the servers know."""
+    root = gate_root / "git"
+    if root.exists():
+        shutil.rmtree(root)
+    return Developer(root)
+
+
+@pytest.fixture(scope="module")
+def line_server(gate_root: Path, fake_slack: FakeSlack) -> Iterator[AndonServer]:
+    """One ``andon serve`` with the default line settings for every test that needs no other
+    (starting a server costs a second of CPU); each test gets it back on a running line."""
+    workdir = gate_root / "andon"
+    server = AndonServer(
+        workdir,
+        database_url=f"sqlite:///{workdir / 'andon.db'}",
+        slack=fake_slack,
+        config=line_config(gate_root / "git" / "app.git"),
+    ).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
 def serving(
-    tmp_path: Path, fake_slack: FakeSlack, dev: Developer
+    tmp_path: Path, fake_slack: FakeSlack, dev: Developer, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., AndonServer]]:
-    """``andon serve`` for ``dev``'s repository, the hook installed to ask it over HTTP."""
+    """``andon serve`` for ``dev``'s repository, the hook installed to ask it over HTTP: the
+    module's shared server for the default settings, a server of the test's own otherwise."""
     started: list[AndonServer] = []
 
     def start(extra: str = "", *, over_http: bool = True) -> AndonServer:
-        workdir = tmp_path / "andon"
-        server = AndonServer(
-            workdir,
-            database_url=f"sqlite:///{workdir / 'andon.db'}",
-            slack=fake_slack,
-            config=line_config(dev.bare, extra),
-        )
-        started.append(server.start())
+        if not extra and over_http:
+            server: AndonServer = request.getfixturevalue("line_server")
+            server.reset()
+        else:
+            workdir = tmp_path / "andon"
+            server = AndonServer(
+                workdir,
+                database_url=f"sqlite:///{workdir / 'andon.db'}",
+                slack=fake_slack,
+                config=line_config(dev.bare, extra),
+            )
+            started.append(server.start())
         env = {**server.env, "ANDON_URL": server.url} if over_http else server.env
-        installed = run_cli(["gate", "install", str(dev.bare)], env=env, cwd=workdir)
+        installed = run_cli(["gate", "install", str(dev.bare)], env=env, cwd=server.workdir)
         assert installed.returncode == 0, installed.stderr
         return server
 
@@ -398,6 +431,7 @@ def test_a_hook_written_by_an_earlier_version_still_asks_andon(
     hook = dev.bare / "hooks" / "pre-receive"
     settings = hook.read_text().partition('case "$0"')[0]
     hook.write_text(settings + EARLIER_BODY.format(andon=ANDON))
+    audited_before = gate_pushes(server)
     passed = dev.commit("Add the cart")
     assert dev.push().returncode == 0
     stop_line(server)
@@ -409,8 +443,13 @@ def test_a_hook_written_by_an_earlier_version_still_asks_andon(
     assert refused.returncode != 0
     assert "remote: Andon: the line is stopped — push to main refused." in said(refused)
     assert dev.head() == passed
-    pushes = [e for e in server.api("/api/audit").json()["entries"] if e["action"] == "gate.push"]
-    assert len(pushes) == 2
+    assert len(gate_pushes(server) - audited_before) == 2  # both pushes asked Andon
+
+
+def gate_pushes(server: AndonServer) -> set[int]:
+    """The audit's ``gate.push`` entries (the server may be the module's shared one)."""
+    entries = server.api("/api/audit?limit=1000").json()["entries"]
+    return {e["id"] for e in entries if e["action"] == "gate.push"}
 
 
 def test_a_commit_that_breaks_a_configured_rule_is_refused_naming_commit_and_rule(
