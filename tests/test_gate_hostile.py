@@ -24,9 +24,18 @@ from storage.database import Database
 from storage.tables import AuditEntry, OutboxMessage
 from tests.fakes.slack import FakeSlack
 from tests.harness import CHANNEL, AndonServer, andon_env, free_port, run_cli
-from tests.test_gate import REFUSED_MAIN, Developer, dev, said, serving, stop_line
+from tests.test_gate import (
+    REFUSED_MAIN,
+    Developer,
+    dev,
+    gate_root,
+    line_server,
+    said,
+    serving,
+    stop_line,
+)
 
-__all__ = ["dev", "serving"]  # the fixtures, shared with test_gate
+__all__ = ["dev", "gate_root", "line_server", "serving"]  # the fixtures, shared with test_gate
 
 UNCHECKED = "andon-unchecked.log"
 
