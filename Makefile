@@ -21,7 +21,7 @@ TEST_WORKERS ?= 3
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=tests/conformance \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/conformance \
 		-m "not campaign" $(PYTEST_ARGS)
 
 # The campaigns: every hostile string through every field, every command through every role,
@@ -29,7 +29,7 @@ test: $(VENV)/.dev
 # tests marked `campaign`, kept out of `make test` so that it stays a few minutes; .ci/run runs
 # them after it. (`make fuzz` is the long, randomized run of the fuzzers alone.)
 campaign: $(VENV)/.dev
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=tests/conformance \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/conformance \
 		-m campaign $(PYTEST_ARGS)
 
 # The real senders (Alertmanager, Buildbot, the PagerDuty clients, git over file:// and ssh://)
@@ -114,7 +114,7 @@ upgrade: | $(UV)
 LOWEST ?= .venv-lowest
 
 test-lowest: $(LOWEST)/.installed
-	$(LOWEST)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --ignore=tests/conformance \
+	$(LOWEST)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/conformance \
 		-m "not campaign" $(PYTEST_ARGS)
 
 $(LOWEST)/.installed: pyproject.toml | $(UV)

@@ -5,7 +5,6 @@ that records what core said."""
 import gc
 import itertools
 import shutil
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,28 +32,6 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     nothing)."""
     gc.freeze()
     gc.enable()
-
-
-MODULE_SECONDS = Path(__file__).with_name("module_seconds.txt")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest modules first. ``make test`` hands whole modules to its workers in the order
-    collected (``--dist loadfile --no-loadscope-reorder``): a long module handed out last would
-    keep one worker busy alone at the end while the others wait. Modules not in
-    ``module_seconds.txt`` follow, the most tests first; tests keep their order within a module."""
-    seconds = {}
-    for row in MODULE_SECONDS.read_text().splitlines():
-        if row and not row.startswith("#"):
-            cost, module = row.split()
-            seconds[module] = float(cost)
-    counts = Counter(item.nodeid.split("::")[0] for item in items)
-
-    def cost(item: pytest.Item) -> tuple[float, int]:
-        module = item.nodeid.split("::")[0]
-        return (-seconds.get(module, 0.0), -counts[module])
-
-    items.sort(key=cost)  # stable: a module's tests stay in the order they were written
 
 
 KINDS = ("sqlite", "postgresql")  # the databases Andon supports
