@@ -13,10 +13,11 @@ run: $(VENV)/.runtime
 demo: $(VENV)/.runtime
 	$(BIN)/andon demo
 
-# Three workers on two cores: most tests wait on a server, a git push or sshd, and a third worker
-# fills those waits. Whole files go to one worker (--dist loadfile), so a server a module shares
-# between its tests starts once, not once per worker.
-TEST_WORKERS ?= 3
+# Four workers on two cores: most tests wait on a server, a git push or sshd, and the workers
+# beyond two fill those waits (with three the cores were ~75% busy; four: 4:05–4:19 of tests
+# against 4:38–4:51 with three, bench/README.md "fresh_clone"). Whole files go to one worker
+# (--dist loadfile), so a server a module shares between its tests starts once, not per worker.
+TEST_WORKERS ?= 4
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
