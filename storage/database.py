@@ -68,7 +68,9 @@ class Database:
         as ``writing`` takes it."""
         turn = self._writers.held() if self._writers else nullcontext()
         info = {_SCRUB: self._scrub} if self._scrub is not None else {}
-        with turn, self.writer.begin() as connection:
+        # The connection is taken from the pool and given back outside the writer's turn: the
+        # turn covers the transaction alone.
+        with self.writer.connect() as connection, turn, connection.begin():
             yield Rows(connection, info)
 
     def on_disk(self) -> bool:
