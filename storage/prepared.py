@@ -5,7 +5,8 @@ outbox message). Through SQLAlchemy's ``Connection.execute`` each such statement
 CPU around the driver's 5–7 µs — building an execution context and a result for one id — about a
 twentieth of a stored CI result in ``andon serve``. The statement is compiled by SQLAlchemy itself,
 so its SQL, its parameter style and each column's conversion (a time to UTC text on SQLite, JSON to
-text) stay SQLAlchemy's; only the execution is the driver's. A driver error is raised as
+text) stay SQLAlchemy's; only the execution is the driver's — unless something listens to the
+engine's statements, which then hears this one as it hears any. A driver error is raised as
 SQLAlchemy's (an ``IntegrityError`` stays one), and the transaction is the caller's: the same
 connection, inside the same ``BEGIN``.
 """
@@ -36,6 +37,8 @@ class PreparedInsert(NamedTuple):
             for name, convert in self.binds
         }
         parameters: Any = tuple(sent.values()) if self.positional else sent
+        if _watched(connection):
+            return connection.exec_driver_sql(self.sql, parameters).scalar_one_or_none()
         driver = connection.connection.driver_connection
         dialect = connection.dialect
         try:
@@ -45,6 +48,15 @@ class PreparedInsert(NamedTuple):
                 self.sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
             ) from error
         return None if row is None else row[0]
+
+
+def _watched(connection: Connection) -> bool:
+    """Whether something listens to the engine's statements (a tracer, a statement count, the
+    echo log): it hears this one too, through SQLAlchemy's execution of the same SQL."""
+    dispatch = connection.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute) or bool(
+        connection.engine.echo
+    )
 
 
 def prepared(

@@ -5,6 +5,7 @@ defaults, a conflict that writes nothing, a constraint broken that raises as SQL
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -103,3 +104,22 @@ def _audit(detail: str) -> dict[str, object]:
         "outcome": "ok",
         "message": "",
     }
+
+
+def test_a_listener_of_the_engines_statements_hears_a_row_written_at_once(
+    database: Database,
+) -> None:
+    heard: list[str] = []
+
+    def hear(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        heard.append(statement)
+
+    event.listen(database.writer, "before_cursor_execute", hear)
+    try:
+        with database.adding() as rows:
+            row_id = inserted(rows, AuditEntry, _audit("rollback to abc1234"))
+    finally:
+        event.remove(database.writer, "before_cursor_execute", hear)
+    assert [s.split(" (")[0] for s in heard] == ["INSERT INTO audit_entry"]
+    with database.reading() as session:
+        assert session.get(AuditEntry, row_id).detail == "rollback to abc1234"
