@@ -68,6 +68,9 @@ def prepared(
 ) -> PreparedInsert:
     """The statement for these columns. A column left out must have no default or a constant one:
     a default computed by a function is SQLAlchemy's execution's to compute, which this skips."""
+    unknown = [key for key in keys if key not in table.c]
+    if unknown:
+        raise TypeError(f"{table.name} has no column {', '.join(unknown)}")
     statement = insert(table).values({key: bindparam(key, type_=table.c[key].type) for key in keys})
     if unless:
         statement = statement.on_conflict_do_nothing(index_elements=list(unless))

@@ -123,3 +123,10 @@ def test_a_listener_of_the_engines_statements_hears_a_row_written_at_once(
     assert [s.split(" (")[0] for s in heard] == ["INSERT INTO audit_entry"]
     with database.reading() as session:
         assert session.get(AuditEntry, row_id).detail == "rollback to abc1234"
+
+
+def test_a_row_naming_a_column_its_table_lacks_is_refused_naming_it(database: Database) -> None:
+    refused = pytest.raises(TypeError, match="inbound_delivery has no column received_at")
+    row = {"source": "ci:github", "key": "d-2", "received_at": T0}
+    with refused, database.adding() as rows:
+        inserted(rows, InboundDelivery, row)
