@@ -1,10 +1,14 @@
 """Runs the real ``andon`` as a subprocess (``serve`` and the CLI) for the tests to talk to."""
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +57,44 @@ def andon_env(
 
 
 def upgraded(database_url: str) -> str:
-    """A database as ``andon serve`` (or ``andon db upgrade``) leaves it, for CLI scenarios."""
+    """A database as ``andon serve`` (or ``andon db upgrade``) leaves it, for CLI scenarios: a
+    new SQLite file is a copy of one migrated once per test process (migrating costs a fifth of
+    a server's start; tests/test_cli.py, test_serve.py and test_replicas_migrate.py watch Andon
+    migrate for itself)."""
+    if _placed_migrated(database_url):
+        return database_url
     database = Database(database_url)
     try:
         migrate.upgrade(database)
     finally:
         database.dispose()
     return database_url
+
+
+def _placed_migrated(database_url: str) -> bool:
+    """Whether ``database_url`` named a SQLite file not there yet, now a migrated copy."""
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix) or database_url == prefix:
+        return False
+    path = Path(database_url.removeprefix(prefix))
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_migrated_sqlite(), path)
+    return True
+
+
+@cache
+def _migrated_sqlite() -> Path:
+    """Migrated by Andon's own migrations, once per test process; removed as the process ends."""
+    folder = Path(tempfile.mkdtemp(prefix="andon-migrated-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    database = Database(f"sqlite:///{folder / 'andon.db'}")
+    try:
+        migrate.upgrade(database)
+    finally:
+        database.dispose()
+    return folder / "andon.db"
 
 
 def run_cli(args: list[str], *, env: dict[str, str], cwd: Path, stdin: str = "") -> Any:
@@ -84,8 +119,12 @@ class AndonServer:
         database_url: str,
         slack: FakeSlack | None,
         config: str | None = None,
+        migrated: bool = True,
     ) -> None:
+        """``migrated``: a new SQLite database starts as ``andon serve`` left it on an earlier
+        run (``upgraded``); ``False`` for a scenario about the first start itself."""
         self.workdir = workdir
+        self.migrated = migrated
         self.slack = slack
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "andon.toml").write_text(config if config is not None else DEFAULT_CONFIG)
@@ -95,6 +134,8 @@ class AndonServer:
         self._process: subprocess.Popen[str] | None = None
 
     def start(self, *, stdin: int | None = subprocess.DEVNULL) -> "AndonServer":
+        if self.migrated:
+            _placed_migrated(self.env["ANDON_DATABASE_URL"])
         self._log = self.log_path.open("a")
         self._process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "serve"],

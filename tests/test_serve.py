@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from storage import migrate
+from storage.database import Database
 from tests.ci_payloads import generic, post
 from tests.fakes.slack import FakeSlack
 from tests.harness import AndonServer, andon_env, run_cli, slack_server
@@ -24,6 +26,25 @@ def test_quit_typed_at_the_terminal_stops_the_server(tmp_path: Path) -> None:
     assert server.process.wait(timeout=20) == 0
     server.stop()
     assert "stopped" in server.log()
+
+
+def test_the_first_start_creates_the_database_at_the_newest_schema_and_a_restart_keeps_it(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    server = AndonServer(tmp_path, database_url=url, slack=fake_slack, migrated=False).start()
+    assert server.api("/api/line").json()["state"] == "running"
+    server.stop()
+    database = Database(url)
+    try:
+        assert migrate.schema(database) is migrate.Schema.CURRENT
+    finally:
+        database.dispose()
+
+    again = AndonServer(tmp_path, database_url=url, slack=fake_slack).start()
+    assert again.api("/api/line").json()["state"] == "running"
+    again.stop()
+    assert "Traceback" not in again.log()
 
 
 def test_slack_without_a_line_channel_refuses_to_start(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.harness import AndonServer, andon_env, run_cli
+from tests.harness import AndonServer, andon_env, run_cli, upgraded
 from tests.waiting import eventually
 
 USAGE_OF_PRESS = "(only you) Press a button with: !press <message number> <action>"
@@ -20,8 +20,10 @@ USAGE_OF_REPLY = "(only you) Reply in a thread with: #<message number> <text>"
 
 
 def _shell(workdir: Path, *typed: str, name: str = "maria") -> list[str]:
-    """What a person sees after typing ``typed`` into ``andon shell`` (the input then ends)."""
-    env = andon_env(workdir, database_url=f"sqlite:///{workdir / 'andon.db'}", slack=None)
+    """What a person sees after typing ``typed`` into ``andon shell`` (the input then ends), on
+    the database an earlier shell left (the first start's migrations: the pty scenario)."""
+    url = upgraded(f"sqlite:///{workdir / 'andon.db'}")
+    env = andon_env(workdir, database_url=url, slack=None)
     done = run_cli(["shell", "--as", name], env=env, cwd=workdir, stdin="\n".join(typed) + "\n")
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
