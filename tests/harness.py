@@ -6,7 +6,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -16,6 +15,7 @@ import requests
 
 from storage import migrate
 from storage.database import Database
+from tests import preloaded
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.slack_requests import SIGNING_SECRET, signed_headers, slash_command
 from tests.waiting import eventually
@@ -98,15 +98,8 @@ def _migrated_sqlite() -> Path:
 
 
 def run_cli(args: list[str], *, env: dict[str, str], cwd: Path, stdin: str = "") -> Any:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        env=env,
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """``andon *args`` run to its end (forked from a preloaded interpreter: tests/preloaded.py)."""
+    return preloaded.run(args, env=env, cwd=cwd, stdin=stdin, timeout=60)
 
 
 class AndonServer:
@@ -131,20 +124,19 @@ class AndonServer:
         self.env = andon_env(workdir, database_url=database_url, slack=slack)
         self.url = f"http://127.0.0.1:{self.env['ANDON_HTTP_PORT']}"
         self.log_path = workdir / "serve.log"
-        self._process: subprocess.Popen[str] | None = None
+        self._process: preloaded.Process | None = None
 
     def start(self, *, stdin: int | None = subprocess.DEVNULL) -> "AndonServer":
         if self.migrated:
             _placed_migrated(self.env["ANDON_DATABASE_URL"])
         self._log = self.log_path.open("a")
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"],
+        self._process = preloaded.start(
+            ["serve"],
             env=self.env,
             cwd=self.workdir,
             stdin=stdin,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            text=True,
         )
         self._wait_healthy()
         return self
@@ -168,7 +160,7 @@ class AndonServer:
         )
 
     @property
-    def process(self) -> subprocess.Popen[str]:
+    def process(self) -> preloaded.Process:
         assert self._process is not None
         return self._process
 
