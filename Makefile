@@ -14,9 +14,11 @@ demo: $(VENV)/.runtime
 	$(BIN)/andon demo
 
 # Four workers on two cores: most tests wait on a server, a git push or sshd, and the workers
-# beyond two fill those waits (with three the cores were ~75% busy; four: 4:05–4:19 of tests
-# against 4:38–4:51 with three, bench/README.md "fresh_clone"). Whole files go to one worker
-# (--dist loadfile), so a server a module shares between its tests starts once, not per worker.
+# beyond two fill those waits. Since each `andon` the tests run is forked from a preloaded
+# interpreter (tests/preloaded.py) the suite is bound by those waits, not the CPU: five or six
+# workers measured within the run-to-run spread of four (2:31–2:58 for all three, bench/README.md
+# "fresh_clone"). Whole files go to one worker (--dist loadfile), so a server a module shares
+# between its tests starts once, not per worker.
 TEST_WORKERS ?= 4
 
 test: $(VENV)/.dev
