@@ -220,8 +220,16 @@ class _Origin:
         self._process.wait(timeout=30)
 
 
-@cache
+_FIRST = threading.Lock()  # two threads starting the first command start one interpreter
+
+
 def _origin() -> _Origin:
+    with _FIRST:
+        return _started()
+
+
+@cache
+def _started() -> _Origin:
     import atexit
 
     origin = _Origin()
