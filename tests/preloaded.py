@@ -18,6 +18,7 @@ import json
 import locale
 import os
 import selectors
+import signal
 import socket
 import subprocess
 import sys
@@ -62,10 +63,10 @@ class Forked:
             os.kill(self.pid, sig)
 
     def terminate(self) -> None:
-        self.send_signal(15)
+        self.send_signal(signal.SIGTERM)
 
     def kill(self) -> None:
-        self.send_signal(9)
+        self.send_signal(signal.SIGKILL)
 
 
 Process = Forked | subprocess.Popen[str]
