@@ -1,4 +1,5 @@
-"""Runs the real ``andon`` as a subprocess (``serve`` and the CLI) for the tests to talk to."""
+"""Runs the real ``andon`` in its own process (``serve`` and the CLI) for the tests to talk to:
+forked from a preloaded interpreter (tests/preloaded.py), or new with ``TESTS_COLD_START=1``."""
 
 import atexit
 import os
@@ -58,9 +59,9 @@ def andon_env(
 
 def upgraded(database_url: str) -> str:
     """A database as ``andon serve`` (or ``andon db upgrade``) leaves it, for CLI scenarios: a
-    new SQLite file is a copy of one migrated once per test process (migrating costs a fifth of
-    a server's start; tests/test_cli.py, test_serve.py and test_replicas_migrate.py watch Andon
-    migrate for itself)."""
+    new SQLite file is a copy of one migrated once per test process (migrating costs as much as
+    a forked server's whole start; tests/test_cli.py, test_serve.py and test_replicas_migrate.py
+    watch Andon migrate for itself)."""
     if _placed_migrated(database_url):
         return database_url
     database = Database(database_url)
@@ -72,12 +73,13 @@ def upgraded(database_url: str) -> str:
 
 
 def _placed_migrated(database_url: str) -> bool:
-    """Whether ``database_url`` named a SQLite file not there yet, now a migrated copy."""
+    """Whether ``database_url`` named a SQLite file not there yet, now a migrated copy (a relative
+    path is the command's own to resolve, where it runs: left alone)."""
     prefix = "sqlite:///"
-    if not database_url.startswith(prefix) or database_url == prefix:
+    if not database_url.startswith(prefix):
         return False
     path = Path(database_url.removeprefix(prefix))
-    if path.exists():
+    if not path.is_absolute() or path.exists():
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_migrated_sqlite(), path)

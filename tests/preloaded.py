@@ -171,6 +171,7 @@ class _Origin:
             [sys.executable, "-m", "tests.preloaded", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # a fork writes where its command's output goes, no more
             env=env,
             cwd=Path(__file__).resolve().parent.parent,
         )
@@ -195,6 +196,8 @@ class _Origin:
         waited = 0.0
         while True:
             with self._lock:
+                while self._answer(timeout=0) is not None:  # what has come already
+                    pass
                 if pid in self._ended:
                     return self._ended.pop(pid)
                 step = _SLICE if timeout is None else min(_SLICE, timeout - waited)
@@ -207,7 +210,7 @@ class _Origin:
         self._line.settimeout(timeout)
         try:
             message = self._line.recv(_MESSAGE)
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):  # nothing within ``timeout`` (0: nothing yet)
             return None
         if not message:
             raise RuntimeError(f"the preloaded interpreter ended ({self._process.poll()})")

@@ -2,6 +2,7 @@
 sees of a command must be what a new interpreter shows — its output, its errors, its exit status
 and its working directory — or every scenario would be reading something else."""
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests import preloaded
 from tests.harness import andon_env
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -48,3 +50,16 @@ def test_typed_input_reaches_a_forked_shell_and_its_exit_status_comes_back(
     assert done.returncode == 0, done.stderr
     assert "running" in done.stdout.lower()
     assert (tmp_path / "andon.db").is_file()  # created where the command ran, not elsewhere
+
+
+def test_a_server_that_cannot_start_is_seen_ended_with_its_status(tmp_path: Path) -> None:
+    """``poll`` without waiting must notice the end, as the harness's start waits on it."""
+    (tmp_path / "andon.toml").write_text('[line]\nnag = "often"\n')
+    env = andon_env(tmp_path, database_url=f"sqlite:///{tmp_path / 'andon.db'}", slack=None)
+    with (tmp_path / "serve.log").open("w") as log:
+        process = preloaded.start(
+            ["serve"], env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+        )
+        eventually(lambda: process.poll() is not None, what="the refused start ended")
+    assert process.returncode == 2
+    assert "line.nag" in (tmp_path / "serve.log").read_text()
