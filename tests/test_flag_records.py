@@ -5,6 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from core.actor import Actor
 from core.clock import ManualClock
@@ -14,6 +15,7 @@ from core.flags.commands import Changed, Context, FlagWish
 from core.flags.notices import FlagMoved
 from core.refusal import Refusal
 from storage.database import Database
+from storage.tables import AuditEntry
 from tests.notifier import RecordingNotifier
 from tests.postgres import waiting_or_done
 
@@ -136,3 +138,38 @@ def _read(database: Database) -> tuple[int, list[tuple[str, int]]]:
     with database.engine.connect() as connection:
         version = evaluation.version(connection)
         return version, evaluation.percentages(connection, environment="production")
+
+
+def test_two_people_creating_one_flag_at_once_the_second_is_told_it_exists(
+    database: Database, clock: ManualClock, notifier: RecordingNotifier
+) -> None:
+    """Both looked before either committed: the second's row meets the first's, and the second
+    person reads that the flag is there (as if they had been a moment later), not an error."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the second looks after the first commits")
+    answers: list[object] = []
+
+    def second() -> None:
+        with database.writing() as session:
+            answers.append(
+                commands.create(session, _ctx(session, notifier, clock), actor=OPS, key="dark")
+            )
+
+    other = threading.Thread(target=second)
+    with database.writing() as session:
+        first = commands.create(session, _ctx(session, notifier, clock), actor=MARIA, key="dark")
+        other.start()
+        waiting_or_done(database, other)
+    other.join(timeout=30)
+    assert not other.is_alive()
+    assert isinstance(first, commands.Created)
+    (answer,) = answers
+    assert isinstance(answer, Refusal)
+    assert answer.reason == "There is already a flag `dark`; `/flag show dark` shows it."
+    with database.reading() as session:
+        refused = [
+            row
+            for row in session.exec(select(AuditEntry).where(AuditEntry.action == "flag.create"))
+            if row.outcome == "refused"
+        ]
+    assert [(row.actor, row.detail) for row in refused] == [("ops", "dark")]

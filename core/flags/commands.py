@@ -7,8 +7,10 @@ the pages that suspect a flag (a page's *Turn off* button) are shown again when 
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from core import audit, line
@@ -91,13 +93,26 @@ def create(
     )
     refusal = rules.key_refusal(key)
     if refusal is None and records.find(session, key) is not None:
-        refusal = Refusal(f"There is already a flag `{key}`; `/flag show {key}` shows it.")
+        refusal = _taken(key)
     if refusal is None and len(description) > rules.MAX_DESCRIPTION:
         refusal = Refusal(f"Keep the description under {rules.MAX_DESCRIPTION} characters.")
+    now = ctx.clock.now()
+    if refusal is None and not _added(session, key, description, actor, now):
+        refusal = _taken(key)
     if refusal is not None:
         record(outcome=Outcome.REFUSED, message=refusal.reason)
         return refusal
-    now = ctx.clock.now()
+    evaluation.moved(session)
+    ctx.notifier.post(FlagCreated(key, description, actor, now))
+    record(outcome=Outcome.OK)
+    envs = rules.environments(ctx.config)
+    return Created(records.views(session, environments=envs, key=key)[0])
+
+
+def _added(session: Session, key: str, description: str, actor: Actor, now: datetime) -> bool:
+    """The flag's row, unless someone created the same key in the moment since it was looked
+    for (their transaction committed first): a savepoint keeps this one usable for the refusal's
+    audit row."""
     flag = Flag(
         key=key,
         description=description,
@@ -106,13 +121,16 @@ def create(
         created_by_name=actor.name,
         created_via=actor.via,
     )
-    session.add(flag)
-    session.flush()
-    evaluation.moved(session)
-    ctx.notifier.post(FlagCreated(key, description, actor, now))
-    record(outcome=Outcome.OK)
-    envs = rules.environments(ctx.config)
-    return Created(records.views(session, environments=envs, key=key)[0])
+    try:
+        with session.begin_nested():
+            session.add(flag)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _taken(key: str) -> Refusal:
+    return Refusal(f"There is already a flag `{key}`; `/flag show {key}` shows it.")
 
 
 def change(
