@@ -1,6 +1,6 @@
 """A developer's pushes to a bare repository on a "git server", timed: ``bench/gate.py`` pushes
 to one such repository per pre-receive hook it compares. git runs isolated from this host's
-configuration, as in tests/test_gate.py.
+configuration, as in tests/gate_line.py.
 """
 
 import os
@@ -14,7 +14,7 @@ GIT_TIMEOUT = 60
 
 
 def git_env(root: Path) -> dict[str, str]:
-    """A developer's git, isolated from this host's configuration (as tests/test_gate.py does)."""
+    """A developer's git, isolated from this host's configuration (as tests/gate_line.py does)."""
     gitconfig = root / "gitconfig"
     gitconfig.touch()
     env = {

@@ -23,8 +23,7 @@ from core.gate.push import ZERO, Push, RefUpdate, UncheckedPush
 from storage.database import Database
 from storage.tables import AuditEntry, OutboxMessage
 from tests.fakes.slack import FakeSlack
-from tests.harness import CHANNEL, AndonServer, andon_env, free_port, run_cli
-from tests.test_gate import (
+from tests.gate_line import (
     REFUSED_MAIN,
     Developer,
     dev,
@@ -34,8 +33,9 @@ from tests.test_gate import (
     serving,
     stop_line,
 )
+from tests.harness import CHANNEL, AndonServer, andon_env, free_port, run_cli
 
-__all__ = ["dev", "gate_root", "line_server", "serving"]  # the fixtures, shared with test_gate
+__all__ = ["dev", "gate_root", "line_server", "serving"]  # the fixtures of tests/gate_line.py
 
 UNCHECKED = "andon-unchecked.log"
 

@@ -17,8 +17,7 @@ import requests
 
 from bot.githooks import gate_ask
 from tests.conformance.tls import TlsTerminator
-from tests.harness import AndonServer
-from tests.test_gate import (
+from tests.gate_line import (
     REFUSED_MAIN,
     Developer,
     dev,
@@ -29,8 +28,9 @@ from tests.test_gate import (
     serving,
     stop_line,
 )
+from tests.harness import AndonServer
 
-__all__ = ["dev", "gate_root", "line_server", "serving"]  # the fixtures, shared with test_gate
+__all__ = ["dev", "gate_root", "line_server", "serving"]  # the fixtures of tests/gate_line.py
 
 FAIL_OPEN = "\n[gate]\nfail_open = true\n"
 

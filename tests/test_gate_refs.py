@@ -13,9 +13,9 @@ import requests
 
 from core.config.file import AndonConfig
 from tests.fakes.slack import FakeSlack
+from tests.gate_line import Developer, said
 from tests.harness import API_TOKEN, CHANNEL, AndonServer, run_cli
 from tests.slack_requests import slash_command
-from tests.test_gate import Developer, said
 
 PROTECTED = '["main", "release/*", "refs/tags/v*"]'
 REFUSED = "(pre-receive hook declined)"
